@@ -1,0 +1,107 @@
+//! The `$connect` decision and the `$disconnect` notification of one connection.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use wire::apigw::{EventType, Identity};
+
+use crate::integration::{Call, Invoker, Outcome};
+use crate::model::ApiRuntime;
+
+/// Everything about a connection that its events carry; fixed at handshake time.
+#[derive(Debug)]
+pub struct ConnContext {
+    pub api: Arc<ApiRuntime>,
+    pub stage: String,
+    pub stage_variables: Map<String, Value>,
+    pub connection_id: String,
+    pub connected_at: OffsetDateTime,
+    pub identity: Identity,
+    /// The `Host` the client used; `domainName` in events.
+    pub domain_name: String,
+    /// Handshake headers, names as the `$connect` event shows them.
+    pub headers: Vec<(String, String)>,
+    /// Handshake query string, decoded.
+    pub query: Vec<(String, String)>,
+}
+
+/// What to answer a WebSocket handshake.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConnectDecision {
+    /// Upgrade, adding these response headers (e.g. `Sec-WebSocket-Protocol`).
+    Accept { headers: Vec<(String, String)> },
+    /// Refuse with this HTTP status and body.
+    Reject { status: u16, body: Option<String> },
+}
+
+/// Runs the `$connect` route, if any: 2xx accepts, other statuses reject with that status, an integration failure
+/// rejects with 502 and a timeout with 504.
+pub async fn decide(invoker: &Invoker, ctx: &ConnContext, request_id: &str) -> ConnectDecision {
+    let Some(integration) = ctx.api.route("$connect").and_then(|r| r.integration.clone()) else {
+        return ConnectDecision::Accept { headers: Vec::new() };
+    };
+    let call = Call {
+        ctx,
+        event_type: EventType::Connect,
+        route_key: "$connect",
+        request_id,
+        message_id: None,
+        body: None,
+        disconnect: None,
+    };
+    match invoker.invoke(&integration, &call).await {
+        Outcome::Answer(answer) if (200..300).contains(&answer.status) => ConnectDecision::Accept {
+            headers: answer.headers.into_iter().filter(|(name, _)| is_forwardable(name)).collect(),
+        },
+        Outcome::Answer(answer) => ConnectDecision::Reject { status: answer.status, body: answer.body },
+        Outcome::Failed(reason) => {
+            tracing::warn!(connection_id = %ctx.connection_id, %reason, "The $connect integration failed.");
+            ConnectDecision::Reject { status: 502, body: Some(r#"{"message": "Internal server error"}"#.to_owned()) }
+        }
+        Outcome::TimedOut => {
+            ConnectDecision::Reject { status: 504, body: Some(r#"{"message": "Endpoint request timed out"}"#.to_owned()) }
+        }
+    }
+}
+
+/// Headers an integration may add to the 101 response: not the ones that make the handshake itself.
+fn is_forwardable(name: &str) -> bool {
+    ![
+        "connection",
+        "upgrade",
+        "sec-websocket-accept",
+        "sec-websocket-extensions",
+        "content-length",
+        "transfer-encoding",
+        "content-type",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h))
+}
+
+/// Runs the `$disconnect` route, if any. Its answer is ignored, as API Gateway ignores it.
+pub async fn notify_disconnect(invoker: &Invoker, ctx: &ConnContext, code: u16, reason: &str) {
+    let Some(integration) = ctx.api.route("$disconnect").and_then(|r| r.integration.clone()) else {
+        return;
+    };
+    let request_id = hub::random_id();
+    let call = Call {
+        ctx,
+        event_type: EventType::Disconnect,
+        route_key: "$disconnect",
+        request_id: &request_id,
+        message_id: None,
+        body: None,
+        disconnect: Some((code, reason)),
+    };
+    match invoker.invoke(&integration, &call).await {
+        Outcome::Answer(_) => {}
+        Outcome::Failed(reason) => {
+            tracing::warn!(connection_id = %ctx.connection_id, %reason, "The $disconnect integration failed.")
+        }
+        Outcome::TimedOut => {
+            tracing::warn!(connection_id = %ctx.connection_id, "The $disconnect integration timed out.")
+        }
+    }
+}

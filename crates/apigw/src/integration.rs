@@ -1,0 +1,219 @@
+//! Calls integrations: AWS_PROXY (a Lambda-style function over HTTP), HTTP_PROXY and MOCK.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use wire::apigw::{EventType, ProxyResponse};
+
+use crate::connect::ConnContext;
+use crate::events::{EventFacts, proxy_event};
+use crate::model::{Integration, IntegrationType};
+
+/// The answer of an integration, or why there is none.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Answer(Answer),
+    /// The backend could not be reached, failed, or answered something unreadable.
+    Failed(String),
+    /// The backend did not answer within the integration's timeout.
+    TimedOut,
+}
+
+/// A successful integration answer.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+/// One integration call.
+#[derive(Debug)]
+pub struct Call<'a> {
+    pub ctx: &'a ConnContext,
+    pub event_type: EventType,
+    pub route_key: &'a str,
+    pub request_id: &'a str,
+    pub message_id: Option<&'a str>,
+    pub body: Option<&'a str>,
+    pub disconnect: Option<(u16, &'a str)>,
+}
+
+/// Shared HTTP client for every integration call.
+#[derive(Clone, Debug)]
+pub struct Invoker {
+    client: reqwest::Client,
+}
+
+impl Default for Invoker {
+    fn default() -> Invoker {
+        Invoker::new()
+    }
+}
+
+impl Invoker {
+    pub fn new() -> Invoker {
+        let client = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(5))
+            .no_proxy()
+            .build()
+            .unwrap_or_default();
+        Invoker { client }
+    }
+
+    pub async fn invoke(&self, integration: &Integration, call: &Call<'_>) -> Outcome {
+        match integration.integration_type {
+            IntegrationType::Mock => mock(integration),
+            IntegrationType::AwsProxy => self.aws_proxy(integration, call).await,
+            IntegrationType::HttpProxy => self.http_proxy(integration, call).await,
+        }
+    }
+
+    async fn aws_proxy(&self, integration: &Integration, call: &Call<'_>) -> Outcome {
+        let facts = EventFacts {
+            event_type: call.event_type,
+            route_key: call.route_key,
+            request_id: call.request_id,
+            message_id: call.message_id,
+            body: call.body,
+            disconnect: call.disconnect,
+            now: OffsetDateTime::now_utc(),
+        };
+        let event = proxy_event(call.ctx, &facts);
+        let uri = integration.integration_uri.as_deref().unwrap_or_default();
+        let request = self
+            .client
+            .post(uri)
+            .timeout(integration.timeout())
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header("x-amz-function-request-id", call.request_id)
+            .body(event);
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(err) => return transport_failure(&err),
+        };
+        let status = response.status();
+        let bytes = match response.bytes().await {
+            Ok(bytes) => bytes,
+            Err(err) => return transport_failure(&err),
+        };
+        if !status.is_success() {
+            return Outcome::Failed(format!("function answered HTTP {status}"));
+        }
+        match ProxyResponse::parse(&bytes) {
+            Ok(answer) => Outcome::Answer(Answer {
+                status: answer.status_code.unwrap_or(200),
+                headers: answer.header_pairs(),
+                body: answer.body_text(),
+            }),
+            Err(err) => Outcome::Failed(format!("function answered invalid JSON: {err}")),
+        }
+    }
+
+    async fn http_proxy(&self, integration: &Integration, call: &Call<'_>) -> Outcome {
+        let uri = integration.integration_uri.as_deref().unwrap_or_default();
+        let mut query: Vec<(String, String)> = Vec::new();
+        let mut request = self.client.post(uri).timeout(integration.timeout());
+        if call.event_type == EventType::Connect {
+            for (name, value) in &call.ctx.headers {
+                if !is_hop_by_hop(name) {
+                    request = request.header(name.as_str(), value.as_str());
+                }
+            }
+        }
+        for (destination, source) in &integration.request_parameters {
+            let Some(value) = resolve_parameter(source, call) else { continue };
+            if let Some(name) = destination.strip_prefix("integration.request.header.") {
+                request = request.header(name, value);
+            } else if let Some(name) = destination.strip_prefix("integration.request.querystring.") {
+                query.push((name.to_owned(), value));
+            }
+        }
+        if !query.is_empty() {
+            request = request.query(&query);
+        }
+        if let Some(body) = call.body {
+            request = request.body(body.to_owned());
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(err) => return transport_failure(&err),
+        };
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter(|(name, _)| !is_hop_by_hop(name.as_str()))
+            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+            .collect();
+        match response.text().await {
+            Ok(body) => Outcome::Answer(Answer { status, headers, body: (!body.is_empty()).then_some(body) }),
+            Err(err) => transport_failure(&err),
+        }
+    }
+}
+
+fn transport_failure(err: &reqwest::Error) -> Outcome {
+    if err.is_timeout() { Outcome::TimedOut } else { Outcome::Failed(err.to_string()) }
+}
+
+fn is_hop_by_hop(name: &str) -> bool {
+    ["host", "connection", "upgrade", "content-length", "transfer-encoding", "keep-alive", "te", "trailer"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
+}
+
+fn mock(integration: &Integration) -> Outcome {
+    let status = integration
+        .request_templates
+        .get("$default")
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .and_then(|v| v.get("statusCode").and_then(Value::as_u64))
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(200);
+    let body = integration.response_templates.get("$default").cloned();
+    Outcome::Answer(Answer { status, headers: Vec::new(), body })
+}
+
+/// Resolves a request-parameter source (`context.connectionId`, `route.request.header.X`, `'static'`, …).
+fn resolve_parameter(source: &str, call: &Call<'_>) -> Option<String> {
+    let ctx = call.ctx;
+    if let Some(literal) = source.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+        return Some(literal.to_owned());
+    }
+    if let Some(name) = source.strip_prefix("context.") {
+        return Some(match name {
+            "connectionId" => ctx.connection_id.clone(),
+            "routeKey" => call.route_key.to_owned(),
+            "eventType" => format!("{:?}", call.event_type).to_uppercase(),
+            "requestId" | "extendedRequestId" => call.request_id.to_owned(),
+            "messageId" => call.message_id?.to_owned(),
+            "stage" => ctx.stage.clone(),
+            "apiId" => ctx.api.api.api_id.clone(),
+            "domainName" => ctx.domain_name.clone(),
+            "connectedAt" => wire::timefmt::epoch_millis(ctx.connected_at).to_string(),
+            "requestTimeEpoch" => wire::timefmt::epoch_millis(OffsetDateTime::now_utc()).to_string(),
+            "identity.sourceIp" => ctx.identity.source_ip.clone(),
+            "identity.userAgent" => ctx.identity.user_agent.clone()?,
+            "disconnectStatusCode" => call.disconnect?.0.to_string(),
+            "disconnectReason" => call.disconnect?.1.to_owned(),
+            _ => return None,
+        });
+    }
+    if let Some(name) = source.strip_prefix("stageVariables.") {
+        return ctx.stage_variables.get(name).and_then(Value::as_str).map(str::to_owned);
+    }
+    if let Some(name) = source.strip_prefix("route.request.header.") {
+        return ctx.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+    }
+    if let Some(name) = source.strip_prefix("route.request.querystring.") {
+        return ctx.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    }
+    if let Some(path) = source.strip_prefix("route.request.body.") {
+        let expr = crate::selection::SelectionExpression::parse(&format!("${{request.body.{path}}}")).ok()?;
+        return expr.evaluate(call.body?);
+    }
+    None
+}

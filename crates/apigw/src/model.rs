@@ -1,0 +1,348 @@
+//! The WebSocket API model, named after apigatewayv2 (Api, Stage, Route, Integration, RouteResponse), as read from
+//! configuration, and its validated runtime form.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::selection::{ExpressionError, SelectionExpression};
+
+/// One WebSocket API.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    pub api_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default = "default_selection_expression")]
+    pub route_selection_expression: String,
+    #[serde(default)]
+    pub stages: Vec<Stage>,
+    #[serde(default)]
+    pub routes: Vec<Route>,
+    #[serde(default)]
+    pub integrations: Vec<Integration>,
+    #[serde(default)]
+    pub route_responses: Vec<RouteResponse>,
+}
+
+pub fn default_selection_expression() -> String {
+    "$request.body.action".to_owned()
+}
+
+/// A deployment stage: clients connect to `/{stage_name}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    pub stage_name: String,
+    #[serde(default)]
+    pub stage_variables: Map<String, Value>,
+}
+
+/// A route: a key and the integration it targets (`integrations/{integration_id}`, or the bare id).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub route_key: String,
+    #[serde(default)]
+    pub target: Option<String>,
+    /// `$default` makes the route two-way once it also has a `$default` route response.
+    #[serde(default)]
+    pub route_response_selection_expression: Option<String>,
+}
+
+/// A route response; only the `$default` key exists for WebSocket APIs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteResponse {
+    pub route_key: String,
+    #[serde(default = "default_key")]
+    pub route_response_key: String,
+}
+
+fn default_key() -> String {
+    "$default".to_owned()
+}
+
+/// How a route reaches its backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum IntegrationType {
+    /// A Lambda-style function served over HTTP: it is POSTed the Lambda proxy event and answers with the Lambda
+    /// result (`{statusCode, headers, body}`) as its JSON response body.
+    #[serde(rename = "AWS_PROXY")]
+    AwsProxy,
+    /// An HTTP endpoint that receives the raw message body, with context passed through request parameters.
+    #[serde(rename = "HTTP_PROXY")]
+    HttpProxy,
+    /// No backend: the answer comes from the integration's templates.
+    #[serde(rename = "MOCK")]
+    Mock,
+}
+
+/// An integration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Integration {
+    pub integration_id: String,
+    pub integration_type: IntegrationType,
+    #[serde(default)]
+    pub integration_uri: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_in_millis: u64,
+    /// `integration.request.header.X` / `integration.request.querystring.X` → source (`context.connectionId`,
+    /// `route.request.header.X`, `route.request.querystring.X`, `route.request.body.X`, `stageVariables.X`,
+    /// `'static'`).
+    #[serde(default)]
+    pub request_parameters: HashMap<String, String>,
+    /// MOCK: `$default` → a JSON template whose `statusCode` is the integration's status (default 200).
+    #[serde(default)]
+    pub request_templates: HashMap<String, String>,
+    /// MOCK: `$default` → the body sent back on a two-way route.
+    #[serde(default)]
+    pub response_templates: HashMap<String, String>,
+}
+
+fn default_timeout() -> u64 {
+    29_000
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("api `{api}`: {source}")]
+    Expression { api: String, source: ExpressionError },
+    #[error("api `{api}`: {message}")]
+    Invalid { api: String, message: String },
+}
+
+/// The validated, ready-to-serve form of one API.
+#[derive(Debug)]
+pub struct ApiRuntime {
+    pub api: Api,
+    pub selection: SelectionExpression,
+    routes: HashMap<String, RouteRuntime>,
+}
+
+/// A route with its integration resolved.
+#[derive(Debug)]
+pub struct RouteRuntime {
+    pub route_key: String,
+    pub integration: Option<Arc<Integration>>,
+    pub two_way: bool,
+}
+
+impl ApiRuntime {
+    pub fn route(&self, key: &str) -> Option<&RouteRuntime> {
+        self.routes.get(key)
+    }
+
+    pub fn stage(&self, name: &str) -> Option<&Stage> {
+        self.api.stages.iter().find(|s| s.stage_name == name)
+    }
+}
+
+/// Every configured API, looked up by stage name (and by api id when the Host names one).
+#[derive(Debug, Default)]
+pub struct ApiSet {
+    apis: Vec<Arc<ApiRuntime>>,
+}
+
+impl ApiSet {
+    pub fn new(apis: Vec<Api>) -> Result<ApiSet, ModelError> {
+        let mut out = Vec::with_capacity(apis.len());
+        let mut ids = std::collections::HashSet::new();
+        for api in apis {
+            if !ids.insert(api.api_id.clone()) {
+                return Err(ModelError::Invalid { api: api.api_id.clone(), message: "duplicate api_id".to_owned() });
+            }
+            out.push(Arc::new(validate(api)?));
+        }
+        Ok(ApiSet { apis: out })
+    }
+
+    /// The API serving `stage`; when several do, the one whose id is the first label of `host`, else the first
+    /// declared.
+    pub fn resolve(&self, stage: &str, host: Option<&str>) -> Option<(Arc<ApiRuntime>, &Stage)> {
+        let wanted = host.and_then(|h| h.split('.').next());
+        let mut candidates = self.apis.iter().filter(|a| a.stage(stage).is_some());
+        let first = candidates.next()?;
+        let chosen = std::iter::once(first)
+            .chain(candidates)
+            .find(|a| Some(a.api.api_id.as_str()) == wanted)
+            .unwrap_or(first);
+        let stage = chosen.stage(stage)?;
+        Some((chosen.clone(), stage))
+    }
+
+    pub fn by_id(&self, api_id: &str) -> Option<&Arc<ApiRuntime>> {
+        self.apis.iter().find(|a| a.api.api_id == api_id)
+    }
+
+    pub fn apis(&self) -> impl Iterator<Item = &Arc<ApiRuntime>> {
+        self.apis.iter()
+    }
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
+    let invalid = |message: String| ModelError::Invalid { api: api.api_id.clone(), message };
+    if !is_name(&api.api_id) {
+        return Err(invalid("api_id must be 1-128 characters of [A-Za-z0-9_-]".to_owned()));
+    }
+    if api.stages.is_empty() {
+        return Err(invalid("at least one stage is required".to_owned()));
+    }
+    for stage in &api.stages {
+        if !is_name(&stage.stage_name) {
+            return Err(invalid(format!(
+                "stage name `{}` must be 1-128 characters of [A-Za-z0-9_-]",
+                stage.stage_name
+            )));
+        }
+    }
+    let selection = SelectionExpression::parse(&api.route_selection_expression)
+        .map_err(|source| ModelError::Expression { api: api.api_id.clone(), source })?;
+
+    let mut integrations = HashMap::new();
+    for integration in &api.integrations {
+        if !(50..=29_000).contains(&integration.timeout_in_millis) {
+            return Err(invalid(format!(
+                "integration `{}`: timeout_in_millis must be between 50 and 29000",
+                integration.integration_id
+            )));
+        }
+        if integration.integration_type != IntegrationType::Mock {
+            let uri = integration.integration_uri.as_deref().unwrap_or_default();
+            if !(uri.starts_with("http://") || uri.starts_with("https://")) {
+                return Err(invalid(format!(
+                    "integration `{}`: integration_uri must be an http:// or https:// URL",
+                    integration.integration_id
+                )));
+            }
+        }
+        integrations.insert(integration.integration_id.clone(), Arc::new(integration.clone()));
+    }
+
+    let mut routes = HashMap::new();
+    for route in &api.routes {
+        if route.route_key.starts_with('$') && !matches!(route.route_key.as_str(), "$connect" | "$disconnect" | "$default") {
+            return Err(invalid(format!(
+                "route key `{}`: only $connect, $disconnect and $default may start with `$`",
+                route.route_key
+            )));
+        }
+        let integration = match &route.target {
+            None => None,
+            Some(target) => {
+                let id = target.strip_prefix("integrations/").unwrap_or(target);
+                Some(integrations.get(id).cloned().ok_or_else(|| {
+                    invalid(format!("route `{}` targets unknown integration `{id}`", route.route_key))
+                })?)
+            }
+        };
+        let has_response = api
+            .route_responses
+            .iter()
+            .any(|r| r.route_key == route.route_key && r.route_response_key == "$default");
+        let two_way = has_response && route.route_response_selection_expression.as_deref() == Some("$default");
+        if routes
+            .insert(route.route_key.clone(), RouteRuntime { route_key: route.route_key.clone(), integration, two_way })
+            .is_some()
+        {
+            return Err(invalid(format!("duplicate route key `{}`", route.route_key)));
+        }
+    }
+    for response in &api.route_responses {
+        if !routes.contains_key(&response.route_key) {
+            return Err(invalid(format!("route response for unknown route `{}`", response.route_key)));
+        }
+        if response.route_response_key != "$default" {
+            return Err(invalid("only the `$default` route response key is supported".to_owned()));
+        }
+    }
+    Ok(ApiRuntime { api, selection, routes })
+}
+
+impl Integration {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_in_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(toml_text: &str) -> Result<ApiSet, ModelError> {
+        #[derive(Deserialize)]
+        struct File {
+            apis: Vec<Api>,
+        }
+        let file: File = toml::from_str(toml_text).unwrap();
+        ApiSet::new(file.apis)
+    }
+
+    const GOOD: &str = r#"
+        [[apis]]
+        api_id = "chat"
+        stages = [{ stage_name = "prod" }, { stage_name = "dev", stage_variables = { v = "1" } }]
+        integrations = [{ integration_id = "fn", integration_type = "AWS_PROXY", integration_uri = "http://127.0.0.1:1/" }]
+        routes = [
+          { route_key = "$connect", target = "integrations/fn" },
+          { route_key = "send", target = "fn", route_response_selection_expression = "$default" },
+        ]
+        route_responses = [{ route_key = "send" }]
+
+        [[apis]]
+        api_id = "other"
+        stages = [{ stage_name = "prod" }]
+    "#;
+
+    #[test]
+    fn resolves_routes_and_stages() {
+        let set = api(GOOD).unwrap();
+        let (chat, stage) = set.resolve("dev", None).unwrap();
+        assert_eq!(chat.api.api_id, "chat");
+        assert_eq!(stage.stage_variables["v"], "1");
+        assert!(chat.route("send").unwrap().two_way);
+        assert!(!chat.route("$connect").unwrap().two_way);
+        assert!(chat.route("nope").is_none());
+        assert_eq!(set.resolve("prod", Some("other.localhost:8642")).unwrap().0.api.api_id, "other");
+        assert_eq!(set.resolve("prod", Some("127.0.0.1")).unwrap().0.api.api_id, "chat");
+        assert!(set.resolve("staging", None).is_none());
+    }
+
+    #[test]
+    fn refuses_bad_models() {
+        for (bad, why) in [
+            (r#"[[apis]]
+                api_id = "a"
+                stages = [{ stage_name = "p/q" }]"#, "stage name"),
+            (r#"[[apis]]
+                api_id = "a"
+                stages = [{ stage_name = "p" }]
+                routes = [{ route_key = "x", target = "missing" }]"#, "unknown integration"),
+            (r#"[[apis]]
+                api_id = "a"
+                stages = [{ stage_name = "p" }]
+                routes = [{ route_key = "$custom" }]"#, "may start with"),
+            (r#"[[apis]]
+                api_id = "a"
+                stages = [{ stage_name = "p" }]
+                integrations = [{ integration_id = "f", integration_type = "AWS_PROXY", integration_uri = "ftp://x" }]"#, "http://"),
+            (r#"[[apis]]
+                api_id = "a"
+                route_selection_expression = "${request.body.x"
+                stages = [{ stage_name = "p" }]"#, "unterminated"),
+        ] {
+            let err = api(bad).unwrap_err().to_string();
+            assert!(err.contains(why), "{err} should mention {why}");
+        }
+    }
+}

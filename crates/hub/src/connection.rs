@@ -1,0 +1,281 @@
+//! The shared handle to one live connection: identity, activity clock and a byte-bounded outbox.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use parking_lot::Mutex;
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::ConnectionId;
+
+/// A message on its way to a client. Clones share the payload, so one encoded message serves every recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outbound {
+    Text(Utf8Bytes),
+    Binary(bytes::Bytes),
+}
+
+impl Outbound {
+    pub fn len(&self) -> usize {
+        match self {
+            Outbound::Text(t) => t.len(),
+            Outbound::Binary(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Text when the bytes are UTF-8, binary otherwise.
+    pub fn from_bytes(bytes: bytes::Bytes) -> Outbound {
+        match Utf8Bytes::try_from(bytes.clone()) {
+            Ok(text) => Outbound::Text(text),
+            Err(_) => Outbound::Binary(bytes),
+        }
+    }
+}
+
+impl From<String> for Outbound {
+    fn from(text: String) -> Outbound {
+        Outbound::Text(Utf8Bytes::from(text))
+    }
+}
+
+impl From<&'static str> for Outbound {
+    fn from(text: &'static str) -> Outbound {
+        Outbound::Text(Utf8Bytes::from_static(text))
+    }
+}
+
+/// What a connection belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// A client of an API Gateway–style WebSocket API stage.
+    Api { api_id: Arc<str>, stage: Arc<str> },
+}
+
+/// Facts about a connection fixed at handshake time.
+#[derive(Clone, Debug)]
+pub struct ConnectionInfo {
+    pub scope: Scope,
+    pub connected_at: OffsetDateTime,
+    pub source_ip: String,
+    pub user_agent: Option<String>,
+}
+
+/// Why a connection is being closed by the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseCause {
+    /// A management call (DeleteConnection) asked for it.
+    Deleted,
+    /// No message in either direction for the idle timeout.
+    IdleTimeout,
+    /// The maximum connection duration was reached.
+    MaxDuration,
+    /// The client did not drain its outbox fast enough.
+    SlowConsumer,
+    /// The server is shutting down.
+    Shutdown,
+    /// The client broke a limit or the protocol (oversize or binary frame, bad UTF-8).
+    Violation,
+}
+
+/// A request to close a connection with a WebSocket close code and reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseRequest {
+    pub code: u16,
+    pub reason: Cow<'static, str>,
+    pub cause: CloseCause,
+}
+
+impl CloseRequest {
+    pub fn new(code: u16, reason: impl Into<Cow<'static, str>>, cause: CloseCause) -> CloseRequest {
+        CloseRequest { code, reason: reason.into(), cause }
+    }
+
+    /// DeleteConnection: 1000, "Connection Closed Normally" (as API Gateway reports it).
+    pub fn deleted() -> CloseRequest {
+        CloseRequest::new(1000, "Connection Closed Normally", CloseCause::Deleted)
+    }
+
+    /// Server shutdown: 1001, "Going away".
+    pub fn shutdown() -> CloseRequest {
+        CloseRequest::new(1001, "Going away", CloseCause::Shutdown)
+    }
+
+    /// Outbox overflow or a stalled socket: 1008, "Slow consumer".
+    pub fn slow_consumer() -> CloseRequest {
+        CloseRequest::new(1008, "Slow consumer", CloseCause::SlowConsumer)
+    }
+}
+
+/// Why a send was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// The outbox holds its limit of bytes already.
+    Full,
+    /// The connection is closing or closed.
+    Closed,
+}
+
+/// Counters of one outbox, for metrics and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    pub queued_messages: usize,
+    pub queued_bytes: usize,
+}
+
+#[derive(Debug, Default)]
+struct Outbox {
+    queue: VecDeque<Outbound>,
+    bytes: usize,
+    close: Option<CloseRequest>,
+    /// Set once the session has taken the close request or ended; no send succeeds after it.
+    finished: bool,
+}
+
+/// A live connection as the rest of the server sees it.
+///
+/// The session task is the only reader of the outbox; any number of tasks may send. Sending never waits: a full
+/// outbox refuses the message and the caller chooses the policy (429 for PostToConnection, disconnect for fan-out).
+#[derive(Debug)]
+pub struct Connection {
+    id: ConnectionId,
+    info: ConnectionInfo,
+    /// Unix milliseconds of the last message in either direction.
+    last_active_ms: AtomicI64,
+    limit: usize,
+    outbox: Mutex<Outbox>,
+    /// Wakes the session task when the outbox gains a message or a close request.
+    wake: Notify,
+}
+
+impl Connection {
+    pub(crate) fn new(id: ConnectionId, info: ConnectionInfo, limit: usize) -> Connection {
+        let now = (info.connected_at.unix_timestamp_nanos() / 1_000_000) as i64;
+        Connection {
+            id,
+            info,
+            last_active_ms: AtomicI64::new(now),
+            limit,
+            outbox: Mutex::new(Outbox::default()),
+            wake: Notify::new(),
+        }
+    }
+
+    pub fn id(&self) -> ConnectionId {
+        self.id
+    }
+
+    pub fn info(&self) -> &ConnectionInfo {
+        &self.info
+    }
+
+    /// Last message in either direction.
+    pub fn last_active(&self) -> OffsetDateTime {
+        let ms = self.last_active_ms.load(Ordering::Relaxed);
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(self.info.connected_at)
+    }
+
+    /// Records activity now.
+    pub fn touch(&self) {
+        let now = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+        self.last_active_ms.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// Queues a text message. A message is always accepted into an empty outbox, whatever its size, so that one
+    /// message up to the API's maximum can always be delivered.
+    pub fn send(&self, message: Outbound) -> Result<(), SendError> {
+        let len = message.len();
+        {
+            let mut outbox = self.outbox.lock();
+            if outbox.finished || outbox.close.is_some() {
+                return Err(SendError::Closed);
+            }
+            if !outbox.queue.is_empty() && outbox.bytes + len > self.limit {
+                return Err(SendError::Full);
+            }
+            outbox.queue.push_back(message);
+            outbox.bytes += len;
+        }
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Fan-out delivery: queues the message, or closes the connection as a slow consumer when its outbox is full.
+    /// Returns whether the message was queued.
+    pub fn deliver(&self, message: Outbound) -> bool {
+        match self.send(message) {
+            Ok(()) => true,
+            Err(SendError::Full) => {
+                self.close(CloseRequest::slow_consumer());
+                false
+            }
+            Err(SendError::Closed) => false,
+        }
+    }
+
+    /// Asks the session to close the connection. The first request wins; later ones are ignored.
+    /// Queued messages that were not written yet are dropped.
+    pub fn close(&self, request: CloseRequest) -> bool {
+        {
+            let mut outbox = self.outbox.lock();
+            if outbox.finished || outbox.close.is_some() {
+                return false;
+            }
+            outbox.close = Some(request);
+        }
+        self.wake.notify_one();
+        true
+    }
+
+    /// Whether the connection still accepts messages.
+    pub fn is_open(&self) -> bool {
+        let outbox = self.outbox.lock();
+        !outbox.finished && outbox.close.is_none()
+    }
+
+    pub fn outbox_stats(&self) -> OutboxStats {
+        let outbox = self.outbox.lock();
+        OutboxStats { queued_messages: outbox.queue.len(), queued_bytes: outbox.bytes }
+    }
+
+    /// Session side: waits until there is something to do, then moves every queued message into `batch`
+    /// (returning `None`) or returns the close request.
+    pub(crate) async fn next_outbound(&self, batch: &mut Vec<Outbound>) -> Option<CloseRequest> {
+        loop {
+            {
+                let mut outbox = self.outbox.lock();
+                if let Some(close) = outbox.close.take() {
+                    outbox.finished = true;
+                    outbox.queue = VecDeque::new();
+                    outbox.bytes = 0;
+                    return Some(close);
+                }
+                if !outbox.queue.is_empty() {
+                    batch.extend(outbox.queue.drain(..));
+                    outbox.bytes = 0;
+                    if outbox.queue.capacity() > 64 {
+                        // Give a burst's memory back: idle connections should cost next to nothing.
+                        outbox.queue = VecDeque::new();
+                    }
+                    return None;
+                }
+            }
+            self.wake.notified().await;
+        }
+    }
+
+    /// Session side: no message is accepted any more.
+    pub(crate) fn finish(&self) {
+        let mut outbox = self.outbox.lock();
+        outbox.finished = true;
+        outbox.queue = VecDeque::new();
+        outbox.bytes = 0;
+    }
+}

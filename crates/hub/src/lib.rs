@@ -1,0 +1,129 @@
+//! The connection hub both APIs share: connection ids, the registry, bounded outboxes, fan-out and the session loop.
+//!
+//! Everything that holds a live WebSocket goes through here. A [`Connection`] is the shared handle other parts of the
+//! server use to reach a client (send, close, inspect); the [`session`] loop is the one task that owns the socket.
+
+mod connection;
+mod id;
+pub mod session;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::RwLock;
+
+pub use connection::{
+    CloseCause, CloseRequest, Connection, ConnectionInfo, Outbound, OutboxStats, Scope, SendError,
+};
+pub use id::{ConnectionId, IdGenerator, random_id};
+pub use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+const SHARDS: usize = 32;
+
+/// Settings of the hub.
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// This node's id, embedded in every connection id it issues.
+    pub node: u16,
+    /// Bytes a connection's outbox may hold before sends are refused.
+    pub outbox_limit: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> HubConfig {
+        HubConfig { node: 0, outbox_limit: 1 << 20 }
+    }
+}
+
+/// The registry of live connections on this node; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Hub {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: HubConfig,
+    ids: IdGenerator,
+    /// Connections by id, sharded to keep lock hold times and contention small. Locks are never held across
+    /// `.await` and never while a connection's own outbox lock is taken.
+    shards: Box<[RwLock<HashMap<ConnectionId, Arc<Connection>>>]>,
+    live: AtomicUsize,
+}
+
+impl Hub {
+    pub fn new(config: HubConfig) -> Hub {
+        let shards = (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect();
+        Hub {
+            shared: Arc::new(Shared {
+                ids: IdGenerator::new(config.node),
+                config,
+                shards,
+                live: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.shared.config
+    }
+
+    /// Creates a connection handle with a fresh id; it is not reachable until [`Hub::register`].
+    pub fn new_connection(&self, info: ConnectionInfo) -> Arc<Connection> {
+        Arc::new(Connection::new(self.shared.ids.next(), info, self.shared.config.outbox_limit))
+    }
+
+    /// Makes a connection reachable by id.
+    pub fn register(&self, conn: Arc<Connection>) {
+        let previous = self.shard(conn.id()).write().insert(conn.id(), conn);
+        if previous.is_none() {
+            self.shared.live.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Removes a connection; its id is gone for good.
+    pub fn unregister(&self, id: ConnectionId) -> Option<Arc<Connection>> {
+        let removed = self.shard(id).write().remove(&id);
+        if removed.is_some() {
+            self.shared.live.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
+    }
+
+    pub fn get(&self, id: ConnectionId) -> Option<Arc<Connection>> {
+        self.shard(id).read().get(&id).cloned()
+    }
+
+    /// Number of registered connections.
+    pub fn len(&self) -> usize {
+        self.shared.live.load(Ordering::Relaxed)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A snapshot of the registered connections (taken shard by shard; no lock is held while the caller works).
+    pub fn snapshot(&self) -> Vec<Arc<Connection>> {
+        let mut out = Vec::with_capacity(self.len());
+        for shard in self.shared.shards.iter() {
+            out.extend(shard.read().values().cloned());
+        }
+        out
+    }
+
+    /// Asks every registered connection to close with the given request.
+    pub fn close_all(&self, request: &CloseRequest) {
+        for conn in self.snapshot() {
+            conn.close(request.clone());
+        }
+    }
+
+    fn shard(&self, id: ConnectionId) -> &RwLock<HashMap<ConnectionId, Arc<Connection>>> {
+        &self.shared.shards[id.shard_hash() % SHARDS]
+    }
+}
+
+#[cfg(test)]
+mod tests;

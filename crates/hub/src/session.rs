@@ -1,0 +1,223 @@
+//! The one task per connection that owns the WebSocket: reads client frames, writes the outbox in batches, and
+//! enforces timeouts and limits until the connection ends, then reports how it ended.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_util::sync::CancellationToken;
+
+use crate::{CloseCause, CloseRequest, Connection, Outbound};
+
+/// Limits and timeouts of a session.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Close after this long without a message in either direction (pings do not count unless
+    /// `pings_are_activity`).
+    pub idle_timeout: Duration,
+    /// Close after this long whatever happens.
+    pub max_duration: Duration,
+    /// A write that makes no progress for this long ends the connection as a slow consumer.
+    pub write_timeout: Duration,
+    /// Outbound messages larger than this are sent as several frames.
+    pub max_outbound_frame: usize,
+    /// How long to wait for the peer's close frame after sending ours.
+    pub close_timeout: Duration,
+    pub pings_are_activity: bool,
+}
+
+impl Default for SessionConfig {
+    fn default() -> SessionConfig {
+        SessionConfig {
+            idle_timeout: Duration::from_secs(600),
+            max_duration: Duration::from_secs(7200),
+            write_timeout: Duration::from_secs(30),
+            max_outbound_frame: 32 * 1024,
+            close_timeout: Duration::from_secs(2),
+            pings_are_activity: false,
+        }
+    }
+}
+
+/// What the session does with complete messages from the client.
+pub trait Inbound: Send {
+    /// A complete text message. Waiting here slows down reading from this client only.
+    fn on_text(&mut self, conn: &Arc<Connection>, text: Utf8Bytes) -> impl Future<Output = ()> + Send;
+}
+
+/// Who ended the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndCause {
+    /// The client sent a close frame.
+    Client,
+    /// The TCP connection broke without a close frame.
+    Abnormal,
+    /// The server closed it.
+    Server(CloseCause),
+}
+
+/// How a session ended: the WebSocket close code and reason reported to `$disconnect`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionEnd {
+    pub code: u16,
+    pub reason: String,
+    pub cause: EndCause,
+}
+
+/// Runs a session until the connection ends. Never panics on client input; every path returns a [`SessionEnd`].
+pub async fn run<S, I>(
+    mut ws: WebSocketStream<S>,
+    conn: Arc<Connection>,
+    config: &SessionConfig,
+    shutdown: &CancellationToken,
+    inbound: &mut I,
+) -> SessionEnd
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    I: Inbound,
+{
+    let started = Instant::now();
+    let max_deadline = started + config.max_duration;
+    let mut idle_deadline = started + config.idle_timeout;
+    let mut batch: Vec<Outbound> = Vec::new();
+    let mut shutting_down = false;
+
+    let end = loop {
+        let deadline = idle_deadline.min(max_deadline);
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled(), if !shutting_down => {
+                shutting_down = true;
+                conn.close(CloseRequest::shutdown());
+            }
+            request = conn.next_outbound(&mut batch) => {
+                if let Some(request) = request {
+                    break close_with(&mut ws, request, config).await;
+                }
+                let written = timeout(config.write_timeout, write_batch(&mut ws, &mut batch, config)).await;
+                batch.clear();
+                match written {
+                    Ok(Ok(())) => idle_deadline = Instant::now() + config.idle_timeout,
+                    Ok(Err(_)) => break abnormal(),
+                    // The peer stopped reading: a close frame could not be written either.
+                    Err(_) => break server_end(CloseRequest::slow_consumer()),
+                }
+            }
+            message = ws.next() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    idle_deadline = Instant::now() + config.idle_timeout;
+                    conn.touch();
+                    inbound.on_text(&conn, text).await;
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    let request = CloseRequest::new(1003, "Binary frames are not supported", CloseCause::Violation);
+                    break close_with(&mut ws, request, config).await;
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                    if config.pings_are_activity {
+                        idle_deadline = Instant::now() + config.idle_timeout;
+                    }
+                    // Sends the pong tungstenite queued.
+                    if ws.flush().await.is_err() {
+                        break abnormal();
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let (code, reason) = match frame {
+                        Some(frame) => (u16::from(frame.code), frame.reason.to_string()),
+                        None => (1005, "Client-side close frame status not set".to_owned()),
+                    };
+                    // Reading on sends tungstenite's close reply and waits for the TCP close.
+                    let _ = timeout(config.close_timeout, drain(&mut ws)).await;
+                    break SessionEnd { code, reason, cause: EndCause::Client };
+                }
+                Some(Ok(Message::Frame(_))) => {}
+                Some(Err(WsError::Capacity(_))) => {
+                    let request = CloseRequest::new(1009, "Message too big", CloseCause::Violation);
+                    break close_with(&mut ws, request, config).await;
+                }
+                Some(Err(WsError::Utf8(_))) => {
+                    let request = CloseRequest::new(1007, "Invalid UTF-8 in text frame", CloseCause::Violation);
+                    break close_with(&mut ws, request, config).await;
+                }
+                Some(Err(WsError::Protocol(_))) => {
+                    let request = CloseRequest::new(1002, "Protocol error", CloseCause::Violation);
+                    break close_with(&mut ws, request, config).await;
+                }
+                Some(Err(_)) | None => break abnormal(),
+            },
+            _ = sleep_until(deadline) => {
+                let cause = if Instant::now() >= max_deadline { CloseCause::MaxDuration } else { CloseCause::IdleTimeout };
+                break close_with(&mut ws, CloseRequest::new(1001, "Going away", cause), config).await;
+            }
+        }
+    };
+    conn.finish();
+    end
+}
+
+async fn write_batch<S>(ws: &mut WebSocketStream<S>, batch: &mut Vec<Outbound>, config: &SessionConfig) -> Result<(), WsError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    for message in batch.drain(..) {
+        if message.len() <= config.max_outbound_frame {
+            ws.feed(match message {
+                Outbound::Text(text) => Message::Text(text),
+                Outbound::Binary(bytes) => Message::Binary(bytes),
+            })
+            .await?;
+            continue;
+        }
+        let (first, bytes) = match message {
+            Outbound::Text(text) => (Data::Text, bytes::Bytes::from(text)),
+            Outbound::Binary(bytes) => (Data::Binary, bytes),
+        };
+        let mut offset = 0;
+        while offset < bytes.len() {
+            let end = (offset + config.max_outbound_frame).min(bytes.len());
+            let opcode = if offset == 0 { OpCode::Data(first) } else { OpCode::Data(Data::Continue) };
+            ws.feed(Message::Frame(Frame::message(bytes.slice(offset..end), opcode, end == bytes.len()))).await?;
+            offset = end;
+        }
+    }
+    ws.flush().await
+}
+
+async fn close_with<S>(ws: &mut WebSocketStream<S>, request: CloseRequest, config: &SessionConfig) -> SessionEnd
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let frame = CloseFrame { code: request.code.into(), reason: Utf8Bytes::from(request.reason.to_string()) };
+    let closing = async {
+        if ws.close(Some(frame)).await.is_ok() {
+            drain(ws).await;
+        }
+    };
+    let _ = timeout(config.close_timeout, closing).await;
+    server_end(request)
+}
+
+/// Reads until the stream ends, discarding what arrives (used while closing).
+async fn drain<S>(ws: &mut WebSocketStream<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    while let Some(Ok(_)) = ws.next().await {}
+}
+
+fn server_end(request: CloseRequest) -> SessionEnd {
+    SessionEnd { code: request.code, reason: request.reason.into_owned(), cause: EndCause::Server(request.cause) }
+}
+
+fn abnormal() -> SessionEnd {
+    SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal }
+}

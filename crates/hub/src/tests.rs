@@ -1,0 +1,79 @@
+//! Unit tests of the registry and outboxes.
+
+use super::*;
+use time::OffsetDateTime;
+
+fn info() -> ConnectionInfo {
+    ConnectionInfo {
+        scope: Scope::Api { api_id: "api".into(), stage: "prod".into() },
+        connected_at: OffsetDateTime::now_utc(),
+        source_ip: "127.0.0.1".to_owned(),
+        user_agent: None,
+    }
+}
+
+#[test]
+fn register_get_unregister() {
+    let hub = Hub::new(HubConfig::default());
+    let conn = hub.new_connection(info());
+    let id = conn.id();
+    assert!(hub.get(id).is_none(), "not reachable before registration");
+    hub.register(conn.clone());
+    assert_eq!(hub.len(), 1);
+    assert!(Arc::ptr_eq(&hub.get(id).unwrap(), &conn));
+    assert!(hub.unregister(id).is_some());
+    assert!(hub.unregister(id).is_none());
+    assert!(hub.is_empty());
+}
+
+#[test]
+fn outbox_is_bounded_in_bytes() {
+    let hub = Hub::new(HubConfig { node: 0, outbox_limit: 10 });
+    let conn = hub.new_connection(info());
+    // One message always fits, even over the limit.
+    assert_eq!(conn.send(Outbound::from("x".repeat(20))), Ok(()));
+    assert_eq!(conn.send(Outbound::from("y")), Err(SendError::Full));
+    assert_eq!(conn.outbox_stats(), OutboxStats { queued_messages: 1, queued_bytes: 20 });
+}
+
+#[test]
+fn fan_out_delivery_closes_slow_consumers() {
+    let hub = Hub::new(HubConfig { node: 0, outbox_limit: 4 });
+    let conn = hub.new_connection(info());
+    assert!(conn.deliver(Outbound::from("abcd")));
+    assert!(!conn.deliver(Outbound::from("e")));
+    assert!(!conn.is_open());
+    assert_eq!(conn.send(Outbound::from("f")), Err(SendError::Closed));
+}
+
+#[tokio::test]
+async fn close_request_wins_over_queued_messages_and_first_close_wins() {
+    let hub = Hub::new(HubConfig::default());
+    let conn = hub.new_connection(info());
+    conn.send(Outbound::from("a")).unwrap();
+    assert!(conn.close(CloseRequest::deleted()));
+    assert!(!conn.close(CloseRequest::shutdown()));
+    let mut batch = Vec::new();
+    assert_eq!(conn.next_outbound(&mut batch).await, Some(CloseRequest::deleted()));
+    assert!(batch.is_empty());
+}
+
+#[tokio::test]
+async fn next_outbound_drains_in_order() {
+    let hub = Hub::new(HubConfig::default());
+    let conn = hub.new_connection(info());
+    let waiter = {
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            let mut batch = Vec::new();
+            assert_eq!(conn.next_outbound(&mut batch).await, None);
+            batch
+        })
+    };
+    tokio::task::yield_now().await;
+    conn.send(Outbound::from("1")).unwrap();
+    conn.send(Outbound::from("2")).unwrap();
+    let batch = waiter.await.unwrap();
+    assert!(!batch.is_empty());
+    assert_eq!(batch[0], Outbound::from("1"));
+}
