@@ -32,7 +32,10 @@ pub struct HubConfig {
 
 impl Default for HubConfig {
     fn default() -> HubConfig {
-        HubConfig { node: 0, outbox_limit: 1 << 20 }
+        HubConfig {
+            node: 0,
+            outbox_limit: 1 << 20,
+        }
     }
 }
 
@@ -71,7 +74,11 @@ impl Hub {
 
     /// Creates a connection handle with a fresh id; it is not reachable until [`Hub::register`].
     pub fn new_connection(&self, info: ConnectionInfo) -> Arc<Connection> {
-        Arc::new(Connection::new(self.shared.ids.next(), info, self.shared.config.outbox_limit))
+        Arc::new(Connection::new(
+            self.shared.ids.next(),
+            info,
+            self.shared.config.outbox_limit,
+        ))
     }
 
     /// Makes a connection reachable by id.

@@ -29,6 +29,11 @@ macro_rules! error_codes {
                 match self { $(ErrorCode::$variant => $aws,)* }
             }
 
+            /// The code whose AWS type is `aws_type`, if it is in the table.
+            pub fn from_aws_type(aws_type: &str) -> Option<ErrorCode> {
+                match aws_type { $($aws => Some(ErrorCode::$variant),)* _ => None }
+            }
+
             /// The HTTP status.
             pub fn status(self) -> StatusCode {
                 match self {
@@ -81,7 +86,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into(), members: Map::new() }
+        ApiError {
+            code,
+            message: message.into(),
+            members: Map::new(),
+        }
     }
 
     /// Adds a modeled member to the body.

@@ -7,9 +7,8 @@ use time::macros::format_description;
 const RFC3339_MILLIS: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
-const CLF: &[BorrowedFormatItem<'static>] = format_description!(
-    "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
-);
+const CLF: &[BorrowedFormatItem<'static>] =
+    format_description!("[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000");
 
 /// `2020-04-30T20:10:33.236Z`: GetConnection's `connectedAt` and `lastActiveAt`, IVS Chat's `createTime`.
 pub fn rfc3339_millis(t: OffsetDateTime) -> String {

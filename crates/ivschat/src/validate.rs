@@ -1,0 +1,451 @@
+//! Reading a JSON request against the model: member types, required members, lengths, patterns, ranges,
+//! enums and map/list limits, collecting every failure into one ValidationException.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use wire::ApiError;
+
+use crate::errors::{self, FieldError};
+
+/// A string constraint: length in code points and an optional pattern.
+#[derive(Clone, Copy)]
+pub(crate) struct Str {
+    pub(crate) min: usize,
+    pub(crate) max: usize,
+    pub(crate) pattern: Option<Pattern>,
+}
+
+/// A pattern: its check and the regular expression shown in the error message.
+#[derive(Clone, Copy)]
+pub(crate) struct Pattern {
+    pub(crate) matches: fn(&str) -> bool,
+    pub(crate) text: &'static str,
+}
+
+impl Str {
+    pub(crate) const fn len(min: usize, max: usize) -> Str {
+        Str { min, max, pattern: None }
+    }
+
+    pub(crate) const fn with(min: usize, max: usize, pattern: Pattern) -> Str {
+        Str { min, max, pattern: Some(pattern) }
+    }
+}
+
+/// A map of strings: entry count, key and value lengths, and total size in bytes.
+#[derive(Clone, Copy)]
+pub(crate) struct StrMap {
+    pub(crate) max_entries: Option<usize>,
+    pub(crate) key: Str,
+    pub(crate) value: Str,
+    pub(crate) max_total_bytes: Option<usize>,
+}
+
+/// A JSON object being read; members are removed as they are read so the rest are the unknown ones.
+pub(crate) struct Object {
+    path: String,
+    members: Map<String, Value>,
+}
+
+impl Object {
+    pub(crate) fn new(members: Map<String, Value>) -> Object {
+        Object { path: String::new(), members }
+    }
+
+    fn path_of(&self, name: &str) -> String {
+        if self.path.is_empty() { name.to_owned() } else { format!("{}.{name}", self.path) }
+    }
+
+    /// Removes a member; JSON `null` counts as absent.
+    fn take(&mut self, name: &str) -> Option<Value> {
+        self.members.remove(name).filter(|v| !v.is_null())
+    }
+
+    /// Whether a (non-null) member is present, without reading it.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.members.get(name).is_some_and(|v| !v.is_null())
+    }
+}
+
+/// Collects field errors while typed values are read out of [`Object`]s.
+pub(crate) struct Reader {
+    errors: Vec<FieldError>,
+    reject_unknown: bool,
+}
+
+impl Reader {
+    pub(crate) fn new(reject_unknown: bool) -> Reader {
+        Reader { errors: Vec::new(), reject_unknown }
+    }
+
+    pub(crate) fn fail(&mut self, name: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(FieldError { name: name.into(), message: message.into() });
+    }
+
+    fn missing(&mut self, path: &str, required: bool) {
+        if required {
+            self.fail(path, "Member must not be null");
+        }
+    }
+
+    /// Checks `value` against `rule`, recording the first failure under `path`.
+    pub(crate) fn check_str(&mut self, path: &str, value: &str, rule: Str) -> bool {
+        let len = value.chars().count();
+        if len < rule.min {
+            self.fail(path, format!("Member must have length greater than or equal to {}", rule.min));
+            return false;
+        }
+        if len > rule.max {
+            self.fail(path, format!("Member must have length less than or equal to {}", rule.max));
+            return false;
+        }
+        if let Some(p) = rule.pattern {
+            if !(p.matches)(value) {
+                self.fail(path, format!("Member must satisfy regular expression pattern: {}", p.text));
+                return false;
+            }
+        }
+        true
+    }
+
+    /// A string member; `None` when absent or invalid.
+    pub(crate) fn string(&mut self, obj: &mut Object, name: &str, required: bool, rule: Str) -> Option<String> {
+        let path = obj.path_of(name);
+        match obj.take(name) {
+            None => {
+                self.missing(&path, required);
+                None
+            }
+            Some(Value::String(s)) => self.check_str(&path, &s, rule).then_some(s),
+            Some(_) => {
+                self.fail(path, "Member must be a string");
+                None
+            }
+        }
+    }
+
+    /// An enum member; `None` when absent or invalid.
+    pub(crate) fn enumeration(
+        &mut self,
+        obj: &mut Object,
+        name: &str,
+        required: bool,
+        values: &[&str],
+    ) -> Option<String> {
+        let path = obj.path_of(name);
+        let s = self.string(obj, name, required, Str::len(0, usize::MAX))?;
+        if values.contains(&s.as_str()) {
+            Some(s)
+        } else {
+            self.fail(path, format!("Member must satisfy enum value set: [{}]", values.join(", ")));
+            None
+        }
+    }
+
+    /// An integer member within `[min, max]`.
+    pub(crate) fn integer(&mut self, obj: &mut Object, name: &str, required: bool, min: i64, max: i64) -> Option<i64> {
+        let path = obj.path_of(name);
+        match obj.take(name) {
+            None => {
+                self.missing(&path, required);
+                None
+            }
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(v) if v < min => {
+                    self.fail(path, format!("Member must have value greater than or equal to {min}"));
+                    None
+                }
+                Some(v) if v > max => {
+                    self.fail(path, format!("Member must have value less than or equal to {max}"));
+                    None
+                }
+                Some(v) => Some(v),
+                None if n.is_u64() => {
+                    self.fail(path, format!("Member must have value less than or equal to {max}"));
+                    None
+                }
+                None => {
+                    self.fail(path, "Member must be an integer");
+                    None
+                }
+            },
+            Some(_) => {
+                self.fail(path, "Member must be an integer");
+                None
+            }
+        }
+    }
+
+    /// A nested structure member.
+    pub(crate) fn object(&mut self, obj: &mut Object, name: &str, required: bool) -> Option<Object> {
+        let path = obj.path_of(name);
+        match obj.take(name) {
+            None => {
+                self.missing(&path, required);
+                None
+            }
+            Some(Value::Object(members)) => Some(Object { path, members }),
+            Some(_) => {
+                self.fail(path, "Member must be a structure");
+                None
+            }
+        }
+    }
+
+    /// A list of strings, at most `max_items` long, each checked against `item`.
+    pub(crate) fn string_list(
+        &mut self,
+        obj: &mut Object,
+        name: &str,
+        required: bool,
+        max_items: Option<usize>,
+        item: Str,
+    ) -> Option<Vec<String>> {
+        let path = obj.path_of(name);
+        let items = match obj.take(name) {
+            None => {
+                self.missing(&path, required);
+                return None;
+            }
+            Some(Value::Array(items)) => items,
+            Some(_) => {
+                self.fail(path, "Member must be a list");
+                return None;
+            }
+        };
+        self.strings(&path, items.into_iter().map(|v| match v {
+            Value::String(s) => Ok(s),
+            _ => Err(()),
+        }), max_items, item)
+    }
+
+    /// Checks already-extracted list items (also used for query-string lists).
+    pub(crate) fn strings(
+        &mut self,
+        path: &str,
+        items: impl ExactSizeIterator<Item = Result<String, ()>>,
+        max_items: Option<usize>,
+        item: Str,
+    ) -> Option<Vec<String>> {
+        if let Some(max) = max_items {
+            if items.len() > max {
+                self.fail(path, format!("Member must have length less than or equal to {max}"));
+                return None;
+            }
+        }
+        let before = self.errors.len();
+        let mut out = Vec::with_capacity(items.len());
+        for (i, v) in items.enumerate() {
+            let item_path = format!("{path}.{i}");
+            match v {
+                Ok(s) => {
+                    if self.check_str(&item_path, &s, item) {
+                        out.push(s);
+                    }
+                }
+                Err(()) => self.fail(item_path, "Member must be a string"),
+            }
+        }
+        (self.errors.len() == before).then_some(out)
+    }
+
+    /// A map of strings to strings.
+    pub(crate) fn string_map(
+        &mut self,
+        obj: &mut Object,
+        name: &str,
+        required: bool,
+        rule: StrMap,
+    ) -> Option<BTreeMap<String, String>> {
+        let path = obj.path_of(name);
+        let members = match obj.take(name) {
+            None => {
+                self.missing(&path, required);
+                return None;
+            }
+            Some(Value::Object(members)) => members,
+            Some(_) => {
+                self.fail(path, "Member must be a map");
+                return None;
+            }
+        };
+        if let Some(max) = rule.max_entries {
+            if members.len() > max {
+                self.fail(path, format!("Member must have length less than or equal to {max}"));
+                return None;
+            }
+        }
+        let mut out = BTreeMap::new();
+        let mut total = 0usize;
+        for (k, v) in members {
+            let Value::String(v) = v else {
+                self.fail(path, "Map values must be strings");
+                return None;
+            };
+            let klen = k.chars().count();
+            if klen < rule.key.min || klen > rule.key.max {
+                self.fail(
+                    path,
+                    format!("Map keys must have length between {} and {}", rule.key.min, rule.key.max),
+                );
+                return None;
+            }
+            let vlen = v.chars().count();
+            if vlen < rule.value.min || vlen > rule.value.max {
+                self.fail(
+                    path,
+                    format!("Map values must have length between {} and {}", rule.value.min, rule.value.max),
+                );
+                return None;
+            }
+            total += k.len() + v.len();
+            out.insert(k, v);
+        }
+        if let Some(max) = rule.max_total_bytes {
+            if total > max {
+                self.fail(
+                    path,
+                    format!("Member must have a total size of keys and values less than or equal to {max} bytes"),
+                );
+                return None;
+            }
+        }
+        Some(out)
+    }
+
+    /// Ends reading `obj`: whatever was not read is an unknown member.
+    pub(crate) fn end(&mut self, obj: Object) {
+        if !self.reject_unknown {
+            return;
+        }
+        for name in obj.members.keys() {
+            let path = obj.path_of(name);
+            self.fail(path, "Member is not defined by the input shape");
+        }
+    }
+
+    /// `Ok` when nothing failed, else one ValidationException listing every failure.
+    pub(crate) fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() { Ok(()) } else { Err(errors::field_validation(&self.errors)) }
+    }
+
+    pub(crate) fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// Parses a request body: empty means `{}`; anything but a JSON object is a ValidationException.
+pub(crate) fn parse_body(body: &[u8]) -> Result<Object, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Object::new(Map::new()));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(members)) => Ok(Object::new(members)),
+        Ok(_) => Err(errors::other("The request body must be a JSON object")),
+        Err(e) => Err(errors::other(format!("The request body is not valid JSON: {e}"))),
+    }
+}
+
+// ---- Patterns of the model (botocore `service-2.json`, anchored as in Smithy). ----
+
+fn all(s: &str, ok: impl Fn(u8) -> bool) -> bool {
+    !s.is_empty() && s.bytes().all(ok)
+}
+
+/// `[a-zA-Z0-9-_]*` (RoomName, LoggingConfigurationName).
+pub(crate) const NAME: Pattern = Pattern {
+    matches: |s| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+    text: "^[a-zA-Z0-9-_]*$",
+};
+
+/// `[a-zA-Z0-9]+` (MessageID).
+pub(crate) const ALNUM: Pattern = Pattern { matches: |s| all(s, |b| b.is_ascii_alphanumeric()), text: "^[a-zA-Z0-9]+$" };
+
+/// LambdaArn: empty, or `arn:aws:lambda:[a-z0-9-]+:[0-9]{12}:function:.+`.
+pub(crate) const LAMBDA_ARN: Pattern = Pattern {
+    matches: |s| {
+        if s.is_empty() {
+            return true;
+        }
+        let Some(rest) = s.strip_prefix("arn:aws:lambda:") else { return false };
+        let Some((region, rest)) = rest.split_once(':') else { return false };
+        let Some((account, rest)) = rest.split_once(':') else { return false };
+        let Some(function) = rest.strip_prefix("function:") else { return false };
+        all(region, |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && !function.is_empty()
+    },
+    text: "^$|^arn:aws:lambda:[a-z0-9-]+:[0-9]{12}:function:.+",
+};
+
+/// BucketName `[a-z0-9-.]+`.
+pub(crate) const BUCKET_NAME: Pattern = Pattern {
+    matches: |s| all(s, |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'),
+    text: "^[a-z0-9-.]+$",
+};
+
+/// LogGroupName `[\.\-_/#A-Za-z0-9]+`.
+pub(crate) const LOG_GROUP_NAME: Pattern = Pattern {
+    matches: |s| all(s, |b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b'#')),
+    text: "^[\\.\\-_/#A-Za-z0-9]+$",
+};
+
+/// DeliveryStreamName `[a-zA-Z0-9_.-]+`.
+pub(crate) const DELIVERY_STREAM_NAME: Pattern = Pattern {
+    matches: |s| all(s, |b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')),
+    text: "^[a-zA-Z0-9_.-]+$",
+};
+
+/// RoomIdentifier: a room ARN or (extension) a bare room id.
+pub(crate) const ROOM_IDENTIFIER: Pattern = Pattern {
+    matches: |s| crate::arn::is_identifier(s, store::ResourceKind::Room),
+    text: "^arn:aws:ivschat:[a-z0-9-]+:[0-9]+:room/[a-zA-Z0-9-]+$",
+};
+
+/// LoggingConfigurationIdentifier: a logging-configuration ARN or (extension) a bare id.
+pub(crate) const LOGGING_CONFIGURATION_IDENTIFIER: Pattern = Pattern {
+    matches: |s| crate::arn::is_identifier(s, store::ResourceKind::LoggingConfiguration),
+    text: "^arn:aws:ivschat:[a-z0-9-]+:[0-9]+:logging-configuration/[a-zA-Z0-9-]+$",
+};
+
+/// ResourceArn of the tag operations. The model's `[a-z-]/` matches a single character (a model bug), so
+/// the resource type is checked as `(room|logging-configuration)`.
+pub(crate) const RESOURCE_ARN: Pattern = Pattern {
+    matches: |s| crate::arn::parse(s).is_some(),
+    text: "^arn:aws:ivschat:[a-z0-9-]+:[0-9]+:(room|logging-configuration)/[a-zA-Z0-9-]+$",
+};
+
+// ---- Shapes' constraints. ----
+
+pub(crate) const ROOM_NAME: Str = Str::with(0, 128, NAME);
+pub(crate) const ROOM_IDENTIFIER_RULE: Str = Str::with(1, 128, ROOM_IDENTIFIER);
+pub(crate) const LC_IDENTIFIER_RULE: Str = Str::with(1, 128, LOGGING_CONFIGURATION_IDENTIFIER);
+pub(crate) const LAMBDA_ARN_RULE: Str = Str::with(0, 170, LAMBDA_ARN);
+pub(crate) const PAGINATION_TOKEN: Str = Str::len(0, 1024);
+pub(crate) const USER_ID: Str = Str::len(1, 128);
+pub(crate) const REASON: Str = Str::len(1, 256);
+pub(crate) const EVENT_NAME: Str = Str::len(1, 100);
+pub(crate) const MESSAGE_ID: Str = Str::with(12, 12, ALNUM);
+pub(crate) const TAG_KEY: Str = Str::len(1, 128);
+pub(crate) const RESOURCE_ARN_RULE: Str = Str::with(1, 128, RESOURCE_ARN);
+
+/// Tags: at most 50, keys 1–128, values 0–256.
+pub(crate) const TAGS: StrMap = StrMap {
+    max_entries: Some(crate::config::MAX_TAGS),
+    key: Str::len(1, 128),
+    value: Str::len(0, 256),
+    max_total_bytes: None,
+};
+
+/// Chat token and event attributes: "1 KB total" (keys plus values, in bytes).
+pub(crate) const ATTRIBUTES: StrMap = StrMap {
+    max_entries: None,
+    key: Str::len(0, usize::MAX),
+    value: Str::len(0, usize::MAX),
+    max_total_bytes: Some(1024),
+};
+
+pub(crate) const FALLBACK_RESULTS: &[&str] = &["ALLOW", "DENY"];
+pub(crate) const CAPABILITIES: &[&str] = &["SEND_MESSAGE", "DISCONNECT_USER", "DELETE_MESSAGE"];

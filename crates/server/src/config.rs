@@ -1,0 +1,432 @@
+//! Server configuration: command-line flags, `SWITCHBOARD_*` environment variables and a TOML file, merged in that
+//! order of precedence over documented defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use apigw::{Api, Integration, IntegrationType, Route, RouteResponse, Stage};
+use serde::Deserialize;
+
+/// The default listen address: loopback, port 4510.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4510";
+pub const DEFAULT_REGION: &str = "us-east-1";
+pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+pub const DEFAULT_API_ID: &str = "switchboard";
+pub const DEFAULT_STAGE: &str = "prod";
+
+/// `switchboard serve` flags. Every flag can also be set by its `SWITCHBOARD_*` variable and in the config file.
+#[derive(Debug, Default, clap::Args)]
+pub struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "SWITCHBOARD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:4510].
+    #[arg(long, env = "SWITCHBOARD_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for credentials and data [default: $XDG_DATA_HOME/switchboard or ~/.local/share/switchboard].
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Region used in ARNs and accepted in signatures [default: us-east-1].
+    #[arg(long, env = "SWITCHBOARD_REGION")]
+    pub region: Option<String>,
+    /// Account id used in ARNs [default: 000000000000].
+    #[arg(long, env = "SWITCHBOARD_ACCOUNT_ID")]
+    pub account_id: Option<String>,
+    /// Api id of the default WebSocket API [default: switchboard].
+    #[arg(long, env = "SWITCHBOARD_API_ID")]
+    pub api_id: Option<String>,
+    /// Stage of the default WebSocket API [default: prod].
+    #[arg(long, env = "SWITCHBOARD_STAGE", value_name = "NAME")]
+    pub stage: Option<String>,
+    /// Route of the default API served by a Lambda-style function over HTTP (AWS_PROXY), e.g.
+    /// '$connect=http://127.0.0.1:3000/ws'. Repeatable.
+    #[arg(
+        long = "route",
+        env = "SWITCHBOARD_ROUTES",
+        value_name = "KEY=URL",
+        value_delimiter = ' '
+    )]
+    pub routes: Vec<String>,
+    /// Makes a route of the default API two-way: the integration's body is sent back to the client. Repeatable.
+    #[arg(
+        long = "route-response",
+        env = "SWITCHBOARD_ROUTE_RESPONSES",
+        value_name = "KEY",
+        value_delimiter = ' '
+    )]
+    pub route_responses: Vec<String>,
+    /// Route selection expression of the default API [default: $request.body.action].
+    #[arg(
+        long,
+        env = "SWITCHBOARD_ROUTE_SELECTION_EXPRESSION",
+        value_name = "EXPR"
+    )]
+    pub route_selection_expression: Option<String>,
+    /// Access key id accepted in signatures (with --secret-access-key).
+    #[arg(long, env = "SWITCHBOARD_ACCESS_KEY_ID", hide_env_values = true)]
+    pub access_key_id: Option<String>,
+    /// Secret access key accepted in signatures (with --access-key-id).
+    #[arg(long, env = "SWITCHBOARD_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub secret_access_key: Option<String>,
+    /// DEVELOPMENT ONLY: accept requests without a valid SigV4 signature.
+    #[arg(long, env = "SWITCHBOARD_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+    /// PEM certificate chain; with --tls-key, serves wss:// and https://.
+    #[arg(long, env = "SWITCHBOARD_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "SWITCHBOARD_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Log format: text or json [default: text].
+    #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Limits, with API Gateway's defaults.
+#[derive(Debug, Default, clap::Args)]
+pub struct LimitArgs {
+    /// Largest client message in bytes [default: 131072].
+    #[arg(long, env = "SWITCHBOARD_MAX_MESSAGE_BYTES", value_name = "BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// Largest WebSocket frame in bytes, both ways (larger outbound messages are fragmented) [default: 32768].
+    #[arg(long, env = "SWITCHBOARD_MAX_FRAME_BYTES", value_name = "BYTES")]
+    pub max_frame_bytes: Option<usize>,
+    /// Seconds without a message in either direction before a connection is closed [default: 600].
+    #[arg(long, env = "SWITCHBOARD_IDLE_TIMEOUT_SECS", value_name = "SECS")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Maximum connection duration in seconds [default: 7200].
+    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTION_SECS", value_name = "SECS")]
+    pub max_connection_secs: Option<u64>,
+    /// New connections accepted per second, with a burst of the same size; 0 = unlimited [default: 500].
+    #[arg(long, env = "SWITCHBOARD_NEW_CONNECTIONS_PER_SECOND", value_name = "N")]
+    pub new_connections_per_second: Option<u32>,
+    /// Bytes queued for one client before PostToConnection answers 429 [default: 1048576].
+    #[arg(long, env = "SWITCHBOARD_OUTBOX_BYTES", value_name = "BYTES")]
+    pub outbox_bytes: Option<usize>,
+    /// Seconds a write to a client may stall before it is disconnected as a slow consumer [default: 30].
+    #[arg(long, env = "SWITCHBOARD_WRITE_TIMEOUT_SECS", value_name = "SECS")]
+    pub write_timeout_secs: Option<u64>,
+    /// Integrations in flight per connection before reading from it pauses [default: 16].
+    #[arg(long, env = "SWITCHBOARD_MAX_IN_FLIGHT", value_name = "N")]
+    pub max_in_flight: Option<usize>,
+    /// Seconds given to connections and `$disconnect` calls at shutdown [default: 10].
+    #[arg(long, env = "SWITCHBOARD_SHUTDOWN_GRACE_SECS", value_name = "SECS")]
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub region: Option<String>,
+    pub account_id: Option<String>,
+    pub api_id: Option<String>,
+    pub stage: Option<String>,
+    /// Routes of the default API: route key → function URL.
+    #[serde(default)]
+    pub routes: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub route_responses: Vec<String>,
+    pub route_selection_expression: Option<String>,
+    #[serde(default)]
+    pub insecure_no_auth: bool,
+    pub log_format: Option<LogFormat>,
+    #[serde(default)]
+    pub credentials: Vec<KeyPair>,
+    pub tls: Option<TlsFiles>,
+    #[serde(default)]
+    pub limits: FileLimits,
+    /// Further WebSocket APIs.
+    #[serde(default)]
+    pub apis: Vec<Api>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLimits {
+    pub max_message_bytes: Option<usize>,
+    pub max_frame_bytes: Option<usize>,
+    pub idle_timeout_secs: Option<u64>,
+    pub max_connection_secs: Option<u64>,
+    pub new_connections_per_second: Option<u32>,
+    pub outbox_bytes: Option<usize>,
+    pub write_timeout_secs: Option<u64>,
+    pub max_in_flight: Option<usize>,
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+/// An access key pair accepted in SigV4 signatures.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPair {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Effective limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub max_message_bytes: usize,
+    pub max_frame_bytes: usize,
+    pub idle_timeout: Duration,
+    pub max_connection: Duration,
+    pub new_connections_per_second: u32,
+    pub outbox_bytes: usize,
+    pub write_timeout: Duration,
+    pub max_in_flight: usize,
+    pub shutdown_grace: Duration,
+}
+
+/// The effective configuration of a server.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub region: String,
+    pub account_id: String,
+    pub apis: Vec<Api>,
+    /// Key pairs from flags, environment or file; when empty the server uses (or generates) the data directory's.
+    pub credentials: Vec<KeyPair>,
+    pub insecure_no_auth: bool,
+    pub tls: Option<TlsFiles>,
+    pub log_format: LogFormat,
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Merges flags (which clap already merged with the environment) over the config file over the defaults.
+    pub fn load(args: ServeArgs) -> anyhow::Result<Config> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        Config::merge(args, file)
+    }
+
+    pub fn merge(args: ServeArgs, file: FileConfig) -> anyhow::Result<Config> {
+        let region = args
+            .region
+            .or(file.region)
+            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        let account_id = args
+            .account_id
+            .or(file.account_id)
+            .unwrap_or_else(|| DEFAULT_ACCOUNT_ID.to_owned());
+        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+            bail!("account id must be 12 digits, got `{account_id}`");
+        }
+        let mut credentials = file.credentials;
+        match (args.access_key_id, args.secret_access_key) {
+            (Some(access_key_id), Some(secret_access_key)) => credentials.insert(
+                0,
+                KeyPair {
+                    access_key_id,
+                    secret_access_key,
+                },
+            ),
+            (None, None) => {}
+            _ => bail!("--access-key-id and --secret-access-key must be given together"),
+        }
+        let tls = match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => file.tls,
+            _ => bail!("--tls-cert and --tls-key must be given together"),
+        };
+
+        let flags_shape_default_api = args.stage.is_some() || !args.routes.is_empty();
+        let mut apis = file.apis;
+        if apis.is_empty()
+            || flags_shape_default_api
+            || !file.routes.is_empty()
+            || file.stage.is_some()
+        {
+            let mut routes: Vec<(String, String)> = file.routes.into_iter().collect();
+            for spec in &args.routes {
+                let (key, url) = spec
+                    .split_once('=')
+                    .with_context(|| format!("--route `{spec}` must look like KEY=URL"))?;
+                routes.retain(|(k, _)| k != key);
+                routes.push((key.to_owned(), url.to_owned()));
+            }
+            let mut route_responses = file.route_responses;
+            route_responses.extend(args.route_responses);
+            let default_api = default_api(
+                args.api_id
+                    .or(file.api_id)
+                    .unwrap_or_else(|| DEFAULT_API_ID.to_owned()),
+                args.stage
+                    .or(file.stage)
+                    .unwrap_or_else(|| DEFAULT_STAGE.to_owned()),
+                args.route_selection_expression
+                    .or(file.route_selection_expression)
+                    .unwrap_or_else(apigw::model::default_selection_expression),
+                &routes,
+                &route_responses,
+            )?;
+            apis.insert(0, default_api);
+        }
+
+        let l = args.limits;
+        let f = file.limits;
+        let limits = Limits {
+            max_message_bytes: l
+                .max_message_bytes
+                .or(f.max_message_bytes)
+                .unwrap_or(128 * 1024),
+            max_frame_bytes: l.max_frame_bytes.or(f.max_frame_bytes).unwrap_or(32 * 1024),
+            idle_timeout: secs(l.idle_timeout_secs.or(f.idle_timeout_secs).unwrap_or(600)),
+            max_connection: secs(
+                l.max_connection_secs
+                    .or(f.max_connection_secs)
+                    .unwrap_or(7200),
+            ),
+            new_connections_per_second: l
+                .new_connections_per_second
+                .or(f.new_connections_per_second)
+                .unwrap_or(500),
+            outbox_bytes: l.outbox_bytes.or(f.outbox_bytes).unwrap_or(1 << 20),
+            write_timeout: secs(l.write_timeout_secs.or(f.write_timeout_secs).unwrap_or(30)),
+            max_in_flight: l.max_in_flight.or(f.max_in_flight).unwrap_or(16),
+            shutdown_grace: secs(
+                l.shutdown_grace_secs
+                    .or(f.shutdown_grace_secs)
+                    .unwrap_or(10),
+            ),
+        };
+        if limits.max_frame_bytes == 0 || limits.max_message_bytes < limits.max_frame_bytes {
+            bail!("limits: max_frame_bytes must be positive and at most max_message_bytes");
+        }
+        if limits.idle_timeout.is_zero()
+            || limits.max_connection.is_zero()
+            || limits.write_timeout.is_zero()
+        {
+            bail!("limits: timeouts must be positive");
+        }
+
+        Ok(Config {
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            data_dir: args
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(default_data_dir),
+            region,
+            account_id,
+            apis,
+            credentials,
+            insecure_no_auth: args.insecure_no_auth || file.insecure_no_auth,
+            tls,
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            limits,
+        })
+    }
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+/// The default API: one stage, AWS_PROXY routes from `--route KEY=URL`.
+fn default_api(
+    api_id: String,
+    stage: String,
+    route_selection_expression: String,
+    routes: &[(String, String)],
+    route_responses: &[String],
+) -> anyhow::Result<Api> {
+    let mut integrations: Vec<Integration> = Vec::new();
+    let mut api_routes = Vec::new();
+    for (key, url) in routes {
+        let integration_id = match integrations
+            .iter()
+            .find(|i| i.integration_uri.as_deref() == Some(url.as_str()))
+        {
+            Some(existing) => existing.integration_id.clone(),
+            None => {
+                let id = format!("fn{}", integrations.len() + 1);
+                integrations.push(Integration {
+                    integration_id: id.clone(),
+                    integration_type: IntegrationType::AwsProxy,
+                    integration_uri: Some(url.clone()),
+                    timeout_in_millis: 29_000,
+                    request_parameters: Default::default(),
+                    request_templates: Default::default(),
+                    response_templates: Default::default(),
+                });
+                id
+            }
+        };
+        let two_way = route_responses.iter().any(|r| r == key);
+        api_routes.push(Route {
+            route_key: key.clone(),
+            target: Some(format!("integrations/{integration_id}")),
+            route_response_selection_expression: two_way.then(|| "$default".to_owned()),
+        });
+    }
+    for key in route_responses {
+        if !routes.iter().any(|(k, _)| k == key) {
+            bail!("--route-response `{key}` names a route that has no --route");
+        }
+    }
+    Ok(Api {
+        api_id,
+        name: Some("default".to_owned()),
+        route_selection_expression,
+        stages: vec![Stage {
+            stage_name: stage,
+            stage_variables: Default::default(),
+        }],
+        routes: api_routes,
+        integrations,
+        route_responses: route_responses
+            .iter()
+            .map(|key| RouteResponse {
+                route_key: key.clone(),
+                route_response_key: "$default".to_owned(),
+            })
+            .collect(),
+    })
+}
+
+/// `$XDG_DATA_HOME/switchboard`, else `~/.local/share/switchboard`, else `./.switchboard`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("switchboard");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(home).join(".local/share/switchboard");
+    }
+    PathBuf::from(".switchboard")
+}
+
+#[cfg(test)]
+mod tests;

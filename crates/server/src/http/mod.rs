@@ -1,0 +1,153 @@
+//! The HTTP front door: one handler that dispatches every request on the listener to the management API, the
+//! WebSocket data plane or the reserved `/@switchboard/` paths, and renders AWS-shaped errors.
+
+mod auth;
+mod management;
+mod upgrade;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use wire::ApiError;
+
+use crate::state::AppState;
+
+pub(crate) type Body = Full<Bytes>;
+
+/// Reserved path prefix: stage names cannot contain `@`, so nothing here clashes with a stage.
+pub(crate) const RESERVED_PREFIX: &str = "/@switchboard/";
+
+/// Handles one request; every response carries `x-amzn-RequestId`.
+pub(crate) async fn handle(
+    state: Arc<AppState>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let request_id = uuid();
+    let mut response = dispatch(&state, peer, req, &request_id).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-RequestId", value);
+    }
+    Ok(response)
+}
+
+async fn dispatch(
+    state: &Arc<AppState>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    request_id: &str,
+) -> Response<Body> {
+    let uri = req.uri().clone();
+    let path = uri.path();
+    if let Some(rest) = path.strip_prefix(RESERVED_PREFIX) {
+        return reserved(state, rest);
+    }
+    if let Some(target) = management::Target::parse(path) {
+        return management::handle(state, req, target).await;
+    }
+    if upgrade::is_upgrade(&req) {
+        return upgrade::handle(state, peer, req, request_id).await;
+    }
+    error_response(&ApiError::forbidden())
+}
+
+fn reserved(state: &AppState, rest: &str) -> Response<Body> {
+    match rest {
+        "health" => {
+            let body = serde_json::json!({
+                "status": if state.shutdown.is_cancelled() { "shutting-down" } else { "ok" },
+                "connections": state.hub.len(),
+            });
+            json_response(StatusCode::OK, body.to_string())
+        }
+        "metrics" => {
+            let mut response = Response::new(Body::from(state.metrics.render()));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            );
+            response
+        }
+        _ => error_response(&ApiError::forbidden()),
+    }
+}
+
+/// Renders an AWS error: status, `x-amzn-ErrorType` first, JSON body (or none for `GoneException`).
+pub(crate) fn error_response(err: &ApiError) -> Response<Body> {
+    let body = err.body();
+    let has_body = !body.is_empty();
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = err.status();
+    let headers = response.headers_mut();
+    headers.insert(
+        "x-amzn-ErrorType",
+        HeaderValue::from_static(err.code.aws_type()),
+    );
+    if has_body {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    response
+}
+
+pub(crate) fn json_response(status: StatusCode, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+pub(crate) fn empty_response(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = status;
+    response
+}
+
+/// A random UUID v4, the format of `x-amzn-RequestId`.
+fn uuid() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex_lower(&b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uuid_shape() {
+        let id = super::uuid();
+        assert_eq!(id.len(), 36);
+        assert_eq!(id.as_bytes()[14], b'4');
+        assert_eq!(id.matches('-').count(), 4);
+    }
+}

@@ -1,0 +1,266 @@
+//! The WebSocket data plane: `GET /{stage}` with `Upgrade: websocket`. The handshake stays pending until `$connect`
+//! answers; an accepted connection gets a session task and, when it ends, exactly one `$disconnect`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use apigw::connect::{ConnContext, ConnectDecision};
+use apigw::router::MessageRouter;
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
+use hub::{ConnectionInfo, Scope};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use time::OffsetDateTime;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use wire::ApiError;
+use wire::apigw::Identity;
+
+use super::{Body, error_response, json_response};
+use crate::metrics::{CodeLabels, StatusLabels};
+use crate::state::AppState;
+
+/// API Gateway's limit on the WebSocket URL.
+const MAX_URL_LENGTH: usize = 4096;
+
+pub(super) fn is_upgrade(req: &Request<Incoming>) -> bool {
+    let has_token = |name: HeaderName, token: &str| {
+        req.headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    };
+    req.method() == http::Method::GET
+        && has_token(header::UPGRADE, "websocket")
+        && has_token(header::CONNECTION, "upgrade")
+}
+
+pub(super) async fn handle(
+    state: &Arc<AppState>,
+    peer: SocketAddr,
+    mut req: Request<Incoming>,
+    request_id: &str,
+) -> Response<Body> {
+    let response = match accept(state, peer, &mut req, request_id).await {
+        Ok(response) => response,
+        Err(response) => response,
+    };
+    if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        state
+            .metrics
+            .handshakes_rejected
+            .get_or_create(&StatusLabels {
+                status: response.status().as_u16(),
+            })
+            .inc();
+    }
+    response
+}
+
+fn reject(status: StatusCode, message: &str) -> Response<Body> {
+    json_response(
+        status,
+        serde_json::json!({ "message": message }).to_string(),
+    )
+}
+
+async fn accept(
+    state: &Arc<AppState>,
+    peer: SocketAddr,
+    req: &mut Request<Incoming>,
+    request_id: &str,
+) -> Result<Response<Body>, Response<Body>> {
+    if state.shutdown.is_cancelled() {
+        return Err(reject(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+        ));
+    }
+    let uri_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if uri_len > MAX_URL_LENGTH {
+        return Err(reject(StatusCode::URI_TOO_LONG, "Request-URI Too Long"));
+    }
+    let headers = req.headers();
+    let key = headers.get(header::SEC_WEBSOCKET_KEY).cloned();
+    let version_ok = headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_some_and(|v| v == "13");
+    let Some(key) = key.filter(|_| version_ok) else {
+        let mut response = reject(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: Sec-WebSocket-Key and version 13 required",
+        );
+        response.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        return Err(response);
+    };
+
+    let path = req.uri().path();
+    let stage_name = path.trim_start_matches('/').trim_end_matches('/');
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned);
+    let Some((api, stage)) = state.apis.resolve(stage_name, host.as_deref()) else {
+        return Err(error_response(&ApiError::forbidden()));
+    };
+    if !state.connect_limit.try_take() {
+        return Err(reject(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"));
+    }
+
+    let connected_at = OffsetDateTime::now_utc();
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let conn = state.hub.new_connection(ConnectionInfo {
+        scope: Scope::Api {
+            api_id: api.api.api_id.as_str().into(),
+            stage: stage.stage_name.as_str().into(),
+        },
+        connected_at,
+        source_ip: peer.ip().to_string(),
+        user_agent: user_agent.clone(),
+    });
+    let tls = state.config.tls.is_some();
+    let ctx = Arc::new(ConnContext {
+        stage_variables: stage.stage_variables.clone(),
+        stage: stage.stage_name.clone(),
+        api: api.clone(),
+        connection_id: conn.id().to_string(),
+        connected_at,
+        identity: Identity {
+            source_ip: peer.ip().to_string(),
+            user_agent,
+        },
+        domain_name: host.unwrap_or_else(|| state.config.listen.to_string()),
+        headers: event_headers(headers, peer, tls),
+        query: req.uri().query().map(|q| form_pairs(q)).unwrap_or_default(),
+    });
+
+    let decision = apigw::connect::decide(&state.invoker, &ctx, request_id).await;
+    let extra_headers = match decision {
+        ConnectDecision::Accept { headers } => headers,
+        ConnectDecision::Reject { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let mut response = Response::new(Body::from(body.unwrap_or_default()));
+            *response.status_mut() = status;
+            return Err(response);
+        }
+    };
+
+    // Reachable from now on: the 101 is on its way.
+    state.hub.register(conn.clone());
+    state.metrics.connections_opened.inc();
+    state.metrics.connections_active.inc();
+    let on_upgrade = hyper::upgrade::on(req);
+    let task_state = state.clone();
+    state.tasks.spawn(async move {
+        let state = task_state;
+        let end = match on_upgrade.await {
+            Ok(upgraded) => {
+                let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(state.ws_config))
+                    .await;
+                let mut router =
+                    MessageRouter::new(ctx.clone(), state.invoker.clone(), state.config.limits.max_in_flight, state.tasks.clone());
+                hub::session::run(ws, conn.clone(), &state.session, &state.shutdown, &mut router).await
+            }
+            Err(err) => {
+                tracing::debug!(connection_id = %ctx.connection_id, %err, "The upgrade did not complete.");
+                hub::session::SessionEnd { code: 1006, reason: String::new(), cause: hub::session::EndCause::Abnormal }
+            }
+        };
+        state.hub.unregister(conn.id());
+        state.metrics.connections_active.dec();
+        state.metrics.connections_closed.get_or_create(&CodeLabels { code: end.code }).inc();
+        tracing::debug!(connection_id = %ctx.connection_id, code = end.code, reason = %end.reason, "Connection closed.");
+        apigw::connect::notify_disconnect(&state.invoker, &ctx, end.code, &end.reason).await;
+    });
+
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let out = response.headers_mut();
+    out.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    out.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+        out.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    for (name, value) in extra_headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            out.append(name, value);
+        }
+    }
+    Ok(response)
+}
+
+/// Decoded `k=v` pairs of a query string.
+fn form_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode_form(k), decode_form(v))
+        })
+        .collect()
+}
+
+fn decode_form(s: &str) -> String {
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Handshake headers as API Gateway shows them to `$connect`: well-known names in their usual spelling, others as
+/// received, plus the `X-Forwarded-*` headers API Gateway adds.
+fn event_headers(headers: &HeaderMap, peer: SocketAddr, tls: bool) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((display_name(name.as_str()), value.to_str().ok()?.to_owned()))
+        })
+        .filter(|(name, _)| !name.starts_with("X-Forwarded-"))
+        .collect();
+    out.push(("X-Forwarded-For".to_owned(), peer.ip().to_string()));
+    out.push(("X-Forwarded-Port".to_owned(), peer.port().to_string()));
+    out.push((
+        "X-Forwarded-Proto".to_owned(),
+        if tls { "https" } else { "http" }.to_owned(),
+    ));
+    out
+}
+
+fn display_name(lower: &str) -> String {
+    const KNOWN: &[&str] = &[
+        "Host",
+        "Origin",
+        "Cookie",
+        "Authorization",
+        "User-Agent",
+        "Connection",
+        "Upgrade",
+        "Cache-Control",
+        "Pragma",
+        "Accept-Encoding",
+        "Accept-Language",
+        "Sec-WebSocket-Key",
+        "Sec-WebSocket-Version",
+        "Sec-WebSocket-Extensions",
+        "Sec-WebSocket-Protocol",
+        "X-Forwarded-For",
+        "X-Forwarded-Port",
+        "X-Forwarded-Proto",
+        "X-Amzn-Trace-Id",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(lower))
+        .map_or_else(|| lower.to_owned(), |k| (*k).to_owned())
+}

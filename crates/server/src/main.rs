@@ -1,0 +1,167 @@
+//! The `switchboard` command line: `serve` runs the gateway.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use switchboard::Server;
+use switchboard::config::{Config, LogFormat, ServeArgs};
+use switchboard::credentials::KeySource;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "A self-hosted, AWS-compatible real-time messaging gateway."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway (API Gateway WebSocket APIs and the @connections management API).
+    Serve(Box<ServeArgs>),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => run_serve(*args),
+    }
+}
+
+fn run_serve(args: ServeArgs) -> ExitCode {
+    let config = match Config::load(args) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("switchboard: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("switchboard: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let server = match Server::start(config).await {
+            Ok(server) => server,
+            Err(err) => {
+                eprintln!("switchboard: {err:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+        print_banner(&server);
+        wait_for_signal().await;
+        tracing::info!("Shutting down.");
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn print_banner(server: &Server) {
+    let state = server.state();
+    let config = &state.config;
+    let addr = server.local_addr();
+    let scheme = if config.tls.is_some() {
+        ("wss", "https")
+    } else {
+        ("ws", "http")
+    };
+    println!("Switchboard is listening on {addr}");
+    for api in state.apis.apis() {
+        for stage in &api.api.stages {
+            println!(
+                "  WebSocket API {}: {}://{addr}/{}",
+                api.api.api_id, scheme.0, stage.stage_name
+            );
+            println!(
+                "  Management API:  {}://{addr}/{}   (aws apigatewaymanagementapi --endpoint-url …)",
+                scheme.1, stage.stage_name
+            );
+        }
+    }
+    println!(
+        "  Health: {}://{addr}/@switchboard/health   Metrics: {}://{addr}/@switchboard/metrics",
+        scheme.1, scheme.1
+    );
+    match (
+        server.key_source(),
+        state.keys.as_ref().and_then(|k| k.primary()),
+    ) {
+        (None, _) => {
+            println!();
+            println!(
+                "WARNING: --insecure-no-auth is set: requests are NOT authenticated. Never expose this server."
+            );
+        }
+        (Some(source), Some(pair)) => {
+            match source {
+                KeySource::Generated(path) => {
+                    println!("\nGenerated credentials, stored in {}:", path.display())
+                }
+                KeySource::Stored(path) => println!("\nCredentials stored in {}:", path.display()),
+                KeySource::Configured => println!("\nConfigured credentials:"),
+            }
+            if !matches!(source, KeySource::Configured) {
+                println!(
+                    "  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
+                    pair.access_key_id, pair.secret_access_key
+                );
+                println!("  export AWS_REGION={}", config.region);
+            }
+        }
+        (Some(_), None) => {}
+    }
+    println!(
+        "\nTry: aws apigatewaymanagementapi post-to-connection --endpoint-url {}://{addr}/{} --connection-id ID --data hello",
+        scheme.1,
+        state
+            .apis
+            .apis()
+            .next()
+            .and_then(|a| a.api.stages.first())
+            .map_or("prod", |s| s.stage_name.as_str())
+    );
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,93 @@
+//! Prometheus metrics of a node, served on the reserved path `/@switchboard/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    pub operation: &'static str,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabels {
+    pub code: u16,
+}
+
+/// Counters and gauges; labels are low-cardinality by construction (no ids).
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    pub connections_opened: Counter,
+    pub connections_active: Gauge,
+    pub connections_closed: Family<CodeLabels, Counter>,
+    pub handshakes_rejected: Family<StatusLabels, Counter>,
+    pub messages_received: Counter,
+    pub api_requests: Family<OperationLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let mut registry = Registry::with_prefix("switchboard");
+        let metrics = Metrics {
+            registry: Registry::default(),
+            connections_opened: Counter::default(),
+            connections_active: Gauge::default(),
+            connections_closed: Family::default(),
+            handshakes_rejected: Family::default(),
+            messages_received: Counter::default(),
+            api_requests: Family::default(),
+        };
+        registry.register(
+            "connections_opened",
+            "WebSocket connections accepted",
+            metrics.connections_opened.clone(),
+        );
+        registry.register(
+            "connections_active",
+            "WebSocket connections open now",
+            metrics.connections_active.clone(),
+        );
+        registry.register(
+            "connections_closed",
+            "WebSocket connections ended, by close code",
+            metrics.connections_closed.clone(),
+        );
+        registry.register(
+            "handshakes_rejected",
+            "WebSocket handshakes refused, by HTTP status",
+            metrics.handshakes_rejected.clone(),
+        );
+        registry.register(
+            "messages_received",
+            "Messages received from clients",
+            metrics.messages_received.clone(),
+        );
+        registry.register(
+            "api_requests",
+            "AWS-compatible API requests, by operation and status",
+            metrics.api_requests.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
+}
+
+impl Metrics {
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

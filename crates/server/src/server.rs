@@ -1,0 +1,160 @@
+//! Starting and stopping a server: binding, TLS, the accept loop, and graceful shutdown with a grace period.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use apigw::ApiSet;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::{Config, TlsFiles};
+use crate::credentials::{KeySource, Keyring};
+use crate::state::AppState;
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    state: Arc<AppState>,
+    local_addr: SocketAddr,
+    accept_loop: tokio::task::JoinHandle<()>,
+    key_source: Option<KeySource>,
+}
+
+impl Server {
+    /// Binds and starts serving; returns once the listener is bound.
+    pub async fn start(config: Config) -> anyhow::Result<Server> {
+        let apis =
+            ApiSet::new(config.apis.clone()).context("invalid WebSocket API configuration")?;
+        let (keys, key_source) = if config.insecure_no_auth {
+            (None, None)
+        } else {
+            let (keys, source) =
+                Keyring::load_or_generate(config.credentials.clone(), &config.data_dir)?;
+            (Some(keys), Some(source))
+        };
+        let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let local_addr = listener.local_addr()?;
+        let state = AppState::new(config, apis, keys);
+        let accept_loop = tokio::spawn(accept_loop(listener, tls, state.clone()));
+        Ok(Server {
+            state,
+            local_addr,
+            accept_loop,
+            key_source,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    pub fn key_source(&self) -> Option<&KeySource> {
+        self.key_source.as_ref()
+    }
+
+    /// Stops accepting, closes every connection with 1001, delivers every `$disconnect`, and returns within the
+    /// grace period (plus one second for the listener).
+    pub async fn shutdown(self) {
+        let state = self.state;
+        state.shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.accept_loop).await;
+        state.tasks.close();
+        if tokio::time::timeout(state.config.limits.shutdown_grace, state.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                remaining = state.tasks.len(),
+                "Shutdown grace period over; abandoning remaining tasks."
+            );
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc<AppState>) {
+    let graceful = GracefulShutdown::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = state.shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(%err, "Accept failed.");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let state = state.clone();
+        let tls = tls.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            match tls {
+                None => serve_connection(TokioIo::new(tcp), peer, state, watcher).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
+                    {
+                        Ok(Ok(stream)) => {
+                            serve_connection(TokioIo::new(stream), peer, state, watcher).await
+                        }
+                        Ok(Err(err)) => tracing::debug!(%peer, %err, "TLS handshake failed."),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out."),
+                    }
+                }
+            }
+        });
+    }
+    // HTTP requests in flight get the grace period; upgraded WebSockets are closed by their sessions.
+    let _ = tokio::time::timeout(Duration::from_secs(1), graceful.shutdown()).await;
+}
+
+async fn serve_connection<I>(
+    io: TokioIo<I>,
+    peer: SocketAddr,
+    state: Arc<AppState>,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| crate::http::handle(state.clone(), peer, req));
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection_with_upgrades(io, service);
+    if let Err(err) = watcher.watch(connection.into_owned()).await {
+        tracing::debug!(%peer, %err, "HTTP connection ended with an error.");
+    }
+}
+
+fn tls_acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .with_context(|| format!("cannot read TLS certificate {}", files.cert.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("invalid TLS certificate {}", files.cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .with_context(|| format!("cannot read TLS key {}", files.key.display()))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("TLS certificate and key do not match")?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}

@@ -1,0 +1,69 @@
+//! The state one server shares between its listener, handlers and sessions.
+
+use std::sync::Arc;
+
+use apigw::ApiSet;
+use apigw::integration::Invoker;
+use hub::Hub;
+use hub::session::SessionConfig;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::credentials::Keyring;
+use crate::metrics::Metrics;
+use crate::ratelimit::TokenBucket;
+
+/// Everything a request handler or session needs; shared as `Arc<AppState>`.
+#[derive(Debug)]
+pub struct AppState {
+    pub config: Config,
+    pub hub: Hub,
+    pub apis: ApiSet,
+    pub invoker: Invoker,
+    /// `None` when signature checks are switched off (`--insecure-no-auth`).
+    pub keys: Option<Keyring>,
+    pub metrics: Metrics,
+    pub connect_limit: TokenBucket,
+    /// Sessions, `$disconnect` calls and in-flight integrations; shutdown waits for them.
+    pub tasks: TaskTracker,
+    /// Cancelled when the server starts shutting down.
+    pub shutdown: CancellationToken,
+    pub session: SessionConfig,
+    pub ws_config: WebSocketConfig,
+}
+
+impl AppState {
+    pub fn new(config: Config, apis: ApiSet, keys: Option<Keyring>) -> Arc<AppState> {
+        let limits = &config.limits;
+        let hub = Hub::new(hub::HubConfig {
+            node: 0,
+            outbox_limit: limits.outbox_bytes,
+        });
+        let session = SessionConfig {
+            idle_timeout: limits.idle_timeout,
+            max_duration: limits.max_connection,
+            write_timeout: limits.write_timeout,
+            max_outbound_frame: limits.max_frame_bytes,
+            ..SessionConfig::default()
+        };
+        let ws_config = WebSocketConfig::default()
+            .read_buffer_size(4096)
+            .max_message_size(Some(limits.max_message_bytes))
+            .max_frame_size(Some(limits.max_frame_bytes));
+        Arc::new(AppState {
+            connect_limit: TokenBucket::new(limits.new_connections_per_second),
+            hub,
+            apis,
+            invoker: Invoker::new(),
+            keys,
+            metrics: Metrics::default(),
+            tasks: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+            session,
+            ws_config,
+            config,
+        })
+    }
+}

@@ -1,0 +1,103 @@
+//! Durable state for the IVS Chat control plane: the [`Store`] trait, its records and errors, and the
+//! embedded SQLite default ([`SqliteStore`]).
+//!
+//! The trait speaks in resource ids (12 characters), never ARNs: region and account belong to the caller, so
+//! the same database survives a change of either. Every method is one atomic unit (one transaction), so
+//! checks such as quotas, "logging configuration still attached" or "at most 50 tags" cannot race.
+//! A PostgreSQL implementation (sqlx) slots in by implementing the same trait; the SQL in `sqlite/` is kept
+//! portable (keyset pagination on `(update_time, id)`, a join table for room → logging configuration).
+
+mod error;
+mod model;
+mod sqlite;
+
+use async_trait::async_trait;
+
+pub use error::StoreError;
+pub use model::{
+    Cursor, Destination, FallbackResult, HandlerPatch, LoggingConfiguration,
+    LoggingConfigurationPatch, LoggingConfigurationState, MessageReviewHandler,
+    NewLoggingConfiguration, NewRoom, Page, ResourceKind, ResourceRef, Room, RoomFilter, RoomPatch,
+    Tags,
+};
+pub use sqlite::{DATABASE_FILE, SqliteStore};
+
+/// Rooms, logging configurations and tags, behind one object-safe async trait (`Arc<dyn Store>`).
+///
+/// Times are whole milliseconds (the wire shows milliseconds); implementations truncate what they are given.
+/// Listing is ordered by `update_time` descending, then `id` descending, and paginated by keyset
+/// ([`Cursor`]): a page resumes strictly after the last row of the previous one, so rows created or deleted
+/// between pages never cause a row present throughout to be skipped or repeated.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a room, failing with [`StoreError::QuotaExceeded`] when `max_rooms` already exist,
+    /// [`StoreError::NotFound`] when a logging configuration does not exist and
+    /// [`StoreError::AlreadyExists`] when the id is taken.
+    async fn create_room(&self, room: NewRoom, max_rooms: u64) -> Result<Room, StoreError>;
+
+    async fn get_room(&self, id: &str) -> Result<Room, StoreError>;
+
+    /// Applies `patch` and sets `update_time`; logging configurations named by the patch must exist.
+    async fn update_room(&self, id: &str, patch: RoomPatch) -> Result<Room, StoreError>;
+
+    /// Deletes a room with its tags and returns what was deleted.
+    async fn delete_room(&self, id: &str) -> Result<Room, StoreError>;
+
+    /// One page of rooms matching `filter`, at most `limit` long, resuming after `after`.
+    async fn list_rooms(
+        &self,
+        filter: &RoomFilter,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<Room>, StoreError>;
+
+    async fn count_rooms(&self) -> Result<u64, StoreError>;
+
+    /// Creates a logging configuration, failing with [`StoreError::QuotaExceeded`] when `max` already exist.
+    async fn create_logging_configuration(
+        &self,
+        config: NewLoggingConfiguration,
+        max: u64,
+    ) -> Result<LoggingConfiguration, StoreError>;
+
+    async fn get_logging_configuration(&self, id: &str)
+    -> Result<LoggingConfiguration, StoreError>;
+
+    async fn update_logging_configuration(
+        &self,
+        id: &str,
+        patch: LoggingConfigurationPatch,
+    ) -> Result<LoggingConfiguration, StoreError>;
+
+    /// Deletes a logging configuration with its tags; [`StoreError::Conflict`] while a room still uses it.
+    async fn delete_logging_configuration(
+        &self,
+        id: &str,
+    ) -> Result<LoggingConfiguration, StoreError>;
+
+    /// One page of logging configurations, ordered like rooms.
+    async fn list_logging_configurations(
+        &self,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Page<LoggingConfiguration>, StoreError>;
+
+    async fn count_logging_configurations(&self) -> Result<u64, StoreError>;
+
+    /// Adds or overwrites tags; [`StoreError::TooManyTags`] if the resource would end with more than `max_tags`.
+    async fn tag_resource(
+        &self,
+        resource: &ResourceRef,
+        tags: &Tags,
+        max_tags: usize,
+    ) -> Result<(), StoreError>;
+
+    /// Removes the given keys (absent keys are ignored).
+    async fn untag_resource(
+        &self,
+        resource: &ResourceRef,
+        keys: &[String],
+    ) -> Result<(), StoreError>;
+
+    async fn list_tags(&self, resource: &ResourceRef) -> Result<Tags, StoreError>;
+}

@@ -1,0 +1,260 @@
+//! The records a [`crate::Store`] keeps, and the inputs and filters its methods take.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use time::OffsetDateTime;
+
+/// Tags of one resource, key → value (sorted by key).
+pub type Tags = BTreeMap<String, String>;
+
+/// Which kind of resource an id names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceKind {
+    Room,
+    LoggingConfiguration,
+}
+
+impl ResourceKind {
+    /// The ARN resource-type segment: `room` or `logging-configuration`.
+    pub fn arn_segment(self) -> &'static str {
+        match self {
+            ResourceKind::Room => "room",
+            ResourceKind::LoggingConfiguration => "logging-configuration",
+        }
+    }
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.arn_segment())
+    }
+}
+
+/// A resource by kind and id: what tags hang off.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ResourceRef {
+    pub kind: ResourceKind,
+    pub id: String,
+}
+
+impl ResourceRef {
+    pub fn room(id: impl Into<String>) -> ResourceRef {
+        ResourceRef {
+            kind: ResourceKind::Room,
+            id: id.into(),
+        }
+    }
+
+    pub fn logging_configuration(id: impl Into<String>) -> ResourceRef {
+        ResourceRef {
+            kind: ResourceKind::LoggingConfiguration,
+            id: id.into(),
+        }
+    }
+}
+
+impl fmt::Display for ResourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.id)
+    }
+}
+
+/// What a room does when its review handler fails or times out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FallbackResult {
+    #[default]
+    Allow,
+    Deny,
+}
+
+impl FallbackResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FallbackResult::Allow => "ALLOW",
+            FallbackResult::Deny => "DENY",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FallbackResult> {
+        match s {
+            "ALLOW" => Some(FallbackResult::Allow),
+            "DENY" => Some(FallbackResult::Deny),
+            _ => None,
+        }
+    }
+}
+
+/// A room's message review handler; a room without one has `None`, never an empty `uri`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageReviewHandler {
+    pub uri: String,
+    pub fallback_result: FallbackResult,
+}
+
+/// A chat room as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Room {
+    pub id: String,
+    /// Empty when the room has no name.
+    pub name: String,
+    pub create_time: OffsetDateTime,
+    pub update_time: OffsetDateTime,
+    pub maximum_message_rate_per_second: u32,
+    pub maximum_message_length: u32,
+    pub message_review_handler: Option<MessageReviewHandler>,
+    /// Ids (not ARNs) of attached logging configurations, in the order given.
+    pub logging_configuration_ids: Vec<String>,
+    pub tags: Tags,
+}
+
+/// Input of [`crate::Store::create_room`]; `create_time` is also the first `update_time`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRoom {
+    pub id: String,
+    pub name: String,
+    pub create_time: OffsetDateTime,
+    pub maximum_message_rate_per_second: u32,
+    pub maximum_message_length: u32,
+    pub message_review_handler: Option<MessageReviewHandler>,
+    pub logging_configuration_ids: Vec<String>,
+    pub tags: Tags,
+}
+
+/// A change to a review handler, merged with the current one inside the store's transaction.
+///
+/// A missing `uri` keeps the current one; an empty resulting `uri` removes the handler. A missing
+/// `fallback_result` keeps the current one (or `ALLOW` when there was no handler).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HandlerPatch {
+    pub uri: Option<String>,
+    pub fallback_result: Option<FallbackResult>,
+}
+
+/// Input of [`crate::Store::update_room`]: `None` members are left unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomPatch {
+    pub update_time: OffsetDateTime,
+    pub name: Option<String>,
+    pub maximum_message_rate_per_second: Option<u32>,
+    pub maximum_message_length: Option<u32>,
+    pub message_review_handler: Option<HandlerPatch>,
+    /// Replaces the whole list when present.
+    pub logging_configuration_ids: Option<Vec<String>>,
+}
+
+impl RoomPatch {
+    /// A patch that changes nothing but `update_time`.
+    pub fn at(update_time: OffsetDateTime) -> RoomPatch {
+        RoomPatch {
+            update_time,
+            name: None,
+            maximum_message_rate_per_second: None,
+            maximum_message_length: None,
+            message_review_handler: None,
+            logging_configuration_ids: None,
+        }
+    }
+}
+
+/// Filters of ListRooms; each present member must match exactly.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoomFilter {
+    pub name: Option<String>,
+    pub message_review_handler_uri: Option<String>,
+    pub logging_configuration_id: Option<String>,
+}
+
+/// Where a logging configuration sends chat logs: exactly one destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    S3 { bucket_name: String },
+    CloudWatchLogs { log_group_name: String },
+    Firehose { delivery_stream_name: String },
+}
+
+/// The model's LoggingConfigurationState; this implementation only ever stores `Active`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LoggingConfigurationState {
+    Creating,
+    CreateFailed,
+    Deleting,
+    DeleteFailed,
+    Updating,
+    UpdateFailed,
+    #[default]
+    Active,
+}
+
+impl LoggingConfigurationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoggingConfigurationState::Creating => "CREATING",
+            LoggingConfigurationState::CreateFailed => "CREATE_FAILED",
+            LoggingConfigurationState::Deleting => "DELETING",
+            LoggingConfigurationState::DeleteFailed => "DELETE_FAILED",
+            LoggingConfigurationState::Updating => "UPDATING",
+            LoggingConfigurationState::UpdateFailed => "UPDATE_FAILED",
+            LoggingConfigurationState::Active => "ACTIVE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LoggingConfigurationState> {
+        Some(match s {
+            "CREATING" => LoggingConfigurationState::Creating,
+            "CREATE_FAILED" => LoggingConfigurationState::CreateFailed,
+            "DELETING" => LoggingConfigurationState::Deleting,
+            "DELETE_FAILED" => LoggingConfigurationState::DeleteFailed,
+            "UPDATING" => LoggingConfigurationState::Updating,
+            "UPDATE_FAILED" => LoggingConfigurationState::UpdateFailed,
+            "ACTIVE" => LoggingConfigurationState::Active,
+            _ => return None,
+        })
+    }
+}
+
+/// A logging configuration as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggingConfiguration {
+    pub id: String,
+    /// Empty when it has no name.
+    pub name: String,
+    pub create_time: OffsetDateTime,
+    pub update_time: OffsetDateTime,
+    pub destination: Destination,
+    pub state: LoggingConfigurationState,
+    pub tags: Tags,
+}
+
+/// Input of [`crate::Store::create_logging_configuration`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewLoggingConfiguration {
+    pub id: String,
+    pub name: String,
+    pub create_time: OffsetDateTime,
+    pub destination: Destination,
+    pub tags: Tags,
+}
+
+/// Input of [`crate::Store::update_logging_configuration`]: `None` members are left unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggingConfigurationPatch {
+    pub update_time: OffsetDateTime,
+    pub name: Option<String>,
+    pub destination: Option<Destination>,
+}
+
+/// Where a listing resumes: the sort key of the last row already returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// `update_time` of that row, in milliseconds since the Unix epoch.
+    pub update_time_ms: i64,
+    pub id: String,
+}
+
+/// One page of a listing; `next` is set when more rows follow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
+}

@@ -1,0 +1,92 @@
+//! Opening the SQLite file with durable settings, and the schema migrations keyed by `PRAGMA user_version`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::StoreError;
+
+/// Migration `i` brings the schema from version `i` to `i + 1`. Append only; never edit a released step.
+const MIGRATIONS: &[&str] = &[
+    // 1: rooms, logging configurations, their link table and tags.
+    "CREATE TABLE rooms (
+        id               TEXT    NOT NULL PRIMARY KEY,
+        name             TEXT    NOT NULL,
+        create_time      INTEGER NOT NULL,
+        update_time      INTEGER NOT NULL,
+        max_rate         INTEGER NOT NULL,
+        max_length       INTEGER NOT NULL,
+        handler_uri      TEXT,
+        handler_fallback TEXT
+    ) STRICT;
+    CREATE INDEX rooms_by_update ON rooms (update_time DESC, id DESC);
+    CREATE INDEX rooms_by_name ON rooms (name, update_time DESC, id DESC);
+    CREATE INDEX rooms_by_handler ON rooms (handler_uri, update_time DESC, id DESC);
+
+    CREATE TABLE logging_configurations (
+        id          TEXT    NOT NULL PRIMARY KEY,
+        name        TEXT    NOT NULL,
+        create_time INTEGER NOT NULL,
+        update_time INTEGER NOT NULL,
+        state       TEXT    NOT NULL,
+        dest_kind   TEXT    NOT NULL,
+        dest_value  TEXT    NOT NULL
+    ) STRICT;
+    CREATE INDEX logging_configurations_by_update ON logging_configurations (update_time DESC, id DESC);
+
+    CREATE TABLE room_logging (
+        room_id  TEXT    NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        lc_id    TEXT    NOT NULL REFERENCES logging_configurations (id),
+        position INTEGER NOT NULL,
+        PRIMARY KEY (room_id, lc_id)
+    ) STRICT;
+    CREATE INDEX room_logging_by_lc ON room_logging (lc_id);
+
+    CREATE TABLE tags (
+        resource_kind TEXT NOT NULL,
+        resource_id   TEXT NOT NULL,
+        key           TEXT NOT NULL,
+        value         TEXT NOT NULL,
+        PRIMARY KEY (resource_kind, resource_id, key)
+    ) STRICT;",
+];
+
+/// The schema version this build writes.
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Opens (creating if needed) the database at `path`: WAL journal, `synchronous=FULL` (a commit is on disk
+/// before it returns), foreign keys on, then migrates to [`SCHEMA_VERSION`].
+pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!(
+            "could not enable WAL journal mode (got {mode})"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Applies every migration above the file's `user_version`, each in its own transaction together with the
+/// version bump, so a crash leaves the file at a whole version.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "database schema version {current} is newer than this build supports ({SCHEMA_VERSION})"
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
