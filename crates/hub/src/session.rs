@@ -9,6 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
@@ -152,6 +153,7 @@ where
                     let request = CloseRequest::new(1007, "Invalid UTF-8 in text frame", CloseCause::Violation);
                     break close_with(&mut ws, request, config).await;
                 }
+                Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => break abnormal(),
                 Some(Err(WsError::Protocol(_))) => {
                     let request = CloseRequest::new(1002, "Protocol error", CloseCause::Violation);
                     break close_with(&mut ws, request, config).await;

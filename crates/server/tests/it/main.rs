@@ -1,0 +1,8 @@
+//! Integration tests: real servers on 127.0.0.1:0 driven by real clients (the AWS SDK for Rust, a WebSocket client,
+//! raw signed HTTP) and a recording HTTP backend.
+
+#![allow(unreachable_pub)]
+
+mod gateway;
+mod harness;
+mod management;
