@@ -38,14 +38,8 @@ pub enum ConnectDecision {
 /// Runs the `$connect` route, if any: 2xx accepts, other statuses reject with that status, an integration failure
 /// rejects with 502 and a timeout with 504.
 pub async fn decide(invoker: &Invoker, ctx: &ConnContext, request_id: &str) -> ConnectDecision {
-    let Some(integration) = ctx
-        .api
-        .route("$connect")
-        .and_then(|r| r.integration.clone())
-    else {
-        return ConnectDecision::Accept {
-            headers: Vec::new(),
-        };
+    let Some(integration) = ctx.api.route("$connect").and_then(|r| r.integration.clone()) else {
+        return ConnectDecision::Accept { headers: Vec::new() };
     };
     let call = Call {
         ctx,
@@ -58,22 +52,12 @@ pub async fn decide(invoker: &Invoker, ctx: &ConnContext, request_id: &str) -> C
     };
     match invoker.invoke(&integration, &call).await {
         Outcome::Answer(answer) if (200..300).contains(&answer.status) => ConnectDecision::Accept {
-            headers: answer
-                .headers
-                .into_iter()
-                .filter(|(name, _)| is_forwardable(name))
-                .collect(),
+            headers: answer.headers.into_iter().filter(|(name, _)| is_forwardable(name)).collect(),
         },
-        Outcome::Answer(answer) => ConnectDecision::Reject {
-            status: answer.status,
-            body: answer.body,
-        },
+        Outcome::Answer(answer) => ConnectDecision::Reject { status: answer.status, body: answer.body },
         Outcome::Failed(reason) => {
             tracing::warn!(connection_id = %ctx.connection_id, %reason, "The $connect integration failed.");
-            ConnectDecision::Reject {
-                status: 502,
-                body: Some(r#"{"message": "Internal server error"}"#.to_owned()),
-            }
+            ConnectDecision::Reject { status: 502, body: Some(r#"{"message": "Internal server error"}"#.to_owned()) }
         }
         Outcome::TimedOut => ConnectDecision::Reject {
             status: 504,
@@ -99,11 +83,7 @@ fn is_forwardable(name: &str) -> bool {
 
 /// Runs the `$disconnect` route, if any. Its answer is ignored, as API Gateway ignores it.
 pub async fn notify_disconnect(invoker: &Invoker, ctx: &ConnContext, code: u16, reason: &str) {
-    let Some(integration) = ctx
-        .api
-        .route("$disconnect")
-        .and_then(|r| r.integration.clone())
-    else {
+    let Some(integration) = ctx.api.route("$disconnect").and_then(|r| r.integration.clone()) else {
         return;
     };
     let request_id = hub::random_id();

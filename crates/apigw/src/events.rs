@@ -19,19 +19,15 @@ pub(crate) struct EventFacts<'a> {
     pub(crate) now: OffsetDateTime,
 }
 
+type JsonMap = Map<String, Value>;
+
 /// Serialises the proxy event to JSON.
 pub(crate) fn proxy_event(ctx: &ConnContext, facts: &EventFacts<'_>) -> Vec<u8> {
     let (headers, multi_headers) = match facts.event_type {
-        EventType::Connect => {
-            header_maps(ctx.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        }
+        EventType::Connect => header_maps(ctx.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
         EventType::Disconnect => {
-            let fixed = [
-                ("Host", ctx.domain_name.as_str()),
-                ("x-api-key", ""),
-                ("X-Forwarded-For", ""),
-                ("x-restapi", ""),
-            ];
+            let fixed =
+                [("Host", ctx.domain_name.as_str()), ("x-api-key", ""), ("X-Forwarded-For", ""), ("x-restapi", "")];
             header_maps(fixed.into_iter())
         }
         EventType::Message => (None, None),
@@ -72,9 +68,7 @@ pub(crate) fn proxy_event(ctx: &ConnContext, facts: &EventFacts<'_>) -> Vec<u8> 
 }
 
 /// `headers` keeps the last value of each name, `multiValueHeaders` all of them, names as given.
-fn header_maps<'a>(
-    pairs: impl Iterator<Item = (&'a str, &'a str)>,
-) -> (Option<Map<String, Value>>, Option<Map<String, Value>>) {
+fn header_maps<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> (Option<JsonMap>, Option<JsonMap>) {
     let mut single = Map::new();
     let mut multi = Map::new();
     for (k, v) in pairs {
@@ -82,10 +76,7 @@ fn header_maps<'a>(
         if let Some(Value::Array(values)) = multi.get_mut(k) {
             values.push(Value::String(v.to_owned()));
         } else {
-            multi.insert(
-                k.to_owned(),
-                Value::Array(vec![Value::String(v.to_owned())]),
-            );
+            multi.insert(k.to_owned(), Value::Array(vec![Value::String(v.to_owned())]));
         }
     }
     (Some(single), Some(multi))

@@ -129,8 +129,7 @@ impl Invoker {
             };
             if let Some(name) = destination.strip_prefix("integration.request.header.") {
                 request = request.header(name, value);
-            } else if let Some(name) = destination.strip_prefix("integration.request.querystring.")
-            {
+            } else if let Some(name) = destination.strip_prefix("integration.request.querystring.") {
                 query.push((name.to_owned(), value));
             }
         }
@@ -149,42 +148,23 @@ impl Invoker {
             .headers()
             .iter()
             .filter(|(name, _)| !is_hop_by_hop(name.as_str()))
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-            })
+            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
             .collect();
         match response.text().await {
-            Ok(body) => Outcome::Answer(Answer {
-                status,
-                headers,
-                body: (!body.is_empty()).then_some(body),
-            }),
+            Ok(body) => Outcome::Answer(Answer { status, headers, body: (!body.is_empty()).then_some(body) }),
             Err(err) => transport_failure(&err),
         }
     }
 }
 
 fn transport_failure(err: &reqwest::Error) -> Outcome {
-    if err.is_timeout() {
-        Outcome::TimedOut
-    } else {
-        Outcome::Failed(err.to_string())
-    }
+    if err.is_timeout() { Outcome::TimedOut } else { Outcome::Failed(err.to_string()) }
 }
 
 fn is_hop_by_hop(name: &str) -> bool {
-    [
-        "host",
-        "connection",
-        "upgrade",
-        "content-length",
-        "transfer-encoding",
-        "keep-alive",
-        "te",
-        "trailer",
-    ]
-    .iter()
-    .any(|h| name.eq_ignore_ascii_case(h))
+    ["host", "connection", "upgrade", "content-length", "transfer-encoding", "keep-alive", "te", "trailer"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 fn mock(integration: &Integration) -> Outcome {
@@ -196,11 +176,7 @@ fn mock(integration: &Integration) -> Outcome {
         .and_then(|s| u16::try_from(s).ok())
         .unwrap_or(200);
     let body = integration.response_templates.get("$default").cloned();
-    Outcome::Answer(Answer {
-        status,
-        headers: Vec::new(),
-        body,
-    })
+    Outcome::Answer(Answer { status, headers: Vec::new(), body })
 }
 
 /// Resolves a request-parameter source (`context.connectionId`, `route.request.header.X`, `'static'`, …).
@@ -220,9 +196,7 @@ fn resolve_parameter(source: &str, call: &Call<'_>) -> Option<String> {
             "apiId" => ctx.api.api.api_id.clone(),
             "domainName" => ctx.domain_name.clone(),
             "connectedAt" => wire::timefmt::epoch_millis(ctx.connected_at).to_string(),
-            "requestTimeEpoch" => {
-                wire::timefmt::epoch_millis(OffsetDateTime::now_utc()).to_string()
-            }
+            "requestTimeEpoch" => wire::timefmt::epoch_millis(OffsetDateTime::now_utc()).to_string(),
             "identity.sourceIp" => ctx.identity.source_ip.clone(),
             "identity.userAgent" => ctx.identity.user_agent.clone()?,
             "disconnectStatusCode" => call.disconnect?.0.to_string(),
@@ -231,30 +205,16 @@ fn resolve_parameter(source: &str, call: &Call<'_>) -> Option<String> {
         });
     }
     if let Some(name) = source.strip_prefix("stageVariables.") {
-        return ctx
-            .stage_variables
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        return ctx.stage_variables.get(name).and_then(Value::as_str).map(str::to_owned);
     }
     if let Some(name) = source.strip_prefix("route.request.header.") {
-        return ctx
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone());
+        return ctx.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
     }
     if let Some(name) = source.strip_prefix("route.request.querystring.") {
-        return ctx
-            .query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone());
+        return ctx.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     }
     if let Some(path) = source.strip_prefix("route.request.body.") {
-        let expr =
-            crate::selection::SelectionExpression::parse(&format!("${{request.body.{path}}}"))
-                .ok()?;
+        let expr = crate::selection::SelectionExpression::parse(&format!("${{request.body.{path}}}")).ok()?;
         return expr.evaluate(call.body?);
     }
     None

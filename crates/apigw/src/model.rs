@@ -113,10 +113,7 @@ fn default_timeout() -> u64 {
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("api `{api}`: {source}")]
-    Expression {
-        api: String,
-        source: ExpressionError,
-    },
+    Expression { api: String, source: ExpressionError },
     #[error("api `{api}`: {message}")]
     Invalid { api: String, message: String },
 }
@@ -159,10 +156,7 @@ impl ApiSet {
         let mut ids = std::collections::HashSet::new();
         for api in apis {
             if !ids.insert(api.api_id.clone()) {
-                return Err(ModelError::Invalid {
-                    api: api.api_id.clone(),
-                    message: "duplicate api_id".to_owned(),
-                });
+                return Err(ModelError::Invalid { api: api.api_id.clone(), message: "duplicate api_id".to_owned() });
             }
             out.push(Arc::new(validate(api)?));
         }
@@ -175,10 +169,8 @@ impl ApiSet {
         let wanted = host.and_then(|h| h.split('.').next());
         let mut candidates = self.apis.iter().filter(|a| a.stage(stage).is_some());
         let first = candidates.next()?;
-        let chosen = std::iter::once(first)
-            .chain(candidates)
-            .find(|a| Some(a.api.api_id.as_str()) == wanted)
-            .unwrap_or(first);
+        let chosen =
+            std::iter::once(first).chain(candidates).find(|a| Some(a.api.api_id.as_str()) == wanted).unwrap_or(first);
         let stage = chosen.stage(stage)?;
         Some((chosen.clone(), stage))
     }
@@ -193,21 +185,13 @@ impl ApiSet {
 }
 
 fn is_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
-    let invalid = |message: String| ModelError::Invalid {
-        api: api.api_id.clone(),
-        message,
-    };
+    let invalid = |message: String| ModelError::Invalid { api: api.api_id.clone(), message };
     if !is_name(&api.api_id) {
-        return Err(invalid(
-            "api_id must be 1-128 characters of [A-Za-z0-9_-]".to_owned(),
-        ));
+        return Err(invalid("api_id must be 1-128 characters of [A-Za-z0-9_-]".to_owned()));
     }
     if api.stages.is_empty() {
         return Err(invalid("at least one stage is required".to_owned()));
@@ -220,13 +204,8 @@ fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
             )));
         }
     }
-    let selection =
-        SelectionExpression::parse(&api.route_selection_expression).map_err(|source| {
-            ModelError::Expression {
-                api: api.api_id.clone(),
-                source,
-            }
-        })?;
+    let selection = SelectionExpression::parse(&api.route_selection_expression)
+        .map_err(|source| ModelError::Expression { api: api.api_id.clone(), source })?;
 
     let mut integrations = HashMap::new();
     for integration in &api.integrations {
@@ -245,19 +224,13 @@ fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
                 )));
             }
         }
-        integrations.insert(
-            integration.integration_id.clone(),
-            Arc::new(integration.clone()),
-        );
+        integrations.insert(integration.integration_id.clone(), Arc::new(integration.clone()));
     }
 
     let mut routes = HashMap::new();
     for route in &api.routes {
         if route.route_key.starts_with('$')
-            && !matches!(
-                route.route_key.as_str(),
-                "$connect" | "$disconnect" | "$default"
-            )
+            && !matches!(route.route_key.as_str(), "$connect" | "$disconnect" | "$default")
         {
             return Err(invalid(format!(
                 "route key `{}`: only $connect, $disconnect and $default may start with `$`",
@@ -269,54 +242,29 @@ fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
             Some(target) => {
                 let id = target.strip_prefix("integrations/").unwrap_or(target);
                 Some(integrations.get(id).cloned().ok_or_else(|| {
-                    invalid(format!(
-                        "route `{}` targets unknown integration `{id}`",
-                        route.route_key
-                    ))
+                    invalid(format!("route `{}` targets unknown integration `{id}`", route.route_key))
                 })?)
             }
         };
-        let has_response = api
-            .route_responses
-            .iter()
-            .any(|r| r.route_key == route.route_key && r.route_response_key == "$default");
-        let two_way = has_response
-            && route.route_response_selection_expression.as_deref() == Some("$default");
+        let has_response =
+            api.route_responses.iter().any(|r| r.route_key == route.route_key && r.route_response_key == "$default");
+        let two_way = has_response && route.route_response_selection_expression.as_deref() == Some("$default");
         if routes
-            .insert(
-                route.route_key.clone(),
-                RouteRuntime {
-                    route_key: route.route_key.clone(),
-                    integration,
-                    two_way,
-                },
-            )
+            .insert(route.route_key.clone(), RouteRuntime { route_key: route.route_key.clone(), integration, two_way })
             .is_some()
         {
-            return Err(invalid(format!(
-                "duplicate route key `{}`",
-                route.route_key
-            )));
+            return Err(invalid(format!("duplicate route key `{}`", route.route_key)));
         }
     }
     for response in &api.route_responses {
         if !routes.contains_key(&response.route_key) {
-            return Err(invalid(format!(
-                "route response for unknown route `{}`",
-                response.route_key
-            )));
+            return Err(invalid(format!("route response for unknown route `{}`", response.route_key)));
         }
         if response.route_response_key != "$default" {
-            return Err(invalid(
-                "only the `$default` route response key is supported".to_owned(),
-            ));
+            return Err(invalid("only the `$default` route response key is supported".to_owned()));
         }
     }
-    Ok(ApiRuntime {
-        api,
-        selection,
-        routes,
-    })
+    Ok(ApiRuntime { api, selection, routes })
 }
 
 impl Integration {
@@ -363,18 +311,8 @@ mod tests {
         assert!(chat.route("send").unwrap().two_way);
         assert!(!chat.route("$connect").unwrap().two_way);
         assert!(chat.route("nope").is_none());
-        assert_eq!(
-            set.resolve("prod", Some("other.localhost:8642"))
-                .unwrap()
-                .0
-                .api
-                .api_id,
-            "other"
-        );
-        assert_eq!(
-            set.resolve("prod", Some("127.0.0.1")).unwrap().0.api.api_id,
-            "chat"
-        );
+        assert_eq!(set.resolve("prod", Some("other.localhost:8642")).unwrap().0.api.api_id, "other");
+        assert_eq!(set.resolve("prod", Some("127.0.0.1")).unwrap().0.api.api_id, "chat");
         assert!(set.resolve("staging", None).is_none());
     }
 

@@ -23,31 +23,16 @@ pub struct MessageRouter {
 }
 
 impl MessageRouter {
-    pub fn new(
-        ctx: Arc<ConnContext>,
-        invoker: Invoker,
-        max_in_flight: usize,
-        tasks: TaskTracker,
-    ) -> MessageRouter {
-        MessageRouter {
-            ctx,
-            invoker,
-            in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
-            tasks,
-        }
+    pub fn new(ctx: Arc<ConnContext>, invoker: Invoker, max_in_flight: usize, tasks: TaskTracker) -> MessageRouter {
+        MessageRouter { ctx, invoker, in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))), tasks }
     }
 
     /// The route key a message selects, or `None` when neither a route nor `$default` matches.
     pub fn select_route(&self, text: &str) -> Option<&str> {
         let api = &self.ctx.api;
         let selected = api.selection.evaluate(text);
-        let route = selected
-            .as_deref()
-            .and_then(|key| api.route(key))
-            .filter(|r| !is_lifecycle(&r.route_key));
-        route
-            .or_else(|| api.route("$default"))
-            .map(|r| r.route_key.as_str())
+        let route = selected.as_deref().and_then(|key| api.route(key)).filter(|r| !is_lifecycle(&r.route_key));
+        route.or_else(|| api.route("$default")).map(|r| r.route_key.as_str())
     }
 }
 
@@ -59,9 +44,7 @@ impl Inbound for MessageRouter {
     async fn on_text(&mut self, conn: &Arc<Connection>, text: Utf8Bytes) {
         let request_id = hub::random_id();
         let Some(route_key) = self.select_route(text.as_str()).map(str::to_owned) else {
-            conn.deliver(Outbound::from(
-                ErrorFrame::Forbidden.render(&self.ctx.connection_id, &request_id),
-            ));
+            conn.deliver(Outbound::from(ErrorFrame::Forbidden.render(&self.ctx.connection_id, &request_id)));
             return;
         };
         let Ok(permit) = self.in_flight.clone().acquire_owned().await else {

@@ -26,9 +26,7 @@ enum Step {
 pub enum ExpressionError {
     #[error("unterminated `${{` in selection expression `{0}`")]
     Unterminated(String),
-    #[error(
-        "selection expression `{expr}` uses `${var}`; WebSocket route selection supports only `$request.body.*`"
-    )]
+    #[error("selection expression `{expr}` uses `${var}`; WebSocket route selection supports only `$request.body.*`")]
     UnsupportedVariable { expr: String, var: String },
     #[error("invalid JSON path `{path}` in selection expression `{expr}`")]
     BadPath { expr: String, path: String },
@@ -47,17 +45,13 @@ impl SelectionExpression {
                 }
                 '$' => {
                     let (var, next) = if expr[i + 1..].starts_with('{') {
-                        let close = expr[i + 2..]
-                            .find('}')
-                            .ok_or_else(|| ExpressionError::Unterminated(expr.to_owned()))?;
+                        let close =
+                            expr[i + 2..].find('}').ok_or_else(|| ExpressionError::Unterminated(expr.to_owned()))?;
                         (&expr[i + 2..i + 2 + close], i + 2 + close + 1)
                     } else {
                         let rest = &expr[i + 1..];
                         let len = rest
-                            .find(|c: char| {
-                                !(c.is_ascii_alphanumeric()
-                                    || matches!(c, '_' | '.' | '-' | '[' | ']'))
-                            })
+                            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '[' | ']')))
                             .unwrap_or(rest.len());
                         (&rest[..len], i + 1 + len)
                     };
@@ -82,11 +76,7 @@ impl SelectionExpression {
     /// messages go to `$default`.
     pub fn evaluate(&self, body: &str) -> Option<String> {
         let needs_body = self.parts.iter().any(|p| matches!(p, Part::Body(_)));
-        let json: Option<Value> = if needs_body {
-            Some(serde_json::from_str(body).ok()?)
-        } else {
-            None
-        };
+        let json: Option<Value> = if needs_body { Some(serde_json::from_str(body).ok()?) } else { None };
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -104,15 +94,9 @@ impl SelectionExpression {
 
 fn parse_var(expr: &str, var: &str) -> Result<Vec<Step>, ExpressionError> {
     let Some(path) = var.strip_prefix("request.body") else {
-        return Err(ExpressionError::UnsupportedVariable {
-            expr: expr.to_owned(),
-            var: var.to_owned(),
-        });
+        return Err(ExpressionError::UnsupportedVariable { expr: expr.to_owned(), var: var.to_owned() });
     };
-    let bad = || ExpressionError::BadPath {
-        expr: expr.to_owned(),
-        path: var.to_owned(),
-    };
+    let bad = || ExpressionError::BadPath { expr: expr.to_owned(), path: var.to_owned() };
     let mut steps = Vec::new();
     let mut rest = path;
     while !rest.is_empty() {
@@ -177,41 +161,25 @@ mod tests {
         SelectionExpression::parse(expr).unwrap().evaluate(body)
     }
 
-    const BODY: &str =
-        r#"{"service":"chat","action":"join","data":{"room":"room1234"},"n":3,"list":["a","b"]}"#;
+    const BODY: &str = r#"{"service":"chat","action":"join","data":{"room":"room1234"},"n":3,"list":["a","b"]}"#;
 
     #[test]
     fn reference_table() {
         assert_eq!(eval("$request.body.action", BODY).as_deref(), Some("join"));
-        assert_eq!(
-            eval("${request.body.action}", BODY).as_deref(),
-            Some("join")
-        );
-        assert_eq!(
-            eval("${request.body.service}/${request.body.action}", BODY).as_deref(),
-            Some("chat/join")
-        );
-        assert_eq!(
-            eval("${request.body.action}-${request.body.invalidPath}", BODY).as_deref(),
-            Some("join-")
-        );
+        assert_eq!(eval("${request.body.action}", BODY).as_deref(), Some("join"));
+        assert_eq!(eval("${request.body.service}/${request.body.action}", BODY).as_deref(), Some("chat/join"));
+        assert_eq!(eval("${request.body.action}-${request.body.invalidPath}", BODY).as_deref(), Some("join-"));
         assert_eq!(eval("action", BODY).as_deref(), Some("action"));
         assert_eq!(eval("\\$default", BODY).as_deref(), Some("$default"));
     }
 
     #[test]
     fn nested_paths_numbers_and_arrays() {
-        assert_eq!(
-            eval("$request.body.data.room", BODY).as_deref(),
-            Some("room1234")
-        );
+        assert_eq!(eval("$request.body.data.room", BODY).as_deref(), Some("room1234"));
         assert_eq!(eval("$request.body.n", BODY).as_deref(), Some("3"));
         assert_eq!(eval("$request.body.list", BODY).as_deref(), Some("[a, b]"));
         assert_eq!(eval("$request.body.list[1]", BODY).as_deref(), Some("b"));
-        assert_eq!(
-            eval("${request.body['action']}", BODY).as_deref(),
-            Some("join")
-        );
+        assert_eq!(eval("${request.body['action']}", BODY).as_deref(), Some("join"));
     }
 
     #[test]
@@ -224,17 +192,11 @@ mod tests {
 
     #[test]
     fn bad_expressions_are_refused() {
-        assert!(matches!(
-            SelectionExpression::parse("${request.body.a"),
-            Err(ExpressionError::Unterminated(_))
-        ));
+        assert!(matches!(SelectionExpression::parse("${request.body.a"), Err(ExpressionError::Unterminated(_))));
         assert!(matches!(
             SelectionExpression::parse("$request.header.x"),
             Err(ExpressionError::UnsupportedVariable { .. })
         ));
-        assert!(matches!(
-            SelectionExpression::parse("$request.body..a"),
-            Err(ExpressionError::BadPath { .. })
-        ));
+        assert!(matches!(SelectionExpression::parse("$request.body..a"), Err(ExpressionError::BadPath { .. })));
     }
 }

@@ -95,11 +95,7 @@ pub struct CloseRequest {
 
 impl CloseRequest {
     pub fn new(code: u16, reason: impl Into<Cow<'static, str>>, cause: CloseCause) -> CloseRequest {
-        CloseRequest {
-            code,
-            reason: reason.into(),
-            cause,
-        }
+        CloseRequest { code, reason: reason.into(), cause }
     }
 
     /// DeleteConnection: 1000, "Connection Closed Normally" (as API Gateway reports it).
@@ -183,8 +179,7 @@ impl Connection {
     /// Last message in either direction.
     pub fn last_active(&self) -> OffsetDateTime {
         let ms = self.last_active_ms.load(Ordering::Relaxed);
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-            .unwrap_or(self.info.connected_at)
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(self.info.connected_at)
     }
 
     /// Records activity now.
@@ -247,10 +242,7 @@ impl Connection {
 
     pub fn outbox_stats(&self) -> OutboxStats {
         let outbox = self.outbox.lock();
-        OutboxStats {
-            queued_messages: outbox.queue.len(),
-            queued_bytes: outbox.bytes,
-        }
+        OutboxStats { queued_messages: outbox.queue.len(), queued_bytes: outbox.bytes }
     }
 
     /// Session side: waits until there is something to do, then moves every queued message into `batch`

@@ -47,9 +47,7 @@ impl ConnectionId {
 impl fmt::Display for ConnectionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut buf = [0u8; 16];
-        let n = URL_SAFE
-            .encode_slice(self.0, &mut buf)
-            .map_err(|_| fmt::Error)?;
+        let n = URL_SAFE.encode_slice(self.0, &mut buf).map_err(|_| fmt::Error)?;
         f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
     }
 }
@@ -70,10 +68,7 @@ pub struct IdGenerator {
 
 impl IdGenerator {
     pub fn new(node: u16) -> IdGenerator {
-        IdGenerator {
-            node,
-            last: AtomicU64::new(0),
-        }
+        IdGenerator { node, last: AtomicU64::new(0) }
     }
 
     pub fn next(&self) -> ConnectionId {
@@ -123,11 +118,7 @@ mod tests {
             let text = id.to_string();
             assert_eq!(text.len(), 16);
             assert!(text.ends_with('='));
-            assert!(
-                text[..15]
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            );
+            assert!(text[..15].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
             assert_eq!(ConnectionId::parse(&text), Some(id));
             assert_eq!(id.node(), 513);
         }
@@ -140,10 +131,7 @@ mod tests {
         for i in 0..200_000u64 {
             // The same millisecond for a while, then a clock step backwards.
             let now = if i < 150_000 { 1_000 } else { 999 };
-            assert!(
-                seen.insert(ids.next_at(now).0[..9].to_vec()),
-                "counter part repeated at {i}"
-            );
+            assert!(seen.insert(ids.next_at(now).0[..9].to_vec()), "counter part repeated at {i}");
         }
     }
 
@@ -161,12 +149,7 @@ mod tests {
             assert_eq!(ConnectionId::parse(bad), None, "{bad}");
         }
         for good in ["L0SM9cOFvHcCIhw=", "e_d2EewNLPECIGw=", "MekB-dUnliAAb4Q="] {
-            assert_eq!(
-                ConnectionId::parse(good)
-                    .map(|id| id.to_string())
-                    .as_deref(),
-                Some(good)
-            );
+            assert_eq!(ConnectionId::parse(good).map(|id| id.to_string()).as_deref(), Some(good));
         }
         assert_eq!(random_id().len(), 16);
     }

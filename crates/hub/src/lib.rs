@@ -13,13 +13,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::RwLock;
 
-pub use connection::{
-    CloseCause, CloseRequest, Connection, ConnectionInfo, Outbound, OutboxStats, Scope, SendError,
-};
+pub use connection::{CloseCause, CloseRequest, Connection, ConnectionInfo, Outbound, OutboxStats, Scope, SendError};
 pub use id::{ConnectionId, IdGenerator, random_id};
 pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 const SHARDS: usize = 32;
+
+/// One shard of the registry.
+type Shard = RwLock<HashMap<ConnectionId, Arc<Connection>>>;
 
 /// Settings of the hub.
 #[derive(Clone, Debug)]
@@ -32,10 +33,7 @@ pub struct HubConfig {
 
 impl Default for HubConfig {
     fn default() -> HubConfig {
-        HubConfig {
-            node: 0,
-            outbox_limit: 1 << 20,
-        }
+        HubConfig { node: 0, outbox_limit: 1 << 20 }
     }
 }
 
@@ -51,7 +49,7 @@ struct Shared {
     ids: IdGenerator,
     /// Connections by id, sharded to keep lock hold times and contention small. Locks are never held across
     /// `.await` and never while a connection's own outbox lock is taken.
-    shards: Box<[RwLock<HashMap<ConnectionId, Arc<Connection>>>]>,
+    shards: Box<[Shard]>,
     live: AtomicUsize,
 }
 
@@ -59,12 +57,7 @@ impl Hub {
     pub fn new(config: HubConfig) -> Hub {
         let shards = (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect();
         Hub {
-            shared: Arc::new(Shared {
-                ids: IdGenerator::new(config.node),
-                config,
-                shards,
-                live: AtomicUsize::new(0),
-            }),
+            shared: Arc::new(Shared { ids: IdGenerator::new(config.node), config, shards, live: AtomicUsize::new(0) }),
         }
     }
 
@@ -74,11 +67,7 @@ impl Hub {
 
     /// Creates a connection handle with a fresh id; it is not reachable until [`Hub::register`].
     pub fn new_connection(&self, info: ConnectionInfo) -> Arc<Connection> {
-        Arc::new(Connection::new(
-            self.shared.ids.next(),
-            info,
-            self.shared.config.outbox_limit,
-        ))
+        Arc::new(Connection::new(self.shared.ids.next(), info, self.shared.config.outbox_limit))
     }
 
     /// Makes a connection reachable by id.
@@ -127,7 +116,7 @@ impl Hub {
         }
     }
 
-    fn shard(&self, id: ConnectionId) -> &RwLock<HashMap<ConnectionId, Arc<Connection>>> {
+    fn shard(&self, id: ConnectionId) -> &Shard {
         &self.shared.shards[id.shard_hash() % SHARDS]
     }
 }

@@ -51,11 +51,7 @@ impl Default for SessionConfig {
 /// What the session does with complete messages from the client.
 pub trait Inbound: Send {
     /// A complete text message. Waiting here slows down reading from this client only.
-    fn on_text(
-        &mut self,
-        conn: &Arc<Connection>,
-        text: Utf8Bytes,
-    ) -> impl Future<Output = ()> + Send;
+    fn on_text(&mut self, conn: &Arc<Connection>, text: Utf8Bytes) -> impl Future<Output = ()> + Send;
 }
 
 /// Who ended the session.
@@ -194,35 +190,19 @@ where
         let mut offset = 0;
         while offset < bytes.len() {
             let end = (offset + config.max_outbound_frame).min(bytes.len());
-            let opcode = if offset == 0 {
-                OpCode::Data(first)
-            } else {
-                OpCode::Data(Data::Continue)
-            };
-            ws.feed(Message::Frame(Frame::message(
-                bytes.slice(offset..end),
-                opcode,
-                end == bytes.len(),
-            )))
-            .await?;
+            let opcode = if offset == 0 { OpCode::Data(first) } else { OpCode::Data(Data::Continue) };
+            ws.feed(Message::Frame(Frame::message(bytes.slice(offset..end), opcode, end == bytes.len()))).await?;
             offset = end;
         }
     }
     ws.flush().await
 }
 
-async fn close_with<S>(
-    ws: &mut WebSocketStream<S>,
-    request: CloseRequest,
-    config: &SessionConfig,
-) -> SessionEnd
+async fn close_with<S>(ws: &mut WebSocketStream<S>, request: CloseRequest, config: &SessionConfig) -> SessionEnd
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let frame = CloseFrame {
-        code: request.code.into(),
-        reason: Utf8Bytes::from(request.reason.to_string()),
-    };
+    let frame = CloseFrame { code: request.code.into(), reason: Utf8Bytes::from(request.reason.to_string()) };
     let closing = async {
         if ws.close(Some(frame)).await.is_ok() {
             drain(ws).await;
@@ -241,17 +221,9 @@ where
 }
 
 fn server_end(request: CloseRequest) -> SessionEnd {
-    SessionEnd {
-        code: request.code,
-        reason: request.reason.into_owned(),
-        cause: EndCause::Server(request.cause),
-    }
+    SessionEnd { code: request.code, reason: request.reason.into_owned(), cause: EndCause::Server(request.cause) }
 }
 
 fn abnormal() -> SessionEnd {
-    SessionEnd {
-        code: 1006,
-        reason: String::new(),
-        cause: EndCause::Abnormal,
-    }
+    SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal }
 }

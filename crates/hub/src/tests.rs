@@ -5,10 +5,7 @@ use time::OffsetDateTime;
 
 fn info() -> ConnectionInfo {
     ConnectionInfo {
-        scope: Scope::Api {
-            api_id: "api".into(),
-            stage: "prod".into(),
-        },
+        scope: Scope::Api { api_id: "api".into(), stage: "prod".into() },
         connected_at: OffsetDateTime::now_utc(),
         source_ip: "127.0.0.1".to_owned(),
         user_agent: None,
@@ -31,29 +28,17 @@ fn register_get_unregister() {
 
 #[test]
 fn outbox_is_bounded_in_bytes() {
-    let hub = Hub::new(HubConfig {
-        node: 0,
-        outbox_limit: 10,
-    });
+    let hub = Hub::new(HubConfig { node: 0, outbox_limit: 10 });
     let conn = hub.new_connection(info());
     // One message always fits, even over the limit.
     assert_eq!(conn.send(Outbound::from("x".repeat(20))), Ok(()));
     assert_eq!(conn.send(Outbound::from("y")), Err(SendError::Full));
-    assert_eq!(
-        conn.outbox_stats(),
-        OutboxStats {
-            queued_messages: 1,
-            queued_bytes: 20
-        }
-    );
+    assert_eq!(conn.outbox_stats(), OutboxStats { queued_messages: 1, queued_bytes: 20 });
 }
 
 #[test]
 fn fan_out_delivery_closes_slow_consumers() {
-    let hub = Hub::new(HubConfig {
-        node: 0,
-        outbox_limit: 4,
-    });
+    let hub = Hub::new(HubConfig { node: 0, outbox_limit: 4 });
     let conn = hub.new_connection(info());
     assert!(conn.deliver(Outbound::from("abcd")));
     assert!(!conn.deliver(Outbound::from("e")));
@@ -69,10 +54,7 @@ async fn close_request_wins_over_queued_messages_and_first_close_wins() {
     assert!(conn.close(CloseRequest::deleted()));
     assert!(!conn.close(CloseRequest::shutdown()));
     let mut batch = Vec::new();
-    assert_eq!(
-        conn.next_outbound(&mut batch).await,
-        Some(CloseRequest::deleted())
-    );
+    assert_eq!(conn.next_outbound(&mut batch).await, Some(CloseRequest::deleted()));
     assert!(batch.is_empty());
 }
 

@@ -42,27 +42,13 @@ pub struct ServeArgs {
     pub stage: Option<String>,
     /// Route of the default API served by a Lambda-style function over HTTP (AWS_PROXY), e.g.
     /// '$connect=http://127.0.0.1:3000/ws'. Repeatable.
-    #[arg(
-        long = "route",
-        env = "SWITCHBOARD_ROUTES",
-        value_name = "KEY=URL",
-        value_delimiter = ' '
-    )]
+    #[arg(long = "route", env = "SWITCHBOARD_ROUTES", value_name = "KEY=URL", value_delimiter = ' ')]
     pub routes: Vec<String>,
     /// Makes a route of the default API two-way: the integration's body is sent back to the client. Repeatable.
-    #[arg(
-        long = "route-response",
-        env = "SWITCHBOARD_ROUTE_RESPONSES",
-        value_name = "KEY",
-        value_delimiter = ' '
-    )]
+    #[arg(long = "route-response", env = "SWITCHBOARD_ROUTE_RESPONSES", value_name = "KEY", value_delimiter = ' ')]
     pub route_responses: Vec<String>,
     /// Route selection expression of the default API [default: $request.body.action].
-    #[arg(
-        long,
-        env = "SWITCHBOARD_ROUTE_SELECTION_EXPRESSION",
-        value_name = "EXPR"
-    )]
+    #[arg(long, env = "SWITCHBOARD_ROUTE_SELECTION_EXPRESSION", value_name = "EXPR")]
     pub route_selection_expression: Option<String>,
     /// Access key id accepted in signatures (with --secret-access-key).
     #[arg(long, env = "SWITCHBOARD_ACCESS_KEY_ID", hide_env_values = true)]
@@ -225,26 +211,16 @@ impl Config {
     }
 
     pub fn merge(args: ServeArgs, file: FileConfig) -> anyhow::Result<Config> {
-        let region = args
-            .region
-            .or(file.region)
-            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
-        let account_id = args
-            .account_id
-            .or(file.account_id)
-            .unwrap_or_else(|| DEFAULT_ACCOUNT_ID.to_owned());
+        let region = args.region.or(file.region).unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        let account_id = args.account_id.or(file.account_id).unwrap_or_else(|| DEFAULT_ACCOUNT_ID.to_owned());
         if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
             bail!("account id must be 12 digits, got `{account_id}`");
         }
         let mut credentials = file.credentials;
         match (args.access_key_id, args.secret_access_key) {
-            (Some(access_key_id), Some(secret_access_key)) => credentials.insert(
-                0,
-                KeyPair {
-                    access_key_id,
-                    secret_access_key,
-                },
-            ),
+            (Some(access_key_id), Some(secret_access_key)) => {
+                credentials.insert(0, KeyPair { access_key_id, secret_access_key })
+            }
             (None, None) => {}
             _ => bail!("--access-key-id and --secret-access-key must be given together"),
         }
@@ -256,28 +232,19 @@ impl Config {
 
         let flags_shape_default_api = args.stage.is_some() || !args.routes.is_empty();
         let mut apis = file.apis;
-        if apis.is_empty()
-            || flags_shape_default_api
-            || !file.routes.is_empty()
-            || file.stage.is_some()
-        {
+        if apis.is_empty() || flags_shape_default_api || !file.routes.is_empty() || file.stage.is_some() {
             let mut routes: Vec<(String, String)> = file.routes.into_iter().collect();
             for spec in &args.routes {
-                let (key, url) = spec
-                    .split_once('=')
-                    .with_context(|| format!("--route `{spec}` must look like KEY=URL"))?;
+                let (key, url) =
+                    spec.split_once('=').with_context(|| format!("--route `{spec}` must look like KEY=URL"))?;
                 routes.retain(|(k, _)| k != key);
                 routes.push((key.to_owned(), url.to_owned()));
             }
             let mut route_responses = file.route_responses;
             route_responses.extend(args.route_responses);
             let default_api = default_api(
-                args.api_id
-                    .or(file.api_id)
-                    .unwrap_or_else(|| DEFAULT_API_ID.to_owned()),
-                args.stage
-                    .or(file.stage)
-                    .unwrap_or_else(|| DEFAULT_STAGE.to_owned()),
+                args.api_id.or(file.api_id).unwrap_or_else(|| DEFAULT_API_ID.to_owned()),
+                args.stage.or(file.stage).unwrap_or_else(|| DEFAULT_STAGE.to_owned()),
                 args.route_selection_expression
                     .or(file.route_selection_expression)
                     .unwrap_or_else(apigw::model::default_selection_expression),
@@ -290,49 +257,26 @@ impl Config {
         let l = args.limits;
         let f = file.limits;
         let limits = Limits {
-            max_message_bytes: l
-                .max_message_bytes
-                .or(f.max_message_bytes)
-                .unwrap_or(128 * 1024),
+            max_message_bytes: l.max_message_bytes.or(f.max_message_bytes).unwrap_or(128 * 1024),
             max_frame_bytes: l.max_frame_bytes.or(f.max_frame_bytes).unwrap_or(32 * 1024),
             idle_timeout: secs(l.idle_timeout_secs.or(f.idle_timeout_secs).unwrap_or(600)),
-            max_connection: secs(
-                l.max_connection_secs
-                    .or(f.max_connection_secs)
-                    .unwrap_or(7200),
-            ),
-            new_connections_per_second: l
-                .new_connections_per_second
-                .or(f.new_connections_per_second)
-                .unwrap_or(500),
+            max_connection: secs(l.max_connection_secs.or(f.max_connection_secs).unwrap_or(7200)),
+            new_connections_per_second: l.new_connections_per_second.or(f.new_connections_per_second).unwrap_or(500),
             outbox_bytes: l.outbox_bytes.or(f.outbox_bytes).unwrap_or(1 << 20),
             write_timeout: secs(l.write_timeout_secs.or(f.write_timeout_secs).unwrap_or(30)),
             max_in_flight: l.max_in_flight.or(f.max_in_flight).unwrap_or(16),
-            shutdown_grace: secs(
-                l.shutdown_grace_secs
-                    .or(f.shutdown_grace_secs)
-                    .unwrap_or(10),
-            ),
+            shutdown_grace: secs(l.shutdown_grace_secs.or(f.shutdown_grace_secs).unwrap_or(10)),
         };
         if limits.max_frame_bytes == 0 || limits.max_message_bytes < limits.max_frame_bytes {
             bail!("limits: max_frame_bytes must be positive and at most max_message_bytes");
         }
-        if limits.idle_timeout.is_zero()
-            || limits.max_connection.is_zero()
-            || limits.write_timeout.is_zero()
-        {
+        if limits.idle_timeout.is_zero() || limits.max_connection.is_zero() || limits.write_timeout.is_zero() {
             bail!("limits: timeouts must be positive");
         }
 
         Ok(Config {
-            listen: args
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
-            data_dir: args
-                .data_dir
-                .or(file.data_dir)
-                .unwrap_or_else(default_data_dir),
+            listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(default_data_dir),
             region,
             account_id,
             apis,
@@ -350,8 +294,7 @@ fn secs(n: u64) -> Duration {
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
 }
 
@@ -366,10 +309,7 @@ fn default_api(
     let mut integrations: Vec<Integration> = Vec::new();
     let mut api_routes = Vec::new();
     for (key, url) in routes {
-        let integration_id = match integrations
-            .iter()
-            .find(|i| i.integration_uri.as_deref() == Some(url.as_str()))
-        {
+        let integration_id = match integrations.iter().find(|i| i.integration_uri.as_deref() == Some(url.as_str())) {
             Some(existing) => existing.integration_id.clone(),
             None => {
                 let id = format!("fn{}", integrations.len() + 1);
@@ -401,18 +341,12 @@ fn default_api(
         api_id,
         name: Some("default".to_owned()),
         route_selection_expression,
-        stages: vec![Stage {
-            stage_name: stage,
-            stage_variables: Default::default(),
-        }],
+        stages: vec![Stage { stage_name: stage, stage_variables: Default::default() }],
         routes: api_routes,
         integrations,
         route_responses: route_responses
             .iter()
-            .map(|key| RouteResponse {
-                route_key: key.clone(),
-                route_response_key: "$default".to_owned(),
-            })
+            .map(|key| RouteResponse { route_key: key.clone(), route_response_key: "$default".to_owned() })
             .collect(),
     })
 }

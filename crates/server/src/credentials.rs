@@ -38,18 +38,12 @@ pub enum KeySource {
 impl Keyring {
     pub fn new(pairs: Vec<KeyPair>) -> Keyring {
         let primary = pairs.first().cloned();
-        let secrets = pairs
-            .into_iter()
-            .map(|p| (p.access_key_id, p.secret_access_key))
-            .collect();
+        let secrets = pairs.into_iter().map(|p| (p.access_key_id, p.secret_access_key)).collect();
         Keyring { secrets, primary }
     }
 
     /// Configured pairs if any; else the data directory's stored pair, generated and stored on first use.
-    pub fn load_or_generate(
-        configured: Vec<KeyPair>,
-        data_dir: &Path,
-    ) -> anyhow::Result<(Keyring, KeySource)> {
+    pub fn load_or_generate(configured: Vec<KeyPair>, data_dir: &Path) -> anyhow::Result<(Keyring, KeySource)> {
         if !configured.is_empty() {
             return Ok((Keyring::new(configured), KeySource::Configured));
         }
@@ -58,15 +52,14 @@ impl Keyring {
             return Ok((Keyring::new(pairs), KeySource::Stored(path)));
         }
         let pair = generate();
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("cannot create {}", data_dir.display()))?;
-        write_private(
-            &path,
-            &toml::to_string(&CredentialsFile {
-                credentials: vec![pair.clone()],
-            })?,
-        )?;
+        std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+        write_private(&path, &toml::to_string(&CredentialsFile { credentials: vec![pair.clone()] })?)?;
         Ok((Keyring::new(vec![pair]), KeySource::Generated(path)))
+    }
+
+    /// The map of secrets by access key id, as the SigV4 verifier looks them up.
+    pub fn secrets(&self) -> &HashMap<String, String> {
+        &self.secrets
     }
 
     pub fn secret(&self, access_key_id: &str) -> Option<&str> {
@@ -82,8 +75,8 @@ impl Keyring {
 pub fn read_stored(path: &Path) -> anyhow::Result<Option<Vec<KeyPair>>> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
-            let file: CredentialsFile = toml::from_str(&text)
-                .with_context(|| format!("invalid credentials file {}", path.display()))?;
+            let file: CredentialsFile =
+                toml::from_str(&text).with_context(|| format!("invalid credentials file {}", path.display()))?;
             Ok(Some(file.credentials).filter(|c| !c.is_empty()))
         }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -97,14 +90,9 @@ fn generate() -> KeyPair {
     const SECRET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut rng = rand::rng();
     let mut pick = |alphabet: &[u8], n: usize| -> String {
-        (0..n)
-            .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
-            .collect()
+        (0..n).map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())])).collect()
     };
-    KeyPair {
-        access_key_id: format!("SBAK{}", pick(UPPER, 16)),
-        secret_access_key: pick(SECRET, 40),
-    }
+    KeyPair { access_key_id: format!("SBAK{}", pick(UPPER, 16)), secret_access_key: pick(SECRET, 40) }
 }
 
 /// Writes a file readable by its owner only, atomically.
@@ -117,9 +105,7 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(&tmp)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut file = options.open(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
@@ -141,28 +127,19 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(CREDENTIALS_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(dir.path().join(CREDENTIALS_FILE)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let (second, source) = Keyring::load_or_generate(Vec::new(), dir.path()).unwrap();
         assert!(matches!(source, KeySource::Stored(_)));
         assert_eq!(second.primary(), Some(&pair));
-        assert_eq!(
-            second.secret(&pair.access_key_id),
-            Some(pair.secret_access_key.as_str())
-        );
+        assert_eq!(second.secret(&pair.access_key_id), Some(pair.secret_access_key.as_str()));
     }
 
     #[test]
     fn configured_pairs_win() {
         let dir = tempfile::tempdir().unwrap();
-        let pair = KeyPair {
-            access_key_id: "AKID".to_owned(),
-            secret_access_key: "s".to_owned(),
-        };
+        let pair = KeyPair { access_key_id: "AKID".to_owned(), secret_access_key: "s".to_owned() };
         let (ring, source) = Keyring::load_or_generate(vec![pair.clone()], dir.path()).unwrap();
         assert_eq!(source, KeySource::Configured);
         assert_eq!(ring.secret("AKID"), Some("s"));

@@ -8,11 +8,7 @@ use switchboard::config::{Config, LogFormat, ServeArgs};
 use switchboard::credentials::KeySource;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "switchboard",
-    version,
-    about = "A self-hosted, AWS-compatible real-time messaging gateway."
-)]
+#[command(name = "switchboard", version, about = "A self-hosted, AWS-compatible real-time messaging gateway.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,10 +36,7 @@ fn run_serve(args: ServeArgs) -> ExitCode {
         }
     };
     init_tracing(config.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("switchboard: cannot start the runtime: {err}");
@@ -69,9 +62,7 @@ fn run_serve(args: ServeArgs) -> ExitCode {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -83,18 +74,11 @@ fn print_banner(server: &Server) {
     let state = server.state();
     let config = &state.config;
     let addr = server.local_addr();
-    let scheme = if config.tls.is_some() {
-        ("wss", "https")
-    } else {
-        ("ws", "http")
-    };
+    let scheme = if config.tls.is_some() { ("wss", "https") } else { ("ws", "http") };
     println!("Switchboard is listening on {addr}");
     for api in state.apis.apis() {
         for stage in &api.api.stages {
-            println!(
-                "  WebSocket API {}: {}://{addr}/{}",
-                api.api.api_id, scheme.0, stage.stage_name
-            );
+            println!("  WebSocket API {}: {}://{addr}/{}", api.api.api_id, scheme.0, stage.stage_name);
             println!(
                 "  Management API:  {}://{addr}/{}   (aws apigatewaymanagementapi --endpoint-url …)",
                 scheme.1, stage.stage_name
@@ -105,15 +89,10 @@ fn print_banner(server: &Server) {
         "  Health: {}://{addr}/@switchboard/health   Metrics: {}://{addr}/@switchboard/metrics",
         scheme.1, scheme.1
     );
-    match (
-        server.key_source(),
-        state.keys.as_ref().and_then(|k| k.primary()),
-    ) {
+    match (server.key_source(), state.keys.as_ref().and_then(|k| k.primary())) {
         (None, _) => {
             println!();
-            println!(
-                "WARNING: --insecure-no-auth is set: requests are NOT authenticated. Never expose this server."
-            );
+            println!("WARNING: --insecure-no-auth is set: requests are NOT authenticated. Never expose this server.");
         }
         (Some(source), Some(pair)) => {
             match source {
@@ -136,12 +115,7 @@ fn print_banner(server: &Server) {
     println!(
         "\nTry: aws apigatewaymanagementapi post-to-connection --endpoint-url {}://{addr}/{} --connection-id ID --data hello",
         scheme.1,
-        state
-            .apis
-            .apis()
-            .next()
-            .and_then(|a| a.api.stages.first())
-            .map_or("prod", |s| s.stage_name.as_str())
+        state.apis.apis().next().and_then(|a| a.api.stages.first()).map_or("prod", |s| s.stage_name.as_str())
     );
 }
 
@@ -149,14 +123,13 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

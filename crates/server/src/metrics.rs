@@ -46,16 +46,8 @@ impl Default for Metrics {
             messages_received: Counter::default(),
             api_requests: Family::default(),
         };
-        registry.register(
-            "connections_opened",
-            "WebSocket connections accepted",
-            metrics.connections_opened.clone(),
-        );
-        registry.register(
-            "connections_active",
-            "WebSocket connections open now",
-            metrics.connections_active.clone(),
-        );
+        registry.register("connections_opened", "WebSocket connections accepted", metrics.connections_opened.clone());
+        registry.register("connections_active", "WebSocket connections open now", metrics.connections_active.clone());
         registry.register(
             "connections_closed",
             "WebSocket connections ended, by close code",
@@ -66,20 +58,13 @@ impl Default for Metrics {
             "WebSocket handshakes refused, by HTTP status",
             metrics.handshakes_rejected.clone(),
         );
-        registry.register(
-            "messages_received",
-            "Messages received from clients",
-            metrics.messages_received.clone(),
-        );
+        registry.register("messages_received", "Messages received from clients", metrics.messages_received.clone());
         registry.register(
             "api_requests",
             "AWS-compatible API requests, by operation and status",
             metrics.api_requests.clone(),
         );
-        Metrics {
-            registry,
-            ..metrics
-        }
+        Metrics { registry, ..metrics }
     }
 }
 

@@ -12,10 +12,7 @@ pub struct TokenBucket {
 
 impl TokenBucket {
     pub fn new(rate: u32) -> TokenBucket {
-        TokenBucket {
-            rate: f64::from(rate),
-            state: Mutex::new((f64::from(rate), Instant::now())),
-        }
+        TokenBucket { rate: f64::from(rate), state: Mutex::new((f64::from(rate), Instant::now())) }
     }
 
     pub fn try_take(&self) -> bool {

@@ -29,28 +29,20 @@ pub struct Server {
 impl Server {
     /// Binds and starts serving; returns once the listener is bound.
     pub async fn start(config: Config) -> anyhow::Result<Server> {
-        let apis =
-            ApiSet::new(config.apis.clone()).context("invalid WebSocket API configuration")?;
+        let apis = ApiSet::new(config.apis.clone()).context("invalid WebSocket API configuration")?;
         let (keys, key_source) = if config.insecure_no_auth {
             (None, None)
         } else {
-            let (keys, source) =
-                Keyring::load_or_generate(config.credentials.clone(), &config.data_dir)?;
+            let (keys, source) = Keyring::load_or_generate(config.credentials.clone(), &config.data_dir)?;
             (Some(keys), Some(source))
         };
         let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let listener =
+            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
         let state = AppState::new(config, apis, keys);
         let accept_loop = tokio::spawn(accept_loop(listener, tls, state.clone()));
-        Ok(Server {
-            state,
-            local_addr,
-            accept_loop,
-            key_source,
-        })
+        Ok(Server { state, local_addr, accept_loop, key_source })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -72,14 +64,8 @@ impl Server {
         state.shutdown.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(1), self.accept_loop).await;
         state.tasks.close();
-        if tokio::time::timeout(state.config.limits.shutdown_grace, state.tasks.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                remaining = state.tasks.len(),
-                "Shutdown grace period over; abandoning remaining tasks."
-            );
+        if tokio::time::timeout(state.config.limits.shutdown_grace, state.tasks.wait()).await.is_err() {
+            tracing::warn!(remaining = state.tasks.len(), "Shutdown grace period over; abandoning remaining tasks.");
         }
     }
 }
@@ -107,16 +93,11 @@ async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc
         tokio::spawn(async move {
             match tls {
                 None => serve_connection(TokioIo::new(tcp), peer, state, watcher).await,
-                Some(acceptor) => {
-                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
-                    {
-                        Ok(Ok(stream)) => {
-                            serve_connection(TokioIo::new(stream), peer, state, watcher).await
-                        }
-                        Ok(Err(err)) => tracing::debug!(%peer, %err, "TLS handshake failed."),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out."),
-                    }
-                }
+                Some(acceptor) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => serve_connection(TokioIo::new(stream), peer, state, watcher).await,
+                    Ok(Err(err)) => tracing::debug!(%peer, %err, "TLS handshake failed."),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out."),
+                },
             }
         });
     }

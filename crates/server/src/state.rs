@@ -37,10 +37,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Config, apis: ApiSet, keys: Option<Keyring>) -> Arc<AppState> {
         let limits = &config.limits;
-        let hub = Hub::new(hub::HubConfig {
-            node: 0,
-            outbox_limit: limits.outbox_bytes,
-        });
+        let hub = Hub::new(hub::HubConfig { node: 0, outbox_limit: limits.outbox_bytes });
         let session = SessionConfig {
             idle_timeout: limits.idle_timeout,
             max_duration: limits.max_connection,

@@ -34,11 +34,7 @@ struct Buffered<'s, S: Sink> {
 
 impl<'s, S: Sink> Buffered<'s, S> {
     fn new(sink: &'s mut S) -> Self {
-        Self {
-            sink,
-            buf: [0; BUF],
-            len: 0,
-        }
+        Self { sink, buf: [0; BUF], len: 0 }
     }
 
     fn flush(&mut self) {
@@ -73,11 +69,7 @@ impl<'s, S: Sink> Buffered<'s, S> {
     }
 
     fn percent(&mut self, b: u8) {
-        self.bytes(&[
-            b'%',
-            HEX_UPPER[usize::from(b >> 4)],
-            HEX_UPPER[usize::from(b & 0xf)],
-        ]);
+        self.bytes(&[b'%', HEX_UPPER[usize::from(b >> 4)], HEX_UPPER[usize::from(b & 0xf)]]);
     }
 }
 
@@ -128,9 +120,7 @@ pub(crate) struct Decode<'a> {
 
 impl<'a> Decode<'a> {
     pub(crate) fn new(raw: &'a str) -> Self {
-        Self {
-            bytes: raw.as_bytes(),
-        }
+        Self { bytes: raw.as_bytes() }
     }
 }
 
@@ -185,6 +175,9 @@ pub(crate) fn decode_component(raw: &str) -> std::borrow::Cow<'_, str> {
 
 /// Whether a raw query key decodes to `name` (ASCII case-insensitively), without allocating.
 pub(crate) fn key_is(raw: &str, name: &str) -> bool {
+    if !raw.bytes().any(|b| b == b'%' || b == b'+') {
+        return raw.eq_ignore_ascii_case(name);
+    }
     let mut decoded = Decode::new(raw);
     for expected in name.bytes() {
         match decoded.next() {
@@ -201,14 +194,7 @@ fn canonical_component(raw: &str) -> impl Iterator<Item = u8> + '_ {
         let (bytes, len) = if is_unreserved(b) {
             ([b, 0, 0], 1)
         } else {
-            (
-                [
-                    b'%',
-                    HEX_UPPER[usize::from(b >> 4)],
-                    HEX_UPPER[usize::from(b & 0xf)],
-                ],
-                3,
-            )
+            ([b'%', HEX_UPPER[usize::from(b >> 4)], HEX_UPPER[usize::from(b & 0xf)]], 3)
         };
         bytes.into_iter().take(len)
     })
@@ -358,9 +344,7 @@ fn write_canonical_uri<S: Sink>(out: &mut Buffered<'_, S>, raw_path: &str) {
         }
         write_path_bytes(out, segment);
     }
-    let ends_with_slash = [&b"/"[..], b"/.", b"/./", b"/..", b"/../"]
-        .iter()
-        .any(|end| path.ends_with(end));
+    let ends_with_slash = [&b"/"[..], b"/.", b"/./", b"/..", b"/../"].iter().any(|end| path.ends_with(end));
     if !segments.is_empty() && ends_with_slash {
         out.byte(b'/');
     }
@@ -369,22 +353,17 @@ fn write_canonical_uri<S: Sink>(out: &mut Buffered<'_, S>, raw_path: &str) {
 /// Whether a path has `.`/`..` segments or empty segments other than the first and last.
 fn needs_normalization(path: &[u8]) -> bool {
     let last = path.split(|&b| b == b'/').count().saturating_sub(1);
-    path.split(|&b| b == b'/')
-        .enumerate()
-        .any(|(i, segment)| match segment {
-            b"." | b".." => true,
-            b"" => i != 0 && i != last,
-            _ => false,
-        })
+    path.split(|&b| b == b'/').enumerate().any(|(i, segment)| match segment {
+        b"." | b".." => true,
+        b"" => i != 0 && i != last,
+        _ => false,
+    })
 }
 
 fn write_path_bytes<S: Sink>(out: &mut Buffered<'_, S>, bytes: &[u8]) {
     let mut rest = bytes;
     while !rest.is_empty() {
-        let run = rest
-            .iter()
-            .position(|&b| !(is_unreserved(b) || b == b'/'))
-            .unwrap_or(rest.len());
+        let run = rest.iter().position(|&b| !(is_unreserved(b) || b == b'/')).unwrap_or(rest.len());
         let (safe, tail) = rest.split_at(run);
         out.bytes(safe);
         if let Some((&b, after)) = tail.split_first() {

@@ -19,9 +19,7 @@ pub enum SigV4Error {
     MissingAuthenticationToken,
 
     /// A comma-separated part of the `Authorization` header has no `=` (observed text).
-    #[error(
-        "'{pair}' not a valid key=value pair (missing equal-sign) in Authorization header: '{authorization}'."
-    )]
+    #[error("'{pair}' not a valid key=value pair (missing equal-sign) in Authorization header: '{authorization}'.")]
     MalformedAuthorizationPair {
         /// The offending part.
         pair: String,
@@ -30,9 +28,7 @@ pub enum SigV4Error {
     },
 
     /// The `Authorization` header starts with a `key=value` pair instead of the algorithm name.
-    #[error(
-        "Authorization header must begin with the algorithm name, which cannot include an equal-sign"
-    )]
+    #[error("Authorization header must begin with the algorithm name, which cannot include an equal-sign")]
     MissingAlgorithm,
 
     /// `Credential`, `Signature`, `SignedHeaders` or a date header is missing (observed text).
@@ -45,9 +41,7 @@ pub enum SigV4Error {
     },
 
     /// The algorithm is not `AWS4-HMAC-SHA256` (S3's observed text; other services' wording unknown).
-    #[error(
-        "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
-    )]
+    #[error("The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")]
     UnsupportedAlgorithm {
         /// The algorithm the client named.
         algorithm: String,
@@ -63,18 +57,14 @@ pub enum SigV4Error {
     },
 
     /// A presigned URL lacks one of the required `X-Amz-*` parameters.
-    #[error(
-        "AWS query-string parameters must include '{parameter}'. Re-examine the query-string parameters."
-    )]
+    #[error("AWS query-string parameters must include '{parameter}'. Re-examine the query-string parameters.")]
     MissingQueryParameter {
         /// The first missing parameter.
         parameter: &'static str,
     },
 
     /// `X-Amz-Date` (or `Date`) could not be parsed.
-    #[error(
-        "Date must be in ISO-8601 'basic format'. Got '{date}'. See http://en.wikipedia.org/wiki/ISO_8601"
-    )]
+    #[error("Date must be in ISO-8601 'basic format'. Got '{date}'. See http://en.wikipedia.org/wiki/ISO_8601")]
     InvalidDate {
         /// The value as sent.
         date: String,
@@ -111,9 +101,7 @@ pub enum SigV4Error {
     },
 
     /// The credential scope does not end in `aws4_request`.
-    #[error(
-        "Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'. "
-    )]
+    #[error("Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'. ")]
     WrongTerminator {
         /// The terminator as sent.
         terminator: String,
@@ -137,9 +125,7 @@ pub enum SigV4Error {
     HostNotSigned,
 
     /// The request timestamp is older than the allowed clock skew (observed text).
-    #[error(
-        "Signature expired: {signed_at} is now earlier than {earliest} ({now} - {skew_minutes} min.)"
-    )]
+    #[error("Signature expired: {signed_at} is now earlier than {earliest} ({now} - {skew_minutes} min.)")]
     SignatureExpired {
         /// The request timestamp.
         signed_at: String,
@@ -152,9 +138,7 @@ pub enum SigV4Error {
     },
 
     /// The request timestamp is further in the future than the allowed clock skew.
-    #[error(
-        "Signature not yet current: {signed_at} is still later than {latest} ({now} + {skew_minutes} min.)"
-    )]
+    #[error("Signature not yet current: {signed_at} is still later than {latest} ({now} + {skew_minutes} min.)")]
     SignatureNotYetCurrent {
         /// The request timestamp.
         signed_at: String,
@@ -167,9 +151,7 @@ pub enum SigV4Error {
     },
 
     /// A presigned URL is used after `X-Amz-Date` + `X-Amz-Expires`.
-    #[error(
-        "Signature expired: {signed_at} is now earlier than {earliest} ({now} - {expires_seconds} sec.)"
-    )]
+    #[error("Signature expired: {signed_at} is now earlier than {earliest} ({now} - {expires_seconds} sec.)")]
     PresignExpired {
         /// The request timestamp.
         signed_at: String,
@@ -275,9 +257,7 @@ impl fmt::Display for MissingParameters {
             f.write_str("Authorization header requires 'SignedHeaders' parameter. ")?;
         }
         if self.date {
-            f.write_str(
-                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ",
-            )?;
+            f.write_str("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ")?;
         }
         Ok(())
     }

@@ -24,12 +24,7 @@ impl<'a> AuthorizationHeader<'a> {
         if algorithm.contains('=') {
             return Err(SigV4Error::MissingAlgorithm);
         }
-        let mut header = Self {
-            algorithm,
-            credential: None,
-            signed_headers: None,
-            signature: None,
-        };
+        let mut header = Self { algorithm, credential: None, signed_headers: None, signature: None };
         for part in params.split(',') {
             let part = part.trim_matches(|c: char| c == ' ' || c == '\t');
             if part.is_empty() {
@@ -78,29 +73,15 @@ impl<'a> Scope<'a> {
     /// Splits a credential; it must have exactly five `/`-separated elements ending in `aws4_request`.
     pub(crate) fn parse(credential: &'a str) -> Result<Self, SigV4Error> {
         let mut parts = credential.split('/');
-        let (Some(access_key_id), Some(date), Some(region), Some(service), Some(terminator), None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return Err(SigV4Error::MalformedCredential {
-                credential: credential.to_owned(),
-            });
+        let (Some(access_key_id), Some(date), Some(region), Some(service), Some(terminator), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(SigV4Error::MalformedCredential { credential: credential.to_owned() });
         };
         if terminator != "aws4_request" {
-            return Err(SigV4Error::WrongTerminator {
-                terminator: terminator.to_owned(),
-            });
+            return Err(SigV4Error::WrongTerminator { terminator: terminator.to_owned() });
         }
-        Ok(Self {
-            access_key_id,
-            date,
-            region,
-            service,
-        })
+        Ok(Self { access_key_id, date, region, service })
     }
 }
 
@@ -108,33 +89,14 @@ fn digits<const N: usize>(bytes: &[u8]) -> Option<u32> {
     if bytes.len() != N {
         return None;
     }
-    bytes.iter().try_fold(0u32, |acc, &b| {
-        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
-    })
+    bytes.iter().try_fold(0u32, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0')))
 }
 
-fn unix_seconds(
-    year: u32,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
-) -> Option<i64> {
+fn unix_seconds(year: u32, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> Option<i64> {
     let month = Month::try_from(u8::try_from(month).ok()?).ok()?;
-    let date =
-        Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
-    let time = Time::from_hms(
-        u8::try_from(hour).ok()?,
-        u8::try_from(minute).ok()?,
-        u8::try_from(second).ok()?,
-    )
-    .ok()?;
-    Some(
-        PrimitiveDateTime::new(date, time)
-            .assume_utc()
-            .unix_timestamp(),
-    )
+    let date = Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
+    let time = Time::from_hms(u8::try_from(hour).ok()?, u8::try_from(minute).ok()?, u8::try_from(second).ok()?).ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_utc().unix_timestamp())
 }
 
 /// Parses `YYYYMMDDTHHMMSSZ` into Unix seconds.

@@ -8,9 +8,7 @@ use sha2::Sha256;
 use time::OffsetDateTime;
 
 use crate::SignedRequest;
-use crate::canonical::{
-    CanonicalRequest, hex_lower, is_unreserved, parse_query, sha256_hex, sort_query,
-};
+use crate::canonical::{CanonicalRequest, hex_lower, is_unreserved, parse_query, sha256_hex, sort_query};
 use crate::parse::amz_date_bytes;
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
@@ -20,8 +18,7 @@ pub(crate) const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
 fn mac(key: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length, so this never fails.
-    <HmacSha256 as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
+    <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -30,8 +27,10 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     m.finalize().into_bytes().into()
 }
 
-/// `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
-pub(crate) fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+/// The SigV4 signing key: `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
+///
+/// `date` is the scope date, `YYYYMMDD`.
+pub fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     let mut m = {
         // "AWS4" + secret without a heap allocation for any realistic secret length.
         let mut stack = [0u8; 128];
@@ -126,14 +125,8 @@ pub struct HeaderSignature {
 }
 
 /// Headers SDKs never sign because proxies may change them.
-const UNSIGNED_HEADERS: [&str; 6] = [
-    "authorization",
-    "user-agent",
-    "x-amzn-trace-id",
-    "expect",
-    "transfer-encoding",
-    "connection",
-];
+const UNSIGNED_HEADERS: [&str; 6] =
+    ["authorization", "user-agent", "x-amzn-trace-id", "expect", "transfer-encoding", "connection"];
 
 fn amz_date_string(time: OffsetDateTime) -> String {
     let bytes = amz_date_bytes(time.unix_timestamp()).unwrap_or(*b"00000000T000000Z");
@@ -162,10 +155,7 @@ pub fn sign(request: &SignedRequest<'_>, params: &SigningParams<'_>) -> HeaderSi
         }
     }
     if !headers.contains_key(http::header::HOST) {
-        if let Some(value) = request
-            .authority
-            .and_then(|a| HeaderValue::from_str(a).ok())
-        {
+        if let Some(value) = request.authority.and_then(|a| HeaderValue::from_str(a).ok()) {
             headers.insert(http::header::HOST, value);
         }
     }
@@ -201,12 +191,7 @@ pub fn sign(request: &SignedRequest<'_>, params: &SigningParams<'_>) -> HeaderSi
         params.region,
         params.service,
     );
-    HeaderSignature {
-        authorization,
-        amz_date,
-        signature,
-        signed_headers,
-    }
+    HeaderSignature { authorization, amz_date, signature, signed_headers }
 }
 
 /// Presigns a request (a test and command-line aid), returning the complete query string to send.
@@ -214,11 +199,7 @@ pub fn sign(request: &SignedRequest<'_>, params: &SigningParams<'_>) -> HeaderSi
 /// The existing query is kept; `X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`,
 /// `X-Amz-Expires`, `X-Amz-SignedHeaders=host`, `X-Amz-Security-Token` (if any) and
 /// `X-Amz-Signature` are appended. The payload is `UNSIGNED-PAYLOAD`.
-pub fn presign(
-    request: &SignedRequest<'_>,
-    params: &SigningParams<'_>,
-    expires_in: Duration,
-) -> String {
+pub fn presign(request: &SignedRequest<'_>, params: &SigningParams<'_>, expires_in: Duration) -> String {
     let amz_date = amz_date_string(params.time);
     let credential = format!(
         "{}/{}/{}/{}/aws4_request",
@@ -265,23 +246,9 @@ pub fn presign(
 
 fn finish(canonical: &CanonicalRequest<'_>, params: &SigningParams<'_>, amz_date: &str) -> String {
     let date = amz_date.get(..8).unwrap_or_default();
-    let key = signing_key(
-        params.secret_access_key,
-        date,
-        params.region,
-        params.service,
-    );
-    let sts = StringToSign {
-        amz_date,
-        date,
-        region: params.region,
-        service: params.service,
-    };
-    let tag: [u8; 32] = sts
-        .mac(&key, &canonical.digest())
-        .finalize()
-        .into_bytes()
-        .into();
+    let key = derive_signing_key(params.secret_access_key, date, params.region, params.service);
+    let sts = StringToSign { amz_date, date, region: params.region, service: params.service };
+    let tag: [u8; 32] = sts.mac(&key, &canonical.digest()).finalize().into_bytes().into();
     let mut hex = [0u8; 64];
     hex_lower(&tag, &mut hex);
     String::from_utf8_lossy(&hex).into_owned()

@@ -7,14 +7,11 @@ use hmac::Mac;
 use time::OffsetDateTime;
 
 use crate::canonical::{
-    CanonicalRequest, QueryPair, ascii_str, decode_component, key_is, parse_query, sha256_hex,
-    sort_query,
+    CanonicalRequest, QueryPair, ascii_str, decode_component, key_is, parse_query, sha256_hex, sort_query,
 };
 use crate::error::SigV4Error;
-use crate::parse::{
-    AuthorizationHeader, Scope, amz_date_bytes, format_amz_date, parse_amz_date, parse_http_date,
-};
-use crate::sign::{ALGORITHM, StringToSign, UNSIGNED_PAYLOAD, signing_key};
+use crate::parse::{AuthorizationHeader, Scope, amz_date_bytes, format_amz_date, parse_amz_date, parse_http_date};
+use crate::sign::{ALGORITHM, StringToSign, UNSIGNED_PAYLOAD};
 use crate::{SecretLookup, SignedRequest};
 
 const X_AMZ_ALGORITHM: &str = "X-Amz-Algorithm";
@@ -26,15 +23,27 @@ const X_AMZ_SIGNATURE: &str = "X-Amz-Signature";
 const X_AMZ_SECURITY_TOKEN: &str = "X-Amz-Security-Token";
 const X_AMZ_CONTENT_SHA256: &str = "X-Amz-Content-Sha256";
 
+/// The presigned-URL parameters, in the order `verify_query` destructures them.
+const PRESIGN_PARAMETERS: [&str; 8] = [
+    X_AMZ_ALGORITHM,
+    X_AMZ_CREDENTIAL,
+    X_AMZ_DATE,
+    X_AMZ_EXPIRES,
+    X_AMZ_SIGNED_HEADERS,
+    X_AMZ_SIGNATURE,
+    X_AMZ_SECURITY_TOKEN,
+    X_AMZ_CONTENT_SHA256,
+];
+
 /// Verification policy: which service and region a request must be scoped to, and time limits.
 ///
 /// Fields are public; build with [`Verifier::new`] and adjust what you need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verifier {
     /// The service the credential scope must name: `execute-api` or `ivschat`.
-    pub service: String,
+    pub service: Cow<'static, str>,
     /// The region the credential scope must name; `None` accepts any non-empty region.
-    pub region: Option<String>,
+    pub region: Option<Cow<'static, str>>,
     /// How far `X-Amz-Date` may be from `now` (AWS: 5 minutes).
     pub max_clock_skew: Duration,
     /// The largest accepted `X-Amz-Expires` of a presigned request (AWS: 7 days).
@@ -51,6 +60,9 @@ pub struct Principal {
     /// The service from the credential scope (always the verifier's service).
     pub service: String,
     /// `X-Amz-Security-Token`, if one was sent (header or presigned query parameter).
+    ///
+    /// A presigned token is always covered by the signature; a header token only when the client
+    /// listed `x-amz-security-token` in `SignedHeaders` (every AWS SDK does).
     pub session_token: Option<String>,
     /// The request timestamp (`X-Amz-Date`, or the `Date` header).
     pub signed_at: OffsetDateTime,
@@ -96,7 +108,7 @@ impl Verifier {
     pub const DEFAULT_MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
     /// A verifier for `service` accepting any region, with AWS's default time limits.
-    pub fn new(service: impl Into<String>) -> Self {
+    pub fn new(service: impl Into<Cow<'static, str>>) -> Self {
         Self {
             service: service.into(),
             region: None,
@@ -124,9 +136,7 @@ impl Verifier {
         }
         let pairs = parse_query(raw_query);
         let presigned = pairs.iter().any(|p| {
-            key_is(p.key, X_AMZ_ALGORITHM)
-                || key_is(p.key, X_AMZ_CREDENTIAL)
-                || key_is(p.key, X_AMZ_SIGNATURE)
+            key_is(p.key, X_AMZ_ALGORITHM) || key_is(p.key, X_AMZ_CREDENTIAL) || key_is(p.key, X_AMZ_SIGNATURE)
         });
         if !presigned {
             return Err(SigV4Error::MissingAuthenticationToken);
@@ -150,21 +160,16 @@ impl Verifier {
         };
         let mut missing = header.missing();
         missing.date = x_amz_date.is_none() && date_header.is_none();
-        let (Some(credential), Some(signed_headers), Some(signature), false) = (
-            header.credential,
-            header.signed_headers,
-            header.signature,
-            missing.any(),
-        ) else {
+        let (Some(credential), Some(signed_headers), Some(signature), false) =
+            (header.credential, header.signed_headers, header.signature, missing.any())
+        else {
             return Err(SigV4Error::MissingAuthorizationParameters {
                 missing,
                 authorization: authorization.to_owned(),
             });
         };
         if header.algorithm != ALGORITHM {
-            return Err(SigV4Error::UnsupportedAlgorithm {
-                algorithm: header.algorithm.to_owned(),
-            });
+            return Err(SigV4Error::UnsupportedAlgorithm { algorithm: header.algorithm.to_owned() });
         }
         let scope = self.check_scope(credential)?;
 
@@ -173,17 +178,13 @@ impl Verifier {
         let (amz_date, signed_at) = match (x_amz_date, date_header) {
             (Some(value), _) => {
                 date_value = String::from_utf8_lossy(value.as_bytes());
-                let signed_at =
-                    parse_amz_date(&date_value).ok_or_else(|| SigV4Error::InvalidDate {
-                        date: date_value.clone().into_owned(),
-                    })?;
+                let signed_at = parse_amz_date(&date_value)
+                    .ok_or_else(|| SigV4Error::InvalidDate { date: date_value.clone().into_owned() })?;
                 (&*date_value, signed_at)
             }
             (None, Some(value)) => {
                 date_value = String::from_utf8_lossy(value.as_bytes());
-                let invalid = || SigV4Error::InvalidDate {
-                    date: date_value.clone().into_owned(),
-                };
+                let invalid = || SigV4Error::InvalidDate { date: date_value.clone().into_owned() };
                 let signed_at = parse_http_date(&date_value).ok_or_else(invalid)?;
                 formatted = amz_date_bytes(signed_at).ok_or_else(invalid)?;
                 (ascii_str(&formatted), signed_at)
@@ -191,10 +192,7 @@ impl Verifier {
             (None, None) => return Err(SigV4Error::MissingAuthenticationToken),
         };
 
-        let session_token = request
-            .headers
-            .get("x-amz-security-token")
-            .map(|v| String::from_utf8_lossy(v.as_bytes()));
+        let session_token = request.headers.get("x-amz-security-token").map(|v| String::from_utf8_lossy(v.as_bytes()));
         let claims = Claims {
             scope,
             amz_date,
@@ -206,73 +204,56 @@ impl Verifier {
         };
         self.check_time(&claims, now, None)?;
         check_host_signed(signed_headers)?;
-        let content_sha256 = request
-            .headers
-            .get("x-amz-content-sha256")
-            .map(|v| String::from_utf8_lossy(v.as_bytes()));
+        let content_sha256 = request.headers.get("x-amz-content-sha256").map(|v| String::from_utf8_lossy(v.as_bytes()));
         let mut query = parse_query(raw_query);
         sort_query(&mut query);
-        self.finish(
-            request,
-            &claims,
-            &query,
-            content_sha256.as_deref(),
-            false,
-            credentials,
-        )
+        self.finish(request, &claims, &query, content_sha256.as_deref(), false, credentials)
     }
 
-    fn verify_query<C: SecretLookup + ?Sized>(
+    fn verify_query<'q, C: SecretLookup + ?Sized>(
         &self,
         request: &SignedRequest<'_>,
-        mut pairs: Vec<QueryPair<'_>>,
+        mut pairs: Vec<QueryPair<'q>>,
         credentials: &C,
         now: i64,
     ) -> Result<Principal, SigV4Error> {
-        let find = |name: &str| {
-            pairs
-                .iter()
-                .find(|p| key_is(p.key, name))
-                .map(|p| decode_component(p.value))
+        // One pass over the pairs; the first occurrence of each parameter wins.
+        let mut found: [Option<&'q str>; PRESIGN_PARAMETERS.len()] = [None; PRESIGN_PARAMETERS.len()];
+        for pair in &pairs {
+            if let Some(i) = PRESIGN_PARAMETERS.iter().position(|name| key_is(pair.key, name)) {
+                if let Some(slot @ None) = found.get_mut(i) {
+                    *slot = Some(pair.value);
+                }
+            }
+        }
+        let [algorithm, credential, date, expires, signed_headers, signature, session_token, content_sha256] =
+            found.map(|raw| raw.map(decode_component));
+        let require = |value: Option<Cow<'q, str>>, parameter: &'static str| {
+            value.ok_or(SigV4Error::MissingQueryParameter { parameter })
         };
-        let require = |name: &'static str| {
-            find(name).ok_or(SigV4Error::MissingQueryParameter { parameter: name })
-        };
-        let algorithm = require(X_AMZ_ALGORITHM)?;
-        let credential = require(X_AMZ_CREDENTIAL)?;
-        let date = require(X_AMZ_DATE)?;
-        let expires = require(X_AMZ_EXPIRES)?;
-        let signed_headers = require(X_AMZ_SIGNED_HEADERS)?;
-        let signature = require(X_AMZ_SIGNATURE)?;
-        let session_token = find(X_AMZ_SECURITY_TOKEN);
-        let content_sha256 = find(X_AMZ_CONTENT_SHA256).or_else(|| {
-            request
-                .headers
-                .get("x-amz-content-sha256")
-                .map(|v| String::from_utf8_lossy(v.as_bytes()))
-        });
+        let algorithm = require(algorithm, X_AMZ_ALGORITHM)?;
+        let credential = require(credential, X_AMZ_CREDENTIAL)?;
+        let date = require(date, X_AMZ_DATE)?;
+        let expires = require(expires, X_AMZ_EXPIRES)?;
+        let signed_headers = require(signed_headers, X_AMZ_SIGNED_HEADERS)?;
+        let signature = require(signature, X_AMZ_SIGNATURE)?;
+        let content_sha256 = content_sha256
+            .or_else(|| request.headers.get("x-amz-content-sha256").map(|v| String::from_utf8_lossy(v.as_bytes())));
 
         if algorithm != ALGORITHM {
-            return Err(SigV4Error::UnsupportedAlgorithm {
-                algorithm: algorithm.into_owned(),
-            });
+            return Err(SigV4Error::UnsupportedAlgorithm { algorithm: algorithm.into_owned() });
         }
         let scope = self.check_scope(&credential)?;
-        let signed_at = parse_amz_date(&date).ok_or_else(|| SigV4Error::InvalidDate {
-            date: date.clone().into_owned(),
-        })?;
+        let signed_at =
+            parse_amz_date(&date).ok_or_else(|| SigV4Error::InvalidDate { date: date.clone().into_owned() })?;
         let expires_secs = match expires.parse::<u64>() {
             Ok(secs) if expires.bytes().all(|b| b.is_ascii_digit()) => secs,
             _ => {
-                return Err(SigV4Error::InvalidExpires {
-                    value: expires.into_owned(),
-                });
+                return Err(SigV4Error::InvalidExpires { value: expires.into_owned() });
             }
         };
         if expires_secs > self.max_presign_expiry.as_secs() {
-            return Err(SigV4Error::ExpiresTooLarge {
-                max_seconds: self.max_presign_expiry.as_secs(),
-            });
+            return Err(SigV4Error::ExpiresTooLarge { max_seconds: self.max_presign_expiry.as_secs() });
         }
         let claims = Claims {
             scope,
@@ -281,22 +262,13 @@ impl Verifier {
             signed_headers: &signed_headers,
             signature: &signature,
             session_token,
-            location: SignatureLocation::Query {
-                expires_in: Duration::from_secs(expires_secs),
-            },
+            location: SignatureLocation::Query { expires_in: Duration::from_secs(expires_secs) },
         };
         self.check_time(&claims, now, Some(expires_secs))?;
         check_host_signed(&signed_headers)?;
         pairs.retain(|p| !key_is(p.key, X_AMZ_SIGNATURE));
         sort_query(&mut pairs);
-        self.finish(
-            request,
-            &claims,
-            &pairs,
-            content_sha256.as_deref(),
-            true,
-            credentials,
-        )
+        self.finish(request, &claims, &pairs, content_sha256.as_deref(), true, credentials)
     }
 
     /// Checks the credential's shape, service and region.
@@ -304,29 +276,22 @@ impl Verifier {
         let scope = Scope::parse(credential)?;
         if scope.service != self.service {
             return Err(SigV4Error::WrongService {
-                expected: self.service.clone(),
+                expected: self.service.clone().into_owned(),
                 got: scope.service.to_owned(),
             });
         }
         let region_ok = match &self.region {
-            Some(required) => scope.region == required,
+            Some(required) => scope.region == required.as_ref(),
             None => !scope.region.is_empty(),
         };
         if !region_ok {
-            return Err(SigV4Error::WrongRegion {
-                region: scope.region.to_owned(),
-            });
+            return Err(SigV4Error::WrongRegion { region: scope.region.to_owned() });
         }
         Ok(scope)
     }
 
     /// Checks the scope date against the timestamp, then the timestamp against `now`.
-    fn check_time(
-        &self,
-        claims: &Claims<'_>,
-        now: i64,
-        expires: Option<u64>,
-    ) -> Result<(), SigV4Error> {
+    fn check_time(&self, claims: &Claims<'_>, now: i64, expires: Option<u64>) -> Result<(), SigV4Error> {
         let day = claims.amz_date.get(..8).unwrap_or_default();
         if claims.scope.date != day {
             return Err(SigV4Error::ScopeDateMismatch {
@@ -384,10 +349,8 @@ impl Verifier {
         credentials: &C,
     ) -> Result<Principal, SigV4Error> {
         let scope = &claims.scope;
-        let Some(secret) = credentials.secret_access_key(scope.access_key_id) else {
-            return Err(SigV4Error::UnrecognizedClient {
-                access_key_id: scope.access_key_id.to_owned(),
-            });
+        let Some(key) = credentials.signing_key(scope.access_key_id, scope.date, scope.region, scope.service) else {
+            return Err(SigV4Error::UnrecognizedClient { access_key_id: scope.access_key_id.to_owned() });
         };
 
         // The payload hashes to try, in order. A declared hash is the only candidate; a presigned
@@ -396,9 +359,7 @@ impl Verifier {
         let body_hash;
         let declared_hex = match content_sha256 {
             Some(UNSIGNED_PAYLOAD) => false,
-            Some(value) if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                true
-            }
+            Some(value) if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) => true,
             Some(_) => return Err(SigV4Error::ContentSha256Mismatch),
             None => false,
         };
@@ -420,13 +381,8 @@ impl Verifier {
             }
         };
 
-        let key = signing_key(&secret, scope.date, scope.region, scope.service);
-        let sts = StringToSign {
-            amz_date: claims.amz_date,
-            date: scope.date,
-            region: scope.region,
-            service: scope.service,
-        };
+        let sts =
+            StringToSign { amz_date: claims.amz_date, date: scope.date, region: scope.region, service: scope.service };
         let mut provided = [0u8; 32];
         let well_formed = hex::decode_to_slice(claims.signature, &mut provided).is_ok();
         let signed_headers = normalize_signed_headers(claims.signed_headers);
@@ -469,18 +425,14 @@ impl Verifier {
             region: scope.region.to_owned(),
             service: scope.service.to_owned(),
             session_token: claims.session_token.as_deref().map(str::to_owned),
-            signed_at: OffsetDateTime::from_unix_timestamp(claims.signed_at)
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            signed_at: OffsetDateTime::from_unix_timestamp(claims.signed_at).unwrap_or(OffsetDateTime::UNIX_EPOCH),
             location: claims.location,
         })
     }
 }
 
 fn check_host_signed(signed_headers: &str) -> Result<(), SigV4Error> {
-    if signed_headers
-        .split(';')
-        .any(|h| h.eq_ignore_ascii_case("host"))
-    {
+    if signed_headers.split(';').any(|h| h.eq_ignore_ascii_case("host")) {
         Ok(())
     } else {
         Err(SigV4Error::HostNotSigned)
@@ -503,11 +455,7 @@ fn normalize_signed_headers(list: &str) -> Cow<'_, str> {
     if canonical && !list.bytes().any(|b| b.is_ascii_uppercase()) {
         return Cow::Borrowed(list);
     }
-    let mut names: Vec<String> = list
-        .split(';')
-        .filter(|n| !n.is_empty())
-        .map(str::to_ascii_lowercase)
-        .collect();
+    let mut names: Vec<String> = list.split(';').filter(|n| !n.is_empty()).map(str::to_ascii_lowercase).collect();
     names.sort_unstable();
     names.dedup();
     Cow::Owned(names.join(";"))

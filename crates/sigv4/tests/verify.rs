@@ -5,14 +5,13 @@ use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, SignableBody, SignableRequest, SignatureLocation as AwsLocation,
-    SigningSettings, sign as aws_sign,
+    PayloadChecksumKind, SignableBody, SignableRequest, SignatureLocation as AwsLocation, SigningSettings,
+    sign as aws_sign,
 };
 use aws_smithy_runtime_api::client::identity::Identity;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use sigv4::{
-    MissingParameters, Principal, SigV4Error, SignatureLocation, SignedRequest, SigningParams,
-    Verifier, presign, sign,
+    MissingParameters, Principal, SigV4Error, SignatureLocation, SignedRequest, SigningParams, Verifier, presign, sign,
 };
 use time::OffsetDateTime;
 
@@ -26,19 +25,13 @@ fn at(unix: i64) -> OffsetDateTime {
 }
 
 fn keys() -> HashMap<String, String> {
-    HashMap::from([
-        (AKID.to_owned(), SECRET.to_owned()),
-        ("AKIDOTHER".to_owned(), "other-secret".to_owned()),
-    ])
+    HashMap::from([(AKID.to_owned(), SECRET.to_owned()), ("AKIDOTHER".to_owned(), "other-secret".to_owned())])
 }
 
 fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut map = HeaderMap::new();
     for (name, value) in pairs {
-        map.append(
-            HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            HeaderValue::from_str(value).unwrap(),
-        );
+        map.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
     }
     map
 }
@@ -59,30 +52,15 @@ impl Req {
             Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
             None => (path_and_query.to_owned(), None),
         };
-        Self {
-            method: method.to_owned(),
-            path,
-            query,
-            headers,
-            body: body.to_vec(),
-        }
+        Self { method: method.to_owned(), path, query, headers, body: body.to_vec() }
     }
 
     fn signed(&self) -> SignedRequest<'_> {
-        SignedRequest::new(
-            &self.method,
-            &self.path,
-            self.query.as_deref(),
-            &self.headers,
-            &self.body,
-        )
+        SignedRequest::new(&self.method, &self.path, self.query.as_deref(), &self.headers, &self.body)
     }
 
     fn set(&mut self, name: &str, value: &str) {
-        self.headers.insert(
-            HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            HeaderValue::from_str(value).unwrap(),
-        );
+        self.headers.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
     }
 
     fn verify_with(&self, verifier: &Verifier, now: i64) -> Result<Principal, SigV4Error> {
@@ -170,15 +148,8 @@ fn vector_d() -> Req {
 
 #[test]
 fn reference_vectors_verify() {
-    for (name, req) in [
-        ("A", vector_a()),
-        ("B", vector_b()),
-        ("C", vector_c()),
-        ("D", vector_d()),
-    ] {
-        let principal = req
-            .verify(T0)
-            .unwrap_or_else(|e| panic!("vector {name}: {e}"));
+    for (name, req) in [("A", vector_a()), ("B", vector_b()), ("C", vector_c()), ("D", vector_d())] {
+        let principal = req.verify(T0).unwrap_or_else(|e| panic!("vector {name}: {e}"));
         assert_eq!(principal.access_key_id, AKID);
         assert_eq!(principal.region, "us-east-1");
         assert_eq!(principal.service, "execute-api");
@@ -207,24 +178,12 @@ fn sign_helper_reproduces_reference_vectors() {
     let out = sign(&unsigned.signed(), &params);
     assert_eq!(out.amz_date, "20240101T000000Z");
     assert_eq!(out.signed_headers, "host;x-amz-date");
-    assert_eq!(
-        out.authorization,
-        a.headers["authorization"].to_str().unwrap()
-    );
+    assert_eq!(out.authorization, a.headers["authorization"].to_str().unwrap());
 
     let mut c = vector_c();
     c.headers.remove("authorization");
-    let out = sign(
-        &c.signed(),
-        &SigningParams {
-            session_token: Some("FQoGZXIvYXdzEXAMPLETOKEN"),
-            ..params
-        },
-    );
-    assert_eq!(
-        out.signature,
-        "e950639d531a23776939f2c688a079596c2f6cda710daa32b8b3d3bc060cc7ba"
-    );
+    let out = sign(&c.signed(), &SigningParams { session_token: Some("FQoGZXIvYXdzEXAMPLETOKEN"), ..params });
+    assert_eq!(out.signature, "e950639d531a23776939f2c688a079596c2f6cda710daa32b8b3d3bc060cc7ba");
 
     let mut d = vector_d();
     d.headers.remove("authorization");
@@ -239,18 +198,9 @@ fn clock_skew_boundaries() {
     let a = vector_a();
     assert!(a.verify(T0 + 300).is_ok());
     assert!(a.verify(T0 - 300).is_ok());
-    assert!(matches!(
-        a.verify(T0 + 301),
-        Err(SigV4Error::SignatureExpired { .. })
-    ));
-    assert!(matches!(
-        a.verify(T0 - 301),
-        Err(SigV4Error::SignatureNotYetCurrent { .. })
-    ));
-    let lenient = Verifier {
-        max_clock_skew: Duration::from_secs(900),
-        ..Verifier::new("execute-api")
-    };
+    assert!(matches!(a.verify(T0 + 301), Err(SigV4Error::SignatureExpired { .. })));
+    assert!(matches!(a.verify(T0 - 301), Err(SigV4Error::SignatureNotYetCurrent { .. })));
+    let lenient = Verifier { max_clock_skew: Duration::from_secs(900), ..Verifier::new("execute-api") };
     assert!(a.verify_with(&lenient, T0 + 900).is_ok());
 }
 
@@ -338,24 +288,16 @@ fn aws_signed(case: &AwsCase<'_>) -> Req {
         Body::Bytes(b) => SignableBody::Bytes(b),
         Body::Unsigned => SignableBody::UnsignedPayload,
     };
-    let signable =
-        SignableRequest::new(case.method, url, all_headers.iter().copied(), signable_body).unwrap();
+    let signable = SignableRequest::new(case.method, url, all_headers.iter().copied(), signable_body).unwrap();
     let (instructions, _) = aws_sign(signable, &params).unwrap().into_parts();
 
     let mut map = headers(&all_headers);
     for (name, value) in instructions.headers() {
-        map.insert(
-            HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            HeaderValue::from_str(value).unwrap(),
-        );
+        map.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
     }
     let mut path_and_query = case.path_and_query.to_owned();
     for (i, (name, value)) in instructions.params().iter().enumerate() {
-        let sep = if i == 0 && !path_and_query.contains('?') {
-            '?'
-        } else {
-            '&'
-        };
+        let sep = if i == 0 && !path_and_query.contains('?') { '?' } else { '&' };
         path_and_query.push(sep);
         path_and_query.push_str(name);
         path_and_query.push('=');
@@ -363,10 +305,7 @@ fn aws_signed(case: &AwsCase<'_>) -> Req {
     }
     // Unsigned headers the SDK adds after signing must not matter.
     map.insert("user-agent", HeaderValue::from_static("aws-sdk-rust/1.3"));
-    map.insert(
-        "amz-sdk-invocation-id",
-        HeaderValue::from_static("2d4c7e3a"),
-    );
+    map.insert("amz-sdk-invocation-id", HeaderValue::from_static("2d4c7e3a"));
     Req::new(case.method, &path_and_query, map, body_bytes)
 }
 
@@ -411,9 +350,9 @@ fn aws_sigv4_header_signatures_verify() {
                         ..AwsCase::default()
                     };
                     let req = aws_signed(&case);
-                    let principal = req.verify_with(&verifier, T0).unwrap_or_else(|e| {
-                        panic!("{service} {path_and_query} token={token:?}: {e}")
-                    });
+                    let principal = req
+                        .verify_with(&verifier, T0)
+                        .unwrap_or_else(|e| panic!("{service} {path_and_query} token={token:?}: {e}"));
                     assert_eq!(principal.session_token.as_deref(), token);
                     assert_eq!(principal.service, service);
                     cases += 1;
@@ -426,33 +365,19 @@ fn aws_sigv4_header_signatures_verify() {
 
 #[test]
 fn aws_sigv4_methods_bodies_regions_and_content_sha_header() {
-    for (method, body) in [
-        ("GET", Body::Bytes(b"")),
-        ("DELETE", Body::Bytes(b"")),
-        ("PUT", Body::Bytes(&[0, 255, 10, 13])),
-    ] {
-        let req = aws_signed(&AwsCase {
-            method,
-            body,
-            region: "eu-west-3",
-            host: "127.0.0.1:18765",
-            ..AwsCase::default()
-        });
+    for (method, body) in
+        [("GET", Body::Bytes(b"")), ("DELETE", Body::Bytes(b"")), ("PUT", Body::Bytes(&[0, 255, 10, 13]))]
+    {
+        let req =
+            aws_signed(&AwsCase { method, body, region: "eu-west-3", host: "127.0.0.1:18765", ..AwsCase::default() });
         assert_eq!(req.verify(T0).unwrap().region, "eu-west-3");
     }
     // JS v3 style: x-amz-content-sha256 sent and signed.
-    let req = aws_signed(&AwsCase {
-        content_sha_header: true,
-        ..AwsCase::default()
-    });
+    let req = aws_signed(&AwsCase { content_sha_header: true, ..AwsCase::default() });
     assert!(req.headers.contains_key("x-amz-content-sha256"));
     assert!(req.verify(T0).is_ok());
     // UNSIGNED-PAYLOAD declared in the header.
-    let req = aws_signed(&AwsCase {
-        content_sha_header: true,
-        body: Body::Unsigned,
-        ..AwsCase::default()
-    });
+    let req = aws_signed(&AwsCase { content_sha_header: true, body: Body::Unsigned, ..AwsCase::default() });
     assert_eq!(req.headers["x-amz-content-sha256"], "UNSIGNED-PAYLOAD");
     let mut with_body = req.clone();
     with_body.body = b"anything".to_vec();
@@ -475,20 +400,10 @@ fn aws_sigv4_presigned_urls_verify() {
                 };
                 let req = aws_signed(&case);
                 assert!(req.headers.get("authorization").is_none());
-                let principal = req
-                    .verify(T0 + 10)
-                    .unwrap_or_else(|e| panic!("{path_and_query} token={token:?}: {e}"));
-                assert_eq!(
-                    principal.location,
-                    SignatureLocation::Query {
-                        expires_in: Duration::from_secs(300)
-                    }
-                );
+                let principal = req.verify(T0 + 10).unwrap_or_else(|e| panic!("{path_and_query} token={token:?}: {e}"));
+                assert_eq!(principal.location, SignatureLocation::Query { expires_in: Duration::from_secs(300) });
                 assert_eq!(principal.session_token.as_deref(), token);
-                assert!(matches!(
-                    req.verify(T0 + 301),
-                    Err(SigV4Error::PresignExpired { .. })
-                ));
+                assert!(matches!(req.verify(T0 + 301), Err(SigV4Error::PresignExpired { .. })));
             }
         }
     }
@@ -553,10 +468,7 @@ fn tampering_is_refused() {
 
     let mut r = good.clone();
     r.set("x-amz-date", "20240102T000000Z");
-    assert!(matches!(
-        r.verify(T0),
-        Err(SigV4Error::ScopeDateMismatch { .. })
-    ));
+    assert!(matches!(r.verify(T0), Err(SigV4Error::ScopeDateMismatch { .. })));
 
     // Body changed under a declared x-amz-content-sha256: the declared hash no longer matches.
     let mut r = good.clone();
@@ -576,33 +488,19 @@ fn tampering_is_refused() {
 
     // Another known key: the signature does not match its secret.
     let mut r = good.clone();
-    let auth = r.headers["authorization"]
-        .to_str()
-        .unwrap()
-        .replace("AKIDEXAMPLE/", "AKIDOTHER/");
+    let auth = r.headers["authorization"].to_str().unwrap().replace("AKIDEXAMPLE/", "AKIDOTHER/");
     r.set("authorization", &auth);
     assert_mismatch(r.verify(T0), "key");
 
     // Unknown key.
     let mut r = good.clone();
-    let auth = r.headers["authorization"]
-        .to_str()
-        .unwrap()
-        .replace("AKIDEXAMPLE/", "AKIDUNKNOWN/");
+    let auth = r.headers["authorization"].to_str().unwrap().replace("AKIDEXAMPLE/", "AKIDUNKNOWN/");
     r.set("authorization", &auth);
-    assert_eq!(
-        r.verify(T0),
-        Err(SigV4Error::UnrecognizedClient {
-            access_key_id: "AKIDUNKNOWN".into()
-        })
-    );
+    assert_eq!(r.verify(T0), Err(SigV4Error::UnrecognizedClient { access_key_id: "AKIDUNKNOWN".into() }));
 
     // Wrong secret on the server side.
     let wrong = HashMap::from([(AKID.to_owned(), "not-the-secret".to_owned())]);
-    assert_mismatch(
-        Verifier::new("execute-api").verify(&good.signed(), &wrong, at(T0)),
-        "secret",
-    );
+    assert_mismatch(Verifier::new("execute-api").verify(&good.signed(), &wrong, at(T0)), "secret");
 
     // Signature altered or malformed.
     for bad in ["0000", "zz", ""] {
@@ -622,10 +520,7 @@ fn unsigned_headers_may_change() {
     r.set("user-agent", "something else");
     r.set("x-amzn-trace-id", "Root=1-abc");
     r.set("x-forwarded-for", "10.0.0.1");
-    r.headers.append(
-        "amz-sdk-request",
-        HeaderValue::from_static("attempt=2; max=3"),
-    );
+    r.headers.append("amz-sdk-request", HeaderValue::from_static("attempt=2; max=3"));
     assert!(r.verify(T0).is_ok());
 }
 
@@ -638,26 +533,12 @@ fn session_token_is_signed_when_listed() {
 
 #[test]
 fn region_policy() {
-    let req = aws_signed(&AwsCase {
-        region: "us-west-2",
-        ..AwsCase::default()
-    });
+    let req = aws_signed(&AwsCase { region: "us-west-2", ..AwsCase::default() });
     assert!(req.verify(T0).is_ok());
-    let pinned = Verifier {
-        region: Some("us-west-2".into()),
-        ..Verifier::new("execute-api")
-    };
+    let pinned = Verifier { region: Some("us-west-2".into()), ..Verifier::new("execute-api") };
     assert!(req.verify_with(&pinned, T0).is_ok());
-    let other = Verifier {
-        region: Some("eu-central-1".into()),
-        ..Verifier::new("execute-api")
-    };
-    assert_eq!(
-        req.verify_with(&other, T0),
-        Err(SigV4Error::WrongRegion {
-            region: "us-west-2".into()
-        })
-    );
+    let other = Verifier { region: Some("eu-central-1".into()), ..Verifier::new("execute-api") };
+    assert_eq!(req.verify_with(&other, T0), Err(SigV4Error::WrongRegion { region: "us-west-2".into() }));
 }
 
 #[test]
@@ -675,21 +556,13 @@ fn http_parts_and_authority_fallback() {
     parts.headers = map;
     let signed = SignedRequest::from_parts(&parts, b"hello");
     assert_eq!(signed.raw_path, "/prod/@connections/L0SM9cOFvHcCIhw%3D");
-    assert!(
-        Verifier::new("execute-api")
-            .verify(&signed, &keys(), at(T0))
-            .is_ok()
-    );
+    assert!(Verifier::new("execute-api").verify(&signed, &keys(), at(T0)).is_ok());
 }
 
 #[test]
 fn secret_lookup_closure() {
     let lookup = |akid: &str| (akid == AKID).then(|| SECRET.to_owned());
-    assert!(
-        Verifier::new("execute-api")
-            .verify(&vector_a().signed(), &lookup, at(T0))
-            .is_ok()
-    );
+    assert!(Verifier::new("execute-api").verify(&vector_a().signed(), &lookup, at(T0)).is_ok());
     let nobody = |_: &str| -> Option<String> { None };
     assert!(matches!(
         Verifier::new("execute-api").verify(&vector_a().signed(), &nobody, at(T0)),
@@ -698,12 +571,7 @@ fn secret_lookup_closure() {
 }
 
 /// An independent SigV4 signer over a hand-written canonical request.
-fn reference_signature(
-    canonical_request: &str,
-    amz_date: &str,
-    region: &str,
-    service: &str,
-) -> String {
+fn reference_signature(canonical_request: &str, amz_date: &str, region: &str, service: &str) -> String {
     use hmac::{Hmac, Mac};
     use sha2::{Digest, Sha256};
     let mac = |key: &[u8], data: &[u8]| {
@@ -718,10 +586,48 @@ fn reference_signature(
     );
     let key = [date, region, service, "aws4_request"]
         .iter()
-        .fold(format!("AWS4{SECRET}").into_bytes(), |key, part| {
-            mac(&key, part.as_bytes())
-        });
+        .fold(format!("AWS4{SECRET}").into_bytes(), |key, part| mac(&key, part.as_bytes()));
     hex::encode(mac(&key, string_to_sign.as_bytes()))
+}
+
+/// A store that caches signing keys through the `signing_key` hook.
+struct CachingStore {
+    secrets: HashMap<String, String>,
+    cache: std::sync::Mutex<HashMap<(String, String), [u8; 32]>>,
+    derivations: std::sync::atomic::AtomicUsize,
+}
+
+impl sigv4::SecretLookup for CachingStore {
+    fn secret_access_key(&self, access_key_id: &str) -> Option<std::borrow::Cow<'_, str>> {
+        self.secrets.get(access_key_id).map(|s| s.as_str().into())
+    }
+
+    fn signing_key(&self, access_key_id: &str, date: &str, region: &str, service: &str) -> Option<[u8; 32]> {
+        let id = (access_key_id.to_owned(), format!("{date}/{region}/{service}"));
+        let mut cache = self.cache.lock().unwrap();
+        if let Some(key) = cache.get(&id) {
+            return Some(*key);
+        }
+        let secret = self.secrets.get(access_key_id)?;
+        self.derivations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let key = sigv4::derive_signing_key(secret, date, region, service);
+        cache.insert(id, key);
+        Some(key)
+    }
+}
+
+#[test]
+fn signing_key_hook_allows_caching() {
+    let store = CachingStore { secrets: keys(), cache: Default::default(), derivations: Default::default() };
+    let verifier = Verifier::new("execute-api");
+    for req in [vector_a(), vector_b(), vector_c(), vector_d(), vector_a()] {
+        assert!(verifier.verify(&req.signed(), &store, at(T0)).is_ok());
+    }
+    assert_eq!(store.derivations.load(std::sync::atomic::Ordering::Relaxed), 1);
+    let mut unknown = vector_a();
+    let auth = unknown.headers["authorization"].to_str().unwrap().replace("AKIDEXAMPLE/", "AKIDNOPE/");
+    unknown.set("authorization", &auth);
+    assert!(matches!(verifier.verify(&unknown.signed(), &store, at(T0)), Err(SigV4Error::UnrecognizedClient { .. })));
 }
 
 #[test]
@@ -747,10 +653,7 @@ fn date_header_is_accepted_without_x_amz_date() {
     assert_mismatch(late.verify(T0), "date header");
     let mut bad = req.clone();
     bad.set("date", "yesterday");
-    assert!(matches!(
-        bad.verify(T0),
-        Err(SigV4Error::InvalidDate { .. })
-    ));
+    assert!(matches!(bad.verify(T0), Err(SigV4Error::InvalidDate { .. })));
 }
 
 #[test]
@@ -759,26 +662,15 @@ fn signed_headers_are_canonicalised() {
     // canonicalises to what was signed names the same content and verifies.
     let a = vector_a();
     let auth = a.headers["authorization"].to_str().unwrap();
-    for list in [
-        "x-amz-date;host;host",
-        "Host;X-Amz-Date",
-        ";host;;x-amz-date;",
-    ] {
-        let r = with_authorization(&auth.replace(
-            "SignedHeaders=host;x-amz-date",
-            &format!("SignedHeaders={list}"),
-        ));
+    for list in ["x-amz-date;host;host", "Host;X-Amz-Date", ";host;;x-amz-date;"] {
+        let r = with_authorization(&auth.replace("SignedHeaders=host;x-amz-date", &format!("SignedHeaders={list}")));
         assert!(r.verify(T0).is_ok(), "{list}");
     }
     // Extra names are part of the canonical request, in sorted order.
-    let r = with_authorization(&auth.replace(
-        "SignedHeaders=host;x-amz-date",
-        "SignedHeaders=x-amz-date;user-agent;host",
-    ));
+    let r =
+        with_authorization(&auth.replace("SignedHeaders=host;x-amz-date", "SignedHeaders=x-amz-date;user-agent;host"));
     match r.verify(T0) {
-        Err(SigV4Error::SignatureMismatch {
-            canonical_request, ..
-        }) => {
+        Err(SigV4Error::SignatureMismatch { canonical_request, .. }) => {
             assert!(
                 canonical_request.contains("\nhost:abcdef1234.execute-api.us-east-1.amazonaws.com\nuser-agent:aws-cli/2.36.7\nx-amz-date:20240101T000000Z\n\nhost;user-agent;x-amz-date\n"),
                 "{canonical_request}"
@@ -809,12 +701,7 @@ fn missing_authentication_token() {
     let mut r = vector_a();
     r.headers.remove("authorization");
     let err = r.verify(T0).unwrap_err();
-    check(
-        &err,
-        "MissingAuthenticationTokenException",
-        StatusCode::FORBIDDEN,
-        "Missing Authentication Token",
-    );
+    check(&err, "MissingAuthenticationTokenException", StatusCode::FORBIDDEN, "Missing Authentication Token");
     // A query string without presign parameters is not a presigned request.
     r.query = Some("X-Amz-Date=20240101T000000Z&foo=bar".into());
     assert_eq!(r.verify(T0), Err(SigV4Error::MissingAuthenticationToken));
@@ -822,9 +709,7 @@ fn missing_authentication_token() {
 
 #[test]
 fn incomplete_signature_errors() {
-    let err = with_authorization("Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig")
-        .verify(T0)
-        .unwrap_err();
+    let err = with_authorization("Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig").verify(T0).unwrap_err();
     check(
         &err,
         "IncompleteSignatureException",
@@ -832,9 +717,7 @@ fn incomplete_signature_errors() {
         "'eyJhbGciOiJIUzI1NiJ9.e30.sig' not a valid key=value pair (missing equal-sign) in Authorization header: 'Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig'.",
     );
 
-    let err = with_authorization("eyJhbGciOiJIUzI1NiJ9.e30.sig")
-        .verify(T0)
-        .unwrap_err();
+    let err = with_authorization("eyJhbGciOiJIUzI1NiJ9.e30.sig").verify(T0).unwrap_err();
     check(
         &err,
         "IncompleteSignatureException",
@@ -842,20 +725,14 @@ fn incomplete_signature_errors() {
         "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=eyJhbGciOiJIUzI1NiJ9.e30.sig",
     );
 
-    let mut r = with_authorization(
-        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/execute-api/aws4_request",
-    );
+    let mut r =
+        with_authorization("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/execute-api/aws4_request");
     r.headers.remove("x-amz-date");
     let err = r.verify(T0).unwrap_err();
     assert_eq!(
         err,
         SigV4Error::MissingAuthorizationParameters {
-            missing: MissingParameters {
-                credential: false,
-                signature: true,
-                signed_headers: true,
-                date: true
-            },
+            missing: MissingParameters { credential: false, signature: true, signed_headers: true, date: true },
             authorization: "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/execute-api/aws4_request".into(),
         }
     );
@@ -867,9 +744,7 @@ fn incomplete_signature_errors() {
     );
 
     let err =
-        with_authorization("Credential=a/b/c/d/aws4_request, SignedHeaders=host, Signature=00")
-            .verify(T0)
-            .unwrap_err();
+        with_authorization("Credential=a/b/c/d/aws4_request, SignedHeaders=host, Signature=00").verify(T0).unwrap_err();
     check(
         &err,
         "IncompleteSignatureException",
@@ -877,11 +752,9 @@ fn incomplete_signature_errors() {
         "Authorization header must begin with the algorithm name, which cannot include an equal-sign",
     );
 
-    let err = with_authorization(
-        "AWS4-HMAC-SHA512 Credential=a/b/c/d/aws4_request, SignedHeaders=host, Signature=00",
-    )
-    .verify(T0)
-    .unwrap_err();
+    let err = with_authorization("AWS4-HMAC-SHA512 Credential=a/b/c/d/aws4_request, SignedHeaders=host, Signature=00")
+        .verify(T0)
+        .unwrap_err();
     check(
         &err,
         "IncompleteSignatureException",
@@ -931,10 +804,7 @@ fn invalid_signature_errors() {
         "Credential should be scoped to correct service: 'ivschat'. ",
     );
 
-    let pinned = Verifier {
-        region: Some("eu-west-1".into()),
-        ..Verifier::new("execute-api")
-    };
+    let pinned = Verifier { region: Some("eu-west-1".into()), ..Verifier::new("execute-api") };
     check(
         &a.verify_with(&pinned, T0).unwrap_err(),
         "InvalidSignatureException",
@@ -965,9 +835,7 @@ fn invalid_signature_errors() {
         "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20231231' != '20240101', from '20240101T000000Z'.",
     );
 
-    let r = with_authorization(
-        &auth.replace("SignedHeaders=host;x-amz-date", "SignedHeaders=x-amz-date"),
-    );
+    let r = with_authorization(&auth.replace("SignedHeaders=host;x-amz-date", "SignedHeaders=x-amz-date"));
     check(
         &r.verify(T0).unwrap_err(),
         "InvalidSignatureException",
@@ -1068,21 +936,11 @@ fn presign_helper_round_trips() {
     let q = r.query.as_deref().unwrap();
     assert!(q.starts_with("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20240101%2Fus-east-1%2Fexecute-api%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature="), "{q}");
     let principal = r.verify(T0 + 899).unwrap();
-    assert_eq!(
-        principal.location,
-        SignatureLocation::Query {
-            expires_in: Duration::from_secs(900)
-        }
-    );
+    assert_eq!(principal.location, SignatureLocation::Query { expires_in: Duration::from_secs(900) });
     assert!(r.verify(T0 + 900).is_ok());
     assert!(r.verify(T0 - 300).is_ok());
 
-    let r = presigned(
-        "/prod/@connections/x%3D",
-        Some("room=a%2Fb&x=1"),
-        Some("TOKEN/+="),
-        60,
-    );
+    let r = presigned("/prod/@connections/x%3D", Some("room=a%2Fb&x=1"), Some("TOKEN/+="), 60);
     let principal = r.verify(T0).unwrap();
     assert_eq!(principal.session_token.as_deref(), Some("TOKEN/+="));
 }
@@ -1112,22 +970,12 @@ fn presigned_expiry_and_limits() {
         StatusCode::BAD_REQUEST,
         "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds",
     );
-    let strict = Verifier {
-        max_presign_expiry: Duration::from_secs(3600),
-        ..Verifier::new("execute-api")
-    };
+    let strict = Verifier { max_presign_expiry: Duration::from_secs(3600), ..Verifier::new("execute-api") };
     let r = presigned("/prod", None, None, 3601);
-    assert_eq!(
-        r.verify_with(&strict, T0).unwrap_err().to_string(),
-        "X-Amz-Expires must be less than 3600 seconds"
-    );
+    assert_eq!(r.verify_with(&strict, T0).unwrap_err().to_string(), "X-Amz-Expires must be less than 3600 seconds");
 
     let mut r = presigned("/prod", None, None, 60);
-    r.query = Some(
-        r.query
-            .unwrap()
-            .replace("X-Amz-Expires=60", "X-Amz-Expires=-1"),
-    );
+    r.query = Some(r.query.unwrap().replace("X-Amz-Expires=60", "X-Amz-Expires=-1"));
     check(
         &r.verify(T0).unwrap_err(),
         "IncompleteSignatureException",
@@ -1142,11 +990,7 @@ fn presigned_tampering_and_missing_parameters() {
     assert!(good.verify(T0).is_ok());
 
     let q = good.query.clone().unwrap();
-    for (from, to) in [
-        ("room=abc", "room=abd"),
-        ("X-Amz-Expires=300", "X-Amz-Expires=301"),
-        ("room=abc&", ""),
-    ] {
+    for (from, to) in [("room=abc", "room=abd"), ("X-Amz-Expires=300", "X-Amz-Expires=301"), ("room=abc&", "")] {
         let mut r = good.clone();
         r.query = Some(q.replace(from, to));
         assert_mismatch(r.verify(T0), from);
@@ -1161,28 +1005,18 @@ fn presigned_tampering_and_missing_parameters() {
     r.path = "/prod2".into();
     assert_mismatch(r.verify(T0), "path");
 
-    for parameter in [
-        "X-Amz-Algorithm",
-        "X-Amz-Credential",
-        "X-Amz-Date",
-        "X-Amz-Expires",
-        "X-Amz-SignedHeaders",
-        "X-Amz-Signature",
-    ] {
+    for parameter in
+        ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"]
+    {
         let mut r = good.clone();
-        let kept: Vec<&str> = q
-            .split('&')
-            .filter(|p| !p.starts_with(&format!("{parameter}=")))
-            .collect();
+        let kept: Vec<&str> = q.split('&').filter(|p| !p.starts_with(&format!("{parameter}="))).collect();
         r.query = Some(kept.join("&"));
         let err = r.verify(T0).unwrap_err();
         check(
             &err,
             "IncompleteSignatureException",
             StatusCode::BAD_REQUEST,
-            &format!(
-                "AWS query-string parameters must include '{parameter}'. Re-examine the query-string parameters."
-            ),
+            &format!("AWS query-string parameters must include '{parameter}'. Re-examine the query-string parameters."),
         );
     }
 
@@ -1192,17 +1026,11 @@ fn presigned_tampering_and_missing_parameters() {
 
     let mut r = good.clone();
     r.query = Some(q.replace("AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256"));
-    assert!(matches!(
-        r.verify(T0),
-        Err(SigV4Error::UnsupportedAlgorithm { .. })
-    ));
+    assert!(matches!(r.verify(T0), Err(SigV4Error::UnsupportedAlgorithm { .. })));
 
     let mut r = good.clone();
     r.query = Some(q.replace("AKIDEXAMPLE", "AKIDNOPE"));
-    assert!(matches!(
-        r.verify(T0),
-        Err(SigV4Error::UnrecognizedClient { .. })
-    ));
+    assert!(matches!(r.verify(T0), Err(SigV4Error::UnrecognizedClient { .. })));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1268,11 +1096,7 @@ fn arbitrary_input_never_panics() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let times = [i64::MIN, -1, 0, T0, i64::MAX];
     for i in 0..4000 {
-        let mut text = || {
-            (0..rng.next() % 12)
-                .map(|_| rng.pick(PIECES))
-                .collect::<String>()
-        };
+        let mut text = || (0..rng.next() % 12).map(|_| rng.pick(PIECES)).collect::<String>();
         let auth = text();
         let path = text();
         let query = text();
@@ -1293,9 +1117,7 @@ fn arbitrary_input_never_panics() {
         let body = rng.bytes((i % 7) as usize);
         let request = SignedRequest::new("GET", &path, Some(&query), &map, &body);
         for t in times {
-            if let Ok(now) =
-                OffsetDateTime::from_unix_timestamp(t.clamp(-377_705_116_800, 253_402_300_799))
-            {
+            if let Ok(now) = OffsetDateTime::from_unix_timestamp(t.clamp(-377_705_116_800, 253_402_300_799)) {
                 let _ = verifier.verify(&request, &keys(), now);
             }
         }

@@ -192,25 +192,14 @@ mod tests {
 
     #[test]
     fn proxy_response_parsing() {
-        let r = ProxyResponse::parse(
-            br#"{"statusCode":200,"headers":{"Sec-WebSocket-Protocol":"chat"},"body":"hi"}"#,
-        )
-        .unwrap();
+        let r = ProxyResponse::parse(br#"{"statusCode":200,"headers":{"Sec-WebSocket-Protocol":"chat"},"body":"hi"}"#)
+            .unwrap();
         assert_eq!(r.status_code, Some(200));
-        assert_eq!(
-            r.header_pairs(),
-            vec![("Sec-WebSocket-Protocol".to_owned(), "chat".to_owned())]
-        );
+        assert_eq!(r.header_pairs(), vec![("Sec-WebSocket-Protocol".to_owned(), "chat".to_owned())]);
         assert_eq!(r.body_text().as_deref(), Some("hi"));
         assert_eq!(ProxyResponse::parse(b"null").unwrap().status_code, None);
         assert_eq!(ProxyResponse::parse(b"").unwrap().status_code, None);
-        assert_eq!(
-            ProxyResponse::parse(br#"{"body":{"a":1}}"#)
-                .unwrap()
-                .body_text()
-                .as_deref(),
-            Some(r#"{"a":1}"#)
-        );
+        assert_eq!(ProxyResponse::parse(br#"{"body":{"a":1}}"#).unwrap().body_text().as_deref(), Some(r#"{"a":1}"#));
         assert!(ProxyResponse::parse(b"{not json").is_err());
         assert!(ProxyResponse::parse(br#"{"statusCode":"x"}"#).is_err());
     }

@@ -64,6 +64,7 @@ error_codes! {
     IncompleteSignature => "IncompleteSignatureException", 400, Message;
     InvalidSignature => "InvalidSignatureException", 403, Message;
     UnrecognizedClient => "UnrecognizedClientException", 403, Message;
+    ContentSha256Mismatch => "XAmzContentSHA256Mismatch", 400, Message;
     // Amazon IVS Chat (`ivschat`), reference ivschat.md §4.
     Validation => "ValidationException", 400, Message;
     ServiceQuotaExceeded => "ServiceQuotaExceededException", 402, Message;
@@ -86,11 +87,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            code,
-            message: message.into(),
-            members: Map::new(),
-        }
+        ApiError { code, message: message.into(), members: Map::new() }
     }
 
     /// Adds a modeled member to the body.

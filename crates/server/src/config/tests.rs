@@ -36,10 +36,7 @@ fn flags_override_file_and_routes_become_integrations() {
     .unwrap();
     let mut a = args();
     a.region = Some("us-west-2".to_owned());
-    a.routes = vec![
-        "$connect=http://127.0.0.1:3000/a".to_owned(),
-        "send=http://127.0.0.1:3000/b".to_owned(),
-    ];
+    a.routes = vec!["$connect=http://127.0.0.1:3000/a".to_owned(), "send=http://127.0.0.1:3000/b".to_owned()];
     a.route_responses = vec!["send".to_owned()];
     let config = Config::merge(a, file).unwrap();
     assert_eq!(config.listen.port(), 9999);
@@ -48,16 +45,9 @@ fn flags_override_file_and_routes_become_integrations() {
     let api = &config.apis[0];
     assert_eq!(api.stages[0].stage_name, "dev");
     assert_eq!(api.routes.len(), 3);
-    assert_eq!(
-        api.integrations.len(),
-        2,
-        "one integration per distinct URL"
-    );
+    assert_eq!(api.integrations.len(), 2, "one integration per distinct URL");
     let send = api.routes.iter().find(|r| r.route_key == "send").unwrap();
-    assert_eq!(
-        send.route_response_selection_expression.as_deref(),
-        Some("$default")
-    );
+    assert_eq!(send.route_response_selection_expression.as_deref(), Some("$default"));
     apigw::ApiSet::new(config.apis).unwrap();
 }
 
@@ -69,53 +59,24 @@ fn file_apis_replace_the_default_unless_flags_shape_it() {
         stages = [{ stage_name = "live" }]
     "#;
     let config = Config::merge(args(), toml::from_str(text).unwrap()).unwrap();
-    assert_eq!(
-        config
-            .apis
-            .iter()
-            .map(|a| a.api_id.as_str())
-            .collect::<Vec<_>>(),
-        ["chat"]
-    );
+    assert_eq!(config.apis.iter().map(|a| a.api_id.as_str()).collect::<Vec<_>>(), ["chat"]);
     let mut a = args();
     a.stage = Some("prod".to_owned());
     let config = Config::merge(a, toml::from_str(text).unwrap()).unwrap();
-    assert_eq!(
-        config
-            .apis
-            .iter()
-            .map(|a| a.api_id.as_str())
-            .collect::<Vec<_>>(),
-        ["switchboard", "chat"]
-    );
+    assert_eq!(config.apis.iter().map(|a| a.api_id.as_str()).collect::<Vec<_>>(), ["switchboard", "chat"]);
 }
 
 #[test]
 fn bad_input_is_refused_with_a_clear_message() {
     let mut a = args();
     a.routes = vec!["no-equals-sign".to_owned()];
-    assert!(
-        Config::merge(a, FileConfig::default())
-            .unwrap_err()
-            .to_string()
-            .contains("KEY=URL")
-    );
+    assert!(Config::merge(a, FileConfig::default()).unwrap_err().to_string().contains("KEY=URL"));
     let mut a = args();
     a.access_key_id = Some("A".to_owned());
-    assert!(
-        Config::merge(a, FileConfig::default())
-            .unwrap_err()
-            .to_string()
-            .contains("together")
-    );
+    assert!(Config::merge(a, FileConfig::default()).unwrap_err().to_string().contains("together"));
     let mut a = args();
     a.account_id = Some("12".to_owned());
-    assert!(
-        Config::merge(a, FileConfig::default())
-            .unwrap_err()
-            .to_string()
-            .contains("12 digits")
-    );
+    assert!(Config::merge(a, FileConfig::default()).unwrap_err().to_string().contains("12 digits"));
     let mut a = args();
     a.route_responses = vec!["x".to_owned()];
     assert!(Config::merge(a, FileConfig::default()).is_err());

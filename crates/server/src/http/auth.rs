@@ -33,15 +33,10 @@ pub(crate) fn verify(
     };
     let verifier = Verifier::new(service.name());
     let lookup = |access_key_id: &str| keys.secret(access_key_id).map(str::to_owned);
-    match verifier.verify(
-        &SignedRequest::from_parts(parts, body),
-        &lookup,
-        OffsetDateTime::now_utc(),
-    ) {
+    match verifier.verify(&SignedRequest::from_parts(parts, body), &lookup, OffsetDateTime::now_utc()) {
         Ok(_principal) => Ok(()),
         Err(err) => {
-            let code =
-                ErrorCode::from_aws_type(err.error_type()).unwrap_or(ErrorCode::InvalidSignature);
+            let code = ErrorCode::from_aws_type(err.error_type()).unwrap_or(ErrorCode::InvalidSignature);
             Err(ApiError::new(code, err.to_string()))
         }
     }

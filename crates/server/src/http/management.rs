@@ -37,10 +37,7 @@ impl<'a> Target<'a> {
                 (Some(stage), split_marker(after_stage)?)
             }
         };
-        Some(Target {
-            stage,
-            raw_id: rest,
-        })
+        Some(Target { stage, raw_id: rest })
     }
 }
 
@@ -51,11 +48,7 @@ fn split_marker(s: &str) -> Option<&str> {
     (decoded == "@connections").then_some(rest)
 }
 
-pub(super) async fn handle(
-    state: &Arc<AppState>,
-    req: Request<Incoming>,
-    target: Target<'_>,
-) -> Response<Body> {
+pub(super) async fn handle(state: &Arc<AppState>, req: Request<Incoming>, target: Target<'_>) -> Response<Body> {
     let operation = match *req.method() {
         Method::POST => "PostToConnection",
         Method::GET => "GetConnection",
@@ -66,14 +59,7 @@ pub(super) async fn handle(
         Ok(response) => response,
         Err(err) => error_response(&err),
     };
-    state
-        .metrics
-        .api_requests
-        .get_or_create(&OperationLabels {
-            operation,
-            status: response.status().as_u16(),
-        })
-        .inc();
+    state.metrics.api_requests.get_or_create(&OperationLabels { operation, status: response.status().as_u16() }).inc();
     response
 }
 
@@ -87,21 +73,14 @@ async fn serve(
     let limit = state.config.limits.max_message_bytes;
     let body: Bytes = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(err)
-            if err
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
+        Err(err) if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
             return Err(ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 format!("Request payload exceeds the maximum of {limit} bytes"),
             ));
         }
         Err(_) => {
-            return Err(ApiError::new(
-                ErrorCode::BadRequest,
-                "Could not read the request body",
-            ));
+            return Err(ApiError::new(ErrorCode::BadRequest, "Could not read the request body"));
         }
     };
     auth::verify(state, &parts, &body, auth::Service::ExecuteApi)?;
@@ -115,12 +94,8 @@ async fn serve(
         }
     }
     let id_text: Cow<'_, str> = percent_decode_str(target.raw_id).decode_utf8_lossy();
-    let id = ConnectionId::parse(&id_text).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::BadRequest,
-            format!("Invalid connectionId: {id_text}"),
-        )
-    })?;
+    let id = ConnectionId::parse(&id_text)
+        .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, format!("Invalid connectionId: {id_text}")))?;
     let conn = state.hub.get(id).ok_or_else(ApiError::gone)?;
     let Scope::Api { stage, .. } = &conn.info().scope;
     if target.stage.is_some_and(|s| s != &**stage) {
@@ -133,10 +108,9 @@ async fn serve(
                 conn.touch();
                 Ok(empty_response(StatusCode::OK))
             }
-            Err(SendError::Full) => Err(ApiError::new(
-                ErrorCode::LimitExceeded,
-                "The WebSocket client side buffer is full; retry later",
-            )),
+            Err(SendError::Full) => {
+                Err(ApiError::new(ErrorCode::LimitExceeded, "The WebSocket client side buffer is full; retry later"))
+            }
             Err(SendError::Closed) => Err(ApiError::gone()),
         },
         Method::GET => {
@@ -146,16 +120,10 @@ async fn serve(
             let info = conn.info();
             let output = GetConnectionOutput {
                 connected_at: timefmt::rfc3339_millis(info.connected_at),
-                identity: Identity {
-                    source_ip: info.source_ip.clone(),
-                    user_agent: info.user_agent.clone(),
-                },
+                identity: Identity { source_ip: info.source_ip.clone(), user_agent: info.user_agent.clone() },
                 last_active_at: timefmt::rfc3339_millis(conn.last_active()),
             };
-            Ok(json_response(
-                StatusCode::OK,
-                serde_json::to_string(&output).unwrap_or_default(),
-            ))
+            Ok(json_response(StatusCode::OK, serde_json::to_string(&output).unwrap_or_default()))
         }
         Method::DELETE => {
             if conn.close(CloseRequest::deleted()) {
@@ -177,39 +145,12 @@ mod tests {
         let t = |p| Target::parse(p);
         assert_eq!(
             t("/prod/@connections/L0SM9cOFvHcCIhw%3D"),
-            Some(Target {
-                stage: Some("prod"),
-                raw_id: "L0SM9cOFvHcCIhw%3D"
-            })
+            Some(Target { stage: Some("prod"), raw_id: "L0SM9cOFvHcCIhw%3D" })
         );
-        assert_eq!(
-            t("/@connections/abc"),
-            Some(Target {
-                stage: None,
-                raw_id: "abc"
-            })
-        );
-        assert_eq!(
-            t("/prod/%40connections/abc"),
-            Some(Target {
-                stage: Some("prod"),
-                raw_id: "abc"
-            })
-        );
-        assert_eq!(
-            t("/prod/@connections/"),
-            Some(Target {
-                stage: Some("prod"),
-                raw_id: ""
-            })
-        );
-        assert_eq!(
-            t("/prod/@connections/a/b"),
-            Some(Target {
-                stage: Some("prod"),
-                raw_id: "a/b"
-            })
-        );
+        assert_eq!(t("/@connections/abc"), Some(Target { stage: None, raw_id: "abc" }));
+        assert_eq!(t("/prod/%40connections/abc"), Some(Target { stage: Some("prod"), raw_id: "abc" }));
+        assert_eq!(t("/prod/@connections/"), Some(Target { stage: Some("prod"), raw_id: "" }));
+        assert_eq!(t("/prod/@connections/a/b"), Some(Target { stage: Some("prod"), raw_id: "a/b" }));
         assert_eq!(t("/prod"), None);
         assert_eq!(t("/prod/other/abc"), None);
         assert_eq!(t("/"), None);

@@ -36,12 +36,7 @@ pub(crate) async fn handle(
     Ok(response)
 }
 
-async fn dispatch(
-    state: &Arc<AppState>,
-    peer: SocketAddr,
-    req: Request<Incoming>,
-    request_id: &str,
-) -> Response<Body> {
+async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming>, request_id: &str) -> Response<Body> {
     let uri = req.uri().clone();
     let path = uri.path();
     if let Some(rest) = path.strip_prefix(RESERVED_PREFIX) {
@@ -69,9 +64,7 @@ fn reserved(state: &AppState, rest: &str) -> Response<Body> {
             let mut response = Response::new(Body::from(state.metrics.render()));
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static(
-                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                ),
+                HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
             );
             response
         }
@@ -86,15 +79,9 @@ pub(crate) fn error_response(err: &ApiError) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = err.status();
     let headers = response.headers_mut();
-    headers.insert(
-        "x-amzn-ErrorType",
-        HeaderValue::from_static(err.code.aws_type()),
-    );
+    headers.insert("x-amzn-ErrorType", HeaderValue::from_static(err.code.aws_type()));
     if has_body {
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     response
 }
@@ -102,10 +89,7 @@ pub(crate) fn error_response(err: &ApiError) -> Response<Body> {
 pub(crate) fn json_response(status: StatusCode, body: String) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -121,24 +105,15 @@ fn uuid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex_lower(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 fn hex_lower(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[cfg(test)]

@@ -48,22 +48,13 @@ pub(super) async fn handle(
         Err(response) => response,
     };
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
-        state
-            .metrics
-            .handshakes_rejected
-            .get_or_create(&StatusLabels {
-                status: response.status().as_u16(),
-            })
-            .inc();
+        state.metrics.handshakes_rejected.get_or_create(&StatusLabels { status: response.status().as_u16() }).inc();
     }
     response
 }
 
 fn reject(status: StatusCode, message: &str) -> Response<Body> {
-    json_response(
-        status,
-        serde_json::json!({ "message": message }).to_string(),
-    )
+    json_response(status, serde_json::json!({ "message": message }).to_string())
 }
 
 async fn accept(
@@ -73,10 +64,7 @@ async fn accept(
     request_id: &str,
 ) -> Result<Response<Body>, Response<Body>> {
     if state.shutdown.is_cancelled() {
-        return Err(reject(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable",
-        ));
+        return Err(reject(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"));
     }
     let uri_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
     if uri_len > MAX_URL_LENGTH {
@@ -84,27 +72,16 @@ async fn accept(
     }
     let headers = req.headers();
     let key = headers.get(header::SEC_WEBSOCKET_KEY).cloned();
-    let version_ok = headers
-        .get(header::SEC_WEBSOCKET_VERSION)
-        .is_some_and(|v| v == "13");
+    let version_ok = headers.get(header::SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
     let Some(key) = key.filter(|_| version_ok) else {
-        let mut response = reject(
-            StatusCode::BAD_REQUEST,
-            "Bad Request: Sec-WebSocket-Key and version 13 required",
-        );
-        response.headers_mut().insert(
-            header::SEC_WEBSOCKET_VERSION,
-            HeaderValue::from_static("13"),
-        );
+        let mut response = reject(StatusCode::BAD_REQUEST, "Bad Request: Sec-WebSocket-Key and version 13 required");
+        response.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
         return Err(response);
     };
 
     let path = req.uri().path();
     let stage_name = path.trim_start_matches('/').trim_end_matches('/');
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned);
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
     let Some((api, stage)) = state.apis.resolve(stage_name, host.as_deref()) else {
         return Err(error_response(&ApiError::forbidden()));
     };
@@ -113,15 +90,9 @@ async fn accept(
     }
 
     let connected_at = OffsetDateTime::now_utc();
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let conn = state.hub.new_connection(ConnectionInfo {
-        scope: Scope::Api {
-            api_id: api.api.api_id.as_str().into(),
-            stage: stage.stage_name.as_str().into(),
-        },
+        scope: Scope::Api { api_id: api.api.api_id.as_str().into(), stage: stage.stage_name.as_str().into() },
         connected_at,
         source_ip: peer.ip().to_string(),
         user_agent: user_agent.clone(),
@@ -133,13 +104,10 @@ async fn accept(
         api: api.clone(),
         connection_id: conn.id().to_string(),
         connected_at,
-        identity: Identity {
-            source_ip: peer.ip().to_string(),
-            user_agent,
-        },
+        identity: Identity { source_ip: peer.ip().to_string(), user_agent },
         domain_name: host.unwrap_or_else(|| state.config.listen.to_string()),
         headers: event_headers(headers, peer, tls),
-        query: req.uri().query().map(|q| form_pairs(q)).unwrap_or_default(),
+        query: req.uri().query().map(form_pairs).unwrap_or_default(),
     });
 
     let decision = apigw::connect::decide(&state.invoker, &ctx, request_id).await;
@@ -190,10 +158,7 @@ async fn accept(
         out.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
     for (name, value) in extra_headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::try_from(name.as_str()),
-            HeaderValue::try_from(value.as_str()),
-        ) {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) {
             out.append(name, value);
         }
     }
@@ -213,9 +178,7 @@ fn form_pairs(query: &str) -> Vec<(String, String)> {
 }
 
 fn decode_form(s: &str) -> String {
-    percent_encoding::percent_decode_str(&s.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
 
 /// Handshake headers as API Gateway shows them to `$connect`: well-known names in their usual spelling, others as
@@ -223,17 +186,12 @@ fn decode_form(s: &str) -> String {
 fn event_headers(headers: &HeaderMap, peer: SocketAddr, tls: bool) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = headers
         .iter()
-        .filter_map(|(name, value)| {
-            Some((display_name(name.as_str()), value.to_str().ok()?.to_owned()))
-        })
+        .filter_map(|(name, value)| Some((display_name(name.as_str()), value.to_str().ok()?.to_owned())))
         .filter(|(name, _)| !name.starts_with("X-Forwarded-"))
         .collect();
     out.push(("X-Forwarded-For".to_owned(), peer.ip().to_string()));
     out.push(("X-Forwarded-Port".to_owned(), peer.port().to_string()));
-    out.push((
-        "X-Forwarded-Proto".to_owned(),
-        if tls { "https" } else { "http" }.to_owned(),
-    ));
+    out.push(("X-Forwarded-Proto".to_owned(), if tls { "https" } else { "http" }.to_owned()));
     out
 }
 
@@ -259,8 +217,5 @@ fn display_name(lower: &str) -> String {
         "X-Forwarded-Proto",
         "X-Amzn-Trace-Id",
     ];
-    KNOWN
-        .iter()
-        .find(|k| k.eq_ignore_ascii_case(lower))
-        .map_or_else(|| lower.to_owned(), |k| (*k).to_owned())
+    KNOWN.iter().find(|k| k.eq_ignore_ascii_case(lower)).map_or_else(|| lower.to_owned(), |k| (*k).to_owned())
 }

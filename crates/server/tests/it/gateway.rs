@@ -12,9 +12,7 @@ use crate::harness::*;
 async fn lifecycle_with_the_official_sdk() {
     let mut backend = Backend::start(|event| {
         if event["requestContext"]["routeKey"] == "$connect" {
-            Reply::Json(
-                json!({ "statusCode": 200, "headers": { "Sec-WebSocket-Protocol": "chat" } }),
-            )
+            Reply::Json(json!({ "statusCode": 200, "headers": { "Sec-WebSocket-Protocol": "chat" } }))
         } else {
             Reply::Json(json!({ "statusCode": 200 }))
         }
@@ -22,13 +20,7 @@ async fn lifecycle_with_the_official_sdk() {
     .await;
     let server = TestServer::with_backend(&backend).await;
     let mut ws = server
-        .try_connect(
-            "/prod?token=abc&x=1&x=2",
-            &[
-                ("Sec-WebSocket-Protocol", "chat"),
-                ("User-Agent", "it-test"),
-            ],
-        )
+        .try_connect("/prod?token=abc&x=1&x=2", &[("Sec-WebSocket-Protocol", "chat"), ("User-Agent", "it-test")])
         .await
         .unwrap();
 
@@ -49,10 +41,7 @@ async fn lifecycle_with_the_official_sdk() {
     assert_eq!(connect["headers"]["Sec-WebSocket-Protocol"], "chat");
     assert_eq!(connect["headers"]["Host"], server.addr.to_string());
     assert_eq!(connect["queryStringParameters"]["token"], "abc");
-    assert_eq!(
-        connect["multiValueQueryStringParameters"]["x"],
-        json!(["1", "2"])
-    );
+    assert_eq!(connect["multiValueQueryStringParameters"]["x"], json!(["1", "2"]));
     let connection_id = ctx["connectionId"].as_str().unwrap().to_owned();
     assert_eq!(connection_id.len(), 16);
     assert!(connection_id.ends_with('='));
@@ -60,20 +49,13 @@ async fn lifecycle_with_the_official_sdk() {
     let sdk = server.sdk("prod");
     sdk.post_to_connection()
         .connection_id(&connection_id)
-        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(
-            "Hello from API Gateway!",
-        ))
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("Hello from API Gateway!"))
         .send()
         .await
         .unwrap();
     assert_eq!(recv_text(&mut ws).await, "Hello from API Gateway!");
 
-    let info = sdk
-        .get_connection()
-        .connection_id(&connection_id)
-        .send()
-        .await
-        .unwrap();
+    let info = sdk.get_connection().connection_id(&connection_id).send().await.unwrap();
     let identity = info.identity().unwrap();
     assert_eq!(identity.source_ip(), Some("127.0.0.1"));
     assert_eq!(identity.user_agent(), Some("it-test"));
@@ -83,36 +65,17 @@ async fn lifecycle_with_the_official_sdk() {
     let message = backend.next().await;
     assert_eq!(message["requestContext"]["eventType"], "MESSAGE");
     assert_eq!(message["requestContext"]["routeKey"], "$default");
-    assert_eq!(
-        message["requestContext"]["connectionId"],
-        connection_id.as_str()
-    );
-    assert_eq!(
-        message["requestContext"]["messageId"]
-            .as_str()
-            .unwrap()
-            .len(),
-        16
-    );
+    assert_eq!(message["requestContext"]["connectionId"], connection_id.as_str());
+    assert_eq!(message["requestContext"]["messageId"].as_str().unwrap().len(), 16);
     assert_eq!(message["body"], "not json");
     assert!(message.get("headers").is_none());
 
-    sdk.delete_connection()
-        .connection_id(&connection_id)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        recv_close(&mut ws).await,
-        (1000, "Connection Closed Normally".to_owned())
-    );
+    sdk.delete_connection().connection_id(&connection_id).send().await.unwrap();
+    assert_eq!(recv_close(&mut ws).await, (1000, "Connection Closed Normally".to_owned()));
     let disconnect = backend.next().await;
     assert_eq!(disconnect["requestContext"]["eventType"], "DISCONNECT");
     assert_eq!(disconnect["requestContext"]["disconnectStatusCode"], 1000);
-    assert_eq!(
-        disconnect["requestContext"]["disconnectReason"],
-        "Connection Closed Normally"
-    );
+    assert_eq!(disconnect["requestContext"]["disconnectReason"], "Connection Closed Normally");
     assert_eq!(disconnect["headers"]["x-api-key"], "");
     assert_eq!(disconnect["headers"]["Host"], server.addr.to_string());
 
@@ -125,13 +88,7 @@ async fn lifecycle_with_the_official_sdk() {
         .unwrap_err()
         .into_service_error();
     assert!(gone.is_gone_exception(), "{gone:?}");
-    let gone = sdk
-        .get_connection()
-        .connection_id(&connection_id)
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let gone = sdk.get_connection().connection_id(&connection_id).send().await.unwrap_err().into_service_error();
     assert!(gone.is_gone_exception(), "{gone:?}");
     backend.assert_quiet(Duration::from_millis(200)).await;
     server.shutdown().await;
@@ -143,12 +100,10 @@ async fn client_close_reports_its_code_once() {
     let server = TestServer::with_backend(&backend).await;
     let mut ws = server.connect("/prod").await;
     backend.next_of("CONNECT").await;
-    ws.send(Message::Close(Some(
-        tokio_tungstenite::tungstenite::protocol::CloseFrame {
-            code: 4000.into(),
-            reason: "bye".into(),
-        },
-    )))
+    ws.send(Message::Close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+        code: 4000.into(),
+        reason: "bye".into(),
+    })))
     .await
     .unwrap();
     let disconnect = backend.next_of("DISCONNECT").await;
@@ -167,15 +122,13 @@ async fn client_close_reports_its_code_once() {
 
 #[tokio::test]
 async fn connect_outcomes() {
-    let backend = Backend::start(
-        |event| match event["queryStringParameters"]["mode"].as_str() {
-            Some("deny") => Reply::Json(json!({ "statusCode": 401, "body": "no" })),
-            Some("crash") => Reply::Status(500),
-            Some("slow") => Reply::Delay(Duration::from_secs(2), json!({ "statusCode": 200 })),
-            Some("garbage") => Reply::Json(Value::String("not an object".to_owned())),
-            _ => Reply::Json(json!({ "statusCode": 200 })),
-        },
-    )
+    let backend = Backend::start(|event| match event["queryStringParameters"]["mode"].as_str() {
+        Some("deny") => Reply::Json(json!({ "statusCode": 401, "body": "no" })),
+        Some("crash") => Reply::Status(500),
+        Some("slow") => Reply::Delay(Duration::from_secs(2), json!({ "statusCode": 200 })),
+        Some("garbage") => Reply::Json(Value::String("not an object".to_owned())),
+        _ => Reply::Json(json!({ "statusCode": 200 })),
+    })
     .await;
     let file = format!(
         r#"
@@ -194,23 +147,10 @@ async fn connect_outcomes() {
         Err(other) => panic!("unexpected error {other}"),
     };
     assert_eq!(status(server.try_connect("/prod", &[]).await), 101);
-    assert_eq!(
-        status(server.try_connect("/prod?mode=garbage", &[]).await),
-        101,
-        "a non-object answer accepts"
-    );
-    assert_eq!(
-        status(server.try_connect("/prod?mode=deny", &[]).await),
-        401
-    );
-    assert_eq!(
-        status(server.try_connect("/prod?mode=crash", &[]).await),
-        502
-    );
-    assert_eq!(
-        status(server.try_connect("/prod?mode=slow", &[]).await),
-        504
-    );
+    assert_eq!(status(server.try_connect("/prod?mode=garbage", &[]).await), 101, "a non-object answer accepts");
+    assert_eq!(status(server.try_connect("/prod?mode=deny", &[]).await), 401);
+    assert_eq!(status(server.try_connect("/prod?mode=crash", &[]).await), 502);
+    assert_eq!(status(server.try_connect("/prod?mode=slow", &[]).await), 504);
     assert_eq!(status(server.try_connect("/nostage", &[]).await), 403);
     server.shutdown().await;
 
@@ -233,12 +173,7 @@ async fn posting_during_connect_is_gone() {
     let tx = std::sync::Mutex::new(tx);
     let backend = Backend::start(move |event| {
         if event["requestContext"]["routeKey"] == "$connect" {
-            let _ = tx.lock().unwrap().send(
-                event["requestContext"]["connectionId"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            );
+            let _ = tx.lock().unwrap().send(event["requestContext"]["connectionId"].as_str().unwrap().to_owned());
             Reply::Delay(Duration::from_millis(500), json!({ "statusCode": 200 }))
         } else {
             Reply::Json(json!({}))
@@ -248,15 +183,11 @@ async fn posting_during_connect_is_gone() {
     let server = TestServer::with_backend(&backend).await;
     let connecting = {
         let url = server.addr;
-        tokio::spawn(async move {
-            tokio_tungstenite::connect_async(format!("ws://{url}/prod"))
-                .await
-                .map(|(ws, _)| ws)
-        })
+        tokio::spawn(
+            async move { tokio_tungstenite::connect_async(format!("ws://{url}/prod")).await.map(|(ws, _)| ws) },
+        )
     };
-    let id = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(5)).unwrap())
-        .await
-        .unwrap();
+    let id = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(5)).unwrap()).await.unwrap();
     let err = server
         .sdk("prod")
         .post_to_connection()
@@ -317,20 +248,14 @@ async fn route_selection_route_responses_and_error_frames() {
 
     send_text(&mut ws, r#"{"service":"chat","action":"join"}"#).await;
     assert_eq!(recv_text(&mut ws).await, "echo:chat/join");
-    assert_eq!(
-        backend.next().await["requestContext"]["routeKey"],
-        "chat/join"
-    );
+    assert_eq!(backend.next().await["requestContext"]["routeKey"], "chat/join");
 
     send_text(&mut ws, r#"{"service":"chat","action":"mock"}"#).await;
     assert_eq!(recv_text(&mut ws).await, "mocked");
 
     // One-way route: the backend is called, nothing comes back.
     send_text(&mut ws, r#"{"service":"chat","action":"oneway"}"#).await;
-    assert_eq!(
-        backend.next().await["requestContext"]["routeKey"],
-        "chat/oneway"
-    );
+    assert_eq!(backend.next().await["requestContext"]["routeKey"], "chat/oneway");
 
     // No match and no $default: Forbidden frame, connection stays open.
     send_text(&mut ws, r#"{"service":"chat","action":"nope"}"#).await;
@@ -339,32 +264,16 @@ async fn route_selection_route_responses_and_error_frames() {
     assert_eq!(frame["connectionId"].as_str().unwrap().len(), 16);
     assert_eq!(frame["requestId"].as_str().unwrap().len(), 16);
     send_text(&mut ws, "garbage {").await;
-    assert!(
-        recv_text(&mut ws)
-            .await
-            .starts_with(r#"{"message": "Forbidden", "connectionId":"#)
-    );
+    assert!(recv_text(&mut ws).await.starts_with(r#"{"message": "Forbidden", "connectionId":"#));
 
     send_text(&mut ws, r#"{"service":"chat","action":"boom"}"#).await;
-    assert!(
-        recv_text(&mut ws)
-            .await
-            .starts_with(r#"{"message": "Internal server error", "connectionId":"#)
-    );
+    assert!(recv_text(&mut ws).await.starts_with(r#"{"message": "Internal server error", "connectionId":"#));
 
     send_text(&mut ws, r#"{"service":"chat","action":"slow"}"#).await;
-    assert!(
-        recv_text(&mut ws)
-            .await
-            .starts_with(r#"{"message": "Endpoint request timed out", "connectionId":"#)
-    );
+    assert!(recv_text(&mut ws).await.starts_with(r#"{"message": "Endpoint request timed out", "connectionId":"#));
 
     send_text(&mut ws, r#"{"service":"chat","action":"join"}"#).await;
-    assert_eq!(
-        recv_text(&mut ws).await,
-        "echo:chat/join",
-        "the connection survived every error"
-    );
+    assert_eq!(recv_text(&mut ws).await, "echo:chat/join", "the connection survived every error");
     server.shutdown().await;
 }
 
@@ -377,34 +286,23 @@ async fn frame_and_message_limits_close_with_the_right_codes() {
     backend.next_of("CONNECT").await;
     ws.send(Message::text("x".repeat(33 * 1024))).await.unwrap();
     assert_eq!(recv_close(&mut ws).await.0, 1009);
-    assert_eq!(
-        backend.next_of("DISCONNECT").await["requestContext"]["disconnectStatusCode"],
-        1009
-    );
+    assert_eq!(backend.next_of("DISCONNECT").await["requestContext"]["disconnectStatusCode"], 1009);
 
     let mut ws = server.connect("/prod").await;
     backend.next_of("CONNECT").await;
     ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
     assert_eq!(recv_close(&mut ws).await.0, 1003);
-    assert_eq!(
-        backend.next_of("DISCONNECT").await["requestContext"]["disconnectStatusCode"],
-        1003
-    );
+    assert_eq!(backend.next_of("DISCONNECT").await["requestContext"]["disconnectStatusCode"], 1003);
 
     // Outbound messages over 32 KiB arrive whole (sent as several frames).
     let mut ws = server.connect("/prod").await;
-    let id = backend.next_of("CONNECT").await["requestContext"]["connectionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = backend.next_of("CONNECT").await["requestContext"]["connectionId"].as_str().unwrap().to_owned();
     let big = "y".repeat(100 * 1024);
     server
         .sdk("prod")
         .post_to_connection()
         .connection_id(&id)
-        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(
-            big.clone(),
-        ))
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(big.clone()))
         .send()
         .await
         .unwrap();
@@ -441,10 +339,7 @@ async fn idle_timeout_and_maximum_duration() {
     }
     assert_eq!(recv_close(&mut ws).await.0, 1001);
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(
-        backend.next_of("DISCONNECT").await["requestContext"]["disconnectStatusCode"],
-        1001
-    );
+    assert_eq!(backend.next_of("DISCONNECT").await["requestContext"]["disconnectStatusCode"], 1001);
     server.shutdown().await;
 }
 
@@ -482,26 +377,14 @@ async fn shutdown_closes_everyone_with_1001_and_delivers_every_disconnect() {
     });
     let started = std::time::Instant::now();
     server.shutdown().await;
-    assert!(
-        started.elapsed() < Duration::from_secs(12),
-        "shutdown is bounded by the grace period"
-    );
+    assert!(started.elapsed() < Duration::from_secs(12), "shutdown is bounded by the grace period");
     assert_eq!(closing.await.unwrap(), vec![1001; 5]);
     let mut disconnects = std::collections::HashSet::new();
     for _ in 0..5 {
         let event = backend.next_of("DISCONNECT").await;
         assert_eq!(event["requestContext"]["disconnectStatusCode"], 1001);
-        disconnects.insert(
-            event["requestContext"]["connectionId"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        disconnects.insert(event["requestContext"]["connectionId"].as_str().unwrap().to_owned());
     }
-    assert_eq!(
-        disconnects.len(),
-        5,
-        "exactly one $disconnect per connection"
-    );
+    assert_eq!(disconnects.len(), 5, "exactly one $disconnect per connection");
     backend.assert_quiet(Duration::from_millis(300)).await;
 }

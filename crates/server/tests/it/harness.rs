@@ -47,22 +47,14 @@ impl TestServer {
         let config = Config::merge(args, file).unwrap();
         let server = Server::start(config).await.unwrap();
         let addr = server.local_addr();
-        TestServer {
-            server: Some(server),
-            addr,
-            _dir: dir,
-        }
+        TestServer { server: Some(server), addr, _dir: dir }
     }
 
     /// A server whose default API routes `$connect`, `$disconnect` and `$default` to `backend`.
     pub async fn with_backend(backend: &Backend) -> TestServer {
         let url = backend.url();
         TestServer::start("", |a| {
-            a.routes = vec![
-                format!("$connect={url}"),
-                format!("$disconnect={url}"),
-                format!("$default={url}"),
-            ];
+            a.routes = vec![format!("$connect={url}"), format!("$disconnect={url}"), format!("$default={url}")];
         })
         .await
     }
@@ -80,18 +72,14 @@ impl TestServer {
         path: &str,
         headers: &[(&str, &str)],
     ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-        let mut request = format!("ws://{}{path}", self.addr)
-            .into_client_request()
-            .unwrap();
+        let mut request = format!("ws://{}{path}", self.addr).into_client_request().unwrap();
         for (name, value) in headers {
             request.headers_mut().insert(
                 http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
                 http::HeaderValue::from_str(value).unwrap(),
             );
         }
-        tokio_tungstenite::connect_async(request)
-            .await
-            .map(|(ws, _)| ws)
+        tokio_tungstenite::connect_async(request).await.map(|(ws, _)| ws)
     }
 
     /// The official SDK client, pointed at `/{stage}`.
@@ -151,15 +139,9 @@ impl Backend {
                         let tx = tx.clone();
                         let responder = responder.clone();
                         async move {
-                            let body = req
-                                .into_body()
-                                .collect()
-                                .await
-                                .map(|b| b.to_bytes())
-                                .unwrap_or_default();
-                            let event: Value = serde_json::from_slice(&body).unwrap_or_else(|_| {
-                                Value::String(String::from_utf8_lossy(&body).into_owned())
-                            });
+                            let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                            let event: Value = serde_json::from_slice(&body)
+                                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
                             let reply = responder(&event);
                             let _ = tx.send(event);
                             let (status, body) = match reply {
@@ -175,9 +157,8 @@ impl Backend {
                             Ok::<_, Infallible>(response)
                         }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tcp), service)
-                        .await;
+                    let _ =
+                        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), service).await;
                 });
             }
         });
@@ -234,9 +215,7 @@ pub async fn recv_text(ws: &mut Ws) -> String {
 /// Waits for the server's close frame and returns its code and reason.
 pub async fn recv_close(ws: &mut Ws) -> (u16, String) {
     loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("no close within 10 s");
+        let message = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("no close within 10 s");
         match message {
             Some(Ok(Message::Close(Some(frame)))) => {
                 return (u16::from(frame.code), frame.reason.to_string());
@@ -285,8 +264,7 @@ impl Raw {
         let mut headers = http::HeaderMap::new();
         headers.insert(http::header::HOST, host.parse().unwrap());
         if self.sign {
-            let request =
-                sigv4::SignedRequest::new(self.method, &self.path, None, &headers, &self.body);
+            let request = sigv4::SignedRequest::new(self.method, &self.path, None, &headers, &self.body);
             let params = sigv4::SigningParams {
                 access_key_id: AKID,
                 secret_access_key: self.secret,
@@ -297,10 +275,7 @@ impl Raw {
             };
             let signature = sigv4::sign(&request, &params);
             headers.insert("x-amz-date", signature.amz_date.parse().unwrap());
-            headers.insert(
-                http::header::AUTHORIZATION,
-                signature.authorization.parse().unwrap(),
-            );
+            headers.insert(http::header::AUTHORIZATION, signature.authorization.parse().unwrap());
         }
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         let method = http::Method::from_bytes(self.method.as_bytes()).unwrap();
@@ -317,14 +292,8 @@ impl Raw {
 /// Status, `x-amzn-ErrorType` and body of a response.
 pub async fn parts(response: reqwest::Response) -> (u16, String, String) {
     let status = response.status().as_u16();
-    assert!(
-        response.headers().contains_key("x-amzn-requestid"),
-        "every response carries x-amzn-RequestId"
-    );
-    let error_type = response
-        .headers()
-        .get("x-amzn-errortype")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
+    assert!(response.headers().contains_key("x-amzn-requestid"), "every response carries x-amzn-RequestId");
+    let error_type =
+        response.headers().get("x-amzn-errortype").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     (status, error_type, response.text().await.unwrap())
 }

@@ -11,36 +11,11 @@ async fn error_matrix() {
     let server = TestServer::start("", |_| {}).await;
     let cases: Vec<(Raw, u16, &str, &str)> = vec![
         // Well-formed but unknown id: 410 with an empty body.
-        (
-            Raw::new("POST", format!("/prod/@connections/{UNKNOWN_ID}")),
-            410,
-            "GoneException",
-            "",
-        ),
-        (
-            Raw::new("GET", format!("/prod/@connections/{UNKNOWN_ID}")),
-            410,
-            "GoneException",
-            "",
-        ),
-        (
-            Raw::new("DELETE", format!("/prod/@connections/{UNKNOWN_ID}")),
-            410,
-            "GoneException",
-            "",
-        ),
-        (
-            Raw::new("GET", format!("/prod/%40connections/{UNKNOWN_ID}")),
-            410,
-            "GoneException",
-            "",
-        ),
-        (
-            Raw::new("GET", format!("/@connections/{UNKNOWN_ID}")),
-            410,
-            "GoneException",
-            "",
-        ),
+        (Raw::new("POST", format!("/prod/@connections/{UNKNOWN_ID}")), 410, "GoneException", ""),
+        (Raw::new("GET", format!("/prod/@connections/{UNKNOWN_ID}")), 410, "GoneException", ""),
+        (Raw::new("DELETE", format!("/prod/@connections/{UNKNOWN_ID}")), 410, "GoneException", ""),
+        (Raw::new("GET", format!("/prod/%40connections/{UNKNOWN_ID}")), 410, "GoneException", ""),
+        (Raw::new("GET", format!("/@connections/{UNKNOWN_ID}")), 410, "GoneException", ""),
         // Malformed ids.
         (
             Raw::new("POST", "/prod/@connections/cjy8i76bx002884le6n17d49b"),
@@ -48,12 +23,7 @@ async fn error_matrix() {
             "BadRequestException",
             r#"{"message":"Invalid connectionId: cjy8i76bx002884le6n17d49b"}"#,
         ),
-        (
-            Raw::new("GET", "/prod/@connections/"),
-            400,
-            "BadRequestException",
-            r#"{"message":"Invalid connectionId: "}"#,
-        ),
+        (Raw::new("GET", "/prod/@connections/"), 400, "BadRequestException", r#"{"message":"Invalid connectionId: "}"#),
         // Unknown stage, unknown method, unknown path.
         (
             Raw::new("GET", format!("/nostage/@connections/{UNKNOWN_ID}")),
@@ -67,27 +37,16 @@ async fn error_matrix() {
             "ForbiddenException",
             r#"{"message":"Forbidden"}"#,
         ),
-        (
-            Raw::new("GET", "/prod/elsewhere"),
-            403,
-            "ForbiddenException",
-            r#"{"message":"Forbidden"}"#,
-        ),
+        (Raw::new("GET", "/prod/elsewhere"), 403, "ForbiddenException", r#"{"message":"Forbidden"}"#),
         // Signatures.
         (
-            Raw {
-                sign: false,
-                ..Raw::new("GET", format!("/prod/@connections/{UNKNOWN_ID}"))
-            },
+            Raw { sign: false, ..Raw::new("GET", format!("/prod/@connections/{UNKNOWN_ID}")) },
             403,
             "MissingAuthenticationTokenException",
             r#"{"message":"Missing Authentication Token"}"#,
         ),
         (
-            Raw {
-                service: "ivschat",
-                ..Raw::new("GET", format!("/prod/@connections/{UNKNOWN_ID}"))
-            },
+            Raw { service: "ivschat", ..Raw::new("GET", format!("/prod/@connections/{UNKNOWN_ID}")) },
             403,
             "InvalidSignatureException",
             r#"{"message":"Credential should be scoped to correct service: 'execute-api'. "}"#,
@@ -96,11 +55,7 @@ async fn error_matrix() {
     for (raw, status, error_type, body) in cases {
         let what = format!("{} {}", raw.method, raw.path);
         let (s, t, b) = parts(raw.send(&server).await).await;
-        assert_eq!(
-            (s, t.as_str(), b.as_str()),
-            (status, error_type, body),
-            "{what}"
-        );
+        assert_eq!((s, t.as_str(), b.as_str()), (status, error_type, body), "{what}");
     }
     server.shutdown().await;
 }
@@ -110,48 +65,20 @@ async fn signature_refusals() {
     let server = TestServer::start("", |_| {}).await;
     let path = format!("/prod/@connections/{UNKNOWN_ID}");
 
-    let (status, error_type, body) = parts(
-        Raw {
-            secret: "wrong",
-            ..Raw::new("GET", path.clone())
-        }
-        .send(&server)
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, error_type.as_str()),
-        (403, "InvalidSignatureException")
-    );
-    assert!(
-        body.contains("The request signature we calculated does not match"),
-        "{body}"
-    );
-    assert!(
-        body.contains("/prod/%40connections/L0SM9cOFvHcCIhw%253D"),
-        "canonical path is double-encoded: {body}"
-    );
+    let (status, error_type, body) =
+        parts(Raw { secret: "wrong", ..Raw::new("GET", path.clone()) }.send(&server).await).await;
+    assert_eq!((status, error_type.as_str()), (403, "InvalidSignatureException"));
+    assert!(body.contains("The request signature we calculated does not match"), "{body}");
+    assert!(body.contains("/prod/%40connections/L0SM9cOFvHcCIhw%253D"), "canonical path is double-encoded: {body}");
 
-    let tampered = Raw {
-        body: b"hello".to_vec(),
-        send_body: Some(b"HELLO".to_vec()),
-        ..Raw::new("POST", path.clone())
-    };
+    let tampered =
+        Raw { body: b"hello".to_vec(), send_body: Some(b"HELLO".to_vec()), ..Raw::new("POST", path.clone()) };
     let (status, error_type, _) = parts(tampered.send(&server).await).await;
-    assert_eq!(
-        (status, error_type.as_str()),
-        (403, "InvalidSignatureException")
-    );
+    assert_eq!((status, error_type.as_str()), (403, "InvalidSignatureException"));
 
-    let old = Raw {
-        time: time::OffsetDateTime::now_utc() - Duration::from_secs(600),
-        ..Raw::new("GET", path.clone())
-    };
+    let old = Raw { time: time::OffsetDateTime::now_utc() - Duration::from_secs(600), ..Raw::new("GET", path.clone()) };
     let (status, error_type, body) = parts(old.send(&server).await).await;
-    assert_eq!(
-        (status, error_type.as_str()),
-        (403, "InvalidSignatureException")
-    );
+    assert_eq!((status, error_type.as_str()), (403, "InvalidSignatureException"));
     assert!(body.contains("Signature expired"), "{body}");
     server.shutdown().await;
 }
@@ -159,32 +86,16 @@ async fn signature_refusals() {
 #[tokio::test]
 async fn payload_limit_and_auth_switch() {
     let server = TestServer::start("", |_| {}).await;
-    let too_big = Raw {
-        body: vec![b'a'; 131_073],
-        ..Raw::new("POST", format!("/prod/@connections/{UNKNOWN_ID}"))
-    };
+    let too_big = Raw { body: vec![b'a'; 131_073], ..Raw::new("POST", format!("/prod/@connections/{UNKNOWN_ID}")) };
     let (status, error_type, body) = parts(too_big.send(&server).await).await;
-    assert_eq!(
-        (status, error_type.as_str()),
-        (413, "PayloadTooLargeException")
-    );
+    assert_eq!((status, error_type.as_str()), (413, "PayloadTooLargeException"));
     assert!(body.starts_with(r#"{"message":"#));
-    let max = Raw {
-        body: vec![b'a'; 131_072],
-        ..Raw::new("POST", format!("/prod/@connections/{UNKNOWN_ID}"))
-    };
-    assert_eq!(
-        parts(max.send(&server).await).await.0,
-        410,
-        "exactly 128 KiB is accepted"
-    );
+    let max = Raw { body: vec![b'a'; 131_072], ..Raw::new("POST", format!("/prod/@connections/{UNKNOWN_ID}")) };
+    assert_eq!(parts(max.send(&server).await).await.0, 410, "exactly 128 KiB is accepted");
     server.shutdown().await;
 
     let open = TestServer::start("", |a| a.insecure_no_auth = true).await;
-    let unsigned = Raw {
-        sign: false,
-        ..Raw::new("GET", format!("/prod/@connections/{UNKNOWN_ID}"))
-    };
+    let unsigned = Raw { sign: false, ..Raw::new("GET", format!("/prod/@connections/{UNKNOWN_ID}")) };
     assert_eq!(parts(unsigned.send(&open).await).await.0, 410);
     open.shutdown().await;
 }
@@ -200,21 +111,12 @@ async fn full_outbox_answers_429_and_the_connection_survives() {
     .await;
     // This client never reads, so the socket buffers and then the outbox fill up.
     let mut ws = server.connect("/prod").await;
-    let id = backend.next().await["requestContext"]["connectionId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = backend.next().await["requestContext"]["connectionId"].as_str().unwrap().to_owned();
     let sdk = server.sdk("prod");
     let chunk = aws_sdk_apigatewaymanagement::primitives::Blob::new(vec![b'z'; 128 * 1024]);
     let mut limited = None;
     for _ in 0..1000 {
-        match sdk
-            .post_to_connection()
-            .connection_id(&id)
-            .data(chunk.clone())
-            .send()
-            .await
-        {
+        match sdk.post_to_connection().connection_id(&id).data(chunk.clone()).send().await {
             Ok(_) => {}
             Err(err) => {
                 limited = Some(err.into_service_error());
@@ -225,11 +127,7 @@ async fn full_outbox_answers_429_and_the_connection_survives() {
     let err = limited.expect("the outbox never filled");
     assert!(err.is_limit_exceeded_exception(), "{err:?}");
     // Still connected: GetConnection works and the queued data arrives once the client reads.
-    sdk.get_connection()
-        .connection_id(&id)
-        .send()
-        .await
-        .unwrap();
+    sdk.get_connection().connection_id(&id).send().await.unwrap();
     assert_eq!(recv_text(&mut ws).await.len(), 128 * 1024);
     server.shutdown().await;
 }

@@ -7,108 +7,25 @@ use super::*;
 fn every_error_body_is_pinned() {
     let expected: &[(ErrorCode, u16, &str, &str)] = &[
         (ErrorCode::Gone, 410, "GoneException", ""),
-        (
-            ErrorCode::BadRequest,
-            400,
-            "BadRequestException",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::PayloadTooLarge,
-            413,
-            "PayloadTooLargeException",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::LimitExceeded,
-            429,
-            "LimitExceededException",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::Forbidden,
-            403,
-            "ForbiddenException",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::MissingAuthenticationToken,
-            403,
-            "MissingAuthenticationTokenException",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::IncompleteSignature,
-            400,
-            "IncompleteSignatureException",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::InvalidSignature,
-            403,
-            "InvalidSignatureException",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::UnrecognizedClient,
-            403,
-            "UnrecognizedClientException",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::Validation,
-            400,
-            "ValidationException",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::ServiceQuotaExceeded,
-            402,
-            "ServiceQuotaExceededException",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::AccessDenied,
-            403,
-            "AccessDeniedException",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::PendingVerification,
-            403,
-            "PendingVerification",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::ResourceNotFound,
-            404,
-            "ResourceNotFoundException",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::Conflict,
-            409,
-            "ConflictException",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::Throttling,
-            429,
-            "ThrottlingException",
-            r#"{"message":"m"}"#,
-        ),
-        (
-            ErrorCode::InternalServer,
-            500,
-            "InternalServerException",
-            r#"{"message":"m"}"#,
-        ),
+        (ErrorCode::BadRequest, 400, "BadRequestException", r#"{"message":"m"}"#),
+        (ErrorCode::PayloadTooLarge, 413, "PayloadTooLargeException", r#"{"message":"m"}"#),
+        (ErrorCode::LimitExceeded, 429, "LimitExceededException", r#"{"message":"m"}"#),
+        (ErrorCode::Forbidden, 403, "ForbiddenException", r#"{"message":"m"}"#),
+        (ErrorCode::MissingAuthenticationToken, 403, "MissingAuthenticationTokenException", r#"{"message":"m"}"#),
+        (ErrorCode::IncompleteSignature, 400, "IncompleteSignatureException", r#"{"message":"m"}"#),
+        (ErrorCode::InvalidSignature, 403, "InvalidSignatureException", r#"{"message":"m"}"#),
+        (ErrorCode::UnrecognizedClient, 403, "UnrecognizedClientException", r#"{"message":"m"}"#),
+        (ErrorCode::ContentSha256Mismatch, 400, "XAmzContentSHA256Mismatch", r#"{"message":"m"}"#),
+        (ErrorCode::Validation, 400, "ValidationException", r#"{"message":"m"}"#),
+        (ErrorCode::ServiceQuotaExceeded, 402, "ServiceQuotaExceededException", r#"{"message":"m"}"#),
+        (ErrorCode::AccessDenied, 403, "AccessDeniedException", r#"{"message":"m"}"#),
+        (ErrorCode::PendingVerification, 403, "PendingVerification", r#"{"message":"m"}"#),
+        (ErrorCode::ResourceNotFound, 404, "ResourceNotFoundException", r#"{"message":"m"}"#),
+        (ErrorCode::Conflict, 409, "ConflictException", r#"{"message":"m"}"#),
+        (ErrorCode::Throttling, 429, "ThrottlingException", r#"{"message":"m"}"#),
+        (ErrorCode::InternalServer, 500, "InternalServerException", r#"{"message":"m"}"#),
     ];
-    assert_eq!(
-        expected.len(),
-        ErrorCode::ALL.len(),
-        "every code in the table has a pinned body"
-    );
+    assert_eq!(expected.len(), ErrorCode::ALL.len(), "every code in the table has a pinned body");
     for (code, status, aws_type, body) in expected {
         let err = ApiError::new(*code, "m");
         assert_eq!(err.status().as_u16(), *status, "{code:?}");
@@ -133,9 +50,6 @@ fn modeled_members_follow_message_in_order() {
 fn forbidden_matches_api_gateway() {
     let err = ApiError::forbidden();
     assert_eq!(err.status().as_u16(), 403);
-    assert_eq!(
-        String::from_utf8(err.body()).unwrap(),
-        r#"{"message":"Forbidden"}"#
-    );
+    assert_eq!(String::from_utf8(err.body()).unwrap(), r#"{"message":"Forbidden"}"#);
     assert!(ApiError::gone().body().is_empty());
 }
