@@ -22,12 +22,9 @@ pub(crate) struct FieldError {
 /// `N validation error(s) detected: Value at 'f' failed to satisfy constraint: …; …`.
 pub(crate) fn field_validation(errors: &[FieldError]) -> ApiError {
     let n = errors.len();
-    let details: Vec<String> = errors
-        .iter()
-        .map(|e| format!("Value at '{}' failed to satisfy constraint: {}", e.name, e.message))
-        .collect();
-    let message =
-        format!("{n} validation error{} detected: {}", if n == 1 { "" } else { "s" }, details.join("; "));
+    let details: Vec<String> =
+        errors.iter().map(|e| format!("Value at '{}' failed to satisfy constraint: {}", e.name, e.message)).collect();
+    let message = format!("{n} validation error{} detected: {}", if n == 1 { "" } else { "s" }, details.join("; "));
     let list: Vec<Value> = errors.iter().map(|e| json!({"name": e.name, "message": e.message})).collect();
     ApiError::new(ErrorCode::Validation, message)
         .with("reason", "FIELD_VALIDATION_FAILED")
@@ -105,17 +102,12 @@ pub(crate) fn from_store(config: &Config, err: StoreError) -> ApiError {
         StoreError::Conflict { kind, id, blocker } => {
             let arn = crate::arn::format(&config.region, &config.account_id, kind, &id);
             let blocker_arn = crate::arn::format(&config.region, &config.account_id, blocker.kind, &blocker.id);
-            ApiError::new(
-                ErrorCode::Conflict,
-                format!("{} {arn} is in use by {blocker_arn}", label(kind)),
-            )
-            .with("resourceId", id)
-            .with("resourceType", RESOURCE_TYPE)
+            ApiError::new(ErrorCode::Conflict, format!("{} {arn} is in use by {blocker_arn}", label(kind)))
+                .with("resourceId", id)
+                .with("resourceType", RESOURCE_TYPE)
         }
         StoreError::QuotaExceeded { kind, limit } => quota_exceeded(config, kind, limit),
-        StoreError::TooManyTags { limit } => {
-            field("tags", &format!("A resource can have at most {limit} tags"))
-        }
+        StoreError::TooManyTags { limit } => field("tags", &format!("A resource can have at most {limit} tags")),
         err @ (StoreError::AlreadyExists { .. } | StoreError::Backend(_)) => internal(&err),
     }
 }

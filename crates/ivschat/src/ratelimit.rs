@@ -1,15 +1,14 @@
 //! Token buckets enforcing the configured per-operation rate limits.
 
-use std::collections::HashMap;
-use std::time::Instant;
-
 use parking_lot::Mutex;
+use std::collections::HashMap;
+use time::OffsetDateTime;
 
 use crate::operation::Operation;
 
 struct Bucket {
     tokens: f64,
-    last: Instant,
+    last: OffsetDateTime,
 }
 
 /// One bucket per limited operation, refilled continuously at `tps` and holding at most `tps` tokens.
@@ -19,18 +18,18 @@ pub(crate) struct Limiter {
 }
 
 impl Limiter {
-    /// Takes one token for `op`; false when none is left. The lock is never held across an await.
-    pub(crate) fn try_acquire(&self, op: Operation, tps: u32) -> bool {
+    /// Takes one token for `op` at time `now` (the control plane's clock; a clock going backwards refills
+    /// nothing); false when none is left. The lock is never held across an await.
+    pub(crate) fn try_acquire(&self, op: Operation, tps: u32, now: OffsetDateTime) -> bool {
         if tps == 0 {
             return false;
         }
         let capacity = f64::from(tps);
-        let now = Instant::now();
         let mut buckets = self.buckets.lock();
         let bucket = buckets.entry(op).or_insert(Bucket { tokens: capacity, last: now });
-        let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
+        let elapsed = (now - bucket.last).as_seconds_f64().max(0.0);
         bucket.tokens = (bucket.tokens + elapsed * capacity).min(capacity);
-        bucket.last = now;
+        bucket.last = bucket.last.max(now);
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
             true
@@ -44,14 +43,28 @@ impl Limiter {
 mod tests {
     use super::*;
 
+    use time::Duration;
+    use time::macros::datetime;
+
     #[test]
-    fn burst_then_refuse() {
+    fn burst_refill_and_clock_going_back() {
+        let t0 = datetime!(2024-01-01 00:00 UTC);
         let limiter = Limiter::default();
         for _ in 0..3 {
-            assert!(limiter.try_acquire(Operation::GetRoom, 3));
+            assert!(limiter.try_acquire(Operation::GetRoom, 3, t0));
         }
-        assert!(!limiter.try_acquire(Operation::GetRoom, 3));
-        assert!(limiter.try_acquire(Operation::ListRooms, 3), "buckets are per operation");
-        assert!(!limiter.try_acquire(Operation::SendEvent, 0));
+        assert!(!limiter.try_acquire(Operation::GetRoom, 3, t0));
+        assert!(limiter.try_acquire(Operation::ListRooms, 3, t0), "buckets are per operation");
+        assert!(!limiter.try_acquire(Operation::SendEvent, 0, t0));
+        // One token every third of a second.
+        assert!(!limiter.try_acquire(Operation::GetRoom, 3, t0 + Duration::milliseconds(300)));
+        assert!(limiter.try_acquire(Operation::GetRoom, 3, t0 + Duration::milliseconds(340)));
+        assert!(!limiter.try_acquire(Operation::GetRoom, 3, t0 - Duration::seconds(10)));
+        // A long pause refills to the burst size only.
+        let later = t0 + Duration::hours(1);
+        for _ in 0..3 {
+            assert!(limiter.try_acquire(Operation::GetRoom, 3, later));
+        }
+        assert!(!limiter.try_acquire(Operation::GetRoom, 3, later));
     }
 }

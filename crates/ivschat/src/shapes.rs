@@ -23,9 +23,7 @@ fn logging_arns(config: &Config, room: &Room) -> Value {
 }
 
 fn handler(room: &Room) -> Option<Value> {
-    room.message_review_handler
-        .as_ref()
-        .map(|h| json!({"uri": h.uri, "fallbackResult": h.fallback_result.as_str()}))
+    room.message_review_handler.as_ref().map(|h| json!({"uri": h.uri, "fallbackResult": h.fallback_result.as_str()}))
 }
 
 /// CreateRoom / GetRoom / UpdateRoom output. `messageReviewHandler` is omitted when the room has none.

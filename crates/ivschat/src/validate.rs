@@ -62,6 +62,11 @@ impl Object {
         self.members.remove(name).filter(|v| !v.is_null())
     }
 
+    /// This object's own path (`""` for the request itself).
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
     /// Whether a (non-null) member is present, without reading it.
     pub(crate) fn has(&self, name: &str) -> bool {
         self.members.get(name).is_some_and(|v| !v.is_null())
@@ -214,10 +219,15 @@ impl Reader {
                 return None;
             }
         };
-        self.strings(&path, items.into_iter().map(|v| match v {
-            Value::String(s) => Ok(s),
-            _ => Err(()),
-        }), max_items, item)
+        self.strings(
+            &path,
+            items.into_iter().map(|v| match v {
+                Value::String(s) => Ok(s),
+                _ => Err(()),
+            }),
+            max_items,
+            item,
+        )
     }
 
     /// Checks already-extracted list items (also used for query-string lists).
@@ -285,10 +295,7 @@ impl Reader {
             };
             let klen = k.chars().count();
             if klen < rule.key.min || klen > rule.key.max {
-                self.fail(
-                    path,
-                    format!("Map keys must have length between {} and {}", rule.key.min, rule.key.max),
-                );
+                self.fail(path, format!("Map keys must have length between {} and {}", rule.key.min, rule.key.max));
                 return None;
             }
             let vlen = v.chars().count();
@@ -329,10 +336,6 @@ impl Reader {
     pub(crate) fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() { Ok(()) } else { Err(errors::field_validation(&self.errors)) }
     }
-
-    pub(crate) fn is_ok(&self) -> bool {
-        self.errors.is_empty()
-    }
 }
 
 /// Parses a request body: empty means `{}`; anything but a JSON object is a ValidationException.
@@ -360,7 +363,8 @@ pub(crate) const NAME: Pattern = Pattern {
 };
 
 /// `[a-zA-Z0-9]+` (MessageID).
-pub(crate) const ALNUM: Pattern = Pattern { matches: |s| all(s, |b| b.is_ascii_alphanumeric()), text: "^[a-zA-Z0-9]+$" };
+pub(crate) const ALNUM: Pattern =
+    Pattern { matches: |s| all(s, |b| b.is_ascii_alphanumeric()), text: "^[a-zA-Z0-9]+$" };
 
 /// LambdaArn: empty, or `arn:aws:lambda:[a-z0-9-]+:[0-9]{12}:function:.+`.
 pub(crate) const LAMBDA_ARN: Pattern = Pattern {

@@ -14,11 +14,7 @@ pub enum StoreError {
     /// The resource cannot change as asked because of another one (`blocker`), e.g. a logging configuration
     /// still attached to a room.
     #[error("{kind} {id} is in use by {blocker}")]
-    Conflict {
-        kind: ResourceKind,
-        id: String,
-        blocker: ResourceRef,
-    },
+    Conflict { kind: ResourceKind, id: String, blocker: ResourceRef },
 
     #[error("quota of {limit} {kind} resources reached")]
     QuotaExceeded { kind: ResourceKind, limit: u64 },
@@ -26,7 +22,8 @@ pub enum StoreError {
     #[error("a resource may carry at most {limit} tags")]
     TooManyTags { limit: usize },
 
-    /// The database or its worker failed; the operation may or may not have happened only if the error says so.
+    /// The database or its worker failed. A failed write was rolled back, unless the failure came after the
+    /// commit (the worker task dying), in which case the outcome is unknown.
     #[error("storage backend failure: {0}")]
     Backend(String),
 }

@@ -6,6 +6,9 @@
 //! checks such as quotas, "logging configuration still attached" or "at most 50 tags" cannot race.
 //! A PostgreSQL implementation (sqlx) slots in by implementing the same trait; the SQL in `sqlite/` is kept
 //! portable (keyset pagination on `(update_time, id)`, a join table for room → logging configuration).
+//! SQLite gets atomicity from `BEGIN IMMEDIATE` (one writer at a time); PostgreSQL must get the same from
+//! `SERIALIZABLE` transactions (retrying serialization failures) or explicit locks around the count checks
+//! (quotas, tag limit) and the "still attached" check.
 
 mod error;
 mod model;
@@ -15,10 +18,9 @@ use async_trait::async_trait;
 
 pub use error::StoreError;
 pub use model::{
-    Cursor, Destination, FallbackResult, HandlerPatch, LoggingConfiguration,
-    LoggingConfigurationPatch, LoggingConfigurationState, MessageReviewHandler,
-    NewLoggingConfiguration, NewRoom, Page, ResourceKind, ResourceRef, Room, RoomFilter, RoomPatch,
-    Tags,
+    Cursor, Destination, FallbackResult, HandlerPatch, LoggingConfiguration, LoggingConfigurationPatch,
+    LoggingConfigurationState, MessageReviewHandler, NewLoggingConfiguration, NewRoom, Page, ResourceKind, ResourceRef,
+    Room, RoomFilter, RoomPatch, Tags,
 };
 pub use sqlite::{DATABASE_FILE, SqliteStore};
 
@@ -60,8 +62,7 @@ pub trait Store: Send + Sync + 'static {
         max: u64,
     ) -> Result<LoggingConfiguration, StoreError>;
 
-    async fn get_logging_configuration(&self, id: &str)
-    -> Result<LoggingConfiguration, StoreError>;
+    async fn get_logging_configuration(&self, id: &str) -> Result<LoggingConfiguration, StoreError>;
 
     async fn update_logging_configuration(
         &self,
@@ -70,10 +71,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<LoggingConfiguration, StoreError>;
 
     /// Deletes a logging configuration with its tags; [`StoreError::Conflict`] while a room still uses it.
-    async fn delete_logging_configuration(
-        &self,
-        id: &str,
-    ) -> Result<LoggingConfiguration, StoreError>;
+    async fn delete_logging_configuration(&self, id: &str) -> Result<LoggingConfiguration, StoreError>;
 
     /// One page of logging configurations, ordered like rooms.
     async fn list_logging_configurations(
@@ -85,19 +83,10 @@ pub trait Store: Send + Sync + 'static {
     async fn count_logging_configurations(&self) -> Result<u64, StoreError>;
 
     /// Adds or overwrites tags; [`StoreError::TooManyTags`] if the resource would end with more than `max_tags`.
-    async fn tag_resource(
-        &self,
-        resource: &ResourceRef,
-        tags: &Tags,
-        max_tags: usize,
-    ) -> Result<(), StoreError>;
+    async fn tag_resource(&self, resource: &ResourceRef, tags: &Tags, max_tags: usize) -> Result<(), StoreError>;
 
     /// Removes the given keys (absent keys are ignored).
-    async fn untag_resource(
-        &self,
-        resource: &ResourceRef,
-        keys: &[String],
-    ) -> Result<(), StoreError>;
+    async fn untag_resource(&self, resource: &ResourceRef, keys: &[String]) -> Result<(), StoreError>;
 
     async fn list_tags(&self, resource: &ResourceRef) -> Result<Tags, StoreError>;
 }

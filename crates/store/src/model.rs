@@ -40,17 +40,11 @@ pub struct ResourceRef {
 
 impl ResourceRef {
     pub fn room(id: impl Into<String>) -> ResourceRef {
-        ResourceRef {
-            kind: ResourceKind::Room,
-            id: id.into(),
-        }
+        ResourceRef { kind: ResourceKind::Room, id: id.into() }
     }
 
     pub fn logging_configuration(id: impl Into<String>) -> ResourceRef {
-        ResourceRef {
-            kind: ResourceKind::LoggingConfiguration,
-            id: id.into(),
-        }
+        ResourceRef { kind: ResourceKind::LoggingConfiguration, id: id.into() }
     }
 }
 

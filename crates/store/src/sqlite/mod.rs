@@ -12,9 +12,9 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use crate::model::{
-    Cursor, FallbackResult, LoggingConfiguration, LoggingConfigurationPatch,
-    LoggingConfigurationState, MessageReviewHandler, NewLoggingConfiguration, NewRoom, Page,
-    ResourceKind, ResourceRef, Room, RoomFilter, RoomPatch, Tags,
+    Cursor, FallbackResult, LoggingConfiguration, LoggingConfigurationPatch, LoggingConfigurationState,
+    MessageReviewHandler, NewLoggingConfiguration, NewRoom, Page, ResourceKind, ResourceRef, Room, RoomFilter,
+    RoomPatch, Tags,
 };
 use crate::{Store, StoreError};
 use rows::{LC_COLUMNS, ROOM_COLUMNS, to_ms};
@@ -34,9 +34,7 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("path", &self.path)
-            .finish()
+        f.debug_struct("SqliteStore").field("path", &self.path).finish()
     }
 }
 
@@ -51,19 +49,15 @@ impl SqliteStore {
 
     /// [`SqliteStore::open`] for callers outside an async runtime.
     pub fn open_blocking(data_dir: &Path) -> Result<SqliteStore, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Backend(format!("cannot create {}: {e}", data_dir.display()))
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", data_dir.display())))?;
         let path = data_dir.join(DATABASE_FILE);
         let conn = schema::open(&path)?;
         // Make the new file's directory entry durable too.
         if let Ok(dir) = std::fs::File::open(data_dir) {
             let _ = dir.sync_all();
         }
-        Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
-            path,
-        })
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), path })
     }
 
     /// The database file.
@@ -143,17 +137,12 @@ impl Store for SqliteStore {
     async fn create_room(&self, room: NewRoom, max_rooms: u64) -> Result<Room, StoreError> {
         self.write(move |tx| {
             if rows::count(tx, "rooms")? >= max_rooms {
-                return Err(StoreError::QuotaExceeded {
-                    kind: ResourceKind::Room,
-                    limit: max_rooms,
-                });
+                return Err(StoreError::QuotaExceeded { kind: ResourceKind::Room, limit: max_rooms });
             }
             let (uri, fallback) = handler_columns(&room.message_review_handler);
             let at = to_ms(room.create_time);
             let inserted = tx
-                .prepare_cached(&format!(
-                    "INSERT INTO rooms ({ROOM_COLUMNS}) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)"
-                ))?
+                .prepare_cached(&format!("INSERT INTO rooms ({ROOM_COLUMNS}) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)"))?
                 .execute(params![
                     room.id,
                     room.name,
@@ -165,10 +154,7 @@ impl Store for SqliteStore {
                 ]);
             match inserted {
                 Err(e) if rows::is_unique_violation(&e) => {
-                    return Err(StoreError::AlreadyExists {
-                        kind: ResourceKind::Room,
-                        id: room.id,
-                    });
+                    return Err(StoreError::AlreadyExists { kind: ResourceKind::Room, id: room.id });
                 }
                 other => other?,
             };
@@ -193,26 +179,13 @@ impl Store for SqliteStore {
                 Some(p) => {
                     let uri = p
                         .uri
-                        .or_else(|| {
-                            current
-                                .message_review_handler
-                                .as_ref()
-                                .map(|h| h.uri.clone())
-                        })
+                        .or_else(|| current.message_review_handler.as_ref().map(|h| h.uri.clone()))
                         .unwrap_or_default();
                     let fallback_result = p
                         .fallback_result
-                        .or_else(|| {
-                            current
-                                .message_review_handler
-                                .as_ref()
-                                .map(|h| h.fallback_result)
-                        })
+                        .or_else(|| current.message_review_handler.as_ref().map(|h| h.fallback_result))
                         .unwrap_or(FallbackResult::Allow);
-                    (!uri.is_empty()).then_some(MessageReviewHandler {
-                        uri,
-                        fallback_result,
-                    })
+                    (!uri.is_empty()).then_some(MessageReviewHandler { uri, fallback_result })
                 }
             };
             let (uri, fallback) = handler_columns(&handler);
@@ -224,16 +197,8 @@ impl Store for SqliteStore {
                 id,
                 patch.name.unwrap_or(current.name),
                 to_ms(patch.update_time),
-                i64::from(
-                    patch
-                        .maximum_message_rate_per_second
-                        .unwrap_or(current.maximum_message_rate_per_second)
-                ),
-                i64::from(
-                    patch
-                        .maximum_message_length
-                        .unwrap_or(current.maximum_message_length)
-                ),
+                i64::from(patch.maximum_message_rate_per_second.unwrap_or(current.maximum_message_rate_per_second)),
+                i64::from(patch.maximum_message_length.unwrap_or(current.maximum_message_length)),
                 uri,
                 fallback
             ])?;
@@ -250,10 +215,8 @@ impl Store for SqliteStore {
         self.write(move |tx| {
             let room = rows::get_room(tx, &id)?;
             rows::delete_tags(tx, &ResourceRef::room(id.clone()), None)?;
-            tx.prepare_cached("DELETE FROM room_logging WHERE room_id = ?1")?
-                .execute([&id])?;
-            tx.prepare_cached("DELETE FROM rooms WHERE id = ?1")?
-                .execute([&id])?;
+            tx.prepare_cached("DELETE FROM room_logging WHERE room_id = ?1")?.execute([&id])?;
+            tx.prepare_cached("DELETE FROM rooms WHERE id = ?1")?.execute([&id])?;
             Ok(room)
         })
         .await
@@ -291,14 +254,8 @@ impl Store for SqliteStore {
                     rows::room_from_row,
                 )?
                 .collect::<Result<Vec<_>, _>>()?;
-            let rooms = raws
-                .into_iter()
-                .map(|raw| raw.complete(tx))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(page_of(rooms, limit, |r: &Room| Cursor {
-                update_time_ms: to_ms(r.update_time),
-                id: r.id.clone(),
-            }))
+            let rooms = raws.into_iter().map(|raw| raw.complete(tx)).collect::<Result<Vec<_>, _>>()?;
+            Ok(page_of(rooms, limit, |r: &Room| Cursor { update_time_ms: to_ms(r.update_time), id: r.id.clone() }))
         })
         .await
     }
@@ -331,10 +288,7 @@ impl Store for SqliteStore {
                 ]);
             match inserted {
                 Err(e) if rows::is_unique_violation(&e) => {
-                    return Err(StoreError::AlreadyExists {
-                        kind: ResourceKind::LoggingConfiguration,
-                        id: config.id,
-                    });
+                    return Err(StoreError::AlreadyExists { kind: ResourceKind::LoggingConfiguration, id: config.id });
                 }
                 other => other?,
             };
@@ -344,13 +298,9 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn get_logging_configuration(
-        &self,
-        id: &str,
-    ) -> Result<LoggingConfiguration, StoreError> {
+    async fn get_logging_configuration(&self, id: &str) -> Result<LoggingConfiguration, StoreError> {
         let id = id.to_owned();
-        self.read(move |tx| rows::get_logging_configuration(tx, &id))
-            .await
+        self.read(move |tx| rows::get_logging_configuration(tx, &id)).await
     }
 
     async fn update_logging_configuration(
@@ -379,18 +329,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_logging_configuration(
-        &self,
-        id: &str,
-    ) -> Result<LoggingConfiguration, StoreError> {
+    async fn delete_logging_configuration(&self, id: &str) -> Result<LoggingConfiguration, StoreError> {
         let id = id.to_owned();
         self.write(move |tx| {
             let config = rows::get_logging_configuration(tx, &id)?;
             let user: Option<String> = rusqlite::OptionalExtension::optional(
-                tx.prepare_cached(
-                    "SELECT room_id FROM room_logging WHERE lc_id = ?1 ORDER BY room_id LIMIT 1",
-                )?
-                .query_row([&id], |row| row.get(0)),
+                tx.prepare_cached("SELECT room_id FROM room_logging WHERE lc_id = ?1 ORDER BY room_id LIMIT 1")?
+                    .query_row([&id], |row| row.get(0)),
             )?;
             if let Some(room_id) = user {
                 return Err(StoreError::Conflict {
@@ -400,8 +345,7 @@ impl Store for SqliteStore {
                 });
             }
             rows::delete_tags(tx, &ResourceRef::logging_configuration(id.clone()), None)?;
-            tx.prepare_cached("DELETE FROM logging_configurations WHERE id = ?1")?
-                .execute([&id])?;
+            tx.prepare_cached("DELETE FROM logging_configurations WHERE id = ?1")?.execute([&id])?;
             Ok(config)
         })
         .await
@@ -421,15 +365,9 @@ impl Store for SqliteStore {
                  LIMIT ?3"
             ))?;
             let raws = stmt
-                .query_map(
-                    params![after_time, after_id, limit as i64 + 1],
-                    rows::lc_from_row,
-                )?
+                .query_map(params![after_time, after_id, limit as i64 + 1], rows::lc_from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
-            let configs = raws
-                .into_iter()
-                .map(|raw| raw.complete(tx))
-                .collect::<Result<Vec<_>, _>>()?;
+            let configs = raws.into_iter().map(|raw| raw.complete(tx)).collect::<Result<Vec<_>, _>>()?;
             Ok(page_of(configs, limit, |c: &LoggingConfiguration| Cursor {
                 update_time_ms: to_ms(c.update_time),
                 id: c.id.clone(),
@@ -439,16 +377,10 @@ impl Store for SqliteStore {
     }
 
     async fn count_logging_configurations(&self) -> Result<u64, StoreError> {
-        self.read(|tx| rows::count(tx, "logging_configurations"))
-            .await
+        self.read(|tx| rows::count(tx, "logging_configurations")).await
     }
 
-    async fn tag_resource(
-        &self,
-        resource: &ResourceRef,
-        tags: &Tags,
-        max_tags: usize,
-    ) -> Result<(), StoreError> {
+    async fn tag_resource(&self, resource: &ResourceRef, tags: &Tags, max_tags: usize) -> Result<(), StoreError> {
         let resource = resource.clone();
         let tags = tags.clone();
         self.write(move |tx| {
@@ -463,11 +395,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn untag_resource(
-        &self,
-        resource: &ResourceRef,
-        keys: &[String],
-    ) -> Result<(), StoreError> {
+    async fn untag_resource(&self, resource: &ResourceRef, keys: &[String]) -> Result<(), StoreError> {
         let resource = resource.clone();
         let keys = keys.to_vec();
         self.write(move |tx| {

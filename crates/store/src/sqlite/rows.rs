@@ -5,14 +5,13 @@ use time::OffsetDateTime;
 
 use crate::StoreError;
 use crate::model::{
-    Destination, FallbackResult, LoggingConfiguration, LoggingConfigurationState,
-    MessageReviewHandler, ResourceKind, ResourceRef, Room, Tags,
+    Destination, FallbackResult, LoggingConfiguration, LoggingConfigurationState, MessageReviewHandler, ResourceKind,
+    ResourceRef, Room, Tags,
 };
 
 pub(crate) const ROOM_COLUMNS: &str =
     "id, name, create_time, update_time, max_rate, max_length, handler_uri, handler_fallback";
-pub(crate) const LC_COLUMNS: &str =
-    "id, name, create_time, update_time, state, dest_kind, dest_value";
+pub(crate) const LC_COLUMNS: &str = "id, name, create_time, update_time, state, dest_kind, dest_value";
 
 /// Milliseconds since the Unix epoch (the stored and sorted form of every time).
 pub(crate) fn to_ms(t: OffsetDateTime) -> i64 {
@@ -61,11 +60,7 @@ impl RawRoom {
         let message_review_handler = match self.handler_uri {
             Some(uri) => Some(MessageReviewHandler {
                 uri,
-                fallback_result: self
-                    .handler_fallback
-                    .as_deref()
-                    .and_then(FallbackResult::parse)
-                    .unwrap_or_default(),
+                fallback_result: self.handler_fallback.as_deref().and_then(FallbackResult::parse).unwrap_or_default(),
             }),
             None => None,
         };
@@ -92,38 +87,24 @@ pub(crate) fn get_room(conn: &Connection, id: &str) -> Result<Room, StoreError> 
         .optional()?;
     match raw {
         Some(raw) => raw.complete(conn),
-        None => Err(StoreError::NotFound {
-            kind: ResourceKind::Room,
-            id: id.to_owned(),
-        }),
+        None => Err(StoreError::NotFound { kind: ResourceKind::Room, id: id.to_owned() }),
     }
 }
 
 fn room_logging_ids(conn: &Connection, room_id: &str) -> Result<Vec<String>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT lc_id FROM room_logging WHERE room_id = ?1 ORDER BY position")?;
-    let ids = stmt
-        .query_map([room_id], |row| row.get(0))?
-        .collect::<Result<Vec<String>, _>>()?;
+    let mut stmt = conn.prepare_cached("SELECT lc_id FROM room_logging WHERE room_id = ?1 ORDER BY position")?;
+    let ids = stmt.query_map([room_id], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
     Ok(ids)
 }
 
 /// Replaces a room's logging configurations after checking that each exists.
-pub(crate) fn set_room_logging(
-    conn: &Connection,
-    room_id: &str,
-    ids: &[String],
-) -> Result<(), StoreError> {
+pub(crate) fn set_room_logging(conn: &Connection, room_id: &str, ids: &[String]) -> Result<(), StoreError> {
     for id in ids {
         if !logging_configuration_exists(conn, id)? {
-            return Err(StoreError::NotFound {
-                kind: ResourceKind::LoggingConfiguration,
-                id: id.clone(),
-            });
+            return Err(StoreError::NotFound { kind: ResourceKind::LoggingConfiguration, id: id.clone() });
         }
     }
-    conn.prepare_cached("DELETE FROM room_logging WHERE room_id = ?1")?
-        .execute([room_id])?;
+    conn.prepare_cached("DELETE FROM room_logging WHERE room_id = ?1")?.execute([room_id])?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO room_logging (room_id, lc_id, position) VALUES (?1, ?2, ?3)
          ON CONFLICT (room_id, lc_id) DO NOTHING",
@@ -134,10 +115,7 @@ pub(crate) fn set_room_logging(
     Ok(())
 }
 
-pub(crate) fn logging_configuration_exists(
-    conn: &Connection,
-    id: &str,
-) -> Result<bool, StoreError> {
+pub(crate) fn logging_configuration_exists(conn: &Connection, id: &str) -> Result<bool, StoreError> {
     let found = conn
         .prepare_cached("SELECT 1 FROM logging_configurations WHERE id = ?1")?
         .query_row([id], |_| Ok(()))
@@ -145,39 +123,26 @@ pub(crate) fn logging_configuration_exists(
     Ok(found.is_some())
 }
 
-pub(crate) fn resource_exists(
-    conn: &Connection,
-    resource: &ResourceRef,
-) -> Result<bool, StoreError> {
+pub(crate) fn resource_exists(conn: &Connection, resource: &ResourceRef) -> Result<bool, StoreError> {
     let sql = match resource.kind {
         ResourceKind::Room => "SELECT 1 FROM rooms WHERE id = ?1",
         ResourceKind::LoggingConfiguration => "SELECT 1 FROM logging_configurations WHERE id = ?1",
     };
-    let found = conn
-        .prepare_cached(sql)?
-        .query_row([&resource.id], |_| Ok(()))
-        .optional()?;
+    let found = conn.prepare_cached(sql)?.query_row([&resource.id], |_| Ok(())).optional()?;
     Ok(found.is_some())
 }
 
-pub(crate) fn require_resource(
-    conn: &Connection,
-    resource: &ResourceRef,
-) -> Result<(), StoreError> {
+pub(crate) fn require_resource(conn: &Connection, resource: &ResourceRef) -> Result<(), StoreError> {
     if resource_exists(conn, resource)? {
         Ok(())
     } else {
-        Err(StoreError::NotFound {
-            kind: resource.kind,
-            id: resource.id.clone(),
-        })
+        Err(StoreError::NotFound { kind: resource.kind, id: resource.id.clone() })
     }
 }
 
 pub(crate) fn tags_of(conn: &Connection, resource: &ResourceRef) -> Result<Tags, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT key, value FROM tags WHERE resource_kind = ?1 AND resource_id = ?2 ORDER BY key",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("SELECT key, value FROM tags WHERE resource_kind = ?1 AND resource_id = ?2 ORDER BY key")?;
     let rows = stmt.query_map(params![kind_text(resource.kind), resource.id], |row| {
         Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
     })?;
@@ -189,11 +154,7 @@ pub(crate) fn tags_of(conn: &Connection, resource: &ResourceRef) -> Result<Tags,
     Ok(tags)
 }
 
-pub(crate) fn put_tags(
-    conn: &Connection,
-    resource: &ResourceRef,
-    tags: &Tags,
-) -> Result<(), StoreError> {
+pub(crate) fn put_tags(conn: &Connection, resource: &ResourceRef, tags: &Tags) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO tags (resource_kind, resource_id, key, value) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (resource_kind, resource_id, key) DO UPDATE SET value = excluded.value",
@@ -215,9 +176,8 @@ pub(crate) fn delete_tags(
                 .execute(params![kind_text(resource.kind), resource.id])?;
         }
         Some(keys) => {
-            let mut stmt = conn.prepare_cached(
-                "DELETE FROM tags WHERE resource_kind = ?1 AND resource_id = ?2 AND key = ?3",
-            )?;
+            let mut stmt =
+                conn.prepare_cached("DELETE FROM tags WHERE resource_kind = ?1 AND resource_id = ?2 AND key = ?3")?;
             for k in keys {
                 stmt.execute(params![kind_text(resource.kind), resource.id, k])?;
             }
@@ -230,9 +190,7 @@ fn destination_columns(d: &Destination) -> (&'static str, &str) {
     match d {
         Destination::S3 { bucket_name } => ("s3", bucket_name),
         Destination::CloudWatchLogs { log_group_name } => ("cloudWatchLogs", log_group_name),
-        Destination::Firehose {
-            delivery_stream_name,
-        } => ("firehose", delivery_stream_name),
+        Destination::Firehose { delivery_stream_name } => ("firehose", delivery_stream_name),
     }
 }
 
@@ -244,16 +202,10 @@ pub(crate) fn destination_params(d: &Destination) -> (&'static str, String) {
 fn destination_from(kind: &str, value: String) -> Result<Destination, StoreError> {
     Ok(match kind {
         "s3" => Destination::S3 { bucket_name: value },
-        "cloudWatchLogs" => Destination::CloudWatchLogs {
-            log_group_name: value,
-        },
-        "firehose" => Destination::Firehose {
-            delivery_stream_name: value,
-        },
+        "cloudWatchLogs" => Destination::CloudWatchLogs { log_group_name: value },
+        "firehose" => Destination::Firehose { delivery_stream_name: value },
         other => {
-            return Err(StoreError::Backend(format!(
-                "unknown stored destination kind {other:?}"
-            )));
+            return Err(StoreError::Backend(format!("unknown stored destination kind {other:?}")));
         }
     })
 }
@@ -295,29 +247,19 @@ impl RawLoggingConfiguration {
     }
 }
 
-pub(crate) fn get_logging_configuration(
-    conn: &Connection,
-    id: &str,
-) -> Result<LoggingConfiguration, StoreError> {
+pub(crate) fn get_logging_configuration(conn: &Connection, id: &str) -> Result<LoggingConfiguration, StoreError> {
     let raw = conn
-        .prepare_cached(&format!(
-            "SELECT {LC_COLUMNS} FROM logging_configurations WHERE id = ?1"
-        ))?
+        .prepare_cached(&format!("SELECT {LC_COLUMNS} FROM logging_configurations WHERE id = ?1"))?
         .query_row([id], lc_from_row)
         .optional()?;
     match raw {
         Some(raw) => raw.complete(conn),
-        None => Err(StoreError::NotFound {
-            kind: ResourceKind::LoggingConfiguration,
-            id: id.to_owned(),
-        }),
+        None => Err(StoreError::NotFound { kind: ResourceKind::LoggingConfiguration, id: id.to_owned() }),
     }
 }
 
 pub(crate) fn count(conn: &Connection, table: &str) -> Result<u64, StoreError> {
-    let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
-        row.get(0)
-    })?;
+    let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
