@@ -105,11 +105,11 @@ impl Reader {
             self.fail(path, format!("Member must have length less than or equal to {}", rule.max));
             return false;
         }
-        if let Some(p) = rule.pattern {
-            if !(p.matches)(value) {
-                self.fail(path, format!("Member must satisfy regular expression pattern: {}", p.text));
-                return false;
-            }
+        if let Some(p) = rule.pattern
+            && !(p.matches)(value)
+        {
+            self.fail(path, format!("Member must satisfy regular expression pattern: {}", p.text));
+            return false;
         }
         true
     }
@@ -238,11 +238,11 @@ impl Reader {
         max_items: Option<usize>,
         item: Str,
     ) -> Option<Vec<String>> {
-        if let Some(max) = max_items {
-            if items.len() > max {
-                self.fail(path, format!("Member must have length less than or equal to {max}"));
-                return None;
-            }
+        if let Some(max) = max_items
+            && items.len() > max
+        {
+            self.fail(path, format!("Member must have length less than or equal to {max}"));
+            return None;
         }
         let before = self.errors.len();
         let mut out = Vec::with_capacity(items.len());
@@ -280,11 +280,11 @@ impl Reader {
                 return None;
             }
         };
-        if let Some(max) = rule.max_entries {
-            if members.len() > max {
-                self.fail(path, format!("Member must have length less than or equal to {max}"));
-                return None;
-            }
+        if let Some(max) = rule.max_entries
+            && members.len() > max
+        {
+            self.fail(path, format!("Member must have length less than or equal to {max}"));
+            return None;
         }
         let mut out = BTreeMap::new();
         let mut total = 0usize;
@@ -309,14 +309,14 @@ impl Reader {
             total += k.len() + v.len();
             out.insert(k, v);
         }
-        if let Some(max) = rule.max_total_bytes {
-            if total > max {
-                self.fail(
-                    path,
-                    format!("Member must have a total size of keys and values less than or equal to {max} bytes"),
-                );
-                return None;
-            }
+        if let Some(max) = rule.max_total_bytes
+            && total > max
+        {
+            self.fail(
+                path,
+                format!("Member must have a total size of keys and values less than or equal to {max} bytes"),
+            );
+            return None;
         }
         Some(out)
     }

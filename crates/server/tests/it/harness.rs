@@ -114,6 +114,7 @@ type Responder = Arc<dyn Fn(&Value) -> Reply + Send + Sync>;
 pub struct Backend {
     addr: SocketAddr,
     events: mpsc::UnboundedReceiver<Value>,
+    requests: mpsc::UnboundedReceiver<http::request::Parts>,
 }
 
 impl Backend {
@@ -126,6 +127,7 @@ impl Backend {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, events) = mpsc::unbounded_channel();
+        let (parts_tx, requests) = mpsc::unbounded_channel();
         let responder: Responder = Arc::new(responder);
         tokio::spawn(async move {
             loop {
@@ -133,13 +135,17 @@ impl Backend {
                     return;
                 };
                 let tx = tx.clone();
+                let parts_tx = parts_tx.clone();
                 let responder = responder.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
                         let tx = tx.clone();
+                        let parts_tx = parts_tx.clone();
                         let responder = responder.clone();
                         async move {
-                            let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                            let (parts, body) = req.into_parts();
+                            let _ = parts_tx.send(parts);
+                            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                             let event: Value = serde_json::from_slice(&body)
                                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
                             let reply = responder(&event);
@@ -162,7 +168,7 @@ impl Backend {
                 });
             }
         });
-        Backend { addr, events }
+        Backend { addr, events, requests }
     }
 
     pub fn url(&self) -> String {
@@ -174,6 +180,14 @@ impl Backend {
         tokio::time::timeout(Duration::from_secs(5), self.events.recv())
             .await
             .expect("backend received no event within 5 s")
+            .expect("backend stopped")
+    }
+
+    /// Method, URI and headers of the next request received, within 5 seconds.
+    pub async fn next_request(&mut self) -> http::request::Parts {
+        tokio::time::timeout(Duration::from_secs(5), self.requests.recv())
+            .await
+            .expect("backend received no request within 5 s")
             .expect("backend stopped")
     }
 
