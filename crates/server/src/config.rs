@@ -70,6 +70,44 @@ pub struct ServeArgs {
     pub log_format: Option<LogFormat>,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub ivschat: IvsChatArgs,
+}
+
+/// IVS Chat control-plane settings.
+#[derive(Debug, Default, clap::Args)]
+pub struct IvsChatArgs {
+    /// IVS Chat: rooms per account before ServiceQuotaExceededException [default: 50000].
+    #[arg(long, env = "SWITCHBOARD_IVSCHAT_MAX_ROOMS", value_name = "N")]
+    pub ivschat_max_rooms: Option<u64>,
+    /// IVS Chat: logging configurations per account [default: 10].
+    #[arg(long, env = "SWITCHBOARD_IVSCHAT_MAX_LOGGING_CONFIGURATIONS", value_name = "N")]
+    pub ivschat_max_logging_configurations: Option<u64>,
+    /// IVS Chat: enforce AWS's per-operation request rates (ThrottlingException past them); off by default.
+    #[arg(long, env = "SWITCHBOARD_IVSCHAT_STRICT_RATE_LIMITS")]
+    pub ivschat_strict_rate_limits: bool,
+}
+
+/// The `[ivschat]` table of the config file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IvsChatFile {
+    pub max_rooms: Option<u64>,
+    pub max_logging_configurations: Option<u64>,
+    #[serde(default)]
+    pub strict_rate_limits: bool,
+    /// Requests per second by operation name (`SendEvent = 50`), over strict mode's values.
+    #[serde(default)]
+    pub rate_limits: std::collections::BTreeMap<String, u32>,
+}
+
+/// Effective IVS Chat control-plane settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IvsChatSettings {
+    pub max_rooms: u64,
+    pub max_logging_configurations: u64,
+    pub strict_rate_limits: bool,
+    pub rate_limits: std::collections::BTreeMap<String, u32>,
 }
 
 /// Limits, with API Gateway's defaults.
@@ -136,6 +174,8 @@ pub struct FileConfig {
     pub tls: Option<TlsFiles>,
     #[serde(default)]
     pub limits: FileLimits,
+    #[serde(default)]
+    pub ivschat: IvsChatFile,
     /// Further WebSocket APIs.
     #[serde(default)]
     pub apis: Vec<Api>,
@@ -198,6 +238,7 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     pub log_format: LogFormat,
     pub limits: Limits,
+    pub ivschat: IvsChatSettings,
 }
 
 impl Config {
@@ -274,6 +315,17 @@ impl Config {
             bail!("limits: timeouts must be positive");
         }
 
+        let chat = args.ivschat;
+        let ivschat = IvsChatSettings {
+            max_rooms: chat.ivschat_max_rooms.or(file.ivschat.max_rooms).unwrap_or(50_000),
+            max_logging_configurations: chat
+                .ivschat_max_logging_configurations
+                .or(file.ivschat.max_logging_configurations)
+                .unwrap_or(10),
+            strict_rate_limits: chat.ivschat_strict_rate_limits || file.ivschat.strict_rate_limits,
+            rate_limits: file.ivschat.rate_limits,
+        };
+
         Ok(Config {
             listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(default_data_dir),
@@ -285,6 +337,7 @@ impl Config {
             tls,
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             limits,
+            ivschat,
         })
     }
 }

@@ -95,8 +95,21 @@ fn generate() -> KeyPair {
     KeyPair { access_key_id: format!("SBAK{}", pick(UPPER, 16)), secret_access_key: pick(SECRET, 40) }
 }
 
+/// A 32-byte secret kept in `path` (mode 0600), created on first use.
+pub fn load_or_create_key(path: &Path) -> anyhow::Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.len() == 32 => return Ok(bytes),
+        Ok(_) => anyhow::bail!("{} is not a 32-byte key", path.display()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+    }
+    let key: [u8; 32] = rand::random();
+    write_private(path, &key)?;
+    Ok(key.to_vec())
+}
+
 /// Writes a file readable by its owner only, atomically.
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+fn write_private(path: &Path, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -106,7 +119,7 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
         options.mode(0o600);
     }
     let mut file = options.open(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    file.write_all(contents.as_bytes())?;
+    file.write_all(contents.as_ref())?;
     file.sync_all()?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())

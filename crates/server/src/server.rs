@@ -37,10 +37,26 @@ impl Server {
             (Some(keys), Some(source))
         };
         let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+        let store: Arc<dyn store::Store> =
+            Arc::new(store::SqliteStore::open(&config.data_dir).await.context("cannot open the embedded store")?);
+        let hub = AppState::new_hub(&config);
+        let chat = chat::ChatService::new(
+            store.clone(),
+            hub.clone(),
+            chat::ChatConfig {
+                data_dir: config.data_dir.clone(),
+                region: config.region.clone(),
+                account_id: config.account_id.clone(),
+            },
+        )
+        .context("cannot start chat messaging")?;
+        let control = ivschat::ControlPlane::new(store, chat.clone(), chat.clone(), control_config(&config)?);
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let state = AppState::new(config, apis, keys);
+        let state = AppState::new(config, hub, apis, keys, control, chat);
         let accept_loop = tokio::spawn(accept_loop(listener, tls, state.clone()));
         Ok(Server { state, local_addr, accept_loop, key_source })
     }
@@ -120,6 +136,32 @@ async fn serve_connection<I>(
         tracing::debug!(%peer, %err, "HTTP connection ended with an error.");
     }
 }
+
+/// The IVS Chat control plane's settings; its pagination key is kept in the data directory so that `nextToken`s
+/// survive restarts.
+fn control_config(config: &Config) -> anyhow::Result<ivschat::Config> {
+    let settings = &config.ivschat;
+    let mut control = ivschat::Config::new(config.region.clone(), config.account_id.clone());
+    control.quotas = ivschat::Quotas {
+        max_rooms: settings.max_rooms,
+        max_logging_configurations: settings.max_logging_configurations,
+    };
+    if settings.strict_rate_limits {
+        control.rate_limits = ivschat::RateLimits::aws();
+    }
+    for (name, tps) in &settings.rate_limits {
+        let operation = ivschat::Operation::ALL
+            .into_iter()
+            .find(|op| op.name() == name)
+            .with_context(|| format!("[ivschat.rate_limits]: unknown operation `{name}`"))?;
+        control.rate_limits.set(operation, Some(*tps));
+    }
+    control.pagination_key = crate::credentials::load_or_create_key(&config.data_dir.join(PAGINATION_KEY_FILE))?;
+    Ok(control)
+}
+
+/// File of the key that signs IVS Chat pagination tokens.
+const PAGINATION_KEY_FILE: &str = "pagination.key";
 
 fn tls_acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
     use rustls::pki_types::pem::PemObject;

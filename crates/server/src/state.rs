@@ -20,6 +20,10 @@ use crate::ratelimit::TokenBucket;
 pub struct AppState {
     pub config: Config,
     pub hub: Hub,
+    /// The IVS Chat control plane.
+    pub control: ivschat::ControlPlane,
+    /// Live chat rooms.
+    pub chat: Arc<chat::ChatService>,
     pub apis: ApiSet,
     pub invoker: Invoker,
     /// `None` when signature checks are switched off (`--insecure-no-auth`).
@@ -35,9 +39,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, apis: ApiSet, keys: Option<Keyring>) -> Arc<AppState> {
+    /// The hub every API shares, sized by the configuration.
+    pub fn new_hub(config: &Config) -> Hub {
+        Hub::new(hub::HubConfig { node: 0, outbox_limit: config.limits.outbox_bytes })
+    }
+
+    pub fn new(
+        config: Config,
+        hub: Hub,
+        apis: ApiSet,
+        keys: Option<Keyring>,
+        control: ivschat::ControlPlane,
+        chat: Arc<chat::ChatService>,
+    ) -> Arc<AppState> {
         let limits = &config.limits;
-        let hub = Hub::new(hub::HubConfig { node: 0, outbox_limit: limits.outbox_bytes });
         let session = SessionConfig {
             idle_timeout: limits.idle_timeout,
             max_duration: limits.max_connection,
@@ -52,6 +67,8 @@ impl AppState {
         Arc::new(AppState {
             connect_limit: TokenBucket::new(limits.new_connections_per_second),
             hub,
+            control,
+            chat,
             apis,
             invoker: Invoker::new(),
             keys,

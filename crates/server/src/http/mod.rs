@@ -2,6 +2,7 @@
 //! WebSocket data plane or the reserved `/@switchboard/` paths, and renders AWS-shaped errors.
 
 mod auth;
+mod control;
 mod management;
 mod upgrade;
 
@@ -47,6 +48,9 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
     }
     if upgrade::is_upgrade(&req) {
         return upgrade::handle(state, peer, req, request_id).await;
+    }
+    if control::claims(&req) {
+        return control::handle(state, req).await;
     }
     error_response(&ApiError::forbidden())
 }

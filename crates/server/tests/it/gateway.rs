@@ -388,3 +388,104 @@ async fn shutdown_closes_everyone_with_1001_and_delivers_every_disconnect() {
     assert_eq!(disconnects.len(), 5, "exactly one $disconnect per connection");
     backend.assert_quiet(Duration::from_millis(300)).await;
 }
+
+#[tokio::test]
+async fn http_proxy_integration_gets_the_raw_body_and_mapped_context() {
+    let mut backend = Backend::start(|_| Reply::Json(json!({ "ok": true }))).await;
+    let file = format!(
+        r#"
+        [[apis]]
+        api_id = "x"
+        stages = [{{ stage_name = "prod", stage_variables = {{ tier = "gold" }} }}]
+        integrations = [{{ integration_id = "h", integration_type = "HTTP_PROXY", integration_uri = "{url}", request_parameters = {{ "integration.request.header.connectionId" = "context.connectionId", "integration.request.header.x-tier" = "stageVariables.tier", "integration.request.querystring.route" = "context.routeKey", "integration.request.header.x-static" = "'fixed'" }} }}]
+        routes = [{{ route_key = "$default", target = "h", route_response_selection_expression = "$default" }}]
+        route_responses = [{{ route_key = "$default" }}]
+        "#,
+        url = backend.url()
+    );
+    let server = TestServer::start(&file, |_| {}).await;
+    let mut ws = server.connect("/prod").await;
+    send_text(&mut ws, "raw text body").await;
+    assert_eq!(backend.next().await, Value::String("raw text body".to_owned()));
+    let request = backend.next_request().await;
+    assert_eq!(request.method, http::Method::POST);
+    assert_eq!(request.uri.query(), Some("route=%24default"));
+    assert_eq!(request.headers["connectionId"].to_str().unwrap().len(), 16);
+    assert_eq!(request.headers["x-tier"], "gold");
+    assert_eq!(request.headers["x-static"], "fixed");
+    // Two-way: the HTTP response body comes back.
+    assert_eq!(recv_text(&mut ws).await, r#"{"ok":true}"#);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_utf8_and_binary_posts() {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+
+    let mut backend = Backend::ok().await;
+    let server = TestServer::with_backend(&backend).await;
+
+    // PostToConnection with bytes that are not UTF-8 arrives as a binary message, unchanged.
+    let mut ws = server.connect("/prod").await;
+    let id = backend.next_of("CONNECT").await["requestContext"]["connectionId"].as_str().unwrap().to_owned();
+    let bytes = vec![0xff, 0x00, 0xfe];
+    server
+        .sdk("prod")
+        .post_to_connection()
+        .connection_id(&id)
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(bytes.clone()))
+        .send()
+        .await
+        .unwrap();
+    let message = tokio::time::timeout(Duration::from_secs(5), futures_util::StreamExt::next(&mut ws))
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(message, Message::Binary(bytes.into()));
+
+    // A text frame that is not UTF-8 closes with 1007; other clients are unaffected.
+    let mut other = server.connect("/prod").await;
+    let other_id = backend.next_of("CONNECT").await["requestContext"]["connectionId"].as_str().unwrap().to_owned();
+    ws.send(Message::Frame(Frame::message(vec![0xc3, 0x28], OpCode::Data(Data::Text), true))).await.unwrap();
+    assert_eq!(recv_close(&mut ws).await.0, 1007);
+    assert_eq!(backend.next_of("DISCONNECT").await["requestContext"]["disconnectStatusCode"], 1007);
+    server
+        .sdk("prod")
+        .post_to_connection()
+        .connection_id(&other_id)
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("still here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(recv_text(&mut other).await, "still here");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stalled_client_is_disconnected_as_a_slow_consumer() {
+    let mut backend = Backend::ok().await;
+    let url = backend.url();
+    let server = TestServer::start("", |a| {
+        a.routes = vec![format!("$connect={url}"), format!("$disconnect={url}")];
+        a.limits.write_timeout_secs = Some(1);
+    })
+    .await;
+    // Never reads: the kernel buffers fill, then a write stalls for the write timeout.
+    let _ws = server.connect("/prod").await;
+    let id = backend.next_of("CONNECT").await["requestContext"]["connectionId"].as_str().unwrap().to_owned();
+    let sdk = server.sdk("prod");
+    let chunk = aws_sdk_apigatewaymanagement::primitives::Blob::new(vec![b'z'; 128 * 1024]);
+    for _ in 0..200 {
+        if sdk.post_to_connection().connection_id(&id).data(chunk.clone()).send().await.is_err() {
+            break;
+        }
+    }
+    let disconnect = backend.next_of("DISCONNECT").await;
+    assert_eq!(disconnect["requestContext"]["disconnectStatusCode"], 1008);
+    assert_eq!(disconnect["requestContext"]["disconnectReason"], "Slow consumer");
+    let gone = sdk.get_connection().connection_id(&id).send().await.unwrap_err().into_service_error();
+    assert!(gone.is_gone_exception());
+    server.shutdown().await;
+}

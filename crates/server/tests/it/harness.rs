@@ -29,12 +29,20 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub struct TestServer {
     server: Option<Server>,
     pub addr: SocketAddr,
-    _dir: tempfile::TempDir,
+    dir: Arc<tempfile::TempDir>,
 }
 
 impl TestServer {
     pub async fn start(file_toml: &str, tweak: impl FnOnce(&mut ServeArgs)) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
+        TestServer::start_in(Arc::new(tempfile::tempdir().unwrap()), file_toml, tweak).await
+    }
+
+    /// A server on the data directory of an earlier one (a restart).
+    pub async fn start_in(
+        dir: Arc<tempfile::TempDir>,
+        file_toml: &str,
+        tweak: impl FnOnce(&mut ServeArgs),
+    ) -> TestServer {
         let mut args = ServeArgs {
             listen: Some("127.0.0.1:0".parse().unwrap()),
             data_dir: Some(dir.path().to_owned()),
@@ -47,7 +55,12 @@ impl TestServer {
         let config = Config::merge(args, file).unwrap();
         let server = Server::start(config).await.unwrap();
         let addr = server.local_addr();
-        TestServer { server: Some(server), addr, _dir: dir }
+        TestServer { server: Some(server), addr, dir }
+    }
+
+    /// The data directory, to restart a server on it.
+    pub fn data_dir(&self) -> Arc<tempfile::TempDir> {
+        self.dir.clone()
     }
 
     /// A server whose default API routes `$connect`, `$disconnect` and `$default` to `backend`.
@@ -92,6 +105,18 @@ impl TestServer {
             .endpoint_url(self.url(&format!("/{stage}")))
             .build();
         aws_sdk_apigatewaymanagement::Client::from_conf(config)
+    }
+
+    /// The official IVS Chat SDK client, pointed at the server.
+    pub fn chat_sdk(&self) -> aws_sdk_ivschat::Client {
+        let creds = aws_credential_types::Credentials::new(AKID, SECRET, None, None, "test");
+        let config = aws_sdk_ivschat::Config::builder()
+            .behavior_version(aws_sdk_ivschat::config::BehaviorVersion::latest())
+            .region(aws_sdk_ivschat::config::Region::new(REGION))
+            .credentials_provider(creds)
+            .endpoint_url(self.url(""))
+            .build();
+        aws_sdk_ivschat::Client::from_conf(config)
     }
 
     pub async fn shutdown(mut self) {
@@ -278,7 +303,11 @@ impl Raw {
         let mut headers = http::HeaderMap::new();
         headers.insert(http::header::HOST, host.parse().unwrap());
         if self.sign {
-            let request = sigv4::SignedRequest::new(self.method, &self.path, None, &headers, &self.body);
+            let (path, query) = match self.path.split_once('?') {
+                Some((path, query)) => (path, Some(query)),
+                None => (self.path.as_str(), None),
+            };
+            let request = sigv4::SignedRequest::new(self.method, path, query, &headers, &self.body);
             let params = sigv4::SigningParams {
                 access_key_id: AKID,
                 secret_access_key: self.secret,

@@ -3,6 +3,8 @@
 
 #![allow(unreachable_pub)]
 
+mod control;
 mod gateway;
 mod harness;
 mod management;
+mod serve;

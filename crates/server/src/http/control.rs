@@ -1,0 +1,66 @@
+//! The IVS Chat control plane over HTTP: `POST /{Operation}` and `/tags/{resourceArn}`, SigV4 service `ivschat`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use wire::{ApiError, ErrorCode};
+
+use super::{Body, auth, error_response};
+use crate::metrics::OperationLabels;
+use crate::state::AppState;
+
+/// Whether a request that is neither a management call nor a WebSocket upgrade belongs to the control plane:
+/// anything not signed for `execute-api` (API Gateway's unknown paths stay `403 Forbidden`).
+pub(super) fn claims(req: &Request<Incoming>) -> bool {
+    auth::credential_service(req.headers(), req.uri().query()) != Some("execute-api")
+}
+
+pub(super) async fn handle(state: &Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
+    let operation = operation_label(req.method(), req.uri().path());
+    let response = match serve(state, req).await {
+        Ok(response) => response,
+        Err(err) => error_response(&err),
+    };
+    state.metrics.api_requests.get_or_create(&OperationLabels { operation, status: response.status().as_u16() }).inc();
+    response
+}
+
+async fn serve(state: &Arc<AppState>, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+    let (parts, body) = req.into_parts();
+    // One byte over the limit is enough for the control plane to refuse an oversize body with its own error.
+    let limit = state.control.config().max_body_bytes + 1;
+    let body: Bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return Err(ApiError::new(ErrorCode::Validation, "Request body is too large")
+                .with("reason", "OTHER")
+                .with("fieldList", serde_json::json!([])));
+        }
+    };
+    auth::verify(state, &parts, &body, auth::Service::IvsChat)?;
+    let reply = state.control.handle(&parts.method, parts.uri.path(), parts.uri.query(), &body).await?;
+    let content_type = reply.content_type();
+    let mut response = Response::new(Body::from(reply.body));
+    *response.status_mut() = reply.status;
+    if let Some(content_type) = content_type {
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    Ok(response)
+}
+
+/// A low-cardinality metrics label: the operation name for known operations, else `Unknown`.
+fn operation_label(method: &http::Method, path: &str) -> &'static str {
+    if path.starts_with("/tags/") {
+        return match *method {
+            http::Method::POST => "TagResource",
+            http::Method::DELETE => "UntagResource",
+            http::Method::GET => "ListTagsForResource",
+            _ => "Unknown",
+        };
+    }
+    let name = path.trim_start_matches('/');
+    ivschat::Operation::ALL.into_iter().map(|op| op.name()).find(|op| *op == name).unwrap_or("Unknown")
+}

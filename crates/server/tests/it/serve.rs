@@ -1,0 +1,105 @@
+//! The server as a whole: TLS, health and metrics, and the `switchboard serve` process (banner, generated
+//! credentials, SIGTERM).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn tls_serves_https_and_the_management_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let server = TestServer::start("", |a| {
+        a.tls_cert = Some(cert_path.clone());
+        a.tls_key = Some(key_path.clone());
+    })
+    .await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+        .resolve("localhost", server.addr)
+        .build()
+        .unwrap();
+    let base = format!("https://localhost:{}", server.addr.port());
+    let health = client.get(format!("{base}/@switchboard/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let unsigned = client.get(format!("{base}/prod/@connections/L0SM9cOFvHcCIhw%3D")).send().await.unwrap();
+    assert_eq!(unsigned.status(), 403);
+    assert_eq!(unsigned.headers()["x-amzn-errortype"], "MissingAuthenticationTokenException");
+    // Plain HTTP on a TLS listener is not served.
+    assert!(reqwest::Client::new().get(server.url("/@switchboard/health")).send().await.is_err());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let server = TestServer::start("", |_| {}).await;
+    let _ws = server.connect("/prod").await;
+    let health: serde_json::Value =
+        serde_json::from_str(&reqwest::get(server.url("/@switchboard/health")).await.unwrap().text().await.unwrap())
+            .unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["connections"], 1);
+    let _ = Raw::new("GET", "/prod/@connections/L0SM9cOFvHcCIhw%3D").send(&server).await;
+    let metrics = reqwest::get(server.url("/@switchboard/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("switchboard_connections_opened_total 1"), "{metrics}");
+    assert!(
+        metrics.contains(r#"switchboard_api_requests_total{operation="GetConnection",status="410"} 1"#),
+        "{metrics}"
+    );
+    let reserved = reqwest::get(server.url("/@switchboard/other")).await.unwrap();
+    assert_eq!(reserved.status(), 403);
+    server.shutdown().await;
+}
+
+/// `switchboard serve` with no arguments but a data directory: banner, generated credentials, then SIGTERM.
+#[tokio::test]
+async fn serve_process_prints_how_to_call_it_and_stops_on_sigterm() {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let done = line.starts_with("Try:");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    });
+    let lines = tokio::time::timeout(Duration::from_secs(20), lines).await.unwrap().unwrap();
+    let text = lines.join("\n");
+    assert!(text.contains("Switchboard is listening on 127.0.0.1:"), "{text}");
+    assert!(text.contains("ws://127.0.0.1:"), "{text}");
+    let export = lines.iter().find(|l| l.contains("export AWS_ACCESS_KEY_ID=")).expect("credentials are printed");
+    let creds = home.path().join(".local/share/switchboard/credentials.toml");
+    let stored = std::fs::read_to_string(&creds).unwrap();
+    let akid = export.split("AWS_ACCESS_KEY_ID=").nth(1).unwrap().split_whitespace().next().unwrap();
+    assert!(stored.contains(akid));
+    let addr: std::net::SocketAddr =
+        text.split("listening on ").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/prod")).await.unwrap();
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    assert_eq!(recv_close(&mut ws).await.0, 1001);
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
