@@ -47,12 +47,7 @@ async fn lifecycle_with_the_official_sdk() {
     assert!(connection_id.ends_with('='));
 
     let sdk = server.sdk("prod");
-    sdk.post_to_connection()
-        .connection_id(&connection_id)
-        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("Hello from API Gateway!"))
-        .send()
-        .await
-        .unwrap();
+    post(&sdk, &connection_id, "Hello from API Gateway!").await.unwrap();
     assert_eq!(recv_text(&mut ws).await, "Hello from API Gateway!");
 
     let info = sdk.get_connection().connection_id(&connection_id).send().await.unwrap();
@@ -79,14 +74,7 @@ async fn lifecycle_with_the_official_sdk() {
     assert_eq!(disconnect["headers"]["x-api-key"], "");
     assert_eq!(disconnect["headers"]["Host"], server.addr.to_string());
 
-    let gone = sdk
-        .post_to_connection()
-        .connection_id(&connection_id)
-        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("late"))
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let gone = post(&sdk, &connection_id, "late").await.unwrap_err().into_service_error();
     assert!(gone.is_gone_exception(), "{gone:?}");
     let gone = sdk.get_connection().connection_id(&connection_id).send().await.unwrap_err().into_service_error();
     assert!(gone.is_gone_exception(), "{gone:?}");
@@ -188,25 +176,10 @@ async fn posting_during_connect_is_gone() {
         )
     };
     let id = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(5)).unwrap()).await.unwrap();
-    let err = server
-        .sdk("prod")
-        .post_to_connection()
-        .connection_id(&id)
-        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("early"))
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let err = post(&server.sdk("prod"), &id, "early").await.unwrap_err().into_service_error();
     assert!(err.is_gone_exception(), "{err:?}");
     let mut ws = connecting.await.unwrap().unwrap();
-    server
-        .sdk("prod")
-        .post_to_connection()
-        .connection_id(&id)
-        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("now"))
-        .send()
-        .await
-        .unwrap();
+    post(&server.sdk("prod"), &id, "now").await.unwrap();
     assert_eq!(recv_text(&mut ws).await, "now");
     server.shutdown().await;
 }
@@ -298,14 +271,7 @@ async fn frame_and_message_limits_close_with_the_right_codes() {
     let mut ws = server.connect("/prod").await;
     let id = backend.next_of("CONNECT").await["requestContext"]["connectionId"].as_str().unwrap().to_owned();
     let big = "y".repeat(100 * 1024);
-    server
-        .sdk("prod")
-        .post_to_connection()
-        .connection_id(&id)
-        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(big.clone()))
-        .send()
-        .await
-        .unwrap();
+    post(&server.sdk("prod"), &id, big.clone()).await.unwrap();
     assert_eq!(recv_text(&mut ws).await, big);
     server.shutdown().await;
 }
@@ -430,14 +396,7 @@ async fn invalid_utf8_and_binary_posts() {
     let mut ws = server.connect("/prod").await;
     let id = backend.next_of("CONNECT").await["requestContext"]["connectionId"].as_str().unwrap().to_owned();
     let bytes = vec![0xff, 0x00, 0xfe];
-    server
-        .sdk("prod")
-        .post_to_connection()
-        .connection_id(&id)
-        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(bytes.clone()))
-        .send()
-        .await
-        .unwrap();
+    post(&server.sdk("prod"), &id, bytes.clone()).await.unwrap();
     let message = tokio::time::timeout(Duration::from_secs(5), futures_util::StreamExt::next(&mut ws))
         .await
         .unwrap()
@@ -451,14 +410,7 @@ async fn invalid_utf8_and_binary_posts() {
     ws.send(Message::Frame(Frame::message(vec![0xc3, 0x28], OpCode::Data(Data::Text), true))).await.unwrap();
     assert_eq!(recv_close(&mut ws).await.0, 1007);
     assert_eq!(backend.next_of("DISCONNECT").await["requestContext"]["disconnectStatusCode"], 1007);
-    server
-        .sdk("prod")
-        .post_to_connection()
-        .connection_id(&other_id)
-        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("still here"))
-        .send()
-        .await
-        .unwrap();
+    post(&server.sdk("prod"), &other_id, "still here").await.unwrap();
     assert_eq!(recv_text(&mut other).await, "still here");
     server.shutdown().await;
 }

@@ -340,3 +340,18 @@ pub async fn parts(response: reqwest::Response) -> (u16, String, String) {
         response.headers().get("x-amzn-errortype").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     (status, error_type, response.text().await.unwrap())
 }
+
+/// PostToConnection through the official SDK.
+pub async fn post(
+    sdk: &aws_sdk_apigatewaymanagement::Client,
+    connection_id: &str,
+    data: impl Into<Vec<u8>>,
+) -> Result<
+    (),
+    aws_sdk_apigatewaymanagement::error::SdkError<
+        aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError,
+    >,
+> {
+    let data = aws_sdk_apigatewaymanagement::primitives::Blob::new(data);
+    sdk.post_to_connection().connection_id(connection_id).data(data).send().await.map(|_| ())
+}
