@@ -1,69 +1,391 @@
-//! Amazon IVS Chat messaging (being written): chat tokens, the chat WebSocket protocol, room fan-out, review and
-//! logging. This first version only fixes the API the server wires.
+//! Amazon IVS Chat messaging: chat tokens, the chat WebSocket protocol, room fan-out, the message review handler
+//! and chat logging, on the connection hub that API Gateway connections use too.
+//!
+//! The server drives a connection through three calls: [`ChatService::admit`] redeems the token of a handshake
+//! (answering a [`Refusal`] with an HTTP status when it must be refused), [`ChatService::join`] makes the hub
+//! connection a member of its room, and [`ChatService::serve`] runs the session until it ends; the member leaves the
+//! room when it is dropped. The control plane reaches live rooms through [`RoomEvents`] and issues tokens through
+//! [`TokenIssuer`], both implemented by [`ChatService`].
+//!
+//! Every frame of a room is encoded once, under the room's short lock, and the same bytes are queued for every
+//! member with [`hub::Connection::deliver`], which never waits: a member whose outbox overflows is closed with 1008.
 
+mod actions;
+mod logging;
+mod review;
+mod rooms;
+mod token;
+
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use hub::Hub;
+use hub::session::{SessionConfig, SessionEnd};
+use hub::{Connection, Hub};
 use ivschat::{
     ChatEvent, EffectError, IssuedToken, MessageDeletion, RoomEvents, TokenIssuer, TokenRequest, UserDisconnection,
 };
-use store::{Room, Store};
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use store::{Room, Store, StoreError};
+use time::OffsetDateTime;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
+use wire::ivschat::{self as frames, Attributes, ChatErrorCode};
+
+use crate::logging::{LogSettings, LogSink};
+use crate::review::Reviewer;
+use crate::rooms::{LiveRoom, Outgoing, Rooms};
+use crate::token::{Capabilities, Claims, Tokens};
+
+/// Default lifetime of a chat token (capped by its session's end).
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// The message review handler's timeout on AWS (not adjustable there).
+pub const DEFAULT_REVIEW_TIMEOUT: Duration = Duration::from_millis(200);
+/// Directory of the file destinations of chat logs, in the data directory.
+pub const LOG_DIR: &str = "chat-logs";
+
+/// An S3-compatible endpoint for the `s3` destination of logging configurations (path-style, SigV4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Endpoint {
+    /// E.g. `http://127.0.0.1:9000`; objects are PUT to `{endpoint}/{bucket}/{key}`.
+    pub endpoint: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Signing region; the server's region when `None`.
+    pub region: Option<String>,
+}
 
 /// Settings of the messaging layer.
 #[derive(Clone, Debug)]
 pub struct ChatConfig {
-    /// Where the token key lives.
+    /// Where the token key (`chat-token.key`) and the file destinations of chat logs (`chat-logs/`) live.
     pub data_dir: PathBuf,
     pub region: String,
     pub account_id: String,
+    /// How long a chat token can be redeemed (never past its session's end). Default 60 minutes.
+    pub token_lifetime: Duration,
+    /// How long the message review handler may take before the room's fallback result applies. Default 200 ms.
+    pub review_timeout: Duration,
+    /// Lambda ARN → URL of the review handler serving it (an `http(s)://` `messageReviewHandler.uri` needs none).
+    pub review_handlers: BTreeMap<String, String>,
+    /// How often CloudWatch Logs files and Firehose endpoints receive buffered records. Default 1 s.
+    pub log_flush_interval: Duration,
+    /// How often S3 objects are written. Default 60 s.
+    pub s3_flush_interval: Duration,
+    /// Records waiting for the log writer before new ones are dropped. Default 65,536.
+    pub log_queue: usize,
+    /// Firehose delivery stream name → HTTP endpoint URL (Firehose HTTP endpoint delivery requests). Streams not
+    /// listed are written to `chat-logs/firehose/{name}.ndjson`.
+    pub firehose_endpoints: BTreeMap<String, String>,
+    /// Sent as `X-Amz-Firehose-Access-Key` to Firehose endpoints.
+    pub firehose_access_key: Option<String>,
+    /// Where `s3` destinations go; `chat-logs/s3/{bucket}/…` when `None`.
+    pub s3: Option<S3Endpoint>,
 }
 
-/// The live rooms of this node.
+impl ChatConfig {
+    /// Defaults for a data directory and identity.
+    pub fn new(data_dir: impl Into<PathBuf>, region: impl Into<String>, account_id: impl Into<String>) -> ChatConfig {
+        ChatConfig {
+            data_dir: data_dir.into(),
+            region: region.into(),
+            account_id: account_id.into(),
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            review_timeout: DEFAULT_REVIEW_TIMEOUT,
+            review_handlers: BTreeMap::new(),
+            log_flush_interval: Duration::from_secs(1),
+            s3_flush_interval: Duration::from_secs(60),
+            log_queue: 65_536,
+            firehose_endpoints: BTreeMap::new(),
+            firehose_access_key: None,
+            s3: None,
+        }
+    }
+}
+
+/// The live rooms of this node, their members and everything that reaches them.
 pub struct ChatService {
-    #[allow(dead_code)]
     store: Arc<dyn Store>,
-    #[allow(dead_code)]
     hub: Hub,
-    #[allow(dead_code)]
     config: ChatConfig,
+    tokens: Tokens,
+    rooms: Rooms,
+    reviewer: Reviewer,
+    logs: LogSink,
 }
 
 impl std::fmt::Debug for ChatService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatService").finish_non_exhaustive()
+        f.debug_struct("ChatService")
+            .field("region", &self.config.region)
+            .field("connections", &self.hub.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a handshake is refused: the HTTP status and a message for the `{"message": …}` body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: u16,
+    pub message: &'static str,
+}
+
+impl Refusal {
+    fn unauthorized(message: &'static str) -> Refusal {
+        Refusal { status: 401, message }
+    }
+
+    fn room_not_found() -> Refusal {
+        Refusal { status: 404, message: "Room not found" }
+    }
+}
+
+/// A redeemed token whose room exists: what a handshake needs to accept the connection.
+#[derive(Debug)]
+pub struct Ticket {
+    claims: Claims,
+    room: Arc<LiveRoom>,
+}
+
+impl Ticket {
+    pub fn room_id(&self) -> &str {
+        &self.claims.room_id
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.claims.user_id
+    }
+
+    pub fn session_expiration_time(&self) -> OffsetDateTime {
+        self.claims.session_expires()
+    }
+}
+
+/// A connection's membership of its room; leaving the room when dropped.
+#[derive(Debug)]
+pub struct Member {
+    service: Arc<ChatService>,
+    room: Arc<LiveRoom>,
+    room_arn: String,
+    conn: Arc<Connection>,
+    user_id: Arc<str>,
+    capabilities: Capabilities,
+    /// The token's attributes: the `Sender.Attributes` of every message of this member.
+    attributes: Attributes,
+    session_expires: OffsetDateTime,
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        self.room.leave(self.conn.id());
     }
 }
 
 impl ChatService {
+    /// Loads (or creates) the token key in the data directory and starts the log writer on the current Tokio
+    /// runtime.
     pub fn new(store: Arc<dyn Store>, hub: Hub, config: ChatConfig) -> std::io::Result<Arc<ChatService>> {
-        Ok(Arc::new(ChatService { store, hub, config }))
+        tokio::runtime::Handle::try_current()
+            .map_err(|_| std::io::Error::other("chat messaging must start inside a Tokio runtime"))?;
+        let tokens = Tokens::open(&config.data_dir, OffsetDateTime::now_utc())?;
+        let client = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(5))
+            .no_proxy()
+            .build()
+            .map_err(std::io::Error::other)?;
+        let reviewer = Reviewer::new(client.clone(), config.review_timeout, config.review_handlers.clone());
+        let logs = LogSink::start(
+            LogSettings {
+                root: config.data_dir.join(LOG_DIR),
+                region: config.region.clone(),
+                account_id: config.account_id.clone(),
+                flush_interval: config.log_flush_interval,
+                s3_flush_interval: config.s3_flush_interval,
+                queue: config.log_queue,
+                firehose: config.firehose_endpoints.clone(),
+                firehose_access_key: config.firehose_access_key.clone(),
+                s3: config.s3.clone(),
+            },
+            store.clone(),
+            client,
+        );
+        Ok(Arc::new(ChatService { store, hub, config, tokens, rooms: Rooms::default(), reviewer, logs }))
     }
+
+    pub fn config(&self) -> &ChatConfig {
+        &self.config
+    }
+
+    /// Redeems the token of a handshake (the `Sec-WebSocket-Protocol` value; `""` when there was none) and loads
+    /// its room. The token counts as used from here on.
+    pub async fn admit(&self, token: &str) -> Result<Ticket, Refusal> {
+        if token.is_empty() {
+            return Err(Refusal::unauthorized("A chat token is required as the Sec-WebSocket-Protocol header"));
+        }
+        let claims =
+            self.tokens.redeem(token, OffsetDateTime::now_utc()).map_err(|err| Refusal::unauthorized(err.message()))?;
+        match self.rooms.load(self.store.as_ref(), &claims.room_id).await {
+            Ok(room) => Ok(Ticket { claims, room }),
+            Err(StoreError::NotFound { .. }) => Err(Refusal::room_not_found()),
+            Err(err) => {
+                tracing::warn!(%err, "Cannot load a chat room.");
+                Err(Refusal { status: 500, message: "Internal Server Error" })
+            }
+        }
+    }
+
+    /// Makes `conn` a member of the ticket's room: from now on it receives the room's frames.
+    pub fn join(self: &Arc<Self>, ticket: Ticket, conn: Arc<Connection>) -> Result<Member, Refusal> {
+        let Ticket { claims, room } = ticket;
+        let user_id: Arc<str> = claims.user_id.as_str().into();
+        room.join(conn.clone(), user_id.clone()).map_err(|_| Refusal::room_not_found())?;
+        Ok(Member {
+            service: self.clone(),
+            room_arn: self.room_arn(&room.id),
+            room,
+            conn,
+            user_id,
+            capabilities: claims.capabilities(),
+            session_expires: claims.session_expires(),
+            attributes: claims.attributes,
+        })
+    }
+
+    /// Runs a member's session until the connection ends. When the session expires the client receives
+    /// `ERROR 401` and then a close (1000). Chat connections have no idle timeout and last until their session
+    /// ends, whatever `session`'s idle timeout and maximum duration say. The member leaves the room at the end.
+    pub async fn serve<S>(
+        member: Member,
+        ws: WebSocketStream<S>,
+        session: &SessionConfig,
+        shutdown: &CancellationToken,
+    ) -> SessionEnd
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let remaining: Duration =
+            (member.session_expires - OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO);
+        let expiry = tokio::time::Instant::now() + remaining;
+        let config = SessionConfig {
+            idle_timeout: remaining + Duration::from_secs(5),
+            max_duration: remaining + Duration::from_secs(5),
+            ..session.clone()
+        };
+        let conn = member.conn.clone();
+        let mut inbound = actions::ChatSession { member };
+        let run = hub::session::run(ws, conn.clone(), &config, shutdown, &mut inbound);
+        tokio::pin!(run);
+        tokio::select! {
+            end = &mut run => return end,
+            _ = tokio::time::sleep_until(expiry) => {}
+        }
+        let id = new_id();
+        let frame = frames::Frame::Error(frames::ErrorFrame {
+            id: &id,
+            request_id: "",
+            error_code: ChatErrorCode::Unauthorized.code(),
+            error_message: "Session expired",
+        });
+        conn.deliver(hub::Outbound::from(frame.to_json()));
+        conn.close_after_queued(rooms::session_expired());
+        run.await
+    }
+
+    /// Delivers the chat log records queued so far (call at shutdown); waits at most `wait`.
+    pub async fn flush_logs(&self, wait: Duration) {
+        self.logs.flush(wait).await;
+    }
+
+    fn room_arn(&self, id: &str) -> String {
+        format!("arn:aws:ivschat:{}:{}:room/{id}", self.config.region, self.config.account_id)
+    }
+
+    /// Sends a control-plane frame into a room: to its members when it is live, to its logs in any case.
+    fn publish(&self, room: &Room, outgoing: Outgoing<'_>, disconnect: Option<&str>) {
+        match self.rooms.get(&room.id) {
+            // A room deleted meanwhile has nobody left to tell.
+            Some(live) => {
+                let _ = live.broadcast(outgoing, &self.logs, disconnect);
+            }
+            None => rooms::log_only(room, outgoing, &self.logs),
+        }
+    }
+}
+
+/// A fresh id for a message, event or error: 12 characters of `[a-zA-Z0-9]`, as AWS's.
+pub(crate) fn new_id() -> String {
+    rand::rng().sample_iter(&Alphanumeric).take(12).map(char::from).collect()
 }
 
 #[async_trait]
 impl RoomEvents for ChatService {
-    async fn send_event(&self, _room: &Room, _event: ChatEvent) -> Result<(), EffectError> {
+    async fn send_event(&self, room: &Room, event: ChatEvent) -> Result<(), EffectError> {
+        let attributes = (!event.attributes.is_empty()).then_some(&event.attributes);
+        let outgoing = Outgoing::Event { id: &event.id, request_id: "", name: &event.event_name, attributes };
+        self.publish(room, outgoing, None);
         Ok(())
     }
 
-    async fn delete_message(&self, _room: &Room, _deletion: MessageDeletion) -> Result<(), EffectError> {
+    async fn delete_message(&self, room: &Room, deletion: MessageDeletion) -> Result<(), EffectError> {
+        let attributes = frames::delete_message_attributes(&deletion.message_id, deletion.reason.as_deref());
+        let outgoing = Outgoing::Event {
+            id: &deletion.id,
+            request_id: "",
+            name: frames::EVENT_DELETE_MESSAGE,
+            attributes: Some(&attributes),
+        };
+        self.publish(room, outgoing, None);
         Ok(())
     }
 
-    async fn disconnect_user(&self, _room: &Room, _disconnection: UserDisconnection) -> Result<(), EffectError> {
+    async fn disconnect_user(&self, room: &Room, disconnection: UserDisconnection) -> Result<(), EffectError> {
+        let attributes = frames::disconnect_user_attributes(&disconnection.user_id, disconnection.reason.as_deref());
+        let outgoing = Outgoing::Event {
+            id: &disconnection.id,
+            request_id: "",
+            name: frames::EVENT_DISCONNECT_USER,
+            attributes: Some(&attributes),
+        };
+        self.publish(room, outgoing, Some(&disconnection.user_id));
         Ok(())
     }
 
-    async fn room_updated(&self, _room: &Room) {}
+    async fn room_updated(&self, room: &Room) {
+        self.rooms.updated(room);
+    }
 
-    async fn room_deleted(&self, _room: &Room) {}
+    async fn room_deleted(&self, room: &Room) {
+        self.rooms.deleted(&room.id);
+    }
 }
 
 #[async_trait]
 impl TokenIssuer for ChatService {
-    async fn issue(&self, _request: TokenRequest) -> Result<IssuedToken, EffectError> {
-        Err(EffectError::Failed("chat tokens are not issued yet".to_owned()))
+    async fn issue(&self, request: TokenRequest) -> Result<IssuedToken, EffectError> {
+        let lifetime = time::Duration::try_from(self.config.token_lifetime).unwrap_or(time::Duration::HOUR);
+        let session_expires = request.now + request.session_duration;
+        let token_expires = (request.now + lifetime).min(session_expires);
+        let claims = Claims::new(
+            &request.room.id,
+            &request.user_id,
+            Capabilities::of(&request.capabilities),
+            request.attributes,
+            request.now,
+            token_expires,
+            session_expires,
+        );
+        Ok(IssuedToken {
+            token: self.tokens.issue(&claims),
+            token_expiration_time: token_expires,
+            session_expiration_time: session_expires,
+        })
     }
 }
+
+#[cfg(test)]
+mod tests;

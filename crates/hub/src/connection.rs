@@ -57,6 +57,8 @@ impl From<&'static str> for Outbound {
 pub enum Scope {
     /// A client of an API Gateway–style WebSocket API stage.
     Api { api_id: Arc<str>, stage: Arc<str> },
+    /// A member of an Amazon IVS Chat room, admitted with a chat token.
+    Chat { room_id: Arc<str>, user_id: Arc<str> },
 }
 
 /// Facts about a connection fixed at handshake time.
@@ -135,6 +137,8 @@ struct Outbox {
     queue: VecDeque<Outbound>,
     bytes: usize,
     close: Option<CloseRequest>,
+    /// Whether the messages queued before the close request are written before the close frame.
+    flush_before_close: bool,
     /// Set once the session has taken the close request or ended; no send succeeds after it.
     finished: bool,
 }
@@ -234,6 +238,22 @@ impl Connection {
         true
     }
 
+    /// Asks the session to close the connection once the messages already queued are written (a final event or
+    /// error frame followed by a close). Like [`Connection::close`], the first request wins and no message is
+    /// accepted after it.
+    pub fn close_after_queued(&self, request: CloseRequest) -> bool {
+        {
+            let mut outbox = self.outbox.lock();
+            if outbox.finished || outbox.close.is_some() {
+                return false;
+            }
+            outbox.close = Some(request);
+            outbox.flush_before_close = !outbox.queue.is_empty();
+        }
+        self.wake.notify_one();
+        true
+    }
+
     /// Whether the connection still accepts messages.
     pub fn is_open(&self) -> bool {
         let outbox = self.outbox.lock();
@@ -251,6 +271,13 @@ impl Connection {
         loop {
             {
                 let mut outbox = self.outbox.lock();
+                if outbox.flush_before_close && !outbox.queue.is_empty() {
+                    // The close waits for the next call, after this batch is written.
+                    outbox.flush_before_close = false;
+                    batch.extend(outbox.queue.drain(..));
+                    outbox.bytes = 0;
+                    return None;
+                }
                 if let Some(close) = outbox.close.take() {
                     outbox.finished = true;
                     outbox.queue = VecDeque::new();

@@ -77,3 +77,19 @@ async fn next_outbound_drains_in_order() {
     assert!(!batch.is_empty());
     assert_eq!(batch[0], Outbound::from("1"));
 }
+
+#[tokio::test]
+async fn close_after_queued_writes_the_queue_first() {
+    let hub = Hub::new(HubConfig::default());
+    let conn = hub.new_connection(info());
+    conn.send(Outbound::from("last words")).unwrap();
+    assert!(conn.close_after_queued(CloseRequest::deleted()));
+    assert_eq!(conn.send(Outbound::from("too late")), Err(SendError::Closed));
+    assert!(!conn.close(CloseRequest::shutdown()), "the first close request wins");
+    let mut batch = Vec::new();
+    assert_eq!(conn.next_outbound(&mut batch).await, None);
+    assert_eq!(batch, vec![Outbound::from("last words")]);
+    batch.clear();
+    assert_eq!(conn.next_outbound(&mut batch).await, Some(CloseRequest::deleted()));
+    assert!(batch.is_empty());
+}

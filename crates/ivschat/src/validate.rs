@@ -366,10 +366,11 @@ pub(crate) const NAME: Pattern = Pattern {
 pub(crate) const ALNUM: Pattern =
     Pattern { matches: |s| all(s, |b| b.is_ascii_alphanumeric()), text: "^[a-zA-Z0-9]+$" };
 
-/// LambdaArn: empty, or `arn:aws:lambda:[a-z0-9-]+:[0-9]{12}:function:.+`.
+/// LambdaArn: empty, or `arn:aws:lambda:[a-z0-9-]+:[0-9]{12}:function:.+`. Switchboard extension: an `http://` or
+/// `https://` URL of a review handler served over HTTP is accepted too (the message keeps AWS's pattern).
 pub(crate) const LAMBDA_ARN: Pattern = Pattern {
     matches: |s| {
-        if s.is_empty() {
+        if s.is_empty() || is_http_url(s) {
             return true;
         }
         let Some(rest) = s.strip_prefix("arn:aws:lambda:") else { return false };
@@ -383,6 +384,12 @@ pub(crate) const LAMBDA_ARN: Pattern = Pattern {
     },
     text: "^$|^arn:aws:lambda:[a-z0-9-]+:[0-9]{12}:function:.+",
 };
+
+/// `http(s)://` followed by a host and no whitespace.
+fn is_http_url(s: &str) -> bool {
+    let rest = s.strip_prefix("http://").or_else(|| s.strip_prefix("https://"));
+    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.chars().any(char::is_whitespace))
+}
 
 /// BucketName `[a-z0-9-.]+`.
 pub(crate) const BUCKET_NAME: Pattern = Pattern {

@@ -9,6 +9,8 @@ use anyhow::{Context, bail};
 use apigw::{Api, Integration, IntegrationType, Route, RouteResponse, Stage};
 use serde::Deserialize;
 
+pub use self::chat::{ChatArgs, ChatFile, ChatS3File, ChatSettings};
+
 /// The default listen address: loopback, port 4510.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4510";
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -72,6 +74,8 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub ivschat: IvsChatArgs,
+    #[command(flatten)]
+    pub chat: ChatArgs,
 }
 
 /// IVS Chat control-plane settings.
@@ -176,6 +180,9 @@ pub struct FileConfig {
     pub limits: FileLimits,
     #[serde(default)]
     pub ivschat: IvsChatFile,
+    /// IVS Chat messaging.
+    #[serde(default)]
+    pub chat: ChatFile,
     /// Further WebSocket APIs.
     #[serde(default)]
     pub apis: Vec<Api>,
@@ -239,6 +246,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub limits: Limits,
     pub ivschat: IvsChatSettings,
+    pub chat: ChatSettings,
 }
 
 impl Config {
@@ -338,6 +346,7 @@ impl Config {
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             limits,
             ivschat,
+            chat: ChatSettings::merge(args.chat, file.chat)?,
         })
     }
 }
@@ -415,5 +424,6 @@ pub fn default_data_dir() -> PathBuf {
     PathBuf::from(".switchboard")
 }
 
+mod chat;
 #[cfg(test)]
 mod tests;

@@ -104,7 +104,7 @@ pub fn load_or_create_key(path: &Path) -> anyhow::Result<Vec<u8>> {
         Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
     }
     let key: [u8; 32] = rand::random();
-    write_private(path, &key)?;
+    write_private(path, key)?;
     Ok(key.to_vec())
 }
 

@@ -3,6 +3,7 @@
 //! The `switchboard` binary is a thin command line over this library; integration tests start servers in-process
 //! through [`Server::start`].
 
+pub mod cli;
 pub mod config;
 pub mod credentials;
 mod http;

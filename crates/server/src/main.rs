@@ -1,4 +1,5 @@
-//! The `switchboard` command line: `serve` runs the gateway.
+//! The `switchboard` command line: `serve` runs the gateway; `apigatewaymanagementapi` and `ivschat` are AWS CLI-style
+//! commands (`switchboard::cli`).
 
 use std::process::ExitCode;
 
@@ -18,12 +19,31 @@ struct Cli {
 enum Command {
     /// Run the gateway (API Gateway WebSocket APIs and the @connections management API).
     Serve(Box<ServeArgs>),
+    /// AWS CLI-style commands of the API Gateway Management API (`switchboard apigatewaymanagementapi help`).
+    #[command(name = "apigatewaymanagementapi", disable_help_flag = true)]
+    Apigatewaymanagementapi(AwsArgs),
+    /// AWS CLI-style commands of Amazon IVS Chat (`switchboard ivschat help`).
+    #[command(disable_help_flag = true)]
+    Ivschat(AwsArgs),
+}
+
+/// The words after the service name, parsed by `switchboard::cli` as the AWS CLI parses them.
+#[derive(Debug, clap::Args)]
+struct AwsArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<std::ffi::OsString>,
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = switchboard::cli::run_if_cli(std::env::args_os()) {
+        return code;
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => run_serve(*args),
+        Command::Apigatewaymanagementapi(_) | Command::Ivschat(_) => {
+            switchboard::cli::run(std::env::args_os().skip(1).collect())
+        }
     }
 }
 

@@ -45,11 +45,7 @@ impl Server {
         let chat = chat::ChatService::new(
             store.clone(),
             hub.clone(),
-            chat::ChatConfig {
-                data_dir: config.data_dir.clone(),
-                region: config.region.clone(),
-                account_id: config.account_id.clone(),
-            },
+            config.chat.chat_config(&config.data_dir, &config.region, &config.account_id),
         )
         .context("cannot start chat messaging")?;
         let control = ivschat::ControlPlane::new(store, chat.clone(), chat.clone(), control_config(&config)?);
@@ -73,8 +69,8 @@ impl Server {
         self.key_source.as_ref()
     }
 
-    /// Stops accepting, closes every connection with 1001, delivers every `$disconnect`, and returns within the
-    /// grace period (plus one second for the listener).
+    /// Stops accepting, closes every connection with 1001, delivers every `$disconnect` and the queued chat logs, and
+    /// returns within the grace period (plus one second for the listener and at most five for chat logs).
     pub async fn shutdown(self) {
         let state = self.state;
         state.shutdown.cancel();
@@ -83,6 +79,7 @@ impl Server {
         if tokio::time::timeout(state.config.limits.shutdown_grace, state.tasks.wait()).await.is_err() {
             tracing::warn!(remaining = state.tasks.len(), "Shutdown grace period over; abandoning remaining tasks.");
         }
+        state.chat.flush_logs(Duration::from_secs(5)).await;
     }
 }
 

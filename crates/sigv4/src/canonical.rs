@@ -140,11 +140,11 @@ impl Iterator for Decode<'_> {
         let (&first, rest) = self.bytes.split_first()?;
         match first {
             b'%' => {
-                if let [h, l, tail @ ..] = rest {
-                    if let (Some(h), Some(l)) = (hex_val(*h), hex_val(*l)) {
-                        self.bytes = tail;
-                        return Some(h << 4 | l);
-                    }
+                if let [h, l, tail @ ..] = rest
+                    && let (Some(h), Some(l)) = (hex_val(*h), hex_val(*l))
+                {
+                    self.bytes = tail;
+                    return Some(h << 4 | l);
                 }
                 self.bytes = rest;
                 Some(b'%')
@@ -267,10 +267,10 @@ impl CanonicalRequest<'_> {
     fn write_header_value<S: Sink>(&self, out: &mut Buffered<'_, S>, name: &str) {
         let mut values = self.headers.get_all(name).iter().peekable();
         if values.peek().is_none() {
-            if name.eq_ignore_ascii_case("host") {
-                if let Some(authority) = self.authority {
-                    write_trimmed(out, authority.as_bytes());
-                }
+            if name.eq_ignore_ascii_case("host")
+                && let Some(authority) = self.authority
+            {
+                write_trimmed(out, authority.as_bytes());
             }
             return;
         }

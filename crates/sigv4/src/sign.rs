@@ -149,15 +149,15 @@ pub fn sign(request: &SignedRequest<'_>, params: &SigningParams<'_>) -> HeaderSi
     if let Ok(value) = HeaderValue::from_str(&amz_date) {
         headers.insert(HeaderName::from_static("x-amz-date"), value);
     }
-    if let Some(token) = params.session_token {
-        if let Ok(value) = HeaderValue::from_str(token) {
-            headers.insert(HeaderName::from_static("x-amz-security-token"), value);
-        }
+    if let Some(token) = params.session_token
+        && let Ok(value) = HeaderValue::from_str(token)
+    {
+        headers.insert(HeaderName::from_static("x-amz-security-token"), value);
     }
-    if !headers.contains_key(http::header::HOST) {
-        if let Some(value) = request.authority.and_then(|a| HeaderValue::from_str(a).ok()) {
-            headers.insert(http::header::HOST, value);
-        }
+    if !headers.contains_key(http::header::HOST)
+        && let Some(value) = request.authority.and_then(|a| HeaderValue::from_str(a).ok())
+    {
+        headers.insert(http::header::HOST, value);
     }
     let mut names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
     names.sort_unstable();

@@ -220,10 +220,10 @@ impl Verifier {
         // One pass over the pairs; the first occurrence of each parameter wins.
         let mut found: [Option<&'q str>; PRESIGN_PARAMETERS.len()] = [None; PRESIGN_PARAMETERS.len()];
         for pair in &pairs {
-            if let Some(i) = PRESIGN_PARAMETERS.iter().position(|name| key_is(pair.key, name)) {
-                if let Some(slot @ None) = found.get_mut(i) {
-                    *slot = Some(pair.value);
-                }
+            if let Some(i) = PRESIGN_PARAMETERS.iter().position(|name| key_is(pair.key, name))
+                && let Some(slot @ None) = found.get_mut(i)
+            {
+                *slot = Some(pair.value);
             }
         }
         let [algorithm, credential, date, expires, signed_headers, signature, session_token, content_sha256] =

@@ -1,17 +1,20 @@
-//! Durable state for the IVS Chat control plane: the [`Store`] trait, its records and errors, and the
-//! embedded SQLite default ([`SqliteStore`]).
+//! Durable state for the IVS Chat control plane: the [`Store`] trait, its records and errors, the embedded SQLite
+//! default ([`SqliteStore`]) and the shared store of a cluster ([`PostgresStore`]).
 //!
 //! The trait speaks in resource ids (12 characters), never ARNs: region and account belong to the caller, so
 //! the same database survives a change of either. Every method is one atomic unit (one transaction), so
 //! checks such as quotas, "logging configuration still attached" or "at most 50 tags" cannot race.
-//! A PostgreSQL implementation (sqlx) slots in by implementing the same trait; the SQL in `sqlite/` is kept
-//! portable (keyset pagination on `(update_time, id)`, a join table for room → logging configuration).
-//! SQLite gets atomicity from `BEGIN IMMEDIATE` (one writer at a time); PostgreSQL must get the same from
-//! `SERIALIZABLE` transactions (retrying serialization failures) or explicit locks around the count checks
-//! (quotas, tag limit) and the "still attached" check.
+//! Both backends share one schema design (keyset pagination on `(update_time, id)` with ids sorted bytewise, a join
+//! table for room → logging configuration) and one set of behaviour tests (`behaviour.rs`). SQLite gets atomicity
+//! from `BEGIN IMMEDIATE` (one writer at a time); PostgreSQL gets the same from a transaction-scoped advisory lock
+//! taken first by every writing transaction, so the count checks (quotas, tag limit) and the "still attached" check
+//! cannot race across nodes, while reads run on `REPEATABLE READ` snapshots without waiting.
 
+#[cfg(test)]
+mod behaviour;
 mod error;
 mod model;
+mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -22,6 +25,7 @@ pub use model::{
     LoggingConfigurationState, MessageReviewHandler, NewLoggingConfiguration, NewRoom, Page, ResourceKind, ResourceRef,
     Room, RoomFilter, RoomPatch, Tags,
 };
+pub use postgres::PostgresStore;
 pub use sqlite::{DATABASE_FILE, SqliteStore};
 
 /// Rooms, logging configurations and tags, behind one object-safe async trait (`Arc<dyn Store>`).

@@ -5,6 +5,7 @@
 
 pub mod apigw;
 mod error;
+pub mod ivschat;
 pub mod timefmt;
 
 pub use error::{ApiError, BodyStyle, ErrorCode};

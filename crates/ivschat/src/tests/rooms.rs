@@ -61,6 +61,22 @@ async fn handler_without_uri_is_no_handler_and_fallback_defaults_to_allow() {
 }
 
 #[tokio::test]
+async fn review_handler_uri_may_be_an_http_url() {
+    let h = harness().await;
+    let room = h.ok("CreateRoom", json!({"messageReviewHandler": {"uri": "http://127.0.0.1:3000/review"}})).await;
+    assert_eq!(room["messageReviewHandler"]["uri"], "http://127.0.0.1:3000/review");
+    let id = room["id"].as_str().unwrap();
+    let updated = h
+        .ok("UpdateRoom", json!({"identifier": id, "messageReviewHandler": {"uri": "https://review.example/x"}}))
+        .await;
+    assert_eq!(updated["messageReviewHandler"]["uri"], "https://review.example/x");
+    for bad in ["http://", "http:///x", "ftp://host/x", "http://a b"] {
+        let reply = h.post("CreateRoom", json!({"messageReviewHandler": {"uri": bad}})).await;
+        assert_eq!(reply.status, 400, "{bad}");
+    }
+}
+
+#[tokio::test]
 async fn get_room_by_arn_and_by_bare_id() {
     let h = harness().await;
     let created = h.ok("CreateRoom", json!({"name": "r", "tags": {"k": "v"}})).await;

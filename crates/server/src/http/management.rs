@@ -88,16 +88,19 @@ async fn serve(
     if operation == "Unknown" {
         return Err(ApiError::forbidden());
     }
-    if let Some(stage) = target.stage {
-        if state.apis.apis().all(|api| api.stage(stage).is_none()) {
-            return Err(ApiError::forbidden());
-        }
+    if let Some(stage) = target.stage
+        && state.apis.apis().all(|api| api.stage(stage).is_none())
+    {
+        return Err(ApiError::forbidden());
     }
     let id_text: Cow<'_, str> = percent_decode_str(target.raw_id).decode_utf8_lossy();
     let id = ConnectionId::parse(&id_text)
         .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, format!("Invalid connectionId: {id_text}")))?;
     let conn = state.hub.get(id).ok_or_else(ApiError::gone)?;
-    let Scope::Api { stage, .. } = &conn.info().scope;
+    // A chat connection is not an API Gateway connection.
+    let Scope::Api { stage, .. } = &conn.info().scope else {
+        return Err(ApiError::gone());
+    };
     if target.stage.is_some_and(|s| s != &**stage) {
         return Err(ApiError::gone());
     }

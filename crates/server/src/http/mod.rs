@@ -2,6 +2,7 @@
 //! WebSocket data plane or the reserved `/@switchboard/` paths, and renders AWS-shaped errors.
 
 mod auth;
+mod chat;
 mod control;
 mod management;
 mod upgrade;
@@ -45,6 +46,9 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
     }
     if let Some(target) = management::Target::parse(path) {
         return management::handle(state, req, target).await;
+    }
+    if path == "/" && upgrade::is_upgrade(&req) {
+        return chat::handle(state, peer, req).await;
     }
     if upgrade::is_upgrade(&req) {
         return upgrade::handle(state, peer, req, request_id).await;

@@ -49,7 +49,7 @@ async fn every_operation_through_the_sdk() {
 
     let got = sdk.get_room().identifier(&room_arn).send().await.unwrap();
     assert_eq!(got.name(), Some("lobby"));
-    assert_eq!(got.logging_configuration_identifiers(), [logging_arn.clone()]);
+    assert_eq!(got.logging_configuration_identifiers(), std::slice::from_ref(&logging_arn));
     // Extension: a bare id works wherever an ARN is expected.
     assert_eq!(sdk.get_room().identifier(&room_id).send().await.unwrap().arn(), Some(room_arn.as_str()));
 

@@ -3,6 +3,8 @@
 
 #![allow(unreachable_pub)]
 
+mod chat;
+mod cli;
 mod control;
 mod gateway;
 mod harness;

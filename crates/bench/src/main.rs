@@ -1,0 +1,287 @@
+//! The `switchboard-bench` command line: `run` measures and reports, `report` re-renders saved results, `worker` is
+//! the generator's worker process (started by `run`).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use bench::run::{ChatPublish, Options, Results};
+use bench::target::{Kind, Launch};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "switchboard-bench", about = "Load generator and benchmark report for Switchboard (and Sockudo).")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run scenarios and write the report.
+    Run(Box<RunArgs>),
+    /// Render a report from saved results (`--json-out` of earlier runs), merged.
+    Report {
+        #[arg(long = "results", required = true)]
+        results: Vec<PathBuf>,
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        out: PathBuf,
+    },
+    /// A generator worker process (internal; started by `run`).
+    Worker,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Scenarios, comma-separated: idle, post, fanout, connect.
+    #[arg(long, value_delimiter = ',', default_value = "idle,post,fanout,connect")]
+    scenarios: Vec<String>,
+    /// Servers, comma-separated: switchboard, sockudo.
+    #[arg(long, value_delimiter = ',', default_value = "switchboard")]
+    targets: Vec<String>,
+    /// A short run of every scenario with tiny sizes (CI).
+    #[arg(long)]
+    smoke: bool,
+    /// The switchboard binary [default: next to this binary].
+    #[arg(long)]
+    switchboard_bin: Option<PathBuf>,
+    /// Use a running Switchboard at this address instead of starting one per run (needs --switchboard-pid).
+    #[arg(long, requires = "switchboard_pid")]
+    switchboard_addr: Option<SocketAddr>,
+    #[arg(long)]
+    switchboard_pid: Option<u32>,
+    /// The sockudo binary [default: ~/.cargo/bin/sockudo].
+    #[arg(long)]
+    sockudo_bin: Option<PathBuf>,
+    /// Sockudo's configuration file.
+    #[arg(long, default_value = "crates/bench/sockudo.toml")]
+    sockudo_config: PathBuf,
+    /// Runs per measurement (the report gives the median with min and max).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Core the server is pinned to (taskset); the generator should run pinned to --generator-core.
+    #[arg(long, default_value_t = 0)]
+    server_core: usize,
+    #[arg(long, default_value_t = 1)]
+    generator_core: usize,
+    /// Do not pin the server.
+    #[arg(long)]
+    no_pin: bool,
+    /// Loopback source addresses 127.0.0.2… used round-robin by the clients.
+    #[arg(long, default_value_t = 4)]
+    sources: u8,
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,19500")]
+    idle_counts: Vec<usize>,
+    #[arg(long, default_value_t = 3)]
+    idle_settle_secs: u64,
+    #[arg(long, default_value_t = 100)]
+    post_receivers: usize,
+    #[arg(long, default_value_t = 32)]
+    post_concurrency: usize,
+    #[arg(long, default_value_t = 5)]
+    post_secs: u64,
+    #[arg(long, default_value_t = 5000)]
+    connect_count: usize,
+    #[arg(long, default_value_t = 200)]
+    connect_concurrency: usize,
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    fanout_members: Vec<usize>,
+    #[arg(long, value_delimiter = ',', default_value = "100,1024")]
+    fanout_payloads: Vec<usize>,
+    /// Publish rates for 1,000 members.
+    #[arg(long, value_delimiter = ',', default_value = "50,100,150,200,300,400,500,600,800")]
+    rates_1k: Vec<f64>,
+    /// Publish rates for 10,000 members.
+    #[arg(long, value_delimiter = ',', default_value = "2,5,10,15,20,30,40,50,60")]
+    rates_10k: Vec<f64>,
+    #[arg(long, default_value_t = 10)]
+    fanout_secs: u64,
+    /// A fan-out sweep stops after a phase whose p99 exceeds this.
+    #[arg(long, default_value_t = 1000)]
+    stop_p99_ms: u64,
+    /// How chat fan-out is published.
+    #[arg(long, value_enum, default_value = "event")]
+    chat_publish: ChatPublish,
+    /// Whether Switchboard serves the IVS Chat data plane: yes, no, or auto (probe it).
+    #[arg(long, default_value = "auto")]
+    chat: String,
+    /// Results as JSON.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
+    /// The Markdown report (its generated part is replaced).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Listen address of the `$connect` integration (for --switchboard-addr servers configured with that route).
+    #[arg(long)]
+    backend_addr: Option<SocketAddr>,
+    /// Hard limit on the whole run.
+    #[arg(long, default_value_t = 90)]
+    max_minutes: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Worker => bench::worker::main(),
+        Command::Report { results, out } => report(&results, &out),
+        Command::Run(args) => run(*args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("switchboard-bench: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn report(files: &[PathBuf], out: &std::path::Path) -> anyhow::Result<()> {
+    let mut merged = Results::default();
+    for file in files {
+        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let r: Results = serde_json::from_str(&text)?;
+        if merged.environment.started.is_empty() {
+            merged.environment = r.environment;
+        } else {
+            merged.environment.notes.extend(r.environment.notes);
+            merged.environment.load_after = r.environment.load_after;
+            if merged.environment.sockudo_version.is_empty() {
+                merged.environment.sockudo_version = r.environment.sockudo_version;
+            }
+            merged.environment.command.push_str(" ; ");
+            merged.environment.command.push_str(&r.environment.command);
+        }
+        merged.idle.extend(r.idle);
+        merged.post.extend(r.post);
+        merged.connect.extend(r.connect);
+        merged.fanout.extend(r.fanout);
+    }
+    bench::report::write(&merged, out)
+}
+
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let me = std::env::current_exe()?;
+    let switchboard = match (args.switchboard_addr, args.switchboard_pid) {
+        (Some(addr), Some(pid)) => Launch::External { addr, pid },
+        _ => {
+            let path = args.switchboard_bin.clone().unwrap_or_else(|| me.with_file_name("switchboard"));
+            Launch::Binary { path, config: None }
+        }
+    };
+    let mut targets = Vec::new();
+    for t in &args.targets {
+        targets.push(match t.as_str() {
+            "switchboard" => Kind::Switchboard,
+            "sockudo" => Kind::Sockudo,
+            other => anyhow::bail!("unknown target `{other}`"),
+        });
+    }
+    let sockudo_bin = args.sockudo_bin.clone().or_else(|| {
+        let home = std::env::var_os("HOME")?;
+        let path = PathBuf::from(home).join(".cargo/bin/sockudo");
+        path.is_file().then_some(path)
+    });
+    let sockudo = sockudo_bin.clone().map(|path| Launch::Binary { path, config: Some(args.sockudo_config.clone()) });
+    let mut options = Options {
+        scenarios: args.scenarios.clone(),
+        targets,
+        switchboard: switchboard.clone(),
+        sockudo,
+        worker_bin: me.clone(),
+        runs: args.runs.max(1),
+        server_core: (!args.no_pin).then_some(args.server_core),
+        generator_core: (!args.no_pin).then_some(args.generator_core),
+        sources: (0..args.sources.max(1)).map(|k| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + k))).collect(),
+        idle_counts: args.idle_counts.clone(),
+        idle_settle: Duration::from_secs(args.idle_settle_secs),
+        post_receivers: args.post_receivers,
+        post_concurrency: args.post_concurrency,
+        post_duration: Duration::from_secs(args.post_secs),
+        connect_count: args.connect_count,
+        connect_concurrency: args.connect_concurrency,
+        fanout_members: args.fanout_members.clone(),
+        fanout_payloads: args.fanout_payloads.clone(),
+        fanout_rates: BTreeMap::from([(1000, args.rates_1k.clone()), (10_000, args.rates_10k.clone())]),
+        fanout_duration: Duration::from_secs(args.fanout_secs),
+        stop_p99: Duration::from_millis(args.stop_p99_ms),
+        chat_publish: args.chat_publish,
+        chat: args.chat == "yes",
+        backend_addr: args.backend_addr,
+    };
+    if args.smoke {
+        options.runs = 1;
+        options.idle_counts = vec![50];
+        options.idle_settle = Duration::from_millis(200);
+        options.post_receivers = 10;
+        options.post_concurrency = 4;
+        options.post_duration = Duration::from_secs(1);
+        options.connect_count = 100;
+        options.connect_concurrency = 20;
+        options.fanout_members = vec![50];
+        options.fanout_payloads = vec![100];
+        options.fanout_rates = BTreeMap::from([(50, vec![20.0, 40.0])]);
+        options.fanout_duration = Duration::from_secs(1);
+    }
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let local = tokio::task::LocalSet::new();
+    let results = local.block_on(&runtime, async {
+        if options.targets.contains(&Kind::Switchboard) && args.chat == "auto" {
+            options.chat = bench::run::probe_chat(&options).await;
+            eprintln!("IVS Chat data plane served: {}", options.chat);
+        }
+        let progress = |line: &str| eprintln!("{line}");
+        let limit = Duration::from_secs(args.max_minutes * 60);
+        let started = time::OffsetDateTime::now_utc();
+        let load_before = bench::procfs::load_average();
+        let mut results = tokio::time::timeout(limit, bench::run::run(&options, &progress))
+            .await
+            .context("the run went over --max-minutes")??;
+        results.environment = bench::run::Environment {
+            started: started.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            host_cpus: host_cpus(),
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned(),
+            load_before,
+            load_after: bench::procfs::load_average(),
+            switchboard_version: match &switchboard {
+                Launch::Binary { path, .. } => bench::target::version(path),
+                Launch::External { .. } => "in-process".to_owned(),
+            },
+            sockudo_version: if options.targets.contains(&Kind::Sockudo) {
+                sockudo_bin.as_deref().map(bench::target::version).unwrap_or_default()
+            } else {
+                String::new()
+            },
+            smoke: args.smoke,
+            command: command.clone(),
+            notes: if options.chat || !options.targets.contains(&Kind::Switchboard) {
+                Vec::new()
+            } else {
+                vec!["The IVS Chat data plane was not served by this Switchboard: chat scenarios not measured.".into()]
+            },
+        };
+        anyhow::Ok(results)
+    })?;
+    if let Some(path) = &args.json_out {
+        std::fs::write(path, serde_json::to_string_pretty(&results)?)?;
+    }
+    if let Some(out) = &args.out {
+        bench::report::write(&results, out)?;
+        eprintln!("report written to {}", out.display());
+    }
+    Ok(())
+}
+
+fn host_cpus() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = info.lines().find_map(|l| l.strip_prefix("model name")).map(|m| m.trim_start_matches([' ', '\t', ':']));
+    let cpus = info.lines().filter(|l| l.starts_with("processor")).count();
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
+        .unwrap_or(0);
+    format!("{cpus} × {}, {:.0} GiB", model.unwrap_or("unknown CPU"), mem as f64 / 1048576.0)
+}

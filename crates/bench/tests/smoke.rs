@@ -1,0 +1,75 @@
+//! The harness in smoke mode against an in-process Switchboard: every scenario runs with tiny sizes, on loopback,
+//! within a bounded time, and writes its JSON results and Markdown report.
+
+use std::process::Command;
+use std::time::Duration;
+
+use bench::run::{Client, Results};
+use switchboard::Server;
+use switchboard::config::{Config, FileConfig, ServeArgs};
+
+#[test]
+fn smoke_run_measures_every_scenario_and_writes_a_report() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The bench's $connect integration listens here; the server is configured with it as its $connect route.
+    let backend = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut args = ServeArgs {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        data_dir: Some(dir.path().join("data")),
+        access_key_id: Some(bench::target::ACCESS_KEY_ID.to_owned()),
+        secret_access_key: Some(bench::target::SECRET_ACCESS_KEY.to_owned()),
+        routes: vec![format!("$connect=http://{backend}/connect")],
+        ..ServeArgs::default()
+    };
+    args.limits.new_connections_per_second = Some(0);
+    let config = Config::merge(args, FileConfig::default()).unwrap();
+    let server = runtime.block_on(Server::start(config)).unwrap();
+    let addr = server.local_addr();
+
+    let json = dir.path().join("results.json");
+    let report = dir.path().join("benchmarks.md");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-bench"))
+        .args(["run", "--smoke", "--no-pin", "--scenarios", "idle,post,connect,fanout", "--max-minutes", "2"])
+        .arg("--switchboard-addr")
+        .arg(addr.to_string())
+        .arg("--switchboard-pid")
+        .arg(std::process::id().to_string())
+        .arg("--backend-addr")
+        .arg(backend.to_string())
+        .arg("--json-out")
+        .arg(&json)
+        .arg("--out")
+        .arg(&report)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(150);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the smoke run did not stop by itself");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "switchboard-bench failed: {status}");
+
+    let results: Results = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let idle: Vec<_> = results.idle.iter().filter(|r| r.client == Client::Apigw).collect();
+    assert!(!idle.is_empty() && idle.iter().all(|r| r.connected == r.n), "idle: {:?}", results.idle);
+    let post = &results.post[0];
+    assert!(post.statuses.get(&200).copied().unwrap_or(0) > 0, "post: {post:?}");
+    assert!(post.delivered > 0 && post.delivery.count > 0, "post: {post:?}");
+    assert!(results.connect.iter().all(|r| r.connected == r.attempted), "connect: {:?}", results.connect);
+    for row in &results.fanout {
+        assert_eq!(row.lost(), 0, "fanout lost messages: {row:?}");
+    }
+    let text = std::fs::read_to_string(&report).unwrap();
+    for heading in ["### 1. Idle memory", "### 2. Management API", "### 4. Connection setup"] {
+        assert!(text.contains(heading), "report lacks {heading}:\n{text}");
+    }
+    assert!(dir.path().join("benchmarks/memory.svg").is_file());
+    runtime.block_on(server.shutdown());
+}

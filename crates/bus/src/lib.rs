@@ -1,0 +1,204 @@
+//! The cluster bus: how Switchboard nodes talk to each other and share what must be shared.
+//!
+//! A [`Bus`] has two halves behind one object-safe trait:
+//!
+//! - **Messaging**: [`Bus::publish`] to a named channel and [`Bus::subscribe`] to receive what is published there, in
+//!   the order the bus saw it (one total order per channel, the same for every subscriber). Every message carries its
+//!   publisher's id and a per-channel sequence number, so a subscriber counts what it missed (a Redis outage, a full
+//!   inbox) instead of losing it silently.
+//! - **Cluster state**: node liveness (a heartbeat with a time to live per node incarnation), the registry of each
+//!   incarnation's connections, one-time claims and windowed counters.
+//!
+//! [`LocalBus`] serves one process (the default, and tests that run several nodes in one process through
+//! `memory://NAME`); [`RedisBus`] serves a cluster through Redis pub/sub and keys. Nothing above this trait knows which
+//! one runs. [`connect`] picks one from a URL.
+
+mod local;
+mod redis_bus;
+mod router;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+pub use local::LocalBus;
+pub use redis_bus::{RedisBus, RedisBusConfig};
+pub use router::{Message, Subscription};
+
+/// Why a bus operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BusError {
+    /// The bus cannot be reached now (Redis down, timed out); the caller may retry later.
+    #[error("the cluster bus is unavailable: {0}")]
+    Unavailable(String),
+    /// The bus answered something this build does not understand, or refused the request.
+    #[error("cluster bus error: {0}")]
+    Protocol(String),
+    /// The URL names no backend this build has.
+    #[error("unsupported bus URL {0:?} (expected redis://… or memory://…)")]
+    UnsupportedUrl(String),
+}
+
+/// Whether messages flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Health {
+    /// The last canary went through the bus and came back.
+    Connected,
+    /// The bus is unreachable, or connected but not yet (or no longer) proven by a canary. Local work goes on;
+    /// messages published meanwhile are counted as lost.
+    Degraded,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Connected => "connected",
+            Health::Degraded => "degraded",
+        }
+    }
+}
+
+/// Counters of one bus client since it started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BusStats {
+    /// Messages handed to the bus.
+    pub published: u64,
+    /// Publishes that failed (the bus was unreachable): nobody received them.
+    pub publish_failed: u64,
+    /// Messages received on subscribed channels.
+    pub received: u64,
+    /// Messages published on a subscribed channel that this node never received (gaps in a publisher's sequence),
+    /// plus messages dropped because a subscriber's inbox was full.
+    pub missed: u64,
+    /// Times the subscription connection was re-established after a loss.
+    pub reconnects: u64,
+    /// Times the bus went from connected to degraded.
+    pub degradations: u64,
+    /// Canaries that came back, and canaries that did not within their deadline.
+    pub canaries_ok: u64,
+    pub canaries_failed: u64,
+}
+
+/// What renewing a node's heartbeat found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Renewal {
+    /// The heartbeat was ours and is renewed.
+    Renewed,
+    /// The heartbeat had expired (or the bus lost its data): the node may have been declared dead. It is set again.
+    Lapsed,
+    /// Another incarnation holds the node id now (a second node with the same id, or a restart). Not renewed.
+    Superseded { by: String },
+}
+
+/// A node incarnation: a node id and the random token of one run of the process that holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Incarnation {
+    pub node: u16,
+    pub token: String,
+}
+
+impl fmt::Display for Incarnation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.node, self.token)
+    }
+}
+
+impl Incarnation {
+    /// A fresh incarnation of `node` with a random token.
+    pub fn new(node: u16) -> Incarnation {
+        Incarnation { node, token: format!("{:016x}", rand::random::<u64>()) }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Incarnation> {
+        let (node, token) = text.split_once(':')?;
+        Some(Incarnation { node: node.parse().ok()?, token: token.to_owned() })
+    }
+}
+
+/// The cluster bus. See the crate documentation.
+#[async_trait]
+pub trait Bus: Send + Sync + fmt::Debug + 'static {
+    // ---- Messaging ----
+
+    /// Publishes `payload` on `channel`. Fails (and counts the message as lost) when the bus is unreachable.
+    async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BusError>;
+
+    /// Subscribes to `channel` until the returned [`Subscription`] is dropped. Never fails: while the bus is away the
+    /// subscription is kept and applied when it comes back. When the bus is reachable this returns once the
+    /// subscription is in effect, so that what is published afterwards is received.
+    async fn subscribe(&self, channel: &str) -> Subscription;
+
+    /// Connected only while a recent canary proved that published messages come back.
+    fn health(&self) -> Health;
+
+    /// Sends a canary through the bus now and waits for it to come back: the round-trip time, or why not.
+    async fn canary(&self, timeout: Duration) -> Result<Duration, BusError>;
+
+    fn stats(&self) -> BusStats;
+
+    /// Whether other processes share this bus (a Redis bus), as opposed to this process only.
+    fn is_shared(&self) -> bool;
+
+    // ---- Cluster state ----
+
+    /// Takes a node id for `token` with a heartbeat living `ttl`: `node` when given (taking it over from a previous
+    /// incarnation), else the lowest id from 1 whose heartbeat is not held. Records the incarnation as a member.
+    async fn join(&self, node: Option<u16>, token: &str, ttl: Duration) -> Result<Incarnation, BusError>;
+
+    /// Renews the heartbeat of `me` for another `ttl`.
+    async fn renew(&self, me: &Incarnation, ttl: Duration) -> Result<Renewal, BusError>;
+
+    /// The token of the incarnation whose heartbeat holds `node` now, if any.
+    async fn holder(&self, node: u16) -> Result<Option<String>, BusError>;
+
+    /// Every incarnation that joined and was not forgotten yet.
+    async fn members(&self) -> Result<Vec<Incarnation>, BusError>;
+
+    /// Marks `dead` as declared dead (a tombstone that outlives it for `keep`), so that it learns it if it comes back.
+    async fn bury(&self, dead: &Incarnation, keep: Duration) -> Result<(), BusError>;
+
+    /// Whether `incarnation` was declared dead.
+    async fn is_buried(&self, incarnation: &Incarnation) -> Result<bool, BusError>;
+
+    /// Removes a member and whatever is left of its registry.
+    async fn forget(&self, incarnation: &Incarnation) -> Result<(), BusError>;
+
+    /// Records connections held by `owner` (id → opaque record), overwriting earlier records of the same ids.
+    async fn register(&self, owner: &Incarnation, entries: Vec<(String, Bytes)>) -> Result<(), BusError>;
+
+    /// The registry of `owner`.
+    async fn registered(&self, owner: &Incarnation) -> Result<Vec<(String, Bytes)>, BusError>;
+
+    /// Removes `id` from `owner`'s registry; true for exactly one caller (the one that removed it). Whoever gets true
+    /// reports the connection's end.
+    async fn claim_registered(&self, owner: &Incarnation, id: &str) -> Result<bool, BusError>;
+
+    /// True for the first caller with `key` within `ttl` (a single-use token, a one-time job), false for the others.
+    async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, BusError>;
+
+    /// Adds one to the counter `key` of the current fixed window of length `window` and returns the new count.
+    async fn count_in_window(&self, key: &str, window: Duration) -> Result<u64, BusError>;
+}
+
+/// A bus from a URL: `redis://…` (or `rediss://…` where the redis crate supports it) for a cluster, `memory://NAME`
+/// for a bus shared by everything in this process that names the same `NAME`, and `None` for a private in-process
+/// bus. `namespace` prefixes every Redis key and channel, so that several clusters (or test runs) share one Redis.
+pub async fn connect(url: Option<&str>, namespace: &str) -> Result<Arc<dyn Bus>, BusError> {
+    match url {
+        None => Ok(Arc::new(LocalBus::new())),
+        Some(url) if url.starts_with("memory://") => Ok(LocalBus::named(&url["memory://".len()..])),
+        Some(url)
+            if url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://") =>
+        {
+            let config = RedisBusConfig::new(url, namespace);
+            Ok(Arc::new(RedisBus::connect(config).await?))
+        }
+        Some(url) => Err(BusError::UnsupportedUrl(url.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,558 @@
+//! The cluster bus on Redis: pub/sub for messages, keys for liveness, registries and claims.
+//!
+//! Two connections per node. Commands and publishes go through the `redis` crate's `ConnectionManager`, which
+//! reconnects by itself; every command is bounded by a timeout so a missing Redis fails fast instead of stalling the
+//! caller. Subscriptions live on a dedicated pub/sub connection owned by one supervisor task: it (re)connects with
+//! backoff, subscribes to every channel that has a local subscriber, and routes what arrives. A health task publishes
+//! a canary through Redis every `canary_interval` and waits for it on the subscription; the bus is
+//! [`Health::Connected`] only while canaries come back, so a subscription that died silently is detected, reported as
+//! degraded and re-established.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use parking_lot::Mutex;
+use redis::aio::ConnectionManager;
+use redis::{Client, Cmd, FromRedisValue, Value};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::time::{Instant, sleep, timeout};
+
+use crate::router::{Router, decode, encode};
+use crate::{Bus, BusError, BusStats, Health, Incarnation, Renewal, Subscription};
+
+/// Settings of a [`RedisBus`].
+#[derive(Clone, Debug)]
+pub struct RedisBusConfig {
+    pub url: String,
+    /// Prefix of every key and channel (`{namespace}:…`), so several clusters or test runs share one Redis.
+    pub namespace: String,
+    /// Longest wait for one command, connect or subscription change before it counts as failed.
+    pub op_timeout: Duration,
+    /// How often a canary checks that published messages come back.
+    pub canary_interval: Duration,
+    /// Messages a subscription may hold before new ones are dropped (and counted as missed).
+    pub inbox: usize,
+}
+
+impl RedisBusConfig {
+    pub fn new(url: impl Into<String>, namespace: impl Into<String>) -> RedisBusConfig {
+        RedisBusConfig {
+            url: url.into(),
+            namespace: namespace.into(),
+            op_timeout: Duration::from_secs(1),
+            canary_interval: Duration::from_millis(500),
+            inbox: 65_536,
+        }
+    }
+}
+
+const CONNECTED: u8 = 0;
+const DEGRADED: u8 = 1;
+
+/// Renews a heartbeat held by the same token, sets a missing one (answering 0) or reports the holder.
+const RENEW_SCRIPT: &str = "local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]); redis.call('SADD', KEYS[2], ARGV[3]); return 1 end
+if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]); redis.call('SADD', KEYS[2], ARGV[3]); return 0 end
+return cur";
+
+/// A [`Bus`] on Redis. See the module documentation.
+pub struct RedisBus {
+    shared: Arc<Shared>,
+    conn: ConnectionManager,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+impl std::fmt::Debug for RedisBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBus")
+            .field("namespace", &self.shared.config.namespace)
+            .field("health", &self.health())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    config: RedisBusConfig,
+    router: Arc<Router>,
+    health: AtomicU8,
+    /// Whether the subscription connection is up (a canary still has to prove it).
+    subscribed: AtomicBool,
+    /// Canaries in flight by nonce.
+    canaries: Mutex<HashMap<u64, oneshot::Sender<()>>>,
+    /// Asks the supervisor to drop and rebuild the subscription connection.
+    recycle: Notify,
+    /// Set when the bus is dropped; the background tasks end.
+    closed: AtomicBool,
+    consecutive_canary_failures: AtomicU64,
+}
+
+enum Control {
+    Subscribe(Arc<str>, oneshot::Sender<()>),
+}
+
+impl Shared {
+    fn channel_key(&self, channel: &str) -> String {
+        format!("{}:ch:{channel}", self.config.namespace)
+    }
+
+    fn canary_channel(&self) -> String {
+        format!("{}:canary:{:016x}", self.config.namespace, self.router.origin())
+    }
+
+    fn set_health(&self, health: Health) {
+        let value = match health {
+            Health::Connected => CONNECTED,
+            Health::Degraded => DEGRADED,
+        };
+        let previous = self.health.swap(value, Ordering::AcqRel);
+        if previous != value {
+            match health {
+                Health::Connected => tracing::info!(namespace = %self.config.namespace, "Cluster bus connected."),
+                Health::Degraded => {
+                    self.router.degradations.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(namespace = %self.config.namespace, "Cluster bus degraded; serving local clients only.");
+                }
+            }
+        }
+    }
+}
+
+impl RedisBus {
+    /// Opens the bus: checks that Redis answers, starts the subscription supervisor and the canary. Fails when Redis
+    /// cannot be reached now; once started, the bus survives Redis going away and coming back.
+    pub async fn connect(config: RedisBusConfig) -> Result<RedisBus, BusError> {
+        let client =
+            Client::open(config.url.as_str()).map_err(|e| BusError::UnsupportedUrl(format!("{}: {e}", config.url)))?;
+        let manager_config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.op_timeout))
+            .set_response_timeout(Some(config.op_timeout))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager_config).map_err(unavailable)?;
+        let (emptied_tx, emptied_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            router: Arc::new(Router::new(config.inbox, Some(emptied_tx))),
+            config,
+            health: AtomicU8::new(DEGRADED),
+            subscribed: AtomicBool::new(false),
+            canaries: Mutex::new(HashMap::new()),
+            recycle: Notify::new(),
+            closed: AtomicBool::new(false),
+            consecutive_canary_failures: AtomicU64::new(0),
+        });
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let bus = RedisBus { shared: shared.clone(), conn, control };
+        let _: Value = bus.query(&mut redis::cmd("PING")).await?;
+        tokio::spawn(supervise(shared.clone(), client, control_rx, emptied_rx));
+        tokio::spawn(watch_health(Arc::downgrade(&shared), bus.conn.clone()));
+        // Wait (briefly) for the subscription and the first canary, so that a fresh node starts healthy.
+        let deadline = Instant::now() + bus.shared.config.op_timeout * 3;
+        while bus.health() == Health::Degraded && Instant::now() < deadline {
+            sleep(Duration::from_millis(10)).await;
+        }
+        Ok(bus)
+    }
+
+    async fn query<T: FromRedisValue>(&self, cmd: &mut Cmd) -> Result<T, BusError> {
+        let mut conn = self.conn.clone();
+        match timeout(self.shared.config.op_timeout, cmd.query_async::<T>(&mut conn)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) if err.is_io_error() || err.is_timeout() || err.is_connection_refusal() => {
+                Err(BusError::Unavailable(err.to_string()))
+            }
+            Ok(Err(err)) => Err(BusError::Protocol(err.to_string())),
+            Err(_) => Err(BusError::Unavailable("Redis did not answer in time".to_owned())),
+        }
+    }
+
+    fn key(&self, suffix: std::fmt::Arguments<'_>) -> String {
+        format!("{}:{suffix}", self.shared.config.namespace)
+    }
+
+    fn heartbeat_key(&self, node: u16) -> String {
+        self.key(format_args!("hb:{node}"))
+    }
+
+    fn members_key(&self) -> String {
+        self.key(format_args!("members"))
+    }
+
+    fn registry_key(&self, owner: &Incarnation) -> String {
+        self.key(format_args!("reg:{}:{}", owner.node, owner.token))
+    }
+}
+
+impl Drop for RedisBus {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Release);
+        self.shared.recycle.notify_one();
+    }
+}
+
+fn unavailable(err: redis::RedisError) -> BusError {
+    BusError::Unavailable(err.to_string())
+}
+
+/// Owns the subscription connection: connects, subscribes, routes messages, and starts over when it breaks.
+async fn supervise(
+    shared: Arc<Shared>,
+    client: Client,
+    mut control: mpsc::UnboundedReceiver<Control>,
+    mut emptied: mpsc::UnboundedReceiver<Arc<str>>,
+) {
+    let mut backoff = Duration::from_millis(50);
+    let mut first = true;
+    let prefix = format!("{}:ch:", shared.config.namespace);
+    let canary_channel = shared.canary_channel();
+    while !shared.closed.load(Ordering::Acquire) {
+        let connected = timeout(shared.config.op_timeout, client.get_async_pubsub()).await;
+        let pubsub = match connected {
+            Ok(Ok(pubsub)) => pubsub,
+            failed => {
+                let reason = match failed {
+                    Ok(Err(err)) => err.to_string(),
+                    _ => "connect timed out".to_owned(),
+                };
+                tracing::debug!(%reason, "Cannot open the cluster bus subscription; retrying.");
+                shared.set_health(Health::Degraded);
+                // Subscriptions asked for meanwhile are recorded in the router; applied on connect.
+                let wait = sleep(backoff);
+                tokio::pin!(wait);
+                loop {
+                    tokio::select! {
+                        _ = &mut wait => break,
+                        Some(Control::Subscribe(_, ack)) = control.recv() => { let _ = ack.send(()); }
+                        Some(_) = emptied.recv() => {}
+                    }
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let (mut sink, mut stream) = pubsub.split();
+        let mut channels: Vec<String> = shared.router.channels().iter().map(|c| shared.channel_key(c)).collect();
+        channels.push(canary_channel.clone());
+        let mut ok = true;
+        for chunk in channels.chunks(256) {
+            if !matches!(timeout(shared.config.op_timeout * 2, sink.subscribe(chunk)).await, Ok(Ok(()))) {
+                ok = false;
+                break;
+            }
+        }
+        if !ok {
+            shared.set_health(Health::Degraded);
+            sleep(backoff).await;
+            continue;
+        }
+        backoff = Duration::from_millis(50);
+        if !first {
+            shared.router.reconnects.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(channels = channels.len(), "Cluster bus subscription re-established.");
+        }
+        first = false;
+        shared.subscribed.store(true, Ordering::Release);
+        shared.consecutive_canary_failures.store(0, Ordering::Relaxed);
+        loop {
+            tokio::select! {
+                message = stream.next() => {
+                    let Some(message) = message else { break };
+                    let name = message.get_channel_name();
+                    let payload = Bytes::copy_from_slice(message.get_payload_bytes());
+                    if name == canary_channel {
+                        if let Ok(bytes) = <[u8; 8]>::try_from(&payload[..]) {
+                            let nonce = u64::from_be_bytes(bytes);
+                            if let Some(done) = shared.canaries.lock().remove(&nonce) {
+                                let _ = done.send(());
+                            }
+                        }
+                    } else if let Some(channel) = name.strip_prefix(&prefix)
+                        && let Some((origin, seq, payload)) = decode(payload)
+                    {
+                        shared.router.dispatch(channel, origin, seq, payload);
+                    }
+                }
+                control_message = control.recv() => match control_message {
+                    Some(Control::Subscribe(channel, ack)) => {
+                        let done = timeout(shared.config.op_timeout, sink.subscribe(shared.channel_key(&channel))).await;
+                        let _ = ack.send(());
+                        if !matches!(done, Ok(Ok(()))) { break; }
+                    }
+                    None => return,
+                },
+                Some(channel) = emptied.recv() => {
+                    if !shared.router.has(&channel) {
+                        let done = timeout(shared.config.op_timeout, sink.unsubscribe(shared.channel_key(&channel))).await;
+                        if !matches!(done, Ok(Ok(()))) { break; }
+                    }
+                }
+                _ = shared.recycle.notified() => {
+                    tracing::warn!("Cluster bus subscription stopped delivering canaries; reconnecting.");
+                    break;
+                }
+            }
+        }
+        shared.subscribed.store(false, Ordering::Release);
+        shared.set_health(Health::Degraded);
+    }
+}
+
+/// Publishes a canary every interval; the bus is connected while they come back.
+async fn watch_health(shared: std::sync::Weak<Shared>, conn: ConnectionManager) {
+    loop {
+        let Some(shared) = shared.upgrade() else { return };
+        if shared.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let interval = shared.config.canary_interval;
+        if shared.subscribed.load(Ordering::Acquire) {
+            let result = run_canary(&shared, conn.clone(), interval.max(Duration::from_millis(200))).await;
+            match result {
+                Ok(_) => {
+                    shared.consecutive_canary_failures.store(0, Ordering::Relaxed);
+                    shared.set_health(Health::Connected);
+                }
+                Err(_) => {
+                    let failures = shared.consecutive_canary_failures.fetch_add(1, Ordering::Relaxed) + 1;
+                    if failures >= 2 {
+                        shared.set_health(Health::Degraded);
+                    }
+                    if failures >= 4 {
+                        // Connected but deaf: a dead subscription must never look healthy. Start it over.
+                        shared.consecutive_canary_failures.store(0, Ordering::Relaxed);
+                        shared.recycle.notify_one();
+                    }
+                }
+            }
+        } else {
+            shared.set_health(Health::Degraded);
+        }
+        drop(shared);
+        sleep(interval).await;
+    }
+}
+
+async fn run_canary(shared: &Shared, mut conn: ConnectionManager, wait: Duration) -> Result<Duration, BusError> {
+    let nonce: u64 = rand::random();
+    let (tx, rx) = oneshot::channel();
+    shared.canaries.lock().insert(nonce, tx);
+    let started = Instant::now();
+    let mut publish = redis::cmd("PUBLISH");
+    publish.arg(shared.canary_channel()).arg(&nonce.to_be_bytes()[..]);
+    let result = async {
+        match timeout(wait, publish.query_async::<i64>(&mut conn)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => return Err(unavailable(err)),
+            Err(_) => return Err(BusError::Unavailable("canary publish timed out".to_owned())),
+        }
+        match timeout(wait.saturating_sub(started.elapsed()), rx).await {
+            Ok(Ok(())) => Ok(started.elapsed()),
+            _ => Err(BusError::Unavailable("canary did not come back".to_owned())),
+        }
+    }
+    .await;
+    shared.canaries.lock().remove(&nonce);
+    match result {
+        Ok(_) => shared.router.canaries_ok.fetch_add(1, Ordering::Relaxed),
+        Err(_) => shared.router.canaries_failed.fetch_add(1, Ordering::Relaxed),
+    };
+    result
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn millis(d: Duration) -> u64 {
+    (d.as_millis() as u64).max(1)
+}
+
+#[async_trait]
+impl Bus for RedisBus {
+    async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BusError> {
+        let router = &self.shared.router;
+        let seq = router.next_sequence(channel);
+        let message = encode(router.origin(), seq, &payload);
+        let result: Result<i64, BusError> =
+            self.query(redis::cmd("PUBLISH").arg(self.shared.channel_key(channel)).arg(&message[..])).await;
+        match result {
+            Ok(_) => {
+                router.published.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(err) => {
+                router.publish_failed.fetch_add(1, Ordering::Relaxed);
+                Err(err)
+            }
+        }
+    }
+
+    async fn subscribe(&self, channel: &str) -> Subscription {
+        let (subscription, first) = self.shared.router.add(channel);
+        if first {
+            // While disconnected the supervisor acknowledges at once and subscribes to every routed channel when it
+            // connects; while connected the acknowledgement means Redis confirmed the subscription.
+            let (ack, done) = oneshot::channel();
+            if self.control.send(Control::Subscribe(channel.into(), ack)).is_ok() {
+                let _ = timeout(self.shared.config.op_timeout, done).await;
+            }
+        }
+        subscription
+    }
+
+    fn health(&self) -> Health {
+        match self.shared.health.load(Ordering::Acquire) {
+            CONNECTED => Health::Connected,
+            _ => Health::Degraded,
+        }
+    }
+
+    async fn canary(&self, wait: Duration) -> Result<Duration, BusError> {
+        run_canary(&self.shared, self.conn.clone(), wait).await
+    }
+
+    fn stats(&self) -> BusStats {
+        self.shared.router.stats()
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    async fn join(&self, node: Option<u16>, token: &str, ttl: Duration) -> Result<Incarnation, BusError> {
+        let ttl_ms = millis(ttl);
+        let node = match node {
+            Some(node) => {
+                let previous: Option<String> = self
+                    .query(redis::cmd("SET").arg(self.heartbeat_key(node)).arg(token).arg("PX").arg(ttl_ms).arg("GET"))
+                    .await?;
+                if let Some(previous) = previous {
+                    tracing::warn!(node, %previous, "Taking over a node id whose heartbeat was still held.");
+                }
+                node
+            }
+            None => {
+                let mut taken = None;
+                for candidate in 1..=u16::MAX {
+                    let set: Option<String> = self
+                        .query(
+                            redis::cmd("SET")
+                                .arg(self.heartbeat_key(candidate))
+                                .arg(token)
+                                .arg("NX")
+                                .arg("PX")
+                                .arg(ttl_ms),
+                        )
+                        .await?;
+                    if set.is_some() {
+                        taken = Some(candidate);
+                        break;
+                    }
+                }
+                taken.ok_or_else(|| BusError::Protocol("every node id is taken".to_owned()))?
+            }
+        };
+        let me = Incarnation { node, token: token.to_owned() };
+        let _: i64 = self.query(redis::cmd("SADD").arg(self.members_key()).arg(me.to_string())).await?;
+        Ok(me)
+    }
+
+    async fn renew(&self, me: &Incarnation, ttl: Duration) -> Result<Renewal, BusError> {
+        let value: Value = self
+            .query(
+                redis::cmd("EVAL")
+                    .arg(RENEW_SCRIPT)
+                    .arg(2)
+                    .arg(self.heartbeat_key(me.node))
+                    .arg(self.members_key())
+                    .arg(&me.token)
+                    .arg(millis(ttl))
+                    .arg(me.to_string()),
+            )
+            .await?;
+        match value {
+            Value::Int(1) => Ok(Renewal::Renewed),
+            Value::Int(0) => Ok(Renewal::Lapsed),
+            Value::BulkString(by) => Ok(Renewal::Superseded { by: String::from_utf8_lossy(&by).into_owned() }),
+            other => Err(BusError::Protocol(format!("unexpected heartbeat answer {other:?}"))),
+        }
+    }
+
+    async fn holder(&self, node: u16) -> Result<Option<String>, BusError> {
+        self.query(redis::cmd("GET").arg(self.heartbeat_key(node))).await
+    }
+
+    async fn members(&self) -> Result<Vec<Incarnation>, BusError> {
+        let members: Vec<String> = self.query(redis::cmd("SMEMBERS").arg(self.members_key())).await?;
+        Ok(members.iter().filter_map(|m| Incarnation::parse(m)).collect())
+    }
+
+    async fn bury(&self, dead: &Incarnation, keep: Duration) -> Result<(), BusError> {
+        let key = self.key(format_args!("dead:{}:{}", dead.node, dead.token));
+        let _: Value = self.query(redis::cmd("SET").arg(key).arg(1).arg("PX").arg(millis(keep))).await?;
+        Ok(())
+    }
+
+    async fn is_buried(&self, incarnation: &Incarnation) -> Result<bool, BusError> {
+        let key = self.key(format_args!("dead:{}:{}", incarnation.node, incarnation.token));
+        let n: i64 = self.query(redis::cmd("EXISTS").arg(key)).await?;
+        Ok(n > 0)
+    }
+
+    async fn forget(&self, incarnation: &Incarnation) -> Result<(), BusError> {
+        let _: i64 = self.query(redis::cmd("SREM").arg(self.members_key()).arg(incarnation.to_string())).await?;
+        let _: i64 = self.query(redis::cmd("DEL").arg(self.registry_key(incarnation))).await?;
+        Ok(())
+    }
+
+    async fn register(&self, owner: &Incarnation, entries: Vec<(String, Bytes)>) -> Result<(), BusError> {
+        let key = self.registry_key(owner);
+        for chunk in entries.chunks(500) {
+            let mut cmd = redis::cmd("HSET");
+            cmd.arg(&key);
+            for (id, record) in chunk {
+                cmd.arg(id).arg(&record[..]);
+            }
+            let _: i64 = self.query(&mut cmd).await?;
+        }
+        Ok(())
+    }
+
+    async fn registered(&self, owner: &Incarnation) -> Result<Vec<(String, Bytes)>, BusError> {
+        let entries: HashMap<String, Vec<u8>> = self.query(redis::cmd("HGETALL").arg(self.registry_key(owner))).await?;
+        Ok(entries.into_iter().map(|(k, v)| (k, Bytes::from(v))).collect())
+    }
+
+    async fn claim_registered(&self, owner: &Incarnation, id: &str) -> Result<bool, BusError> {
+        let removed: i64 = self.query(redis::cmd("HDEL").arg(self.registry_key(owner)).arg(id)).await?;
+        Ok(removed == 1)
+    }
+
+    async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, BusError> {
+        let key = self.key(format_args!("once:{key}"));
+        let set: Option<String> =
+            self.query(redis::cmd("SET").arg(key).arg(1).arg("NX").arg("PX").arg(millis(ttl))).await?;
+        Ok(set.is_some())
+    }
+
+    async fn count_in_window(&self, key: &str, window: Duration) -> Result<u64, BusError> {
+        let window_ms = millis(window);
+        let key = self.key(format_args!("win:{key}:{}", now_ms() / window_ms));
+        let (count, _): (u64, i64) = {
+            let mut pipe = redis::pipe();
+            pipe.atomic().cmd("INCR").arg(&key).cmd("PEXPIRE").arg(&key).arg(window_ms * 2);
+            let mut conn = self.conn.clone();
+            match timeout(self.shared.config.op_timeout, pipe.query_async(&mut conn)).await {
+                Ok(Ok(v)) => v,
+                Ok(Err(err)) => return Err(unavailable(err)),
+                Err(_) => return Err(BusError::Unavailable("Redis did not answer in time".to_owned())),
+            }
+        };
+        Ok(count)
+    }
+}

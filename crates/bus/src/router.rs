@@ -1,0 +1,231 @@
+//! Local delivery of bus messages to subscriptions, the wire envelope (publisher id and per-channel sequence) and the
+//! gap accounting that turns lost messages into a count.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+
+use crate::BusStats;
+
+/// First byte of every enveloped message.
+const MAGIC: u8 = 0xB5;
+const HEADER: usize = 1 + 8 + 8;
+
+/// A message received on a subscribed channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub channel: Arc<str>,
+    pub payload: Bytes,
+    /// The publishing bus client (random per process).
+    pub origin: u64,
+}
+
+/// A live subscription; dropping it unsubscribes (the channel is left once its last subscription is gone).
+#[derive(Debug)]
+pub struct Subscription {
+    channel: Arc<str>,
+    id: u64,
+    rx: mpsc::Receiver<Message>,
+    router: Arc<Router>,
+}
+
+impl Subscription {
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// The next message, in the bus's order; `None` once the bus is gone.
+    pub async fn recv(&mut self) -> Option<Message> {
+        self.rx.recv().await
+    }
+
+    /// A message if one is waiting.
+    pub fn try_recv(&mut self) -> Option<Message> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl futures_util::Stream for Subscription {
+    type Item = Message;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.router.remove(&self.channel, self.id);
+    }
+}
+
+#[derive(Debug)]
+struct ChannelState {
+    name: Arc<str>,
+    subscribers: Vec<(u64, mpsc::Sender<Message>)>,
+    /// Last sequence number seen from each publisher on this channel.
+    last_seen: HashMap<u64, u64>,
+}
+
+/// Subscriptions of one bus client, the sequence numbers it publishes with, and its counters.
+#[derive(Debug)]
+pub(crate) struct Router {
+    origin: u64,
+    capacity: usize,
+    channels: Mutex<HashMap<Arc<str>, ChannelState>>,
+    sequences: Mutex<HashMap<String, u64>>,
+    next_id: AtomicU64,
+    /// Told the name of a channel that lost its last subscription.
+    emptied: Option<mpsc::UnboundedSender<Arc<str>>>,
+    pub(crate) published: AtomicU64,
+    pub(crate) publish_failed: AtomicU64,
+    pub(crate) received: AtomicU64,
+    pub(crate) missed: AtomicU64,
+    pub(crate) reconnects: AtomicU64,
+    pub(crate) degradations: AtomicU64,
+    pub(crate) canaries_ok: AtomicU64,
+    pub(crate) canaries_failed: AtomicU64,
+}
+
+impl Router {
+    pub(crate) fn new(capacity: usize, emptied: Option<mpsc::UnboundedSender<Arc<str>>>) -> Router {
+        Router {
+            origin: rand::random(),
+            capacity,
+            channels: Mutex::new(HashMap::new()),
+            sequences: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            emptied,
+            published: AtomicU64::new(0),
+            publish_failed: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            missed: AtomicU64::new(0),
+            reconnects: AtomicU64::new(0),
+            degradations: AtomicU64::new(0),
+            canaries_ok: AtomicU64::new(0),
+            canaries_failed: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn origin(&self) -> u64 {
+        self.origin
+    }
+
+    /// Adds a subscription to `channel`; true when it is the channel's first.
+    pub(crate) fn add(self: &Arc<Self>, channel: &str) -> (Subscription, bool) {
+        let (tx, rx) = mpsc::channel(self.capacity);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let channel: Arc<str> = channel.into();
+        let first = {
+            let mut channels = self.channels.lock();
+            let state = channels.entry(channel.clone()).or_insert_with(|| ChannelState {
+                name: channel.clone(),
+                subscribers: Vec::new(),
+                last_seen: HashMap::new(),
+            });
+            state.subscribers.push((id, tx));
+            state.subscribers.len() == 1
+        };
+        (Subscription { channel, id, rx, router: self.clone() }, first)
+    }
+
+    fn remove(&self, channel: &Arc<str>, id: u64) {
+        let emptied = {
+            let mut channels = self.channels.lock();
+            let Some(state) = channels.get_mut(channel) else {
+                return;
+            };
+            state.subscribers.retain(|(sid, _)| *sid != id);
+            if state.subscribers.is_empty() {
+                channels.remove(channel);
+                true
+            } else {
+                false
+            }
+        };
+        if emptied && let Some(tx) = &self.emptied {
+            let _ = tx.send(channel.clone());
+        }
+    }
+
+    /// Whether anything subscribes to `channel` now.
+    pub(crate) fn has(&self, channel: &str) -> bool {
+        self.channels.lock().contains_key(channel)
+    }
+
+    /// Every channel with a subscription.
+    pub(crate) fn channels(&self) -> Vec<Arc<str>> {
+        self.channels.lock().keys().cloned().collect()
+    }
+
+    /// The next sequence number of this client on `channel`. Every publish attempt takes one, so that subscribers
+    /// count a failed publish as missed too.
+    pub(crate) fn next_sequence(&self, channel: &str) -> u64 {
+        let mut sequences = self.sequences.lock();
+        let seq = sequences.entry(channel.to_owned()).or_insert(0);
+        *seq += 1;
+        *seq
+    }
+
+    /// Hands a message to the subscribers of `channel`, counting gaps in the publisher's sequence.
+    pub(crate) fn dispatch(&self, channel: &str, origin: u64, seq: u64, payload: Bytes) {
+        let mut channels = self.channels.lock();
+        let Some(state) = channels.get_mut(channel) else {
+            return;
+        };
+        self.received.fetch_add(1, Ordering::Relaxed);
+        let last = state.last_seen.insert(origin, seq);
+        if let Some(last) = last
+            && seq > last + 1
+        {
+            self.missed.fetch_add(seq - last - 1, Ordering::Relaxed);
+        }
+        let message = Message { channel: state.name.clone(), payload, origin };
+        for (_, tx) in &state.subscribers {
+            if tx.try_send(message.clone()).is_err() {
+                self.missed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub(crate) fn stats(&self) -> BusStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        BusStats {
+            published: get(&self.published),
+            publish_failed: get(&self.publish_failed),
+            received: get(&self.received),
+            missed: get(&self.missed),
+            reconnects: get(&self.reconnects),
+            degradations: get(&self.degradations),
+            canaries_ok: get(&self.canaries_ok),
+            canaries_failed: get(&self.canaries_failed),
+        }
+    }
+}
+
+/// Wraps a payload with its publisher and sequence number.
+pub(crate) fn encode(origin: u64, seq: u64, payload: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(HEADER + payload.len());
+    out.put_u8(MAGIC);
+    out.put_u64(origin);
+    out.put_u64(seq);
+    out.put_slice(payload);
+    out.freeze()
+}
+
+/// Unwraps what [`encode`] made; `None` for anything else (a message from a foreign publisher).
+pub(crate) fn decode(mut raw: Bytes) -> Option<(u64, u64, Bytes)> {
+    if raw.len() < HEADER || raw[0] != MAGIC {
+        return None;
+    }
+    raw.advance(1);
+    let origin = raw.get_u64();
+    let seq = raw.get_u64();
+    Some((origin, seq, raw))
+}

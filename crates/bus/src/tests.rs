@@ -1,0 +1,214 @@
+//! Behaviour every bus shares, run on the in-process bus always and on Redis when `SWITCHBOARD_TEST_REDIS_URL` is set;
+//! and the Redis bus surviving a Redis restart (on a private `redis-server` this test starts itself).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::*;
+
+/// The Redis of the test run, if any.
+fn redis_url() -> Option<String> {
+    let url = std::env::var("SWITCHBOARD_TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
+    if url.is_none() {
+        eprintln!("note: SWITCHBOARD_TEST_REDIS_URL is not set; skipping the Redis half of this test");
+    }
+    url
+}
+
+/// A namespace no other test (or test run) uses.
+fn namespace() -> String {
+    format!("sbtest-{}-{:08x}", std::process::id(), rand::random::<u32>())
+}
+
+async fn buses() -> Vec<(&'static str, Arc<dyn Bus>, Arc<dyn Bus>)> {
+    let local = LocalBus::named(&namespace());
+    let mut out: Vec<(&'static str, Arc<dyn Bus>, Arc<dyn Bus>)> = vec![("memory", local.clone(), local)];
+    if let Some(url) = redis_url() {
+        let ns = namespace();
+        let a = connect(Some(&url), &ns).await.expect("redis bus a");
+        let b = connect(Some(&url), &ns).await.expect("redis bus b");
+        out.push(("redis", a, b));
+    }
+    out
+}
+
+async fn recv(sub: &mut Subscription) -> Message {
+    tokio::time::timeout(Duration::from_secs(5), sub.recv()).await.expect("no message within 5 s").expect("bus gone")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_reach_every_subscriber_in_one_order() {
+    for (name, a, b) in buses().await {
+        assert_eq!(a.health(), Health::Connected, "{name}");
+        let mut on_a = a.subscribe("room-1").await;
+        let mut on_b = b.subscribe("room-1").await;
+        let mut other = b.subscribe("room-2").await;
+        // Two publishers interleaving: both subscribers see the same total order.
+        let publish_a = {
+            let a = a.clone();
+            tokio::spawn(async move {
+                for i in 0..100 {
+                    a.publish("room-1", Bytes::from(format!("a{i}"))).await.unwrap();
+                }
+            })
+        };
+        for i in 0..100 {
+            b.publish("room-1", Bytes::from(format!("b{i}"))).await.unwrap();
+        }
+        publish_a.await.unwrap();
+        let mut seen_a = Vec::new();
+        let mut seen_b = Vec::new();
+        for _ in 0..200 {
+            seen_a.push(recv(&mut on_a).await.payload);
+            seen_b.push(recv(&mut on_b).await.payload);
+        }
+        assert_eq!(seen_a, seen_b, "{name}: one order for every subscriber");
+        for prefix in ["a", "b"] {
+            let own: Vec<_> = seen_a.iter().filter(|p| p.starts_with(prefix.as_bytes())).cloned().collect();
+            let expected: Vec<_> = (0..100).map(|i| Bytes::from(format!("{prefix}{i}"))).collect();
+            assert_eq!(own, expected, "{name}: each publisher's order is kept");
+        }
+        assert!(other.try_recv().is_none(), "{name}: other channels receive nothing");
+        // Unsubscribed channels are left.
+        drop(on_b);
+        a.publish("room-1", Bytes::from_static(b"after")).await.unwrap();
+        assert_eq!(recv(&mut on_a).await.payload, Bytes::from_static(b"after"));
+        assert_eq!(a.stats().missed + b.stats().missed, 0, "{name}");
+        assert!(a.canary(Duration::from_secs(2)).await.is_ok(), "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_state_has_the_same_semantics_everywhere() {
+    for (name, a, b) in buses().await {
+        let ttl = Duration::from_millis(400);
+        let one = a.join(None, "tok1", ttl).await.unwrap();
+        let two = b.join(None, "tok2", ttl).await.unwrap();
+        assert_ne!(one.node, two.node, "{name}: allocated ids differ");
+        assert_eq!(a.holder(one.node).await.unwrap().as_deref(), Some("tok1"));
+        assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Renewed, "{name}");
+        let members = b.members().await.unwrap();
+        assert!(members.contains(&one) && members.contains(&two), "{name}: {members:?}");
+
+        // Registry: exactly one claimer wins each entry.
+        a.register(&one, vec![("c1".into(), Bytes::from_static(b"r1")), ("c2".into(), Bytes::from_static(b"r2"))])
+            .await
+            .unwrap();
+        let mut entries = b.registered(&one).await.unwrap();
+        entries.sort();
+        assert_eq!(entries, vec![("c1".into(), Bytes::from_static(b"r1")), ("c2".into(), Bytes::from_static(b"r2"))]);
+        let (x, y) = tokio::join!(a.claim_registered(&one, "c1"), b.claim_registered(&one, "c1"));
+        assert!(x.unwrap() ^ y.unwrap(), "{name}: one claim wins");
+
+        // Liveness: a heartbeat that is not renewed lapses; renewing then says so.
+        tokio::time::sleep(ttl + Duration::from_millis(200)).await;
+        assert_eq!(b.holder(one.node).await.unwrap(), None, "{name}");
+        assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Lapsed, "{name}");
+        // Taking over an id.
+        let again = b.join(Some(one.node), "tok3", ttl).await.unwrap();
+        assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Superseded { by: "tok3".into() }, "{name}");
+        assert_eq!(again.node, one.node);
+
+        b.bury(&one, Duration::from_secs(5)).await.unwrap();
+        assert!(a.is_buried(&one).await.unwrap());
+        assert!(!a.is_buried(&two).await.unwrap());
+        a.forget(&one).await.unwrap();
+        assert!(!b.members().await.unwrap().contains(&one), "{name}");
+        assert!(b.registered(&one).await.unwrap().is_empty());
+
+        // Claims and windows.
+        assert!(a.claim_once("token-x", Duration::from_secs(5)).await.unwrap());
+        assert!(!b.claim_once("token-x", Duration::from_secs(5)).await.unwrap(), "{name}: single use");
+        let w = Duration::from_secs(60);
+        let first = a.count_in_window("rate", w).await.unwrap();
+        let second = b.count_in_window("rate", w).await.unwrap();
+        assert_eq!(second, first + 1, "{name}: one counter for every node");
+    }
+}
+
+/// A `redis-server` of this test alone, on a free loopback port, without persistence.
+struct PrivateRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    fn start(port: u16) -> PrivateRedis {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        PrivateRedis { port, child: Some(child) }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn wait_for(bus: &dyn Bus, health: Health, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    while bus.health() != health {
+        assert!(tokio::time::Instant::now() < deadline, "bus did not become {health:?} within {within:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restart_degrades_then_recovers_and_counts_the_loss() {
+    if redis_url().is_none() {
+        return;
+    }
+    let port = PrivateRedis::free_port();
+    let mut redis = PrivateRedis::start(port);
+    let url = format!("redis://127.0.0.1:{}/", redis.port);
+    let ns = namespace();
+    let a = connect(Some(&url), &ns).await.unwrap();
+    let b = connect(Some(&url), &ns).await.unwrap();
+    let mut sub = b.subscribe("room").await;
+    a.publish("room", Bytes::from_static(b"before")).await.unwrap();
+    assert_eq!(recv(&mut sub).await.payload, Bytes::from_static(b"before"));
+
+    redis.stop();
+    wait_for(a.as_ref(), Health::Degraded, Duration::from_secs(5)).await;
+    wait_for(b.as_ref(), Health::Degraded, Duration::from_secs(5)).await;
+    for _ in 0..3 {
+        assert!(matches!(a.publish("room", Bytes::from_static(b"lost")).await, Err(BusError::Unavailable(_))));
+    }
+    assert!(a.canary(Duration::from_millis(300)).await.is_err(), "a canary cannot pass while Redis is away");
+
+    let _redis = PrivateRedis::start(port);
+    wait_for(a.as_ref(), Health::Connected, Duration::from_secs(10)).await;
+    wait_for(b.as_ref(), Health::Connected, Duration::from_secs(10)).await;
+    // Resubscribed by itself: new messages arrive, and the gap is counted.
+    a.publish("room", Bytes::from_static(b"after")).await.unwrap();
+    assert_eq!(recv(&mut sub).await.payload, Bytes::from_static(b"after"));
+    let (sa, sb) = (a.stats(), b.stats());
+    assert_eq!(sa.publish_failed, 3, "{sa:?}");
+    assert_eq!(sb.missed, 3, "the subscriber counts the three lost messages: {sb:?}");
+    assert!(sb.reconnects >= 1 && sb.degradations >= 1, "{sb:?}");
+    assert!(sa.canaries_failed >= 1, "{sa:?}");
+}

@@ -1,0 +1,180 @@
+//! What one chat connection asks for: SEND_MESSAGE, DELETE_MESSAGE and DISCONNECT_USER, each checked against the
+//! token's capabilities and the room's live limits. A failed request gets an ERROR frame on this connection only;
+//! the connection stays open.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use hub::session::Inbound;
+use hub::{Connection, Outbound, Utf8Bytes};
+use ivschat::ChatTokenCapability;
+use wire::ivschat::{
+    self as frames, Action, Attributes, ChatErrorCode, ErrorFrame, Frame, ReviewRequest, ReviewSender, parse_action,
+};
+
+use crate::review::Verdict;
+use crate::rooms::Outgoing;
+use crate::{Member, new_id};
+
+/// Attributes of a message may hold this many bytes of keys and values ("1 KB total").
+pub(crate) const MAX_ATTRIBUTE_BYTES: usize = 1024;
+/// Longest `Reason` of DELETE_MESSAGE and DISCONNECT_USER, in code points (as the API's).
+const MAX_REASON_CHARS: usize = 256;
+/// Longest `UserId` of DISCONNECT_USER, in code points (as the API's).
+const MAX_USER_ID_CHARS: usize = 128;
+
+/// Bytes of keys and values.
+pub(crate) fn attribute_bytes(attributes: &Attributes) -> usize {
+    attributes.iter().map(|(k, v)| k.len() + v.len()).sum()
+}
+
+type Failure = (ChatErrorCode, Cow<'static, str>);
+
+fn bad_request(message: &'static str) -> Failure {
+    (ChatErrorCode::BadRequest, Cow::Borrowed(message))
+}
+
+/// The session's inbound handler: one per chat connection.
+#[derive(Debug)]
+pub(crate) struct ChatSession {
+    pub(crate) member: Member,
+}
+
+impl Inbound for ChatSession {
+    async fn on_text(&mut self, _conn: &Arc<Connection>, text: Utf8Bytes) {
+        let (request_id, result) = match parse_action(&text) {
+            Ok(request) => {
+                let result = self.member.handle(&request.request_id, request.action).await;
+                (request.request_id, result)
+            }
+            Err(bad) => (bad.request_id, Err((ChatErrorCode::BadRequest, Cow::Owned(bad.message)))),
+        };
+        if let Err((code, message)) = result {
+            self.member.send_error(&request_id, code, &message);
+        }
+    }
+}
+
+impl Member {
+    /// Sends an ERROR frame to this connection only.
+    pub(crate) fn send_error(&self, request_id: &str, code: ChatErrorCode, message: &str) {
+        let id = new_id();
+        let frame = Frame::Error(ErrorFrame { id: &id, request_id, error_code: code.code(), error_message: message });
+        self.conn.deliver(Outbound::from(frame.to_json()));
+    }
+
+    async fn handle(&self, request_id: &str, action: Action) -> Result<(), Failure> {
+        match action {
+            Action::SendMessage { content, attributes } => self.send_message(request_id, content, attributes).await,
+            Action::DeleteMessage { id, reason } => self.delete_message(request_id, &id, reason.as_deref()),
+            Action::DisconnectUser { user_id, reason } => self.disconnect_user(request_id, &user_id, reason.as_deref()),
+        }
+    }
+
+    fn require(&self, capability: ChatTokenCapability) -> Result<(), Failure> {
+        if self.capabilities.allows(capability) {
+            Ok(())
+        } else {
+            let message = format!("The chat token does not have the {} capability", capability.as_str());
+            Err((ChatErrorCode::Forbidden, Cow::Owned(message)))
+        }
+    }
+
+    async fn send_message(
+        &self,
+        request_id: &str,
+        content: String,
+        attributes: Option<Attributes>,
+    ) -> Result<(), Failure> {
+        self.require(ChatTokenCapability::SendMessage)?;
+        let settings = self.room.settings();
+        if content.chars().count() > settings.maximum_message_length as usize {
+            return Err(bad_request("Message exceeds maximum length"));
+        }
+        if attributes.as_ref().is_some_and(|a| attribute_bytes(a) > MAX_ATTRIBUTE_BYTES) {
+            return Err((ChatErrorCode::PayloadTooLarge, Cow::Borrowed("Request contains fields that are too large")));
+        }
+        if !self.room.try_take_message() {
+            return Err((ChatErrorCode::TooManyRequests, Cow::Borrowed("rate limit exceeded")));
+        }
+        let id = new_id();
+        let (content, attributes) = match &settings.review {
+            None => (content, attributes),
+            Some(handler) => {
+                let empty = Attributes::new();
+                let request = ReviewRequest {
+                    content: &content,
+                    message_id: &id,
+                    room_arn: &self.room_arn,
+                    attributes: attributes.as_ref().unwrap_or(&empty),
+                    sender: ReviewSender {
+                        attributes: &self.attributes,
+                        user_id: &self.user_id,
+                        ip: &self.conn.info().source_ip,
+                    },
+                };
+                let verdict = self
+                    .service
+                    .reviewer
+                    .review(handler, &request, attributes.as_ref(), settings.maximum_message_length)
+                    .await;
+                match verdict {
+                    Verdict::Allow { content, attributes } => (content, attributes),
+                    Verdict::Deny { message } => return Err((ChatErrorCode::NotAcceptable, Cow::Owned(message))),
+                }
+            }
+        };
+        let outgoing = Outgoing::Message {
+            id: &id,
+            request_id,
+            attributes: attributes.as_ref(),
+            content: &content,
+            sender_id: &self.user_id,
+            sender_attributes: &self.attributes,
+        };
+        self.broadcast(outgoing, None)
+    }
+
+    fn delete_message(&self, request_id: &str, message_id: &str, reason: Option<&str>) -> Result<(), Failure> {
+        self.require(ChatTokenCapability::DeleteMessage)?;
+        if message_id.len() != 12 || !message_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(bad_request("Id must be a message id: 12 letters and digits"));
+        }
+        check_reason(reason)?;
+        let id = new_id();
+        let attributes = frames::delete_message_attributes(message_id, reason);
+        let outgoing =
+            Outgoing::Event { id: &id, request_id, name: frames::EVENT_DELETE_MESSAGE, attributes: Some(&attributes) };
+        self.broadcast(outgoing, None)
+    }
+
+    fn disconnect_user(&self, request_id: &str, user_id: &str, reason: Option<&str>) -> Result<(), Failure> {
+        self.require(ChatTokenCapability::DisconnectUser)?;
+        let chars = user_id.chars().count();
+        if chars == 0 || chars > MAX_USER_ID_CHARS {
+            return Err(bad_request("UserId must be 1 to 128 characters long"));
+        }
+        check_reason(reason)?;
+        let id = new_id();
+        let attributes = frames::disconnect_user_attributes(user_id, reason);
+        let outgoing =
+            Outgoing::Event { id: &id, request_id, name: frames::EVENT_DISCONNECT_USER, attributes: Some(&attributes) };
+        self.broadcast(outgoing, Some(user_id))
+    }
+
+    fn broadcast(&self, outgoing: Outgoing<'_>, disconnect: Option<&str>) -> Result<(), Failure> {
+        match self.room.broadcast(outgoing, &self.service.logs, disconnect) {
+            Ok(_) => Ok(()),
+            Err(_) => Err((ChatErrorCode::NotFound, Cow::Borrowed("Room not found"))),
+        }
+    }
+}
+
+fn check_reason(reason: Option<&str>) -> Result<(), Failure> {
+    match reason {
+        Some(reason) if reason.chars().count() > MAX_REASON_CHARS => {
+            Err(bad_request("Reason must be at most 256 characters long"))
+        }
+        _ => Ok(()),
+    }
+}

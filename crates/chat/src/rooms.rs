@@ -1,0 +1,370 @@
+//! Live rooms: each room's settings (from the store, changed live by UpdateRoom), its members, its message rate
+//! and the one place where its frames get their `Id`/`SendTime`, are encoded once and reach every member.
+//!
+//! Concurrency: the registry's lock is taken only to find, add or remove a room; a room's own short lock covers
+//! its settings, members and rate bucket, and is held while a frame is delivered to every member (a non-waiting
+//! push into each outbox) so that all members and the log see a room's frames in one order. Neither lock is held
+//! across `.await`, and the registry's lock is never taken while a room's lock is held.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use hub::{CloseRequest, Connection, ConnectionId, Outbound, Utf8Bytes};
+use parking_lot::{Mutex, RwLock};
+use store::{MessageReviewHandler, Room, Store, StoreError};
+use time::OffsetDateTime;
+use wire::ivschat::{self, Attributes, Frame};
+
+use crate::logging::{LogSink, Record};
+
+/// Attempts to load a room when UpdateRoom or DeleteRoom keep racing with the load.
+const LOAD_ATTEMPTS: usize = 8;
+
+/// A frame to broadcast, before it has its send time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Outgoing<'a> {
+    Message {
+        id: &'a str,
+        request_id: &'a str,
+        attributes: Option<&'a Attributes>,
+        content: &'a str,
+        sender_id: &'a str,
+        sender_attributes: &'a Attributes,
+    },
+    Event {
+        id: &'a str,
+        request_id: &'a str,
+        name: &'a str,
+        attributes: Option<&'a Attributes>,
+    },
+}
+
+impl Outgoing<'_> {
+    /// The frame's JSON and its logged `type`.
+    fn encode(&self, send_time: OffsetDateTime) -> (String, &'static str) {
+        let send_time = ivschat::rfc3339_nano(send_time);
+        match *self {
+            Outgoing::Message { id, request_id, attributes, content, sender_id, sender_attributes } => {
+                let frame = Frame::Message(ivschat::Message {
+                    id,
+                    request_id,
+                    attributes,
+                    content,
+                    send_time: &send_time,
+                    sender: ivschat::Sender { user_id: sender_id, attributes: sender_attributes },
+                });
+                (frame.to_json(), "MESSAGE")
+            }
+            Outgoing::Event { id, request_id, name, attributes } => {
+                let frame = Frame::Event(ivschat::Event {
+                    id,
+                    request_id,
+                    event_name: name,
+                    attributes,
+                    send_time: &send_time,
+                });
+                (frame.to_json(), "EVENT")
+            }
+        }
+    }
+}
+
+/// Encodes a frame for a room nobody is connected to: it only goes to the room's logs.
+pub(crate) fn log_only(room: &Room, outgoing: Outgoing<'_>, logs: &LogSink) {
+    if room.logging_configuration_ids.is_empty() {
+        return;
+    }
+    let send_time = OffsetDateTime::now_utc();
+    let (json, kind) = outgoing.encode(send_time);
+    logs.record(Record {
+        room_id: room.id.as_str().into(),
+        logging_ids: room.logging_configuration_ids.clone().into(),
+        kind,
+        send_time,
+        payload: Utf8Bytes::from(json),
+    });
+}
+
+/// The room was deleted while the caller held it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Gone;
+
+/// A room's settings as they are now.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) maximum_message_length: u32,
+    pub(crate) maximum_message_rate_per_second: u32,
+    pub(crate) review: Option<MessageReviewHandler>,
+    pub(crate) logging_ids: Arc<[String]>,
+    update_time: OffsetDateTime,
+}
+
+impl Settings {
+    fn of(room: &Room) -> Settings {
+        Settings {
+            maximum_message_length: room.maximum_message_length,
+            maximum_message_rate_per_second: room.maximum_message_rate_per_second,
+            review: room.message_review_handler.clone(),
+            logging_ids: room.logging_configuration_ids.clone().into(),
+            update_time: room.update_time,
+        }
+    }
+}
+
+struct Member {
+    conn: Arc<Connection>,
+    user_id: Arc<str>,
+}
+
+/// The room's token bucket for `maximumMessageRatePerSecond`: a burst of one second's worth, refilled continuously.
+struct RateBucket {
+    tokens: f64,
+    last: Instant,
+}
+
+struct RoomState {
+    settings: Settings,
+    members: HashMap<ConnectionId, Member>,
+    deleted: bool,
+    rate: RateBucket,
+    /// The last `SendTime` given: send times strictly increase within a room.
+    last_send_time: OffsetDateTime,
+}
+
+/// A room with its live state.
+pub(crate) struct LiveRoom {
+    pub(crate) id: Arc<str>,
+    state: Mutex<RoomState>,
+}
+
+impl std::fmt::Debug for LiveRoom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveRoom").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl LiveRoom {
+    fn new(room: &Room) -> LiveRoom {
+        let settings = Settings::of(room);
+        let rate = RateBucket { tokens: f64::from(settings.maximum_message_rate_per_second), last: Instant::now() };
+        LiveRoom {
+            id: room.id.as_str().into(),
+            state: Mutex::new(RoomState {
+                settings,
+                members: HashMap::new(),
+                deleted: false,
+                rate,
+                last_send_time: OffsetDateTime::UNIX_EPOCH,
+            }),
+        }
+    }
+
+    pub(crate) fn settings(&self) -> Settings {
+        self.state.lock().settings.clone()
+    }
+
+    /// Adds a member; refused once the room is deleted.
+    pub(crate) fn join(&self, conn: Arc<Connection>, user_id: Arc<str>) -> Result<(), Gone> {
+        let mut state = self.state.lock();
+        if state.deleted {
+            return Err(Gone);
+        }
+        state.members.insert(conn.id(), Member { conn, user_id });
+        Ok(())
+    }
+
+    pub(crate) fn leave(&self, id: ConnectionId) {
+        self.state.lock().members.remove(&id);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn member_count(&self) -> usize {
+        self.state.lock().members.len()
+    }
+
+    /// Takes one message from the room's rate; `false` when the room is at `maximumMessageRatePerSecond`.
+    pub(crate) fn try_take_message(&self) -> bool {
+        let mut state = self.state.lock();
+        let rate = f64::from(state.settings.maximum_message_rate_per_second);
+        let now = Instant::now();
+        let bucket = &mut state.rate;
+        bucket.tokens = (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() * rate).min(rate);
+        bucket.last = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Gives the frame its send time, encodes it once, queues it for every member (closing members whose outbox
+    /// overflows as slow consumers) and hands it to the room's logs; then, for DisconnectUser, closes the
+    /// connections of `disconnect` once they have the frame. Returns the frame's send time.
+    pub(crate) fn broadcast(
+        &self,
+        outgoing: Outgoing<'_>,
+        logs: &LogSink,
+        disconnect: Option<&str>,
+    ) -> Result<OffsetDateTime, Gone> {
+        let mut state = self.state.lock();
+        if state.deleted {
+            return Err(Gone);
+        }
+        let now = OffsetDateTime::now_utc();
+        let send_time =
+            if now > state.last_send_time { now } else { state.last_send_time + time::Duration::NANOSECOND };
+        state.last_send_time = send_time;
+        let (json, kind) = outgoing.encode(send_time);
+        let payload = Utf8Bytes::from(json);
+        let message = Outbound::Text(payload.clone());
+        for member in state.members.values() {
+            member.conn.deliver(message.clone());
+        }
+        if !state.settings.logging_ids.is_empty() {
+            logs.record(Record {
+                room_id: self.id.clone(),
+                logging_ids: state.settings.logging_ids.clone(),
+                kind,
+                send_time,
+                payload,
+            });
+        }
+        if let Some(user_id) = disconnect {
+            for member in state.members.values().filter(|m| &*m.user_id == user_id) {
+                member.conn.close_after_queued(disconnected());
+            }
+        }
+        Ok(send_time)
+    }
+
+    fn update(&self, room: &Room) {
+        let mut state = self.state.lock();
+        if room.update_time >= state.settings.update_time {
+            let old_rate = state.settings.maximum_message_rate_per_second;
+            state.settings = Settings::of(room);
+            if state.settings.maximum_message_rate_per_second != old_rate {
+                // A new rate starts with a full second's worth.
+                let rate = f64::from(state.settings.maximum_message_rate_per_second);
+                state.rate = RateBucket { tokens: rate, last: Instant::now() };
+            }
+        }
+    }
+
+    /// Marks the room deleted and closes every member's connection.
+    fn delete(&self) {
+        let mut state = self.state.lock();
+        state.deleted = true;
+        for member in state.members.values() {
+            member.conn.close_after_queued(room_deleted());
+        }
+    }
+}
+
+/// The close of a user disconnected by DisconnectUser: a clean close, so the official clients do not reconnect.
+pub(crate) fn disconnected() -> CloseRequest {
+    CloseRequest::new(1000, "Disconnected by moderator", hub::CloseCause::Deleted)
+}
+
+/// The close of a connection whose session expired (after an ERROR 401).
+pub(crate) fn session_expired() -> CloseRequest {
+    CloseRequest::new(1000, "Session expired", hub::CloseCause::MaxDuration)
+}
+
+/// The close of every connection of a deleted room.
+pub(crate) fn room_deleted() -> CloseRequest {
+    CloseRequest::new(1001, "Room deleted", hub::CloseCause::Deleted)
+}
+
+/// The live rooms of this node. A room is loaded from the store by the first connection that joins it and stays
+/// until it is deleted (at most the account's room quota), so UpdateRoom always finds it to update.
+#[derive(Debug, Default)]
+pub(crate) struct Rooms {
+    rooms: RwLock<HashMap<Arc<str>, Arc<LiveRoom>>>,
+    /// Bumped by every UpdateRoom and DeleteRoom: a load that raced with one fetches again.
+    changes: AtomicU64,
+}
+
+impl Rooms {
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<LiveRoom>> {
+        self.rooms.read().get(id).cloned()
+    }
+
+    /// The live room `id`, loaded from the store if it is not live yet.
+    pub(crate) async fn load(&self, store: &dyn Store, id: &str) -> Result<Arc<LiveRoom>, StoreError> {
+        for attempt in 1..=LOAD_ATTEMPTS {
+            if let Some(room) = self.get(id) {
+                return Ok(room);
+            }
+            let seen = self.changes.load(Ordering::SeqCst);
+            let room = store.get_room(id).await?;
+            let mut rooms = self.rooms.write();
+            if let Some(live) = rooms.get(id) {
+                return Ok(live.clone());
+            }
+            if self.changes.load(Ordering::SeqCst) == seen || attempt == LOAD_ATTEMPTS {
+                let live = Arc::new(LiveRoom::new(&room));
+                rooms.insert(live.id.clone(), live.clone());
+                return Ok(live);
+            }
+        }
+        Err(StoreError::NotFound { kind: store::ResourceKind::Room, id: id.to_owned() })
+    }
+
+    /// UpdateRoom committed `room`.
+    pub(crate) fn updated(&self, room: &Room) {
+        let rooms = self.rooms.read();
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        if let Some(live) = rooms.get(room.id.as_str()) {
+            live.update(room);
+        }
+    }
+
+    /// DeleteRoom committed: the room stops being live and its members are closed.
+    pub(crate) fn deleted(&self, id: &str) {
+        let removed = {
+            let mut rooms = self.rooms.write();
+            self.changes.fetch_add(1, Ordering::SeqCst);
+            rooms.remove(id)
+        };
+        if let Some(live) = removed {
+            live.delete();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(id: &str, rate: u32) -> Room {
+        let now = OffsetDateTime::now_utc();
+        Room {
+            id: id.to_owned(),
+            name: String::new(),
+            create_time: now,
+            update_time: now,
+            maximum_message_rate_per_second: rate,
+            maximum_message_length: 500,
+            message_review_handler: None,
+            logging_configuration_ids: Vec::new(),
+            tags: Default::default(),
+        }
+    }
+
+    #[test]
+    fn rate_bucket_allows_one_second_of_burst() {
+        let live = LiveRoom::new(&room("r", 3));
+        assert!((0..3).all(|_| live.try_take_message()));
+        assert!(!live.try_take_message());
+        let mut faster = room("r", 10);
+        faster.update_time += time::Duration::seconds(1);
+        live.update(&faster);
+        assert_eq!(live.settings().maximum_message_rate_per_second, 10);
+        // An older update does not overwrite a newer one.
+        live.update(&room("r", 1));
+        assert_eq!(live.settings().maximum_message_rate_per_second, 10);
+    }
+}

@@ -1,0 +1,173 @@
+//! Service-level tests without a network: tokens against the store, membership, and what the control plane's
+//! effects do to the members' hub connections.
+
+use std::collections::BTreeMap;
+
+use hub::{ConnectionInfo, HubConfig, Scope};
+use ivschat::ChatTokenCapability;
+use store::{NewRoom, SqliteStore};
+
+use super::*;
+
+struct Fixture {
+    service: Arc<ChatService>,
+    hub: Hub,
+    room: Room,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let now = OffsetDateTime::now_utc();
+    let room = store
+        .create_room(
+            NewRoom {
+                id: "g1H2I3j4k5L6".to_owned(),
+                name: String::new(),
+                create_time: now,
+                maximum_message_rate_per_second: 10,
+                maximum_message_length: 500,
+                message_review_handler: None,
+                logging_configuration_ids: Vec::new(),
+                tags: BTreeMap::new(),
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    let hub = Hub::new(HubConfig::default());
+    let service =
+        ChatService::new(store, hub.clone(), ChatConfig::new(dir.path(), "us-east-1", "000000000000")).unwrap();
+    Fixture { service, hub, room, _dir: dir }
+}
+
+impl Fixture {
+    async fn token(&self, user: &str, capabilities: Vec<ChatTokenCapability>) -> IssuedToken {
+        let request = TokenRequest {
+            room: self.room.clone(),
+            room_arn: format!("arn:aws:ivschat:us-east-1:000000000000:room/{}", self.room.id),
+            user_id: user.to_owned(),
+            capabilities,
+            session_duration: time::Duration::minutes(60),
+            attributes: BTreeMap::new(),
+            now: OffsetDateTime::now_utc(),
+        };
+        self.service.issue(request).await.unwrap()
+    }
+
+    async fn member(&self, user: &str) -> (Member, Arc<Connection>) {
+        let token = self.token(user, Vec::new()).await.token;
+        let ticket = self.service.admit(&token).await.unwrap();
+        assert_eq!((ticket.room_id(), ticket.user_id()), (self.room.id.as_str(), user));
+        let conn = self.hub.new_connection(ConnectionInfo {
+            scope: Scope::Chat { room_id: ticket.room_id().into(), user_id: ticket.user_id().into() },
+            connected_at: OffsetDateTime::now_utc(),
+            source_ip: "127.0.0.1".to_owned(),
+            user_agent: None,
+        });
+        (self.service.join(ticket, conn.clone()).unwrap(), conn)
+    }
+}
+
+#[tokio::test]
+async fn issued_tokens_are_redeemed_once() {
+    let f = fixture().await;
+    let issued = f.token("ann", vec![ChatTokenCapability::SendMessage]).await;
+    assert_eq!(issued.session_expiration_time, issued.token_expiration_time, "60-minute token, 60-minute session");
+    f.service.admit(&issued.token).await.unwrap();
+    let again = f.service.admit(&issued.token).await.unwrap_err();
+    assert_eq!(again, Refusal { status: 401, message: "The chat token has already been used" });
+    assert_eq!(f.service.admit("").await.unwrap_err().status, 401);
+}
+
+#[tokio::test]
+async fn token_lifetime_is_configurable_and_capped_by_the_session() {
+    let f = fixture().await;
+    let mut config = f.service.config().clone();
+    config.token_lifetime = Duration::from_secs(60);
+    let hub = Hub::new(HubConfig::default());
+    let service = ChatService::new(f.service.store.clone(), hub, config).unwrap();
+    let now = OffsetDateTime::now_utc();
+    let request = |minutes| TokenRequest {
+        room: f.room.clone(),
+        room_arn: String::new(),
+        user_id: "u".to_owned(),
+        capabilities: Vec::new(),
+        session_duration: time::Duration::minutes(minutes),
+        attributes: BTreeMap::new(),
+        now,
+    };
+    let issued = service.issue(request(60)).await.unwrap();
+    assert_eq!(issued.token_expiration_time, now + time::Duration::minutes(1));
+    assert_eq!(issued.session_expiration_time, now + time::Duration::minutes(60));
+    let short = service.issue(request(1)).await.unwrap();
+    assert_eq!(short.token_expiration_time, short.session_expiration_time);
+}
+
+#[tokio::test]
+async fn events_reach_members_and_members_leave_when_dropped() {
+    let f = fixture().await;
+    let (ann, ann_conn) = f.member("ann").await;
+    let (_bob, bob_conn) = f.member("bob").await;
+    let live = f.service.rooms.get(&f.room.id).unwrap();
+    assert_eq!(live.member_count(), 2);
+    let event = ChatEvent {
+        id: "abcdefABCDEF".to_owned(),
+        event_name: "app:x".to_owned(),
+        attributes: BTreeMap::new(),
+        send_time: OffsetDateTime::now_utc(),
+    };
+    f.service.send_event(&f.room, event).await.unwrap();
+    assert_eq!(ann_conn.outbox_stats().queued_messages, 1);
+    assert_eq!(bob_conn.outbox_stats(), ann_conn.outbox_stats());
+    drop(ann);
+    assert_eq!(live.member_count(), 1);
+}
+
+#[tokio::test]
+async fn disconnect_user_closes_only_that_users_connections() {
+    let f = fixture().await;
+    let (_a1, ann_phone) = f.member("ann").await;
+    let (_a2, ann_laptop) = f.member("ann").await;
+    let (_b, bob) = f.member("bob").await;
+    let disconnection = UserDisconnection {
+        id: "abcdefABCDEF".to_owned(),
+        user_id: "ann".to_owned(),
+        reason: None,
+        send_time: OffsetDateTime::now_utc(),
+    };
+    f.service.disconnect_user(&f.room, disconnection).await.unwrap();
+    assert!(!ann_phone.is_open() && !ann_laptop.is_open());
+    assert!(bob.is_open());
+    // The event is still queued for the disconnected connections: it is written before their close.
+    assert_eq!(ann_phone.outbox_stats().queued_messages, 1);
+    assert_eq!(bob.outbox_stats().queued_messages, 1);
+}
+
+#[tokio::test]
+async fn deleted_rooms_close_their_members_and_refuse_tokens() {
+    let f = fixture().await;
+    let (_ann, conn) = f.member("ann").await;
+    let token = f.token("late", Vec::new()).await.token;
+    let ticket = f.service.admit(&token).await.unwrap();
+    f.service.store.delete_room(&f.room.id).await.unwrap();
+    f.service.room_deleted(&f.room).await;
+    assert!(!conn.is_open());
+    // A ticket taken before the deletion cannot join any more.
+    let late = f.hub.new_connection(conn.info().clone());
+    assert_eq!(f.service.join(ticket, late).unwrap_err().status, 404);
+    let token = f.token("later", Vec::new()).await.token;
+    assert_eq!(f.service.admit(&token).await.unwrap_err(), Refusal { status: 404, message: "Room not found" });
+}
+
+#[tokio::test]
+async fn updates_reach_live_rooms() {
+    let f = fixture().await;
+    let (_ann, _conn) = f.member("ann").await;
+    let mut updated = f.room.clone();
+    updated.maximum_message_length = 7;
+    updated.update_time += time::Duration::seconds(1);
+    f.service.room_updated(&updated).await;
+    assert_eq!(f.service.rooms.get(&f.room.id).unwrap().settings().maximum_message_length, 7);
+}

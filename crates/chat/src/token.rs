@@ -1,0 +1,359 @@
+//! Chat tokens: signed claims (room, user, capabilities, attributes, expiry times) that a client presents once, as
+//! its WebSocket subprotocol, to join a room.
+//!
+//! A token is `base64url(claims JSON) "." base64url(HMAC-SHA256(key, first part))`, without padding: only RFC 7230
+//! `tchar`s, so every WebSocket client accepts it as a subprotocol. The 32-byte key lives in the data directory
+//! (mode 0600), so tokens survive restarts of their issuer; the record of redeemed tokens is in memory, so a token
+//! issued before this process started is refused rather than risk a second use.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use ivschat::ChatTokenCapability;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use time::OffsetDateTime;
+
+/// File of the token key in the data directory.
+pub(crate) const KEY_FILE: &str = "chat-token.key";
+/// Longest token looked at; real ones are under 2 KB (1 KB of attributes, 128 characters of user id).
+const MAX_TOKEN_LEN: usize = 8 * 1024;
+/// Redemptions between two purges of expired entries from the single-use record.
+const PURGE_EVERY: usize = 1024;
+
+/// Capabilities as a bit set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Capabilities(u8);
+
+impl Capabilities {
+    fn bit(capability: ChatTokenCapability) -> u8 {
+        match capability {
+            ChatTokenCapability::SendMessage => 1,
+            ChatTokenCapability::DisconnectUser => 2,
+            ChatTokenCapability::DeleteMessage => 4,
+        }
+    }
+
+    pub(crate) fn of(capabilities: &[ChatTokenCapability]) -> Capabilities {
+        Capabilities(capabilities.iter().fold(0, |bits, c| bits | Capabilities::bit(*c)))
+    }
+
+    pub(crate) fn allows(self, capability: ChatTokenCapability) -> bool {
+        self.0 & Capabilities::bit(capability) != 0
+    }
+}
+
+/// What a token says. Field names are short: the token travels in a header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Claims {
+    #[serde(rename = "v")]
+    version: u8,
+    #[serde(rename = "r")]
+    pub(crate) room_id: String,
+    #[serde(rename = "u")]
+    pub(crate) user_id: String,
+    #[serde(rename = "c")]
+    capabilities: u8,
+    #[serde(rename = "a", default)]
+    pub(crate) attributes: BTreeMap<String, String>,
+    /// Issue time, Unix milliseconds.
+    #[serde(rename = "i")]
+    issued_ms: i64,
+    /// Token expiry, Unix milliseconds.
+    #[serde(rename = "t")]
+    token_expires_ms: i64,
+    /// Session expiry, Unix milliseconds.
+    #[serde(rename = "s")]
+    session_expires_ms: i64,
+    /// 16 random bytes in base64url: what makes a token single-use.
+    #[serde(rename = "n")]
+    nonce: String,
+}
+
+impl Claims {
+    pub(crate) fn new(
+        room_id: &str,
+        user_id: &str,
+        capabilities: Capabilities,
+        attributes: BTreeMap<String, String>,
+        issued: OffsetDateTime,
+        token_expires: OffsetDateTime,
+        session_expires: OffsetDateTime,
+    ) -> Claims {
+        Claims {
+            version: 1,
+            room_id: room_id.to_owned(),
+            user_id: user_id.to_owned(),
+            capabilities: capabilities.0,
+            attributes,
+            issued_ms: unix_ms(issued),
+            token_expires_ms: unix_ms(token_expires),
+            session_expires_ms: unix_ms(session_expires),
+            nonce: URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>()),
+        }
+    }
+
+    pub(crate) fn capabilities(&self) -> Capabilities {
+        Capabilities(self.capabilities)
+    }
+
+    pub(crate) fn session_expires(&self) -> OffsetDateTime {
+        from_unix_ms(self.session_expires_ms)
+    }
+}
+
+/// Why a token was refused at the handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TokenError {
+    /// Not a token of this server's format.
+    Malformed,
+    /// The signature does not match: forged or altered, or signed with another key.
+    Forged,
+    Expired,
+    /// Already redeemed once.
+    Used,
+    /// Issued before this process started, so its earlier use cannot be ruled out.
+    Stale,
+}
+
+impl TokenError {
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            TokenError::Malformed => "The chat token is malformed",
+            TokenError::Forged => "The chat token is invalid",
+            TokenError::Expired => "The chat token has expired",
+            TokenError::Used => "The chat token has already been used",
+            TokenError::Stale => "The chat token was issued before the server restarted",
+        }
+    }
+}
+
+/// Issues and redeems tokens; one per service.
+pub(crate) struct Tokens {
+    key: [u8; 32],
+    started_ms: i64,
+    /// Nonces of redeemed tokens, with their token expiry: a token is refused once here, and its entry can go
+    /// once it has expired anyway.
+    used: Mutex<Redeemed>,
+}
+
+#[derive(Default)]
+struct Redeemed {
+    nonces: HashMap<String, i64>,
+    since_purge: usize,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").field("redeemed", &self.used.lock().nonces.len()).finish_non_exhaustive()
+    }
+}
+
+impl Tokens {
+    /// Loads the key from `data_dir`, creating it (mode 0600) on first start.
+    pub(crate) fn open(data_dir: &Path, now: OffsetDateTime) -> std::io::Result<Tokens> {
+        Ok(Tokens::with_key(load_or_create_key(&data_dir.join(KEY_FILE))?, now))
+    }
+
+    pub(crate) fn with_key(key: [u8; 32], now: OffsetDateTime) -> Tokens {
+        // Millisecond truncation: a token issued in this process's first millisecond is not stale.
+        Tokens { key, started_ms: unix_ms(now), used: Mutex::new(Redeemed::default()) }
+    }
+
+    pub(crate) fn issue(&self, claims: &Claims) -> String {
+        let json = serde_json::to_vec(claims).unwrap_or_default();
+        let mut token = URL_SAFE_NO_PAD.encode(json);
+        let signature = self.mac(token.as_bytes()).finalize().into_bytes();
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+        token
+    }
+
+    /// Checks a token and marks it used. Never panics, whatever the input.
+    pub(crate) fn redeem(&self, token: &str, now: OffsetDateTime) -> Result<Claims, TokenError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::Malformed);
+        }
+        let (payload, signature) = token.split_once('.').ok_or(TokenError::Malformed)?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Malformed)?;
+        self.mac(payload.as_bytes()).verify_slice(&signature).map_err(|_| TokenError::Forged)?;
+        let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
+        let claims: Claims = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
+        if claims.version != 1 {
+            return Err(TokenError::Malformed);
+        }
+        let now_ms = unix_ms(now);
+        if now_ms >= claims.token_expires_ms {
+            return Err(TokenError::Expired);
+        }
+        if claims.issued_ms < self.started_ms {
+            return Err(TokenError::Stale);
+        }
+        let mut used = self.used.lock();
+        if used.nonces.contains_key(&claims.nonce) {
+            return Err(TokenError::Used);
+        }
+        used.nonces.insert(claims.nonce.clone(), claims.token_expires_ms);
+        used.since_purge += 1;
+        if used.since_purge >= PURGE_EVERY {
+            used.since_purge = 0;
+            used.nonces.retain(|_, expires| *expires > now_ms);
+        }
+        Ok(claims)
+    }
+
+    fn mac(&self, data: &[u8]) -> Hmac<Sha256> {
+        // HMAC accepts keys of any length; this cannot fail.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(data);
+        mac
+    }
+}
+
+pub(crate) fn unix_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub(crate) fn from_unix_ms(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Reads the 32-byte key, or creates it readable by its owner only.
+fn load_or_create_key(path: &Path) -> std::io::Result<[u8; 32]> {
+    let invalid = || std::io::Error::other(format!("{} is not a 32-byte key", path.display()));
+    match std::fs::read(path) {
+        Ok(bytes) => return bytes.try_into().map_err(|_| invalid()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err),
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let key: [u8; 32] = rand::random();
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    file.write_all(&key)?;
+    file.sync_all()?;
+    drop(file);
+    // Two processes starting on one directory: the first key written wins and both use it.
+    match std::fs::hard_link(&tmp, path) {
+        Ok(()) => {
+            let _ = std::fs::remove_file(&tmp);
+            Ok(key)
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            let _ = std::fs::remove_file(&tmp);
+            std::fs::read(path)?.try_into().map_err(|_| invalid())
+        }
+        Err(_) => {
+            std::fs::rename(&tmp, path)?;
+            Ok(key)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    fn claims(now: OffsetDateTime) -> Claims {
+        let attributes = BTreeMap::from([("avatar".to_owned(), "https://x/y.png".to_owned())]);
+        let capabilities = Capabilities::of(&[ChatTokenCapability::SendMessage, ChatTokenCapability::DeleteMessage]);
+        Claims::new(
+            "g1H2I3j4k5L6",
+            "user ü/1",
+            capabilities,
+            attributes,
+            now,
+            now + Duration::minutes(1),
+            now + Duration::hours(1),
+        )
+    }
+
+    fn is_tchar(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    }
+
+    #[test]
+    fn round_trip_once() {
+        let now = OffsetDateTime::now_utc();
+        let tokens = Tokens::with_key([7; 32], now);
+        let issued = claims(now);
+        let token = tokens.issue(&issued);
+        assert!(token.bytes().all(is_tchar), "{token}");
+        let redeemed = tokens.redeem(&token, now).unwrap();
+        assert_eq!(redeemed, issued);
+        assert!(redeemed.capabilities().allows(ChatTokenCapability::SendMessage));
+        assert!(redeemed.capabilities().allows(ChatTokenCapability::DeleteMessage));
+        assert!(!redeemed.capabilities().allows(ChatTokenCapability::DisconnectUser));
+        assert_eq!(tokens.redeem(&token, now), Err(TokenError::Used));
+    }
+
+    #[test]
+    fn refuses_forged_altered_expired_and_stale_tokens() {
+        let now = OffsetDateTime::now_utc();
+        let tokens = Tokens::with_key([7; 32], now);
+        let other = Tokens::with_key([8; 32], now);
+        assert_eq!(tokens.redeem(&other.issue(&claims(now)), now), Err(TokenError::Forged));
+
+        let token = tokens.issue(&claims(now));
+        let (payload, signature) = token.split_once('.').unwrap();
+        let mut json: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        json["c"] = 7.into();
+        let altered = format!("{}.{signature}", URL_SAFE_NO_PAD.encode(json.to_string()));
+        assert_eq!(tokens.redeem(&altered, now), Err(TokenError::Forged));
+
+        assert_eq!(tokens.redeem(&tokens.issue(&claims(now)), now + Duration::minutes(1)), Err(TokenError::Expired));
+        let restarted = Tokens::with_key([7; 32], now + Duration::seconds(1));
+        assert_eq!(restarted.redeem(&tokens.issue(&claims(now)), now), Err(TokenError::Stale));
+
+        for garbage in ["", ".", "abc", "a.b", "!!!.###", "e30.AAAA", &"x".repeat(MAX_TOKEN_LEN + 1)] {
+            assert!(
+                matches!(tokens.redeem(garbage, now), Err(TokenError::Malformed | TokenError::Forged)),
+                "{garbage}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_file_is_private_and_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEY_FILE);
+        let first = load_or_create_key(&path).unwrap();
+        assert_eq!(load_or_create_key(&path).unwrap(), first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        std::fs::write(&path, b"short").unwrap();
+        assert!(load_or_create_key(&path).is_err());
+    }
+
+    #[test]
+    fn purges_expired_redemptions() {
+        let now = OffsetDateTime::now_utc();
+        let tokens = Tokens::with_key([1; 32], now);
+        for _ in 1..PURGE_EVERY {
+            let mut c = claims(now);
+            c.token_expires_ms = unix_ms(now) + 1;
+            tokens.redeem(&tokens.issue(&c), now).unwrap();
+        }
+        let later = now + Duration::milliseconds(5);
+        tokens.redeem(&tokens.issue(&claims(now)), later).unwrap();
+        assert_eq!(tokens.used.lock().nonces.len(), 1, "only the unexpired redemption is kept");
+    }
+}

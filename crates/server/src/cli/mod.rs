@@ -1,0 +1,172 @@
+//! `switchboard apigatewaymanagementapi …` and `switchboard ivschat …`: a command line that behaves like the AWS CLI
+//! for these two services, against a Switchboard server (the default endpoint) or against AWS itself.
+//!
+//! The flow of one command: [`args`] splits the words into global options and the operation's options; [`params`]
+//! turns those (and `--cli-input-json`/`--cli-input-yaml`) into the operation's parameters and validates them
+//! against the tables of [`model`]; [`env`] resolves endpoint, region and credentials; the service adapter
+//! ([`apigw`], [`ivschat`]) calls the official AWS SDK for Rust; [`output`] prints the answer. Exit codes are the
+//! AWS CLI v2's: 252 usage, 253 configuration, 254 service error, 255 anything else.
+
+mod apigw;
+mod args;
+mod env;
+mod help;
+mod ivschat;
+mod model;
+mod output;
+mod params;
+mod sdk;
+mod shorthand;
+mod skeleton;
+mod yaml;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use args::{Call, Command, Globals, SkeletonKind};
+use model::Service;
+
+/// The services of the command line, by command name.
+static SERVICES: [&Service; 2] = [&apigw::SERVICE, &ivschat::SERVICE];
+
+/// What went wrong, as the AWS CLI v2 tells it by its exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ErrorKind {
+    /// Bad syntax or parameters (252).
+    Usage,
+    /// No region, no credentials, a profile that does not exist (253).
+    Config,
+    /// The service answered with an error (254).
+    Service,
+    /// Anything else: unreachable endpoints, undecodable input (255).
+    Other,
+}
+
+/// An error of the command line: one line on stderr and an exit code.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    pub(crate) kind: ErrorKind,
+    pub(crate) message: String,
+}
+
+impl CliError {
+    pub(crate) fn usage(message: impl Into<String>) -> CliError {
+        CliError { kind: ErrorKind::Usage, message: message.into() }
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> CliError {
+        CliError { kind: ErrorKind::Config, message: message.into() }
+    }
+
+    pub(crate) fn service(message: impl Into<String>) -> CliError {
+        CliError { kind: ErrorKind::Service, message: message.into() }
+    }
+
+    pub(crate) fn other(message: impl Into<String>) -> CliError {
+        CliError { kind: ErrorKind::Other, message: message.into() }
+    }
+
+    fn exit_code(&self) -> u8 {
+        match self.kind {
+            ErrorKind::Usage => 252,
+            ErrorKind::Config => 253,
+            ErrorKind::Service => 254,
+            ErrorKind::Other => 255,
+        }
+    }
+}
+
+/// Runs the command line when `args` (a whole command line, program name first) name one of its services,
+/// possibly after global options (`switchboard --region us-west-2 ivschat list-rooms`); `None` otherwise.
+pub fn run_if_cli(args: impl IntoIterator<Item = OsString>) -> Option<ExitCode> {
+    let args: Vec<OsString> = args.into_iter().skip(1).collect();
+    args::service_position(&args, &SERVICES)?;
+    Some(run(args))
+}
+
+/// Runs one command (`args` without the program name) and returns its exit code.
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    match execute(args) {
+        Ok(text) => {
+            if !text.is_empty() {
+                let mut stdout = std::io::stdout().lock();
+                // A closed stdout (`| head`) is not an error of the command.
+                let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            let message = err.message.replace(['\r', '\n'], " ");
+            let _ = writeln!(std::io::stderr().lock(), "{}", message.trim_end());
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+/// Everything but the printing: the text for stdout, or the error.
+fn execute(args: Vec<OsString>) -> Result<String, CliError> {
+    let words = args
+        .into_iter()
+        .map(|arg| {
+            arg.into_string().map_err(|arg| {
+                CliError::usage(format!("switchboard: error: argument is not valid UTF-8: {}", arg.to_string_lossy()))
+            })
+        })
+        .collect::<Result<Vec<String>, CliError>>()?;
+    let invocation = args::parse(&words, &SERVICES)?;
+    if invocation.globals.debug {
+        init_debug_logging();
+    }
+    match invocation.command {
+        Command::ServiceHelp(service) => Ok(help::service_page(service)),
+        Command::OperationHelp(service, operation) => Ok(help::operation_page(service, operation)),
+        Command::Call(call) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|err| CliError::other(format!("cannot start the runtime: {err}")))?;
+            runtime.block_on(call_operation(&invocation.globals, &call))
+        }
+    }
+}
+
+async fn call_operation(globals: &Globals, call: &Call) -> Result<String, CliError> {
+    let profiles = env::Profiles::load(globals).await?;
+    match call.skeleton {
+        Some(SkeletonKind::Input) => return Ok(skeleton::input_json(call.operation)),
+        Some(SkeletonKind::YamlInput) => return Ok(skeleton::input_yaml(call.operation)),
+        _ => {}
+    }
+    let binary = globals.binary_format.or_else(|| profiles.binary_format()).unwrap_or_default();
+    let parameters = params::build(call, binary)?;
+    tracing::debug!(operation = call.operation.name, parameters = %serde_json::Value::Object(parameters.clone()),
+        "Parameters after validation.");
+    let format = output::Format::resolve(globals.output.as_deref(), profiles.output())?;
+    let query = globals.query.as_deref().map(output::Query::compile).transpose()?;
+    if call.skeleton == Some(SkeletonKind::Output) {
+        return match skeleton::output_sample(call.operation) {
+            Some(sample) => output::render(sample, format, query.as_ref()),
+            None => Ok(String::new()),
+        };
+    }
+    let target = env::resolve(globals, call.service, &profiles).await?;
+    let answer = match call.service.name {
+        "apigatewaymanagementapi" => apigw::call(&target, call.operation, &parameters).await?,
+        _ => ivschat::call(&target, call.operation, &parameters).await?,
+    };
+    match answer {
+        Some(value) => output::render(value, format, query.as_ref()),
+        None => Ok(String::new()),
+    }
+}
+
+/// `--debug`: the SDK's and the command line's debug logs on stderr, as the AWS CLI prints botocore's.
+fn init_debug_logging() {
+    let filter = tracing_subscriber::EnvFilter::new("debug,hyper=info,hyper_util=info,h2=info,rustls=info");
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+}
+
+#[cfg(test)]
+mod tests;
