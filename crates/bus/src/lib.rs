@@ -139,8 +139,12 @@ pub trait Bus: Send + Sync + fmt::Debug + 'static {
 
     fn stats(&self) -> BusStats;
 
-    /// Whether other processes share this bus (a Redis bus), as opposed to this process only.
+    /// Whether other nodes may share this bus (Redis, or a named in-process bus), as opposed to a node alone. A node
+    /// alone may skip the bus on paths where only it can be listening.
     fn is_shared(&self) -> bool;
+
+    /// The backend's name for diagnostics (`memory`, `redis`).
+    fn kind(&self) -> &'static str;
 
     // ---- Cluster state ----
 

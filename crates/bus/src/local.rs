@@ -19,6 +19,10 @@ use crate::{Bus, BusError, BusStats, Health, Incarnation, Renewal, Subscription}
 pub struct LocalBus {
     router: Arc<Router>,
     state: Mutex<State>,
+    /// Named buses are shared by the nodes of one process; an unnamed one serves a node alone.
+    shared: bool,
+    /// Makes taking a sequence number and dispatching one step, so that concurrent publishers keep sequence order.
+    publishing: Mutex<()>,
 }
 
 #[derive(Debug, Default)]
@@ -39,7 +43,12 @@ impl Default for LocalBus {
 
 impl LocalBus {
     pub fn new() -> LocalBus {
-        LocalBus { router: Arc::new(Router::new(65_536, None)), state: Mutex::new(State::default()) }
+        LocalBus {
+            router: Arc::new(Router::new(65_536, None)),
+            state: Mutex::new(State::default()),
+            shared: false,
+            publishing: Mutex::new(()),
+        }
     }
 
     /// The bus named `name` in this process, created on first use and shared while anything holds it.
@@ -50,7 +59,7 @@ impl LocalBus {
         if let Some(bus) = named.get(name).and_then(Weak::upgrade) {
             return bus;
         }
-        let bus = Arc::new(LocalBus::new());
+        let bus = Arc::new(LocalBus { shared: true, ..LocalBus::new() });
         named.insert(name.to_owned(), Arc::downgrade(&bus));
         bus
     }
@@ -63,6 +72,7 @@ fn live(entry: Option<&(String, Instant)>, now: Instant) -> Option<&String> {
 #[async_trait]
 impl Bus for LocalBus {
     async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BusError> {
+        let _publishing = self.publishing.lock();
         let seq = self.router.next_sequence(channel);
         self.router.published.fetch_add(1, Ordering::Relaxed);
         self.router.dispatch(channel, self.router.origin(), seq, payload);
@@ -86,8 +96,12 @@ impl Bus for LocalBus {
         self.router.stats()
     }
 
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
     fn is_shared(&self) -> bool {
-        false
+        self.shared
     }
 
     async fn join(&self, node: Option<u16>, token: &str, ttl: Duration) -> Result<Incarnation, BusError> {

@@ -420,6 +420,10 @@ impl Bus for RedisBus {
         self.shared.router.stats()
     }
 
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
     fn is_shared(&self) -> bool {
         true
     }

@@ -69,8 +69,29 @@ impl Drop for Subscription {
 struct ChannelState {
     name: Arc<str>,
     subscribers: Vec<(u64, mpsc::Sender<Message>)>,
-    /// Last sequence number seen from each publisher on this channel.
-    last_seen: HashMap<u64, u64>,
+    /// What was received from each publisher on this channel.
+    last_seen: HashMap<u64, Track>,
+}
+
+/// The sequence numbers seen from one publisher on one channel. Messages may arrive out of sequence order (one
+/// publisher's concurrent publishes), so a gap counts as missed only while it stays unfilled.
+#[derive(Debug, Clone, Copy)]
+struct Track {
+    lowest: u64,
+    highest: u64,
+    received: u64,
+}
+
+impl Track {
+    fn missing(&self) -> u64 {
+        (self.highest - self.lowest + 1).saturating_sub(self.received)
+    }
+}
+
+impl ChannelState {
+    fn missing(&self) -> u64 {
+        self.last_seen.values().map(Track::missing).sum()
+    }
 }
 
 /// Subscriptions of one bus client, the sequence numbers it publishes with, and its counters.
@@ -86,6 +107,7 @@ pub(crate) struct Router {
     pub(crate) published: AtomicU64,
     pub(crate) publish_failed: AtomicU64,
     pub(crate) received: AtomicU64,
+    /// Messages dropped for a full inbox, and gaps of channels no longer subscribed.
     pub(crate) missed: AtomicU64,
     pub(crate) reconnects: AtomicU64,
     pub(crate) degradations: AtomicU64,
@@ -143,6 +165,7 @@ impl Router {
             };
             state.subscribers.retain(|(sid, _)| *sid != id);
             if state.subscribers.is_empty() {
+                self.missed.fetch_add(state.missing(), Ordering::Relaxed);
                 channels.remove(channel);
                 true
             } else {
@@ -180,12 +203,10 @@ impl Router {
             return;
         };
         self.received.fetch_add(1, Ordering::Relaxed);
-        let last = state.last_seen.insert(origin, seq);
-        if let Some(last) = last
-            && seq > last + 1
-        {
-            self.missed.fetch_add(seq - last - 1, Ordering::Relaxed);
-        }
+        let track = state.last_seen.entry(origin).or_insert(Track { lowest: seq, highest: seq, received: 0 });
+        track.lowest = track.lowest.min(seq);
+        track.highest = track.highest.max(seq);
+        track.received += 1;
         let message = Message { channel: state.name.clone(), payload, origin };
         for (_, tx) in &state.subscribers {
             if tx.try_send(message.clone()).is_err() {
@@ -200,7 +221,7 @@ impl Router {
             published: get(&self.published),
             publish_failed: get(&self.publish_failed),
             received: get(&self.received),
-            missed: get(&self.missed),
+            missed: get(&self.missed) + self.channels.lock().values().map(ChannelState::missing).sum::<u64>(),
             reconnects: get(&self.reconnects),
             degradations: get(&self.degradations),
             canaries_ok: get(&self.canaries_ok),

@@ -23,9 +23,12 @@ fn namespace() -> String {
     format!("sbtest-{}-{:08x}", std::process::id(), rand::random::<u32>())
 }
 
-async fn buses() -> Vec<(&'static str, Arc<dyn Bus>, Arc<dyn Bus>)> {
+/// A backend's name and two clients of one bus (two nodes).
+type Pair = (&'static str, Arc<dyn Bus>, Arc<dyn Bus>);
+
+async fn buses() -> Vec<Pair> {
     let local = LocalBus::named(&namespace());
-    let mut out: Vec<(&'static str, Arc<dyn Bus>, Arc<dyn Bus>)> = vec![("memory", local.clone(), local)];
+    let mut out: Vec<Pair> = vec![("memory", local.clone(), local)];
     if let Some(url) = redis_url() {
         let ns = namespace();
         let a = connect(Some(&url), &ns).await.expect("redis bus a");
@@ -118,6 +121,7 @@ async fn cluster_state_has_the_same_semantics_everywhere() {
         a.forget(&one).await.unwrap();
         assert!(!b.members().await.unwrap().contains(&one), "{name}");
         assert!(b.registered(&one).await.unwrap().is_empty());
+        b.forget(&two).await.unwrap();
 
         // Claims and windows.
         assert!(a.claim_once("token-x", Duration::from_secs(5)).await.unwrap());
@@ -211,4 +215,25 @@ async fn redis_restart_degrades_then_recovers_and_counts_the_loss() {
     assert_eq!(sb.missed, 3, "the subscriber counts the three lost messages: {sb:?}");
     assert!(sb.reconnects >= 1 && sb.degradations >= 1, "{sb:?}");
     assert!(sa.canaries_failed >= 1, "{sa:?}");
+}
+
+#[tokio::test]
+async fn gaps_count_as_missed_only_while_unfilled() {
+    let router = Arc::new(router::Router::new(16, None));
+    let (mut sub, _) = router.add("c");
+    // One publisher's concurrent publishes may arrive out of sequence order: not a loss.
+    for seq in [10, 12, 11, 13] {
+        router.dispatch("c", 7, seq, Bytes::from_static(b"x"));
+    }
+    assert_eq!(router.stats().missed, 0);
+    router.dispatch("c", 7, 16, Bytes::from_static(b"x"));
+    assert_eq!(router.stats().missed, 2, "14 and 15 never came");
+    // Another publisher starts its own count; a full inbox counts too.
+    for seq in 1..=20 {
+        router.dispatch("c", 8, seq, Bytes::from_static(b"y"));
+    }
+    assert_eq!(router.stats().missed, 2 + 25 - 16);
+    while sub.try_recv().is_some() {}
+    drop(sub);
+    assert_eq!(router.stats().missed, 11, "kept after the channel is left");
 }

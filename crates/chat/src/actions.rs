@@ -66,8 +66,10 @@ impl Member {
     async fn handle(&self, request_id: &str, action: Action) -> Result<(), Failure> {
         match action {
             Action::SendMessage { content, attributes } => self.send_message(request_id, content, attributes).await,
-            Action::DeleteMessage { id, reason } => self.delete_message(request_id, &id, reason.as_deref()),
-            Action::DisconnectUser { user_id, reason } => self.disconnect_user(request_id, &user_id, reason.as_deref()),
+            Action::DeleteMessage { id, reason } => self.delete_message(request_id, &id, reason.as_deref()).await,
+            Action::DisconnectUser { user_id, reason } => {
+                self.disconnect_user(request_id, &user_id, reason.as_deref()).await
+            }
         }
     }
 
@@ -94,7 +96,9 @@ impl Member {
         if attributes.as_ref().is_some_and(|a| attribute_bytes(a) > MAX_ATTRIBUTE_BYTES) {
             return Err((ChatErrorCode::PayloadTooLarge, Cow::Borrowed("Request contains fields that are too large")));
         }
-        if !self.room.try_take_message() {
+        if !self.room.try_take_message()
+            || !self.service.cluster_rate_allows(&self.room.id, settings.maximum_message_rate_per_second).await
+        {
             return Err((ChatErrorCode::TooManyRequests, Cow::Borrowed("rate limit exceeded")));
         }
         let id = new_id();
@@ -132,10 +136,10 @@ impl Member {
             sender_id: &self.user_id,
             sender_attributes: &self.attributes,
         };
-        self.broadcast(outgoing, None)
+        self.broadcast(outgoing, None).await
     }
 
-    fn delete_message(&self, request_id: &str, message_id: &str, reason: Option<&str>) -> Result<(), Failure> {
+    async fn delete_message(&self, request_id: &str, message_id: &str, reason: Option<&str>) -> Result<(), Failure> {
         self.require(ChatTokenCapability::DeleteMessage)?;
         if message_id.len() != 12 || !message_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(bad_request("Id must be a message id: 12 letters and digits"));
@@ -145,10 +149,10 @@ impl Member {
         let attributes = frames::delete_message_attributes(message_id, reason);
         let outgoing =
             Outgoing::Event { id: &id, request_id, name: frames::EVENT_DELETE_MESSAGE, attributes: Some(&attributes) };
-        self.broadcast(outgoing, None)
+        self.broadcast(outgoing, None).await
     }
 
-    fn disconnect_user(&self, request_id: &str, user_id: &str, reason: Option<&str>) -> Result<(), Failure> {
+    async fn disconnect_user(&self, request_id: &str, user_id: &str, reason: Option<&str>) -> Result<(), Failure> {
         self.require(ChatTokenCapability::DisconnectUser)?;
         let chars = user_id.chars().count();
         if chars == 0 || chars > MAX_USER_ID_CHARS {
@@ -159,11 +163,12 @@ impl Member {
         let attributes = frames::disconnect_user_attributes(user_id, reason);
         let outgoing =
             Outgoing::Event { id: &id, request_id, name: frames::EVENT_DISCONNECT_USER, attributes: Some(&attributes) };
-        self.broadcast(outgoing, Some(user_id))
+        self.broadcast(outgoing, Some(user_id)).await
     }
 
-    fn broadcast(&self, outgoing: Outgoing<'_>, disconnect: Option<&str>) -> Result<(), Failure> {
-        match self.room.broadcast(outgoing, &self.service.logs, disconnect) {
+    async fn broadcast(&self, outgoing: Outgoing<'_>, disconnect: Option<&str>) -> Result<(), Failure> {
+        let logging_ids = self.room.settings().logging_ids;
+        match self.service.emit(&self.room.id, Some(&self.room), logging_ids, outgoing, disconnect).await {
             Ok(_) => Ok(()),
             Err(_) => Err((ChatErrorCode::NotFound, Cow::Borrowed("Room not found"))),
         }

@@ -11,6 +11,7 @@
 //! member with [`hub::Connection::deliver`], which never waits: a member whose outbox overflows is closed with 1008.
 
 mod actions;
+mod cluster;
 mod logging;
 mod review;
 mod rooms;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bus::Bus;
 use hub::session::{SessionConfig, SessionEnd};
 use hub::{Connection, Hub};
 use ivschat::{
@@ -36,7 +38,8 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use wire::ivschat::{self as frames, Attributes, ChatErrorCode};
 
-use crate::logging::{LogSettings, LogSink};
+use crate::cluster::{Listener, RoomMessage, WireSettings};
+use crate::logging::{LogSettings, LogSink, Record};
 use crate::review::Reviewer;
 use crate::rooms::{LiveRoom, Outgoing, Rooms};
 use crate::token::{Capabilities, Claims, Tokens};
@@ -113,9 +116,11 @@ pub struct ChatService {
     hub: Hub,
     config: ChatConfig,
     tokens: Tokens,
-    rooms: Rooms,
+    rooms: Arc<Rooms>,
     reviewer: Reviewer,
     logs: LogSink,
+    /// The cluster bus: rooms span every node sharing it (see `cluster.rs`).
+    bus: Arc<dyn Bus>,
 }
 
 impl std::fmt::Debug for ChatService {
@@ -149,6 +154,7 @@ impl Refusal {
 pub struct Ticket {
     claims: Claims,
     room: Arc<LiveRoom>,
+    listener: Option<Arc<Listener>>,
 }
 
 impl Ticket {
@@ -177,6 +183,8 @@ pub struct Member {
     /// The token's attributes: the `Sender.Attributes` of every message of this member.
     attributes: Attributes,
     session_expires: OffsetDateTime,
+    /// Keeps the room's cluster subscription while this member is in it (dropped after `leave`).
+    _listener: Option<Arc<Listener>>,
 }
 
 impl Drop for Member {
@@ -189,9 +197,23 @@ impl ChatService {
     /// Loads (or creates) the token key in the data directory and starts the log writer on the current Tokio
     /// runtime.
     pub fn new(store: Arc<dyn Store>, hub: Hub, config: ChatConfig) -> std::io::Result<Arc<ChatService>> {
+        ChatService::with_bus(store, hub, config, Arc::new(bus::LocalBus::new()))
+    }
+
+    /// [`ChatService::new`] on a cluster bus: when other nodes share it, rooms span them all (`cluster.rs`), chat
+    /// tokens are single-use across them and room rate limits count every node's messages.
+    pub fn with_bus(
+        store: Arc<dyn Store>,
+        hub: Hub,
+        config: ChatConfig,
+        bus: Arc<dyn Bus>,
+    ) -> std::io::Result<Arc<ChatService>> {
         tokio::runtime::Handle::try_current()
             .map_err(|_| std::io::Error::other("chat messaging must start inside a Tokio runtime"))?;
-        let tokens = Tokens::open(&config.data_dir, OffsetDateTime::now_utc())?;
+        let mut tokens = Tokens::open(&config.data_dir, OffsetDateTime::now_utc())?;
+        if bus.is_shared() {
+            tokens.accept_earlier_tokens();
+        }
         let client = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(60))
             .connect_timeout(Duration::from_secs(5))
@@ -214,7 +236,7 @@ impl ChatService {
             store.clone(),
             client,
         );
-        Ok(Arc::new(ChatService { store, hub, config, tokens, rooms: Rooms::default(), reviewer, logs }))
+        Ok(Arc::new(ChatService { store, hub, config, tokens, rooms: Arc::default(), reviewer, logs, bus }))
     }
 
     pub fn config(&self) -> &ChatConfig {
@@ -227,10 +249,26 @@ impl ChatService {
         if token.is_empty() {
             return Err(Refusal::unauthorized("A chat token is required as the Sec-WebSocket-Protocol header"));
         }
-        let claims =
-            self.tokens.redeem(token, OffsetDateTime::now_utc()).map_err(|err| Refusal::unauthorized(err.message()))?;
+        let now = OffsetDateTime::now_utc();
+        let claims = self.tokens.redeem(token, now).map_err(|err| Refusal::unauthorized(err.message()))?;
+        if self.bus.is_shared() {
+            // Single use across the cluster: the first node to claim the nonce wins.
+            let ttl =
+                Duration::try_from(claims.token_expires() - now).unwrap_or(Duration::ZERO) + Duration::from_secs(1);
+            match self.bus.claim_once(&format!("chat-token:{}", claims.nonce()), ttl).await {
+                Ok(true) => {}
+                Ok(false) => return Err(Refusal::unauthorized(token::TokenError::Used.message())),
+                Err(err) => tracing::warn!(%err, "Cannot check a chat token's single use across the cluster."),
+            }
+        }
         match self.rooms.load(self.store.as_ref(), &claims.room_id).await {
-            Ok(room) => Ok(Ticket { claims, room }),
+            Ok(room) => {
+                let listener = match self.bus.is_shared() {
+                    true => Some(Listener::of(&room, &self.rooms, &self.bus).await),
+                    false => None,
+                };
+                Ok(Ticket { claims, room, listener })
+            }
             Err(StoreError::NotFound { .. }) => Err(Refusal::room_not_found()),
             Err(err) => {
                 tracing::warn!(%err, "Cannot load a chat room.");
@@ -241,7 +279,7 @@ impl ChatService {
 
     /// Makes `conn` a member of the ticket's room: from now on it receives the room's frames.
     pub fn join(self: &Arc<Self>, ticket: Ticket, conn: Arc<Connection>) -> Result<Member, Refusal> {
-        let Ticket { claims, room } = ticket;
+        let Ticket { claims, room, listener } = ticket;
         let user_id: Arc<str> = claims.user_id.as_str().into();
         room.join(conn.clone(), user_id.clone()).map_err(|_| Refusal::room_not_found())?;
         Ok(Member {
@@ -253,6 +291,7 @@ impl ChatService {
             capabilities: claims.capabilities(),
             session_expires: claims.session_expires(),
             attributes: claims.attributes,
+            _listener: listener,
         })
     }
 
@@ -306,13 +345,66 @@ impl ChatService {
     }
 
     /// Sends a control-plane frame into a room: to its members when it is live, to its logs in any case.
-    fn publish(&self, room: &Room, outgoing: Outgoing<'_>, disconnect: Option<&str>) {
-        match self.rooms.get(&room.id) {
-            // A room deleted meanwhile has nobody left to tell.
-            Some(live) => {
-                let _ = live.broadcast(outgoing, &self.logs, disconnect);
+    async fn publish(&self, room: &Room, outgoing: Outgoing<'_>, disconnect: Option<&str>) {
+        let live = self.rooms.get(&room.id);
+        let logging_ids: Arc<[String]> = room.logging_configuration_ids.clone().into();
+        let _ = self.emit(&room.id, live.as_ref(), logging_ids, outgoing, disconnect).await;
+    }
+
+    /// Sends a frame into room `room_id` (`live` when this node has it live): alone, straight to the members;
+    /// in a cluster, through the room's bus channel to the members on every node. Logged once, here.
+    pub(crate) async fn emit(
+        &self,
+        room_id: &str,
+        live: Option<&Arc<LiveRoom>>,
+        logging_ids: Arc<[String]>,
+        outgoing: Outgoing<'_>,
+        disconnect: Option<&str>,
+    ) -> Result<(), rooms::Gone> {
+        if !self.bus.is_shared() {
+            match live {
+                Some(live) => live.broadcast(outgoing, &self.logs, disconnect).map(|_| ()),
+                None => {
+                    rooms::log_only_to(room_id, logging_ids, outgoing, &self.logs);
+                    Ok(())
+                }
             }
-            None => rooms::log_only(room, outgoing, &self.logs),
+        } else {
+            let send_time = match live {
+                Some(live) => live.next_send_time()?,
+                None => OffsetDateTime::now_utc(),
+            };
+            let (json, kind) = outgoing.encode(send_time);
+            if !logging_ids.is_empty() {
+                self.logs.record(Record {
+                    room_id: room_id.into(),
+                    logging_ids,
+                    kind,
+                    send_time,
+                    payload: hub::Utf8Bytes::from(json.clone()),
+                });
+            }
+            let message = RoomMessage::Frame { frame: json, disconnect: disconnect.map(str::to_owned) };
+            if let Err(err) = self.bus.publish(&cluster::channel(room_id), cluster::encode(&message)).await {
+                // The bus is away: this node's members still get it.
+                tracing::debug!(%err, room_id, "Cluster bus unavailable; delivering to this node's members only.");
+                if let (Some(live), RoomMessage::Frame { frame, disconnect }) = (live, message) {
+                    live.deliver(hub::Utf8Bytes::from(frame), disconnect.as_deref());
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// In a cluster, whether room `room_id` may take one more message this second across every node (fixed
+    /// one-second windows counted on the bus); alone (or with the bus away) the room's own rate bucket decides.
+    pub(crate) async fn cluster_rate_allows(&self, room_id: &str, rate: u32) -> bool {
+        if !self.bus.is_shared() {
+            return true;
+        }
+        match self.bus.count_in_window(&format!("chat-rate:{room_id}"), Duration::from_secs(1)).await {
+            Ok(count) => count <= u64::from(rate),
+            Err(_) => true,
         }
     }
 }
@@ -327,7 +419,7 @@ impl RoomEvents for ChatService {
     async fn send_event(&self, room: &Room, event: ChatEvent) -> Result<(), EffectError> {
         let attributes = (!event.attributes.is_empty()).then_some(&event.attributes);
         let outgoing = Outgoing::Event { id: &event.id, request_id: "", name: &event.event_name, attributes };
-        self.publish(room, outgoing, None);
+        self.publish(room, outgoing, None).await;
         Ok(())
     }
 
@@ -339,7 +431,7 @@ impl RoomEvents for ChatService {
             name: frames::EVENT_DELETE_MESSAGE,
             attributes: Some(&attributes),
         };
-        self.publish(room, outgoing, None);
+        self.publish(room, outgoing, None).await;
         Ok(())
     }
 
@@ -351,16 +443,28 @@ impl RoomEvents for ChatService {
             name: frames::EVENT_DISCONNECT_USER,
             attributes: Some(&attributes),
         };
-        self.publish(room, outgoing, Some(&disconnection.user_id));
+        self.publish(room, outgoing, Some(&disconnection.user_id)).await;
         Ok(())
     }
 
     async fn room_updated(&self, room: &Room) {
         self.rooms.updated(room);
+        if self.bus.is_shared() {
+            let message = RoomMessage::Updated(WireSettings::of(&rooms::Settings::of(room)));
+            if let Err(err) = self.bus.publish(&cluster::channel(&room.id), cluster::encode(&message)).await {
+                tracing::warn!(%err, room_id = %room.id, "UpdateRoom reached this node's members only.");
+            }
+        }
     }
 
     async fn room_deleted(&self, room: &Room) {
         self.rooms.deleted(&room.id);
+        if self.bus.is_shared()
+            && let Err(err) =
+                self.bus.publish(&cluster::channel(&room.id), cluster::encode(&RoomMessage::Deleted)).await
+        {
+            tracing::warn!(%err, room_id = %room.id, "DeleteRoom reached this node's members only.");
+        }
     }
 }
 

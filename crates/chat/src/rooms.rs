@@ -7,8 +7,8 @@
 //! across `.await`, and the registry's lock is never taken while a room's lock is held.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use hub::{CloseRequest, Connection, ConnectionId, Outbound, Utf8Bytes};
@@ -43,7 +43,7 @@ pub(crate) enum Outgoing<'a> {
 
 impl Outgoing<'_> {
     /// The frame's JSON and its logged `type`.
-    fn encode(&self, send_time: OffsetDateTime) -> (String, &'static str) {
+    pub(crate) fn encode(&self, send_time: OffsetDateTime) -> (String, &'static str) {
         let send_time = ivschat::rfc3339_nano(send_time);
         match *self {
             Outgoing::Message { id, request_id, attributes, content, sender_id, sender_attributes } => {
@@ -71,20 +71,14 @@ impl Outgoing<'_> {
     }
 }
 
-/// Encodes a frame for a room nobody is connected to: it only goes to the room's logs.
-pub(crate) fn log_only(room: &Room, outgoing: Outgoing<'_>, logs: &LogSink) {
-    if room.logging_configuration_ids.is_empty() {
+/// Encodes a frame for a room nobody on this node is connected to: it only goes to the room's logs.
+pub(crate) fn log_only_to(room_id: &str, logging_ids: Arc<[String]>, outgoing: Outgoing<'_>, logs: &LogSink) {
+    if logging_ids.is_empty() {
         return;
     }
     let send_time = OffsetDateTime::now_utc();
     let (json, kind) = outgoing.encode(send_time);
-    logs.record(Record {
-        room_id: room.id.as_str().into(),
-        logging_ids: room.logging_configuration_ids.clone().into(),
-        kind,
-        send_time,
-        payload: Utf8Bytes::from(json),
-    });
+    logs.record(Record { room_id: room_id.into(), logging_ids, kind, send_time, payload: Utf8Bytes::from(json) });
 }
 
 /// The room was deleted while the caller held it.
@@ -98,11 +92,11 @@ pub(crate) struct Settings {
     pub(crate) maximum_message_rate_per_second: u32,
     pub(crate) review: Option<MessageReviewHandler>,
     pub(crate) logging_ids: Arc<[String]>,
-    update_time: OffsetDateTime,
+    pub(crate) update_time: OffsetDateTime,
 }
 
 impl Settings {
-    fn of(room: &Room) -> Settings {
+    pub(crate) fn of(room: &Room) -> Settings {
         Settings {
             maximum_message_length: room.maximum_message_length,
             maximum_message_rate_per_second: room.maximum_message_rate_per_second,
@@ -137,6 +131,8 @@ struct RoomState {
 pub(crate) struct LiveRoom {
     pub(crate) id: Arc<str>,
     state: Mutex<RoomState>,
+    /// The room's subscription to its cluster bus channel, while this node holds members (clusters only).
+    pub(crate) listener: Mutex<Weak<crate::cluster::Listener>>,
 }
 
 impl std::fmt::Debug for LiveRoom {
@@ -158,6 +154,7 @@ impl LiveRoom {
                 rate,
                 last_send_time: OffsetDateTime::UNIX_EPOCH,
             }),
+            listener: Mutex::new(Weak::new()),
         }
     }
 
@@ -177,6 +174,41 @@ impl LiveRoom {
 
     pub(crate) fn leave(&self, id: ConnectionId) {
         self.state.lock().members.remove(&id);
+    }
+
+    /// The next `SendTime` of the room: now, or just after the last one (send times strictly increase).
+    pub(crate) fn next_send_time(&self) -> Result<OffsetDateTime, Gone> {
+        let mut state = self.state.lock();
+        if state.deleted {
+            return Err(Gone);
+        }
+        let now = OffsetDateTime::now_utc();
+        let send_time =
+            if now > state.last_send_time { now } else { state.last_send_time + time::Duration::NANOSECOND };
+        state.last_send_time = send_time;
+        Ok(send_time)
+    }
+
+    /// Queues a frame encoded elsewhere (it came through the cluster bus) for every member, then, for
+    /// DisconnectUser, closes the connections of `disconnect` once they have it.
+    pub(crate) fn deliver(&self, payload: Utf8Bytes, disconnect: Option<&str>) {
+        let state = self.state.lock();
+        if state.deleted {
+            return;
+        }
+        let message = Outbound::Text(payload);
+        for member in state.members.values() {
+            member.conn.deliver(message.clone());
+        }
+        if let Some(user_id) = disconnect {
+            for member in state.members.values().filter(|m| &*m.user_id == user_id) {
+                member.conn.close_after_queued(disconnected());
+            }
+        }
+    }
+
+    pub(crate) fn is_idle(&self) -> bool {
+        self.state.lock().members.is_empty()
     }
 
     #[cfg(test)]
@@ -241,10 +273,15 @@ impl LiveRoom {
     }
 
     fn update(&self, room: &Room) {
+        self.update_settings(Settings::of(room));
+    }
+
+    /// Applies settings unless newer ones are in force already.
+    pub(crate) fn update_settings(&self, settings: Settings) {
         let mut state = self.state.lock();
-        if room.update_time >= state.settings.update_time {
+        if settings.update_time >= state.settings.update_time {
             let old_rate = state.settings.maximum_message_rate_per_second;
-            state.settings = Settings::of(room);
+            state.settings = settings;
             if state.settings.maximum_message_rate_per_second != old_rate {
                 // A new rate starts with a full second's worth.
                 let rate = f64::from(state.settings.maximum_message_rate_per_second);
@@ -254,7 +291,7 @@ impl LiveRoom {
     }
 
     /// Marks the room deleted and closes every member's connection.
-    fn delete(&self) {
+    pub(crate) fn delete(&self) {
         let mut state = self.state.lock();
         state.deleted = true;
         for member in state.members.values() {
@@ -311,6 +348,24 @@ impl Rooms {
             }
         }
         Err(StoreError::NotFound { kind: store::ResourceKind::Room, id: id.to_owned() })
+    }
+
+    /// Forgets `live` if it is still this node's room of its id and has no member left (clusters keep a room live
+    /// only while they hold members, since only then do they hear about its updates).
+    pub(crate) fn remove_idle(&self, live: &Arc<LiveRoom>) {
+        let mut rooms = self.rooms.write();
+        if rooms.get(&live.id).is_some_and(|current| Arc::ptr_eq(current, live)) && live.is_idle() {
+            rooms.remove(&live.id);
+        }
+    }
+
+    /// Settings from another node's UpdateRoom.
+    pub(crate) fn updated_settings(&self, id: &str, settings: Settings) {
+        let rooms = self.rooms.read();
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        if let Some(live) = rooms.get(id) {
+            live.update_settings(settings);
+        }
     }
 
     /// UpdateRoom committed `room`.

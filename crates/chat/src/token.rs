@@ -105,6 +105,15 @@ impl Claims {
     pub(crate) fn session_expires(&self) -> OffsetDateTime {
         from_unix_ms(self.session_expires_ms)
     }
+
+    /// The token's unique nonce: what single use is tracked by.
+    pub(crate) fn nonce(&self) -> &str {
+        &self.nonce
+    }
+
+    pub(crate) fn token_expires(&self) -> OffsetDateTime {
+        from_unix_ms(self.token_expires_ms)
+    }
 }
 
 /// Why a token was refused at the handshake.
@@ -158,6 +167,12 @@ impl Tokens {
     /// Loads the key from `data_dir`, creating it (mode 0600) on first start.
     pub(crate) fn open(data_dir: &Path, now: OffsetDateTime) -> std::io::Result<Tokens> {
         Ok(Tokens::with_key(load_or_create_key(&data_dir.join(KEY_FILE))?, now))
+    }
+
+    /// Accepts tokens issued before this process started: their single use is tracked by the cluster, not only in
+    /// this process's memory.
+    pub(crate) fn accept_earlier_tokens(&mut self) {
+        self.started_ms = i64::MIN;
     }
 
     pub(crate) fn with_key(key: [u8; 32], now: OffsetDateTime) -> Tokens {

@@ -16,7 +16,7 @@
 //!   its tombstone: buried, it closes its connections (their `$disconnect` was delivered by a survivor) and joins
 //!   again; not buried (Redis lost its data), it registers its connections again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -145,7 +145,11 @@ pub struct Cluster {
 
 impl Cluster {
     /// Joins the cluster under `node` (or an id the bus allocates) and subscribes to this node's channel.
-    pub async fn join(bus: Arc<dyn Bus>, node: Option<u16>, settings: ClusterSettings) -> Result<Cluster, bus::BusError> {
+    pub async fn join(
+        bus: Arc<dyn Bus>,
+        node: Option<u16>,
+        settings: ClusterSettings,
+    ) -> Result<Cluster, bus::BusError> {
         let token = format!("{:016x}", rand::random::<u64>());
         let me = bus.join(node, &token, settings.liveness_ttl).await?;
         let inbox = bus.subscribe(&node_channel(me.node)).await;
@@ -305,7 +309,10 @@ impl Cluster {
                 let count = entries.len();
                 if self.bus.register(&me, entries).await.is_ok() {
                     self.mark_synced(&me);
-                    tracing::warn!(connections = count, "The cluster bus lost its state; registered this node's connections again.");
+                    tracing::warn!(
+                        connections = count,
+                        "The cluster bus lost its state; registered this node's connections again."
+                    );
                 }
             }
             Err(_) => {}
@@ -454,7 +461,7 @@ pub(crate) fn health_json(cluster: &Cluster) -> serde_json::Value {
     let stats = bus.stats();
     serde_json::json!({
         "node": cluster.node(),
-        "backend": if bus.is_shared() { "redis" } else { "local" },
+        "backend": bus.kind(),
         "state": bus.health().as_str(),
         "published": stats.published,
         "publishFailed": stats.publish_failed,
@@ -466,10 +473,4 @@ pub(crate) fn health_json(cluster: &Cluster) -> serde_json::Value {
         "canariesFailed": stats.canaries_failed,
         "disconnectsDeliveredForDeadNodes": cluster.reaped.load(Ordering::Relaxed),
     })
-}
-
-/// Ids of tracked connections (tests).
-#[allow(dead_code)]
-pub(crate) fn tracked_ids(cluster: &Cluster) -> HashSet<ConnectionId> {
-    cluster.tracked.lock().keys().copied().collect()
 }

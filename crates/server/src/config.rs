@@ -10,6 +10,7 @@ use apigw::{Api, Integration, IntegrationType, Route, RouteResponse, Stage};
 use serde::Deserialize;
 
 pub use self::chat::{ChatArgs, ChatFile, ChatS3File, ChatSettings};
+pub use self::cluster::{ClusterArgs, ClusterConfig, ClusterFile};
 
 /// The default listen address: loopback, port 4510.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4510";
@@ -76,6 +77,8 @@ pub struct ServeArgs {
     pub ivschat: IvsChatArgs,
     #[command(flatten)]
     pub chat: ChatArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// IVS Chat control-plane settings.
@@ -186,6 +189,12 @@ pub struct FileConfig {
     /// Further WebSocket APIs.
     #[serde(default)]
     pub apis: Vec<Api>,
+    /// Cluster: the Redis bus and the PostgreSQL store shared by every node, this node's id and liveness.
+    pub bus_url: Option<String>,
+    pub store_url: Option<String>,
+    pub node_id: Option<u16>,
+    pub cluster_namespace: Option<String>,
+    pub node_ttl_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -247,6 +256,7 @@ pub struct Config {
     pub limits: Limits,
     pub ivschat: IvsChatSettings,
     pub chat: ChatSettings,
+    pub cluster: ClusterConfig,
 }
 
 impl Config {
@@ -347,6 +357,16 @@ impl Config {
             limits,
             ivschat,
             chat: ChatSettings::merge(args.chat, file.chat)?,
+            cluster: ClusterConfig::merge(
+                args.cluster,
+                ClusterFile {
+                    bus_url: file.bus_url,
+                    store_url: file.store_url,
+                    node_id: file.node_id,
+                    cluster_namespace: file.cluster_namespace,
+                    node_ttl_ms: file.node_ttl_ms,
+                },
+            )?,
         })
     }
 }
@@ -425,5 +445,6 @@ pub fn default_data_dir() -> PathBuf {
 }
 
 mod chat;
+mod cluster;
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 //! through [`Server::start`].
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod credentials;
 mod http;

@@ -13,6 +13,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use crate::cluster::{Cluster, ClusterSettings};
 use crate::config::{Config, TlsFiles};
 use crate::credentials::{KeySource, Keyring};
 use crate::state::AppState;
@@ -39,20 +40,52 @@ impl Server {
         let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-        let store: Arc<dyn store::Store> =
-            Arc::new(store::SqliteStore::open(&config.data_dir).await.context("cannot open the embedded store")?);
-        let hub = AppState::new_hub(&config);
-        let chat = chat::ChatService::new(
+        // Backends: the Redis bus and the PostgreSQL store when configured, else the embedded defaults. Nothing
+        // above this point knows which runs.
+        let cluster_config = &config.cluster;
+        let bus = bus::connect(cluster_config.bus_url.as_deref(), &cluster_config.namespace)
+            .await
+            .context("cannot connect to the cluster bus")?;
+        // Alone, the node is 0 as it always was; in a cluster the bus allocates an id unless one is configured.
+        let node = cluster_config.node_id.or(if cluster_config.bus_url.is_none() { Some(0) } else { None });
+        let settings =
+            ClusterSettings { liveness_ttl: cluster_config.node_ttl, forward_timeout: cluster_config.forward_timeout };
+        let cluster = Cluster::join(bus, node, settings).await.context("cannot join the cluster")?;
+        let mut pagination_key = None;
+        let store: Arc<dyn store::Store> = match &cluster_config.store_url {
+            Some(url) => {
+                let store = store::PostgresStore::connect_in(url, &cluster_config.namespace)
+                    .await
+                    .context("cannot open the PostgreSQL store")?;
+                // Keys every node must share: tokens issued by one node are accepted by all.
+                let candidate: [u8; 32] = rand::random();
+                pagination_key = Some(store.shared_secret("pagination", &candidate).await?);
+                let chat_key = store.shared_secret("chat-token", &rand::random::<[u8; 32]>()).await?;
+                write_key(&config.data_dir.join(CHAT_TOKEN_KEY_FILE), &chat_key)?;
+                Arc::new(store)
+            }
+            None => {
+                Arc::new(store::SqliteStore::open(&config.data_dir).await.context("cannot open the embedded store")?)
+            }
+        };
+        let hub = AppState::new_hub(&config, cluster.node());
+        let chat = chat::ChatService::with_bus(
             store.clone(),
             hub.clone(),
             config.chat.chat_config(&config.data_dir, &config.region, &config.account_id),
+            cluster.bus().clone(),
         )
         .context("cannot start chat messaging")?;
-        let control = ivschat::ControlPlane::new(store, chat.clone(), chat.clone(), control_config(&config)?);
+        let mut control_settings = control_config(&config)?;
+        if let Some(key) = pagination_key {
+            control_settings.pagination_key = key;
+        }
+        let control = ivschat::ControlPlane::new(store, chat.clone(), chat.clone(), control_settings);
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let state = AppState::new(config, hub, apis, keys, control, chat);
+        let state = AppState::new(config, hub, apis, keys, control, chat, cluster);
+        Cluster::start(&state);
         let accept_loop = tokio::spawn(accept_loop(listener, tls, state.clone()));
         Ok(Server { state, local_addr, accept_loop, key_source })
     }
@@ -80,6 +113,7 @@ impl Server {
             tracing::warn!(remaining = state.tasks.len(), "Shutdown grace period over; abandoning remaining tasks.");
         }
         state.chat.flush_logs(Duration::from_secs(5)).await;
+        state.cluster.leave().await;
     }
 }
 
@@ -159,6 +193,25 @@ fn control_config(config: &Config) -> anyhow::Result<ivschat::Config> {
 
 /// File of the key that signs IVS Chat pagination tokens.
 const PAGINATION_KEY_FILE: &str = "pagination.key";
+
+/// File of the key that signs chat tokens (read by the chat crate); in a cluster, written from the shared store.
+const CHAT_TOKEN_KEY_FILE: &str = "chat-token.key";
+
+/// Writes a key file readable by its owner only.
+fn write_key(path: &std::path::Path, key: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(key)?;
+    file.sync_all()?;
+    Ok(())
+}
 
 fn tls_acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
     use rustls::pki_types::pem::PemObject;

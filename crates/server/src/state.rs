@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::credentials::Keyring;
 use crate::metrics::Metrics;
@@ -36,12 +37,14 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     pub session: SessionConfig,
     pub ws_config: WebSocketConfig,
+    /// This node's part of the cluster (a cluster of one on the default in-process bus).
+    pub cluster: Cluster,
 }
 
 impl AppState {
-    /// The hub every API shares, sized by the configuration.
-    pub fn new_hub(config: &Config) -> Hub {
-        Hub::new(hub::HubConfig { node: 0, outbox_limit: config.limits.outbox_bytes })
+    /// The hub every API shares, sized by the configuration; its connection ids name this node.
+    pub fn new_hub(config: &Config, node: u16) -> Hub {
+        Hub::new(hub::HubConfig { node, outbox_limit: config.limits.outbox_bytes })
     }
 
     pub fn new(
@@ -51,6 +54,7 @@ impl AppState {
         keys: Option<Keyring>,
         control: ivschat::ControlPlane,
         chat: Arc<chat::ChatService>,
+        cluster: Cluster,
     ) -> Arc<AppState> {
         let limits = &config.limits;
         let session = SessionConfig {
@@ -61,7 +65,8 @@ impl AppState {
             ..SessionConfig::default()
         };
         let ws_config = WebSocketConfig::default()
-            .read_buffer_size(4096)
+            // Allocated eagerly per connection: 1 KiB keeps idle connections small (larger frames grow it as needed).
+            .read_buffer_size(1024)
             .max_message_size(Some(limits.max_message_bytes))
             .max_frame_size(Some(limits.max_frame_bytes));
         Arc::new(AppState {
@@ -77,6 +82,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             session,
             ws_config,
+            cluster,
             config,
         })
     }

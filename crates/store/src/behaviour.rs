@@ -22,19 +22,34 @@ macro_rules! behaviour_tests {
             room_lifecycle, room_checks_are_atomic, logging_configuration_lifecycle_and_conflict,
             deleting_a_room_releases_its_logging_configurations, tag_untag_list, list_rooms_sorts_and_filters,
             ties_on_update_time_are_broken_by_id, pagination_survives_creates_and_deletes_between_pages,
-            list_logging_configurations_pages, concurrent_writers_respect_the_quota);
+            list_logging_configurations_pages, concurrent_writers_respect_the_quota, update_time_only_moves_forward);
     };
     (@each $open:expr; $($name:ident),*) => {
         $(
             #[tokio::test]
             async fn $name() {
-                let Some((_guard, store)) = $open.await else { return };
-                $crate::behaviour::$name(store).await;
+                let Some((guard, store)) = $open.await else { return };
+                let outcome =
+                    futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe($crate::behaviour::$name(store)))
+                        .await;
+                $crate::behaviour::Cleanup::cleanup(guard).await;
+                if let Err(panic) = outcome {
+                    std::panic::resume_unwind(panic);
+                }
             }
         )*
     };
 }
 pub(crate) use behaviour_tests;
+
+/// What a backend's test leaves behind, removed once the test ended (passed or not) and its store is dropped.
+pub(crate) trait Cleanup {
+    async fn cleanup(self);
+}
+
+impl Cleanup for tempfile::TempDir {
+    async fn cleanup(self) {}
+}
 
 pub(crate) fn t(ms: i64) -> OffsetDateTime {
     datetime!(2024-01-01 00:00 UTC) + time::Duration::milliseconds(ms)
@@ -375,4 +390,16 @@ pub(crate) async fn concurrent_writers_respect_the_quota<S: Store + Clone>(store
     }
     assert_eq!(ok, 5);
     assert_eq!(store.count_rooms().await.unwrap(), 5);
+}
+
+pub(crate) async fn update_time_only_moves_forward<S: Store + Clone>(store: S) {
+    store.create_room(new_room("room00000001", t(10)), 10).await.unwrap();
+    // An update stamped earlier (another node's clock) still lands after the current one.
+    let mut patch = RoomPatch::at(t(5));
+    patch.name = Some("late".to_owned());
+    let updated = store.update_room("room00000001", patch).await.unwrap();
+    assert_eq!(updated.update_time, t(11));
+    assert_eq!(updated.name, "late");
+    let updated = store.update_room("room00000001", RoomPatch::at(t(50))).await.unwrap();
+    assert_eq!(updated.update_time, t(50));
 }

@@ -43,7 +43,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_room(&self, id: &str) -> Result<Room, StoreError>;
 
-    /// Applies `patch` and sets `update_time`; logging configurations named by the patch must exist.
+    /// Applies `patch` and sets `update_time` (made strictly later than the current one when it is not, so that the
+    /// last committed update is the newest); logging configurations named by the patch must exist.
     async fn update_room(&self, id: &str, patch: RoomPatch) -> Result<Room, StoreError>;
 
     /// Deletes a room with its tags and returns what was deleted.

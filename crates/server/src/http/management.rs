@@ -14,6 +14,7 @@ use wire::apigw::{GetConnectionOutput, Identity};
 use wire::{ApiError, ErrorCode, timefmt};
 
 use super::{Body, auth, empty_response, error_response, json_response};
+use crate::cluster::{Op, Outcome};
 use crate::metrics::OperationLabels;
 use crate::state::AppState;
 
@@ -96,27 +97,54 @@ async fn serve(
     let id_text: Cow<'_, str> = percent_decode_str(target.raw_id).decode_utf8_lossy();
     let id = ConnectionId::parse(&id_text)
         .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, format!("Invalid connectionId: {id_text}")))?;
+    let op = match parts.method {
+        Method::POST => Op::Post,
+        Method::GET => Op::Get,
+        Method::DELETE => Op::Delete,
+        _ => return Err(ApiError::forbidden()),
+    };
+    // The connection id names the node that holds it; another node's connections are reached through the cluster.
+    let outcome = if id.node() == state.cluster.node() {
+        apply(state, op, id, target.stage, body)?
+    } else {
+        state.cluster.forward(op, id, target.stage, body).await?
+    };
+    Ok(match outcome.json {
+        Some(json) => json_response(StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::OK), json),
+        None => empty_response(StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::OK)),
+    })
+}
+
+/// Runs a management operation on a connection of this node (called for local requests and for requests other
+/// nodes forward); `stage` is the stage of the request path, if it had one.
+pub(crate) fn apply(
+    state: &AppState,
+    op: Op,
+    id: ConnectionId,
+    stage: Option<&str>,
+    body: Bytes,
+) -> Result<Outcome, ApiError> {
     let conn = state.hub.get(id).ok_or_else(ApiError::gone)?;
     // A chat connection is not an API Gateway connection.
-    let Scope::Api { stage, .. } = &conn.info().scope else {
+    let Scope::Api { stage: conn_stage, .. } = &conn.info().scope else {
         return Err(ApiError::gone());
     };
-    if target.stage.is_some_and(|s| s != &**stage) {
+    if stage.is_some_and(|s| s != &**conn_stage) {
         return Err(ApiError::gone());
     }
 
-    match parts.method {
-        Method::POST => match conn.send(Outbound::from_bytes(body)) {
+    match op {
+        Op::Post => match conn.send(Outbound::from_bytes(body)) {
             Ok(()) => {
                 conn.touch();
-                Ok(empty_response(StatusCode::OK))
+                Ok(Outcome { status: 200, json: None })
             }
             Err(SendError::Full) => {
                 Err(ApiError::new(ErrorCode::LimitExceeded, "The WebSocket client side buffer is full; retry later"))
             }
             Err(SendError::Closed) => Err(ApiError::gone()),
         },
-        Method::GET => {
+        Op::Get => {
             if !conn.is_open() {
                 return Err(ApiError::gone());
             }
@@ -126,16 +154,15 @@ async fn serve(
                 identity: Identity { source_ip: info.source_ip.clone(), user_agent: info.user_agent.clone() },
                 last_active_at: timefmt::rfc3339_millis(conn.last_active()),
             };
-            Ok(json_response(StatusCode::OK, serde_json::to_string(&output).unwrap_or_default()))
+            Ok(Outcome { status: 200, json: Some(serde_json::to_string(&output).unwrap_or_default()) })
         }
-        Method::DELETE => {
+        Op::Delete => {
             if conn.close(CloseRequest::deleted()) {
-                Ok(empty_response(StatusCode::NO_CONTENT))
+                Ok(Outcome { status: 204, json: None })
             } else {
                 Err(ApiError::gone())
             }
         }
-        _ => Err(ApiError::forbidden()),
     }
 }
 

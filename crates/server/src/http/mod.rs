@@ -4,7 +4,7 @@
 mod auth;
 mod chat;
 mod control;
-mod management;
+pub(crate) mod management;
 mod upgrade;
 
 use std::convert::Infallible;
@@ -62,9 +62,18 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
 fn reserved(state: &AppState, rest: &str) -> Response<Body> {
     match rest {
         "health" => {
+            // Degraded: the cluster bus is away; this node still serves its own clients.
+            let status = if state.shutdown.is_cancelled() {
+                "shutting-down"
+            } else if state.cluster.bus().health() == bus::Health::Degraded {
+                "degraded"
+            } else {
+                "ok"
+            };
             let body = serde_json::json!({
-                "status": if state.shutdown.is_cancelled() { "shutting-down" } else { "ok" },
+                "status": status,
                 "connections": state.hub.len(),
+                "cluster": crate::cluster::health_json(&state.cluster),
             });
             json_response(StatusCode::OK, body.to_string())
         }

@@ -18,6 +18,7 @@ use wire::ApiError;
 use wire::apigw::Identity;
 
 use super::{Body, error_response, json_response};
+use crate::cluster::Record;
 use crate::metrics::{CodeLabels, StatusLabels};
 use crate::state::AppState;
 
@@ -129,6 +130,8 @@ async fn accept(
     let task_state = state.clone();
     state.tasks.spawn(async move {
         let state = task_state;
+        // Registered before the session runs, so that its end is always claimed after its registration.
+        state.cluster.track(conn.id(), &Record::of(&ctx)).await;
         let end = match on_upgrade.await {
             Ok(upgraded) => {
                 let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(state.ws_config))
@@ -146,7 +149,10 @@ async fn accept(
         state.metrics.connections_active.dec();
         state.metrics.connections_closed.get_or_create(&CodeLabels { code: end.code }).inc();
         tracing::debug!(connection_id = %ctx.connection_id, code = end.code, reason = %end.reason, "Connection closed.");
-        apigw::connect::notify_disconnect(&state.invoker, &ctx, end.code, &end.reason).await;
+        // Unless a survivor already reported it (this node had been declared dead by the cluster).
+        if state.cluster.release(conn.id()).await {
+            apigw::connect::notify_disconnect(&state.invoker, &ctx, end.code, &end.reason).await;
+        }
     });
 
     let mut response = Response::new(Body::default());

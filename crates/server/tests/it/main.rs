@@ -5,6 +5,7 @@
 
 mod chat;
 mod cli;
+mod cluster;
 mod control;
 mod gateway;
 mod harness;

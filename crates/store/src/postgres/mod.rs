@@ -107,6 +107,20 @@ impl PostgresStore {
         schema::SCHEMA_VERSION
     }
 
+    /// The secret stored under `name`, storing `candidate` first when there is none: the first node to ask decides,
+    /// and every node sharing the database gets the same bytes.
+    pub async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                &[&name, &candidate],
+            )
+            .await?;
+        let row = client.query_one("SELECT value FROM secrets WHERE name = $1", &[&name]).await?;
+        Ok(row.get(0))
+    }
+
     /// Drops the schema with everything in it (tests and `DeleteEverything` tooling only).
     pub async fn drop_schema(&self) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
@@ -388,7 +402,9 @@ impl Store for PostgresStore {
     async fn get_room(&self, id: &str) -> Result<Room, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = read_tx!(client);
-        get_room(&tx, id).await
+        let room = get_room(&tx, id).await?;
+        tx.commit().await?;
+        Ok(room)
     }
 
     async fn update_room(&self, id: &str, patch: RoomPatch) -> Result<Room, StoreError> {
@@ -417,7 +433,7 @@ impl Store for PostgresStore {
             &[
                 &id,
                 &patch.name.unwrap_or(current.name),
-                &to_ms(patch.update_time),
+                &crate::sqlite::later_than(patch.update_time, current.update_time),
                 &i64::from(patch.maximum_message_rate_per_second.unwrap_or(current.maximum_message_rate_per_second)),
                 &i64::from(patch.maximum_message_length.unwrap_or(current.maximum_message_length)),
                 &uri,
@@ -480,13 +496,16 @@ impl Store for PostgresStore {
         for row in &rows {
             rooms.push(room_from_row(&tx, row).await?);
         }
+        tx.commit().await?;
         Ok(page_of(rooms, limit, |r: &Room| Cursor { update_time_ms: to_ms(r.update_time), id: r.id.clone() }))
     }
 
     async fn count_rooms(&self) -> Result<u64, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = read_tx!(client);
-        count(&tx, "rooms").await
+        let n = count(&tx, "rooms").await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     async fn create_logging_configuration(
@@ -533,7 +552,9 @@ impl Store for PostgresStore {
     async fn get_logging_configuration(&self, id: &str) -> Result<LoggingConfiguration, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = read_tx!(client);
-        get_lc(&tx, id).await
+        let config = get_lc(&tx, id).await?;
+        tx.commit().await?;
+        Ok(config)
     }
 
     async fn update_logging_configuration(
@@ -601,6 +622,7 @@ impl Store for PostgresStore {
         for row in &rows {
             configs.push(lc_from_row(&tx, row).await?);
         }
+        tx.commit().await?;
         Ok(page_of(configs, limit, |c: &LoggingConfiguration| Cursor {
             update_time_ms: to_ms(c.update_time),
             id: c.id.clone(),
@@ -610,7 +632,9 @@ impl Store for PostgresStore {
     async fn count_logging_configurations(&self) -> Result<u64, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = read_tx!(client);
-        count(&tx, "logging_configurations").await
+        let n = count(&tx, "logging_configurations").await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     async fn tag_resource(&self, resource: &ResourceRef, tags: &Tags, max_tags: usize) -> Result<(), StoreError> {
@@ -640,7 +664,9 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = read_tx!(client);
         require_resource(&tx, resource).await?;
-        tags_of(&tx, resource).await
+        let tags = tags_of(&tx, resource).await?;
+        tx.commit().await?;
+        Ok(tags)
     }
 }
 

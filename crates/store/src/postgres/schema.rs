@@ -48,6 +48,12 @@ const MIGRATIONS: &[&str] = &[
         key           TEXT COLLATE "C" NOT NULL,
         value         TEXT NOT NULL,
         PRIMARY KEY (resource_kind, resource_id, key)
+    );
+
+    -- Secrets every node must share (the key of pagination tokens, the key of chat tokens).
+    CREATE TABLE secrets (
+        name  TEXT  NOT NULL PRIMARY KEY,
+        value BYTEA NOT NULL
     );"#,
 ];
 

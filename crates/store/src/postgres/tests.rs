@@ -6,26 +6,22 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use super::*;
 use crate::behaviour::{new_room, t};
 
-/// Drops the test's schema when the test ends, pass or fail.
+/// The schema of one test, dropped when the test ends.
 pub(crate) struct SchemaGuard {
     url: String,
     schema: String,
 }
 
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        let (url, schema) = (self.url.clone(), self.schema.clone());
-        // A thread of its own: this may run inside (or after) the test's runtime.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(async move {
-                if let Ok((client, connection)) = tokio_postgres::connect(&url, NoTls).await {
-                    tokio::spawn(connection);
-                    let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
-                }
-            });
-        })
-        .join();
+impl crate::behaviour::Cleanup for SchemaGuard {
+    async fn cleanup(self) {
+        if let Ok((client, connection)) = tokio_postgres::connect(&self.url, NoTls).await {
+            tokio::spawn(connection);
+            // The test's pooled connections are closing now; their transactions end with them.
+            let _ = client.batch_execute("SET lock_timeout = '20s'").await;
+            if let Err(err) = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema)).await {
+                eprintln!("cannot drop test schema {}: {err}", self.schema);
+            }
+        }
     }
 }
 
@@ -61,6 +57,14 @@ crate::behaviour::behaviour_tests!(open());
 #[tokio::test]
 async fn migrations_run_once_and_refuse_a_newer_schema() {
     let Some((guard, store)) = open().await else { return };
+    let outcome = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(migrations(&guard, store))).await;
+    crate::behaviour::Cleanup::cleanup(guard).await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn migrations(guard: &SchemaGuard, store: PostgresStore) {
     store.create_room(new_room("room00000001", t(0)), 10).await.unwrap();
     // Several nodes starting at once against the same schema: one migrates, all work, nothing is lost.
     let url = guard.url.clone();
@@ -74,6 +78,9 @@ async fn migrations_run_once_and_refuse_a_newer_schema() {
     client.execute("INSERT INTO schema_migrations (version) VALUES (99)", &[]).await.unwrap();
     let err = PostgresStore::connect_in(&url, &guard.schema).await.unwrap_err();
     assert!(err.to_string().contains("newer than this build supports"), "{err}");
+    // The secrets every node shares: the first writer decides.
+    assert_eq!(store.shared_secret("k", b"first").await.unwrap(), b"first");
+    assert_eq!(opened[0].shared_secret("k", b"second").await.unwrap(), b"first");
 }
 
 async fn futures_join(url: &str, schema: &str) -> Vec<PostgresStore> {

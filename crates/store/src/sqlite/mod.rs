@@ -107,6 +107,12 @@ impl SqliteStore {
     }
 }
 
+/// `update_time` strictly increases: an update never carries a time at or before the current one (two nodes'
+/// clocks, two updates in one millisecond), so the last committed update is also the newest everywhere.
+pub(crate) fn later_than(wanted: time::OffsetDateTime, current: time::OffsetDateTime) -> i64 {
+    to_ms(wanted).max(to_ms(current) + 1)
+}
+
 fn handler_columns(h: &Option<MessageReviewHandler>) -> (Option<String>, Option<&'static str>) {
     match h {
         Some(h) => (Some(h.uri.clone()), Some(h.fallback_result.as_str())),
@@ -196,7 +202,7 @@ impl Store for SqliteStore {
             .execute(params![
                 id,
                 patch.name.unwrap_or(current.name),
-                to_ms(patch.update_time),
+                later_than(patch.update_time, current.update_time),
                 i64::from(patch.maximum_message_rate_per_second.unwrap_or(current.maximum_message_rate_per_second)),
                 i64::from(patch.maximum_message_length.unwrap_or(current.maximum_message_length)),
                 uri,

@@ -1,0 +1,116 @@
+//! Cluster settings: the bus URL (Redis), the shared store URL (PostgreSQL), the node id and liveness.
+
+use std::time::Duration;
+
+use anyhow::bail;
+
+/// Cluster flags. Without a bus URL and a store URL a node runs alone on its embedded defaults.
+#[derive(Debug, Default, clap::Args)]
+pub struct ClusterArgs {
+    /// Cluster: the message bus shared by every node, redis://[:password@]host:port[/db] [default: in-process].
+    #[arg(long, env = "SWITCHBOARD_BUS_URL", value_name = "URL", hide_env_values = true)]
+    pub bus_url: Option<String>,
+    /// Cluster: the store shared by every node, postgres://user[:password]@host[:port]/database [default: SQLite
+    /// in the data directory].
+    #[arg(long, env = "SWITCHBOARD_STORE_URL", value_name = "URL", hide_env_values = true)]
+    pub store_url: Option<String>,
+    /// Cluster: this node's id (0-65535), embedded in its connection ids [default: allocated through the bus, 0 alone].
+    #[arg(long, env = "SWITCHBOARD_NODE_ID", value_name = "N")]
+    pub node_id: Option<u16>,
+    /// Cluster: prefix of Redis keys and channels, and PostgreSQL schema; [a-z0-9_] [default: switchboard].
+    #[arg(long, env = "SWITCHBOARD_CLUSTER_NAMESPACE", value_name = "NAME")]
+    pub cluster_namespace: Option<String>,
+    /// Cluster: milliseconds without a heartbeat before a node counts as dead [default: 5000].
+    #[arg(long, env = "SWITCHBOARD_NODE_TTL_MS", value_name = "MS")]
+    pub node_ttl_ms: Option<u64>,
+}
+
+/// The cluster keys of the config file (top level).
+#[derive(Debug, Default)]
+pub struct ClusterFile {
+    pub bus_url: Option<String>,
+    pub store_url: Option<String>,
+    pub node_id: Option<u16>,
+    pub cluster_namespace: Option<String>,
+    pub node_ttl_ms: Option<u64>,
+}
+
+/// Effective cluster settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    pub bus_url: Option<String>,
+    pub store_url: Option<String>,
+    pub node_id: Option<u16>,
+    pub namespace: String,
+    pub node_ttl: Duration,
+    /// How long a management call forwarded to another node waits for its answer.
+    pub forward_timeout: Duration,
+}
+
+impl ClusterConfig {
+    pub fn merge(args: ClusterArgs, file: ClusterFile) -> anyhow::Result<ClusterConfig> {
+        let namespace = args.cluster_namespace.or(file.cluster_namespace).unwrap_or_else(|| "switchboard".to_owned());
+        if namespace.is_empty() || !namespace.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            bail!("cluster namespace must be [a-z0-9_]+, got `{namespace}`");
+        }
+        let store_url = args.store_url.or(file.store_url).filter(|u| !u.is_empty());
+        if let Some(url) = &store_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            bail!("store URL must start with postgres:// or postgresql://");
+        }
+        let bus_url = args.bus_url.or(file.bus_url).filter(|u| !u.is_empty());
+        if let Some(url) = &bus_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("memory://"))
+        {
+            bail!("bus URL must start with redis:// (or memory:// for nodes in one process)");
+        }
+        let ttl_ms = args.node_ttl_ms.or(file.node_ttl_ms).unwrap_or(5000);
+        if ttl_ms < 300 {
+            bail!("node TTL must be at least 300 ms, got {ttl_ms}");
+        }
+        let node_ttl = Duration::from_millis(ttl_ms);
+        Ok(ClusterConfig {
+            bus_url,
+            store_url,
+            node_id: args.node_id.or(file.node_id),
+            namespace,
+            node_ttl,
+            forward_timeout: Duration::from_secs(3),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_flags_over_file_and_validation() {
+        let alone = ClusterConfig::merge(ClusterArgs::default(), ClusterFile::default()).unwrap();
+        assert_eq!((alone.bus_url, alone.store_url, alone.node_id), (None, None, None));
+        assert_eq!((alone.namespace.as_str(), alone.node_ttl), ("switchboard", Duration::from_secs(5)));
+
+        let file = ClusterFile {
+            bus_url: Some("redis://file:6379/".into()),
+            store_url: Some("postgres://file/db".into()),
+            node_id: Some(7),
+            ..ClusterFile::default()
+        };
+        let args = ClusterArgs { bus_url: Some("redis://flag:6379/".into()), ..ClusterArgs::default() };
+        let merged = ClusterConfig::merge(args, file).unwrap();
+        assert_eq!(merged.bus_url.as_deref(), Some("redis://flag:6379/"));
+        assert_eq!(merged.store_url.as_deref(), Some("postgres://file/db"));
+        assert_eq!(merged.node_id, Some(7));
+
+        for bad in [
+            ClusterArgs { bus_url: Some("nats://x".into()), ..ClusterArgs::default() },
+            ClusterArgs { store_url: Some("mysql://x".into()), ..ClusterArgs::default() },
+            ClusterArgs { cluster_namespace: Some("Bad-Name".into()), ..ClusterArgs::default() },
+            ClusterArgs { node_ttl_ms: Some(10), ..ClusterArgs::default() },
+        ] {
+            assert!(ClusterConfig::merge(bad, ClusterFile::default()).is_err());
+        }
+    }
+}

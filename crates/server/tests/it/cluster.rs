@@ -1,0 +1,557 @@
+//! Cluster mode: three nodes on loopback sharing the real Redis and PostgreSQL of this machine
+//! (`SWITCHBOARD_TEST_REDIS_URL`, `SWITCHBOARD_TEST_POSTGRES_URL`; without them these tests return at once with a
+//! note). Each test has its own namespace (Redis key prefix and PostgreSQL schema), so tests run in parallel.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use switchboard::config::ServeArgs;
+
+use crate::harness::*;
+
+/// The services of this run.
+#[derive(Clone)]
+pub struct ClusterEnv {
+    pub redis: String,
+    pub postgres: String,
+    /// Redis key prefix and PostgreSQL schema of this test.
+    pub namespace: String,
+}
+
+impl ClusterEnv {
+    /// `None` (with a note) when the service URLs are not set.
+    pub fn get(test: &str) -> Option<ClusterEnv> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        match (var("SWITCHBOARD_TEST_REDIS_URL"), var("SWITCHBOARD_TEST_POSTGRES_URL")) {
+            (Some(redis), Some(postgres)) => Some(ClusterEnv {
+                redis,
+                postgres,
+                namespace: format!("sbit_{}_{:08x}", std::process::id(), rand_u32()),
+            }),
+            _ => {
+                eprintln!(
+                    "note: {test} skipped: set SWITCHBOARD_TEST_REDIS_URL and SWITCHBOARD_TEST_POSTGRES_URL to run it"
+                );
+                None
+            }
+        }
+    }
+
+    /// The flags of a node of this cluster.
+    pub fn apply(&self, args: &mut ServeArgs) {
+        args.cluster.bus_url = Some(self.redis.clone());
+        args.cluster.store_url = Some(self.postgres.clone());
+        args.cluster.cluster_namespace = Some(self.namespace.clone());
+        args.cluster.node_ttl_ms = Some(1500);
+    }
+
+    /// Drops the test's schema (Redis keys of the namespace expire or are tiny).
+    pub async fn cleanup(&self) {
+        if let Ok(store) = store::PostgresStore::connect_in(&self.postgres, &self.namespace).await {
+            let _ = store.drop_schema().await;
+        }
+    }
+}
+
+fn rand_u32() -> u32 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    nanos ^ std::process::id().rotate_left(16)
+}
+
+/// A node whose default API routes `$connect`, `$disconnect` and `$default` to `backend`.
+pub async fn node(env: &ClusterEnv, backend: &Backend) -> TestServer {
+    let url = backend.url();
+    TestServer::start("", |a| {
+        a.routes = vec![format!("$connect={url}"), format!("$disconnect={url}"), format!("$default={url}")];
+        env.apply(a);
+    })
+    .await
+}
+
+pub async fn health(server: &TestServer) -> Value {
+    serde_json::from_str(&reqwest::get(server.url("/@switchboard/health")).await.unwrap().text().await.unwrap())
+        .unwrap()
+}
+
+/// Connects a client to `server` and returns it with its connection id (from the backend's CONNECT event).
+async fn client(server: &TestServer, backend: &mut Backend) -> (Ws, String) {
+    let ws = server.connect("/prod").await;
+    let event = backend.next_of("CONNECT").await;
+    (ws, event["requestContext"]["connectionId"].as_str().unwrap().to_owned())
+}
+
+/// A connection id naming a node nobody holds (the first character carries the node id's high bits).
+fn on_unknown_node(id: &str) -> String {
+    format!("Z{}", &id[1..])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn management_calls_reach_the_node_holding_the_connection() {
+    let Some(env) = ClusterEnv::get("management_calls_reach_the_node_holding_the_connection") else { return };
+    let mut backend = Backend::ok().await;
+    let a = node(&env, &backend).await;
+    let b = node(&env, &backend).await;
+    let c = node(&env, &backend).await;
+    let ids: Vec<u64> = {
+        let mut out = Vec::new();
+        for n in [&a, &b, &c] {
+            out.push(health(n).await["cluster"]["node"].as_u64().unwrap());
+        }
+        out
+    };
+    assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2], "allocated node ids differ: {ids:?}");
+    for n in [&a, &b, &c] {
+        let h = health(n).await;
+        assert_eq!(h["status"], "ok", "{h}");
+        assert_eq!(h["cluster"]["backend"], "redis");
+        assert_eq!(h["cluster"]["state"], "connected");
+    }
+
+    let (mut ws, id) = client(&a, &mut backend).await;
+    // PostToConnection from the two other nodes, with the SDK: same answers as on one node.
+    for (i, other) in [&b, &c].into_iter().enumerate() {
+        post(&other.sdk("prod"), &id, format!("hello {i}")).await.unwrap();
+        assert_eq!(recv_text(&mut ws).await, format!("hello {i}"));
+    }
+    // Binary data crosses the bus intact.
+    let raw = Raw { body: vec![0xff, 0x00, 0x80], ..Raw::new("POST", format!("/prod/@connections/{id}")) };
+    assert_eq!(parts(raw.send(&b).await).await.0, 200);
+    // GetConnection from b: the identity and times the owner knows.
+    let got = b.sdk("prod").get_connection().connection_id(&id).send().await.unwrap();
+    assert_eq!(got.identity().unwrap().source_ip(), Some("127.0.0.1"));
+    assert!(got.connected_at().is_some() && got.last_active_at().is_some());
+    let (status, _, body) = parts(Raw::new("GET", format!("/prod/@connections/{id}")).send(&c).await).await;
+    assert_eq!(status, 200);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert!(body["connectedAt"].is_string() && body["identity"]["sourceIp"] == "127.0.0.1", "{body}");
+    // A stage the connection is not on: 410, as on one node.
+    let (status, error, _) = parts(Raw::new("GET", format!("/other/@connections/{id}")).send(&b).await).await;
+    assert_eq!((status, error.as_str()), (403, "ForbiddenException"));
+    // Unknown node, malformed id.
+    let (status, error, body) =
+        parts(Raw::new("POST", format!("/prod/@connections/{}", on_unknown_node(&id))).send(&b).await).await;
+    assert_eq!((status, error.as_str(), body.as_str()), (410, "GoneException", ""));
+    let (status, error, _) = parts(Raw::new("POST", "/prod/@connections/nope").send(&b).await).await;
+    assert_eq!((status, error.as_str()), (400, "BadRequestException"));
+
+    // DeleteConnection from c closes it on a.
+    c.sdk("prod").delete_connection().connection_id(&id).send().await.unwrap();
+    assert_eq!(recv_close(&mut ws).await, (1000, "Connection Closed Normally".to_owned()));
+    let disconnect = backend.next_of("DISCONNECT").await;
+    assert_eq!(disconnect["requestContext"]["connectionId"], id.as_str());
+    let (status, error, body) = parts(Raw::new("GET", format!("/prod/@connections/{id}")).send(&b).await).await;
+    assert_eq!((status, error.as_str(), body.as_str()), (410, "GoneException", ""));
+    backend.assert_quiet(Duration::from_millis(300)).await;
+
+    for n in [a, b, c] {
+        n.shutdown().await;
+    }
+    env.cleanup().await;
+}
+
+/// A `switchboard serve` process of the cluster, to kill with SIGKILL.
+struct Process {
+    child: Child,
+    addr: std::net::SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Process {
+    fn start(env: &ClusterEnv, backend: &Backend) -> Process {
+        let dir = tempfile::tempdir().unwrap();
+        let url = backend.url();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--access-key-id", AKID, "--secret-access-key", SECRET])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--route", &format!("$connect={url}"), "--route", &format!("$disconnect={url}")])
+            .args(["--bus-url", &env.redis, "--store-url", &env.postgres, "--cluster-namespace", &env.namespace])
+            .args(["--node-ttl-ms", "1500"])
+            .env_remove("SWITCHBOARD_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines.next().expect("the node exited").unwrap();
+            if let Some(addr) = line.strip_prefix("Switchboard is listening on ") {
+                break addr.trim().parse().unwrap();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Process { child, addr, _dir: dir }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_node_is_reported_gone_and_its_disconnects_are_delivered_once() {
+    let Some(env) = ClusterEnv::get("a_killed_node_is_reported_gone_and_its_disconnects_are_delivered_once") else {
+        return;
+    };
+    let mut backend = Backend::ok().await;
+    let a = node(&env, &backend).await;
+    let b = node(&env, &backend).await;
+    let mut victim = Process::start(&env, &backend);
+
+    // Traffic on the victim's connections, driven from a and b.
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/prod", victim.addr)).await.unwrap();
+        let event = backend.next_of("CONNECT").await;
+        clients.push((ws, event["requestContext"]["connectionId"].as_str().unwrap().to_owned()));
+    }
+    for (i, (ws, id)) in clients.iter_mut().enumerate() {
+        let via = if i % 2 == 0 { &a } else { &b };
+        post(&via.sdk("prod"), id, "before").await.unwrap();
+        assert_eq!(recv_text(ws).await, "before");
+    }
+
+    let killed_at = std::time::Instant::now();
+    victim.child.kill().unwrap(); // SIGKILL: no $disconnect from the victim itself.
+    victim.child.wait().unwrap();
+
+    // Every connection's $disconnect arrives once, from a survivor, within TTL + a few heartbeats.
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < clients.len() {
+        let event = tokio::time::timeout(Duration::from_secs(10), backend.next_of("DISCONNECT"))
+            .await
+            .expect("$disconnect within 10 s");
+        let id = event["requestContext"]["connectionId"].as_str().unwrap().to_owned();
+        assert!(clients.iter().any(|(_, c)| *c == id), "unexpected $disconnect for {id}");
+        assert!(seen.insert(id), "a $disconnect was delivered twice");
+        assert_eq!(event["requestContext"]["disconnectStatusCode"], 1006);
+    }
+    let delay = killed_at.elapsed();
+    assert!(delay < Duration::from_secs(8), "reaped after {delay:?}");
+    backend.assert_quiet(Duration::from_secs(2)).await;
+
+    // Gone everywhere.
+    for (_, id) in &clients {
+        for via in [&a, &b] {
+            let (status, error, _) = parts(Raw::new("GET", format!("/prod/@connections/{id}")).send(via).await).await;
+            assert_eq!((status, error.as_str()), (410, "GoneException"));
+        }
+    }
+    let reaped: u64 = [health(&a).await, health(&b).await]
+        .iter()
+        .map(|h| h["cluster"]["disconnectsDeliveredForDeadNodes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(reaped, clients.len() as u64);
+    a.shutdown().await;
+    b.shutdown().await;
+    env.cleanup().await;
+}
+
+/// A `redis-server` of one test, on a free loopback port, without persistence (the machine's shared Redis is never
+/// stopped by a test).
+struct PrivateRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    fn start(port: u16) -> PrivateRedis {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        PrivateRedis { port, child: Some(child) }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn wait_for_status(server: &TestServer, status: &str, within: Duration) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let h = health(server).await;
+        if h["status"] == status {
+            return h;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "health never became {status}: {h}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_restart_degrades_nodes_then_they_recover_by_themselves() {
+    let Some(mut env) = ClusterEnv::get("redis_restart_degrades_nodes_then_they_recover_by_themselves") else { return };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut redis = PrivateRedis::start(port);
+    env.redis = format!("redis://127.0.0.1:{}/", redis.port);
+    let mut backend = Backend::ok().await;
+    let a = node(&env, &backend).await;
+    let b = node(&env, &backend).await;
+    let (mut ws_a, id_a) = client(&a, &mut backend).await;
+    let (mut ws_b, id_b) = client(&b, &mut backend).await;
+    post(&b.sdk("prod"), &id_a, "cross 1").await.unwrap();
+    assert_eq!(recv_text(&mut ws_a).await, "cross 1");
+
+    redis.stop();
+    for n in [&a, &b] {
+        let h = wait_for_status(n, "degraded", Duration::from_secs(5)).await;
+        assert_eq!(h["cluster"]["state"], "degraded", "{h}");
+    }
+    // Each node keeps serving its own clients.
+    post(&a.sdk("prod"), &id_a, "local a").await.unwrap();
+    assert_eq!(recv_text(&mut ws_a).await, "local a");
+    post(&b.sdk("prod"), &id_b, "local b").await.unwrap();
+    assert_eq!(recv_text(&mut ws_b).await, "local b");
+    // A call for the other node cannot be routed: a retryable 500, never a false 410.
+    let (status, error, _) = parts(Raw::new("POST", format!("/prod/@connections/{id_a}")).send(&b).await).await;
+    assert_eq!((status, error.as_str()), (500, "InternalServerException"));
+
+    // Redis comes back empty: the nodes reconnect, resubscribe, prove it with a canary and register again.
+    let _redis = PrivateRedis::start(port);
+    for n in [&a, &b] {
+        let h = wait_for_status(n, "ok", Duration::from_secs(10)).await;
+        let cluster = &h["cluster"];
+        assert!(cluster["reconnects"].as_u64().unwrap() >= 1, "{h}");
+        assert!(cluster["degradations"].as_u64().unwrap() >= 1, "{h}");
+        assert!(cluster["canariesOk"].as_u64().unwrap() >= 1, "{h}");
+        assert!(cluster["publishFailed"].is_u64() && cluster["missed"].is_u64(), "{h}");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match post(&b.sdk("prod"), &id_a, "cross 2").await {
+            Ok(()) => break,
+            Err(_) if tokio::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(err) => panic!("cross-node call after recovery: {err:?}"),
+        }
+    }
+    assert_eq!(recv_text(&mut ws_a).await, "cross 2");
+    // Nobody was declared dead: no $disconnect for live connections, even after a whole TTL.
+    backend.assert_quiet(Duration::from_secs(3)).await;
+    post(&a.sdk("prod"), &id_b, "cross 3").await.unwrap();
+    assert_eq!(recv_text(&mut ws_b).await, "cross 3");
+    // And a connection ending now gets exactly one $disconnect.
+    a.sdk("prod").delete_connection().connection_id(&id_b).send().await.unwrap();
+    assert_eq!(backend.next_of("DISCONNECT").await["requestContext"]["connectionId"], id_b.as_str());
+    backend.assert_quiet(Duration::from_millis(500)).await;
+    a.shutdown().await;
+    b.shutdown().await;
+    env.cleanup().await;
+}
+
+/// A chat token from `via`'s control plane.
+async fn chat_token(via: &TestServer, arn: &str, user: &str, send: bool) -> String {
+    let mut request = via.chat_sdk().create_chat_token().room_identifier(arn).user_id(user);
+    if send {
+        request = request
+            .capabilities(aws_sdk_ivschat::types::ChatTokenCapability::SendMessage)
+            .capabilities(aws_sdk_ivschat::types::ChatTokenCapability::DisconnectUser);
+    }
+    request.send().await.unwrap().token().unwrap().to_owned()
+}
+
+fn chat_request(server: &TestServer, token: &str) -> http::Request<()> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{}/", server.addr).into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", token.parse().unwrap());
+    request
+}
+
+async fn chat_join(server: &TestServer, token: &str) -> Ws {
+    tokio_tungstenite::connect_async(chat_request(server, token)).await.unwrap().0
+}
+
+async fn chat_frame(ws: &mut Ws) -> Value {
+    serde_json::from_str(&recv_text(ws).await).unwrap()
+}
+
+async fn chat_send(ws: &mut Ws, request_id: &str, content: &str) {
+    let action = serde_json::json!({"Action": "SEND_MESSAGE", "RequestId": request_id, "Content": content});
+    send_text(ws, &action.to_string()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rooms_span_every_node_in_one_order() {
+    let Some(env) = ClusterEnv::get("rooms_span_every_node_in_one_order") else { return };
+    let backend = Backend::ok().await;
+    let nodes = [node(&env, &backend).await, node(&env, &backend).await, node(&env, &backend).await];
+    let room = nodes[0].chat_sdk().create_room().maximum_message_rate_per_second(100).send().await.unwrap();
+    let arn = room.arn().unwrap().to_owned();
+    // Every node sees the room at once (one store); tokens issued by one node are redeemed on another.
+    for n in &nodes {
+        assert_eq!(n.chat_sdk().get_room().identifier(&arn).send().await.unwrap().arn(), Some(arn.as_str()));
+    }
+    let mut members = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
+        let token = chat_token(&nodes[(i + 1) % 3], &arn, &format!("user{i}"), true).await;
+        members.push(chat_join(n, &token).await);
+    }
+    // A token is single-use across the cluster.
+    let token = chat_token(&nodes[0], &arn, "twice", false).await;
+    let _first = chat_join(&nodes[1], &token).await;
+    match tokio_tungstenite::connect_async(chat_request(&nodes[2], &token)).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("a used token was accepted on another node: {:?}", other.map(|_| ())),
+    }
+
+    // Three senders on three nodes at once: every member receives all 60 messages in one order.
+    let mut senders = Vec::new();
+    for (i, mut ws) in members.into_iter().enumerate() {
+        senders.push(tokio::spawn(async move {
+            for j in 0..20 {
+                chat_send(&mut ws, &format!("r{i}-{j}"), &format!("m{i}-{j}")).await;
+            }
+            let mut seen = Vec::new();
+            while seen.len() < 60 {
+                let frame = chat_frame(&mut ws).await;
+                assert_eq!(frame["Type"], "MESSAGE", "{frame}");
+                seen.push(frame["Content"].as_str().unwrap().to_owned());
+            }
+            (ws, seen)
+        }));
+    }
+    let mut orders = Vec::new();
+    let mut members = Vec::new();
+    for sender in senders {
+        let (ws, seen) = sender.await.unwrap();
+        orders.push(seen);
+        members.push(ws);
+    }
+    assert_eq!(orders[0], orders[1], "one order on every node");
+    assert_eq!(orders[1], orders[2], "one order on every node");
+    for i in 0..3 {
+        let own: Vec<_> = orders[0].iter().filter(|m| m.starts_with(&format!("m{i}-"))).cloned().collect();
+        assert_eq!(own, (0..20).map(|j| format!("m{i}-{j}")).collect::<Vec<_>>(), "each sender's order is kept");
+    }
+
+    // SendEvent on one node reaches the members on all of them.
+    nodes[1].chat_sdk().send_event().room_identifier(&arn).event_name("app:hi").send().await.unwrap();
+    for ws in members.iter_mut() {
+        let event = chat_frame(ws).await;
+        assert_eq!((event["Type"].as_str(), event["EventName"].as_str()), (Some("EVENT"), Some("app:hi")));
+    }
+    // DisconnectUser on node 2 for the member on node 0.
+    nodes[2].chat_sdk().disconnect_user().room_identifier(&arn).user_id("user0").send().await.unwrap();
+    for ws in members.iter_mut() {
+        assert_eq!(chat_frame(ws).await["EventName"], "aws:DISCONNECT_USER");
+    }
+    assert_eq!(recv_close(&mut members[0]).await.0, 1000);
+    // DeleteRoom on node 0 closes the members on the other nodes.
+    nodes[0].chat_sdk().delete_room().identifier(&arn).send().await.unwrap();
+    for ws in members.iter_mut().skip(1) {
+        assert_eq!(recv_close(ws).await, (1001, "Room deleted".to_owned()));
+    }
+    for n in nodes {
+        n.shutdown().await;
+    }
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_update_room_from_two_nodes_converges_everywhere() {
+    let Some(env) = ClusterEnv::get("concurrent_update_room_from_two_nodes_converges_everywhere") else { return };
+    let backend = Backend::ok().await;
+    let nodes = [node(&env, &backend).await, node(&env, &backend).await, node(&env, &backend).await];
+    let room = nodes[0].chat_sdk().create_room().maximum_message_length(100).send().await.unwrap();
+    let arn = room.arn().unwrap().to_owned();
+    let mut member = chat_join(&nodes[2], &chat_token(&nodes[0], &arn, "watcher", true).await).await;
+
+    // Two nodes update the same room at once, many times.
+    let updates = [(0usize, 10i32), (1, 20)].map(|(n, base)| {
+        let sdk = nodes[n].chat_sdk();
+        let arn = arn.clone();
+        tokio::spawn(async move {
+            for i in 0..10 {
+                sdk.update_room().identifier(&arn).maximum_message_length(base + i).send().await.unwrap();
+            }
+        })
+    });
+    for update in updates {
+        update.await.unwrap();
+    }
+    let finals: Vec<(i32, String)> = {
+        let mut out = Vec::new();
+        for n in &nodes {
+            let got = n.chat_sdk().get_room().identifier(&arn).send().await.unwrap();
+            out.push((got.maximum_message_length().unwrap(), format!("{:?}", got.update_time())));
+        }
+        out
+    };
+    assert!(finals.iter().all(|f| *f == finals[0]), "every node reads the same room: {finals:?}");
+    let length = finals[0].0 as usize;
+    assert!(length == 19 || length == 29, "the last update of one of the writers wins: {length}");
+    // The live room on the third node applies the same final settings.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    chat_send(&mut member, "fits", &"x".repeat(length)).await;
+    assert_eq!(chat_frame(&mut member).await["Type"], "MESSAGE");
+    chat_send(&mut member, "too-long", &"x".repeat(length + 1)).await;
+    let error = chat_frame(&mut member).await;
+    assert_eq!((error["Type"].as_str(), error["ErrorCode"].as_u64()), (Some("ERROR"), Some(400)), "{error}");
+    for n in nodes {
+        n.shutdown().await;
+    }
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn room_rate_limits_count_every_node() {
+    let Some(env) = ClusterEnv::get("room_rate_limits_count_every_node") else { return };
+    let backend = Backend::ok().await;
+    let a = node(&env, &backend).await;
+    let b = node(&env, &backend).await;
+    let room = a.chat_sdk().create_room().maximum_message_rate_per_second(5).send().await.unwrap();
+    let arn = room.arn().unwrap().to_owned();
+    let mut on_a = chat_join(&a, &chat_token(&a, &arn, "ann", true).await).await;
+    let mut on_b = chat_join(&b, &chat_token(&a, &arn, "bob", true).await).await;
+    // Start at the beginning of a second: the limit counts fixed one-second windows.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    tokio::time::sleep(Duration::from_millis(1050 - u64::from(now.subsec_millis()))).await;
+    for i in 0..5 {
+        chat_send(&mut on_a, &format!("a{i}"), "x").await;
+        chat_send(&mut on_b, &format!("b{i}"), "x").await;
+    }
+    // Each member receives every accepted message, and an ERROR 429 for each of its own refused ones.
+    let (seen_a, seen_b) = (drain(&mut on_a).await, drain(&mut on_b).await);
+    let count = |frames: &[Value], kind: &str| frames.iter().filter(|f| f["Type"] == kind).count();
+    let accepted = count(&seen_a, "MESSAGE");
+    assert_eq!(count(&seen_b, "MESSAGE"), accepted, "both nodes deliver the same messages");
+    assert_eq!(accepted + count(&seen_a, "ERROR") + count(&seen_b, "ERROR"), 10);
+    assert!(seen_a.iter().chain(&seen_b).filter(|f| f["Type"] == "ERROR").all(|f| f["ErrorCode"] == 429));
+    assert!(accepted <= 5, "two nodes together accepted {accepted} messages in one second at 5 per second");
+    assert!(accepted >= 1);
+    a.shutdown().await;
+    b.shutdown().await;
+    env.cleanup().await;
+}
+
+/// Every frame until none arrives for 700 ms.
+async fn drain(ws: &mut Ws) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Ok(text) = tokio::time::timeout(Duration::from_millis(700), recv_text(ws)).await {
+        out.push(serde_json::from_str(&text).unwrap());
+    }
+    out
+}
