@@ -16,15 +16,26 @@ pub struct Response {
 
 /// One keep-alive connection.
 pub struct Conn {
-    stream: TcpStream,
+    stream: Option<TcpStream>,
     buf: Vec<u8>,
     pub host: String,
+    source: Option<IpAddr>,
+    server: SocketAddr,
+    /// Connections opened, the first included (servers that answer `Connection: close` need one per request).
+    pub opened: u64,
 }
 
 impl Conn {
     pub async fn open(source: Option<IpAddr>, server: SocketAddr) -> io::Result<Conn> {
         let stream = crate::ws::tcp_connect(source, server).await?;
-        Ok(Conn { stream, buf: Vec::with_capacity(1024), host: server.to_string() })
+        Ok(Conn {
+            stream: Some(stream),
+            buf: Vec::with_capacity(1024),
+            host: server.to_string(),
+            source,
+            server,
+            opened: 1,
+        })
     }
 
     /// Sends `POST path?query` with `headers` (each `Name: value`) and `body`, and reads the response.
@@ -42,11 +53,30 @@ impl Conn {
         }
         request.extend_from_slice(format!("\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes());
         request.extend_from_slice(body);
-        self.stream.write_all(&request).await?;
-        self.read_response().await
+        if self.stream.is_none() {
+            self.stream = Some(crate::ws::tcp_connect(self.source, self.server).await?);
+            self.buf.clear();
+            self.opened += 1;
+        }
+        let result = self.exchange(&request).await;
+        if result.is_err() {
+            self.stream = None;
+        }
+        result
     }
 
-    async fn read_response(&mut self) -> io::Result<Response> {
+    async fn exchange(&mut self, request: &[u8]) -> io::Result<Response> {
+        let stream = self.stream.as_mut().ok_or_else(|| io::Error::other("not connected"))?;
+        stream.write_all(request).await?;
+        let (response, close) = self.read_response().await?;
+        if close {
+            self.stream = None;
+        }
+        Ok(response)
+    }
+
+    /// The response, and whether the server closes the connection after it.
+    async fn read_response(&mut self) -> io::Result<(Response, bool)> {
         let head_end = loop {
             if let Some(pos) = memchr::memmem::find(&self.buf, b"\r\n\r\n") {
                 break pos + 4;
@@ -65,17 +95,22 @@ impl Conn {
             .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
             .and_then(|(_, v)| v.trim().parse().ok())
             .unwrap_or(0);
+        let close = head
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .any(|(name, v)| name.trim().eq_ignore_ascii_case("connection") && v.trim().eq_ignore_ascii_case("close"));
         while self.buf.len() < head_end + length {
             self.read_more().await?;
         }
         let body = self.buf[head_end..head_end + length].to_vec();
         self.buf.drain(..head_end + length);
-        Ok(Response { status, body })
+        Ok((Response { status, body }, close))
     }
 
     async fn read_more(&mut self) -> io::Result<()> {
         let mut chunk = [0u8; 4096];
-        let n = self.stream.read(&mut chunk).await?;
+        let stream = self.stream.as_mut().ok_or_else(|| io::Error::other("not connected"))?;
+        let n = stream.read(&mut chunk).await?;
         if n == 0 {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"));
         }

@@ -240,6 +240,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         let mut results = tokio::time::timeout(limit, bench::run::run(&options, &progress))
             .await
             .context("the run went over --max-minutes")??;
+        let failures = std::mem::take(&mut results.environment.notes);
         results.environment = bench::run::Environment {
             started: started.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
             host_cpus: host_cpus(),
@@ -263,6 +264,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
                 vec!["The IVS Chat data plane was not served by this Switchboard: chat scenarios not measured.".into()]
             },
         };
+        results.environment.notes.extend(failures);
         anyhow::Ok(results)
     })?;
     if let Some(path) = &args.json_out {

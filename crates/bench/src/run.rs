@@ -258,6 +258,12 @@ fn client_of(kind: Kind, chat: bool) -> Client {
     }
 }
 
+/// Records a failed measurement in the report and goes on with the next one.
+fn failed(results: &mut Results, progress: &dyn Fn(&str), what: &str, err: &anyhow::Error) {
+    progress(&format!("  {what} failed: {err:#}"));
+    results.environment.notes.push(format!("{what} failed: {err:#}"));
+}
+
 /// Runs the selected scenarios and returns what they measured.
 pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<Results> {
     let backend = match options.backend_addr {
@@ -279,7 +285,10 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
                         for &n in &options.idle_counts {
                             for run in 0..options.runs {
                                 progress(&format!("idle: {} {client:?} n={n} run {}", kind.name(), run + 1));
-                                results.idle.push(idle(&ctx, kind, client, n).await?);
+                                match idle(&ctx, kind, client, n).await {
+                                    Ok(row) => results.idle.push(row),
+                                    Err(err) => failed(&mut results, progress, &format!("idle run {}", run + 1), &err),
+                                }
                             }
                         }
                     }
@@ -288,7 +297,10 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
             "post" if options.targets.contains(&Kind::Switchboard) => {
                 for run in 0..options.runs {
                     progress(&format!("post: run {}", run + 1));
-                    results.post.push(post(&ctx).await?);
+                    match post(&ctx).await {
+                        Ok(row) => results.post.push(row),
+                        Err(err) => failed(&mut results, progress, &format!("post run {}", run + 1), &err),
+                    }
                 }
             }
             "connect" => {
@@ -297,7 +309,10 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
                     for &with in modes {
                         for run in 0..options.runs {
                             progress(&format!("connect: {} integration={with} run {}", kind.name(), run + 1));
-                            results.connect.push(connect(&ctx, kind, with).await?);
+                            match connect(&ctx, kind, with).await {
+                                Ok(row) => results.connect.push(row),
+                                Err(err) => failed(&mut results, progress, &format!("connect run {}", run + 1), &err),
+                            }
                         }
                     }
                 }
@@ -316,8 +331,17 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
                                     kind.name(),
                                     run + 1
                                 ));
-                                let rows = fanout(&ctx, kind, members, size, run, progress).await?;
-                                results.fanout.extend(rows);
+                                match fanout(&ctx, kind, members, size, run, progress).await {
+                                    Ok(rows) => results.fanout.extend(rows),
+                                    Err(err) => {
+                                        progress(&format!("  failed: {err:#}"));
+                                        results.environment.notes.push(format!(
+                                            "fan-out {} N={members} {size} B run {} failed: {err:#}",
+                                            kind.name(),
+                                            run + 1
+                                        ));
+                                    }
+                                }
                             }
                         }
                     }
@@ -694,7 +718,9 @@ async fn publish(
                                     unix,
                                 );
                                 let headers = [("Content-Type", "application/json")];
-                                conn.post(&format!("{path}?{query}"), &headers, body.as_bytes()).await?.status
+                                conn.post(&format!("{path}?{query}"), &headers, body.as_bytes())
+                                    .await
+                                    .map_or(0, |r| r.status)
                             }
                             Kind::Switchboard => {
                                 let body = serde_json::to_vec(&serde_json::json!({
@@ -707,7 +733,7 @@ async fn publish(
                                     ("X-Amz-Date", signed.amz_date.as_str()),
                                     ("Authorization", signed.authorization.as_str()),
                                 ];
-                                conn.post("/SendEvent", &headers, &body).await?.status
+                                conn.post("/SendEvent", &headers, &body).await.map_or(0, |r| r.status)
                             }
                         };
                         latency.record(payload::now_micros().saturating_sub(sent));

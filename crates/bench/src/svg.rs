@@ -39,7 +39,7 @@ fn fmt_tick(v: f64) -> String {
 
 /// A line chart; `log_y` plots the y axis in powers of ten.
 pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series], log_y: bool) -> String {
-    let (w, h, left, right, top, bottom) = (720.0, 420.0, 70.0, 190.0, 40.0, 50.0);
+    let (w, h, left, right, top, bottom) = (780.0, 420.0, 70.0, 250.0, 40.0, 50.0);
     let pw = w - left - right;
     let ph = h - top - bottom;
     let pts = series.iter().flat_map(|s| s.points.iter().copied());
