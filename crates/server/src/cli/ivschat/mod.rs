@@ -41,6 +41,22 @@ macro_rules! room {
     }};
 }
 
+/// The members of a logging configuration (Create, Get and Update answer the same ones).
+macro_rules! logging_configuration {
+    ($out:expr) => {{
+        let out = $out;
+        Json::new()
+            .string("arn", out.arn.as_deref())
+            .string("id", out.id.as_deref())
+            .time("createTime", out.create_time.as_ref())
+            .time("updateTime", out.update_time.as_ref())
+            .string("name", out.name.as_deref())
+            .destination("destinationConfiguration", out.destination_configuration.as_ref())
+            .string("state", out.state.as_ref().map(|s| s.as_str()))
+            .map("tags", out.tags.as_ref())
+    }};
+}
+
 /// Calls `operation`; `Some` answer to print.
 pub(crate) async fn call(
     target: &Target,
@@ -90,15 +106,7 @@ pub(crate) async fn call(
                     .set_destination_configuration(p.destination("destinationConfiguration")?)
                     .set_tags(p.map("tags"))
             );
-            Json::new()
-                .string("arn", out.arn.as_deref())
-                .string("id", out.id.as_deref())
-                .time("createTime", out.create_time.as_ref())
-                .time("updateTime", out.update_time.as_ref())
-                .string("name", out.name.as_deref())
-                .destination("destinationConfiguration", out.destination_configuration.as_ref())
-                .string("state", out.state.as_ref().map(|s| s.as_str()))
-                .map("tags", out.tags.as_ref())
+            logging_configuration!(out)
         }
         "CreateRoom" => {
             let out = send!(
@@ -143,15 +151,7 @@ pub(crate) async fn call(
         }
         "GetLoggingConfiguration" => {
             let out = send!(client.get_logging_configuration().set_identifier(p.string("identifier")));
-            Json::new()
-                .string("arn", out.arn.as_deref())
-                .string("id", out.id.as_deref())
-                .time("createTime", out.create_time.as_ref())
-                .time("updateTime", out.update_time.as_ref())
-                .string("name", out.name.as_deref())
-                .destination("destinationConfiguration", out.destination_configuration.as_ref())
-                .string("state", out.state.as_ref().map(|s| s.as_str()))
-                .map("tags", out.tags.as_ref())
+            logging_configuration!(out)
         }
         "GetRoom" => {
             let out = send!(client.get_room().set_identifier(p.string("identifier")));
@@ -215,15 +215,7 @@ pub(crate) async fn call(
                     .set_name(p.string("name"))
                     .set_destination_configuration(p.destination("destinationConfiguration")?)
             );
-            Json::new()
-                .string("arn", out.arn.as_deref())
-                .string("id", out.id.as_deref())
-                .time("createTime", out.create_time.as_ref())
-                .time("updateTime", out.update_time.as_ref())
-                .string("name", out.name.as_deref())
-                .destination("destinationConfiguration", out.destination_configuration.as_ref())
-                .string("state", out.state.as_ref().map(|s| s.as_str()))
-                .map("tags", out.tags.as_ref())
+            logging_configuration!(out)
         }
         "UpdateRoom" => {
             let out = send!(
