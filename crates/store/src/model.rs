@@ -125,6 +125,16 @@ pub struct HandlerPatch {
     pub fallback_result: Option<FallbackResult>,
 }
 
+impl HandlerPatch {
+    /// The handler after applying this patch to `current`; `None` when the resulting `uri` is empty.
+    pub fn apply(self, current: Option<&MessageReviewHandler>) -> Option<MessageReviewHandler> {
+        let uri = self.uri.or_else(|| current.map(|h| h.uri.clone())).unwrap_or_default();
+        let fallback_result =
+            self.fallback_result.or_else(|| current.map(|h| h.fallback_result)).unwrap_or(FallbackResult::Allow);
+        (!uri.is_empty()).then_some(MessageReviewHandler { uri, fallback_result })
+    }
+}
+
 /// Input of [`crate::Store::update_room`]: `None` members are left unchanged.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoomPatch {

@@ -413,17 +413,7 @@ impl Store for PostgresStore {
         let current = get_room(&tx, id).await?;
         let handler = match patch.message_review_handler {
             None => current.message_review_handler.clone(),
-            Some(p) => {
-                let uri = p
-                    .uri
-                    .or_else(|| current.message_review_handler.as_ref().map(|h| h.uri.clone()))
-                    .unwrap_or_default();
-                let fallback_result = p
-                    .fallback_result
-                    .or_else(|| current.message_review_handler.as_ref().map(|h| h.fallback_result))
-                    .unwrap_or(FallbackResult::Allow);
-                (!uri.is_empty()).then_some(MessageReviewHandler { uri, fallback_result })
-            }
+            Some(p) => p.apply(current.message_review_handler.as_ref()),
         };
         let (uri, fallback) = handler_columns(&handler);
         execute(

@@ -12,9 +12,8 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use crate::model::{
-    Cursor, FallbackResult, LoggingConfiguration, LoggingConfigurationPatch, LoggingConfigurationState,
-    MessageReviewHandler, NewLoggingConfiguration, NewRoom, Page, ResourceKind, ResourceRef, Room, RoomFilter,
-    RoomPatch, Tags,
+    Cursor, LoggingConfiguration, LoggingConfigurationPatch, LoggingConfigurationState, MessageReviewHandler,
+    NewLoggingConfiguration, NewRoom, Page, ResourceKind, ResourceRef, Room, RoomFilter, RoomPatch, Tags,
 };
 use crate::{Store, StoreError};
 use rows::{LC_COLUMNS, ROOM_COLUMNS, to_ms};
@@ -182,17 +181,7 @@ impl Store for SqliteStore {
             let current = rows::get_room(tx, &id)?;
             let handler = match patch.message_review_handler {
                 None => current.message_review_handler.clone(),
-                Some(p) => {
-                    let uri = p
-                        .uri
-                        .or_else(|| current.message_review_handler.as_ref().map(|h| h.uri.clone()))
-                        .unwrap_or_default();
-                    let fallback_result = p
-                        .fallback_result
-                        .or_else(|| current.message_review_handler.as_ref().map(|h| h.fallback_result))
-                        .unwrap_or(FallbackResult::Allow);
-                    (!uri.is_empty()).then_some(MessageReviewHandler { uri, fallback_result })
-                }
+                Some(p) => p.apply(current.message_review_handler.as_ref()),
             };
             let (uri, fallback) = handler_columns(&handler);
             tx.prepare_cached(

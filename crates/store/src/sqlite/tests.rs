@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use super::*;
+use crate::FallbackResult;
 use crate::behaviour::{new_lc, new_room, t, tags};
 
 async fn open() -> (tempfile::TempDir, SqliteStore) {
