@@ -5,8 +5,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use bench::run::{Client, Results};
-use switchboard::Server;
-use switchboard::config::{Config, FileConfig, ServeArgs};
+use server::Server;
+use server::config::{Config, FileConfig, ServeArgs};
 
 #[test]
 fn smoke_run_measures_every_scenario_and_writes_a_report() {

@@ -65,8 +65,10 @@ pub struct S3Endpoint {
 /// Settings of the messaging layer.
 #[derive(Clone, Debug)]
 pub struct ChatConfig {
-    /// Where the token key (`chat-token.key`) and the file destinations of chat logs (`chat-logs/`) live.
+    /// Where the file destinations of chat logs (`chat-logs/`) live.
     pub data_dir: PathBuf,
+    /// The key that signs chat tokens: the data directory's, or in a cluster the one every node shares.
+    pub token_key: [u8; 32],
     pub region: String,
     pub account_id: String,
     /// How long a chat token can be redeemed (never past its session's end). Default 60 minutes.
@@ -91,10 +93,11 @@ pub struct ChatConfig {
 }
 
 impl ChatConfig {
-    /// Defaults for a data directory and identity.
+    /// Defaults for a data directory and identity, with a fresh token key.
     pub fn new(data_dir: impl Into<PathBuf>, region: impl Into<String>, account_id: impl Into<String>) -> ChatConfig {
         ChatConfig {
             data_dir: data_dir.into(),
+            token_key: rand::random(),
             region: region.into(),
             account_id: account_id.into(),
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
@@ -194,7 +197,7 @@ impl Drop for Member {
 }
 
 impl ChatService {
-    /// Loads (or creates) the token key in the data directory and starts the log writer on the current Tokio
+    /// Starts the log writer on the current Tokio
     /// runtime.
     pub fn new(store: Arc<dyn Store>, hub: Hub, config: ChatConfig) -> std::io::Result<Arc<ChatService>> {
         ChatService::with_bus(store, hub, config, Arc::new(bus::LocalBus::new()))
@@ -210,7 +213,7 @@ impl ChatService {
     ) -> std::io::Result<Arc<ChatService>> {
         tokio::runtime::Handle::try_current()
             .map_err(|_| std::io::Error::other("chat messaging must start inside a Tokio runtime"))?;
-        let mut tokens = Tokens::open(&config.data_dir, OffsetDateTime::now_utc())?;
+        let mut tokens = Tokens::with_key(config.token_key, OffsetDateTime::now_utc());
         if bus.is_shared() {
             tokens.accept_earlier_tokens();
         }

@@ -2,13 +2,11 @@
 //! its WebSocket subprotocol, to join a room.
 //!
 //! A token is `base64url(claims JSON) "." base64url(HMAC-SHA256(key, first part))`, without padding: only RFC 7230
-//! `tchar`s, so every WebSocket client accepts it as a subprotocol. The 32-byte key lives in the data directory
-//! (mode 0600), so tokens survive restarts of their issuer; the record of redeemed tokens is in memory, so a token
+//! `tchar`s, so every WebSocket client accepts it as a subprotocol. The 32-byte key is given by the server (from its
+//! data directory, or shared through the cluster's store), so tokens survive restarts of their issuer; the record of redeemed tokens is in memory, so a token
 //! issued before this process started is refused rather than risk a second use.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
-use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,8 +17,6 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
-/// File of the token key in the data directory.
-pub(crate) const KEY_FILE: &str = "chat-token.key";
 /// Longest token looked at; real ones are under 2 KB (1 KB of attributes, 128 characters of user id).
 const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// Redemptions between two purges of expired entries from the single-use record.
@@ -164,11 +160,6 @@ impl std::fmt::Debug for Tokens {
 }
 
 impl Tokens {
-    /// Loads the key from `data_dir`, creating it (mode 0600) on first start.
-    pub(crate) fn open(data_dir: &Path, now: OffsetDateTime) -> std::io::Result<Tokens> {
-        Ok(Tokens::with_key(load_or_create_key(&data_dir.join(KEY_FILE))?, now))
-    }
-
     /// Accepts tokens issued before this process started: their single use is tracked by the cluster, not only in
     /// this process's memory.
     pub(crate) fn accept_earlier_tokens(&mut self) {
@@ -238,47 +229,6 @@ pub(crate) fn from_unix_ms(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// Reads the 32-byte key, or creates it readable by its owner only.
-fn load_or_create_key(path: &Path) -> std::io::Result<[u8; 32]> {
-    let invalid = || std::io::Error::other(format!("{} is not a 32-byte key", path.display()));
-    match std::fs::read(path) {
-        Ok(bytes) => return bytes.try_into().map_err(|_| invalid()),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => return Err(err),
-    }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let key: [u8; 32] = rand::random();
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp)?;
-    file.write_all(&key)?;
-    file.sync_all()?;
-    drop(file);
-    // Two processes starting on one directory: the first key written wins and both use it.
-    match std::fs::hard_link(&tmp, path) {
-        Ok(()) => {
-            let _ = std::fs::remove_file(&tmp);
-            Ok(key)
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
-            let _ = std::fs::remove_file(&tmp);
-            std::fs::read(path)?.try_into().map_err(|_| invalid())
-        }
-        Err(_) => {
-            std::fs::rename(&tmp, path)?;
-            Ok(key)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,21 +291,6 @@ mod tests {
                 "{garbage}"
             );
         }
-    }
-
-    #[test]
-    fn key_file_is_private_and_stable() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(KEY_FILE);
-        let first = load_or_create_key(&path).unwrap();
-        assert_eq!(load_or_create_key(&path).unwrap(), first);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        }
-        std::fs::write(&path, b"short").unwrap();
-        assert!(load_or_create_key(&path).is_err());
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub use self::chat::{ChatArgs, ChatFile, ChatS3File, ChatSettings};
 pub use self::cluster::{ClusterArgs, ClusterConfig, ClusterFile};
 
 /// The default listen address: loopback, port 4510.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:4510";
+pub use local::{DEFAULT_LISTEN, KeyPair, default_data_dir};
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 pub const DEFAULT_API_ID: &str = "switchboard";
@@ -209,14 +209,6 @@ pub struct FileLimits {
     pub write_timeout_secs: Option<u64>,
     pub max_in_flight: Option<usize>,
     pub shutdown_grace_secs: Option<u64>,
-}
-
-/// An access key pair accepted in SigV4 signatures.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyPair {
-    pub access_key_id: String,
-    pub secret_access_key: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -431,17 +423,6 @@ fn default_api(
             .map(|key| RouteResponse { route_key: key.clone(), route_response_key: "$default".to_owned() })
             .collect(),
     })
-}
-
-/// `$XDG_DATA_HOME/switchboard`, else `~/.local/share/switchboard`, else `./.switchboard`.
-pub fn default_data_dir() -> PathBuf {
-    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(xdg).join("switchboard");
-    }
-    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(home).join(".local/share/switchboard");
-    }
-    PathBuf::from(".switchboard")
 }
 
 mod chat;

@@ -2,22 +2,11 @@
 //! data directory (mode 0600).
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use local::{CREDENTIALS_FILE, KeyPair};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
-
-use crate::config::KeyPair;
-
-/// File name of the generated credentials inside the data directory.
-pub const CREDENTIALS_FILE: &str = "credentials.toml";
-
-#[derive(Debug, Deserialize, Serialize)]
-struct CredentialsFile {
-    credentials: Vec<KeyPair>,
-}
 
 /// The key pairs a server accepts, by access key id.
 #[derive(Clone, Debug, Default)]
@@ -48,12 +37,12 @@ impl Keyring {
             return Ok((Keyring::new(configured), KeySource::Configured));
         }
         let path = data_dir.join(CREDENTIALS_FILE);
-        if let Some(pairs) = read_stored(&path)? {
+        if let Some(pairs) = local::read_credentials(&path)? {
             return Ok((Keyring::new(pairs), KeySource::Stored(path)));
         }
         let pair = generate();
         std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-        write_private(&path, &toml::to_string(&CredentialsFile { credentials: vec![pair.clone()] })?)?;
+        local::write_credentials(&path, std::slice::from_ref(&pair))?;
         Ok((Keyring::new(vec![pair]), KeySource::Generated(path)))
     }
 
@@ -71,19 +60,6 @@ impl Keyring {
     }
 }
 
-/// Reads the stored pairs of a data directory, if there are any (also used by the command line).
-pub fn read_stored(path: &Path) -> anyhow::Result<Option<Vec<KeyPair>>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let file: CredentialsFile =
-                toml::from_str(&text).with_context(|| format!("invalid credentials file {}", path.display()))?;
-            Ok(Some(file.credentials).filter(|c| !c.is_empty()))
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
-    }
-}
-
 /// An AWS-looking pair: a 20-character `SBAK…` key id and a 40-character secret.
 fn generate() -> KeyPair {
     const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -93,36 +69,6 @@ fn generate() -> KeyPair {
         (0..n).map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())])).collect()
     };
     KeyPair { access_key_id: format!("SBAK{}", pick(UPPER, 16)), secret_access_key: pick(SECRET, 40) }
-}
-
-/// A 32-byte secret kept in `path` (mode 0600), created on first use.
-pub fn load_or_create_key(path: &Path) -> anyhow::Result<Vec<u8>> {
-    match std::fs::read(path) {
-        Ok(bytes) if bytes.len() == 32 => return Ok(bytes),
-        Ok(_) => anyhow::bail!("{} is not a 32-byte key", path.display()),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
-    }
-    let key: [u8; 32] = rand::random();
-    write_private(path, key)?;
-    Ok(key.to_vec())
-}
-
-/// Writes a file readable by its owner only, atomically.
-fn write_private(path: &Path, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    file.write_all(contents.as_ref())?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -51,35 +51,33 @@ impl Server {
         let settings =
             ClusterSettings { liveness_ttl: cluster_config.node_ttl, forward_timeout: cluster_config.forward_timeout };
         let cluster = Cluster::join(bus, node, settings).await.context("cannot join the cluster")?;
-        let mut pagination_key = None;
-        let store: Arc<dyn store::Store> = match &cluster_config.store_url {
+        // Keys that sign tokens clients hold: the data directory's alone; in a cluster the store's, so that tokens
+        // issued by one node are accepted by all.
+        let data_key = |file| local::load_or_create_key(&config.data_dir.join(file));
+        let (store, pagination_key, chat_key): (Arc<dyn store::Store>, _, _) = match &cluster_config.store_url {
             Some(url) => {
                 let store = store::PostgresStore::connect_in(url, &cluster_config.namespace)
                     .await
                     .context("cannot open the PostgreSQL store")?;
-                // Keys every node must share: tokens issued by one node are accepted by all.
-                let candidate: [u8; 32] = rand::random();
-                pagination_key = Some(store.shared_secret("pagination", &candidate).await?);
+                let pagination_key = store.shared_secret("pagination", &rand::random::<[u8; 32]>()).await?;
                 let chat_key = store.shared_secret("chat-token", &rand::random::<[u8; 32]>()).await?;
-                write_key(&config.data_dir.join(CHAT_TOKEN_KEY_FILE), &chat_key)?;
-                Arc::new(store)
+                let chat_key = <[u8; 32]>::try_from(chat_key)
+                    .map_err(|_| anyhow::anyhow!("the shared chat-token key is not 32 bytes"))?;
+                (Arc::new(store), pagination_key, chat_key)
             }
             None => {
-                Arc::new(store::SqliteStore::open(&config.data_dir).await.context("cannot open the embedded store")?)
+                let store =
+                    store::SqliteStore::open(&config.data_dir).await.context("cannot open the embedded store")?;
+                (Arc::new(store), data_key(local::PAGINATION_KEY_FILE)?.to_vec(), data_key(local::CHAT_TOKEN_KEY_FILE)?)
             }
         };
         let hub = AppState::new_hub(&config, cluster.node());
-        let chat = chat::ChatService::with_bus(
-            store.clone(),
-            hub.clone(),
-            config.chat.chat_config(&config.data_dir, &config.region, &config.account_id),
-            cluster.bus().clone(),
-        )
-        .context("cannot start chat messaging")?;
+        let mut chat_config = config.chat.chat_config(&config.data_dir, &config.region, &config.account_id);
+        chat_config.token_key = chat_key;
+        let chat = chat::ChatService::with_bus(store.clone(), hub.clone(), chat_config, cluster.bus().clone())
+            .context("cannot start chat messaging")?;
         let mut control_settings = control_config(&config)?;
-        if let Some(key) = pagination_key {
-            control_settings.pagination_key = key;
-        }
+        control_settings.pagination_key = pagination_key;
         let control = ivschat::ControlPlane::new(store, chat.clone(), chat.clone(), control_settings);
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -168,8 +166,8 @@ async fn serve_connection<I>(
     }
 }
 
-/// The IVS Chat control plane's settings; its pagination key is kept in the data directory so that `nextToken`s
-/// survive restarts.
+/// The IVS Chat control plane's settings but its pagination key (kept in the data directory or the cluster's store,
+/// so that `nextToken`s survive restarts).
 fn control_config(config: &Config) -> anyhow::Result<ivschat::Config> {
     let settings = &config.ivschat;
     let mut control = ivschat::Config::new(config.region.clone(), config.account_id.clone());
@@ -187,30 +185,7 @@ fn control_config(config: &Config) -> anyhow::Result<ivschat::Config> {
             .with_context(|| format!("[ivschat.rate_limits]: unknown operation `{name}`"))?;
         control.rate_limits.set(operation, Some(*tps));
     }
-    control.pagination_key = crate::credentials::load_or_create_key(&config.data_dir.join(PAGINATION_KEY_FILE))?;
     Ok(control)
-}
-
-/// File of the key that signs IVS Chat pagination tokens.
-const PAGINATION_KEY_FILE: &str = "pagination.key";
-
-/// File of the key that signs chat tokens (read by the chat crate); in a cluster, written from the shared store.
-const CHAT_TOKEN_KEY_FILE: &str = "chat-token.key";
-
-/// Writes a key file readable by its owner only.
-fn write_key(path: &std::path::Path, key: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(key)?;
-    file.sync_all()?;
-    Ok(())
 }
 
 fn tls_acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {

@@ -1,7 +1,7 @@
 //! The examples of the `switchboard ivschat` help pages, after the AWS CLI's own (`send-event` is the seed
 //! document's example, which runs as written).
 
-use crate::cli::model::Example;
+use crate::model::Example;
 
 pub(crate) static CREATE_CHAT_TOKEN: &[Example] = &[Example {
     title: "To create a chat token",

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use switchboard::config::ServeArgs;
+use server::config::ServeArgs;
 
 use crate::harness::*;
 

@@ -18,8 +18,7 @@ use super::CliError;
 use super::args::{BinaryFormat, Globals};
 use super::model::Service;
 use super::sdk::chain;
-use crate::config::{DEFAULT_LISTEN, default_data_dir};
-use crate::credentials::{CREDENTIALS_FILE, read_stored};
+use local::{CREDENTIALS_FILE, DEFAULT_LISTEN, default_data_dir, read_credentials};
 
 /// The region of a local server when none is configured (the server accepts signatures of any region).
 const LOCAL_REGION: &str = "us-east-1";
@@ -224,7 +223,7 @@ async fn credentials(profiles: &Profiles, region: &str, local: bool) -> Result<(
     let dir =
         std::env::var_os("SWITCHBOARD_DATA_DIR").filter(|v| !v.is_empty()).map_or_else(default_data_dir, PathBuf::from);
     let path = dir.join(CREDENTIALS_FILE);
-    match read_stored(&path) {
+    match read_credentials(&path) {
         Ok(Some(pairs)) if !pairs.is_empty() => {
             let pair = &pairs[0];
             let credentials =

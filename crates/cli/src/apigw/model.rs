@@ -1,7 +1,7 @@
 //! The API Gateway Management API service model (`apigatewaymanagementapi` 2018-11-29) as command-line tables,
 //! and the examples of its help pages.
 
-use crate::cli::model::{Example, Kind, Member, Operation, Service, Shape};
+use crate::model::{Example, Kind, Member, Operation, Service, Shape};
 
 static STRING: Shape = Shape { name: "__string", kind: Kind::String, min: None };
 

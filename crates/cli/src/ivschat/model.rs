@@ -1,7 +1,7 @@
 //! The Amazon IVS Chat service model (`ivschat` 2020-07-14) as command-line tables: every operation's members,
 //! their shapes, whether they are required, and their documentation (transcribed from the AWS model).
 
-use crate::cli::model::{Kind, Member, Operation, Service, Shape};
+use crate::model::{Kind, Member, Operation, Service, Shape};
 
 static ROOM_IDENTIFIER: Shape = Shape { name: "RoomIdentifier", kind: Kind::String, min: Some(1) };
 

@@ -1,53 +1,13 @@
-//! The `switchboard` command line: `serve` runs the gateway; `apigatewaymanagementapi` and `ivschat` are AWS CLI-style
-//! commands (`switchboard::cli`).
+//! `switchboard serve` from start to end: configuration, logging, the start-up banner, signals and shutdown.
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use switchboard::Server;
-use switchboard::config::{Config, LogFormat, ServeArgs};
-use switchboard::credentials::KeySource;
+use crate::Server;
+use crate::config::{Config, LogFormat, ServeArgs};
+use crate::credentials::KeySource;
 
-#[derive(Debug, Parser)]
-#[command(name = "switchboard", version, about = "A self-hosted, AWS-compatible real-time messaging gateway.")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the gateway (API Gateway WebSocket APIs and the @connections management API).
-    Serve(Box<ServeArgs>),
-    /// AWS CLI-style commands of the API Gateway Management API (`switchboard apigatewaymanagementapi help`).
-    #[command(name = "apigatewaymanagementapi", disable_help_flag = true)]
-    Apigatewaymanagementapi(AwsArgs),
-    /// AWS CLI-style commands of Amazon IVS Chat (`switchboard ivschat help`).
-    #[command(disable_help_flag = true)]
-    Ivschat(AwsArgs),
-}
-
-/// The words after the service name, parsed by `switchboard::cli` as the AWS CLI parses them.
-#[derive(Debug, clap::Args)]
-struct AwsArgs {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<std::ffi::OsString>,
-}
-
-fn main() -> ExitCode {
-    if let Some(code) = switchboard::cli::run_if_cli(std::env::args_os()) {
-        return code;
-    }
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Serve(args) => run_serve(*args),
-        Command::Apigatewaymanagementapi(_) | Command::Ivschat(_) => {
-            switchboard::cli::run(std::env::args_os().skip(1).collect())
-        }
-    }
-}
-
-fn run_serve(args: ServeArgs) -> ExitCode {
+/// Runs a server with these flags until SIGINT or SIGTERM; exit code 2 for a configuration error.
+pub fn serve(args: ServeArgs) -> ExitCode {
     let config = match Config::load(args) {
         Ok(config) => config,
         Err(err) => {
