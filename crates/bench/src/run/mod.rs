@@ -1,0 +1,426 @@
+//! The scenarios: idle memory, PostToConnection, room fan-out and connection setup, each against a fresh server per
+//! run, with the server's and the generator's CPU read from `/proc` around every phase.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::backend::Backend;
+use crate::hist::Histogram;
+use crate::http1;
+use crate::payload;
+use crate::procfs::{self, Cost, Meter};
+use crate::sign::{SigV4, pusher_query};
+use crate::target::{self, Kind, Launch, Server, SwitchboardOptions};
+use crate::worker::{Protocol, WorkerSpec};
+use crate::workers::Workers;
+
+mod fanout;
+mod post;
+
+pub use fanout::probe_chat;
+use fanout::{chat_tokens, create_room, fanout};
+use post::{drain, post};
+
+/// Which clients a scenario uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+pub enum Client {
+    /// API Gateway WebSocket clients (`/prod`).
+    Apigw,
+    /// IVS Chat members of one room.
+    Chat,
+    /// Pusher clients subscribed to one public channel (Sockudo).
+    Pusher,
+}
+
+/// How chat fan-out messages are published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum ChatPublish {
+    /// `SEND_MESSAGE` over a member's WebSocket (capped by the room's `maximumMessageRatePerSecond`, ≤ 100).
+    Message,
+    /// The `SendEvent` control-plane API over HTTP (signed, like Sockudo's HTTP publish).
+    Event,
+}
+
+/// Everything a run needs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub scenarios: Vec<String>,
+    pub targets: Vec<Kind>,
+    pub switchboard: Launch,
+    pub sockudo: Option<Launch>,
+    pub worker_bin: PathBuf,
+    pub runs: usize,
+    pub server_core: Option<usize>,
+    pub generator_core: Option<usize>,
+    pub sources: Vec<IpAddr>,
+    pub idle_counts: Vec<usize>,
+    pub idle_settle: Duration,
+    pub post_receivers: usize,
+    pub post_concurrency: usize,
+    pub post_duration: Duration,
+    pub connect_count: usize,
+    pub connect_concurrency: usize,
+    pub fanout_members: Vec<usize>,
+    pub fanout_payloads: Vec<usize>,
+    /// Publish rates per member count; the sweep stops at the knee.
+    pub fanout_rates: BTreeMap<usize, Vec<f64>>,
+    pub fanout_duration: Duration,
+    pub stop_p99: Duration,
+    pub chat_publish: ChatPublish,
+    /// Whether the chat data plane is served (the smoke test and the report say so when it is not).
+    pub chat: bool,
+    /// Where the `$connect` integration listens (for a server started by someone else with that route).
+    pub backend_addr: Option<SocketAddr>,
+}
+
+/// One idle-memory measurement.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IdleRow {
+    pub target: Kind,
+    pub client: Client,
+    pub n: usize,
+    pub connected: usize,
+    pub rss_before: u64,
+    pub rss_after: u64,
+    pub anon_before: u64,
+    pub anon_after: u64,
+    pub slab_delta: i64,
+    pub ramp_seconds: f64,
+    pub ramp: Cost,
+}
+
+impl IdleRow {
+    pub fn per_connection(&self) -> f64 {
+        (self.rss_after as f64 - self.rss_before as f64) / self.connected.max(1) as f64
+    }
+}
+
+/// Latency quantiles in µs.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct Quantiles {
+    pub count: u64,
+    pub p50: u64,
+    pub p95: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl Quantiles {
+    pub fn of(h: &Histogram) -> Quantiles {
+        Quantiles { count: h.count(), p50: h.quantile(0.5), p95: h.quantile(0.95), p99: h.quantile(0.99), max: h.max() }
+    }
+}
+
+/// One PostToConnection measurement.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PostRow {
+    pub target: Kind,
+    pub receivers: usize,
+    pub concurrency: usize,
+    pub payload: usize,
+    pub requests: u64,
+    pub statuses: BTreeMap<u16, u64>,
+    pub seconds: f64,
+    pub http: Quantiles,
+    pub delivery: Quantiles,
+    pub delivered: u64,
+    pub cost: Cost,
+}
+
+/// One connection-setup measurement.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConnectRow {
+    pub target: Kind,
+    pub client: Client,
+    pub with_integration: bool,
+    pub attempted: usize,
+    /// Handshakes in flight at once per worker.
+    pub concurrency: usize,
+    pub connected: usize,
+    pub seconds: f64,
+    pub cost: Cost,
+    pub errors: Vec<String>,
+}
+
+/// One fan-out phase (one publish rate).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FanoutRow {
+    pub target: Kind,
+    pub client: Client,
+    pub publish: String,
+    pub members: usize,
+    pub payload: usize,
+    /// The delivered frame's size in bytes.
+    pub frame_bytes: u64,
+    pub rate: f64,
+    pub run: usize,
+    pub published: u64,
+    pub accepted: u64,
+    pub skipped: u64,
+    pub expected: u64,
+    pub delivered: u64,
+    pub disconnected: BTreeMap<u16, u64>,
+    /// From the first publish to the last delivery.
+    pub seconds: f64,
+    pub latency: Quantiles,
+    pub publish_latency: Quantiles,
+    pub cost: Cost,
+}
+
+impl FanoutRow {
+    pub fn lost(&self) -> u64 {
+        self.expected.saturating_sub(self.delivered)
+    }
+
+    pub fn deliveries_per_second(&self) -> f64 {
+        self.delivered as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// The machine and the run's settings.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Environment {
+    pub started: String,
+    pub host_cpus: String,
+    pub kernel: String,
+    pub load_before: f64,
+    pub load_after: f64,
+    pub switchboard_version: String,
+    pub sockudo_version: String,
+    pub smoke: bool,
+    pub command: String,
+    pub notes: Vec<String>,
+}
+
+/// Everything measured in one invocation.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Results {
+    pub environment: Environment,
+    pub idle: Vec<IdleRow>,
+    pub post: Vec<PostRow>,
+    pub connect: Vec<ConnectRow>,
+    pub fanout: Vec<FanoutRow>,
+}
+
+struct Ctx<'a> {
+    options: &'a Options,
+    /// The run-wide `$connect` integration when it listens on a fixed address (`Options::backend_addr`).
+    backend: Option<Backend>,
+}
+
+impl Ctx<'_> {
+    fn launch(&self, kind: Kind) -> anyhow::Result<&Launch> {
+        match kind {
+            Kind::Switchboard => Ok(&self.options.switchboard),
+            Kind::Sockudo => self.options.sockudo.as_ref().context("no Sockudo binary (--sockudo-bin)"),
+        }
+    }
+
+    fn start(&self, kind: Kind, options: &SwitchboardOptions) -> anyhow::Result<Server> {
+        Server::start(kind, self.launch(kind)?, self.options.server_core, options)
+    }
+
+    fn meter(&self, server: &Server, workers: &Workers) -> Meter {
+        let mut pids = workers.pids();
+        pids.push(std::process::id());
+        Meter::start(server.pid, pids, (self.options.server_core, self.options.generator_core))
+    }
+
+    fn spec(&self, server: SocketAddr, client: Client, count: usize) -> WorkerSpec {
+        let (protocol, path) = match client {
+            Client::Apigw => (Protocol::Apigw, "/prod?i={i}".to_owned()),
+            Client::Chat => (Protocol::Chat, "/".to_owned()),
+            Client::Pusher => (
+                Protocol::Pusher { channel: "bench".to_owned() },
+                format!("/app/{}?protocol=7&client=switchboard-bench&version=1", target::PUSHER_KEY),
+            ),
+        };
+        WorkerSpec {
+            server,
+            sources: self.options.sources.clone(),
+            protocol,
+            path,
+            first: 0,
+            count,
+            subprotocols: Vec::new(),
+            concurrency: self.options.connect_concurrency,
+            handshake_timeout_ms: 15_000,
+        }
+    }
+}
+
+fn client_of(kind: Kind, chat: bool) -> Client {
+    match (kind, chat) {
+        (Kind::Sockudo, _) => Client::Pusher,
+        (Kind::Switchboard, true) => Client::Chat,
+        (Kind::Switchboard, false) => Client::Apigw,
+    }
+}
+
+/// Records a failed measurement in the report and goes on with the next one.
+fn failed(results: &mut Results, progress: &dyn Fn(&str), what: &str, err: &anyhow::Error) {
+    progress(&format!("  {what} failed: {err:#}"));
+    results.environment.notes.push(format!("{what} failed: {err:#}"));
+}
+
+/// Runs the selected scenarios and returns what they measured.
+pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<Results> {
+    let backend = match options.backend_addr {
+        Some(addr) => Some(Backend::start(Some(addr)).await?),
+        None => None,
+    };
+    let ctx = Ctx { options, backend };
+    let mut results = Results::default();
+    for scenario in &options.scenarios {
+        match scenario.as_str() {
+            "idle" => {
+                for &kind in &options.targets {
+                    let clients: &[Client] = match kind {
+                        Kind::Sockudo => &[Client::Pusher],
+                        Kind::Switchboard if options.chat => &[Client::Apigw, Client::Chat],
+                        Kind::Switchboard => &[Client::Apigw],
+                    };
+                    for &client in clients {
+                        for &n in &options.idle_counts {
+                            for run in 0..options.runs {
+                                progress(&format!("idle: {} {client:?} n={n} run {}", kind.name(), run + 1));
+                                match idle(&ctx, kind, client, n).await {
+                                    Ok(row) => results.idle.push(row),
+                                    Err(err) => failed(&mut results, progress, &format!("idle run {}", run + 1), &err),
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            "post" if options.targets.contains(&Kind::Switchboard) => {
+                for run in 0..options.runs {
+                    progress(&format!("post: run {}", run + 1));
+                    match post(&ctx).await {
+                        Ok(row) => results.post.push(row),
+                        Err(err) => failed(&mut results, progress, &format!("post run {}", run + 1), &err),
+                    }
+                }
+            }
+            "connect" => {
+                for &kind in &options.targets {
+                    let modes: &[bool] = if kind == Kind::Switchboard { &[false, true] } else { &[false] };
+                    for &with in modes {
+                        for run in 0..options.runs {
+                            progress(&format!("connect: {} integration={with} run {}", kind.name(), run + 1));
+                            match connect(&ctx, kind, with).await {
+                                Ok(row) => results.connect.push(row),
+                                Err(err) => failed(&mut results, progress, &format!("connect run {}", run + 1), &err),
+                            }
+                        }
+                    }
+                }
+            }
+            "fanout" => {
+                for &kind in &options.targets {
+                    if kind == Kind::Switchboard && !options.chat {
+                        progress("fanout: Switchboard skipped (the IVS Chat data plane is not served yet)");
+                        continue;
+                    }
+                    for &members in &options.fanout_members {
+                        for &size in &options.fanout_payloads {
+                            for run in 0..options.runs {
+                                progress(&format!(
+                                    "fanout: {} members={members} payload={size} run {}",
+                                    kind.name(),
+                                    run + 1
+                                ));
+                                match fanout(&ctx, kind, members, size, run, progress).await {
+                                    Ok(rows) => results.fanout.extend(rows),
+                                    Err(err) => {
+                                        progress(&format!("  failed: {err:#}"));
+                                        results.environment.notes.push(format!(
+                                            "fan-out {} N={members} {size} B run {} failed: {err:#}",
+                                            kind.name(),
+                                            run + 1
+                                        ));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            "post" => {}
+            other => bail!("unknown scenario `{other}` (idle, post, fanout, connect)"),
+        }
+    }
+    Ok(results)
+}
+
+async fn idle(ctx: &Ctx<'_>, kind: Kind, client: Client, n: usize) -> anyhow::Result<IdleRow> {
+    let server = ctx.start(kind, &SwitchboardOptions::default())?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut spec = ctx.spec(server.addr, client, n);
+    if client == Client::Chat {
+        let room = create_room(server.addr).await?;
+        spec.subprotocols = chat_tokens(server.addr, &room, n, 0).await?;
+    }
+    let (rss_before, anon_before) = procfs::rss(server.pid).context("cannot read the server's RSS")?;
+    let slab_before = procfs::slab_bytes();
+    let mut workers = Workers::spawn(&ctx.options.worker_bin, &spec).await?;
+    let meter = ctx.meter(&server, &workers);
+    let ready = workers.ready().await?;
+    let ramp = meter.stop();
+    if ready.failed > 0 {
+        eprintln!("idle: {} of {n} connections failed: {:?}", ready.failed, ready.errors);
+    }
+    tokio::time::sleep(ctx.options.idle_settle).await;
+    let (rss_after, anon_after) = procfs::rss(server.pid).context("cannot read the server's RSS")?;
+    let slab_delta = procfs::slab_bytes() as i64 - slab_before as i64;
+    workers.stop().await;
+    Ok(IdleRow {
+        target: kind,
+        client,
+        n,
+        connected: ready.connected,
+        rss_before,
+        rss_after,
+        anon_before,
+        anon_after,
+        slab_delta,
+        ramp_seconds: ready.seconds,
+        ramp,
+    })
+}
+
+async fn connect(ctx: &Ctx<'_>, kind: Kind, with_integration: bool) -> anyhow::Result<ConnectRow> {
+    let own = if ctx.backend.is_none() { Some(Backend::start(None).await?) } else { None };
+    let backend = ctx.backend.as_ref().or(own.as_ref()).context("no backend")?;
+    let options =
+        SwitchboardOptions { connect_route: with_integration.then(|| backend.url()), ..SwitchboardOptions::default() };
+    let server = ctx.start(kind, &options)?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let client = if kind == Kind::Sockudo { Client::Pusher } else { Client::Apigw };
+    let n = ctx.options.connect_count;
+    let spec = ctx.spec(server.addr, client, n);
+    let mut workers = Workers::spawn(&ctx.options.worker_bin, &spec).await?;
+    let meter = ctx.meter(&server, &workers);
+    let ready = workers.ready().await?;
+    let cost = meter.stop();
+    workers.stop().await;
+    Ok(ConnectRow {
+        target: kind,
+        client,
+        with_integration,
+        attempted: n,
+        concurrency: ctx.options.connect_concurrency,
+        connected: ready.connected,
+        seconds: ready.seconds,
+        cost,
+        errors: ready.errors,
+    })
+}
