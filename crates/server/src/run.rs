@@ -87,7 +87,7 @@ fn print_banner(server: &Server) {
                     "  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
                     pair.access_key_id, pair.secret_access_key
                 );
-                println!("  export AWS_REGION={}", config.region);
+                println!("  export AWS_REGION={region} AWS_DEFAULT_REGION={region}", region = config.region);
             }
         }
         (Some(_), None) => {}
