@@ -159,7 +159,7 @@ impl FrameReader {
         (b.len() >= total).then_some((opcode, fin, header, total))
     }
 
-    /// The next complete frame, if buffered; call [`FrameReader::consume_frame`] after using it.
+    /// The next complete frame, if buffered; call [`FrameReader::consume`] with its length after using it.
     pub fn next_frame(&self) -> Option<(Frame<'_>, usize)> {
         let (opcode, fin, header, total) = self.frame_bounds()?;
         let payload = &self.buf[self.start + header..self.start + total];

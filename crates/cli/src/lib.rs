@@ -1,10 +1,10 @@
 //! `switchboard apigatewaymanagementapi …` and `switchboard ivschat …`: a command line that behaves like the AWS CLI
 //! for these two services, against a Switchboard server (the default endpoint) or against AWS itself.
 //!
-//! The flow of one command: [`args`] splits the words into global options and the operation's options; [`params`]
+//! The flow of one command: `args` splits the words into global options and the operation's options; `params`
 //! turns those (and `--cli-input-json`/`--cli-input-yaml`) into the operation's parameters and validates them
-//! against the tables of [`model`]; [`env`] resolves endpoint, region and credentials; the service adapter
-//! ([`apigw`], [`ivschat`]) calls the official AWS SDK for Rust; [`output`] prints the answer. Exit codes are the
+//! against the tables of `model`; `env` resolves endpoint, region and credentials; the service adapter
+//! (`apigw`, `ivschat`) calls the official AWS SDK for Rust; `output` prints the answer. Exit codes are the
 //! AWS CLI v2's: 252 usage, 253 configuration, 254 service error, 255 anything else.
 
 mod apigw;

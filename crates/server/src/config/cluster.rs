@@ -5,6 +5,8 @@ use std::time::Duration;
 use anyhow::bail;
 
 /// Cluster flags. Without a bus URL and a store URL a node runs alone on its embedded defaults.
+// The field docs are `--help` texts, written for a terminal: their brackets are not links.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Default, clap::Args)]
 pub struct ClusterArgs {
     /// Cluster: the message bus shared by every node, redis://[:password@]host:port[/db] [default: in-process].
