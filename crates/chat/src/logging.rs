@@ -20,7 +20,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -30,6 +30,7 @@ use store::{Destination, Store, StoreError};
 use time::OffsetDateTime;
 use time::macros::format_description;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use wire::ivschat::{FirehoseDelivery, FirehoseRecord, log_record};
 
 use crate::S3Endpoint;
