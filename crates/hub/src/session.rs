@@ -126,9 +126,11 @@ where
                     if config.pings_are_activity {
                         idle_deadline = Instant::now() + config.idle_timeout;
                     }
-                    // Sends the pong tungstenite queued.
-                    if ws.flush().await.is_err() {
-                        break abnormal();
+                    // Sends the pong tungstenite queued; a client that pings but does not read stalls it.
+                    match timeout(config.write_timeout, ws.flush()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break abnormal(),
+                        Err(_) => break server_end(CloseRequest::slow_consumer()),
                     }
                 }
                 Some(Ok(Message::Close(frame))) => {
@@ -227,3 +229,6 @@ fn server_end(request: CloseRequest) -> SessionEnd {
 fn abnormal() -> SessionEnd {
     SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,57 @@
+//! Session tests over an in-memory socket: a client that misbehaves at the frame level, on tokio's paused clock.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::io::{AsyncWriteExt, DuplexStream};
+use tokio_tungstenite::tungstenite::protocol::Role;
+
+use super::*;
+use crate::{ConnectionInfo, Hub, HubConfig, Scope};
+
+struct Ignore;
+
+impl Inbound for Ignore {
+    async fn on_text(&mut self, _conn: &Arc<Connection>, _text: Utf8Bytes) {}
+}
+
+/// A server session over one end of a pipe of `capacity` bytes each way; the other end is the raw client.
+async fn session(capacity: usize) -> (WebSocketStream<DuplexStream>, Arc<Connection>, DuplexStream) {
+    let (server, client) = tokio::io::duplex(capacity);
+    let ws = WebSocketStream::from_raw_socket(server, Role::Server, None).await;
+    let hub = Hub::new(HubConfig::default());
+    let conn = hub.new_connection(ConnectionInfo {
+        scope: Scope::Api { api_id: "api".into(), stage: "prod".into() },
+        connected_at: OffsetDateTime::now_utc(),
+        source_ip: "127.0.0.1".to_owned(),
+        user_agent: None,
+    });
+    (ws, conn, client)
+}
+
+/// A masked client Ping frame carrying `len` bytes (at most 125, as control frames allow).
+fn masked_ping(len: u8) -> Vec<u8> {
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let mut frame = vec![0x89, 0x80 | len];
+    frame.extend_from_slice(&mask);
+    frame.extend((0..len).map(|i| b'p' ^ mask[usize::from(i) % 4]));
+    frame
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_pings_and_never_reads_is_a_slow_consumer() {
+    let (ws, conn, mut client) = session(1024).await;
+    let config = SessionConfig { write_timeout: Duration::from_secs(1), ..SessionConfig::default() };
+    // Pings keep coming, pongs are never read: the server's pongs fill the pipe and its writes stall.
+    let pinger = tokio::spawn(async move {
+        let ping = masked_ping(125);
+        while client.write_all(&ping).await.is_ok() {}
+    });
+    let shutdown = CancellationToken::new();
+    let end = timeout(Duration::from_secs(60), run(ws, conn.clone(), &config, &shutdown, &mut Ignore))
+        .await
+        .expect("a stalled pong ends the session within the write timeout");
+    assert_eq!(end.cause, EndCause::Server(CloseCause::SlowConsumer));
+    assert_eq!((end.code, end.reason.as_str()), (1008, "Slow consumer"));
+    pinger.abort();
+}
