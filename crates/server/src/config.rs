@@ -310,13 +310,16 @@ impl Config {
         let limits = Limits {
             max_message_bytes: l.max_message_bytes.or(f.max_message_bytes).unwrap_or(128 * 1024),
             max_frame_bytes: l.max_frame_bytes.or(f.max_frame_bytes).unwrap_or(32 * 1024),
-            idle_timeout: secs(l.idle_timeout_secs.or(f.idle_timeout_secs).unwrap_or(600)),
-            max_connection: secs(l.max_connection_secs.or(f.max_connection_secs).unwrap_or(7200)),
+            idle_timeout: secs("idle_timeout_secs", l.idle_timeout_secs.or(f.idle_timeout_secs).unwrap_or(600))?,
+            max_connection: secs(
+                "max_connection_secs",
+                l.max_connection_secs.or(f.max_connection_secs).unwrap_or(7200),
+            )?,
             new_connections_per_second: l.new_connections_per_second.or(f.new_connections_per_second).unwrap_or(500),
             outbox_bytes: l.outbox_bytes.or(f.outbox_bytes).unwrap_or(1 << 20),
-            write_timeout: secs(l.write_timeout_secs.or(f.write_timeout_secs).unwrap_or(30)),
+            write_timeout: secs("write_timeout_secs", l.write_timeout_secs.or(f.write_timeout_secs).unwrap_or(30))?,
             max_in_flight: l.max_in_flight.or(f.max_in_flight).unwrap_or(16),
-            shutdown_grace: secs(l.shutdown_grace_secs.or(f.shutdown_grace_secs).unwrap_or(10)),
+            shutdown_grace: secs("shutdown_grace_secs", l.shutdown_grace_secs.or(f.shutdown_grace_secs).unwrap_or(10))?,
         };
         if limits.max_frame_bytes == 0 || limits.max_message_bytes < limits.max_frame_bytes {
             bail!("limits: max_frame_bytes must be positive and at most max_message_bytes");
@@ -363,8 +366,25 @@ impl Config {
     }
 }
 
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
+/// The longest duration any setting may have: a year. Longer ones mean "never" to a person, and would overflow the
+/// clock arithmetic (`Instant + Duration`) of the code that applies them.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// A setting in seconds, at most [`MAX_DURATION`].
+fn secs(name: &str, n: u64) -> anyhow::Result<Duration> {
+    at_most_a_year(name, Duration::from_secs(n))
+}
+
+/// A setting in milliseconds, at most [`MAX_DURATION`].
+fn millis(name: &str, n: u64) -> anyhow::Result<Duration> {
+    at_most_a_year(name, Duration::from_millis(n))
+}
+
+fn at_most_a_year(name: &str, duration: Duration) -> anyhow::Result<Duration> {
+    if duration > MAX_DURATION {
+        bail!("{name} must be at most {} seconds (a year), got {} seconds", MAX_DURATION.as_secs(), duration.as_secs());
+    }
+    Ok(duration)
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {

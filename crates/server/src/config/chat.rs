@@ -119,17 +119,19 @@ impl ChatSettings {
             }),
         };
         let settings = ChatSettings {
-            token_lifetime: Duration::from_secs(
+            token_lifetime: super::secs(
+                "token_lifetime_secs",
                 args.chat_token_lifetime_secs.or(file.token_lifetime_secs).unwrap_or(3600),
-            ),
-            review_timeout: Duration::from_millis(
+            )?,
+            review_timeout: super::millis(
+                "review_timeout_ms",
                 args.chat_review_timeout_ms.or(file.review_timeout_ms).unwrap_or(200),
-            ),
+            )?,
             review_handlers,
             firehose_endpoints,
             firehose_access_key: file.firehose_access_key,
-            log_flush: Duration::from_millis(args.chat_log_flush_ms.or(file.log_flush_ms).unwrap_or(1000)),
-            s3_flush: Duration::from_millis(args.chat_s3_flush_ms.or(file.s3_flush_ms).unwrap_or(60_000)),
+            log_flush: super::millis("log_flush_ms", args.chat_log_flush_ms.or(file.log_flush_ms).unwrap_or(1000))?,
+            s3_flush: super::millis("s3_flush_ms", args.chat_s3_flush_ms.or(file.s3_flush_ms).unwrap_or(60_000))?,
             s3,
         };
         if settings.token_lifetime.is_zero() || settings.review_timeout.is_zero() {

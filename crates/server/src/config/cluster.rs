@@ -72,7 +72,7 @@ impl ClusterConfig {
         if ttl_ms < 300 {
             bail!("node TTL must be at least 300 ms, got {ttl_ms}");
         }
-        let node_ttl = Duration::from_millis(ttl_ms);
+        let node_ttl = super::millis("node_ttl_ms", ttl_ms)?;
         Ok(ClusterConfig {
             bus_url,
             store_url,

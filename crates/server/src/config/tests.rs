@@ -82,3 +82,22 @@ fn bad_input_is_refused_with_a_clear_message() {
     assert!(Config::merge(a, FileConfig::default()).is_err());
     assert!(toml::from_str::<FileConfig>("nonsense = 1").is_err());
 }
+
+#[test]
+fn durations_longer_than_a_year_are_refused_not_overflowed() {
+    let mut a = args();
+    a.limits.max_connection_secs = Some(u64::MAX);
+    let err = Config::merge(a, FileConfig::default()).unwrap_err().to_string();
+    assert_eq!(err, format!("max_connection_secs must be at most 31622400 seconds (a year), got {} seconds", u64::MAX));
+    let file: FileConfig = toml::from_str("[chat]\nreview_timeout_ms = 18446744073709551615").unwrap();
+    let err = Config::merge(args(), file).unwrap_err().to_string();
+    assert!(err.starts_with("review_timeout_ms must be at most 31622400 seconds"), "{err}");
+    let mut a = args();
+    a.cluster.node_ttl_ms = Some(u64::MAX);
+    assert!(
+        Config::merge(a, FileConfig::default()).unwrap_err().to_string().starts_with("node_ttl_ms must be at most")
+    );
+    let mut a = args();
+    a.limits.idle_timeout_secs = Some(MAX_DURATION.as_secs());
+    assert_eq!(Config::merge(a, FileConfig::default()).unwrap().limits.idle_timeout, MAX_DURATION, "a year is allowed");
+}
