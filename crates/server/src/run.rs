@@ -75,19 +75,26 @@ fn print_banner(server: &Server) {
             println!("WARNING: --insecure-no-auth is set: requests are NOT authenticated. Never expose this server.");
         }
         (Some(source), Some(pair)) => {
+            let region = &config.region;
+            // The secret is shown once, when it is made; later starts name the file that keeps it.
             match source {
                 KeySource::Generated(path) => {
-                    println!("\nGenerated credentials, stored in {}:", path.display())
+                    println!("\nGenerated credentials, stored in {}:", path.display());
+                    println!(
+                        "  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
+                        pair.access_key_id, pair.secret_access_key
+                    );
+                    println!("  export AWS_REGION={region} AWS_DEFAULT_REGION={region}");
                 }
-                KeySource::Stored(path) => println!("\nCredentials stored in {}:", path.display()),
-                KeySource::Configured => println!("\nConfigured credentials:"),
-            }
-            if !matches!(source, KeySource::Configured) {
-                println!(
-                    "  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
-                    pair.access_key_id, pair.secret_access_key
-                );
-                println!("  export AWS_REGION={region} AWS_DEFAULT_REGION={region}", region = config.region);
+                KeySource::Stored(path) => {
+                    println!(
+                        "\nCredentials: access key {}, its secret stored in {}",
+                        pair.access_key_id,
+                        path.display()
+                    );
+                    println!("  export AWS_REGION={region} AWS_DEFAULT_REGION={region}");
+                }
+                KeySource::Configured => println!("\nConfigured credentials: access key {}", pair.access_key_id),
             }
         }
         (Some(_), None) => {}

@@ -58,14 +58,13 @@ async fn health_and_metrics() {
     server.shutdown().await;
 }
 
-/// `switchboard serve` with no arguments but a data directory: banner, generated credentials, then SIGTERM.
-#[tokio::test]
-async fn serve_process_prints_how_to_call_it_and_stops_on_sigterm() {
-    let home = tempfile::tempdir().unwrap();
+/// `switchboard serve --listen 127.0.0.1:0` with `home` as its HOME and nothing else in its environment, and the
+/// banner it printed (up to the `Try:` line).
+async fn serve_process(home: &std::path::Path) -> (std::process::Child, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env_clear()
-        .env("HOME", home.path())
+        .env("HOME", home)
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -85,6 +84,14 @@ async fn serve_process_prints_how_to_call_it_and_stops_on_sigterm() {
         lines
     });
     let lines = tokio::time::timeout(Duration::from_secs(20), lines).await.unwrap().unwrap();
+    (child, lines)
+}
+
+/// `switchboard serve` with no arguments but a data directory: banner, generated credentials, then SIGTERM.
+#[tokio::test]
+async fn serve_process_prints_how_to_call_it_and_stops_on_sigterm() {
+    let home = tempfile::tempdir().unwrap();
+    let (child, lines) = serve_process(home.path()).await;
     let text = lines.join("\n");
     assert!(text.contains("Switchboard is listening on 127.0.0.1:"), "{text}");
     assert!(text.contains("ws://127.0.0.1:"), "{text}");
@@ -100,6 +107,33 @@ async fn serve_process_prints_how_to_call_it_and_stops_on_sigterm() {
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     assert_eq!(recv_close(&mut ws).await.0, 1001);
-    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    let exit = tokio::task::spawn_blocking(move || {
+        let mut child = child;
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
     assert!(exit.success(), "{exit:?}");
+}
+
+/// The generated secret is printed once, at its making, with both region variables; later starts name the file.
+#[tokio::test]
+async fn the_secret_is_printed_when_generated_and_never_again() {
+    let home = tempfile::tempdir().unwrap();
+    let creds = home.path().join(".local/share/switchboard/credentials.toml");
+    let (mut first, lines) = serve_process(home.path()).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let export = lines.iter().find(|l| l.contains("AWS_SECRET_ACCESS_KEY=")).expect("the new secret is printed");
+    let secret = export.split("AWS_SECRET_ACCESS_KEY=").nth(1).unwrap().trim();
+    assert!(std::fs::read_to_string(&creds).unwrap().contains(secret));
+    assert!(lines.iter().any(|l| l == "  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1"), "{lines:#?}");
+
+    let (mut second, lines) = serve_process(home.path()).await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    let text = lines.join("\n");
+    assert!(!text.contains(secret), "{text}");
+    assert!(text.contains(&format!("its secret stored in {}", creds.display())), "{text}");
+    assert!(lines.iter().any(|l| l == "  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1"), "{text}");
 }
