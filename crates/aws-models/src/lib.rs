@@ -14,12 +14,14 @@ pub mod apigatewayv2;
 pub mod ivschat;
 #[rustfmt::skip]
 pub mod lambda;
+mod names;
+
+pub use names::kebab;
 
 /// The botocore release the models come from.
 pub const BOTOCORE_VERSION: &str = "1.44.18";
 
 /// One service model.
-#[derive(Debug)]
 pub struct Service {
     /// botocore's name for the service (its folder under `botocore/data`), the AWS CLI's command name.
     pub name: &'static str,
@@ -47,6 +49,12 @@ impl Service {
     /// The operation of this command name (`send-event`).
     pub fn command(&self, cli_name: &str) -> Option<&'static Operation> {
         self.operations.iter().find(|op| op.cli_name == cli_name)
+    }
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
     }
 }
 

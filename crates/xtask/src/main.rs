@@ -3,6 +3,13 @@
 
 mod codegen;
 mod html;
+/// The naming rule shared with `aws-models`, compiled here from its source so that the generator builds even when
+/// the generated modules do not.
+#[path = "../../aws-models/src/names.rs"]
+#[allow(unreachable_pub)]
+mod names;
+
+use names::kebab;
 
 use anyhow::{Result, bail};
 
@@ -22,23 +29,6 @@ fn main() -> Result<()> {
         }
         _ => bail!("usage: cargo xtask codegen (regenerates crates/aws-models from models/botocore-*/)"),
     }
-}
-
-/// botocore's `xform_name(name, '-')`: `roomIdentifier` → `room-identifier`, `ConnectionId` → `connection-id`.
-pub(crate) fn kebab(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            let prev = chars[i - 1];
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-            if prev.is_ascii_lowercase() || prev.is_ascii_digit() || (prev.is_ascii_uppercase() && next_lower) {
-                out.push('-');
-            }
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The generated models are fresh (the generator run in memory writes exactly the files on disk), and the pieces
 //! of the generator behave as botocore's.
 
-use super::{codegen, html, kebab};
+use super::{codegen, html};
 
 #[test]
 fn generated_models_are_fresh() {
@@ -52,12 +52,4 @@ fn html_becomes_paragraphs_and_items() {
     );
     assert_eq!(html::to_text("<p>a &lt;b&gt; &amp; c</p><p/>"), "a <b> & c");
     assert_eq!(html::to_text(""), "");
-}
-
-#[test]
-fn kebab_matches_botocore() {
-    assert_eq!(kebab("SendEvent"), "send-event");
-    assert_eq!(kebab("ListTagsForResource"), "list-tags-for-resource");
-    assert_eq!(kebab("S3DestinationConfiguration"), "s3-destination-configuration");
-    assert_eq!(kebab("UserID"), "user-id");
 }
