@@ -80,7 +80,7 @@ impl RateLimits {
         RateLimits::default()
     }
 
-    /// Strict mode: AWS's published per-account TPS for every operation ([`crate::operation::aws_tps`]).
+    /// Strict mode: AWS's published per-account TPS for every operation (the quotas of `operation::aws_tps`).
     pub fn aws() -> RateLimits {
         RateLimits { per_operation: Operation::ALL.into_iter().map(|op| (op, crate::operation::aws_tps(op))).collect() }
     }
