@@ -69,6 +69,8 @@ pub struct Operation {
     pub output: Option<&'static Shape>,
     /// The error shapes the operation may answer (their [`Shape::error`] says the status).
     pub errors: &'static [&'static Shape],
+    /// How botocore pages the operation's answers, for the operations that page.
+    pub paginator: Option<Paginator>,
     pub doc: &'static str,
 }
 
@@ -92,6 +94,17 @@ pub struct Http {
     pub request_uri: &'static str,
     /// The status of a successful answer.
     pub response_code: u16,
+}
+
+/// How an operation pages its answers (botocore's `paginators-1.json`): the member of the request that takes the
+/// token of the next page, the member of the answer that carries it, the request's page size and the answer's
+/// list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Paginator {
+    pub input_token: &'static str,
+    pub output_token: &'static str,
+    pub limit_key: Option<&'static str>,
+    pub result_key: &'static str,
 }
 
 /// A shape of the service model.

@@ -78,3 +78,26 @@ fn management_api_facts() {
     assert_eq!(gone.status, 410);
     assert_eq!(apigatewaymanagementapi::SERVICE.signing_name, "execute-api");
 }
+
+#[test]
+fn the_error_table_agrees_with_the_models_it_serves() {
+    for service in [&apigatewaymanagementapi::SERVICE, &ivschat::SERVICE] {
+        for error in service.operations.iter().flat_map(|op| op.errors) {
+            let info = error.error.unwrap();
+            let code = wire::ErrorCode::from_aws_type(info.code.unwrap_or(error.name));
+            let code = code.unwrap_or_else(|| panic!("{} {} is not in wire::ErrorCode", service.name, error.name));
+            assert_eq!(code.status().as_u16(), info.status, "{} {}", service.name, error.name);
+        }
+    }
+}
+
+#[test]
+fn paginators_come_from_botocore() {
+    let list_functions = lambda::Operation::ListFunctions.model().paginator.unwrap();
+    assert_eq!(
+        (list_functions.input_token, list_functions.output_token, list_functions.limit_key, list_functions.result_key),
+        ("Marker", "NextMarker", Some("MaxItems"), "Functions")
+    );
+    assert!(lambda::Operation::Invoke.model().paginator.is_none());
+    assert!(ivschat::SERVICE.operations.iter().all(|op| op.paginator.is_none()), "ivschat has none in botocore");
+}

@@ -37,13 +37,19 @@ pub(crate) fn generate_all(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     SERVICES
         .iter()
         .map(|(service, version)| {
-            let relative = format!("models/botocore-{BOTOCORE_VERSION}/{service}/{version}/service-2.json");
-            let text = std::fs::read_to_string(root.join(&relative)).with_context(|| format!("reading {relative}"))?;
-            let model: Value = serde_json::from_str(&text).with_context(|| format!("parsing {relative}"))?;
-            let code = generate(service, &relative, &model).with_context(|| format!("generating {service}"))?;
+            let folder = format!("models/botocore-{BOTOCORE_VERSION}/{service}/{version}");
+            let model = read_json(root, &format!("{folder}/service-2.json"))?;
+            let paginators = read_json(root, &format!("{folder}/paginators-1.json"))?;
+            let code =
+                generate(service, &folder, &model, &paginators).with_context(|| format!("generating {service}"))?;
             Ok((output_path(root, service), code))
         })
         .collect()
+}
+
+fn read_json(root: &Path, relative: &str) -> Result<Value> {
+    let text = std::fs::read_to_string(root.join(relative)).with_context(|| format!("reading {relative}"))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {relative}"))
 }
 
 /// Writes every module; the paths written.
@@ -58,8 +64,8 @@ pub(crate) fn run(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-/// The Rust module of one service model.
-pub(crate) fn generate(service: &str, source: &str, model: &Value) -> Result<String> {
+/// The Rust module of one service model (`service-2.json` and `paginators-1.json` of the folder `source`).
+pub(crate) fn generate(service: &str, source: &str, model: &Value, paginators: &Value) -> Result<String> {
     let metadata = object(model, "metadata")?;
     let shapes = object(model, "shapes")?;
     let operations = object(model, "operations")?;
@@ -84,7 +90,8 @@ pub(crate) fn generate(service: &str, source: &str, model: &Value) -> Result<Str
     names.sort();
     out.push_str("static OPERATIONS: &[crate::Operation] = &[\n");
     for name in &names {
-        operation(&mut out, name, &operations[name.as_str()], &idents)?;
+        let paginator = paginators.get("pagination").and_then(|p| p.get(name.as_str()));
+        operation(&mut out, name, &operations[name.as_str()], paginator, &idents)?;
     }
     out.push_str("];\n\n");
     operation_enum(&mut out, &names)?;
@@ -135,7 +142,18 @@ fn shape_ref(idents: &BTreeMap<String, String>, name: &str) -> Result<String> {
     idents.get(name).map(|ident| format!("&shapes::{ident}")).with_context(|| format!("unknown shape {name}"))
 }
 
-fn operation(out: &mut String, name: &str, op: &Value, idents: &BTreeMap<String, String>) -> Result<()> {
+/// A shape from inside the `shapes` module.
+fn local_ref(idents: &BTreeMap<String, String>, name: &str) -> Result<String> {
+    idents.get(name).map(|ident| format!("&{ident}")).with_context(|| format!("unknown shape {name}"))
+}
+
+fn operation(
+    out: &mut String,
+    name: &str,
+    op: &Value,
+    paginator: Option<&Value>,
+    idents: &BTreeMap<String, String>,
+) -> Result<()> {
     let http = op.get("http").context("no http binding")?;
     let method = http.get("method").and_then(Value::as_str).context("no method")?;
     let uri = http.get("requestUri").and_then(Value::as_str).context("no requestUri")?;
@@ -164,9 +182,29 @@ fn operation(out: &mut String, name: &str, op: &Value, idents: &BTreeMap<String,
     writeln!(out, "        input: {},", shape_ref(idents, input)?)?;
     writeln!(out, "        output: {output},")?;
     writeln!(out, "        errors: &[{}],", errors.join(", "))?;
+    writeln!(out, "        paginator: {},", paginator.map(paging).transpose()?.unwrap_or_else(|| "None".to_owned()))?;
     writeln!(out, "        doc: {:?},", doc(op))?;
     out.push_str("    },\n");
     Ok(())
+}
+
+/// botocore's paginator of an operation; one token each (the models generated so far have no others).
+fn paging(paginator: &Value) -> Result<String> {
+    let key = |name: &str| -> Result<Option<String>> {
+        match paginator.get(name) {
+            None => Ok(None),
+            Some(Value::String(value)) => Ok(Some(format!("{value:?}"))),
+            Some(other) => bail!("paginator {name} {other} is not one string"),
+        }
+    };
+    let required = |name: &str| key(name)?.with_context(|| format!("paginator without {name}"));
+    let limit_key = key("limit_key")?.map_or_else(|| "None".to_owned(), |k| format!("Some({k})"));
+    Ok(format!(
+        "Some(crate::Paginator {{ input_token: {}, output_token: {}, limit_key: {limit_key}, result_key: {} }})",
+        required("input_token")?,
+        required("output_token")?,
+        required("result_key")?
+    ))
 }
 
 fn operation_enum(out: &mut String, names: &[&String]) -> Result<()> {
@@ -223,11 +261,11 @@ fn shape_static(
         "boolean" => "Kind::Boolean".to_owned(),
         "blob" => "Kind::Blob".to_owned(),
         "timestamp" => "Kind::Timestamp".to_owned(),
-        "list" => format!("Kind::List({})", shape_ref(idents, target(shape, "member").context("list member")?)?),
+        "list" => format!("Kind::List({})", local_ref(idents, target(shape, "member").context("list member")?)?),
         "map" => format!(
             "Kind::Map({}, {})",
-            shape_ref(idents, target(shape, "key").context("map key")?)?,
-            shape_ref(idents, target(shape, "value").context("map value")?)?
+            local_ref(idents, target(shape, "key").context("map key")?)?,
+            local_ref(idents, target(shape, "value").context("map value")?)?
         ),
         "structure" => {
             let variant = if shape.get("union").and_then(Value::as_bool) == Some(true) { "Union" } else { "Structure" };
@@ -308,7 +346,7 @@ fn members(shape: &Value, shapes: &Map<String, Value>, idents: &BTreeMap<String,
             out,
             "            Member {{ name: {name:?}, shape: {}, required: {}, location: Location::{location}, \
              location_name: {location_name:?}, doc: {text:?} }},",
-            shape_ref(idents, target_name)?,
+            local_ref(idents, target_name)?,
             required.contains(&name.as_str()),
         )?;
     }
