@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use aws_models::ivschat::shapes as model;
 use hub::session::Inbound;
 use hub::{Connection, Outbound, Utf8Bytes};
 use ivschat::ChatTokenCapability;
@@ -16,12 +17,14 @@ use crate::review::Verdict;
 use crate::rooms::Outgoing;
 use crate::{Member, new_id};
 
-/// Attributes of a message may hold this many bytes of keys and values ("1 KB total").
-pub(crate) const MAX_ATTRIBUTE_BYTES: usize = 1024;
-/// Longest `Reason` of DELETE_MESSAGE and DISCONNECT_USER, in code points (as the API's).
-const MAX_REASON_CHARS: usize = 256;
-/// Longest `UserId` of DISCONNECT_USER, in code points (as the API's).
-const MAX_USER_ID_CHARS: usize = 128;
+/// Attributes of a message may hold this many bytes of keys and values ("1 KB total", as the API's).
+pub(crate) const MAX_ATTRIBUTE_BYTES: usize = ivschat::MAX_ATTRIBUTE_BYTES;
+/// Longest `Reason` of DELETE_MESSAGE and DISCONNECT_USER, in code points (the API's model shape `Reason`).
+const MAX_REASON_CHARS: usize = model::REASON.max_len();
+/// Shortest and longest `UserId` of DISCONNECT_USER, in code points (the API's model shape `UserID`).
+const USER_ID_CHARS: (usize, usize) = (model::USER_ID.min_len(), model::USER_ID.max_len());
+/// The length of a message id (the API's model shape `MessageID`: letters and digits).
+const MESSAGE_ID_LEN: usize = model::MESSAGE_ID.max_len();
 
 /// Bytes of keys and values.
 pub(crate) fn attribute_bytes(attributes: &Attributes) -> usize {
@@ -30,8 +33,8 @@ pub(crate) fn attribute_bytes(attributes: &Attributes) -> usize {
 
 type Failure = (ChatErrorCode, Cow<'static, str>);
 
-fn bad_request(message: &'static str) -> Failure {
-    (ChatErrorCode::BadRequest, Cow::Borrowed(message))
+fn bad_request(message: impl Into<Cow<'static, str>>) -> Failure {
+    (ChatErrorCode::BadRequest, message.into())
 }
 
 /// The session's inbound handler: one per chat connection.
@@ -141,8 +144,8 @@ impl Member {
 
     async fn delete_message(&self, request_id: &str, message_id: &str, reason: Option<&str>) -> Result<(), Failure> {
         self.require(ChatTokenCapability::DeleteMessage)?;
-        if message_id.len() != 12 || !message_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(bad_request("Id must be a message id: 12 letters and digits"));
+        if message_id.len() != MESSAGE_ID_LEN || !message_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(bad_request(format!("Id must be a message id: {MESSAGE_ID_LEN} letters and digits")));
         }
         check_reason(reason)?;
         let id = new_id();
@@ -155,8 +158,9 @@ impl Member {
     async fn disconnect_user(&self, request_id: &str, user_id: &str, reason: Option<&str>) -> Result<(), Failure> {
         self.require(ChatTokenCapability::DisconnectUser)?;
         let chars = user_id.chars().count();
-        if chars == 0 || chars > MAX_USER_ID_CHARS {
-            return Err(bad_request("UserId must be 1 to 128 characters long"));
+        let (min, max) = USER_ID_CHARS;
+        if chars < min || chars > max {
+            return Err(bad_request(format!("UserId must be {min} to {max} characters long")));
         }
         check_reason(reason)?;
         let id = new_id();
@@ -178,7 +182,7 @@ impl Member {
 fn check_reason(reason: Option<&str>) -> Result<(), Failure> {
     match reason {
         Some(reason) if reason.chars().count() > MAX_REASON_CHARS => {
-            Err(bad_request("Reason must be at most 256 characters long"))
+            Err(bad_request(format!("Reason must be at most {MAX_REASON_CHARS} characters long")))
         }
         _ => Ok(()),
     }

@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 
 use super::CliError;
-use super::model::{Kind, Member, Operation, Service};
+use super::model::{Kind, Member, MemberExt, Operation, Service};
 
 /// Options of every command.
 #[derive(Debug, Default)]
@@ -141,7 +141,7 @@ pub(crate) fn parse(words: &[String], services: &[&'static Service]) -> Result<I
             } else if let (Some(svc), None) = (service, &call) {
                 if word == "help" {
                     help = true;
-                } else if let Some(operation) = svc.operation(word) {
+                } else if let Some(operation) = svc.command(word) {
                     call = Some(Call {
                         service: svc,
                         operation,
@@ -287,7 +287,7 @@ fn member_words(
             }
             Ok(values)
         }
-        Kind::Map(_) | Kind::Structure(_) | Kind::Union(_) => {
+        Kind::Map(..) | Kind::Structure(_) | Kind::Union(_) => {
             let mut value = scalar_value(name, inline, words, i)?;
             while value.trim_end().ends_with(',') {
                 match words.get(*i).filter(|w| !w.starts_with("--")) {

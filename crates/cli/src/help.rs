@@ -2,7 +2,7 @@
 //! description, synopsis, options (with shorthand and JSON syntax for maps, structures and lists), global
 //! options, examples, output members and exit statuses, all from the tables of [`super::model`].
 
-use super::model::{Example, Kind, Member, Operation, Service, Shape};
+use super::model::{Example, Kind, Member, MemberExt, Operation, Service, Shape, ShapeExt, examples, printed_output};
 
 const WIDTH: usize = 79;
 const SECTION: usize = 7;
@@ -152,15 +152,16 @@ pub(crate) fn operation_page(service: &Service, operation: &Operation) -> String
         out.push('\n');
     }
 
-    if !operation.examples.is_empty() {
+    let examples = examples(service, operation);
+    if !examples.is_empty() {
         section(&mut out, "EXAMPLES");
-        for example in operation.examples {
+        for example in examples {
             example_text(&mut out, example);
         }
     }
 
     section(&mut out, "OUTPUT");
-    match operation.output {
+    match printed_output(operation) {
         Some(shape) => {
             for member in shape.members() {
                 describe(&mut out, SECTION, &format!("{} -> ({})", member.name, member.shape.type_name()), member);
@@ -237,7 +238,7 @@ fn nested(out: &mut String, indent: usize, shape: &Shape) {
                 describe(out, indent, &format!("{} -> ({})", member.name, member.shape.type_name()), member);
             }
         }
-        Kind::Map(value) => {
+        Kind::Map(_, value) => {
             line(out, indent, "key -> (string)");
             out.push('\n');
             line(out, indent, &format!("value -> ({})", value.type_name()));
@@ -278,7 +279,7 @@ fn shorthand_docs(shape: &Shape, stack: &mut Vec<&'static str>) -> String {
                 format!("{element},{element}")
             }
         }
-        Kind::Map(value) => {
+        Kind::Map(_, value) => {
             let value = shorthand_docs(value, stack);
             let text = format!("KeyName1={value},KeyName2={value}");
             if stack.is_empty() { text } else { format!("{{{text}}}") }
@@ -293,7 +294,7 @@ fn json_example(shape: &Shape, indent: usize) -> String {
     match shape.kind {
         Kind::List(item) if item.is_scalar() => format!("[{}, ...]", scalar_example(item)),
         Kind::List(item) => format!("[\n{pad}{}\n{pad}...\n{}]", json_example(item, indent + 2), " ".repeat(indent)),
-        Kind::Map(value) => {
+        Kind::Map(_, value) => {
             let value = if value.is_scalar() { scalar_example(value) } else { json_example(value, indent + 2) };
             format!("{{\"string\": {value}\n{pad}...}}")
         }

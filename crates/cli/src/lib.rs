@@ -25,10 +25,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use args::{Call, Command, Globals, SkeletonKind};
-use model::Service;
+use model::{Op, Service};
 
 /// The services of the command line, by command name.
-static SERVICES: [&Service; 2] = [&apigw::SERVICE, &ivschat::SERVICE];
+static SERVICES: [&Service; 2] = [&aws_models::apigatewaymanagementapi::SERVICE, &aws_models::ivschat::SERVICE];
 
 /// What went wrong, as the AWS CLI v2 tells it by its exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,9 +151,10 @@ async fn call_operation(globals: &Globals, call: &Call) -> Result<String, CliErr
         };
     }
     let target = env::resolve(globals, call.service, &profiles).await?;
-    let answer = match call.service.name {
-        "apigatewaymanagementapi" => apigw::call(&target, call.operation, &parameters).await?,
-        _ => ivschat::call(&target, call.operation, &parameters).await?,
+    let answer = match Op::of(call.service, call.operation) {
+        Some(Op::Management(op)) => apigw::call(&target, op, &parameters).await?,
+        Some(Op::IvsChat(op)) => ivschat::call(&target, op, &parameters).await?,
+        None => return Err(CliError::other(format!("Cannot call the {} operation", call.operation.name))),
     };
     match answer {
         Some(value) => output::render(value, format, query.as_ref()),

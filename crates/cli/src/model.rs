@@ -1,40 +1,48 @@
-//! The data-driven core of the command line: services, operations and the shapes of their members as the AWS
-//! service models describe them. Help, skeletons, `--cli-input-*`, shorthand parsing and validation all read these
-//! tables; the per-service adapters only turn checked parameters into SDK calls.
+//! The command line's view of the AWS service models: the tables generated from botocore (`aws-models`) plus what
+//! the command line adds to them (option spellings, help type names, examples, the typed operation of a call).
+//! Help, skeletons, `--cli-input-*`, shorthand parsing and validation all read these tables; the per-service
+//! adapters only turn checked parameters into SDK calls.
 
-/// One service of the command line (`switchboard <service> <operation>`).
-pub(crate) struct Service {
-    /// The command name, as the AWS CLI spells it (`apigatewaymanagementapi`, `ivschat`).
-    pub(crate) name: &'static str,
-    /// The model's `serviceId`: `AWS_ENDPOINT_URL_<SERVICE_ID>` and the `[services]` profile key derive from it.
-    pub(crate) service_id: &'static str,
-    pub(crate) doc: &'static str,
-    /// Sorted by command name.
-    pub(crate) operations: &'static [Operation],
+pub(crate) use aws_models::{Kind, Member, Operation, Service, Shape, kebab};
+use aws_models::{apigatewaymanagementapi, ivschat};
+
+/// An operation of one of the command line's services, as the adapters dispatch on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    Management(apigatewaymanagementapi::Operation),
+    IvsChat(ivschat::Operation),
 }
 
-impl Service {
-    pub(crate) fn operation(&self, cli_name: &str) -> Option<&'static Operation> {
-        self.operations.iter().find(|op| op.cli_name == cli_name)
+impl Op {
+    /// The typed operation of `operation` of `service`.
+    pub(crate) fn of(service: &Service, operation: &Operation) -> Option<Op> {
+        if std::ptr::eq(service, &apigatewaymanagementapi::SERVICE) {
+            apigatewaymanagementapi::Operation::from_name(operation.name).map(Op::Management)
+        } else if std::ptr::eq(service, &ivschat::SERVICE) {
+            ivschat::Operation::from_name(operation.name).map(Op::IvsChat)
+        } else {
+            None
+        }
+    }
+
+    /// The examples of the operation's help page.
+    pub(crate) fn examples(self) -> &'static [Example] {
+        match self {
+            Op::Management(op) => crate::apigw::examples::of(op),
+            Op::IvsChat(op) => crate::ivschat::examples::of(op),
+        }
     }
 }
 
-/// One operation and its command (`send-event` for `SendEvent`).
-pub(crate) struct Operation {
-    pub(crate) name: &'static str,
-    pub(crate) cli_name: &'static str,
-    pub(crate) doc: &'static str,
-    /// A structure shape.
-    pub(crate) input: &'static Shape,
-    /// `None` when the operation answers nothing the AWS CLI would print.
-    pub(crate) output: Option<&'static Shape>,
-    pub(crate) examples: &'static [Example],
+/// The examples of `operation`'s help page (none for an operation the command line does not adapt).
+pub(crate) fn examples(service: &Service, operation: &Operation) -> &'static [Example] {
+    Op::of(service, operation).map_or(&[], Op::examples)
 }
 
-impl Operation {
-    pub(crate) fn input_members(&self) -> &'static [Member] {
-        self.input.members()
-    }
+/// What an operation answers as the AWS CLI prints it: `None` when the model has no output or an output without
+/// members (an empty answer prints nothing, and its help shows the output as None).
+pub(crate) fn printed_output(operation: &Operation) -> Option<&'static Shape> {
+    operation.output.filter(|shape| !shape.members().is_empty())
 }
 
 /// An example of the operation's help page.
@@ -46,123 +54,64 @@ pub(crate) struct Example {
     pub(crate) output: &'static str,
 }
 
-/// A shape of the service model.
-pub(crate) struct Shape {
-    pub(crate) name: &'static str,
-    pub(crate) kind: Kind,
-    /// The model's `min`: a minimum length (strings, lists, maps) or value (integers), which the AWS CLI checks
-    /// before sending (maximums and patterns are left to the service).
-    pub(crate) min: Option<i64>,
-}
-
-pub(crate) enum Kind {
-    String,
-    Enum(&'static [&'static str]),
-    Integer,
-    Blob,
-    Timestamp,
-    List(&'static Shape),
-    /// A map from strings to the given shape.
-    Map(&'static Shape),
-    Structure(&'static [Member]),
-    /// A structure of which exactly one member must be set.
-    Union(&'static [Member]),
-}
-
-/// A member of a structure.
-pub(crate) struct Member {
-    pub(crate) name: &'static str,
-    pub(crate) shape: &'static Shape,
-    pub(crate) required: bool,
-    /// Plain text; paragraphs are separated by blank lines, list items start with `* `.
-    pub(crate) doc: &'static str,
-}
-
-impl Member {
+/// The command line's spellings of a member.
+pub(crate) trait MemberExt {
     /// The option of the member: `--room-identifier` for `roomIdentifier`.
-    pub(crate) fn option(&self) -> String {
-        format!("--{}", kebab(self.name))
-    }
+    fn option(&self) -> String;
 
     /// Whether `--{spelling}` names this member: its kebab-case option, or as a convenience the member name
     /// itself (`--roomIdentifier`) or its lowerCamel form (`--connectionId` for `ConnectionId`).
-    pub(crate) fn is_spelled(&self, spelling: &str) -> bool {
+    fn is_spelled(&self, spelling: &str) -> bool;
+}
+
+impl MemberExt for Member {
+    fn option(&self) -> String {
+        format!("--{}", kebab(self.name))
+    }
+
+    fn is_spelled(&self, spelling: &str) -> bool {
         spelling == kebab(self.name) || spelling == self.name || spelling == lower_camel(self.name)
     }
 }
 
-impl Shape {
-    pub(crate) fn members(&self) -> &'static [Member] {
-        match self.kind {
-            Kind::Structure(members) | Kind::Union(members) => members,
-            _ => &[],
-        }
-    }
-
+/// How the command line reads and shows a shape.
+pub(crate) trait ShapeExt {
     /// The type name the AWS CLI shows in help pages.
-    pub(crate) fn type_name(&self) -> &'static str {
+    fn type_name(&self) -> &'static str;
+
+    /// Structures, maps and lists of those take shorthand syntax; scalars and lists of scalars do not.
+    fn is_complex(&self) -> bool;
+
+    fn is_scalar(&self) -> bool;
+}
+
+impl ShapeExt for Shape {
+    fn type_name(&self) -> &'static str {
         match self.kind {
             Kind::String | Kind::Enum(_) => "string",
             Kind::Integer => "integer",
+            Kind::Long => "long",
+            Kind::Double => "double",
+            Kind::Boolean => "boolean",
             Kind::Blob => "blob",
             Kind::Timestamp => "timestamp",
             Kind::List(_) => "list",
-            Kind::Map(_) => "map",
+            Kind::Map(..) => "map",
             Kind::Structure(_) | Kind::Union(_) => "structure",
         }
     }
 
-    /// Structures, maps and lists of those take shorthand syntax; scalars and lists of scalars do not.
-    pub(crate) fn is_complex(&self) -> bool {
+    fn is_complex(&self) -> bool {
         match self.kind {
-            Kind::Structure(_) | Kind::Union(_) | Kind::Map(_) => true,
+            Kind::Structure(_) | Kind::Union(_) | Kind::Map(..) => true,
             Kind::List(member) => member.is_complex(),
             _ => false,
         }
     }
 
-    pub(crate) fn is_scalar(&self) -> bool {
-        matches!(self.kind, Kind::String | Kind::Enum(_) | Kind::Integer | Kind::Blob | Kind::Timestamp)
+    fn is_scalar(&self) -> bool {
+        !matches!(self.kind, Kind::Structure(_) | Kind::Union(_) | Kind::Map(..) | Kind::List(_))
     }
-
-    pub(crate) fn member(&self, name: &str) -> Option<&'static Member> {
-        self.members().iter().find(|m| m.name == name)
-    }
-}
-
-impl std::fmt::Debug for Service {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name)
-    }
-}
-
-impl std::fmt::Debug for Operation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.cli_name)
-    }
-}
-
-impl std::fmt::Debug for Member {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name)
-    }
-}
-
-/// botocore's `xform_name(name, '-')`: `roomIdentifier` → `room-identifier`, `ConnectionId` → `connection-id`.
-pub(crate) fn kebab(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            let prev = chars[i - 1];
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-            if prev.is_ascii_lowercase() || prev.is_ascii_digit() || (prev.is_ascii_uppercase() && next_lower) {
-                out.push('-');
-            }
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
 }
 
 fn lower_camel(name: &str) -> String {

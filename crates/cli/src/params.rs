@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Number, Value};
 
 use super::args::{BinaryFormat, Call, SkeletonKind};
-use super::model::{Kind, Member, Shape};
+use super::model::{Kind, Member, MemberExt, Shape, ShapeExt};
 use super::yaml::Node;
 use super::{CliError, shorthand, yaml};
 
@@ -105,7 +105,7 @@ fn member_value(member: &Member, words: &[String], binary: BinaryFormat) -> Resu
             }
             Ok(Value::Array(items))
         }
-        Kind::Map(_) | Kind::Structure(_) | Kind::Union(_) => {
+        Kind::Map(..) | Kind::Structure(_) | Kind::Union(_) => {
             complex_value(&paramfile(first, &option)?, member.shape, &option, binary)
         }
         _ => scalar_value(&paramfile(first, &option)?, member.shape, &option),
@@ -114,11 +114,23 @@ fn member_value(member: &Member, words: &[String], binary: BinaryFormat) -> Resu
 
 fn scalar_value(text: &str, shape: &Shape, option: &str) -> Result<Value, CliError> {
     match shape.kind {
-        Kind::Integer => text.trim().parse::<i64>().map(|i| Value::Number(i.into())).map_err(|_| {
+        Kind::Integer | Kind::Long => text.trim().parse::<i64>().map(|i| Value::Number(i.into())).map_err(|_| {
             CliError::usage(format!(
                 "Error parsing parameter '{option}': invalid literal for int() with base 10: '{text}'"
             ))
         }),
+        Kind::Double => {
+            text.trim().parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number).ok_or_else(|| {
+                CliError::usage(format!(
+                    "Error parsing parameter '{option}': could not convert string to float: '{text}'"
+                ))
+            })
+        }
+        Kind::Boolean => match text.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(CliError::usage(format!("Error parsing parameter '{option}': expected true or false: '{text}'"))),
+        },
         _ => Ok(Value::String(text.to_owned())),
     }
 }
@@ -153,7 +165,7 @@ fn fit_to_model(value: &mut Value, shape: &Shape) {
                 }
             }
         }
-        (Kind::Map(value_shape), Value::Object(map)) => {
+        (Kind::Map(_, value_shape), Value::Object(map)) => {
             for item in map.values_mut() {
                 fit_to_model(item, value_shape);
             }
@@ -168,7 +180,7 @@ fn fit_to_model(value: &mut Value, shape: &Shape) {
             fit_to_model(&mut item, item_shape);
             *value = Value::Array(vec![item]);
         }
-        (Kind::Integer, Value::String(text)) => {
+        (Kind::Integer | Kind::Long, Value::String(text)) => {
             if let Ok(i) = text.trim().parse::<i64>() {
                 *value = Value::Number(i.into());
             }
@@ -191,7 +203,7 @@ fn blobs_from_text(value: &mut Value, shape: &Shape, binary: BinaryFormat) -> Re
                 }
             }
         }
-        (Kind::Map(value_shape), Value::Object(map)) => {
+        (Kind::Map(_, value_shape), Value::Object(map)) => {
             for item in map.values_mut() {
                 blobs_from_text(item, value_shape, binary)?;
             }
@@ -228,7 +240,7 @@ fn from_yaml(node: Node, shape: Option<&Shape>, binary: BinaryFormat) -> Result<
             let mut map = Map::new();
             for (key, item) in entries {
                 let item_shape = shape.and_then(|s| match s.kind {
-                    Kind::Map(value) => Some(value),
+                    Kind::Map(_, value) => Some(value),
                     Kind::Structure(_) | Kind::Union(_) => s.member(&key).map(|m| m.shape),
                     _ => None,
                 });
@@ -333,7 +345,7 @@ pub(crate) fn validate(value: &Value, shape: &Shape, path: &str, errors: &mut Ve
             Value::String(s) => check_length(name, s.chars().count(), shape, errors),
             _ => type_error("<class 'str'>", errors),
         },
-        Kind::Integer => match value.as_i64() {
+        Kind::Integer | Kind::Long => match value.as_i64() {
             Some(i) if value.is_i64() || value.is_u64() => {
                 if let Some(min) = shape.min.filter(|min| i < *min) {
                     errors.push(format!("Invalid value for parameter {name}, value: {i}, valid min value: {min}"));
@@ -341,6 +353,16 @@ pub(crate) fn validate(value: &Value, shape: &Shape, path: &str, errors: &mut Ve
             }
             _ => type_error("<class 'int'>", errors),
         },
+        Kind::Double => {
+            if !value.is_number() {
+                type_error("<class 'float'>, <class 'decimal.Decimal'>, <class 'int'>", errors);
+            }
+        }
+        Kind::Boolean => {
+            if !value.is_boolean() {
+                type_error("<class 'bool'>", errors);
+            }
+        }
         Kind::Blob => {
             if !value.is_string() {
                 type_error("<class 'bytes'>, <class 'bytearray'>, file-like object", errors);
@@ -360,7 +382,7 @@ pub(crate) fn validate(value: &Value, shape: &Shape, path: &str, errors: &mut Ve
             }
             _ => type_error("<class 'list'>, <class 'tuple'>", errors),
         },
-        Kind::Map(value_shape) => match value {
+        Kind::Map(_, value_shape) => match value {
             Value::Object(map) => {
                 check_length(name, map.len(), shape, errors);
                 for (key, item) in map {

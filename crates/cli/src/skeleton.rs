@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::model::{Kind, Member, Operation, Shape, first_sentence};
+use super::model::{Kind, Member, Operation, Shape, first_sentence, printed_output};
 use super::output;
 use super::yaml;
 
@@ -16,7 +16,7 @@ pub(crate) fn input_json(operation: &Operation) -> String {
 /// `--generate-cli-skeleton output`: what the operation answers, with member names for strings; `None` when it
 /// answers nothing.
 pub(crate) fn output_sample(operation: &Operation) -> Option<Value> {
-    operation.output.map(|shape| generate(shape, "", true))
+    printed_output(operation).map(|shape| generate(shape, "", true))
 }
 
 /// botocore's `ArgumentGenerator`: `""` for strings (the member name with `use_member_names`), `0`, `null` for
@@ -34,7 +34,7 @@ fn generate(shape: &Shape, name: &str, use_member_names: bool) -> Value {
             let item_name = if use_member_names { item.name } else { "" };
             Value::Array(vec![generate(item, item_name, use_member_names)])
         }
-        Kind::Map(value) => {
+        Kind::Map(_, value) => {
             let mut map = Map::new();
             map.insert("KeyName".to_owned(), generate(value, "", use_member_names));
             Value::Object(map)
@@ -43,7 +43,9 @@ fn generate(shape: &Shape, name: &str, use_member_names: bool) -> Value {
         Kind::Enum(_) if use_member_names => Value::String(name.to_owned()),
         Kind::String => Value::String(String::new()),
         Kind::Enum(values) => Value::String(values.first().copied().unwrap_or_default().to_owned()),
-        Kind::Integer => Value::Number(0.into()),
+        Kind::Integer | Kind::Long => Value::Number(0.into()),
+        Kind::Double => serde_json::Number::from_f64(0.0).map_or(Value::Null, Value::Number),
+        Kind::Boolean => Value::Bool(true),
         Kind::Blob => Value::Null,
         Kind::Timestamp => Value::String("1970-01-01T00:00:00".to_owned()),
     }
@@ -66,7 +68,7 @@ fn yaml_structure(members: &[Member], indent: usize, out: &mut String) {
         let mut nested = String::new();
         match member.shape.kind {
             Kind::Structure(children) | Kind::Union(children) => yaml_structure(children, indent + 2, &mut nested),
-            Kind::Map(value) => yaml_map_value(value, indent + 2, &mut nested),
+            Kind::Map(_, value) => yaml_map_value(value, indent + 2, &mut nested),
             Kind::List(item) => yaml_list_item(item, indent, &mut nested),
             _ => {
                 line.push(' ');
@@ -103,7 +105,7 @@ fn yaml_map_value(value: &Shape, indent: usize, out: &mut String) {
             out.push_str(&format!("{pad}KeyName:\n"));
             yaml_structure(children, indent + 2, out);
         }
-        Kind::Map(inner) => {
+        Kind::Map(_, inner) => {
             out.push_str(&format!("{pad}KeyName:\n"));
             yaml_map_value(inner, indent + 2, out);
         }
@@ -133,7 +135,7 @@ fn yaml_list_item(item: &Shape, indent: usize, out: &mut String) {
             out.push_str("- ");
             out.push_str(nested.get(indent + 2..).unwrap_or_default());
         }
-        Kind::Map(value) => {
+        Kind::Map(_, value) => {
             let mut nested = String::new();
             yaml_map_value(value, indent + 2, &mut nested);
             out.push_str(&pad);
@@ -146,7 +148,9 @@ fn yaml_list_item(item: &Shape, indent: usize, out: &mut String) {
 
 fn yaml_scalar(shape: &Shape) -> String {
     match shape.kind {
-        Kind::Integer => "0".to_owned(),
+        Kind::Integer | Kind::Long => "0".to_owned(),
+        Kind::Double => "0.0".to_owned(),
+        Kind::Boolean => "true".to_owned(),
         Kind::Blob => "!!binary ''".to_owned(),
         Kind::Enum(values) => yaml::string(values.first().copied().unwrap_or_default()),
         _ => "''".to_owned(),

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::args::{self, BinaryFormat, Command};
+use super::model::MemberExt;
 use super::{CliError, ErrorKind, SERVICES, params, skeleton};
 
 /// Splits a shell command line as `sh` would for the examples: quotes, backslash escapes and continuations.
@@ -83,7 +84,7 @@ fn every_help_example_parses_and_validates() {
     let mut count = 0;
     for service in SERVICES {
         for operation in service.operations {
-            for example in operation.examples {
+            for example in super::model::examples(service, operation) {
                 let (call, _) = parse(example.command).unwrap_or_else(|e| panic!("{}: {}", example.command, e.message));
                 assert_eq!(call.operation.name, operation.name);
                 count += 1;
@@ -130,7 +131,7 @@ fn the_seed_examples_parse_as_intended() {
 fn input_skeletons_match_the_aws_cli() {
     let apigw = SERVICES[0];
     let ivschat = SERVICES[1];
-    let op = |service: &super::Service, name: &str| service.operation(name).unwrap();
+    let op = |service: &super::Service, name: &str| service.command(name).unwrap();
     assert_eq!(
         skeleton::input_json(op(apigw, "post-to-connection")),
         "{\n    \"Data\": null,\n    \"ConnectionId\": \"\"\n}\n"
@@ -191,7 +192,7 @@ fn every_yaml_skeleton_reads_back_as_the_json_skeleton() {
 #[test]
 fn output_samples_use_member_names() {
     let ivschat = SERVICES[1];
-    let sample = |name: &str| skeleton::output_sample(ivschat.operation(name).unwrap());
+    let sample = |name: &str| skeleton::output_sample(ivschat.command(name).unwrap());
     assert_eq!(
         sample("create-chat-token"),
         Some(
@@ -203,7 +204,7 @@ fn output_samples_use_member_names() {
     assert_eq!(sample("delete-room"), None);
     assert_eq!(sample("disconnect-user"), None);
     assert_eq!(
-        skeleton::output_sample(SERVICES[0].operation("get-connection").unwrap()),
+        skeleton::output_sample(SERVICES[0].command("get-connection").unwrap()),
         Some(
             json!({"ConnectedAt": "1970-01-01T00:00:00", "Identity": {"SourceIp": "SourceIp", "UserAgent": "UserAgent"},
             "LastActiveAt": "1970-01-01T00:00:00"})
@@ -346,11 +347,11 @@ fn help_pages_render_for_every_command() {
             assert!(page.lines().all(|l| l.chars().count() <= 120), "{}: no runaway lines", operation.cli_name);
         }
     }
-    let send_event = super::help::operation_page(SERVICES[1], SERVICES[1].operation("send-event").unwrap());
+    let send_event = super::help::operation_page(SERVICES[1], SERVICES[1].command("send-event").unwrap());
     assert!(send_event.contains("KeyName1=string,KeyName2=string"));
     assert!(send_event.contains("{\"string\": \"string\""));
     let create_logging =
-        super::help::operation_page(SERVICES[1], SERVICES[1].operation("create-logging-configuration").unwrap());
+        super::help::operation_page(SERVICES[1], SERVICES[1].command("create-logging-configuration").unwrap());
     assert!(
         create_logging.contains(
             "s3={bucketName=string},cloudWatchLogs={logGroupName=string},firehose={deliveryStreamName=string}"
@@ -361,4 +362,18 @@ fn help_pages_render_for_every_command() {
 #[test]
 fn binary_format_default_is_raw() {
     assert_eq!(BinaryFormat::default(), BinaryFormat::Raw);
+}
+
+#[test]
+fn every_command_dispatches_on_a_generated_operation() {
+    for service in SERVICES {
+        for operation in service.operations {
+            let op = super::model::Op::of(service, operation);
+            assert!(op.is_some(), "{} {}", service.name, operation.name);
+        }
+    }
+    // An answer without members prints nothing, as the AWS CLI's: DisconnectUser answers `{}` in the model.
+    let disconnect = SERVICES[1].command("disconnect-user").unwrap();
+    assert!(disconnect.output.is_some_and(|shape| shape.members().is_empty()));
+    assert!(super::model::printed_output(disconnect).is_none());
 }

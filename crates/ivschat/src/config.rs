@@ -6,7 +6,11 @@ use std::collections::BTreeMap;
 use crate::operation::Operation;
 
 /// Tags a resource may carry (model `Tags` max 50).
-pub const MAX_TAGS: usize = 50;
+pub const MAX_TAGS: usize = aws_models::ivschat::shapes::TAGS.max_len();
+
+/// Bytes of keys and values the attributes of a chat token, an event or a message may hold ("1 KB total": the
+/// model says so in words, not as a constraint).
+pub const MAX_ATTRIBUTE_BYTES: usize = 1024;
 
 /// Configuration of a [`crate::ControlPlane`].
 #[derive(Clone, Debug)]
@@ -76,9 +80,9 @@ impl RateLimits {
         RateLimits::default()
     }
 
-    /// Strict mode: AWS's published per-account TPS for every operation ([`Operation::aws_tps`]).
+    /// Strict mode: AWS's published per-account TPS for every operation (the quotas of `operation::aws_tps`).
     pub fn aws() -> RateLimits {
-        RateLimits { per_operation: Operation::ALL.into_iter().map(|op| (op, op.aws_tps())).collect() }
+        RateLimits { per_operation: Operation::ALL.into_iter().map(|op| (op, crate::operation::aws_tps(op))).collect() }
     }
 
     /// Sets (or with `None` removes) one operation's limit; a limit of 0 refuses every call.

@@ -28,7 +28,7 @@ use store::{ResourceKind, Store};
 use time::OffsetDateTime;
 use wire::ApiError;
 
-pub use config::{Config, MAX_TAGS, Quotas, RateLimits};
+pub use config::{Config, MAX_ATTRIBUTE_BYTES, MAX_TAGS, Quotas, RateLimits};
 pub use effects::{
     ChatEvent, ChatTokenCapability, EffectError, IssuedToken, MessageDeletion, RoomEvents, TokenIssuer, TokenRequest,
     UserDisconnection,
@@ -138,13 +138,14 @@ impl ControlPlane {
                 self.config.max_body_bytes
             )));
         }
-        let input = if route.op.is_tag_operation() && route.op != Operation::TagResource {
+        let input = if operation::is_tag_operation(route.op) && route.op != Operation::TagResource {
             validate::Object::new(serde_json::Map::new())
         } else {
             validate::parse_body(body)?
         };
+        let op = route.op;
         let reply = self.dispatch(route, input).await?;
-        debug_assert!(reply.status == StatusCode::OK || reply.status == StatusCode::NO_CONTENT);
+        debug_assert_eq!(reply.status.as_u16(), op.model().http.response_code, "the model's success status of {op}");
         Ok(reply)
     }
 

@@ -1,114 +1,55 @@
-//! The 17 operations of the IVS Chat control plane, their names and AWS's per-operation rate quotas.
+//! The 17 operations of the IVS Chat control plane (the generated [`Operation`] of the model: names, HTTP
+//! bindings) and what the control plane adds to them: the routing of the HTTP bindings and AWS's per-operation
+//! rate quotas, which the model does not carry.
 
-use http::StatusCode;
+pub use aws_models::ivschat::Operation;
 
-/// One control-plane operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Operation {
-    CreateChatToken,
-    CreateLoggingConfiguration,
-    CreateRoom,
-    DeleteLoggingConfiguration,
-    DeleteMessage,
-    DeleteRoom,
-    DisconnectUser,
-    GetLoggingConfiguration,
-    GetRoom,
-    ListLoggingConfigurations,
-    ListRooms,
-    ListTagsForResource,
-    SendEvent,
-    TagResource,
-    UntagResource,
-    UpdateLoggingConfiguration,
-    UpdateRoom,
+/// Whether the operation is one of the three at `/tags/{resourceArn}`.
+pub(crate) fn is_tag_operation(op: Operation) -> bool {
+    op.model().http.request_uri.starts_with("/tags/")
 }
 
-impl Operation {
-    /// All operations, in alphabetical order.
-    pub const ALL: [Operation; 17] = [
-        Operation::CreateChatToken,
-        Operation::CreateLoggingConfiguration,
-        Operation::CreateRoom,
-        Operation::DeleteLoggingConfiguration,
-        Operation::DeleteMessage,
-        Operation::DeleteRoom,
-        Operation::DisconnectUser,
-        Operation::GetLoggingConfiguration,
-        Operation::GetRoom,
-        Operation::ListLoggingConfigurations,
-        Operation::ListRooms,
-        Operation::ListTagsForResource,
-        Operation::SendEvent,
-        Operation::TagResource,
-        Operation::UntagResource,
-        Operation::UpdateLoggingConfiguration,
-        Operation::UpdateRoom,
-    ];
+/// The operation served at `POST /<name>`, if any (the tag operations are not).
+pub(crate) fn from_post_name(name: &str) -> Option<Operation> {
+    let op = Operation::from_name(name)?;
+    let http = op.model().http;
+    (http.method == "POST" && http.request_uri.strip_prefix('/') == Some(name)).then_some(op)
+}
 
-    /// The model's operation name (also the path of the 14 `POST /<Name>` operations).
-    pub fn name(self) -> &'static str {
-        match self {
-            Operation::CreateChatToken => "CreateChatToken",
-            Operation::CreateLoggingConfiguration => "CreateLoggingConfiguration",
-            Operation::CreateRoom => "CreateRoom",
-            Operation::DeleteLoggingConfiguration => "DeleteLoggingConfiguration",
-            Operation::DeleteMessage => "DeleteMessage",
-            Operation::DeleteRoom => "DeleteRoom",
-            Operation::DisconnectUser => "DisconnectUser",
-            Operation::GetLoggingConfiguration => "GetLoggingConfiguration",
-            Operation::GetRoom => "GetRoom",
-            Operation::ListLoggingConfigurations => "ListLoggingConfigurations",
-            Operation::ListRooms => "ListRooms",
-            Operation::ListTagsForResource => "ListTagsForResource",
-            Operation::SendEvent => "SendEvent",
-            Operation::TagResource => "TagResource",
-            Operation::UntagResource => "UntagResource",
-            Operation::UpdateLoggingConfiguration => "UpdateLoggingConfiguration",
-            Operation::UpdateRoom => "UpdateRoom",
-        }
-    }
-
-    /// Whether the operation is one of the three at `/tags/{resourceArn}`.
-    pub fn is_tag_operation(self) -> bool {
-        matches!(self, Operation::ListTagsForResource | Operation::TagResource | Operation::UntagResource)
-    }
-
-    /// The operation served at `POST /<name>`, if any (the tag operations are not).
-    pub fn from_post_name(name: &str) -> Option<Operation> {
-        Operation::ALL.into_iter().find(|op| !op.is_tag_operation() && op.name() == name)
-    }
-
-    /// The success status: 204 for the two deletes, 200 otherwise.
-    pub fn success_status(self) -> StatusCode {
-        match self {
-            Operation::DeleteRoom | Operation::DeleteLoggingConfiguration => StatusCode::NO_CONTENT,
-            _ => StatusCode::OK,
-        }
-    }
-
-    /// AWS's published rate quota in requests per second per account ("IVS Chat Service Quotas").
-    pub fn aws_tps(self) -> u32 {
-        match self {
-            Operation::CreateChatToken => 200,
-            Operation::DeleteMessage | Operation::DisconnectUser | Operation::SendEvent => 100,
-            Operation::CreateLoggingConfiguration
-            | Operation::DeleteLoggingConfiguration
-            | Operation::GetLoggingConfiguration
-            | Operation::ListLoggingConfigurations
-            | Operation::UpdateLoggingConfiguration => 3,
-            Operation::CreateRoom
-            | Operation::DeleteRoom
-            | Operation::GetRoom
-            | Operation::ListRooms
-            | Operation::UpdateRoom => 5,
-            Operation::ListTagsForResource | Operation::TagResource | Operation::UntagResource => 10,
-        }
+/// AWS's published rate quota in requests per second per account ("IVS Chat Service Quotas").
+pub(crate) fn aws_tps(op: Operation) -> u32 {
+    match op {
+        Operation::CreateChatToken => 200,
+        Operation::DeleteMessage | Operation::DisconnectUser | Operation::SendEvent => 100,
+        Operation::CreateLoggingConfiguration
+        | Operation::DeleteLoggingConfiguration
+        | Operation::GetLoggingConfiguration
+        | Operation::ListLoggingConfigurations
+        | Operation::UpdateLoggingConfiguration => 3,
+        Operation::CreateRoom
+        | Operation::DeleteRoom
+        | Operation::GetRoom
+        | Operation::ListRooms
+        | Operation::UpdateRoom => 5,
+        Operation::ListTagsForResource | Operation::TagResource | Operation::UntagResource => 10,
     }
 }
 
-impl std::fmt::Display for Operation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_follow_the_models_http_bindings() {
+        let tags: Vec<Operation> = Operation::ALL.into_iter().filter(|op| is_tag_operation(*op)).collect();
+        assert_eq!(tags, [Operation::ListTagsForResource, Operation::TagResource, Operation::UntagResource]);
+        for op in Operation::ALL.into_iter().filter(|op| !is_tag_operation(*op)) {
+            assert_eq!(from_post_name(op.name()), Some(op));
+        }
+        assert_eq!(from_post_name("TagResource"), None);
+        assert_eq!(from_post_name("createRoom"), None);
+        let deletes: Vec<Operation> =
+            Operation::ALL.into_iter().filter(|op| op.model().http.response_code == 204).collect();
+        assert_eq!(deletes, [Operation::DeleteLoggingConfiguration, Operation::DeleteRoom]);
     }
 }

@@ -5,7 +5,7 @@ use percent_encoding::percent_decode_str;
 use wire::ApiError;
 
 use crate::errors;
-use crate::operation::Operation;
+use crate::operation::{self, Operation};
 
 /// A routed request: the operation and, for the tag operations, the decoded `resourceArn` label and the
 /// `tagKeys` query values (`None` when the parameter is absent).
@@ -32,7 +32,7 @@ pub(crate) fn route(method: &Method, raw_path: &str, raw_query: Option<&str>) ->
         return Ok(Route { op, resource_arn, tag_keys });
     }
     let name = raw_path.strip_prefix('/').ok_or_else(unknown)?;
-    match Operation::from_post_name(name) {
+    match operation::from_post_name(name) {
         Some(op) if *method == Method::POST => Ok(Route { op, resource_arn: None, tag_keys: None }),
         _ => Err(unknown()),
     }
@@ -65,7 +65,7 @@ mod tests {
     fn routes() {
         let r = route(&Method::POST, "/CreateRoom", None).unwrap();
         assert_eq!(r, Route { op: Operation::CreateRoom, resource_arn: None, tag_keys: None });
-        for op in Operation::ALL.into_iter().filter(|op| !op.is_tag_operation()) {
+        for op in Operation::ALL.into_iter().filter(|op| !operation::is_tag_operation(*op)) {
             assert_eq!(route(&Method::POST, &format!("/{}", op.name()), None).unwrap().op, op);
         }
         let arn = "arn%3Aaws%3Aivschat%3Aus-west-2%3A123456789012%3Aroom%2FabcdABCD1234";

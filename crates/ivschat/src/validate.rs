@@ -1,8 +1,12 @@
 //! Reading a JSON request against the model: member types, required members, lengths, patterns, ranges,
-//! enums and map/list limits, collecting every failure into one ValidationException.
+//! enums and map/list limits, collecting every failure into one ValidationException. The limits, patterns and enum
+//! values come from the generated IVS Chat model (`aws_models::ivschat::shapes`); the checks of the patterns are
+//! written here (no regular expressions at run time).
 
 use std::collections::BTreeMap;
 
+use aws_models::ivschat::shapes as model;
+use aws_models::{Kind, Shape};
 use serde_json::{Map, Value};
 use wire::ApiError;
 
@@ -20,7 +24,15 @@ pub(crate) struct Str {
 #[derive(Clone, Copy)]
 pub(crate) struct Pattern {
     pub(crate) matches: fn(&str) -> bool,
-    pub(crate) text: &'static str,
+    regex: &'static str,
+    /// Whether the message shows `regex` anchored (`^…$`), as AWS quotes the model's patterns.
+    anchored: bool,
+}
+
+impl std::fmt::Display for Pattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.anchored { write!(f, "^{}$", self.regex) } else { f.write_str(self.regex) }
+    }
 }
 
 impl Str {
@@ -28,8 +40,28 @@ impl Str {
         Str { min, max, pattern: None }
     }
 
-    pub(crate) const fn with(min: usize, max: usize, pattern: Pattern) -> Str {
-        Str { min, max, pattern: Some(pattern) }
+    /// The length limits of a string shape of the model.
+    pub(crate) const fn of(shape: &Shape) -> Str {
+        Str::len(shape.min_len(), shape.max_len())
+    }
+
+    /// The length limits and the pattern of a string shape of the model, the pattern checked by `matches`.
+    const fn model(shape: &'static Shape, matches: fn(&str) -> bool) -> Str {
+        let Some(regex) = shape.pattern else { panic!("the shape has no pattern") };
+        Str { pattern: Some(Pattern { matches, regex, anchored: true }), ..Str::of(shape) }
+    }
+
+    /// The length limits of a string shape of the model and a pattern of Switchboard's.
+    const fn with(shape: &Shape, pattern: Pattern) -> Str {
+        Str { pattern: Some(pattern), ..Str::of(shape) }
+    }
+}
+
+/// The values of an enum shape of the model.
+const fn enum_values(shape: &'static Shape) -> &'static [&'static str] {
+    match shape.kind {
+        Kind::Enum(values) => values,
+        _ => panic!("the shape is not an enum"),
     }
 }
 
@@ -108,7 +140,7 @@ impl Reader {
         if let Some(p) = rule.pattern
             && !(p.matches)(value)
         {
-            self.fail(path, format!("Member must satisfy regular expression pattern: {}", p.text));
+            self.fail(path, format!("Member must satisfy regular expression pattern: {p}"));
             return false;
         }
         true
@@ -148,8 +180,9 @@ impl Reader {
         }
     }
 
-    /// An integer member within `[min, max]`.
-    pub(crate) fn integer(&mut self, obj: &mut Object, name: &str, required: bool, min: i64, max: i64) -> Option<i64> {
+    /// An integer member within the `[min, max]` of its model shape.
+    pub(crate) fn integer(&mut self, obj: &mut Object, name: &str, required: bool, shape: &Shape) -> Option<i64> {
+        let (min, max) = (shape.min.unwrap_or(i64::MIN), shape.max.unwrap_or(i64::MAX));
         let path = obj.path_of(name);
         match obj.take(name) {
             None => {
@@ -350,24 +383,21 @@ pub(crate) fn parse_body(body: &[u8]) -> Result<Object, ApiError> {
     }
 }
 
-// ---- Patterns of the model (botocore `service-2.json`, anchored as in Smithy). ----
+// ---- Patterns of the model (botocore `service-2.json`, anchored as in Smithy), checked by hand. ----
 
 fn all(s: &str, ok: impl Fn(u8) -> bool) -> bool {
     !s.is_empty() && s.bytes().all(ok)
 }
 
 /// `[a-zA-Z0-9-_]*` (RoomName, LoggingConfigurationName).
-pub(crate) const NAME: Pattern = Pattern {
-    matches: |s| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
-    text: "^[a-zA-Z0-9-_]*$",
-};
-
-/// `[a-zA-Z0-9]+` (MessageID).
-pub(crate) const ALNUM: Pattern =
-    Pattern { matches: |s| all(s, |b| b.is_ascii_alphanumeric()), text: "^[a-zA-Z0-9]+$" };
+fn is_name(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 
 /// LambdaArn: empty, or `arn:aws:lambda:[a-z0-9-]+:[0-9]{12}:function:.+`. Switchboard extension: an `http://` or
-/// `https://` URL of a review handler served over HTTP is accepted too (the message keeps AWS's pattern).
+/// `https://` URL of a review handler served over HTTP is accepted too (the message keeps AWS's pattern). The
+/// message quotes the pattern as AWS does, from the Smithy model: botocore's copy is rewritten
+/// (`$|^arn:…:function:.+.*`), so the text is kept here.
 pub(crate) const LAMBDA_ARN: Pattern = Pattern {
     matches: |s| {
         if s.is_empty() || is_http_url(s) {
@@ -382,7 +412,8 @@ pub(crate) const LAMBDA_ARN: Pattern = Pattern {
             && account.bytes().all(|b| b.is_ascii_digit())
             && !function.is_empty()
     },
-    text: "^$|^arn:aws:lambda:[a-z0-9-]+:[0-9]{12}:function:.+",
+    regex: "^$|^arn:aws:lambda:[a-z0-9-]+:[0-9]{12}:function:.+",
+    anchored: false,
 };
 
 /// `http(s)://` followed by a host and no whitespace.
@@ -391,62 +422,50 @@ fn is_http_url(s: &str) -> bool {
     rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.chars().any(char::is_whitespace))
 }
 
-/// BucketName `[a-z0-9-.]+`.
-pub(crate) const BUCKET_NAME: Pattern = Pattern {
-    matches: |s| all(s, |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'),
-    text: "^[a-z0-9-.]+$",
-};
-
-/// LogGroupName `[\.\-_/#A-Za-z0-9]+`.
-pub(crate) const LOG_GROUP_NAME: Pattern = Pattern {
-    matches: |s| all(s, |b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b'#')),
-    text: "^[\\.\\-_/#A-Za-z0-9]+$",
-};
-
-/// DeliveryStreamName `[a-zA-Z0-9_.-]+`.
-pub(crate) const DELIVERY_STREAM_NAME: Pattern = Pattern {
-    matches: |s| all(s, |b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')),
-    text: "^[a-zA-Z0-9_.-]+$",
-};
-
-/// RoomIdentifier: a room ARN or (extension) a bare room id.
-pub(crate) const ROOM_IDENTIFIER: Pattern = Pattern {
-    matches: |s| crate::arn::is_identifier(s, store::ResourceKind::Room),
-    text: "^arn:aws:ivschat:[a-z0-9-]+:[0-9]+:room/[a-zA-Z0-9-]+$",
-};
-
-/// LoggingConfigurationIdentifier: a logging-configuration ARN or (extension) a bare id.
-pub(crate) const LOGGING_CONFIGURATION_IDENTIFIER: Pattern = Pattern {
-    matches: |s| crate::arn::is_identifier(s, store::ResourceKind::LoggingConfiguration),
-    text: "^arn:aws:ivschat:[a-z0-9-]+:[0-9]+:logging-configuration/[a-zA-Z0-9-]+$",
-};
-
 /// ResourceArn of the tag operations. The model's `[a-z-]/` matches a single character (a model bug), so
-/// the resource type is checked as `(room|logging-configuration)`.
+/// the resource type is checked, and quoted, as `(room|logging-configuration)`.
 pub(crate) const RESOURCE_ARN: Pattern = Pattern {
     matches: |s| crate::arn::parse(s).is_some(),
-    text: "^arn:aws:ivschat:[a-z0-9-]+:[0-9]+:(room|logging-configuration)/[a-zA-Z0-9-]+$",
+    regex: "^arn:aws:ivschat:[a-z0-9-]+:[0-9]+:(room|logging-configuration)/[a-zA-Z0-9-]+$",
+    anchored: false,
 };
 
-// ---- Shapes' constraints. ----
+// ---- Shapes' constraints, from the model. ----
 
-pub(crate) const ROOM_NAME: Str = Str::with(0, 128, NAME);
-pub(crate) const ROOM_IDENTIFIER_RULE: Str = Str::with(1, 128, ROOM_IDENTIFIER);
-pub(crate) const LC_IDENTIFIER_RULE: Str = Str::with(1, 128, LOGGING_CONFIGURATION_IDENTIFIER);
-pub(crate) const LAMBDA_ARN_RULE: Str = Str::with(0, 170, LAMBDA_ARN);
-pub(crate) const PAGINATION_TOKEN: Str = Str::len(0, 1024);
-pub(crate) const USER_ID: Str = Str::len(1, 128);
-pub(crate) const REASON: Str = Str::len(1, 256);
-pub(crate) const EVENT_NAME: Str = Str::len(1, 100);
-pub(crate) const MESSAGE_ID: Str = Str::with(12, 12, ALNUM);
-pub(crate) const TAG_KEY: Str = Str::len(1, 128);
-pub(crate) const RESOURCE_ARN_RULE: Str = Str::with(1, 128, RESOURCE_ARN);
+pub(crate) const ROOM_NAME: Str = Str::model(&model::ROOM_NAME, is_name);
+pub(crate) const LOGGING_CONFIGURATION_NAME: Str = Str::model(&model::LOGGING_CONFIGURATION_NAME, is_name);
+/// RoomIdentifier: a room ARN or (extension) a bare room id.
+pub(crate) const ROOM_IDENTIFIER_RULE: Str =
+    Str::model(&model::ROOM_IDENTIFIER, |s| crate::arn::is_identifier(s, store::ResourceKind::Room));
+/// LoggingConfigurationIdentifier: a logging-configuration ARN or (extension) a bare id.
+pub(crate) const LC_IDENTIFIER_RULE: Str = Str::model(&model::LOGGING_CONFIGURATION_IDENTIFIER, |s| {
+    crate::arn::is_identifier(s, store::ResourceKind::LoggingConfiguration)
+});
+pub(crate) const LAMBDA_ARN_RULE: Str = Str::with(&model::LAMBDA_ARN, LAMBDA_ARN);
+pub(crate) const PAGINATION_TOKEN: Str = Str::of(&model::PAGINATION_TOKEN);
+pub(crate) const USER_ID: Str = Str::of(&model::USER_ID);
+pub(crate) const REASON: Str = Str::of(&model::REASON);
+pub(crate) const EVENT_NAME: Str = Str::of(&model::EVENT_NAME);
+pub(crate) const MESSAGE_ID: Str = Str::model(&model::MESSAGE_ID, |s| all(s, |b| b.is_ascii_alphanumeric()));
+pub(crate) const TAG_KEY: Str = Str::of(&model::TAG_KEY);
+pub(crate) const RESOURCE_ARN_RULE: Str = Str::with(&model::RESOURCE_ARN, RESOURCE_ARN);
+pub(crate) const BUCKET_NAME: Str = Str::model(&model::BUCKET_NAME, |s| {
+    all(s, |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+});
+pub(crate) const LOG_GROUP_NAME: Str = Str::model(&model::LOG_GROUP_NAME, |s| {
+    all(s, |b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b'#'))
+});
+pub(crate) const DELIVERY_STREAM_NAME: Str = Str::model(&model::DELIVERY_STREAM_NAME, |s| {
+    all(s, |b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+});
+/// At most this many logging configurations per room.
+pub(crate) const MAX_ROOM_LOGGING_CONFIGURATIONS: usize = model::LOGGING_CONFIGURATION_IDENTIFIER_LIST.max_len();
 
 /// Tags: at most 50, keys 1–128, values 0–256.
 pub(crate) const TAGS: StrMap = StrMap {
     max_entries: Some(crate::config::MAX_TAGS),
-    key: Str::len(1, 128),
-    value: Str::len(0, 256),
+    key: Str::of(&model::TAG_KEY),
+    value: Str::of(&model::TAG_VALUE),
     max_total_bytes: None,
 };
 
@@ -455,8 +474,11 @@ pub(crate) const ATTRIBUTES: StrMap = StrMap {
     max_entries: None,
     key: Str::len(0, usize::MAX),
     value: Str::len(0, usize::MAX),
-    max_total_bytes: Some(1024),
+    max_total_bytes: Some(crate::config::MAX_ATTRIBUTE_BYTES),
 };
 
-pub(crate) const FALLBACK_RESULTS: &[&str] = &["ALLOW", "DENY"];
-pub(crate) const CAPABILITIES: &[&str] = &["SEND_MESSAGE", "DISCONNECT_USER", "DELETE_MESSAGE"];
+pub(crate) const FALLBACK_RESULTS: &[&str] = enum_values(&model::FALLBACK_RESULT);
+pub(crate) const CAPABILITIES: &[&str] = enum_values(&model::CHAT_TOKEN_CAPABILITY);
+
+#[cfg(test)]
+mod tests;

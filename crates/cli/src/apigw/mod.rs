@@ -1,27 +1,26 @@
 //! `switchboard apigatewaymanagementapi`: PostToConnection, GetConnection and DeleteConnection through the
 //! official `aws-sdk-apigatewaymanagement` client, with the answer in the AWS CLI's member casing.
 
-mod model;
+pub(crate) mod examples;
 
+use aws_models::apigatewaymanagementapi::Operation;
 use aws_sdk_apigatewaymanagement::config::{BehaviorVersion, Region};
 use aws_sdk_apigatewaymanagement::primitives::{Blob, DateTime};
 use base64::Engine;
 use serde_json::{Map, Value};
 
-pub(crate) use model::SERVICE;
-
 use super::CliError;
 use super::env::Target;
-use super::model::Operation;
 use super::output::timestamp;
 use super::sdk::{self, Recorder};
 
-/// Calls `operation`; `Some` answer to print.
+/// Calls `op`; `Some` answer to print.
 pub(crate) async fn call(
     target: &Target,
-    operation: &Operation,
+    op: Operation,
     params: &Map<String, Value>,
 ) -> Result<Option<Value>, CliError> {
+    let operation = op.model();
     let recorder = Recorder::default();
     let config = aws_sdk_apigatewaymanagement::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -33,8 +32,8 @@ pub(crate) async fn call(
         .build();
     let client = aws_sdk_apigatewaymanagement::Client::from_conf(config);
     let connection_id = params.get("ConnectionId").and_then(Value::as_str).unwrap_or_default().to_owned();
-    match operation.name {
-        "PostToConnection" => {
+    match op {
+        Operation::PostToConnection => {
             let encoded = params.get("Data").and_then(Value::as_str).unwrap_or_default();
             let data = base64::engine::general_purpose::STANDARD
                 .decode(encoded)
@@ -48,7 +47,7 @@ pub(crate) async fn call(
                 .map_err(|err| sdk::error(err, operation, &recorder, target))?;
             Ok(None)
         }
-        "GetConnection" => {
+        Operation::GetConnection => {
             let answer = client
                 .get_connection()
                 .connection_id(connection_id)
@@ -74,7 +73,7 @@ pub(crate) async fn call(
             }
             Ok(Some(Value::Object(out)))
         }
-        "DeleteConnection" => {
+        Operation::DeleteConnection => {
             client
                 .delete_connection()
                 .connection_id(connection_id)
@@ -83,7 +82,6 @@ pub(crate) async fn call(
                 .map_err(|err| sdk::error(err, operation, &recorder, target))?;
             Ok(None)
         }
-        other => Err(CliError::other(format!("unknown operation {other}"))),
     }
 }
 

@@ -1,9 +1,34 @@
 //! The examples of the `switchboard ivschat` help pages, after the AWS CLI's own (`send-event` is the seed
 //! document's example, which runs as written).
 
+use aws_models::ivschat::Operation;
+
 use crate::model::Example;
 
-pub(crate) static CREATE_CHAT_TOKEN: &[Example] = &[Example {
+/// The examples of `operation`'s help page.
+pub(crate) fn of(operation: Operation) -> &'static [Example] {
+    match operation {
+        Operation::CreateChatToken => CREATE_CHAT_TOKEN,
+        Operation::CreateLoggingConfiguration => CREATE_LOGGING_CONFIGURATION,
+        Operation::CreateRoom => CREATE_ROOM,
+        Operation::DeleteLoggingConfiguration => DELETE_LOGGING_CONFIGURATION,
+        Operation::DeleteMessage => DELETE_MESSAGE,
+        Operation::DeleteRoom => DELETE_ROOM,
+        Operation::DisconnectUser => DISCONNECT_USER,
+        Operation::GetLoggingConfiguration => GET_LOGGING_CONFIGURATION,
+        Operation::GetRoom => GET_ROOM,
+        Operation::ListLoggingConfigurations => LIST_LOGGING_CONFIGURATIONS,
+        Operation::ListRooms => LIST_ROOMS,
+        Operation::ListTagsForResource => LIST_TAGS_FOR_RESOURCE,
+        Operation::SendEvent => SEND_EVENT,
+        Operation::TagResource => TAG_RESOURCE,
+        Operation::UntagResource => UNTAG_RESOURCE,
+        Operation::UpdateLoggingConfiguration => UPDATE_LOGGING_CONFIGURATION,
+        Operation::UpdateRoom => UPDATE_ROOM,
+    }
+}
+
+static CREATE_CHAT_TOKEN: &[Example] = &[Example {
     title: "To create a chat token",
     text: "The following create-chat-token example creates an encrypted chat token that is used to establish an \
            individual WebSocket connection to a room. The token is valid for one minute, and a connection \
@@ -21,7 +46,7 @@ pub(crate) static CREATE_CHAT_TOKEN: &[Example] = &[Example {
 }"#,
 }];
 
-pub(crate) static CREATE_LOGGING_CONFIGURATION: &[Example] = &[Example {
+static CREATE_LOGGING_CONFIGURATION: &[Example] = &[Example {
     title: "To create a chat logging configuration",
     text: "The following create-logging-configuration example creates a logging configuration that records \
            the messages of the rooms it is attached to in a CloudWatch Logs log group (shorthand for a tagged \
@@ -48,7 +73,7 @@ pub(crate) static CREATE_LOGGING_CONFIGURATION: &[Example] = &[Example {
 }"#,
 }];
 
-pub(crate) static CREATE_ROOM: &[Example] = &[Example {
+static CREATE_ROOM: &[Example] = &[Example {
     title: "To create a room",
     text: "The following create-room example creates a room with a message review handler, in shorthand \
            syntax (the same value in JSON: '{\"uri\": \"…\", \"fallbackResult\": \"DENY\"}').",
@@ -78,7 +103,7 @@ pub(crate) static CREATE_ROOM: &[Example] = &[Example {
 }"#,
 }];
 
-pub(crate) static DELETE_LOGGING_CONFIGURATION: &[Example] = &[Example {
+static DELETE_LOGGING_CONFIGURATION: &[Example] = &[Example {
     title: "To delete a chat logging configuration",
     text: "The following delete-logging-configuration example deletes the specified logging configuration.",
     command: r#"switchboard ivschat delete-logging-configuration \
@@ -86,7 +111,7 @@ pub(crate) static DELETE_LOGGING_CONFIGURATION: &[Example] = &[Example {
     output: "",
 }];
 
-pub(crate) static DELETE_MESSAGE: &[Example] = &[Example {
+static DELETE_MESSAGE: &[Example] = &[Example {
     title: "To delete messages from a specified room",
     text: "The following delete-message example sends an event to the specified room, which directs clients to \
            delete the specified message: that is, unrender it from view and delete it from the client's chat \
@@ -100,7 +125,7 @@ pub(crate) static DELETE_MESSAGE: &[Example] = &[Example {
 }"#,
 }];
 
-pub(crate) static DELETE_ROOM: &[Example] = &[Example {
+static DELETE_ROOM: &[Example] = &[Example {
     title: "To delete a room",
     text: "The following delete-room example deletes the specified room. Connected clients are disconnected.",
     command: r#"switchboard ivschat delete-room \
@@ -108,7 +133,7 @@ pub(crate) static DELETE_ROOM: &[Example] = &[Example {
     output: "",
 }];
 
-pub(crate) static DISCONNECT_USER: &[Example] = &[Example {
+static DISCONNECT_USER: &[Example] = &[Example {
     title: "To disconnect a user from a room",
     text: "The following disconnect-user example disconnects all connections of the specified user from the \
            specified room.",
@@ -119,7 +144,7 @@ pub(crate) static DISCONNECT_USER: &[Example] = &[Example {
     output: "",
 }];
 
-pub(crate) static GET_LOGGING_CONFIGURATION: &[Example] = &[Example {
+static GET_LOGGING_CONFIGURATION: &[Example] = &[Example {
     title: "To get information about a chat logging configuration",
     text: "The following get-logging-configuration example gets information about the specified logging \
            configuration.",
@@ -141,7 +166,7 @@ pub(crate) static GET_LOGGING_CONFIGURATION: &[Example] = &[Example {
 }"#,
 }];
 
-pub(crate) static GET_ROOM: &[Example] = &[Example {
+static GET_ROOM: &[Example] = &[Example {
     title: "To get information about a room",
     text: "The following get-room example gets information about the specified room.",
     command: r#"switchboard ivschat get-room \
@@ -159,7 +184,7 @@ pub(crate) static GET_ROOM: &[Example] = &[Example {
 }"#,
 }];
 
-pub(crate) static LIST_LOGGING_CONFIGURATIONS: &[Example] = &[Example {
+static LIST_LOGGING_CONFIGURATIONS: &[Example] = &[Example {
     title: "To list logging configurations",
     text: "The following list-logging-configurations example lists the logging configurations of the account, \
            at most 2 per page; pass the nextToken of the answer to --next-token for the next page.",
@@ -186,7 +211,7 @@ pub(crate) static LIST_LOGGING_CONFIGURATIONS: &[Example] = &[Example {
 }"#,
 }];
 
-pub(crate) static LIST_ROOMS: &[Example] = &[Example {
+static LIST_ROOMS: &[Example] = &[Example {
     title: "To get summary information about all your rooms",
     text: "The following list-rooms example gets summary information about the rooms named test-room-1; \
            --query picks their ARNs.",
@@ -198,7 +223,7 @@ pub(crate) static LIST_ROOMS: &[Example] = &[Example {
 ]"#,
 }];
 
-pub(crate) static LIST_TAGS_FOR_RESOURCE: &[Example] = &[Example {
+static LIST_TAGS_FOR_RESOURCE: &[Example] = &[Example {
     title: "To list all tags for a resource",
     text: "The following list-tags-for-resource example lists all tags of the specified room.",
     command: r#"switchboard ivschat list-tags-for-resource \
@@ -211,7 +236,7 @@ pub(crate) static LIST_TAGS_FOR_RESOURCE: &[Example] = &[Example {
 }"#,
 }];
 
-pub(crate) static SEND_EVENT: &[Example] = &[
+static SEND_EVENT: &[Example] = &[
     Example {
         title: "To send an event to a room",
         text: "The following send-event example sends the given event to the specified room. (This is the AWS \
@@ -240,7 +265,7 @@ pub(crate) static SEND_EVENT: &[Example] = &[
     },
 ];
 
-pub(crate) static TAG_RESOURCE: &[Example] = &[Example {
+static TAG_RESOURCE: &[Example] = &[Example {
     title: "To add a tag to a resource",
     text: "The following tag-resource example adds or updates tags of the specified room.",
     command: r#"switchboard ivschat tag-resource \
@@ -249,7 +274,7 @@ pub(crate) static TAG_RESOURCE: &[Example] = &[Example {
     output: "",
 }];
 
-pub(crate) static UNTAG_RESOURCE: &[Example] = &[Example {
+static UNTAG_RESOURCE: &[Example] = &[Example {
     title: "To remove a tag from a resource",
     text: "The following untag-resource example removes the specified tags from the specified room (a list \
            option takes one word per element).",
@@ -259,7 +284,7 @@ pub(crate) static UNTAG_RESOURCE: &[Example] = &[Example {
     output: "",
 }];
 
-pub(crate) static UPDATE_LOGGING_CONFIGURATION: &[Example] = &[Example {
+static UPDATE_LOGGING_CONFIGURATION: &[Example] = &[Example {
     title: "To edit a room logging configuration",
     text: "The following update-logging-configuration example changes the destination of the specified \
            logging configuration, in JSON syntax.",
@@ -283,7 +308,7 @@ pub(crate) static UPDATE_LOGGING_CONFIGURATION: &[Example] = &[Example {
 }"#,
 }];
 
-pub(crate) static UPDATE_ROOM: &[Example] = &[Example {
+static UPDATE_ROOM: &[Example] = &[Example {
     title: "To update a room's configuration",
     text: "The following update-room example updates the specified room's configuration; an empty uri \
            disassociates its message review handler.",

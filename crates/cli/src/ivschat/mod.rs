@@ -1,11 +1,11 @@
 //! `switchboard ivschat`: the 17 IVS Chat operations through the official `aws-sdk-ivschat` client, with answers in
 //! the model's lowerCamel member names and order, as the AWS CLI prints them.
 
-mod examples;
-mod model;
+pub(crate) mod examples;
 
 use std::collections::HashMap;
 
+use aws_models::ivschat::Operation;
 use aws_sdk_ivschat::config::{BehaviorVersion, Region};
 use aws_sdk_ivschat::primitives::DateTime;
 use aws_sdk_ivschat::types::{
@@ -15,11 +15,9 @@ use aws_sdk_ivschat::types::{
 };
 use serde_json::{Map, Value};
 
-pub(crate) use model::SERVICE;
-
 use super::CliError;
 use super::env::Target;
-use super::model::Operation;
+use super::model::printed_output;
 use super::output::timestamp;
 use super::sdk::{self, Recorder};
 
@@ -57,12 +55,13 @@ macro_rules! logging_configuration {
     }};
 }
 
-/// Calls `operation`; `Some` answer to print.
+/// Calls `op`; `Some` answer to print.
 pub(crate) async fn call(
     target: &Target,
-    operation: &Operation,
+    op: Operation,
     params: &Map<String, Value>,
 ) -> Result<Option<Value>, CliError> {
+    let operation = op.model();
     let recorder = Recorder::default();
     let config = aws_sdk_ivschat::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -79,8 +78,8 @@ pub(crate) async fn call(
             $request.send().await.map_err(|err| sdk::error(err, operation, &recorder, target))?
         };
     }
-    let answer = match operation.name {
-        "CreateChatToken" => {
+    let answer = match op {
+        Operation::CreateChatToken => {
             let out = send!(
                 client
                     .create_chat_token()
@@ -98,7 +97,7 @@ pub(crate) async fn call(
                 .time("tokenExpirationTime", out.token_expiration_time.as_ref())
                 .time("sessionExpirationTime", out.session_expiration_time.as_ref())
         }
-        "CreateLoggingConfiguration" => {
+        Operation::CreateLoggingConfiguration => {
             let out = send!(
                 client
                     .create_logging_configuration()
@@ -108,7 +107,7 @@ pub(crate) async fn call(
             );
             logging_configuration!(out)
         }
-        "CreateRoom" => {
+        Operation::CreateRoom => {
             let out = send!(
                 client
                     .create_room()
@@ -121,11 +120,11 @@ pub(crate) async fn call(
             );
             room!(out)
         }
-        "DeleteLoggingConfiguration" => {
+        Operation::DeleteLoggingConfiguration => {
             send!(client.delete_logging_configuration().set_identifier(p.string("identifier")));
             Json::new()
         }
-        "DeleteMessage" => {
+        Operation::DeleteMessage => {
             let out = send!(
                 client
                     .delete_message()
@@ -135,11 +134,11 @@ pub(crate) async fn call(
             );
             Json::new().string("id", out.id.as_deref())
         }
-        "DeleteRoom" => {
+        Operation::DeleteRoom => {
             send!(client.delete_room().set_identifier(p.string("identifier")));
             Json::new()
         }
-        "DisconnectUser" => {
+        Operation::DisconnectUser => {
             send!(
                 client
                     .disconnect_user()
@@ -149,15 +148,15 @@ pub(crate) async fn call(
             );
             Json::new()
         }
-        "GetLoggingConfiguration" => {
+        Operation::GetLoggingConfiguration => {
             let out = send!(client.get_logging_configuration().set_identifier(p.string("identifier")));
             logging_configuration!(out)
         }
-        "GetRoom" => {
+        Operation::GetRoom => {
             let out = send!(client.get_room().set_identifier(p.string("identifier")));
             room!(out)
         }
-        "ListLoggingConfigurations" => {
+        Operation::ListLoggingConfigurations => {
             let out = send!(
                 client
                     .list_logging_configurations()
@@ -171,7 +170,7 @@ pub(crate) async fn call(
                 )
                 .string("nextToken", out.next_token.as_deref())
         }
-        "ListRooms" => {
+        Operation::ListRooms => {
             let out = send!(
                 client
                     .list_rooms()
@@ -185,11 +184,11 @@ pub(crate) async fn call(
                 .value("rooms", Some(Value::Array(out.rooms.iter().map(room_summary).collect())))
                 .string("nextToken", out.next_token.as_deref())
         }
-        "ListTagsForResource" => {
+        Operation::ListTagsForResource => {
             let out = send!(client.list_tags_for_resource().set_resource_arn(p.string("resourceArn")));
             Json::new().map("tags", Some(&out.tags))
         }
-        "SendEvent" => {
+        Operation::SendEvent => {
             let out = send!(
                 client
                     .send_event()
@@ -199,15 +198,15 @@ pub(crate) async fn call(
             );
             Json::new().string("id", out.id.as_deref())
         }
-        "TagResource" => {
+        Operation::TagResource => {
             send!(client.tag_resource().set_resource_arn(p.string("resourceArn")).set_tags(p.map("tags")));
             Json::new()
         }
-        "UntagResource" => {
+        Operation::UntagResource => {
             send!(client.untag_resource().set_resource_arn(p.string("resourceArn")).set_tag_keys(p.strings("tagKeys")));
             Json::new()
         }
-        "UpdateLoggingConfiguration" => {
+        Operation::UpdateLoggingConfiguration => {
             let out = send!(
                 client
                     .update_logging_configuration()
@@ -217,7 +216,7 @@ pub(crate) async fn call(
             );
             logging_configuration!(out)
         }
-        "UpdateRoom" => {
+        Operation::UpdateRoom => {
             let out = send!(
                 client
                     .update_room()
@@ -230,9 +229,8 @@ pub(crate) async fn call(
             );
             room!(out)
         }
-        other => return Err(CliError::other(format!("unknown operation {other}"))),
     };
-    Ok(operation.output.map(|_| answer.done()))
+    Ok(printed_output(operation).map(|_| answer.done()))
 }
 
 fn room_summary(room: &RoomSummary) -> Value {

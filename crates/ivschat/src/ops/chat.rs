@@ -1,5 +1,6 @@
 //! CreateChatToken, SendEvent, DeleteMessage and DisconnectUser: calls into the live messaging layer.
 
+use aws_models::ivschat::shapes as model;
 use serde_json::{Value, json};
 use wire::ApiError;
 use wire::timefmt::rfc3339_millis;
@@ -19,7 +20,7 @@ impl ControlPlane {
         let identifier = r.string(&mut input, "roomIdentifier", true, ROOM_IDENTIFIER_RULE);
         let user_id = r.string(&mut input, "userId", true, USER_ID);
         let capability_names = r.string_list(&mut input, "capabilities", false, None, Str::len(0, usize::MAX));
-        let minutes = r.integer(&mut input, "sessionDurationInMinutes", false, 1, 180);
+        let minutes = r.integer(&mut input, "sessionDurationInMinutes", false, &model::SESSION_DURATION_IN_MINUTES);
         let attributes = r.string_map(&mut input, "attributes", false, ATTRIBUTES);
         let mut capabilities = Vec::new();
         for (i, name) in capability_names.unwrap_or_default().iter().enumerate() {

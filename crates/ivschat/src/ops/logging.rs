@@ -1,6 +1,7 @@
 //! CreateLoggingConfiguration, GetLoggingConfiguration, UpdateLoggingConfiguration,
 //! DeleteLoggingConfiguration and ListLoggingConfigurations.
 
+use aws_models::ivschat::shapes as model;
 use serde_json::{Map, Value};
 use store::{Destination, LoggingConfigurationPatch, NewLoggingConfiguration, ResourceKind};
 use wire::ApiError;
@@ -9,8 +10,8 @@ use super::{ID_ATTEMPTS, id_taken};
 use crate::operation::Operation;
 use crate::pagination::Listing;
 use crate::validate::{
-    BUCKET_NAME, DELIVERY_STREAM_NAME, LC_IDENTIFIER_RULE, LOG_GROUP_NAME, Object, PAGINATION_TOKEN, ROOM_NAME, Reader,
-    Str, TAGS,
+    BUCKET_NAME, DELIVERY_STREAM_NAME, LC_IDENTIFIER_RULE, LOG_GROUP_NAME, LOGGING_CONFIGURATION_NAME, Object,
+    PAGINATION_TOKEN, Reader, Str, TAGS,
 };
 use crate::{ControlPlane, arn, errors, shapes};
 
@@ -35,13 +36,12 @@ fn read_destination(r: &mut Reader, input: &mut Object, required: bool) -> Optio
         value
     };
     let destination = if d.has("s3") {
-        member(r, &mut d, "s3", "bucketName", Str::with(3, 63, BUCKET_NAME))
-            .map(|bucket_name| Destination::S3 { bucket_name })
+        member(r, &mut d, "s3", "bucketName", BUCKET_NAME).map(|bucket_name| Destination::S3 { bucket_name })
     } else if d.has("cloudWatchLogs") {
-        member(r, &mut d, "cloudWatchLogs", "logGroupName", Str::with(1, 512, LOG_GROUP_NAME))
+        member(r, &mut d, "cloudWatchLogs", "logGroupName", LOG_GROUP_NAME)
             .map(|log_group_name| Destination::CloudWatchLogs { log_group_name })
     } else {
-        member(r, &mut d, "firehose", "deliveryStreamName", Str::with(1, 64, DELIVERY_STREAM_NAME))
+        member(r, &mut d, "firehose", "deliveryStreamName", DELIVERY_STREAM_NAME)
             .map(|delivery_stream_name| Destination::Firehose { delivery_stream_name })
     };
     r.end(d);
@@ -51,7 +51,7 @@ fn read_destination(r: &mut Reader, input: &mut Object, required: bool) -> Optio
 impl ControlPlane {
     pub(crate) async fn create_logging_configuration(&self, mut input: Object) -> Result<Value, ApiError> {
         let mut r = self.reader();
-        let name = r.string(&mut input, "name", false, ROOM_NAME);
+        let name = r.string(&mut input, "name", false, LOGGING_CONFIGURATION_NAME);
         let destination = read_destination(&mut r, &mut input, true);
         let tags = r.string_map(&mut input, "tags", false, TAGS);
         r.end(input);
@@ -98,7 +98,7 @@ impl ControlPlane {
     pub(crate) async fn update_logging_configuration(&self, mut input: Object) -> Result<Value, ApiError> {
         let mut r = self.reader();
         let identifier = r.string(&mut input, "identifier", true, LC_IDENTIFIER_RULE);
-        let name = r.string(&mut input, "name", false, ROOM_NAME);
+        let name = r.string(&mut input, "name", false, LOGGING_CONFIGURATION_NAME);
         let destination = read_destination(&mut r, &mut input, false);
         r.end(input);
         r.finish()?;
@@ -119,7 +119,7 @@ impl ControlPlane {
     pub(crate) async fn list_logging_configurations(&self, mut input: Object) -> Result<Value, ApiError> {
         let mut r = self.reader();
         let next_token = r.string(&mut input, "nextToken", false, PAGINATION_TOKEN);
-        let max_results = r.integer(&mut input, "maxResults", false, 1, 50);
+        let max_results = r.integer(&mut input, "maxResults", false, &model::MAX_LOGGING_CONFIGURATION_RESULTS);
         r.end(input);
         r.finish()?;
         self.admit(Operation::ListLoggingConfigurations, None)?;

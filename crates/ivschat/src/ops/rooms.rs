@@ -1,5 +1,6 @@
 //! CreateRoom, GetRoom, UpdateRoom, DeleteRoom and ListRooms.
 
+use aws_models::ivschat::shapes as model;
 use serde_json::{Map, Value};
 use store::{FallbackResult, HandlerPatch, MessageReviewHandler, NewRoom, ResourceKind, RoomFilter, RoomPatch};
 use wire::ApiError;
@@ -8,8 +9,8 @@ use super::{ID_ATTEMPTS, id_taken};
 use crate::operation::Operation;
 use crate::pagination::{self, Listing};
 use crate::validate::{
-    FALLBACK_RESULTS, LAMBDA_ARN_RULE, LC_IDENTIFIER_RULE, Object, PAGINATION_TOKEN, ROOM_IDENTIFIER_RULE, ROOM_NAME,
-    Reader, TAGS,
+    FALLBACK_RESULTS, LAMBDA_ARN_RULE, LC_IDENTIFIER_RULE, MAX_ROOM_LOGGING_CONFIGURATIONS, Object, PAGINATION_TOKEN,
+    ROOM_IDENTIFIER_RULE, ROOM_NAME, Reader, TAGS,
 };
 use crate::{ControlPlane, arn, errors, shapes};
 
@@ -28,7 +29,13 @@ fn read_handler(r: &mut Reader, input: &mut Object) -> Option<HandlerPatch> {
 }
 
 fn read_logging_identifiers(r: &mut Reader, input: &mut Object) -> Option<Vec<String>> {
-    r.string_list(input, "loggingConfigurationIdentifiers", false, Some(3), LC_IDENTIFIER_RULE)
+    r.string_list(
+        input,
+        "loggingConfigurationIdentifiers",
+        false,
+        Some(MAX_ROOM_LOGGING_CONFIGURATIONS),
+        LC_IDENTIFIER_RULE,
+    )
 }
 
 fn as_u32(v: i64) -> u32 {
@@ -39,8 +46,9 @@ impl ControlPlane {
     pub(crate) async fn create_room(&self, mut input: Object) -> Result<Value, ApiError> {
         let mut r = self.reader();
         let name = r.string(&mut input, "name", false, ROOM_NAME);
-        let rate = r.integer(&mut input, "maximumMessageRatePerSecond", false, 1, 100);
-        let length = r.integer(&mut input, "maximumMessageLength", false, 1, 500);
+        let rate =
+            r.integer(&mut input, "maximumMessageRatePerSecond", false, &model::ROOM_MAX_MESSAGE_RATE_PER_SECOND);
+        let length = r.integer(&mut input, "maximumMessageLength", false, &model::ROOM_MAX_MESSAGE_LENGTH);
         let handler = read_handler(&mut r, &mut input);
         let tags = r.string_map(&mut input, "tags", false, TAGS);
         let logging = read_logging_identifiers(&mut r, &mut input);
@@ -93,8 +101,9 @@ impl ControlPlane {
         let mut r = self.reader();
         let identifier = r.string(&mut input, "identifier", true, ROOM_IDENTIFIER_RULE);
         let name = r.string(&mut input, "name", false, ROOM_NAME);
-        let rate = r.integer(&mut input, "maximumMessageRatePerSecond", false, 1, 100);
-        let length = r.integer(&mut input, "maximumMessageLength", false, 1, 500);
+        let rate =
+            r.integer(&mut input, "maximumMessageRatePerSecond", false, &model::ROOM_MAX_MESSAGE_RATE_PER_SECOND);
+        let length = r.integer(&mut input, "maximumMessageLength", false, &model::ROOM_MAX_MESSAGE_LENGTH);
         let handler = read_handler(&mut r, &mut input);
         let logging = read_logging_identifiers(&mut r, &mut input);
         r.end(input);
@@ -131,7 +140,7 @@ impl ControlPlane {
         let mut r = self.reader();
         let name = r.string(&mut input, "name", false, ROOM_NAME);
         let next_token = r.string(&mut input, "nextToken", false, PAGINATION_TOKEN);
-        let max_results = r.integer(&mut input, "maxResults", false, 1, 50);
+        let max_results = r.integer(&mut input, "maxResults", false, &model::MAX_ROOM_RESULTS);
         let uri = r.string(&mut input, "messageReviewHandlerUri", false, LAMBDA_ARN_RULE);
         let logging = r.string(&mut input, "loggingConfigurationIdentifier", false, LC_IDENTIFIER_RULE);
         r.end(input);

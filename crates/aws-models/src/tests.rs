@@ -1,0 +1,103 @@
+//! The generated tables hold together: every `Operation` enum matches its service's table, and a few facts of the
+//! models the server and the command line rely on read as botocore has them.
+
+use crate::{Kind, Location, Service, apigatewaymanagementapi, apigatewayv2, ivschat, lambda};
+
+const SERVICES: [&Service; 4] =
+    [&apigatewaymanagementapi::SERVICE, &apigatewayv2::SERVICE, &ivschat::SERVICE, &lambda::SERVICE];
+
+#[test]
+fn operation_enums_follow_the_tables() {
+    for op in ivschat::Operation::ALL {
+        assert_eq!(op.model().name, op.name());
+        assert_eq!(ivschat::Operation::from_name(op.name()), Some(op));
+        assert_eq!(op.to_string(), op.name());
+    }
+    assert_eq!(ivschat::Operation::ALL.len(), ivschat::SERVICE.operations.len());
+    for op in apigatewaymanagementapi::Operation::ALL {
+        assert_eq!(op.model().name, op.name());
+    }
+    for op in apigatewayv2::Operation::ALL {
+        assert_eq!(op.model().name, op.name());
+    }
+    for op in lambda::Operation::ALL {
+        assert_eq!(op.model().name, op.name());
+    }
+    assert_eq!(ivschat::Operation::from_name("createRoom"), None);
+}
+
+#[test]
+fn operations_are_sorted_and_found_by_name_and_command() {
+    for service in SERVICES {
+        assert!(service.operations.windows(2).all(|w| w[0].name < w[1].name), "{}", service.name);
+        for op in service.operations {
+            assert_eq!(service.operation(op.name).map(|o| o.name), Some(op.name));
+            assert_eq!(service.command(op.cli_name).map(|o| o.name), Some(op.name));
+            assert!(matches!(op.input.kind, Kind::Structure(_)), "{} {}", service.name, op.name);
+        }
+    }
+}
+
+#[test]
+fn ivschat_facts() {
+    let create_room = ivschat::Operation::CreateRoom.model();
+    assert_eq!((create_room.http.method, create_room.http.request_uri), ("POST", "/CreateRoom"));
+    assert_eq!(ivschat::Operation::DeleteRoom.model().http.response_code, 204);
+    let untag = ivschat::Operation::UntagResource.model();
+    assert_eq!((untag.http.method, untag.http.request_uri), ("DELETE", "/tags/{resourceArn}"));
+    let tag_keys = untag.input.member("tagKeys").unwrap();
+    assert_eq!(
+        (tag_keys.location, tag_keys.location_name, tag_keys.required),
+        (Location::Querystring, "tagKeys", true)
+    );
+    assert_eq!(untag.input.member("resourceArn").unwrap().location, Location::Uri);
+    let room_name = &ivschat::shapes::ROOM_NAME;
+    assert_eq!((room_name.min_len(), room_name.max_len(), room_name.pattern), (0, 128, Some("[a-zA-Z0-9-_]*")));
+    assert_eq!(
+        (ivschat::shapes::ROOM_MAX_MESSAGE_LENGTH.min, ivschat::shapes::ROOM_MAX_MESSAGE_LENGTH.max),
+        (Some(1), Some(500))
+    );
+    assert!(matches!(ivschat::shapes::DESTINATION_CONFIGURATION.kind, Kind::Union(_)));
+    assert!(matches!(ivschat::shapes::FALLBACK_RESULT.kind, Kind::Enum(["ALLOW", "DENY"])));
+    let validation = ivschat::shapes::VALIDATION_EXCEPTION.error.unwrap();
+    assert_eq!((validation.status, validation.sender_fault), (400, true));
+    assert!(create_room.errors.iter().any(|e| e.name == "ConflictException"));
+}
+
+#[test]
+fn management_api_facts() {
+    let post = apigatewaymanagementapi::Operation::PostToConnection.model();
+    assert_eq!((post.http.method, post.http.request_uri), ("POST", "/@connections/{connectionId}"));
+    let data = post.input.member("Data").unwrap();
+    assert_eq!(
+        (data.location, data.doc),
+        (Location::Payload, "The data to be sent to the client specified by its connection id.")
+    );
+    assert_eq!(data.shape.max, Some(131_072));
+    let gone = apigatewaymanagementapi::shapes::GONE_EXCEPTION.error.unwrap();
+    assert_eq!(gone.status, 410);
+    assert_eq!(apigatewaymanagementapi::SERVICE.signing_name, "execute-api");
+}
+
+#[test]
+fn the_error_table_agrees_with_the_models_it_serves() {
+    for service in [&apigatewaymanagementapi::SERVICE, &ivschat::SERVICE] {
+        for error in service.operations.iter().flat_map(|op| op.errors) {
+            let info = error.error.unwrap();
+            let code = wire::ErrorCode::from_aws_type(info.code.unwrap_or(error.name));
+            let code = code.unwrap_or_else(|| panic!("{} {} is not in wire::ErrorCode", service.name, error.name));
+            assert_eq!(code.status().as_u16(), info.status, "{} {}", service.name, error.name);
+        }
+    }
+}
+
+#[test]
+fn paginators_come_from_botocore() {
+    let list_functions = lambda::Operation::ListFunctions.model().paginator.unwrap();
+    assert_eq!(
+        (list_functions.input_token, list_functions.output_token, list_functions.limit_key, list_functions.result_key),
+        ("Marker", "NextMarker", Some("MaxItems"), "Functions")
+    );
+    assert!(lambda::Operation::Invoke.model().paginator.is_none());
+    assert!(ivschat::SERVICE.operations.iter().all(|op| op.paginator.is_none()), "ivschat has none in botocore");
+}

@@ -1,0 +1,42 @@
+//! The examples of the `switchboard apigatewaymanagementapi` help pages, after the AWS CLI's own.
+
+use aws_models::apigatewaymanagementapi::Operation;
+
+use crate::model::Example;
+
+/// The examples of `operation`'s help page.
+pub(crate) fn of(operation: Operation) -> &'static [Example] {
+    match operation {
+        Operation::DeleteConnection => DELETE_CONNECTION,
+        Operation::GetConnection => GET_CONNECTION,
+        Operation::PostToConnection => POST_TO_CONNECTION,
+    }
+}
+
+static POST_TO_CONNECTION: &[Example] = &[Example {
+    title: "To send data to a WebSocket connection",
+    text: "The following post-to-connection example sends a message to a client that's connected to the specified \
+           WebSocket API. --data is sent as written (use --cli-binary-format base64 for the AWS CLI v2 behaviour, \
+           or fileb://FILE for raw bytes).",
+    command: "switchboard apigatewaymanagementapi post-to-connection \\\n    --connection-id L0SM9cOFvHcCIhw= \\\n    \
+              --data \"Hello from API Gateway!\" \\\n    --endpoint-url http://127.0.0.1:4510/prod",
+    output: "",
+}];
+
+static GET_CONNECTION: &[Example] = &[Example {
+    title: "To get information about a WebSocket connection",
+    text: "The following get-connection example describes a connection to the specified WebSocket API.",
+    command: "switchboard apigatewaymanagementapi get-connection \\\n    --connection-id L0SM9cOFvHcCIhw= \\\n    \
+              --endpoint-url http://127.0.0.1:4510/prod",
+    output: "{\n    \"ConnectedAt\": \"2020-04-30T20:10:33.236000+00:00\",\n    \"Identity\": {\n        \
+             \"SourceIp\": \"192.0.2.1\",\n        \"UserAgent\": \"wscat\"\n    },\n    \
+             \"LastActiveAt\": \"2020-04-30T20:10:42.997000+00:00\"\n}",
+}];
+
+static DELETE_CONNECTION: &[Example] = &[Example {
+    title: "To delete a WebSocket connection",
+    text: "The following delete-connection example disconnects a client from the specified WebSocket API.",
+    command: "switchboard apigatewaymanagementapi delete-connection \\\n    --connection-id L0SM9cOFvHcCIhw= \\\n    \
+              --endpoint-url http://127.0.0.1:4510/prod",
+    output: "",
+}];
