@@ -1,17 +1,19 @@
 //! The cluster bus: how Switchboard nodes talk to each other and share what must be shared.
 //!
-//! A [`Bus`] has two halves behind one object-safe trait:
+//! The bus is two seams, each an object-safe trait, so that a backend can implement one without the other:
 //!
-//! - **Messaging**: [`Bus::publish`] to a named channel and [`Bus::subscribe`] to receive what is published there, in
-//!   the order the bus saw it (one total order per channel, the same for every subscriber). Every message carries its
-//!   publisher's id and a per-channel sequence number, so a subscriber counts what it missed (a Redis outage, a full
-//!   inbox) instead of losing it silently.
-//! - **Cluster state**: node liveness (a heartbeat with a time to live per node incarnation), the registry of each
-//!   incarnation's connections, one-time claims and windowed counters.
+//! - [`PubSub`], **messaging**: [`PubSub::publish`] to a named channel and [`PubSub::subscribe`] to receive what is
+//!   published there, in the order the bus saw it (one total order per channel, the same for every subscriber), with
+//!   its health, canary and counters. Every message carries its publisher's id and a per-channel sequence number, so
+//!   a subscriber counts what it missed (a Redis outage, a full inbox) instead of losing it silently. A
+//!   messaging-only system (NATS, say) can implement this half alone.
+//! - [`ClusterState`], **shared state**: node liveness (a heartbeat with a time to live per node incarnation), the
+//!   registry of each incarnation's connections, one-time claims and windowed counters.
 //!
-//! [`LocalBus`] serves one process (the default, and tests that run several nodes in one process through
-//! `memory://NAME`); [`RedisBus`] serves a cluster through Redis pub/sub and keys. Nothing above this trait knows which
-//! one runs. [`connect`] picks one from a URL.
+//! A node holds one [`Bus`]: a messaging backend, a state backend (often the same object) and whether other nodes
+//! share them. [`LocalBus`] serves one process (the default, and tests that run several nodes in one process through
+//! `memory://NAME`); [`RedisBus`] serves a cluster through Redis pub/sub and keys; both implement both traits. Nothing
+//! above these traits knows which one runs. [`connect`] picks one from a URL.
 
 mod local;
 mod redis_bus;
@@ -118,11 +120,9 @@ impl Incarnation {
     }
 }
 
-/// The cluster bus. See the crate documentation.
+/// Messaging between nodes: what a publish/subscribe system implements. See the crate documentation.
 #[async_trait]
-pub trait Bus: Send + Sync + fmt::Debug + 'static {
-    // ---- Messaging ----
-
+pub trait PubSub: Send + Sync + fmt::Debug + 'static {
     /// Publishes `payload` on `channel`. Fails (and counts the message as lost) when the bus is unreachable.
     async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BusError>;
 
@@ -139,15 +139,14 @@ pub trait Bus: Send + Sync + fmt::Debug + 'static {
 
     fn stats(&self) -> BusStats;
 
-    /// Whether other nodes may share this bus (Redis, or a named in-process bus), as opposed to a node alone. A node
-    /// alone may skip the bus on paths where only it can be listening.
-    fn is_shared(&self) -> bool;
-
     /// The backend's name for diagnostics (`memory`, `redis`).
     fn kind(&self) -> &'static str;
+}
 
-    // ---- Cluster state ----
-
+/// State shared by the nodes of a cluster: liveness, the connection registry, claims and counters. See the crate
+/// documentation.
+#[async_trait]
+pub trait ClusterState: Send + Sync + fmt::Debug + 'static {
     /// Takes a node id for `token` with a heartbeat living `ttl`: `node` when given (taking it over from a previous
     /// incarnation), else the lowest id from 1 whose heartbeat is not held. Records the incarnation as a member.
     async fn join(&self, node: Option<u16>, token: &str, ttl: Duration) -> Result<Incarnation, BusError>;
@@ -187,18 +186,62 @@ pub trait Bus: Send + Sync + fmt::Debug + 'static {
     async fn count_in_window(&self, key: &str, window: Duration) -> Result<u64, BusError>;
 }
 
+/// A node's cluster bus: its messaging backend, its shared-state backend, and whether other nodes share them.
+#[derive(Clone, Debug)]
+pub struct Bus {
+    pubsub: Arc<dyn PubSub>,
+    state: Arc<dyn ClusterState>,
+    shared: bool,
+}
+
+impl Bus {
+    /// A bus of two backends (which may be one object). `shared` says whether other nodes may use them too.
+    pub fn new(pubsub: Arc<dyn PubSub>, state: Arc<dyn ClusterState>, shared: bool) -> Bus {
+        Bus { pubsub, state, shared }
+    }
+
+    /// A bus whose one backend does both jobs.
+    pub fn of<B: PubSub + ClusterState>(backend: Arc<B>, shared: bool) -> Bus {
+        Bus { pubsub: backend.clone(), state: backend, shared }
+    }
+
+    /// A node alone: a private in-process bus.
+    pub fn alone() -> Bus {
+        Bus::of(Arc::new(LocalBus::new()), false)
+    }
+
+    pub fn pubsub(&self) -> &Arc<dyn PubSub> {
+        &self.pubsub
+    }
+
+    pub fn state(&self) -> &Arc<dyn ClusterState> {
+        &self.state
+    }
+
+    /// Whether other nodes may share this bus (Redis, or a named in-process bus), as opposed to a node alone. A node
+    /// alone may skip the bus on paths where only it can be listening. Read once, when a service is built.
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    /// The messaging backend's health: whether messages flow.
+    pub fn health(&self) -> Health {
+        self.pubsub.health()
+    }
+}
+
 /// A bus from a URL: `redis://…` (or `rediss://…` where the redis crate supports it) for a cluster, `memory://NAME`
 /// for a bus shared by everything in this process that names the same `NAME`, and `None` for a private in-process
 /// bus. `namespace` prefixes every Redis key and channel, so that several clusters (or test runs) share one Redis.
-pub async fn connect(url: Option<&str>, namespace: &str) -> Result<Arc<dyn Bus>, BusError> {
+pub async fn connect(url: Option<&str>, namespace: &str) -> Result<Bus, BusError> {
     match url {
-        None => Ok(Arc::new(LocalBus::new())),
-        Some(url) if url.starts_with("memory://") => Ok(LocalBus::named(&url["memory://".len()..])),
+        None => Ok(Bus::alone()),
+        Some(url) if url.starts_with("memory://") => Ok(Bus::of(LocalBus::named(&url["memory://".len()..]), true)),
         Some(url)
             if url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://") =>
         {
             let config = RedisBusConfig::new(url, namespace);
-            Ok(Arc::new(RedisBus::connect(config).await?))
+            Ok(Bus::of(Arc::new(RedisBus::connect(config).await?), true))
         }
         Some(url) => Err(BusError::UnsupportedUrl(url.to_owned())),
     }

@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use crate::router::Router;
-use crate::{Bus, BusError, BusStats, Health, Incarnation, Renewal, Subscription};
+use crate::{BusError, BusStats, ClusterState, Health, Incarnation, PubSub, Renewal, Subscription};
 
 /// Every subscriber of a channel receives every message in publish order; nothing is ever lost, so the bus is always
 /// [`Health::Connected`]. Cluster state lives in memory with the same semantics as on Redis.
@@ -19,8 +19,6 @@ use crate::{Bus, BusError, BusStats, Health, Incarnation, Renewal, Subscription}
 pub struct LocalBus {
     router: Arc<Router>,
     state: Mutex<State>,
-    /// Named buses are shared by the nodes of one process; an unnamed one serves a node alone.
-    shared: bool,
     /// Makes taking a sequence number and dispatching one step, so that concurrent publishers keep sequence order.
     publishing: Mutex<()>,
 }
@@ -46,7 +44,6 @@ impl LocalBus {
         LocalBus {
             router: Arc::new(Router::new(65_536, None)),
             state: Mutex::new(State::default()),
-            shared: false,
             publishing: Mutex::new(()),
         }
     }
@@ -59,7 +56,7 @@ impl LocalBus {
         if let Some(bus) = named.get(name).and_then(Weak::upgrade) {
             return bus;
         }
-        let bus = Arc::new(LocalBus { shared: true, ..LocalBus::new() });
+        let bus = Arc::new(LocalBus::new());
         named.insert(name.to_owned(), Arc::downgrade(&bus));
         bus
     }
@@ -70,7 +67,7 @@ fn live(entry: Option<&(String, Instant)>, now: Instant) -> Option<&String> {
 }
 
 #[async_trait]
-impl Bus for LocalBus {
+impl PubSub for LocalBus {
     async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BusError> {
         let _publishing = self.publishing.lock();
         let seq = self.router.next_sequence(channel);
@@ -99,11 +96,10 @@ impl Bus for LocalBus {
     fn kind(&self) -> &'static str {
         "memory"
     }
+}
 
-    fn is_shared(&self) -> bool {
-        self.shared
-    }
-
+#[async_trait]
+impl ClusterState for LocalBus {
     async fn join(&self, node: Option<u16>, token: &str, ttl: Duration) -> Result<Incarnation, BusError> {
         let now = Instant::now();
         let mut state = self.state.lock();

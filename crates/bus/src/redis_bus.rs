@@ -23,7 +23,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::{Instant, sleep, timeout};
 
 use crate::router::{Router, decode, encode};
-use crate::{Bus, BusError, BusStats, Health, Incarnation, Renewal, Subscription};
+use crate::{BusError, BusStats, ClusterState, Health, Incarnation, PubSub, Renewal, Subscription};
 
 /// Settings of a [`RedisBus`].
 #[derive(Clone, Debug)]
@@ -60,7 +60,7 @@ if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]); redis.call('SADD
 if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]); redis.call('SADD', KEYS[2], ARGV[3]); return 0 end
 return cur";
 
-/// A [`Bus`] on Redis. See the module documentation.
+/// A [`PubSub`] and [`ClusterState`] on Redis. See the module documentation.
 pub struct RedisBus {
     shared: Arc<Shared>,
     conn: ConnectionManager,
@@ -373,7 +373,7 @@ fn millis(d: Duration) -> u64 {
 }
 
 #[async_trait]
-impl Bus for RedisBus {
+impl PubSub for RedisBus {
     async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BusError> {
         let router = &self.shared.router;
         let seq = router.next_sequence(channel);
@@ -423,11 +423,10 @@ impl Bus for RedisBus {
     fn kind(&self) -> &'static str {
         "redis"
     }
+}
 
-    fn is_shared(&self) -> bool {
-        true
-    }
-
+#[async_trait]
+impl ClusterState for RedisBus {
     async fn join(&self, node: Option<u16>, token: &str, ttl: Duration) -> Result<Incarnation, BusError> {
         let ttl_ms = millis(ttl);
         let node = match node {

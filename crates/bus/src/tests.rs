@@ -24,10 +24,10 @@ fn namespace() -> String {
 }
 
 /// A backend's name and two clients of one bus (two nodes).
-type Pair = (&'static str, Arc<dyn Bus>, Arc<dyn Bus>);
+type Pair = (&'static str, Bus, Bus);
 
 async fn buses() -> Vec<Pair> {
-    let local = LocalBus::named(&namespace());
+    let local = connect(Some(&format!("memory://{}", namespace())), "").await.expect("memory bus");
     let mut out: Vec<Pair> = vec![("memory", local.clone(), local)];
     if let Some(url) = redis_url() {
         let ns = namespace();
@@ -45,6 +45,7 @@ async fn recv(sub: &mut Subscription) -> Message {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_reach_every_subscriber_in_one_order() {
     for (name, a, b) in buses().await {
+        let (a, b) = (a.pubsub().clone(), b.pubsub().clone());
         assert_eq!(a.health(), Health::Connected, "{name}");
         let mut on_a = a.subscribe("room-1").await;
         let mut on_b = b.subscribe("room-1").await;
@@ -87,6 +88,7 @@ async fn messages_reach_every_subscriber_in_one_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_state_has_the_same_semantics_everywhere() {
     for (name, a, b) in buses().await {
+        let (a, b) = (a.state().clone(), b.state().clone());
         let ttl = Duration::from_millis(400);
         let one = a.join(None, "tok1", ttl).await.unwrap();
         let two = b.join(None, "tok2", ttl).await.unwrap();
@@ -173,7 +175,7 @@ impl Drop for PrivateRedis {
     }
 }
 
-async fn wait_for(bus: &dyn Bus, health: Health, within: Duration) {
+async fn wait_for(bus: &dyn PubSub, health: Health, within: Duration) {
     let deadline = tokio::time::Instant::now() + within;
     while bus.health() != health {
         assert!(tokio::time::Instant::now() < deadline, "bus did not become {health:?} within {within:?}");
@@ -190,8 +192,8 @@ async fn redis_restart_degrades_then_recovers_and_counts_the_loss() {
     let mut redis = PrivateRedis::start(port);
     let url = format!("redis://127.0.0.1:{}/", redis.port);
     let ns = namespace();
-    let a = connect(Some(&url), &ns).await.unwrap();
-    let b = connect(Some(&url), &ns).await.unwrap();
+    let a = connect(Some(&url), &ns).await.unwrap().pubsub().clone();
+    let b = connect(Some(&url), &ns).await.unwrap().pubsub().clone();
     let mut sub = b.subscribe("room").await;
     a.publish("room", Bytes::from_static(b"before")).await.unwrap();
     assert_eq!(recv(&mut sub).await.payload, Bytes::from_static(b"before"));
@@ -236,4 +238,26 @@ async fn gaps_count_as_missed_only_while_unfilled() {
     while sub.try_recv().is_some() {}
     drop(sub);
     assert_eq!(router.stats().missed, 11, "kept after the channel is left");
+}
+
+#[tokio::test]
+async fn a_bus_is_shared_only_when_other_nodes_may_use_it() {
+    assert!(!connect(None, "").await.unwrap().is_shared(), "a node alone");
+    assert!(connect(Some(&format!("memory://{}", namespace())), "").await.unwrap().is_shared());
+    assert!(matches!(connect(Some("nats://x"), "").await, Err(BusError::UnsupportedUrl(_))));
+}
+
+#[tokio::test]
+async fn messaging_and_state_may_come_from_different_backends() {
+    // A messaging-only backend paired with another state backend: each half goes to its own.
+    let messages = Arc::new(LocalBus::new());
+    let state = Arc::new(LocalBus::new());
+    let bus = Bus::new(messages.clone(), state.clone(), true);
+    let mut sub = messages.subscribe("c").await;
+    bus.pubsub().publish("c", Bytes::from_static(b"m")).await.unwrap();
+    assert_eq!(recv(&mut sub).await.payload, Bytes::from_static(b"m"));
+    let me = bus.state().join(None, "tok", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(state.members().await.unwrap(), vec![me]);
+    assert!(messages.members().await.unwrap().is_empty(), "the messaging backend holds no state");
+    assert_eq!(bus.health(), Health::Connected);
 }

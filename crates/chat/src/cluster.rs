@@ -12,25 +12,122 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use bus::Bus;
+use async_trait::async_trait;
+use bus::{Bus, ClusterState, PubSub};
 use bytes::Bytes;
 use hub::Utf8Bytes;
 use serde::{Deserialize, Serialize};
-use store::{FallbackResult, MessageReviewHandler};
+use store::{FallbackResult, MessageReviewHandler, Room};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::rooms::{LiveRoom, Rooms, Settings};
+use crate::fanout::{Alone, Fanout};
+use crate::logging::{LogSink, Record};
+use crate::rooms::{self, Gone, LiveRoom, Outgoing, Rooms, Settings};
+
+/// The fan-out of a service on `bus`: through the bus when other nodes share it, else straight to this node's members.
+/// The one place where the chat service decides whether it is alone.
+pub(crate) fn fanout(bus: &Bus) -> Arc<dyn Fanout> {
+    match bus.is_shared() {
+        true => Arc::new(Shared { pubsub: bus.pubsub().clone(), state: bus.state().clone() }),
+        false => Arc::new(Alone),
+    }
+}
+
+/// Nodes sharing a bus: rooms span every node (see the module documentation), chat tokens are single-use across
+/// them and room rate limits count every node's messages (fixed one-second windows counted on the bus).
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pubsub: Arc<dyn PubSub>,
+    state: Arc<dyn ClusterState>,
+}
+
+#[async_trait]
+impl Fanout for Shared {
+    fn spans_nodes(&self) -> bool {
+        true
+    }
+
+    async fn claim_token(&self, nonce: &str, ttl: Duration) -> bool {
+        // Single use across the cluster: the first node to claim the nonce wins.
+        match self.state.claim_once(&format!("chat-token:{nonce}"), ttl).await {
+            Ok(claimed) => claimed,
+            Err(err) => {
+                tracing::warn!(%err, "Cannot check a chat token's single use across the cluster.");
+                true
+            }
+        }
+    }
+
+    async fn listen(&self, room: &Arc<LiveRoom>, rooms: &Arc<Rooms>) -> Option<Arc<Listener>> {
+        Some(Listener::of(room, rooms, &self.pubsub).await)
+    }
+
+    async fn emit(
+        &self,
+        room_id: &str,
+        live: Option<&Arc<LiveRoom>>,
+        logging_ids: Arc<[String]>,
+        outgoing: Outgoing<'_>,
+        disconnect: Option<&str>,
+        logs: &LogSink,
+    ) -> Result<(), Gone> {
+        let send_time = match live {
+            Some(live) => live.next_send_time()?,
+            None => OffsetDateTime::now_utc(),
+        };
+        let (json, kind) = outgoing.encode(send_time);
+        if !logging_ids.is_empty() {
+            logs.record(Record {
+                room_id: room_id.into(),
+                logging_ids,
+                kind,
+                send_time,
+                payload: hub::Utf8Bytes::from(json.clone()),
+            });
+        }
+        let message = RoomMessage::Frame { frame: json, disconnect: disconnect.map(str::to_owned) };
+        if let Err(err) = self.pubsub.publish(&channel(room_id), encode(&message)).await {
+            // The bus is away: this node's members still get it.
+            tracing::debug!(%err, room_id, "Cluster bus unavailable; delivering to this node's members only.");
+            if let (Some(live), RoomMessage::Frame { frame, disconnect }) = (live, message) {
+                live.deliver(hub::Utf8Bytes::from(frame), disconnect.as_deref());
+            }
+        }
+        Ok(())
+    }
+
+    async fn rate_allows(&self, room_id: &str, rate: u32) -> bool {
+        // With the bus away, the room's own rate bucket decides.
+        match self.state.count_in_window(&format!("chat-rate:{room_id}"), Duration::from_secs(1)).await {
+            Ok(count) => count <= u64::from(rate),
+            Err(_) => true,
+        }
+    }
+
+    async fn room_updated(&self, room: &Room) {
+        let message = RoomMessage::Updated(WireSettings::of(&rooms::Settings::of(room)));
+        if let Err(err) = self.pubsub.publish(&channel(&room.id), encode(&message)).await {
+            tracing::warn!(%err, room_id = %room.id, "UpdateRoom reached this node's members only.");
+        }
+    }
+
+    async fn room_deleted(&self, room_id: &str) {
+        if let Err(err) = self.pubsub.publish(&channel(room_id), encode(&RoomMessage::Deleted)).await {
+            tracing::warn!(%err, room_id, "DeleteRoom reached this node's members only.");
+        }
+    }
+}
 
 /// The bus channel of a room.
-pub(crate) fn channel(room_id: &str) -> String {
+fn channel(room_id: &str) -> String {
     format!("room:{room_id}")
 }
 
 /// What travels on a room's channel.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "lowercase")]
-pub(crate) enum RoomMessage {
+enum RoomMessage {
     /// An encoded frame for every member; then close the connections of `disconnect` (DisconnectUser).
     Frame { frame: String, disconnect: Option<String> },
     /// UpdateRoom committed these settings.
@@ -41,7 +138,7 @@ pub(crate) enum RoomMessage {
 
 /// A room's live settings as they cross the bus.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct WireSettings {
+struct WireSettings {
     length: u32,
     rate: u32,
     review_uri: Option<String>,
@@ -52,7 +149,7 @@ pub(crate) struct WireSettings {
 }
 
 impl WireSettings {
-    pub(crate) fn of(settings: &Settings) -> WireSettings {
+    fn of(settings: &Settings) -> WireSettings {
         WireSettings {
             length: settings.maximum_message_length,
             rate: settings.maximum_message_rate_per_second,
@@ -78,7 +175,7 @@ impl WireSettings {
     }
 }
 
-pub(crate) fn encode(message: &RoomMessage) -> Bytes {
+fn encode(message: &RoomMessage) -> Bytes {
     Bytes::from(serde_json::to_vec(message).unwrap_or_default())
 }
 
@@ -109,7 +206,7 @@ impl Drop for Listener {
 impl Listener {
     /// The listener of `room`, started if it has none; returns once its subscription is in effect (or the bus is
     /// away, in which case the bus subscribes when it comes back).
-    pub(crate) async fn of(room: &Arc<LiveRoom>, rooms: &Arc<Rooms>, bus: &Arc<dyn Bus>) -> Arc<Listener> {
+    pub(crate) async fn of(room: &Arc<LiveRoom>, rooms: &Arc<Rooms>, bus: &Arc<dyn PubSub>) -> Arc<Listener> {
         let listener = {
             let mut slot = room.listener.lock();
             match slot.upgrade() {
@@ -129,7 +226,7 @@ impl Listener {
     }
 }
 
-async fn listen(bus: Arc<dyn Bus>, room: Weak<LiveRoom>, rooms: Arc<Rooms>, ready: watch::Sender<bool>) {
+async fn listen(bus: Arc<dyn PubSub>, room: Weak<LiveRoom>, rooms: Arc<Rooms>, ready: watch::Sender<bool>) {
     let Some(id) = room.upgrade().map(|r| r.id.clone()) else { return };
     let mut subscription = bus.subscribe(&channel(&id)).await;
     let _ = ready.send(true);

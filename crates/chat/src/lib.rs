@@ -12,6 +12,7 @@
 
 mod actions;
 mod cluster;
+mod fanout;
 mod logging;
 mod review;
 mod rooms;
@@ -23,7 +24,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bus::Bus;
 use hub::session::{SessionConfig, SessionEnd};
 use hub::{Connection, Hub};
 use ivschat::{
@@ -38,8 +38,9 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use wire::ivschat::{self as frames, Attributes, ChatErrorCode};
 
-use crate::cluster::{Listener, RoomMessage, WireSettings};
-use crate::logging::{LogSettings, LogSink, Record};
+use crate::cluster::Listener;
+use crate::fanout::Fanout;
+use crate::logging::{LogSettings, LogSink};
 use crate::review::Reviewer;
 use crate::rooms::{LiveRoom, Outgoing, Rooms};
 use crate::token::{Capabilities, Claims, Tokens};
@@ -122,8 +123,8 @@ pub struct ChatService {
     rooms: Arc<Rooms>,
     reviewer: Reviewer,
     logs: LogSink,
-    /// The cluster bus: rooms span every node sharing it (see `cluster.rs`).
-    bus: Arc<dyn Bus>,
+    /// Alone or through the cluster bus (see `fanout.rs`, `cluster.rs`), chosen when the service starts.
+    fanout: Arc<dyn Fanout>,
 }
 
 impl std::fmt::Debug for ChatService {
@@ -200,7 +201,7 @@ impl ChatService {
     /// Starts the log writer on the current Tokio
     /// runtime.
     pub fn new(store: Arc<dyn Store>, hub: Hub, config: ChatConfig) -> std::io::Result<Arc<ChatService>> {
-        ChatService::with_bus(store, hub, config, Arc::new(bus::LocalBus::new()))
+        ChatService::with_bus(store, hub, config, bus::Bus::alone())
     }
 
     /// [`ChatService::new`] on a cluster bus: when other nodes share it, rooms span them all (`cluster.rs`), chat
@@ -209,12 +210,13 @@ impl ChatService {
         store: Arc<dyn Store>,
         hub: Hub,
         config: ChatConfig,
-        bus: Arc<dyn Bus>,
+        bus: bus::Bus,
     ) -> std::io::Result<Arc<ChatService>> {
         tokio::runtime::Handle::try_current()
             .map_err(|_| std::io::Error::other("chat messaging must start inside a Tokio runtime"))?;
+        let fanout = cluster::fanout(&bus);
         let mut tokens = Tokens::with_key(config.token_key, OffsetDateTime::now_utc());
-        if bus.is_shared() {
+        if fanout.spans_nodes() {
             tokens.accept_earlier_tokens();
         }
         let client = reqwest::Client::builder()
@@ -239,7 +241,7 @@ impl ChatService {
             store.clone(),
             client,
         );
-        Ok(Arc::new(ChatService { store, hub, config, tokens, rooms: Arc::default(), reviewer, logs, bus }))
+        Ok(Arc::new(ChatService { store, hub, config, tokens, rooms: Arc::default(), reviewer, logs, fanout }))
     }
 
     pub fn config(&self) -> &ChatConfig {
@@ -254,22 +256,13 @@ impl ChatService {
         }
         let now = OffsetDateTime::now_utc();
         let claims = self.tokens.redeem(token, now).map_err(|err| Refusal::unauthorized(err.message()))?;
-        if self.bus.is_shared() {
-            // Single use across the cluster: the first node to claim the nonce wins.
-            let ttl =
-                Duration::try_from(claims.token_expires() - now).unwrap_or(Duration::ZERO) + Duration::from_secs(1);
-            match self.bus.claim_once(&format!("chat-token:{}", claims.nonce()), ttl).await {
-                Ok(true) => {}
-                Ok(false) => return Err(Refusal::unauthorized(token::TokenError::Used.message())),
-                Err(err) => tracing::warn!(%err, "Cannot check a chat token's single use across the cluster."),
-            }
+        let ttl = Duration::try_from(claims.token_expires() - now).unwrap_or(Duration::ZERO) + Duration::from_secs(1);
+        if !self.fanout.claim_token(claims.nonce(), ttl).await {
+            return Err(Refusal::unauthorized(token::TokenError::Used.message()));
         }
         match self.rooms.load(self.store.as_ref(), &claims.room_id).await {
             Ok(room) => {
-                let listener = match self.bus.is_shared() {
-                    true => Some(Listener::of(&room, &self.rooms, &self.bus).await),
-                    false => None,
-                };
+                let listener = self.fanout.listen(&room, &self.rooms).await;
                 Ok(Ticket { claims, room, listener })
             }
             Err(StoreError::NotFound { .. }) => Err(Refusal::room_not_found()),
@@ -364,51 +357,13 @@ impl ChatService {
         outgoing: Outgoing<'_>,
         disconnect: Option<&str>,
     ) -> Result<(), rooms::Gone> {
-        if !self.bus.is_shared() {
-            match live {
-                Some(live) => live.broadcast(outgoing, &self.logs, disconnect).map(|_| ()),
-                None => {
-                    rooms::log_only_to(room_id, logging_ids, outgoing, &self.logs);
-                    Ok(())
-                }
-            }
-        } else {
-            let send_time = match live {
-                Some(live) => live.next_send_time()?,
-                None => OffsetDateTime::now_utc(),
-            };
-            let (json, kind) = outgoing.encode(send_time);
-            if !logging_ids.is_empty() {
-                self.logs.record(Record {
-                    room_id: room_id.into(),
-                    logging_ids,
-                    kind,
-                    send_time,
-                    payload: hub::Utf8Bytes::from(json.clone()),
-                });
-            }
-            let message = RoomMessage::Frame { frame: json, disconnect: disconnect.map(str::to_owned) };
-            if let Err(err) = self.bus.publish(&cluster::channel(room_id), cluster::encode(&message)).await {
-                // The bus is away: this node's members still get it.
-                tracing::debug!(%err, room_id, "Cluster bus unavailable; delivering to this node's members only.");
-                if let (Some(live), RoomMessage::Frame { frame, disconnect }) = (live, message) {
-                    live.deliver(hub::Utf8Bytes::from(frame), disconnect.as_deref());
-                }
-            }
-            Ok(())
-        }
+        self.fanout.emit(room_id, live, logging_ids, outgoing, disconnect, &self.logs).await
     }
 
     /// In a cluster, whether room `room_id` may take one more message this second across every node (fixed
     /// one-second windows counted on the bus); alone (or with the bus away) the room's own rate bucket decides.
     pub(crate) async fn cluster_rate_allows(&self, room_id: &str, rate: u32) -> bool {
-        if !self.bus.is_shared() {
-            return true;
-        }
-        match self.bus.count_in_window(&format!("chat-rate:{room_id}"), Duration::from_secs(1)).await {
-            Ok(count) => count <= u64::from(rate),
-            Err(_) => true,
-        }
+        self.fanout.rate_allows(room_id, rate).await
     }
 }
 
@@ -452,22 +407,12 @@ impl RoomEvents for ChatService {
 
     async fn room_updated(&self, room: &Room) {
         self.rooms.updated(room);
-        if self.bus.is_shared() {
-            let message = RoomMessage::Updated(WireSettings::of(&rooms::Settings::of(room)));
-            if let Err(err) = self.bus.publish(&cluster::channel(&room.id), cluster::encode(&message)).await {
-                tracing::warn!(%err, room_id = %room.id, "UpdateRoom reached this node's members only.");
-            }
-        }
+        self.fanout.room_updated(room).await;
     }
 
     async fn room_deleted(&self, room: &Room) {
         self.rooms.deleted(&room.id);
-        if self.bus.is_shared()
-            && let Err(err) =
-                self.bus.publish(&cluster::channel(&room.id), cluster::encode(&RoomMessage::Deleted)).await
-        {
-            tracing::warn!(%err, room_id = %room.id, "DeleteRoom reached this node's members only.");
-        }
+        self.fanout.room_deleted(&room.id).await;
     }
 }
 

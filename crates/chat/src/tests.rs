@@ -171,3 +171,19 @@ async fn updates_reach_live_rooms() {
     f.service.room_updated(&updated).await;
     assert_eq!(f.service.rooms.get(&f.room.id).unwrap().settings().maximum_message_length, 7);
 }
+
+#[tokio::test]
+async fn fan_out_is_chosen_once_from_the_bus() {
+    let alone = cluster::fanout(&bus::Bus::alone());
+    assert!(!alone.spans_nodes());
+    assert!(
+        alone.claim_token("n1", Duration::from_secs(5)).await && alone.claim_token("n1", Duration::from_secs(5)).await
+    );
+    let shared = bus::connect(Some("memory://chat-fan-out-is-chosen-once"), "").await.unwrap();
+    let (a, b) = (cluster::fanout(&shared), cluster::fanout(&shared));
+    assert!(a.spans_nodes());
+    assert!(a.claim_token("n1", Duration::from_secs(5)).await);
+    assert!(!b.claim_token("n1", Duration::from_secs(5)).await, "single use across the nodes of a bus");
+    assert!(a.rate_allows("r", 1).await);
+    assert!(!b.rate_allows("r", 1).await, "one rate window for every node");
+}

@@ -1,4 +1,4 @@
-//! Cluster mode: several nodes behind a load balancer behaving as one gateway, over a [`bus::Bus`].
+//! Cluster mode: several nodes behind a load balancer behaving as one gateway, over a [`bus::Bus`] (its messaging and its shared state).
 //!
 //! - **Liveness.** Each node joins under an incarnation (its node id and a random token) and renews a heartbeat every
 //!   third of the liveness TTL. A heartbeat that is not renewed for the TTL declares the incarnation dead.
@@ -132,7 +132,7 @@ struct Tracked {
 /// This node's part of the cluster. With the default in-process bus it is a cluster of one.
 #[derive(Debug)]
 pub struct Cluster {
-    bus: Arc<dyn Bus>,
+    bus: Bus,
     me: RwLock<Incarnation>,
     settings: ClusterSettings,
     tracked: Mutex<HashMap<ConnectionId, Tracked>>,
@@ -145,14 +145,10 @@ pub struct Cluster {
 
 impl Cluster {
     /// Joins the cluster under `node` (or an id the bus allocates) and subscribes to this node's channel.
-    pub async fn join(
-        bus: Arc<dyn Bus>,
-        node: Option<u16>,
-        settings: ClusterSettings,
-    ) -> Result<Cluster, bus::BusError> {
+    pub async fn join(bus: Bus, node: Option<u16>, settings: ClusterSettings) -> Result<Cluster, bus::BusError> {
         let token = format!("{:016x}", rand::random::<u64>());
-        let me = bus.join(node, &token, settings.liveness_ttl).await?;
-        let inbox = bus.subscribe(&node_channel(me.node)).await;
+        let me = bus.state().join(node, &token, settings.liveness_ttl).await?;
+        let inbox = bus.pubsub().subscribe(&node_channel(me.node)).await;
         tracing::info!(node = me.node, shared = bus.is_shared(), "Joined the cluster.");
         Ok(Cluster {
             bus,
@@ -170,7 +166,7 @@ impl Cluster {
         self.me.read().node
     }
 
-    pub fn bus(&self) -> &Arc<dyn Bus> {
+    pub fn bus(&self) -> &Bus {
         &self.bus
     }
 
@@ -180,7 +176,7 @@ impl Cluster {
         let me = self.me.read().clone();
         let token: Arc<str> = me.token.as_str().into();
         self.tracked.lock().insert(id, Tracked { record: bytes.clone(), token, synced: false });
-        if self.bus.register(&me, vec![(id.to_string(), bytes)]).await.is_ok()
+        if self.bus.state().register(&me, vec![(id.to_string(), bytes)]).await.is_ok()
             && let Some(tracked) = self.tracked.lock().get_mut(&id)
         {
             tracked.synced = true;
@@ -197,10 +193,10 @@ impl Cluster {
             return true;
         }
         let owner = Incarnation { node: id.node(), token: tracked.token.to_string() };
-        match self.bus.claim_registered(&owner, &id.to_string()).await {
+        match self.bus.state().claim_registered(&owner, &id.to_string()).await {
             Ok(true) => true,
             // Claimed by a survivor, or lost with Redis's data: only the tombstone tells which.
-            Ok(false) => !self.bus.is_buried(&owner).await.unwrap_or(false),
+            Ok(false) => !self.bus.state().is_buried(&owner).await.unwrap_or(false),
             // The bus is away: report it ourselves (a survivor can only have reaped us after our heartbeat lapsed).
             Err(_) => true,
         }
@@ -215,7 +211,7 @@ impl Cluster {
         body: Bytes,
     ) -> Result<Outcome, ApiError> {
         let node = conn.node();
-        match self.bus.holder(node).await {
+        match self.bus.state().holder(node).await {
             Ok(Some(_)) => {}
             Ok(None) => return Err(ApiError::gone()),
             Err(err) => {
@@ -235,7 +231,7 @@ impl Cluster {
             body: BASE64.encode(&body),
         };
         let payload = Bytes::from(serde_json::to_vec(&envelope).unwrap_or_default());
-        let result = match self.bus.publish(&node_channel(node), payload).await {
+        let result = match self.bus.pubsub().publish(&node_channel(node), payload).await {
             Ok(()) => match tokio::time::timeout(self.settings.forward_timeout, rx).await {
                 Ok(Ok(result)) => result.map_err(ApiError::from),
                 _ => Err(unreachable_node()),
@@ -249,7 +245,7 @@ impl Cluster {
     /// Leaves the cluster at shutdown, once every `$disconnect` of this node was delivered.
     pub async fn leave(&self) {
         let me = self.me.read().clone();
-        let _ = self.bus.forget(&me).await;
+        let _ = self.bus.state().forget(&me).await;
     }
 
     /// Starts the node's cluster tasks: answering forwarded calls, the heartbeat and the reaper. They end at shutdown.
@@ -261,11 +257,11 @@ impl Cluster {
     }
 
     async fn reap(&self, state: &Arc<AppState>, dead: &Incarnation) -> Result<(), bus::BusError> {
-        self.bus.bury(dead, TOMBSTONE_KEEP).await?;
-        let entries = self.bus.registered(dead).await?;
+        self.bus.state().bury(dead, TOMBSTONE_KEEP).await?;
+        let entries = self.bus.state().registered(dead).await?;
         let mut won = 0;
         for (id, record) in entries {
-            if !self.bus.claim_registered(dead, &id).await? {
+            if !self.bus.state().claim_registered(dead, &id).await? {
                 continue;
             }
             won += 1;
@@ -275,7 +271,7 @@ impl Cluster {
                 deliver_disconnect(&state2, &id, &record).await;
             });
         }
-        self.bus.forget(dead).await?;
+        self.bus.state().forget(dead).await?;
         if won > 0 {
             self.reaped.fetch_add(won, Ordering::Relaxed);
         }
@@ -286,11 +282,11 @@ impl Cluster {
     /// Our heartbeat had lapsed: either survivors buried us, or the bus lost its data.
     async fn recover(&self, state: &Arc<AppState>) {
         let me = self.me.read().clone();
-        match self.bus.is_buried(&me).await {
+        match self.bus.state().is_buried(&me).await {
             Ok(true) => {
                 tracing::error!(node = me.node, "This node was declared dead by the cluster; closing its connections.");
                 let token = format!("{:016x}", rand::random::<u64>());
-                match self.bus.join(Some(me.node), &token, self.settings.liveness_ttl).await {
+                match self.bus.state().join(Some(me.node), &token, self.settings.liveness_ttl).await {
                     Ok(fresh) => *self.me.write() = fresh,
                     Err(err) => tracing::warn!(%err, "Cannot join the cluster again."),
                 }
@@ -307,7 +303,7 @@ impl Cluster {
                         .collect()
                 };
                 let count = entries.len();
-                if self.bus.register(&me, entries).await.is_ok() {
+                if self.bus.state().register(&me, entries).await.is_ok() {
                     self.mark_synced(&me);
                     tracing::warn!(
                         connections = count,
@@ -337,7 +333,7 @@ impl Cluster {
                 .map(|(id, t)| (id.to_string(), t.record.clone()))
                 .collect()
         };
-        if !entries.is_empty() && self.bus.register(&me, entries).await.is_ok() {
+        if !entries.is_empty() && self.bus.state().register(&me, entries).await.is_ok() {
             self.mark_synced(&me);
         }
     }
@@ -374,7 +370,7 @@ async fn serve_inbox(state: Arc<AppState>, mut inbox: Subscription) {
                 let payload = Bytes::from(serde_json::to_vec(&reply).unwrap_or_default());
                 let bus = state.cluster.bus.clone();
                 tokio::spawn(async move {
-                    let _ = bus.publish(&node_channel(from), payload).await;
+                    let _ = bus.pubsub().publish(&node_channel(from), payload).await;
                 });
             }
         }
@@ -393,7 +389,7 @@ async fn heartbeat(state: Arc<AppState>) {
             _ = tokio::time::sleep(interval) => {}
         }
         let me = cluster.me.read().clone();
-        match cluster.bus.renew(&me, ttl).await {
+        match cluster.bus.state().renew(&me, ttl).await {
             Ok(Renewal::Renewed) => cluster.sync_unsynced().await,
             Ok(Renewal::Lapsed) => cluster.recover(&state).await,
             Ok(Renewal::Superseded { by }) => {
@@ -415,13 +411,13 @@ async fn heartbeat(state: Arc<AppState>) {
 
 async fn reap_dead(state: &Arc<AppState>) {
     let cluster = &state.cluster;
-    let Ok(members) = cluster.bus.members().await else { return };
+    let Ok(members) = cluster.bus.state().members().await else { return };
     let me = cluster.me.read().clone();
     for member in members {
         if member == me {
             continue;
         }
-        let alive = match cluster.bus.holder(member.node).await {
+        let alive = match cluster.bus.state().holder(member.node).await {
             Ok(holder) => holder.as_deref() == Some(member.token.as_str()),
             Err(_) => return,
         };
@@ -457,11 +453,11 @@ async fn deliver_disconnect(state: &AppState, id: &str, record: &Record) {
 
 /// What the health endpoint says about the cluster.
 pub(crate) fn health_json(cluster: &Cluster) -> serde_json::Value {
-    let bus = cluster.bus.as_ref();
-    let stats = bus.stats();
+    let bus = &cluster.bus;
+    let stats = bus.pubsub().stats();
     serde_json::json!({
         "node": cluster.node(),
-        "backend": bus.kind(),
+        "backend": bus.pubsub().kind(),
         "state": bus.health().as_str(),
         "published": stats.published,
         "publishFailed": stats.publish_failed,

@@ -1,0 +1,91 @@
+//! How a room's frames reach its members, chosen once when the service starts: [`Alone`] delivers straight to this
+//! node's members; [`crate::cluster::Shared`] goes through the cluster bus to the members on every node.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use store::Room;
+
+use crate::cluster::Listener;
+use crate::logging::LogSink;
+use crate::rooms::{self, Gone, LiveRoom, Outgoing, Rooms};
+
+/// Everything of the chat service that differs between a node alone and a node in a cluster.
+#[async_trait]
+pub(crate) trait Fanout: Send + Sync + std::fmt::Debug {
+    /// Whether chat tokens may be redeemed on another node than their issuer's, so that their single use is tracked
+    /// beyond this process (and tokens issued before it started are accepted).
+    fn spans_nodes(&self) -> bool;
+
+    /// Claims a redeemed token's nonce until `ttl` passes: false when another node redeemed it first.
+    async fn claim_token(&self, nonce: &str, ttl: Duration) -> bool;
+
+    /// What keeps `room` reachable from other nodes while this node holds members of it.
+    async fn listen(&self, room: &Arc<LiveRoom>, rooms: &Arc<Rooms>) -> Option<Arc<Listener>>;
+
+    /// Sends a frame into room `room_id` (`live` when this node has it live) and logs it once.
+    async fn emit(
+        &self,
+        room_id: &str,
+        live: Option<&Arc<LiveRoom>>,
+        logging_ids: Arc<[String]>,
+        outgoing: Outgoing<'_>,
+        disconnect: Option<&str>,
+        logs: &LogSink,
+    ) -> Result<(), Gone>;
+
+    /// Whether room `room_id` may take one more message this second beyond what the room's own bucket decides.
+    async fn rate_allows(&self, room_id: &str, rate: u32) -> bool;
+
+    /// UpdateRoom committed: tells the other nodes (this node's rooms are updated already).
+    async fn room_updated(&self, room: &Room);
+
+    /// DeleteRoom committed: tells the other nodes (this node's rooms are updated already).
+    async fn room_deleted(&self, room_id: &str);
+}
+
+/// A node alone: only it can be listening, so the bus is never needed.
+#[derive(Debug)]
+pub(crate) struct Alone;
+
+#[async_trait]
+impl Fanout for Alone {
+    fn spans_nodes(&self) -> bool {
+        false
+    }
+
+    async fn claim_token(&self, _nonce: &str, _ttl: Duration) -> bool {
+        true
+    }
+
+    async fn listen(&self, _room: &Arc<LiveRoom>, _rooms: &Arc<Rooms>) -> Option<Arc<Listener>> {
+        None
+    }
+
+    async fn emit(
+        &self,
+        room_id: &str,
+        live: Option<&Arc<LiveRoom>>,
+        logging_ids: Arc<[String]>,
+        outgoing: Outgoing<'_>,
+        disconnect: Option<&str>,
+        logs: &LogSink,
+    ) -> Result<(), Gone> {
+        match live {
+            Some(live) => live.broadcast(outgoing, logs, disconnect).map(|_| ()),
+            None => {
+                rooms::log_only_to(room_id, logging_ids, outgoing, logs);
+                Ok(())
+            }
+        }
+    }
+
+    async fn rate_allows(&self, _room_id: &str, _rate: u32) -> bool {
+        true
+    }
+
+    async fn room_updated(&self, _room: &Room) {}
+
+    async fn room_deleted(&self, _room_id: &str) {}
+}
