@@ -262,3 +262,31 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<Cursor>,
 }
+
+impl<T> Page<T> {
+    /// A page of at most `limit` rows from `items`, which the query fetched with `limit + 1` rows: when the extra
+    /// row came, it is dropped and `next` resumes after the page's last row (`key` gives a row's cursor).
+    pub(crate) fn of(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> Cursor) -> Page<T> {
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(key)
+        } else {
+            None
+        };
+        Page { items, next }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_resumes_after_its_last_row_only_when_more_follow() {
+        let key = |n: &i64| Cursor { update_time_ms: *n, id: n.to_string() };
+        let page = Page::of(vec![1, 2, 3], 2, key);
+        assert_eq!(page, Page { items: vec![1, 2], next: Some(Cursor { update_time_ms: 2, id: "2".into() }) });
+        assert_eq!(Page::of(vec![1, 2], 2, key), Page { items: vec![1, 2], next: None });
+        assert_eq!(Page::of(Vec::new(), 2, key), Page { items: Vec::new(), next: None });
+    }
+}

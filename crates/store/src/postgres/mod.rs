@@ -349,16 +349,6 @@ async fn count(tx: &Transaction<'_>, table: &str) -> Result<u64, StoreError> {
     Ok(u64::try_from(rows.first().map_or(0, |r| r.get::<_, i64>(0))).unwrap_or(0))
 }
 
-fn page_of<T>(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> Cursor) -> Page<T> {
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(key)
-    } else {
-        None
-    };
-    Page { items, next }
-}
-
 #[async_trait]
 impl Store for PostgresStore {
     async fn create_room(&self, room: NewRoom, max_rooms: u64) -> Result<Room, StoreError> {
@@ -487,7 +477,7 @@ impl Store for PostgresStore {
             rooms.push(room_from_row(&tx, row).await?);
         }
         tx.commit().await?;
-        Ok(page_of(rooms, limit, |r: &Room| Cursor { update_time_ms: to_ms(r.update_time), id: r.id.clone() }))
+        Ok(Page::of(rooms, limit, |r: &Room| Cursor { update_time_ms: to_ms(r.update_time), id: r.id.clone() }))
     }
 
     async fn count_rooms(&self) -> Result<u64, StoreError> {
@@ -613,7 +603,7 @@ impl Store for PostgresStore {
             configs.push(lc_from_row(&tx, row).await?);
         }
         tx.commit().await?;
-        Ok(page_of(configs, limit, |c: &LoggingConfiguration| Cursor {
+        Ok(Page::of(configs, limit, |c: &LoggingConfiguration| Cursor {
             update_time_ms: to_ms(c.update_time),
             id: c.id.clone(),
         }))

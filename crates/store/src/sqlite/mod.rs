@@ -127,16 +127,6 @@ fn cursor_params(after: Option<&Cursor>) -> (Option<i64>, Option<String>) {
     }
 }
 
-fn page_of<T>(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> Cursor) -> Page<T> {
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(key)
-    } else {
-        None
-    };
-    Page { items, next }
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_room(&self, room: NewRoom, max_rooms: u64) -> Result<Room, StoreError> {
@@ -250,7 +240,7 @@ impl Store for SqliteStore {
                 )?
                 .collect::<Result<Vec<_>, _>>()?;
             let rooms = raws.into_iter().map(|raw| raw.complete(tx)).collect::<Result<Vec<_>, _>>()?;
-            Ok(page_of(rooms, limit, |r: &Room| Cursor { update_time_ms: to_ms(r.update_time), id: r.id.clone() }))
+            Ok(Page::of(rooms, limit, |r: &Room| Cursor { update_time_ms: to_ms(r.update_time), id: r.id.clone() }))
         })
         .await
     }
@@ -363,7 +353,7 @@ impl Store for SqliteStore {
                 .query_map(params![after_time, after_id, limit as i64 + 1], rows::lc_from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             let configs = raws.into_iter().map(|raw| raw.complete(tx)).collect::<Result<Vec<_>, _>>()?;
-            Ok(page_of(configs, limit, |c: &LoggingConfiguration| Cursor {
+            Ok(Page::of(configs, limit, |c: &LoggingConfiguration| Cursor {
                 update_time_ms: to_ms(c.update_time),
                 id: c.id.clone(),
             }))
