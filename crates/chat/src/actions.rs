@@ -13,9 +13,9 @@ use wire::ivschat::{
     self as frames, Action, Attributes, ChatErrorCode, ErrorFrame, Frame, ReviewRequest, ReviewSender, parse_action,
 };
 
+use crate::Member;
 use crate::review::Verdict;
 use crate::rooms::Outgoing;
-use crate::{Member, new_id};
 
 /// Attributes of a message may hold this many bytes of keys and values ("1 KB total", as the API's).
 pub(crate) const MAX_ATTRIBUTE_BYTES: usize = ivschat::MAX_ATTRIBUTE_BYTES;
@@ -61,7 +61,7 @@ impl Inbound for ChatSession {
 impl Member {
     /// Sends an ERROR frame to this connection only.
     pub(crate) fn send_error(&self, request_id: &str, code: ChatErrorCode, message: &str) {
-        let id = new_id();
+        let id = ids::resource_id();
         let frame = Frame::Error(ErrorFrame { id: &id, request_id, error_code: code.code(), error_message: message });
         self.conn.deliver(Outbound::from(frame.to_json()));
     }
@@ -104,7 +104,7 @@ impl Member {
         {
             return Err((ChatErrorCode::TooManyRequests, Cow::Borrowed("rate limit exceeded")));
         }
-        let id = new_id();
+        let id = ids::resource_id();
         let (content, attributes) = match &settings.review {
             None => (content, attributes),
             Some(handler) => {
@@ -148,7 +148,7 @@ impl Member {
             return Err(bad_request(format!("Id must be a message id: {MESSAGE_ID_LEN} letters and digits")));
         }
         check_reason(reason)?;
-        let id = new_id();
+        let id = ids::resource_id();
         let attributes = frames::delete_message_attributes(message_id, reason);
         let outgoing =
             Outgoing::Event { id: &id, request_id, name: frames::EVENT_DELETE_MESSAGE, attributes: Some(&attributes) };
@@ -163,7 +163,7 @@ impl Member {
             return Err(bad_request(format!("UserId must be {min} to {max} characters long")));
         }
         check_reason(reason)?;
-        let id = new_id();
+        let id = ids::resource_id();
         let attributes = frames::disconnect_user_attributes(user_id, reason);
         let outgoing =
             Outgoing::Event { id: &id, request_id, name: frames::EVENT_DISCONNECT_USER, attributes: Some(&attributes) };

@@ -29,8 +29,6 @@ use hub::{Connection, Hub};
 use ivschat::{
     ChatEvent, EffectError, IssuedToken, MessageDeletion, RoomEvents, TokenIssuer, TokenRequest, UserDisconnection,
 };
-use rand::Rng;
-use rand::distr::Alphanumeric;
 use store::{Room, Store, StoreError};
 use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -319,7 +317,7 @@ impl ChatService {
             end = &mut run => return end,
             _ = tokio::time::sleep_until(expiry) => {}
         }
-        let id = new_id();
+        let id = ids::resource_id();
         let frame = frames::Frame::Error(frames::ErrorFrame {
             id: &id,
             request_id: "",
@@ -337,7 +335,7 @@ impl ChatService {
     }
 
     fn room_arn(&self, id: &str) -> String {
-        format!("arn:aws:ivschat:{}:{}:room/{id}", self.config.region, self.config.account_id)
+        ivschat::resource_arn(&self.config.region, &self.config.account_id, store::ResourceKind::Room, id)
     }
 
     /// Sends a control-plane frame into a room: to its members when it is live, to its logs in any case.
@@ -365,11 +363,6 @@ impl ChatService {
     pub(crate) async fn cluster_rate_allows(&self, room_id: &str, rate: u32) -> bool {
         self.fanout.rate_allows(room_id, rate).await
     }
-}
-
-/// A fresh id for a message, event or error: 12 characters of `[a-zA-Z0-9]`, as AWS's.
-pub(crate) fn new_id() -> String {
-    rand::rng().sample_iter(&Alphanumeric).take(12).map(char::from).collect()
 }
 
 #[async_trait]

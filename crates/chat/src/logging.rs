@@ -272,7 +272,7 @@ impl Writer {
         let source_arn =
             format!("arn:aws:firehose:{}:{}:deliverystream/{stream}", self.settings.region, self.settings.account_id);
         for chunk in records.chunks(FIREHOSE_BATCH) {
-            let request_id = uuid();
+            let request_id = ids::uuid_v4();
             let delivery = FirehoseDelivery {
                 request_id: &request_id,
                 timestamp: crate::token::unix_ms(OffsetDateTime::now_utc()),
@@ -438,14 +438,6 @@ fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(bytes)?;
     encoder.finish()
-}
-
-fn uuid() -> String {
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 #[cfg(test)]

@@ -1,20 +1,10 @@
-//! ARNs and ids: generating 12-character ids, formatting ARNs, and recognising identifiers (an ARN, or —
-//! as a documented Switchboard extension — a bare id).
+//! ARNs: formatting them (the one place, for the control plane and the chat socket alike), and recognising
+//! identifiers (an ARN, or — as a documented Switchboard extension — a bare id). Ids come from the `ids` crate.
 
-use rand::Rng;
-use rand::distr::Alphanumeric;
 use store::ResourceKind;
 
-/// Length of every generated id (rooms, logging configurations, events, operations).
-pub(crate) const ID_LEN: usize = 12;
-
-/// A fresh id: 12 characters of `[a-zA-Z0-9]`.
-pub(crate) fn new_id() -> String {
-    rand::rng().sample_iter(&Alphanumeric).take(ID_LEN).map(char::from).collect()
-}
-
 /// `arn:aws:ivschat:{region}:{account}:{room|logging-configuration}/{id}`.
-pub(crate) fn format(region: &str, account: &str, kind: ResourceKind, id: &str) -> String {
+pub fn format(region: &str, account: &str, kind: ResourceKind, id: &str) -> String {
     format!("arn:aws:ivschat:{region}:{account}:{}/{id}", kind.arn_segment())
 }
 
@@ -77,14 +67,6 @@ pub(crate) fn resolve<'a>(s: &'a str, kind: ResourceKind, region: &str, account:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_are_12_alphanumerics() {
-        let id = new_id();
-        assert_eq!(id.len(), ID_LEN);
-        assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()));
-        assert_ne!(new_id(), id);
-    }
 
     #[test]
     fn arns() {

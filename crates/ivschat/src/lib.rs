@@ -28,6 +28,7 @@ use store::{ResourceKind, Store};
 use time::OffsetDateTime;
 use wire::ApiError;
 
+pub use arn::format as resource_arn;
 pub use config::{Config, MAX_ATTRIBUTE_BYTES, MAX_TAGS, Quotas, RateLimits};
 pub use effects::{
     ChatEvent, ChatTokenCapability, EffectError, IssuedToken, MessageDeletion, RoomEvents, TokenIssuer, TokenRequest,

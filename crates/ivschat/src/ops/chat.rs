@@ -10,7 +10,7 @@ use crate::operation::Operation;
 use crate::validate::{
     ATTRIBUTES, CAPABILITIES, EVENT_NAME, MESSAGE_ID, Object, REASON, ROOM_IDENTIFIER_RULE, Str, USER_ID,
 };
-use crate::{ControlPlane, arn, shapes};
+use crate::{ControlPlane, shapes};
 
 const DEFAULT_SESSION_MINUTES: i64 = 60;
 
@@ -63,7 +63,7 @@ impl ControlPlane {
         r.finish()?;
         let room = self.admitted_room(Operation::SendEvent, &identifier.unwrap_or_default()).await?;
         let event = ChatEvent {
-            id: arn::new_id(),
+            id: ids::resource_id(),
             event_name: event_name.unwrap_or_default(),
             attributes: attributes.unwrap_or_default(),
             send_time: self.now(),
@@ -82,7 +82,7 @@ impl ControlPlane {
         r.finish()?;
         let room = self.admitted_room(Operation::DeleteMessage, &identifier.unwrap_or_default()).await?;
         let deletion = MessageDeletion {
-            id: arn::new_id(),
+            id: ids::resource_id(),
             message_id: message_id.unwrap_or_default(),
             reason,
             send_time: self.now(),
@@ -101,7 +101,7 @@ impl ControlPlane {
         r.finish()?;
         let room = self.admitted_room(Operation::DisconnectUser, &identifier.unwrap_or_default()).await?;
         let disconnection = UserDisconnection {
-            id: arn::new_id(),
+            id: ids::resource_id(),
             user_id: user_id.unwrap_or_default(),
             reason,
             send_time: self.now(),

@@ -13,7 +13,7 @@ use crate::validate::{
     BUCKET_NAME, DELIVERY_STREAM_NAME, LC_IDENTIFIER_RULE, LOG_GROUP_NAME, LOGGING_CONFIGURATION_NAME, Object,
     PAGINATION_TOKEN, Reader, Str, TAGS,
 };
-use crate::{ControlPlane, arn, errors, shapes};
+use crate::{ControlPlane, errors, shapes};
 
 const DEFAULT_PAGE: usize = 50;
 const UNION_MEMBERS: [&str; 3] = ["s3", "cloudWatchLogs", "firehose"];
@@ -62,7 +62,7 @@ impl ControlPlane {
         let now = self.now();
         for attempt in 0..ID_ATTEMPTS {
             let config = NewLoggingConfiguration {
-                id: arn::new_id(),
+                id: ids::resource_id(),
                 name: name.clone().unwrap_or_default(),
                 create_time: now,
                 destination: destination.clone(),

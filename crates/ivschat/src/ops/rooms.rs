@@ -12,7 +12,7 @@ use crate::validate::{
     FALLBACK_RESULTS, LAMBDA_ARN_RULE, LC_IDENTIFIER_RULE, MAX_ROOM_LOGGING_CONFIGURATIONS, Object, PAGINATION_TOKEN,
     ROOM_IDENTIFIER_RULE, ROOM_NAME, Reader, TAGS,
 };
-use crate::{ControlPlane, arn, errors, shapes};
+use crate::{ControlPlane, errors, shapes};
 
 /// Room defaults (model docs): 10 messages per second, 500 code points.
 const DEFAULT_RATE: u32 = 10;
@@ -66,7 +66,7 @@ impl ControlPlane {
         let now = self.now();
         for attempt in 0..ID_ATTEMPTS {
             let room = NewRoom {
-                id: arn::new_id(),
+                id: ids::resource_id(),
                 name: name.clone().unwrap_or_default(),
                 create_time: now,
                 maximum_message_rate_per_second: rate.map_or(DEFAULT_RATE, as_u32),
