@@ -9,10 +9,10 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Instant;
 
 use hub::{CloseRequest, Connection, ConnectionId, Outbound, Utf8Bytes};
 use parking_lot::{Mutex, RwLock};
+use ratelimit::TokenBucket;
 use store::{MessageReviewHandler, Room, Store, StoreError};
 use time::OffsetDateTime;
 use wire::ivschat::{self, Attributes, Frame};
@@ -112,17 +112,12 @@ struct Member {
     user_id: Arc<str>,
 }
 
-/// The room's token bucket for `maximumMessageRatePerSecond`: a burst of one second's worth, refilled continuously.
-struct RateBucket {
-    tokens: f64,
-    last: Instant,
-}
-
 struct RoomState {
     settings: Settings,
     members: HashMap<ConnectionId, Member>,
     deleted: bool,
-    rate: RateBucket,
+    /// The room's bucket for `maximumMessageRatePerSecond`: a burst of one second's worth, refilled continuously.
+    rate: TokenBucket,
     /// The last `SendTime` given: send times strictly increase within a room.
     last_send_time: OffsetDateTime,
 }
@@ -144,7 +139,7 @@ impl std::fmt::Debug for LiveRoom {
 impl LiveRoom {
     fn new(room: &Room) -> LiveRoom {
         let settings = Settings::of(room);
-        let rate = RateBucket { tokens: f64::from(settings.maximum_message_rate_per_second), last: Instant::now() };
+        let rate = TokenBucket::full(settings.maximum_message_rate_per_second, tokio::time::Instant::now());
         LiveRoom {
             id: room.id.as_str().into(),
             state: Mutex::new(RoomState {
@@ -218,18 +213,7 @@ impl LiveRoom {
 
     /// Takes one message from the room's rate; `false` when the room is at `maximumMessageRatePerSecond`.
     pub(crate) fn try_take_message(&self) -> bool {
-        let mut state = self.state.lock();
-        let rate = f64::from(state.settings.maximum_message_rate_per_second);
-        let now = Instant::now();
-        let bucket = &mut state.rate;
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() * rate).min(rate);
-        bucket.last = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.state.lock().rate.try_take(tokio::time::Instant::now())
     }
 
     /// Gives the frame its send time, encodes it once, queues it for every member (closing members whose outbox
@@ -284,8 +268,8 @@ impl LiveRoom {
             state.settings = settings;
             if state.settings.maximum_message_rate_per_second != old_rate {
                 // A new rate starts with a full second's worth.
-                let rate = f64::from(state.settings.maximum_message_rate_per_second);
-                state.rate = RateBucket { tokens: rate, last: Instant::now() };
+                let rate = state.settings.maximum_message_rate_per_second;
+                state.rate = TokenBucket::full(rate, tokio::time::Instant::now());
             }
         }
     }

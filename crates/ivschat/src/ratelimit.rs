@@ -1,20 +1,16 @@
-//! Token buckets enforcing the configured per-operation rate limits.
+//! Token buckets enforcing the configured per-operation rate limits, on the control plane's clock.
 
 use parking_lot::Mutex;
+use ratelimit::TokenBucket;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use crate::operation::Operation;
 
-struct Bucket {
-    tokens: f64,
-    last: OffsetDateTime,
-}
-
 /// One bucket per limited operation, refilled continuously at `tps` and holding at most `tps` tokens.
 #[derive(Default)]
 pub(crate) struct Limiter {
-    buckets: Mutex<HashMap<Operation, Bucket>>,
+    buckets: Mutex<HashMap<Operation, TokenBucket<OffsetDateTime>>>,
 }
 
 impl Limiter {
@@ -24,18 +20,7 @@ impl Limiter {
         if tps == 0 {
             return false;
         }
-        let capacity = f64::from(tps);
-        let mut buckets = self.buckets.lock();
-        let bucket = buckets.entry(op).or_insert(Bucket { tokens: capacity, last: now });
-        let elapsed = (now - bucket.last).as_seconds_f64().max(0.0);
-        bucket.tokens = (bucket.tokens + elapsed * capacity).min(capacity);
-        bucket.last = bucket.last.max(now);
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.buckets.lock().entry(op).or_insert_with(|| TokenBucket::full(tps, now)).try_take(now)
     }
 }
 

@@ -1,4 +1,5 @@
-//! A token bucket: the new-connections-per-second limit.
+//! The new-connections-per-second limit: a shared [`ratelimit::TokenBucket`] on Tokio's clock, where 0 means
+//! unlimited.
 
 use parking_lot::Mutex;
 use tokio::time::Instant;
@@ -6,30 +7,16 @@ use tokio::time::Instant;
 /// Allows `rate` events per second with a burst of `rate`; a rate of 0 allows everything.
 #[derive(Debug)]
 pub struct TokenBucket {
-    rate: f64,
-    state: Mutex<(f64, Instant)>,
+    bucket: Option<Mutex<ratelimit::TokenBucket>>,
 }
 
 impl TokenBucket {
     pub fn new(rate: u32) -> TokenBucket {
-        TokenBucket { rate: f64::from(rate), state: Mutex::new((f64::from(rate), Instant::now())) }
+        TokenBucket { bucket: (rate > 0).then(|| Mutex::new(ratelimit::TokenBucket::full(rate, Instant::now()))) }
     }
 
     pub fn try_take(&self) -> bool {
-        if self.rate == 0.0 {
-            return true;
-        }
-        let mut state = self.state.lock();
-        let now = Instant::now();
-        let (tokens, last) = *state;
-        let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.rate);
-        if tokens >= 1.0 {
-            *state = (tokens - 1.0, now);
-            true
-        } else {
-            *state = (tokens, now);
-            false
-        }
+        self.bucket.as_ref().is_none_or(|bucket| bucket.lock().try_take(Instant::now()))
     }
 }
 
