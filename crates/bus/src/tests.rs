@@ -1,11 +1,12 @@
 //! Behaviour every bus shares, run on the in-process bus always and on Redis when `SWITCHBOARD_TEST_REDIS_URL` is set;
-//! and the Redis bus surviving a Redis restart (on a private `redis-server` this test starts itself).
+//! and the Redis bus surviving a Redis restart (on a private `redis-server` this test starts itself, from
+//! `test-support`).
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use test_support::PrivateRedis;
 
 use super::*;
 
@@ -132,46 +133,6 @@ async fn cluster_state_has_the_same_semantics_everywhere() {
         let first = a.count_in_window("rate", w).await.unwrap();
         let second = b.count_in_window("rate", w).await.unwrap();
         assert_eq!(second, first + 1, "{name}: one counter for every node");
-    }
-}
-
-/// A `redis-server` of this test alone, on a free loopback port, without persistence.
-struct PrivateRedis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl PrivateRedis {
-    fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-    }
-
-    fn start(port: u16) -> PrivateRedis {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server");
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        PrivateRedis { port, child: Some(child) }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 

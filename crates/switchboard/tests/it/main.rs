@@ -8,6 +8,8 @@ mod cli;
 mod cluster;
 mod control;
 mod gateway;
-mod harness;
 mod management;
 mod serve;
+
+/// The shared harness (`crates/test-support`): servers on 127.0.0.1:0, the recording backend, clients.
+use test_support as harness;

@@ -1,0 +1,30 @@
+//! Test helpers shared by Switchboard's suites (a dev-dependency only): a private `redis-server` ([`PrivateRedis`]),
+//! and with the `harness` feature the integration harness: a server on `127.0.0.1:0` (`TestServer`), a recording
+//! Lambda-style backend (`Backend`) and real clients (the AWS SDK, WebSocket helpers, signed raw requests).
+
+#[cfg(feature = "harness")]
+mod backend;
+#[cfg(feature = "harness")]
+mod client;
+mod redis;
+#[cfg(feature = "harness")]
+mod server;
+
+#[cfg(feature = "harness")]
+pub use backend::{Backend, Reply};
+#[cfg(feature = "harness")]
+pub use client::{Raw, parts, post, recv_close, recv_text, send_text};
+pub use redis::PrivateRedis;
+#[cfg(feature = "harness")]
+pub use server::TestServer;
+
+/// The access key id of the test key pair every `TestServer` accepts.
+pub const AKID: &str = "AKIDSWITCHBOARDTEST1";
+/// The secret access key of the test key pair.
+pub const SECRET: &str = "switchboard/test/secret/key/0123456789ab";
+/// The region of test servers and clients.
+pub const REGION: &str = "us-east-1";
+
+/// A client WebSocket to a test server.
+#[cfg(feature = "harness")]
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

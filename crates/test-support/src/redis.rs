@@ -1,0 +1,74 @@
+//! A `redis-server` of one test: on a free loopback port, without persistence, stopped when dropped. Tests that stop
+//! and restart Redis use it, so that the machine's shared Redis is never stopped by a test.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A private `redis-server` (the binary must be on `PATH`).
+#[derive(Debug)]
+pub struct PrivateRedis {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    /// A loopback port free now, to start (and restart) a server on.
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    /// Starts `redis-server` on `port` and returns once it accepts connections (panics after 5 seconds).
+    pub fn start(port: u16) -> PrivateRedis {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        PrivateRedis { port, child: Some(child) }
+    }
+
+    /// `redis://127.0.0.1:{port}/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Kills the server (its data is lost); `start` on the same port brings an empty one back.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_stops_and_restarts_on_its_port() {
+        if Command::new("redis-server").arg("--version").output().is_err() {
+            eprintln!("note: redis-server is not on PATH; skipping");
+            return;
+        }
+        let port = PrivateRedis::free_port();
+        let mut redis = PrivateRedis::start(port);
+        assert_eq!(redis.url(), format!("redis://127.0.0.1:{port}/"));
+        redis.stop();
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "stopped");
+        let again = PrivateRedis::start(port);
+        assert!(std::net::TcpStream::connect(("127.0.0.1", again.port)).is_ok());
+    }
+}
