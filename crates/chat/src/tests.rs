@@ -46,7 +46,7 @@ impl Fixture {
     async fn token(&self, user: &str, capabilities: Vec<ChatTokenCapability>) -> IssuedToken {
         let request = TokenRequest {
             room: self.room.clone(),
-            room_arn: format!("arn:aws:ivschat:us-east-1:000000000000:room/{}", self.room.id),
+            room_arn: ivschat::resource_arn("us-east-1", "000000000000", store::ResourceKind::Room, &self.room.id),
             user_id: user.to_owned(),
             capabilities,
             session_duration: time::Duration::minutes(60),
