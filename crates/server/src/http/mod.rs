@@ -4,7 +4,7 @@
 mod auth;
 mod chat;
 mod control;
-pub(crate) mod management;
+mod management;
 mod upgrade;
 
 use std::convert::Infallible;
@@ -44,7 +44,7 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
     if let Some(rest) = path.strip_prefix(RESERVED_PREFIX) {
         return reserved(state, rest);
     }
-    if let Some(target) = management::Target::parse(path) {
+    if let Some(target) = apigw::management::Target::parse(path) {
         return management::handle(state, req, target).await;
     }
     if path == "/" && upgrade::is_upgrade(&req) {

@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use apigw::connect::{ConnContext, ConnectDecision};
+use apigw::handshake::Peer;
+use apigw::record::Record;
 use apigw::router::MessageRouter;
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use hub::{ConnectionInfo, Scope};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -15,10 +17,8 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use wire::ApiError;
-use wire::apigw::Identity;
 
 use super::{Body, error_response, json_response};
-use crate::cluster::Record;
 use crate::metrics::{CodeLabels, StatusLabels};
 use crate::state::AppState;
 
@@ -41,10 +41,10 @@ pub(super) fn is_upgrade(req: &Request<Incoming>) -> bool {
 pub(super) async fn handle(
     state: &Arc<AppState>,
     peer: SocketAddr,
-    mut req: Request<Incoming>,
+    req: Request<Incoming>,
     request_id: &str,
 ) -> Response<Body> {
-    let response = match accept(state, peer, &mut req, request_id).await {
+    let response = match accept(state, peer, req, request_id).await {
         Ok(response) => response,
         Err(response) => response,
     };
@@ -61,17 +61,19 @@ fn reject(status: StatusCode, message: &str) -> Response<Body> {
 async fn accept(
     state: &Arc<AppState>,
     peer: SocketAddr,
-    req: &mut Request<Incoming>,
+    mut req: Request<Incoming>,
     request_id: &str,
 ) -> Result<Response<Body>, Response<Body>> {
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let (parts, _body) = req.into_parts();
     if state.shutdown.is_cancelled() {
         return Err(reject(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"));
     }
-    let uri_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    let uri_len = parts.uri.path_and_query().map_or(0, |pq| pq.as_str().len());
     if uri_len > MAX_URL_LENGTH {
         return Err(reject(StatusCode::URI_TOO_LONG, "Request-URI Too Long"));
     }
-    let headers = req.headers();
+    let headers = &parts.headers;
     let key = headers.get(header::SEC_WEBSOCKET_KEY).cloned();
     let version_ok = headers.get(header::SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
     let Some(key) = key.filter(|_| version_ok) else {
@@ -80,36 +82,24 @@ async fn accept(
         return Err(response);
     };
 
-    let path = req.uri().path();
-    let stage_name = path.trim_start_matches('/').trim_end_matches('/');
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
-    let Some((api, stage)) = state.apis.resolve(stage_name, host.as_deref()) else {
+    let Some(resolved) = state.apis.for_handshake(&parts) else {
         return Err(error_response(&ApiError::forbidden()));
     };
     if !state.connect_limit.try_take() {
         return Err(reject(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"));
     }
 
-    let connected_at = OffsetDateTime::now_utc();
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (api, stage) = &resolved;
     let conn = state.hub.new_connection(ConnectionInfo {
         scope: Scope::Api { api_id: api.api.api_id.as_str().into(), stage: stage.stage_name.as_str().into() },
-        connected_at,
+        connected_at: OffsetDateTime::now_utc(),
         source_ip: peer.ip().to_string(),
-        user_agent: user_agent.clone(),
+        user_agent,
     });
-    let tls = state.config.tls.is_some();
-    let ctx = Arc::new(ConnContext {
-        stage_variables: stage.stage_variables.clone(),
-        stage: stage.stage_name.clone(),
-        api: api.clone(),
-        connection_id: conn.id().to_string(),
-        connected_at,
-        identity: Identity { source_ip: peer.ip().to_string(), user_agent },
-        domain_name: host.unwrap_or_else(|| state.config.listen.to_string()),
-        headers: event_headers(headers, peer, tls),
-        query: req.uri().query().map(form_pairs).unwrap_or_default(),
-    });
+    let default_host = state.config.listen.to_string();
+    let peer = Peer { addr: peer, tls: state.config.tls.is_some(), default_host: &default_host };
+    let ctx = Arc::new(ConnContext::of_handshake(&parts, resolved, &conn, peer));
 
     let decision = apigw::connect::decide(&state.invoker, &ctx, request_id).await;
     let extra_headers = match decision {
@@ -126,7 +116,6 @@ async fn accept(
     state.hub.register(conn.clone());
     state.metrics.connections_opened.inc();
     state.metrics.connections_active.inc();
-    let on_upgrade = hyper::upgrade::on(req);
     let task_state = state.clone();
     state.tasks.spawn(async move {
         let state = task_state;
@@ -169,59 +158,4 @@ async fn accept(
         }
     }
     Ok(response)
-}
-
-/// Decoded `k=v` pairs of a query string.
-fn form_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode_form(k), decode_form(v))
-        })
-        .collect()
-}
-
-fn decode_form(s: &str) -> String {
-    percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
-}
-
-/// Handshake headers as API Gateway shows them to `$connect`: well-known names in their usual spelling, others as
-/// received, plus the `X-Forwarded-*` headers API Gateway adds.
-fn event_headers(headers: &HeaderMap, peer: SocketAddr, tls: bool) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = headers
-        .iter()
-        .filter_map(|(name, value)| Some((display_name(name.as_str()), value.to_str().ok()?.to_owned())))
-        .filter(|(name, _)| !name.starts_with("X-Forwarded-"))
-        .collect();
-    out.push(("X-Forwarded-For".to_owned(), peer.ip().to_string()));
-    out.push(("X-Forwarded-Port".to_owned(), peer.port().to_string()));
-    out.push(("X-Forwarded-Proto".to_owned(), if tls { "https" } else { "http" }.to_owned()));
-    out
-}
-
-fn display_name(lower: &str) -> String {
-    const KNOWN: &[&str] = &[
-        "Host",
-        "Origin",
-        "Cookie",
-        "Authorization",
-        "User-Agent",
-        "Connection",
-        "Upgrade",
-        "Cache-Control",
-        "Pragma",
-        "Accept-Encoding",
-        "Accept-Language",
-        "Sec-WebSocket-Key",
-        "Sec-WebSocket-Version",
-        "Sec-WebSocket-Extensions",
-        "Sec-WebSocket-Protocol",
-        "X-Forwarded-For",
-        "X-Forwarded-Port",
-        "X-Forwarded-Proto",
-        "X-Amzn-Trace-Id",
-    ];
-    KNOWN.iter().find(|k| k.eq_ignore_ascii_case(lower)).map_or_else(|| lower.to_owned(), |k| (*k).to_owned())
 }

@@ -1,0 +1,158 @@
+//! The `@connections` management API (reference apigw.md §1): PostToConnection, GetConnection and DeleteConnection
+//! at `/{stage}/@connections/{id}` and `/@connections/{id}`, as plain calls on the hub.
+//!
+//! The server reads and verifies the request, then calls [`Call::parse`] and [`apply`] (on the node that holds the
+//! connection; cluster forwarding runs [`apply`] on the owner node and carries its [`Reply`] back unchanged).
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use http::Method;
+use hub::{CloseRequest, ConnectionId, Hub, Outbound, Scope, SendError};
+use percent_encoding::percent_decode_str;
+use serde::{Deserialize, Serialize};
+use wire::apigw::{GetConnectionOutput, Identity};
+use wire::{ApiError, ErrorCode, timefmt};
+
+use crate::ApiSet;
+
+/// A management operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    Post,
+    Get,
+    Delete,
+}
+
+impl Op {
+    /// The operation a method names, if any.
+    pub fn of(method: &Method) -> Option<Op> {
+        match *method {
+            Method::POST => Some(Op::Post),
+            Method::GET => Some(Op::Get),
+            Method::DELETE => Some(Op::Delete),
+            _ => None,
+        }
+    }
+
+    /// The AWS operation name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Post => "PostToConnection",
+            Op::Get => "GetConnection",
+            Op::Delete => "DeleteConnection",
+        }
+    }
+}
+
+/// What a management operation answers, as the owner computed it: the status and JSON body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    pub status: u16,
+    pub json: Option<String>,
+}
+
+/// A parsed management path.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Target<'a> {
+    /// `None` for `/@connections/{id}` (no stage, as LocalStack and serverless-offline users configure it).
+    pub stage: Option<&'a str>,
+    /// The raw (still percent-encoded) connection id segment.
+    pub raw_id: &'a str,
+}
+
+impl<'a> Target<'a> {
+    /// Recognises `/@connections/{id}` and `/{stage}/@connections/{id}`, with `@` also as `%40`.
+    pub fn parse(path: &'a str) -> Option<Target<'a>> {
+        let rest = path.strip_prefix('/')?;
+        let (stage, rest) = match split_marker(rest) {
+            Some(after) => (None, after),
+            None => {
+                let (stage, after_stage) = rest.split_once('/')?;
+                (Some(stage), split_marker(after_stage)?)
+            }
+        };
+        Some(Target { stage, raw_id: rest })
+    }
+}
+
+/// `@connections/…` → `…`.
+fn split_marker(s: &str) -> Option<&str> {
+    let (first, rest) = s.split_once('/')?;
+    let decoded = percent_decode_str(first).decode_utf8().ok()?;
+    (decoded == "@connections").then_some(rest)
+}
+
+/// A verified management request, ready to run on the node that holds its connection.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Call<'a> {
+    pub op: Op,
+    pub id: ConnectionId,
+    /// The stage of the request path, if it had one.
+    pub stage: Option<&'a str>,
+}
+
+impl<'a> Call<'a> {
+    /// Checks a request whose signature was verified: a known method (else 403), a known stage (else 403) and a
+    /// well-formed connection id (else 400).
+    pub fn parse(apis: &ApiSet, method: &Method, target: &Target<'a>) -> Result<Call<'a>, ApiError> {
+        let op = Op::of(method).ok_or_else(ApiError::forbidden)?;
+        if let Some(stage) = target.stage
+            && apis.apis().all(|api| api.stage(stage).is_none())
+        {
+            return Err(ApiError::forbidden());
+        }
+        let id_text: Cow<'_, str> = percent_decode_str(target.raw_id).decode_utf8_lossy();
+        let id = ConnectionId::parse(&id_text)
+            .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, format!("Invalid connectionId: {id_text}")))?;
+        Ok(Call { op, id, stage: target.stage })
+    }
+}
+
+/// Runs a management operation on a connection of this hub (called for local requests and for requests other
+/// nodes forward); `stage` is the stage of the request path, if it had one.
+pub fn apply(hub: &Hub, op: Op, id: ConnectionId, stage: Option<&str>, body: Bytes) -> Result<Reply, ApiError> {
+    let conn = hub.get(id).ok_or_else(ApiError::gone)?;
+    // A chat connection is not an API Gateway connection.
+    let Scope::Api { stage: conn_stage, .. } = &conn.info().scope else {
+        return Err(ApiError::gone());
+    };
+    if stage.is_some_and(|s| s != &**conn_stage) {
+        return Err(ApiError::gone());
+    }
+
+    match op {
+        Op::Post => match conn.send(Outbound::from_bytes(body)) {
+            Ok(()) => {
+                conn.touch();
+                Ok(Reply { status: 200, json: None })
+            }
+            Err(SendError::Full) => {
+                Err(ApiError::new(ErrorCode::LimitExceeded, "The WebSocket client side buffer is full; retry later"))
+            }
+            Err(SendError::Closed) => Err(ApiError::gone()),
+        },
+        Op::Get => {
+            if !conn.is_open() {
+                return Err(ApiError::gone());
+            }
+            let info = conn.info();
+            let output = GetConnectionOutput {
+                connected_at: timefmt::rfc3339_millis(info.connected_at),
+                identity: Identity { source_ip: info.source_ip.clone(), user_agent: info.user_agent.clone() },
+                last_active_at: timefmt::rfc3339_millis(conn.last_active()),
+            };
+            Ok(Reply { status: 200, json: Some(serde_json::to_string(&output).unwrap_or_default()) })
+        }
+        Op::Delete => {
+            if conn.close(CloseRequest::deleted()) {
+                Ok(Reply { status: 204, json: None })
+            } else {
+                Err(ApiError::gone())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,85 @@
+//! Tests of the management API's paths, request checks and operations on a hub.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::Method;
+use hub::{ConnectionInfo, Hub, HubConfig, Scope};
+use time::OffsetDateTime;
+use wire::ErrorCode;
+
+use super::{Call, Op, Reply, Target, apply};
+
+#[test]
+fn parses_management_paths() {
+    let t = |p| Target::parse(p);
+    assert_eq!(
+        t("/prod/@connections/L0SM9cOFvHcCIhw%3D"),
+        Some(Target { stage: Some("prod"), raw_id: "L0SM9cOFvHcCIhw%3D" })
+    );
+    assert_eq!(t("/@connections/abc"), Some(Target { stage: None, raw_id: "abc" }));
+    assert_eq!(t("/prod/%40connections/abc"), Some(Target { stage: Some("prod"), raw_id: "abc" }));
+    assert_eq!(t("/prod/@connections/"), Some(Target { stage: Some("prod"), raw_id: "" }));
+    assert_eq!(t("/prod/@connections/a/b"), Some(Target { stage: Some("prod"), raw_id: "a/b" }));
+    assert_eq!(t("/prod"), None);
+    assert_eq!(t("/prod/other/abc"), None);
+    assert_eq!(t("/"), None);
+}
+
+fn connection(hub: &Hub, scope: Scope) -> Arc<hub::Connection> {
+    let conn = hub.new_connection(ConnectionInfo {
+        scope,
+        connected_at: OffsetDateTime::UNIX_EPOCH,
+        source_ip: "192.0.2.1".to_owned(),
+        user_agent: Some("test".to_owned()),
+    });
+    hub.register(conn.clone());
+    conn
+}
+
+fn api_scope() -> Scope {
+    Scope::Api { api_id: "a".into(), stage: "prod".into() }
+}
+
+#[test]
+fn checks_method_stage_and_id() {
+    let apis = crate::testing::one_api();
+    let id = Hub::new(HubConfig::default()).new_connection(ConnectionInfo {
+        scope: api_scope(),
+        connected_at: OffsetDateTime::UNIX_EPOCH,
+        source_ip: String::new(),
+        user_agent: None,
+    });
+    let raw = id.id().to_string();
+    let target = Target { stage: Some("prod"), raw_id: &raw };
+    let call = Call::parse(&apis, &Method::DELETE, &target).unwrap();
+    assert_eq!(call, Call { op: Op::Delete, id: id.id(), stage: Some("prod") });
+
+    let code = |method: Method, target: Target<'_>| Call::parse(&apis, &method, &target).unwrap_err().code;
+    assert_eq!(code(Method::PUT, Target { stage: Some("prod"), raw_id: &raw }), ErrorCode::Forbidden);
+    assert_eq!(code(Method::GET, Target { stage: Some("nostage"), raw_id: &raw }), ErrorCode::Forbidden);
+    assert_eq!(code(Method::GET, Target { stage: None, raw_id: "not-an-id" }), ErrorCode::BadRequest);
+    assert_eq!(Op::of(&Method::POST).map(Op::name), Some("PostToConnection"));
+}
+
+#[test]
+fn applies_operations_to_api_connections_only() {
+    let hub = Hub::new(HubConfig::default());
+    let api = connection(&hub, api_scope());
+    let chat = connection(&hub, Scope::Chat { room_id: "r".into(), user_id: "u".into() });
+
+    let post = apply(&hub, Op::Post, api.id(), Some("prod"), Bytes::from_static(b"hi")).unwrap();
+    assert_eq!(post, Reply { status: 200, json: None });
+    let get = apply(&hub, Op::Get, api.id(), None, Bytes::new()).unwrap();
+    assert_eq!(get.status, 200);
+    assert!(get.json.unwrap().contains(r#""sourceIp":"192.0.2.1""#));
+
+    let gone = |result: Result<Reply, wire::ApiError>| result.unwrap_err().code == ErrorCode::Gone;
+    assert!(gone(apply(&hub, Op::Get, api.id(), Some("dev"), Bytes::new())), "another stage");
+    assert!(gone(apply(&hub, Op::Get, chat.id(), None, Bytes::new())), "a chat connection");
+
+    assert_eq!(apply(&hub, Op::Delete, api.id(), None, Bytes::new()).unwrap(), Reply { status: 204, json: None });
+    assert!(gone(apply(&hub, Op::Delete, api.id(), None, Bytes::new())), "already closing");
+    hub.unregister(api.id());
+    assert!(gone(apply(&hub, Op::Post, api.id(), None, Bytes::new())), "unregistered");
+}

@@ -1,0 +1,83 @@
+//! The connection registry record: the facts of a connection's `$connect` that its `$disconnect` needs, kept where
+//! another node can find them (a cluster's survivors deliver a dead node's `$disconnect` events from these).
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use wire::apigw::Identity;
+
+use crate::ApiSet;
+use crate::connect::ConnContext;
+
+/// What a survivor needs to deliver a connection's `$disconnect`. Its JSON is what nodes share: field names stay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub api: String,
+    pub stage: String,
+    /// Unix milliseconds.
+    pub at: i64,
+    pub ip: String,
+    pub ua: Option<String>,
+    pub host: String,
+}
+
+impl Record {
+    pub fn of(ctx: &ConnContext) -> Record {
+        Record {
+            api: ctx.api.api.api_id.clone(),
+            stage: ctx.stage.clone(),
+            at: (ctx.connected_at.unix_timestamp_nanos() / 1_000_000) as i64,
+            ip: ctx.identity.source_ip.clone(),
+            ua: ctx.identity.user_agent.clone(),
+            host: ctx.domain_name.clone(),
+        }
+    }
+
+    /// The context of connection `id` for its `$disconnect` event (without the handshake's headers and query,
+    /// which the record does not keep); `None` when this node does not have the record's API.
+    pub fn context(&self, apis: &ApiSet, id: &str) -> Option<ConnContext> {
+        let api: Arc<_> = apis.by_id(&self.api)?.clone();
+        let stage_variables = api.stage(&self.stage).map(|s| s.stage_variables.clone()).unwrap_or_default();
+        let connected_at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.at) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        Some(ConnContext {
+            api,
+            stage: self.stage.clone(),
+            stage_variables,
+            connection_id: id.to_owned(),
+            connected_at,
+            identity: Identity { source_ip: self.ip.clone(), user_agent: self.ua.clone() },
+            domain_name: self.host.clone(),
+            headers: Vec::new(),
+            query: Vec::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Record;
+
+    #[test]
+    fn a_record_gives_back_the_disconnect_context() {
+        let apis = crate::testing::one_api();
+        let record = Record {
+            api: "a".to_owned(),
+            stage: "prod".to_owned(),
+            at: 1_700_000_000_123,
+            ip: "192.0.2.1".to_owned(),
+            ua: None,
+            host: "example.com".to_owned(),
+        };
+        let json = serde_json::to_string(&record).unwrap();
+        assert_eq!(
+            json,
+            r#"{"api":"a","stage":"prod","at":1700000000123,"ip":"192.0.2.1","ua":null,"host":"example.com"}"#
+        );
+        let ctx = record.context(&apis, "id").unwrap();
+        assert_eq!(ctx.stage_variables["v"], "1");
+        assert_eq!(Record::of(&ctx), record);
+        assert!(Record { api: "other".to_owned(), ..record }.context(&apis, "id").is_none());
+    }
+}
