@@ -9,35 +9,17 @@ use wire::{ApiError, ErrorCode};
 
 use crate::state::AppState;
 
-/// The SigV4 service a request must be signed for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Service {
-    /// The `@connections` management API.
-    ExecuteApi,
-    /// The IVS Chat control plane.
-    IvsChat,
-}
-
-impl Service {
-    fn name(self) -> &'static str {
-        match self {
-            Service::ExecuteApi => "execute-api",
-            Service::IvsChat => "ivschat",
-        }
-    }
-}
-
-/// Verifies the request's signature unless auth is switched off; refusals are AWS-shaped errors.
+/// Verifies the request's signature for `service` (its credential scope name) unless auth is switched off; refusals are AWS-shaped errors.
 pub(crate) fn verify(
     state: &AppState,
     parts: &http::request::Parts,
     body: &[u8],
-    service: Service,
+    service: &'static str,
 ) -> Result<(), ApiError> {
     let Some(keys) = &state.keys else {
         return Ok(());
     };
-    let verifier = Verifier::new(service.name());
+    let verifier = Verifier::new(service);
     let lookup = CachedKeys { keys };
     match verifier.verify(&SignedRequest::from_parts(parts, body), &lookup, OffsetDateTime::now_utc()) {
         Ok(_principal) => Ok(()),
@@ -78,38 +60,5 @@ impl SecretLookup for CachedKeys<'_> {
         }
         cache.push((id, key));
         Some(key)
-    }
-}
-
-/// The service named in a request's credential scope (`Authorization` header or presigned `X-Amz-Credential`),
-/// without verifying anything: used only to pick which API answers.
-pub(crate) fn credential_service<'a>(headers: &'a http::HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
-    let scope = match headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        Some(auth) => auth.split("Credential=").nth(1)?.split([',', ' ']).next()?,
-        None => query?.split('&').find_map(|pair| pair.strip_prefix("X-Amz-Credential="))?,
-    };
-    // AKID/date/region/service/aws4_request, possibly percent-encoded in a query.
-    let mut parts = scope.split("/").flat_map(|p| p.split("%2F"));
-    parts.nth(3)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::credential_service;
-
-    #[test]
-    fn finds_the_service_in_the_scope() {
-        let mut headers = http::HeaderMap::new();
-        assert_eq!(credential_service(&headers, None), None);
-        headers.insert(
-            http::header::AUTHORIZATION,
-            "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/ivschat/aws4_request, SignedHeaders=host, Signature=x"
-                .parse()
-                .unwrap(),
-        );
-        assert_eq!(credential_service(&headers, None), Some("ivschat"));
-        let empty = http::HeaderMap::new();
-        let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fexecute-api%2Faws4_request";
-        assert_eq!(credential_service(&empty, Some(query)), Some("execute-api"));
     }
 }

@@ -3,24 +3,20 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, header};
+use http::request::Parts;
+use http::{HeaderValue, Response, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use wire::{ApiError, ErrorCode};
 
+use super::front::Service;
 use super::{Body, auth, error_response};
 use crate::metrics::OperationLabels;
 use crate::state::AppState;
 
-/// Whether a request that is neither a management call nor a WebSocket upgrade belongs to the control plane:
-/// anything not signed for `execute-api` (API Gateway's unknown paths stay `403 Forbidden`).
-pub(super) fn claims(req: &Request<Incoming>) -> bool {
-    auth::credential_service(req.headers(), req.uri().query()) != Some("execute-api")
-}
-
-pub(super) async fn handle(state: &Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
-    let operation = operation_label(req.method(), req.uri().path());
-    let response = match serve(state, req).await {
+pub(super) async fn handle(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Response<Body> {
+    let operation = operation_label(&parts.method, parts.uri.path());
+    let response = match serve(state, parts, body).await {
         Ok(response) => response,
         Err(err) => error_response(&err),
     };
@@ -28,8 +24,7 @@ pub(super) async fn handle(state: &Arc<AppState>, req: Request<Incoming>) -> Res
     response
 }
 
-async fn serve(state: &Arc<AppState>, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
-    let (parts, body) = req.into_parts();
+async fn serve(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Result<Response<Body>, ApiError> {
     // One byte over the limit is enough for the control plane to refuse an oversize body with its own error.
     let limit = state.control.config().max_body_bytes + 1;
     let body: Bytes = match Limited::new(body, limit).collect().await {
@@ -40,7 +35,7 @@ async fn serve(state: &Arc<AppState>, req: Request<Incoming>) -> Result<Response
                 .with("fieldList", serde_json::json!([])));
         }
     };
-    auth::verify(state, &parts, &body, auth::Service::IvsChat)?;
+    auth::verify(state, parts, &body, Service::IvsChat.scope_name())?;
     let reply = state.control.handle(&parts.method, parts.uri.path(), parts.uri.query(), &body).await?;
     let content_type = reply.content_type();
     let mut response = Response::new(Body::from(reply.body));

@@ -5,18 +5,25 @@ use std::sync::Arc;
 
 use apigw::management::{Call, Op, Target};
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::request::Parts;
+use http::{Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use wire::{ApiError, ErrorCode};
 
+use super::front::EXECUTE_API;
 use super::{Body, auth, empty_response, error_response, json_response};
 use crate::metrics::OperationLabels;
 use crate::state::AppState;
 
-pub(super) async fn handle(state: &Arc<AppState>, req: Request<Incoming>, target: Target<'_>) -> Response<Body> {
-    let operation = Op::of(req.method()).map_or("Unknown", Op::name);
-    let response = match serve(state, req, &target).await {
+pub(super) async fn handle(
+    state: &Arc<AppState>,
+    parts: &Parts,
+    body: Incoming,
+    target: &Target<'_>,
+) -> Response<Body> {
+    let operation = Op::of(&parts.method).map_or("Unknown", Op::name);
+    let response = match serve(state, parts, body, target).await {
         Ok(response) => response,
         Err(err) => error_response(&err),
     };
@@ -24,8 +31,12 @@ pub(super) async fn handle(state: &Arc<AppState>, req: Request<Incoming>, target
     response
 }
 
-async fn serve(state: &Arc<AppState>, req: Request<Incoming>, target: &Target<'_>) -> Result<Response<Body>, ApiError> {
-    let (parts, body) = req.into_parts();
+async fn serve(
+    state: &Arc<AppState>,
+    parts: &Parts,
+    body: Incoming,
+    target: &Target<'_>,
+) -> Result<Response<Body>, ApiError> {
     let limit = state.config.limits.max_message_bytes;
     let body: Bytes = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -39,7 +50,7 @@ async fn serve(state: &Arc<AppState>, req: Request<Incoming>, target: &Target<'_
             return Err(ApiError::new(ErrorCode::BadRequest, "Could not read the request body"));
         }
     };
-    auth::verify(state, &parts, &body, auth::Service::ExecuteApi)?;
+    auth::verify(state, parts, &body, EXECUTE_API)?;
     let call = Call::parse(&state.apis, &parts.method, target)?;
     // The connection id names the node that holds it; another node's connections are reached through the cluster.
     let reply = if call.id.node() == state.cluster.node() {

@@ -1,9 +1,11 @@
-//! The HTTP front door: one handler that dispatches every request on the listener to the management API, the
-//! WebSocket data plane or the reserved `/@switchboard/` paths, and renders AWS-shaped errors.
+//! The HTTP front door: one handler that sends every request on the listener where [`front::classify`] says — the
+//! reserved `/@switchboard/` paths, the management API, a WebSocket socket or a SigV4 service's API — and renders
+//! AWS-shaped errors.
 
 mod auth;
 mod chat;
 mod control;
+mod front;
 mod management;
 mod upgrade;
 
@@ -17,6 +19,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use wire::ApiError;
 
+use self::front::{Front, Service};
 use crate::state::AppState;
 
 pub(crate) type Body = Full<Bytes>;
@@ -39,24 +42,17 @@ pub(crate) async fn handle(
 }
 
 async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming>, request_id: &str) -> Response<Body> {
-    let uri = req.uri().clone();
-    let path = uri.path();
-    if let Some(rest) = path.strip_prefix(RESERVED_PREFIX) {
-        return reserved(state, rest);
+    let (parts, body) = req.into_parts();
+    match front::classify(&parts) {
+        Front::Reserved(rest) => reserved(state, rest),
+        // No extension operation exists yet: the slot answers as unknown reserved paths always have.
+        Front::Extension(_) => error_response(&ApiError::forbidden()),
+        Front::Management(target) => management::handle(state, &parts, body, &target).await,
+        Front::ChatSocket => chat::handle(state, peer, Request::from_parts(parts, body)).await,
+        Front::ApiSocket => upgrade::handle(state, peer, Request::from_parts(parts, body), request_id).await,
+        Front::Service(Service::IvsChat) => control::handle(state, &parts, body).await,
+        Front::Forbidden => error_response(&ApiError::forbidden()),
     }
-    if let Some(target) = apigw::management::Target::parse(path) {
-        return management::handle(state, req, target).await;
-    }
-    if path == "/" && upgrade::is_upgrade(&req) {
-        return chat::handle(state, peer, req).await;
-    }
-    if upgrade::is_upgrade(&req) {
-        return upgrade::handle(state, peer, req, request_id).await;
-    }
-    if control::claims(&req) {
-        return control::handle(state, req).await;
-    }
-    error_response(&ApiError::forbidden())
 }
 
 fn reserved(state: &AppState, rest: &str) -> Response<Body> {

@@ -25,19 +25,6 @@ use crate::state::AppState;
 /// API Gateway's limit on the WebSocket URL.
 const MAX_URL_LENGTH: usize = 4096;
 
-pub(super) fn is_upgrade(req: &Request<Incoming>) -> bool {
-    let has_token = |name: HeaderName, token: &str| {
-        req.headers()
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-    };
-    req.method() == http::Method::GET
-        && has_token(header::UPGRADE, "websocket")
-        && has_token(header::CONNECTION, "upgrade")
-}
-
 pub(super) async fn handle(
     state: &Arc<AppState>,
     peer: SocketAddr,

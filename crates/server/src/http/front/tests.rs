@@ -1,0 +1,89 @@
+//! Tests of the front door's classification, one request per destination.
+
+use apigw::management::Target;
+use http::request::Parts;
+
+use super::{Front, Service, classify, credential_service};
+
+#[test]
+fn finds_the_service_in_the_scope() {
+    let mut headers = http::HeaderMap::new();
+    assert_eq!(credential_service(&headers, None), None);
+    headers.insert(
+        http::header::AUTHORIZATION,
+        "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/ivschat/aws4_request, SignedHeaders=host, Signature=x"
+            .parse()
+            .unwrap(),
+    );
+    assert_eq!(credential_service(&headers, None), Some("ivschat"));
+    let empty = http::HeaderMap::new();
+    let query =
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fexecute-api%2Faws4_request";
+    assert_eq!(credential_service(&empty, Some(query)), Some("execute-api"));
+}
+
+/// A request: method, path and query, and headers.
+fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> Parts {
+    let mut builder = http::Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(()).unwrap().into_parts().0
+}
+
+fn signed_for(service: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=x"
+    )
+}
+
+const UPGRADE: &[(&str, &str)] = &[("upgrade", "websocket"), ("connection", "keep-alive, Upgrade")];
+
+#[test]
+fn every_destination_from_a_table_of_requests() {
+    let ivschat = signed_for("ivschat");
+    let execute_api = signed_for("execute-api");
+    let lambda = signed_for("lambda");
+    let presigned = "/ListRooms?X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fivschat%2Faws4_request";
+    let cases: Vec<(Parts, Front<'static>)> = vec![
+        (request("GET", "/@switchboard/health", &[]), Front::Reserved("health")),
+        (request("GET", "/@switchboard/metrics", &[("authorization", &execute_api)]), Front::Reserved("metrics")),
+        (request("GET", "/@switchboard/other", &[]), Front::Reserved("other")),
+        (request("POST", "/@switchboard/ext/reset", &[]), Front::Extension("reset")),
+        (request("POST", "/@switchboard/ext/", &[]), Front::Extension("")),
+        (
+            request("POST", "/prod/@connections/abc", &[("authorization", &execute_api)]),
+            Front::Management(Target { stage: Some("prod"), raw_id: "abc" }),
+        ),
+        (request("GET", "/@connections/abc", &[]), Front::Management(Target { stage: None, raw_id: "abc" })),
+        (
+            request("GET", "/prod/@connections/abc", UPGRADE),
+            Front::Management(Target { stage: Some("prod"), raw_id: "abc" }),
+        ),
+        (request("GET", "/", UPGRADE), Front::ChatSocket),
+        (request("GET", "/prod", UPGRADE), Front::ApiSocket),
+        (request("GET", "/prod/", UPGRADE), Front::ApiSocket),
+        // Not an upgrade: a POST, or no `Connection: upgrade`.
+        (request("POST", "/prod", UPGRADE), Front::Service(Service::IvsChat)),
+        (request("GET", "/prod", &[("upgrade", "websocket")]), Front::Service(Service::IvsChat)),
+        (request("POST", "/ListRooms", &[("authorization", &ivschat)]), Front::Service(Service::IvsChat)),
+        (request("POST", presigned, &[]), Front::Service(Service::IvsChat)),
+        (request("GET", "/prod/elsewhere", &[("authorization", &execute_api)]), Front::Forbidden),
+        // Unsigned, or signed for a service no API here serves: the fallback service's signature check refuses it.
+        (request("POST", "/ListRooms", &[]), Front::Service(Service::FALLBACK)),
+        (request("POST", "/2015-03-31/functions", &[("authorization", &lambda)]), Front::Service(Service::FALLBACK)),
+    ];
+    for (parts, expected) in &cases {
+        assert_eq!(&classify(parts), expected, "{} {}", parts.method, parts.uri);
+    }
+}
+
+#[test]
+fn the_registry_names_each_service_once() {
+    for service in Service::ALL {
+        let matches = Service::ALL.iter().filter(|s| s.scope_name() == service.scope_name()).count();
+        assert_eq!(matches, 1, "{service:?}");
+        assert_ne!(service.scope_name(), super::EXECUTE_API);
+    }
+    assert!(Service::ALL.contains(&Service::FALLBACK));
+}
