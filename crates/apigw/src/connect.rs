@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
+use wire::Refusal;
 use wire::apigw::{EventType, Identity};
 
 use crate::integration::{Call, Invoker, Outcome};
@@ -31,12 +32,14 @@ pub struct ConnContext {
 pub enum ConnectDecision {
     /// Upgrade, adding these response headers (e.g. `Sec-WebSocket-Protocol`).
     Accept { headers: Vec<(String, String)> },
-    /// Refuse with this HTTP status and body.
+    /// Refuse with the integration's status and body.
     Reject { status: u16, body: Option<String> },
+    /// Refuse as API Gateway does when the integration failed or timed out.
+    Refuse(Refusal),
 }
 
 /// Runs the `$connect` route, if any: 2xx accepts, other statuses reject with that status, an integration failure
-/// rejects with 502 and a timeout with 504.
+/// refuses with 502 and a timeout with 504 (the refusal table's `IntegrationFailed` and `IntegrationTimedOut`).
 pub async fn decide(invoker: &Invoker, ctx: &ConnContext, request_id: &str) -> ConnectDecision {
     let Some(integration) = ctx.api.route("$connect").and_then(|r| r.integration.clone()) else {
         return ConnectDecision::Accept { headers: Vec::new() };
@@ -57,12 +60,9 @@ pub async fn decide(invoker: &Invoker, ctx: &ConnContext, request_id: &str) -> C
         Outcome::Answer(answer) => ConnectDecision::Reject { status: answer.status, body: answer.body },
         Outcome::Failed(reason) => {
             tracing::warn!(connection_id = %ctx.connection_id, %reason, "The $connect integration failed.");
-            ConnectDecision::Reject { status: 502, body: Some(r#"{"message": "Internal server error"}"#.to_owned()) }
+            ConnectDecision::Refuse(Refusal::IntegrationFailed)
         }
-        Outcome::TimedOut => ConnectDecision::Reject {
-            status: 504,
-            body: Some(r#"{"message": "Endpoint request timed out"}"#.to_owned()),
-        },
+        Outcome::TimedOut => ConnectDecision::Refuse(Refusal::IntegrationTimedOut),
     }
 }
 

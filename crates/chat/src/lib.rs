@@ -2,7 +2,7 @@
 //! and chat logging, on the connection hub that API Gateway connections use too.
 //!
 //! The server drives a connection through three calls: [`ChatService::admit`] redeems the token of a handshake
-//! (answering a [`Refusal`] with an HTTP status when it must be refused), [`ChatService::join`] makes the hub
+//! (answering a [`Refusal`] of the handshake table when it must be refused), [`ChatService::join`] makes the hub
 //! connection a member of its room, and [`ChatService::serve`] runs the session until it ends; the member leaves the
 //! room when it is dropped. The control plane reaches live rooms through [`RoomEvents`] and issues tokens through
 //! [`TokenIssuer`], both implemented by [`ChatService`].
@@ -34,6 +34,7 @@ use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
+pub use wire::Refusal;
 use wire::ivschat::{self as frames, Attributes, ChatErrorCode};
 
 use crate::cluster::Listener;
@@ -131,23 +132,6 @@ impl std::fmt::Debug for ChatService {
             .field("region", &self.config.region)
             .field("connections", &self.hub.len())
             .finish_non_exhaustive()
-    }
-}
-
-/// Why a handshake is refused: the HTTP status and a message for the `{"message": …}` body.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: u16,
-    pub message: &'static str,
-}
-
-impl Refusal {
-    fn unauthorized(message: &'static str) -> Refusal {
-        Refusal { status: 401, message }
-    }
-
-    fn room_not_found() -> Refusal {
-        Refusal { status: 404, message: "Room not found" }
     }
 }
 
@@ -250,23 +234,23 @@ impl ChatService {
     /// its room. The token counts as used from here on.
     pub async fn admit(&self, token: &str) -> Result<Ticket, Refusal> {
         if token.is_empty() {
-            return Err(Refusal::unauthorized("A chat token is required as the Sec-WebSocket-Protocol header"));
+            return Err(Refusal::ChatTokenMissing);
         }
         let now = OffsetDateTime::now_utc();
-        let claims = self.tokens.redeem(token, now).map_err(|err| Refusal::unauthorized(err.message()))?;
+        let claims = self.tokens.redeem(token, now).map_err(token::TokenError::refusal)?;
         let ttl = Duration::try_from(claims.token_expires() - now).unwrap_or(Duration::ZERO) + Duration::from_secs(1);
         if !self.fanout.claim_token(claims.nonce(), ttl).await {
-            return Err(Refusal::unauthorized(token::TokenError::Used.message()));
+            return Err(Refusal::ChatTokenUsed);
         }
         match self.rooms.load(self.store.as_ref(), &claims.room_id).await {
             Ok(room) => {
                 let listener = self.fanout.listen(&room, &self.rooms).await;
                 Ok(Ticket { claims, room, listener })
             }
-            Err(StoreError::NotFound { .. }) => Err(Refusal::room_not_found()),
+            Err(StoreError::NotFound { .. }) => Err(Refusal::RoomNotFound),
             Err(err) => {
                 tracing::warn!(%err, "Cannot load a chat room.");
-                Err(Refusal { status: 500, message: "Internal Server Error" })
+                Err(Refusal::Internal)
             }
         }
     }
@@ -275,7 +259,7 @@ impl ChatService {
     pub fn join(self: &Arc<Self>, ticket: Ticket, conn: Arc<Connection>) -> Result<Member, Refusal> {
         let Ticket { claims, room, listener } = ticket;
         let user_id: Arc<str> = claims.user_id.as_str().into();
-        room.join(conn.clone(), user_id.clone()).map_err(|_| Refusal::room_not_found())?;
+        room.join(conn.clone(), user_id.clone()).map_err(|_| Refusal::RoomNotFound)?;
         Ok(Member {
             service: self.clone(),
             room_arn: self.room_arn(&room.id),

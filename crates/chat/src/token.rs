@@ -127,13 +127,13 @@ pub(crate) enum TokenError {
 }
 
 impl TokenError {
-    pub(crate) fn message(self) -> &'static str {
+    pub(crate) fn refusal(self) -> wire::Refusal {
         match self {
-            TokenError::Malformed => "The chat token is malformed",
-            TokenError::Forged => "The chat token is invalid",
-            TokenError::Expired => "The chat token has expired",
-            TokenError::Used => "The chat token has already been used",
-            TokenError::Stale => "The chat token was issued before the server restarted",
+            TokenError::Malformed => wire::Refusal::ChatTokenMalformed,
+            TokenError::Forged => wire::Refusal::ChatTokenForged,
+            TokenError::Expired => wire::Refusal::ChatTokenExpired,
+            TokenError::Used => wire::Refusal::ChatTokenUsed,
+            TokenError::Stale => wire::Refusal::ChatTokenStale,
         }
     }
 }

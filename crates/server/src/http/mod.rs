@@ -2,12 +2,13 @@
 //! reserved `/@switchboard/` paths, the management API, a WebSocket socket or a SigV4 service's API — and renders
 //! AWS-shaped errors.
 
+mod api_socket;
 mod auth;
-mod chat;
+mod chat_socket;
 mod control;
 mod front;
 mod management;
-mod upgrade;
+mod socket;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -19,6 +20,8 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use wire::ApiError;
 
+use self::api_socket::ApiSocket;
+use self::chat_socket::ChatSocket;
 use self::front::{Front, Service};
 use crate::state::AppState;
 
@@ -48,8 +51,14 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
         // No extension operation exists yet: the slot answers as unknown reserved paths always have.
         Front::Extension(_) => error_response(&ApiError::forbidden()),
         Front::Management(target) => management::handle(state, &parts, body, &target).await,
-        Front::ChatSocket => chat::handle(state, peer, Request::from_parts(parts, body)).await,
-        Front::ApiSocket => upgrade::handle(state, peer, Request::from_parts(parts, body), request_id).await,
+        Front::ChatSocket => {
+            let req = Request::from_parts(parts, body);
+            socket::accept_websocket::<ChatSocket>(state, peer, req, request_id).await
+        }
+        Front::ApiSocket => {
+            let req = Request::from_parts(parts, body);
+            socket::accept_websocket::<ApiSocket>(state, peer, req, request_id).await
+        }
         Front::Service(Service::IvsChat) => control::handle(state, &parts, body).await,
         Front::Forbidden => error_response(&ApiError::forbidden()),
     }

@@ -1,0 +1,72 @@
+//! IVS Chat messaging sockets: `GET /` with `Upgrade: websocket` and the chat token as the `Sec-WebSocket-Protocol`
+//! (as on IVS's edge endpoint). The token is redeemed before the 101, which echoes it as the selected subprotocol;
+//! the connection then joins its room and a chat session serves it.
+//!
+//! Refusals (the handshake table's `ChatToken*`, `RoomNotFound`, `TooManyConnections`, …) answer `{"message": …}`
+//! with 400 (not a WebSocket version 13 handshake), 401 (no token, or a malformed, forged, expired, already used or
+//! pre-restart token), 404 (the token's room does not exist), 429 (over the new connection rate) or 503 (shutting
+//! down).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chat::Member;
+use http::request::Parts;
+use http::{HeaderValue, Response, header};
+use hub::session::{EndCause, SessionEnd};
+use hub::{Connection, Scope};
+use wire::Refusal;
+
+use super::Body;
+use super::socket::{Admitted, SocketKind, Ws, new_connection, refuse, take_connect_slot};
+use crate::state::AppState;
+
+/// A chat socket: its room membership until the session takes it (dropping it leaves the room).
+pub(super) struct ChatSocket {
+    member: Option<Member>,
+}
+
+/// The token: the first value of `Sec-WebSocket-Protocol` (clients send exactly one), `""` when there is none.
+fn token(parts: &Parts) -> String {
+    parts
+        .headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').map(str::trim).find(|t| !t.is_empty()))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+impl SocketKind for ChatSocket {
+    const KIND: &'static str = "chat";
+    const MAX_URL_LENGTH: Option<usize> = None;
+
+    async fn admit(
+        state: &Arc<AppState>,
+        peer: SocketAddr,
+        parts: &Parts,
+        _request_id: &str,
+    ) -> Result<Admitted<ChatSocket>, Response<Body>> {
+        let token = token(parts);
+        // Checked before the token is redeemed, so a refused client keeps its token.
+        take_connect_slot(state).map_err(refuse)?;
+        let ticket = state.chat.admit(&token).await.map_err(refuse)?;
+        let scope = Scope::Chat { room_id: ticket.room_id().into(), user_id: ticket.user_id().into() };
+        let conn = new_connection(state, peer, parts, scope);
+        let member = state.chat.join(ticket, conn.clone()).map_err(refuse)?;
+        let protocol = HeaderValue::from_str(&token).map_err(|_| refuse(Refusal::ChatTokenNotAHeader))?;
+        let headers = vec![(header::SEC_WEBSOCKET_PROTOCOL, protocol)];
+        Ok(Admitted { conn, headers, socket: ChatSocket { member: Some(member) } })
+    }
+
+    async fn starting(&mut self, _conn: &Arc<Connection>, _state: &AppState) {}
+
+    async fn serve(&mut self, ws: Ws, _conn: &Arc<Connection>, state: &AppState) -> SessionEnd {
+        match self.member.take() {
+            Some(member) => chat::ChatService::serve(member, ws, &state.session, &state.shutdown).await,
+            None => SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal },
+        }
+    }
+
+    async fn ended(self, _end: &SessionEnd, _conn: &Arc<Connection>, _state: &AppState) {}
+}

@@ -1,0 +1,171 @@
+//! One path for every WebSocket handshake, [`accept_websocket`]: the steps both kinds of socket share (refusals
+//! while shutting down, the URL limit, a version 13 handshake, registering the connection, the session task on the
+//! tracker, the 101) run here once; a [`SocketKind`] supplies only what differs — its admission and its session.
+//!
+//! Every refusal of either kind is a [`wire::Refusal`] of the one table of handshake refusals, or an answer
+//! someone else gave (a `$connect` integration's own status and body; `ForbiddenException` for an unknown stage).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
+use hub::session::{EndCause, SessionEnd};
+use hub::{Connection, ConnectionInfo, Scope};
+use hyper::body::Incoming;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use time::OffsetDateTime;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use wire::Refusal;
+
+use super::{Body, json_response};
+use crate::metrics::{CodeLabels, StatusLabels};
+use crate::state::AppState;
+
+/// An upgraded WebSocket.
+pub(super) type Ws = WebSocketStream<TokioIo<Upgraded>>;
+
+/// A handshake a kind of socket accepted: the connection (not registered yet), headers for the 101, and the socket's
+/// own state for its session.
+pub(super) struct Admitted<S> {
+    pub(super) conn: Arc<Connection>,
+    pub(super) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(super) socket: S,
+}
+
+/// What one kind of socket does differently. The connection's task calls [`SocketKind::starting`], then
+/// [`SocketKind::serve`] once the upgrade completed, then [`SocketKind::ended`] after the connection left the hub.
+pub(super) trait SocketKind: Sized + Send + 'static {
+    /// Names the kind in logs.
+    const KIND: &'static str;
+    /// The longest request target (path and query) accepted, if the kind limits it.
+    const MAX_URL_LENGTH: Option<usize>;
+
+    /// Admits a handshake that passed the common checks, or refuses it with a ready response.
+    fn admit(
+        state: &Arc<AppState>,
+        peer: SocketAddr,
+        parts: &Parts,
+        request_id: &str,
+    ) -> impl Future<Output = Result<Admitted<Self>, Response<Body>>> + Send;
+
+    /// Runs in the connection's task before the upgrade completes.
+    fn starting(&mut self, conn: &Arc<Connection>, state: &AppState) -> impl Future<Output = ()> + Send;
+
+    /// Serves the upgraded socket until its session ends.
+    fn serve(&mut self, ws: Ws, conn: &Arc<Connection>, state: &AppState) -> impl Future<Output = SessionEnd> + Send;
+
+    /// Runs once the session ended (or the upgrade failed) and the connection left the hub.
+    fn ended(self, end: &SessionEnd, conn: &Arc<Connection>, state: &AppState) -> impl Future<Output = ()> + Send;
+}
+
+/// Accepts or refuses a WebSocket handshake of kind `S`; refusals are counted by status.
+pub(super) async fn accept_websocket<S: SocketKind>(
+    state: &Arc<AppState>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    request_id: &str,
+) -> Response<Body> {
+    let response = match accept::<S>(state, peer, req, request_id).await {
+        Ok(response) => response,
+        Err(response) => response,
+    };
+    if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        state.metrics.handshakes_rejected.get_or_create(&StatusLabels { status: response.status().as_u16() }).inc();
+    }
+    response
+}
+
+async fn accept<S: SocketKind>(
+    state: &Arc<AppState>,
+    peer: SocketAddr,
+    mut req: Request<Incoming>,
+    request_id: &str,
+) -> Result<Response<Body>, Response<Body>> {
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let (parts, _body) = req.into_parts();
+    if state.shutdown.is_cancelled() {
+        return Err(refuse(Refusal::ShuttingDown));
+    }
+    let url_length = parts.uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+    if S::MAX_URL_LENGTH.is_some_and(|max| url_length > max) {
+        return Err(refuse(Refusal::UriTooLong));
+    }
+    let key = websocket_key(&parts.headers).ok_or_else(|| refuse(Refusal::NotWebSocket13))?;
+    let Admitted { conn, headers, mut socket } = S::admit(state, peer, &parts, request_id).await?;
+
+    // Reachable from now on: the 101 is on its way.
+    state.hub.register(conn.clone());
+    state.metrics.connections_opened.inc();
+    state.metrics.connections_active.inc();
+    let task_state = state.clone();
+    state.tasks.spawn(async move {
+        let state = task_state;
+        socket.starting(&conn, &state).await;
+        let end = match on_upgrade.await {
+            Ok(upgraded) => {
+                let ws =
+                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(state.ws_config)).await;
+                socket.serve(ws, &conn, &state).await
+            }
+            Err(err) => {
+                tracing::debug!(connection_id = %conn.id(), kind = S::KIND, %err, "The upgrade did not complete.");
+                SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal }
+            }
+        };
+        state.hub.unregister(conn.id());
+        state.metrics.connections_active.dec();
+        state.metrics.connections_closed.get_or_create(&CodeLabels { code: end.code }).inc();
+        tracing::debug!(
+            connection_id = %conn.id(), kind = S::KIND, code = end.code, reason = %end.reason, "Connection closed."
+        );
+        socket.ended(&end, &conn, &state).await;
+    });
+
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let out = response.headers_mut();
+    out.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    out.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+        out.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    for (name, value) in headers {
+        out.append(name, value);
+    }
+    Ok(response)
+}
+
+/// The `Sec-WebSocket-Key` of a version 13 handshake.
+fn websocket_key(headers: &HeaderMap) -> Option<HeaderValue> {
+    let version_ok = headers.get(header::SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
+    headers.get(header::SEC_WEBSOCKET_KEY).filter(|_| version_ok).cloned()
+}
+
+/// A refusal of the handshake table as a response.
+pub(super) fn refuse(refusal: Refusal) -> Response<Body> {
+    let mut response = json_response(refusal.status(), refusal.body());
+    for (name, value) in refusal.headers() {
+        response.headers_mut().insert(*name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// Takes one of the server's new-connection tokens, or refuses the handshake.
+pub(super) fn take_connect_slot(state: &AppState) -> Result<(), Refusal> {
+    if state.connect_limit.try_take() { Ok(()) } else { Err(Refusal::TooManyConnections) }
+}
+
+/// A new hub connection for a handshake from `peer`, in `scope`.
+pub(super) fn new_connection(state: &AppState, peer: SocketAddr, parts: &Parts, scope: Scope) -> Arc<Connection> {
+    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    state.hub.new_connection(ConnectionInfo {
+        scope,
+        connected_at: OffsetDateTime::now_utc(),
+        source_ip: peer.ip().to_string(),
+        user_agent,
+    })
+}
