@@ -13,36 +13,20 @@ pub enum RefusalStyle {
     Gateway,
 }
 
+/// One refusal per line: `Variant => status, body style, message;`.
 macro_rules! refusals {
     ($($variant:ident => $status:literal, $style:ident, $message:literal;)*) => {
         /// Why a WebSocket handshake is refused.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum Refusal {
-            $($variant,)*
-        }
+        pub enum Refusal { $($variant,)* }
 
         impl Refusal {
             /// All refusals, in table order (used by the tests that pin every body).
             pub const ALL: &'static [Refusal] = &[$(Refusal::$variant,)*];
 
-            /// The HTTP status.
-            pub fn status(self) -> StatusCode {
-                match self {
-                    $(Refusal::$variant => match StatusCode::from_u16($status) {
-                        Ok(status) => status,
-                        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                    },)*
-                }
-            }
-
-            /// The text of the body's `message`.
-            pub fn message(self) -> &'static str {
-                match self { $(Refusal::$variant => $message,)* }
-            }
-
-            /// How the body is spelled.
-            pub fn style(self) -> RefusalStyle {
-                match self { $(Refusal::$variant => RefusalStyle::$style,)* }
+            /// The refusal's line of the table.
+            fn row(self) -> (u16, RefusalStyle, &'static str) {
+                match self { $(Refusal::$variant => ($status, RefusalStyle::$style, $message),)* }
             }
         }
     };
@@ -70,6 +54,21 @@ refusals! {
 }
 
 impl Refusal {
+    /// The HTTP status.
+    pub fn status(self) -> StatusCode {
+        StatusCode::from_u16(self.row().0).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The text of the body's `message`.
+    pub fn message(self) -> &'static str {
+        self.row().2
+    }
+
+    /// How the body is spelled.
+    pub fn style(self) -> RefusalStyle {
+        self.row().1
+    }
+
     /// The response body.
     pub fn body(self) -> String {
         let message = serde_json::Value::from(self.message());
