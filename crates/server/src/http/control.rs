@@ -2,15 +2,13 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderValue, Response, header};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use wire::{ApiError, ErrorCode};
 
 use super::front::Service;
-use super::{Body, auth, error_response};
+use super::{Body, auth, error_response, read_body};
 use crate::metrics::OperationLabels;
 use crate::state::AppState;
 
@@ -27,14 +25,11 @@ pub(super) async fn handle(state: &Arc<AppState>, parts: &Parts, body: Incoming)
 async fn serve(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Result<Response<Body>, ApiError> {
     // One byte over the limit is enough for the control plane to refuse an oversize body with its own error.
     let limit = state.control.config().max_body_bytes + 1;
-    let body: Bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            return Err(ApiError::new(ErrorCode::Validation, "Request body is too large")
-                .with("reason", "OTHER")
-                .with("fieldList", serde_json::json!([])));
-        }
-    };
+    let body = read_body(body, limit).await.map_err(|_| {
+        ApiError::new(ErrorCode::Validation, "Request body is too large")
+            .with("reason", "OTHER")
+            .with("fieldList", serde_json::json!([]))
+    })?;
     auth::verify(state, parts, &body, Service::IvsChat.scope_name())?;
     let reply = state.control.handle(&parts.method, parts.uri.path(), parts.uri.query(), &body).await?;
     let content_type = reply.content_type();

@@ -4,15 +4,13 @@
 use std::sync::Arc;
 
 use apigw::management::{Call, Op, Target};
-use bytes::Bytes;
 use http::request::Parts;
 use http::{Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use wire::{ApiError, ErrorCode};
 
 use super::front::EXECUTE_API;
-use super::{Body, auth, empty_response, error_response, json_response};
+use super::{Body, BodyError, auth, empty_response, error_response, json_response, read_body};
 use crate::metrics::OperationLabels;
 use crate::state::AppState;
 
@@ -38,18 +36,12 @@ async fn serve(
     target: &Target<'_>,
 ) -> Result<Response<Body>, ApiError> {
     let limit = state.config.limits.max_message_bytes;
-    let body: Bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            return Err(ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("Request payload exceeds the maximum of {limit} bytes"),
-            ));
+    let body = read_body(body, limit).await.map_err(|err| match err {
+        BodyError::TooLarge => {
+            ApiError::new(ErrorCode::PayloadTooLarge, format!("Request payload exceeds the maximum of {limit} bytes"))
         }
-        Err(_) => {
-            return Err(ApiError::new(ErrorCode::BadRequest, "Could not read the request body"));
-        }
-    };
+        BodyError::Unreadable => ApiError::new(ErrorCode::BadRequest, "Could not read the request body"),
+    })?;
     auth::verify(state, parts, &body, EXECUTE_API)?;
     let call = Call::parse(&state.apis, &parts.method, target)?;
     // The connection id names the node that holds it; another node's connections are reached through the cluster.

@@ -13,10 +13,11 @@ mod socket;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use wire::ApiError;
 
@@ -91,6 +92,27 @@ fn reserved(state: &AppState, rest: &str) -> Response<Body> {
             response
         }
         _ => error_response(&ApiError::forbidden()),
+    }
+}
+
+/// How long a client may take to send a request body once its headers arrived.
+const BODY_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Why a request body could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// Longer than the limit.
+    TooLarge,
+    /// The connection failed, or the client did not send it all within [`BODY_DEADLINE`].
+    Unreadable,
+}
+
+/// Reads a request body of at most `limit` bytes.
+pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
+    match tokio::time::timeout(BODY_DEADLINE, Limited::new(body, limit).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => Err(BodyError::TooLarge),
+        Ok(Err(_)) | Err(_) => Err(BodyError::Unreadable),
     }
 }
 
