@@ -108,7 +108,11 @@ pub(crate) enum BodyError {
 }
 
 /// Reads a request body of at most `limit` bytes.
-pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
+pub(crate) async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, BodyError>
+where
+    B: hyper::body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     match tokio::time::timeout(BODY_DEADLINE, Limited::new(body, limit).collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => Err(BodyError::TooLarge),
@@ -162,11 +166,41 @@ fn hex_lower(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use bytes::Bytes;
+
+    use super::{Body, BodyError, read_body};
+
     #[test]
     fn uuid_shape() {
         let id = super::uuid();
         assert_eq!(id.len(), 36);
         assert_eq!(id.as_bytes()[14], b'4');
         assert_eq!(id.matches('-').count(), 4);
+    }
+
+    /// A body whose client never sends a byte.
+    struct Silent;
+
+    impl hyper::body::Body for Silent {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bodies_are_read_within_their_limit_and_deadline() {
+        assert_eq!(read_body(Body::from("12345"), 5).await, Ok(Bytes::from_static(b"12345")));
+        assert_eq!(read_body(Body::from("123456"), 5).await, Err(BodyError::TooLarge));
+        assert_eq!(read_body(Silent, 5).await, Err(BodyError::Unreadable));
     }
 }

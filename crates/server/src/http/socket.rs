@@ -169,3 +169,38 @@ pub(super) fn new_connection(state: &AppState, peer: SocketAddr, parts: &Parts, 
         user_agent,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, header};
+    use http_body_util::BodyExt;
+    use wire::Refusal;
+
+    use super::{refuse, websocket_key};
+
+    #[test]
+    fn a_version_13_handshake_has_a_key() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::SEC_WEBSOCKET_KEY, "dGhlIHNhbXBsZSBub25jZQ==".parse().unwrap());
+        assert_eq!(websocket_key(&headers), None, "no version");
+        headers.insert(header::SEC_WEBSOCKET_VERSION, "8".parse().unwrap());
+        assert_eq!(websocket_key(&headers), None, "another version");
+        headers.insert(header::SEC_WEBSOCKET_VERSION, "13".parse().unwrap());
+        assert_eq!(websocket_key(&headers).unwrap(), "dGhlIHNhbXBsZSBub25jZQ==");
+        headers.remove(header::SEC_WEBSOCKET_KEY);
+        assert_eq!(websocket_key(&headers), None, "no key");
+    }
+
+    #[tokio::test]
+    async fn refusals_render_their_table_entry() {
+        for refusal in Refusal::ALL {
+            let response = refuse(*refusal);
+            assert_eq!(response.status(), refusal.status(), "{refusal:?}");
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json", "{refusal:?}");
+            let version = response.headers().get(header::SEC_WEBSOCKET_VERSION).map(|v| v.to_str().unwrap());
+            assert_eq!(version, (*refusal == Refusal::NotWebSocket13).then_some("13"), "{refusal:?}");
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body, refusal.body().as_bytes(), "{refusal:?}");
+        }
+    }
+}
