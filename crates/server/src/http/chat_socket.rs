@@ -59,14 +59,10 @@ impl SocketKind for ChatSocket {
         Ok(Admitted { conn, headers, socket: ChatSocket { member: Some(member) } })
     }
 
-    async fn starting(&mut self, _conn: &Arc<Connection>, _state: &AppState) {}
-
     async fn serve(&mut self, ws: Ws, _conn: &Arc<Connection>, state: &AppState) -> SessionEnd {
         match self.member.take() {
             Some(member) => chat::ChatService::serve(member, ws, &state.session, &state.shutdown).await,
             None => SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal },
         }
     }
-
-    async fn ended(self, _end: &SessionEnd, _conn: &Arc<Connection>, _state: &AppState) {}
 }

@@ -52,14 +52,18 @@ pub(super) trait SocketKind: Sized + Send + 'static {
         request_id: &str,
     ) -> impl Future<Output = Result<Admitted<Self>, Response<Body>>> + Send;
 
-    /// Runs in the connection's task before the upgrade completes.
-    fn starting(&mut self, conn: &Arc<Connection>, state: &AppState) -> impl Future<Output = ()> + Send;
+    /// Runs in the connection's task before the upgrade completes; nothing by default.
+    fn starting(&mut self, _conn: &Arc<Connection>, _state: &AppState) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 
     /// Serves the upgraded socket until its session ends.
     fn serve(&mut self, ws: Ws, conn: &Arc<Connection>, state: &AppState) -> impl Future<Output = SessionEnd> + Send;
 
-    /// Runs once the session ended (or the upgrade failed) and the connection left the hub.
-    fn ended(self, end: &SessionEnd, conn: &Arc<Connection>, state: &AppState) -> impl Future<Output = ()> + Send;
+    /// Runs once the session ended (or the upgrade failed) and the connection left the hub; nothing by default.
+    fn ended(self, _end: &SessionEnd, _conn: &Arc<Connection>, _state: &AppState) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// Accepts or refuses a WebSocket handshake of kind `S`; refusals are counted by status.
