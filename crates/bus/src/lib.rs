@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+pub use tasks::Background;
 
 pub use local::LocalBus;
 pub use redis_bus::{RedisBus, RedisBusConfig};
@@ -233,7 +234,7 @@ impl Bus {
 /// A bus from a URL: `redis://…` (or `rediss://…` where the redis crate supports it) for a cluster, `memory://NAME`
 /// for a bus shared by everything in this process that names the same `NAME`, and `None` for a private in-process
 /// bus. `namespace` prefixes every Redis key and channel, so that several clusters (or test runs) share one Redis.
-pub async fn connect(url: Option<&str>, namespace: &str) -> Result<Bus, BusError> {
+pub async fn connect(url: Option<&str>, namespace: &str, background: &Background) -> Result<Bus, BusError> {
     match url {
         None => Ok(Bus::alone()),
         Some(url) if url.starts_with("memory://") => Ok(Bus::of(LocalBus::named(&url["memory://".len()..]), true)),
@@ -241,7 +242,7 @@ pub async fn connect(url: Option<&str>, namespace: &str) -> Result<Bus, BusError
             if url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://") =>
         {
             let config = RedisBusConfig::new(url, namespace);
-            Ok(Bus::of(Arc::new(RedisBus::connect(config).await?), true))
+            Ok(Bus::of(Arc::new(RedisBus::connect(config, background).await?), true))
         }
         Some(url) => Err(BusError::UnsupportedUrl(url.to_owned())),
     }

@@ -23,7 +23,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::{Instant, sleep, timeout};
 
 use crate::router::{Router, decode, encode};
-use crate::{BusError, BusStats, ClusterState, Health, Incarnation, PubSub, Renewal, Subscription};
+use crate::{Background, BusError, BusStats, ClusterState, Health, Incarnation, PubSub, Renewal, Subscription};
 
 /// Settings of a [`RedisBus`].
 #[derive(Clone, Debug)]
@@ -125,7 +125,8 @@ impl Shared {
 impl RedisBus {
     /// Opens the bus: checks that Redis answers, starts the subscription supervisor and the canary. Fails when Redis
     /// cannot be reached now; once started, the bus survives Redis going away and coming back.
-    pub async fn connect(config: RedisBusConfig) -> Result<RedisBus, BusError> {
+    /// Connects, and starts the subscription supervisor and the health watch on `background`.
+    pub async fn connect(config: RedisBusConfig, background: &Background) -> Result<RedisBus, BusError> {
         let client =
             Client::open(config.url.as_str()).map_err(|e| BusError::UnsupportedUrl(format!("{}: {e}", config.url)))?;
         let manager_config = redis::aio::ConnectionManagerConfig::new()
@@ -149,8 +150,8 @@ impl RedisBus {
         let (control, control_rx) = mpsc::unbounded_channel();
         let bus = RedisBus { shared: shared.clone(), conn, control };
         let _: Value = bus.query(&mut redis::cmd("PING")).await?;
-        tokio::spawn(supervise(shared.clone(), client, control_rx, emptied_rx));
-        tokio::spawn(watch_health(Arc::downgrade(&shared), bus.conn.clone()));
+        background.spawn(supervise(shared.clone(), client, control_rx, emptied_rx));
+        background.spawn(watch_health(Arc::downgrade(&shared), bus.conn.clone()));
         // Wait (briefly) for the subscription and the first canary, so that a fresh node starts healthy.
         let deadline = Instant::now() + bus.shared.config.op_timeout * 3;
         while bus.health() == Health::Degraded && Instant::now() < deadline {

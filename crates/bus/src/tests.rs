@@ -28,12 +28,12 @@ fn namespace() -> String {
 type Pair = (&'static str, Bus, Bus);
 
 async fn buses() -> Vec<Pair> {
-    let local = connect(Some(&format!("memory://{}", namespace())), "").await.expect("memory bus");
+    let local = connect(Some(&format!("memory://{}", namespace())), "", &Background::new()).await.expect("memory bus");
     let mut out: Vec<Pair> = vec![("memory", local.clone(), local)];
     if let Some(url) = redis_url() {
         let ns = namespace();
-        let a = connect(Some(&url), &ns).await.expect("redis bus a");
-        let b = connect(Some(&url), &ns).await.expect("redis bus b");
+        let a = connect(Some(&url), &ns, &Background::new()).await.expect("redis bus a");
+        let b = connect(Some(&url), &ns, &Background::new()).await.expect("redis bus b");
         out.push(("redis", a, b));
     }
     out
@@ -153,8 +153,8 @@ async fn redis_restart_degrades_then_recovers_and_counts_the_loss() {
     let mut redis = PrivateRedis::start(port);
     let url = format!("redis://127.0.0.1:{}/", redis.port);
     let ns = namespace();
-    let a = connect(Some(&url), &ns).await.unwrap().pubsub().clone();
-    let b = connect(Some(&url), &ns).await.unwrap().pubsub().clone();
+    let a = connect(Some(&url), &ns, &Background::new()).await.unwrap().pubsub().clone();
+    let b = connect(Some(&url), &ns, &Background::new()).await.unwrap().pubsub().clone();
     let mut sub = b.subscribe("room").await;
     a.publish("room", Bytes::from_static(b"before")).await.unwrap();
     assert_eq!(recv(&mut sub).await.payload, Bytes::from_static(b"before"));
@@ -203,9 +203,9 @@ async fn gaps_count_as_missed_only_while_unfilled() {
 
 #[tokio::test]
 async fn a_bus_is_shared_only_when_other_nodes_may_use_it() {
-    assert!(!connect(None, "").await.unwrap().is_shared(), "a node alone");
-    assert!(connect(Some(&format!("memory://{}", namespace())), "").await.unwrap().is_shared());
-    assert!(matches!(connect(Some("nats://x"), "").await, Err(BusError::UnsupportedUrl(_))));
+    assert!(!connect(None, "", &Background::new()).await.unwrap().is_shared(), "a node alone");
+    assert!(connect(Some(&format!("memory://{}", namespace())), "", &Background::new()).await.unwrap().is_shared());
+    assert!(matches!(connect(Some("nats://x"), "", &Background::new()).await, Err(BusError::UnsupportedUrl(_))));
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bus::{Bus, ClusterState, PubSub};
+use bus::{Background, Bus, ClusterState, PubSub};
 use bytes::Bytes;
 use hub::Utf8Bytes;
 use serde::{Deserialize, Serialize};
@@ -27,9 +27,13 @@ use crate::rooms::{self, Gone, LiveRoom, Outgoing, Rooms, Settings};
 
 /// The fan-out of a service on `bus`: through the bus when other nodes share it, else straight to this node's members.
 /// The one place where the chat service decides whether it is alone.
-pub(crate) fn fanout(bus: &Bus) -> Arc<dyn Fanout> {
+pub(crate) fn fanout(bus: &Bus, background: &Background) -> Arc<dyn Fanout> {
     match bus.is_shared() {
-        true => Arc::new(Shared { pubsub: bus.pubsub().clone(), state: bus.state().clone() }),
+        true => Arc::new(Shared {
+            pubsub: bus.pubsub().clone(),
+            state: bus.state().clone(),
+            background: background.clone(),
+        }),
         false => Arc::new(Alone),
     }
 }
@@ -40,6 +44,8 @@ pub(crate) fn fanout(bus: &Bus) -> Arc<dyn Fanout> {
 pub(crate) struct Shared {
     pubsub: Arc<dyn PubSub>,
     state: Arc<dyn ClusterState>,
+    /// Where room listeners run.
+    background: Background,
 }
 
 #[async_trait]
@@ -60,7 +66,7 @@ impl Fanout for Shared {
     }
 
     async fn listen(&self, room: &Arc<LiveRoom>, rooms: &Arc<Rooms>) -> Option<Arc<Listener>> {
-        Some(Listener::of(room, rooms, &self.pubsub).await)
+        Some(Listener::of(room, rooms, &self.pubsub, &self.background).await)
     }
 
     async fn emit(
@@ -206,14 +212,19 @@ impl Drop for Listener {
 impl Listener {
     /// The listener of `room`, started if it has none; returns once its subscription is in effect (or the bus is
     /// away, in which case the bus subscribes when it comes back).
-    pub(crate) async fn of(room: &Arc<LiveRoom>, rooms: &Arc<Rooms>, bus: &Arc<dyn PubSub>) -> Arc<Listener> {
+    pub(crate) async fn of(
+        room: &Arc<LiveRoom>,
+        rooms: &Arc<Rooms>,
+        bus: &Arc<dyn PubSub>,
+        background: &Background,
+    ) -> Arc<Listener> {
         let listener = {
             let mut slot = room.listener.lock();
             match slot.upgrade() {
                 Some(listener) => listener,
                 None => {
                     let (ready_tx, ready) = watch::channel(false);
-                    let task = tokio::spawn(listen(bus.clone(), Arc::downgrade(room), rooms.clone(), ready_tx));
+                    let task = background.spawn(listen(bus.clone(), Arc::downgrade(room), rooms.clone(), ready_tx));
                     let listener = Arc::new(Listener { room: Arc::downgrade(room), rooms: rooms.clone(), ready, task });
                     *slot = Arc::downgrade(&listener);
                     listener

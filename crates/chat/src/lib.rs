@@ -183,7 +183,7 @@ impl ChatService {
     /// Starts the log writer on the current Tokio
     /// runtime.
     pub fn new(store: Arc<dyn Store>, hub: Hub, config: ChatConfig) -> std::io::Result<Arc<ChatService>> {
-        ChatService::with_bus(store, hub, config, bus::Bus::alone())
+        ChatService::with_bus(store, hub, config, bus::Bus::alone(), &bus::Background::new())
     }
 
     /// [`ChatService::new`] on a cluster bus: when other nodes share it, rooms span them all (`cluster.rs`), chat
@@ -193,10 +193,11 @@ impl ChatService {
         hub: Hub,
         config: ChatConfig,
         bus: bus::Bus,
+        background: &bus::Background,
     ) -> std::io::Result<Arc<ChatService>> {
         tokio::runtime::Handle::try_current()
             .map_err(|_| std::io::Error::other("chat messaging must start inside a Tokio runtime"))?;
-        let fanout = cluster::fanout(&bus);
+        let fanout = cluster::fanout(&bus, background);
         let mut tokens = Tokens::with_key(config.token_key, OffsetDateTime::now_utc());
         if fanout.spans_nodes() {
             tokens.accept_earlier_tokens();
@@ -222,6 +223,7 @@ impl ChatService {
             },
             store.clone(),
             client,
+            background,
         );
         Ok(Arc::new(ChatService { store, hub, config, tokens, rooms: Arc::default(), reviewer, logs, fanout }))
     }

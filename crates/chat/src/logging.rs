@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use bus::Background;
 use hub::Utf8Bytes;
 use sha2::{Digest, Sha256};
 use store::{Destination, Store, StoreError};
@@ -87,7 +88,13 @@ pub(crate) struct LogSink {
 
 impl LogSink {
     /// Starts the writer task on the current Tokio runtime.
-    pub(crate) fn start(settings: LogSettings, store: Arc<dyn Store>, client: reqwest::Client) -> LogSink {
+    /// Starts the writer on `background`.
+    pub(crate) fn start(
+        settings: LogSettings,
+        store: Arc<dyn Store>,
+        client: reqwest::Client,
+        background: &Background,
+    ) -> LogSink {
         let (tx, rx) = mpsc::channel(settings.queue.max(1));
         let writer = Writer {
             settings,
@@ -101,7 +108,7 @@ impl LogSink {
             s3_buffered: 0,
             last_s3_flush: Instant::now(),
         };
-        tokio::spawn(writer.run(rx));
+        background.spawn(writer.run(rx));
         LogSink { tx, dropped: AtomicU64::new(0) }
     }
 

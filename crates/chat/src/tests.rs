@@ -175,13 +175,14 @@ async fn updates_reach_live_rooms() {
 
 #[tokio::test]
 async fn fan_out_is_chosen_once_from_the_bus() {
-    let alone = cluster::fanout(&bus::Bus::alone());
+    let background = bus::Background::new();
+    let alone = cluster::fanout(&bus::Bus::alone(), &background);
     assert!(!alone.spans_nodes());
     assert!(
         alone.claim_token("n1", Duration::from_secs(5)).await && alone.claim_token("n1", Duration::from_secs(5)).await
     );
-    let shared = bus::connect(Some("memory://chat-fan-out-is-chosen-once"), "").await.unwrap();
-    let (a, b) = (cluster::fanout(&shared), cluster::fanout(&shared));
+    let shared = bus::connect(Some("memory://chat-fan-out-is-chosen-once"), "", &background).await.unwrap();
+    let (a, b) = (cluster::fanout(&shared, &background), cluster::fanout(&shared, &background));
     assert!(a.spans_nodes());
     assert!(a.claim_token("n1", Duration::from_secs(5)).await);
     assert!(!b.claim_token("n1", Duration::from_secs(5)).await, "single use across the nodes of a bus");

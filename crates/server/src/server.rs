@@ -10,6 +10,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use tasks::Background;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
@@ -25,6 +26,8 @@ pub struct Server {
     local_addr: SocketAddr,
     accept_loop: tokio::task::JoinHandle<()>,
     key_source: Option<KeySource>,
+    /// The bus supervisor, the chat log writer and room listeners: stopped last, once connections are gone.
+    background: Background,
 }
 
 impl Server {
@@ -43,7 +46,8 @@ impl Server {
         // Backends: the Redis bus and the PostgreSQL store when configured, else the embedded defaults. Nothing
         // above this point knows which runs.
         let cluster_config = &config.cluster;
-        let bus = bus::connect(cluster_config.bus_url.as_deref(), &cluster_config.namespace)
+        let background = Background::new();
+        let bus = bus::connect(cluster_config.bus_url.as_deref(), &cluster_config.namespace, &background)
             .await
             .context("cannot connect to the cluster bus")?;
         // Alone, the node is 0 as it always was; in a cluster the bus allocates an id unless one is configured.
@@ -74,8 +78,9 @@ impl Server {
         let hub = AppState::new_hub(&config, cluster.node());
         let mut chat_config = config.chat.chat_config(&config.data_dir, &config.region, &config.account_id);
         chat_config.token_key = chat_key;
-        let chat = chat::ChatService::with_bus(store.clone(), hub.clone(), chat_config, cluster.bus().clone())
-            .context("cannot start chat messaging")?;
+        let chat =
+            chat::ChatService::with_bus(store.clone(), hub.clone(), chat_config, cluster.bus().clone(), &background)
+                .context("cannot start chat messaging")?;
         let mut control_settings = control_config(&config)?;
         control_settings.pagination_key = pagination_key;
         let control = ivschat::ControlPlane::new(store, chat.clone(), chat.clone(), control_settings);
@@ -84,8 +89,8 @@ impl Server {
         let local_addr = listener.local_addr()?;
         let state = AppState::new(config, hub, apis, keys, control, chat, cluster);
         Cluster::start(&state);
-        let accept_loop = tokio::spawn(accept_loop(listener, tls, state.clone()));
-        Ok(Server { state, local_addr, accept_loop, key_source })
+        let accept_loop = state.tasks.spawn(accept_loop(listener, tls, state.clone()));
+        Ok(Server { state, local_addr, accept_loop, key_source, background })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -101,7 +106,8 @@ impl Server {
     }
 
     /// Stops accepting, closes every connection with 1001, delivers every `$disconnect` and the queued chat logs, and
-    /// returns within the grace period (plus one second for the listener and at most five for chat logs).
+    /// returns within the grace period (plus one second for the listener, at most five for chat logs and one for the
+    /// background tasks).
     pub async fn shutdown(self) {
         let state = self.state;
         state.shutdown.cancel();
@@ -112,6 +118,9 @@ impl Server {
         }
         state.chat.flush_logs(Duration::from_secs(5)).await;
         state.cluster.leave().await;
+        if !self.background.stop(Duration::from_secs(1)).await {
+            tracing::warn!(remaining = self.background.len(), "Background tasks did not stop in time.");
+        }
     }
 }
 
@@ -135,7 +144,7 @@ async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc
         let state = state.clone();
         let tls = tls.clone();
         let watcher = graceful.watcher();
-        tokio::spawn(async move {
+        state.tasks.clone().spawn(async move {
             match tls {
                 None => serve_connection(TokioIo::new(tcp), peer, state, watcher).await,
                 Some(acceptor) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
