@@ -48,6 +48,8 @@ use crate::token::{Capabilities, Claims, Tokens};
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// The message review handler's timeout on AWS (not adjustable there).
 pub const DEFAULT_REVIEW_TIMEOUT: Duration = Duration::from_millis(200);
+/// Bytes of chat log records waiting for the writer before new ones are dropped.
+pub const DEFAULT_LOG_QUEUE_BYTES: usize = 64 << 20;
 /// Directory of the file destinations of chat logs, in the data directory.
 pub const LOG_DIR: &str = "chat-logs";
 
@@ -83,6 +85,8 @@ pub struct ChatConfig {
     pub s3_flush_interval: Duration,
     /// Records waiting for the log writer before new ones are dropped. Default 65,536.
     pub log_queue: usize,
+    /// Bytes of records waiting for the log writer before new ones are dropped. Default 64 MiB.
+    pub log_queue_bytes: usize,
     /// Firehose delivery stream name → HTTP endpoint URL (Firehose HTTP endpoint delivery requests). Streams not
     /// listed are written to `chat-logs/firehose/{name}.ndjson`.
     pub firehose_endpoints: BTreeMap<String, String>,
@@ -106,6 +110,7 @@ impl ChatConfig {
             log_flush_interval: Duration::from_secs(1),
             s3_flush_interval: Duration::from_secs(60),
             log_queue: 65_536,
+            log_queue_bytes: DEFAULT_LOG_QUEUE_BYTES,
             firehose_endpoints: BTreeMap::new(),
             firehose_access_key: None,
             s3: None,
@@ -216,6 +221,7 @@ impl ChatService {
                 flush_interval: config.log_flush_interval,
                 s3_flush_interval: config.s3_flush_interval,
                 queue: config.log_queue,
+                queue_bytes: config.log_queue_bytes,
                 firehose: config.firehose_endpoints.clone(),
                 firehose_access_key: config.firehose_access_key.clone(),
                 s3: config.s3.clone(),
