@@ -21,6 +21,7 @@ mod token;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -129,6 +130,8 @@ pub struct ChatService {
     logs: LogSink,
     /// Alone or through the cluster bus (see `fanout.rs`, `cluster.rs`), chosen when the service starts.
     fanout: Arc<dyn Fanout>,
+    /// ERROR frames dropped because their connection's outbox was full (`actions::send_error`).
+    lost_errors: AtomicU64,
 }
 
 impl std::fmt::Debug for ChatService {
@@ -229,7 +232,8 @@ impl ChatService {
             store.clone(),
             client,
         );
-        Ok(Arc::new(ChatService { store, hub, config, tokens, rooms: Arc::default(), reviewer, logs, fanout }))
+        let (rooms, lost_errors) = (Arc::default(), AtomicU64::new(0));
+        Ok(Arc::new(ChatService { store, hub, config, tokens, rooms, reviewer, logs, fanout, lost_errors }))
     }
 
     pub fn config(&self) -> &ChatConfig {
@@ -299,7 +303,7 @@ impl ChatService {
             max_duration: remaining + Duration::from_secs(5),
             ..session.clone()
         };
-        let conn = member.conn.clone();
+        let (service, conn) = (member.service.clone(), member.conn.clone());
         let mut inbound = actions::ChatSession { member };
         let run = hub::session::run(ws, conn.clone(), &config, shutdown, &mut inbound);
         tokio::pin!(run);
@@ -307,14 +311,7 @@ impl ChatService {
             end = &mut run => return end,
             _ = tokio::time::sleep_until(expiry) => {}
         }
-        let id = ids::resource_id();
-        let frame = frames::Frame::Error(frames::ErrorFrame {
-            id: &id,
-            request_id: "",
-            error_code: ChatErrorCode::Unauthorized.code(),
-            error_message: "Session expired",
-        });
-        conn.deliver(hub::Outbound::from(frame.to_json()));
+        actions::send_error(&service, &conn, "", ChatErrorCode::Unauthorized, "Session expired");
         conn.close_after_queued(rooms::session_expired());
         run.await
     }
