@@ -1,21 +1,22 @@
 //! What one chat connection asks for: SEND_MESSAGE, DELETE_MESSAGE and DISCONNECT_USER, each checked against the
 //! token's capabilities and the room's live limits. A failed request gets an ERROR frame on this connection only;
-//! the connection stays open.
+//! the connection stays open, even when its outbox is full (the frame is dropped then, and counted).
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use aws_models::ivschat::shapes as model;
 use hub::session::Inbound;
-use hub::{Connection, Outbound, Utf8Bytes};
+use hub::{Connection, Outbound, SendError, Utf8Bytes};
 use ivschat::ChatTokenCapability;
 use wire::ivschat::{
     self as frames, Action, Attributes, ChatErrorCode, ErrorFrame, Frame, ReviewRequest, ReviewSender, parse_action,
 };
 
-use crate::Member;
 use crate::review::Verdict;
 use crate::rooms::Outgoing;
+use crate::{ChatService, Member};
 
 /// Attributes of a message may hold this many bytes of keys and values ("1 KB total", as the API's).
 pub(crate) const MAX_ATTRIBUTE_BYTES: usize = ivschat::MAX_ATTRIBUTE_BYTES;
@@ -58,12 +59,30 @@ impl Inbound for ChatSession {
     }
 }
 
+/// Queues an ERROR frame for one connection with the non-closing send: an error never closes a connection, so when
+/// the outbox is full the frame is dropped and counted instead (a warning says so), unlike fan-out, which closes a
+/// member that cannot keep up.
+pub(crate) fn send_error(
+    service: &ChatService,
+    conn: &Connection,
+    request_id: &str,
+    code: ChatErrorCode,
+    message: &str,
+) {
+    let id = ids::resource_id();
+    let frame = Frame::Error(ErrorFrame { id: &id, request_id, error_code: code.code(), error_message: message });
+    if let Err(SendError::Full) = conn.send(Outbound::from(frame.to_json())) {
+        let dropped = service.lost_errors.fetch_add(1, Ordering::Relaxed) + 1;
+        if dropped.is_power_of_two() {
+            tracing::warn!(dropped, "A chat member's outbox is full; ERROR frames to it are being dropped.");
+        }
+    }
+}
+
 impl Member {
-    /// Sends an ERROR frame to this connection only.
+    /// Sends an ERROR frame to this connection only; see [`send_error`].
     pub(crate) fn send_error(&self, request_id: &str, code: ChatErrorCode, message: &str) {
-        let id = ids::resource_id();
-        let frame = Frame::Error(ErrorFrame { id: &id, request_id, error_code: code.code(), error_message: message });
-        self.conn.deliver(Outbound::from(frame.to_json()));
+        send_error(&self.service, &self.conn, request_id, code, message);
     }
 
     async fn handle(&self, request_id: &str, action: Action) -> Result<(), Failure> {

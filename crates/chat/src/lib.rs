@@ -21,6 +21,7 @@ mod token;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -48,6 +49,8 @@ use crate::token::{Capabilities, Claims, Tokens};
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// The message review handler's timeout on AWS (not adjustable there).
 pub const DEFAULT_REVIEW_TIMEOUT: Duration = Duration::from_millis(200);
+/// Bytes of chat log records waiting for the writer before new ones are dropped.
+pub const DEFAULT_LOG_QUEUE_BYTES: usize = 64 << 20;
 /// Directory of the file destinations of chat logs, in the data directory.
 pub const LOG_DIR: &str = "chat-logs";
 
@@ -83,6 +86,8 @@ pub struct ChatConfig {
     pub s3_flush_interval: Duration,
     /// Records waiting for the log writer before new ones are dropped. Default 65,536.
     pub log_queue: usize,
+    /// Bytes of records waiting for the log writer before new ones are dropped. Default 64 MiB.
+    pub log_queue_bytes: usize,
     /// Firehose delivery stream name → HTTP endpoint URL (Firehose HTTP endpoint delivery requests). Streams not
     /// listed are written to `chat-logs/firehose/{name}.ndjson`.
     pub firehose_endpoints: BTreeMap<String, String>,
@@ -106,6 +111,7 @@ impl ChatConfig {
             log_flush_interval: Duration::from_secs(1),
             s3_flush_interval: Duration::from_secs(60),
             log_queue: 65_536,
+            log_queue_bytes: DEFAULT_LOG_QUEUE_BYTES,
             firehose_endpoints: BTreeMap::new(),
             firehose_access_key: None,
             s3: None,
@@ -124,6 +130,8 @@ pub struct ChatService {
     logs: LogSink,
     /// Alone or through the cluster bus (see `fanout.rs`, `cluster.rs`), chosen when the service starts.
     fanout: Arc<dyn Fanout>,
+    /// ERROR frames dropped because their connection's outbox was full (`actions::send_error`).
+    lost_errors: AtomicU64,
 }
 
 impl std::fmt::Debug for ChatService {
@@ -217,6 +225,7 @@ impl ChatService {
                 flush_interval: config.log_flush_interval,
                 s3_flush_interval: config.s3_flush_interval,
                 queue: config.log_queue,
+                queue_bytes: config.log_queue_bytes,
                 firehose: config.firehose_endpoints.clone(),
                 firehose_access_key: config.firehose_access_key.clone(),
                 s3: config.s3.clone(),
@@ -225,7 +234,8 @@ impl ChatService {
             client,
             background,
         );
-        Ok(Arc::new(ChatService { store, hub, config, tokens, rooms: Arc::default(), reviewer, logs, fanout }))
+        let (rooms, lost_errors) = (Arc::default(), AtomicU64::new(0));
+        Ok(Arc::new(ChatService { store, hub, config, tokens, rooms, reviewer, logs, fanout, lost_errors }))
     }
 
     pub fn config(&self) -> &ChatConfig {
@@ -295,7 +305,7 @@ impl ChatService {
             max_duration: remaining + Duration::from_secs(5),
             ..session.clone()
         };
-        let conn = member.conn.clone();
+        let (service, conn) = (member.service.clone(), member.conn.clone());
         let mut inbound = actions::ChatSession { member };
         let run = hub::session::run(ws, conn.clone(), &config, shutdown, &mut inbound);
         tokio::pin!(run);
@@ -303,14 +313,7 @@ impl ChatService {
             end = &mut run => return end,
             _ = tokio::time::sleep_until(expiry) => {}
         }
-        let id = ids::resource_id();
-        let frame = frames::Frame::Error(frames::ErrorFrame {
-            id: &id,
-            request_id: "",
-            error_code: ChatErrorCode::Unauthorized.code(),
-            error_message: "Session expired",
-        });
-        conn.deliver(hub::Outbound::from(frame.to_json()));
+        actions::send_error(&service, &conn, "", ChatErrorCode::Unauthorized, "Session expired");
         conn.close_after_queued(rooms::session_expired());
         run.await
     }

@@ -1,9 +1,9 @@
 //! Chat logging: every MESSAGE and EVENT of a room with logging configurations becomes a record
 //! `{"event_timestamp","type","payload","version"}` delivered to each configuration's destination.
 //!
-//! Fan-out hands records to one writer task through a bounded queue and never waits: when the queue is full the
-//! record is dropped and counted (a warning says so). The writer batches records and flushes them every flush
-//! interval (S3 objects every S3 flush interval), and on [`LogSink::flush`]:
+//! Fan-out hands records to one writer task through a queue bounded in records and in bytes, and never waits: when
+//! either bound is reached the record is dropped and counted (a warning says so). The writer batches records and
+//! flushes them every flush interval (S3 objects every S3 flush interval), and on [`LogSink::flush`]:
 //!
 //! - `cloudWatchLogs` → `{root}/cloudwatch/{logGroupName}/aws/IVSChatLogs/1.0/room_{roomId}.ndjson`, appended;
 //! - `s3` → gzip NDJSON objects with AWS's key layout, under `{root}/s3/{bucketName}/` or PUT (SigV4) to an
@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -58,6 +58,13 @@ pub(crate) struct Record {
     pub(crate) payload: Utf8Bytes,
 }
 
+impl Record {
+    /// What the record counts against the queue's byte bound while it waits: its payload and its slot.
+    fn queued_bytes(&self) -> usize {
+        self.payload.len() + std::mem::size_of::<Command>()
+    }
+}
+
 /// Where and how often the writer delivers.
 #[derive(Clone, Debug)]
 pub(crate) struct LogSettings {
@@ -67,7 +74,11 @@ pub(crate) struct LogSettings {
     pub(crate) account_id: String,
     pub(crate) flush_interval: Duration,
     pub(crate) s3_flush_interval: Duration,
+    /// Records waiting for the writer before new ones are dropped.
     pub(crate) queue: usize,
+    /// Bytes of records ([`Record::queued_bytes`]) waiting for the writer before new ones are dropped; a record is
+    /// always accepted into an empty queue.
+    pub(crate) queue_bytes: usize,
     /// Delivery stream name → Firehose HTTP endpoint URL.
     pub(crate) firehose: BTreeMap<String, String>,
     pub(crate) firehose_access_key: Option<String>,
@@ -83,6 +94,9 @@ enum Command {
 #[derive(Debug)]
 pub(crate) struct LogSink {
     tx: mpsc::Sender<Command>,
+    /// Bytes of the records in the queue: added here when one is queued, taken off by the writer when it takes one.
+    queued_bytes: Arc<AtomicUsize>,
+    queue_bytes: usize,
     dropped: AtomicU64,
 }
 
@@ -96,7 +110,10 @@ impl LogSink {
         background: &Background,
     ) -> LogSink {
         let (tx, rx) = mpsc::channel(settings.queue.max(1));
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let queue_bytes = settings.queue_bytes;
         let writer = Writer {
+            queued_bytes: queued_bytes.clone(),
             settings,
             store,
             client,
@@ -109,16 +126,31 @@ impl LogSink {
             last_s3_flush: Instant::now(),
         };
         background.spawn(writer.run(rx));
-        LogSink { tx, dropped: AtomicU64::new(0) }
+        LogSink { tx, queued_bytes, queue_bytes, dropped: AtomicU64::new(0) }
     }
 
-    /// Queues a record without waiting; drops it (and counts it) when the queue is full.
+    /// Queues a record without waiting; drops it (and counts it) when the queue holds its limit of records or bytes.
     pub(crate) fn record(&self, record: Record) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(Command::Record(record)) {
-            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if dropped.is_power_of_two() {
-                tracing::warn!(dropped, "The chat log queue is full; records are being dropped.");
+        let cost = record.queued_bytes();
+        let admitted = self.queued_bytes.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |queued| {
+            queued.checked_add(cost).filter(|&total| queued == 0 || total <= self.queue_bytes)
+        });
+        if admitted.is_err() {
+            self.count_drop();
+            return;
+        }
+        if let Err(refused) = self.tx.try_send(Command::Record(record)) {
+            self.queued_bytes.fetch_sub(cost, Ordering::Relaxed);
+            if let mpsc::error::TrySendError::Full(_) = refused {
+                self.count_drop();
             }
+        }
+    }
+
+    fn count_drop(&self) {
+        let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        if dropped.is_power_of_two() {
+            tracing::warn!(dropped, "The chat log queue is full; records are being dropped.");
         }
     }
 
@@ -141,6 +173,8 @@ struct S3Batch {
 
 struct Writer {
     settings: LogSettings,
+    /// The sink's count of queued bytes; the writer takes each record's share off when it receives it.
+    queued_bytes: Arc<AtomicUsize>,
     store: Arc<dyn Store>,
     client: reqwest::Client,
     /// Logging configuration id → its destination (`None`: gone) and when it was looked up.
@@ -164,6 +198,7 @@ impl Writer {
             tokio::select! {
                 command = rx.recv() => match command {
                     Some(Command::Record(record)) => {
+                        self.queued_bytes.fetch_sub(record.queued_bytes(), Ordering::Relaxed);
                         self.add(record).await;
                         if self.buffered >= MAX_BUFFERED_BYTES || self.s3_buffered >= MAX_BUFFERED_BYTES {
                             self.flush(false).await;
@@ -470,6 +505,46 @@ mod tests {
         assert!(key.starts_with(prefix), "{key}");
         assert!(key.ends_with(".log.gz"));
         assert_eq!(key.len(), prefix.len() + 16 + ".log.gz".len());
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_bounded_in_bytes_as_well_as_in_records() {
+        const QUEUE_BYTES: usize = 16 * 1024;
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(store::SqliteStore::open(dir.path()).await.unwrap());
+        let settings = LogSettings {
+            root: dir.path().join("logs"),
+            region: "us-east-1".to_owned(),
+            account_id: "000000000000".to_owned(),
+            flush_interval: Duration::from_secs(60),
+            s3_flush_interval: Duration::from_secs(60),
+            queue: 1000,
+            queue_bytes: QUEUE_BYTES,
+            firehose: BTreeMap::new(),
+            firehose_access_key: None,
+            s3: None,
+        };
+        let sink = LogSink::start(settings, store, reqwest::Client::new());
+        let record = Record {
+            room_id: "g1H2I3j4k5L6".into(),
+            logging_ids: Arc::from(vec!["abcdefABCDEF".to_owned()]),
+            kind: "MESSAGE",
+            send_time: OffsetDateTime::now_utc(),
+            payload: Utf8Bytes::from("m".repeat(1024)),
+        };
+        // The writer does not run before this test yields: 100 records of 1 KiB are far below the record bound and
+        // far above the byte bound.
+        for _ in 0..100 {
+            sink.record(record.clone());
+        }
+        let queued = QUEUE_BYTES / record.queued_bytes();
+        assert_eq!(sink.dropped.load(Ordering::Relaxed), (100 - queued) as u64);
+        assert_eq!(sink.queued_bytes.load(Ordering::Relaxed), queued * record.queued_bytes());
+        // The writer gives the bytes back as it takes records, and the queue accepts records again.
+        sink.flush(Duration::from_secs(10)).await;
+        assert_eq!(sink.queued_bytes.load(Ordering::Relaxed), 0);
+        sink.record(record.clone());
+        assert_eq!(sink.dropped.load(Ordering::Relaxed), (100 - queued) as u64);
     }
 
     #[test]

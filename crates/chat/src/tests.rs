@@ -189,3 +189,25 @@ async fn fan_out_is_chosen_once_from_the_bus() {
     assert!(a.rate_allows("r", 1).await);
     assert!(!b.rate_allows("r", 1).await, "one rate window for every node");
 }
+
+#[tokio::test]
+async fn an_error_to_a_member_with_a_full_outbox_is_dropped_and_the_member_stays() {
+    use hub::session::Inbound;
+    let f = fixture().await;
+    let (member, conn) = f.member("ann").await;
+    // Fill the outbox until it refuses even a one-byte message.
+    let chunk = "x".repeat(64 * 1024);
+    while conn.send(hub::Outbound::from(chunk.clone())).is_ok() {}
+    while conn.send(hub::Outbound::from("x")).is_ok() {}
+    let full = conn.outbox_stats();
+    let mut session = actions::ChatSession { member };
+    session.on_text(&conn, hub::Utf8Bytes::from("not json")).await;
+    assert!(conn.is_open(), "an ERROR frame never closes the connection");
+    assert_eq!(conn.outbox_stats(), full, "the ERROR frame was dropped");
+    assert_eq!(f.service.lost_errors.load(std::sync::atomic::Ordering::Relaxed), 1);
+    // A member with room gets its ERROR frame.
+    let (bob, bob_conn) = f.member("bob").await;
+    actions::ChatSession { member: bob }.on_text(&bob_conn, hub::Utf8Bytes::from("not json")).await;
+    assert_eq!(bob_conn.outbox_stats().queued_messages, 1);
+    assert_eq!(f.service.lost_errors.load(std::sync::atomic::Ordering::Relaxed), 1);
+}

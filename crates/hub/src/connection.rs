@@ -125,22 +125,52 @@ pub enum SendError {
     Closed,
 }
 
+/// What each queued message costs an outbox beyond its payload: its slot in the queue (an [`Outbound`]), the
+/// WebSocket frame header the session writes for it (at most 10 bytes from a server), and the shared payload's
+/// reference-counted header and allocation, rounded up. With it the byte limit bounds memory, not only payload: an
+/// empty message is not free, and a 1 MiB outbox holds about 8,000 one-byte messages rather than a million.
+pub const OUTBOX_MESSAGE_OVERHEAD: usize = 128;
+
+/// The longest frame header a server writes: 2 bytes, then 8 of extended length, unmasked.
+const MAX_FRAME_HEADER: usize = 10;
+const _: () = assert!(std::mem::size_of::<Outbound>() + MAX_FRAME_HEADER <= OUTBOX_MESSAGE_OVERHEAD);
+
 /// Counters of one outbox, for metrics and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OutboxStats {
     pub queued_messages: usize,
+    /// Payload bytes of the queued messages.
     pub queued_bytes: usize,
+}
+
+impl OutboxStats {
+    /// What the queued messages count against the outbox limit: payload plus [`OUTBOX_MESSAGE_OVERHEAD`] each.
+    pub fn charged_bytes(&self) -> usize {
+        self.queued_bytes.saturating_add(self.queued_messages.saturating_mul(OUTBOX_MESSAGE_OVERHEAD))
+    }
 }
 
 #[derive(Debug, Default)]
 struct Outbox {
     queue: VecDeque<Outbound>,
+    /// Payload bytes of `queue`.
     bytes: usize,
     close: Option<CloseRequest>,
     /// Whether the messages queued before the close request are written before the close frame.
     flush_before_close: bool,
     /// Set once the session has taken the close request or ended; no send succeeds after it.
     finished: bool,
+}
+
+impl Outbox {
+    fn stats(&self) -> OutboxStats {
+        OutboxStats { queued_messages: self.queue.len(), queued_bytes: self.bytes }
+    }
+
+    /// Bytes counted against the limit.
+    fn charged(&self) -> usize {
+        self.stats().charged_bytes()
+    }
 }
 
 /// A live connection as the rest of the server sees it.
@@ -192,8 +222,9 @@ impl Connection {
         self.last_active_ms.fetch_max(now, Ordering::Relaxed);
     }
 
-    /// Queues a text message. A message is always accepted into an empty outbox, whatever its size, so that one
-    /// message up to the API's maximum can always be delivered.
+    /// Queues a text message, charged its payload plus [`OUTBOX_MESSAGE_OVERHEAD`] against the limit. A message is
+    /// always accepted into an empty outbox, whatever its size, so that one message up to the API's maximum can
+    /// always be delivered.
     pub fn send(&self, message: Outbound) -> Result<(), SendError> {
         let len = message.len();
         {
@@ -201,7 +232,7 @@ impl Connection {
             if outbox.finished || outbox.close.is_some() {
                 return Err(SendError::Closed);
             }
-            if !outbox.queue.is_empty() && outbox.bytes + len > self.limit {
+            if !outbox.queue.is_empty() && outbox.charged().saturating_add(len + OUTBOX_MESSAGE_OVERHEAD) > self.limit {
                 return Err(SendError::Full);
             }
             outbox.queue.push_back(message);
@@ -261,8 +292,7 @@ impl Connection {
     }
 
     pub fn outbox_stats(&self) -> OutboxStats {
-        let outbox = self.outbox.lock();
-        OutboxStats { queued_messages: outbox.queue.len(), queued_bytes: outbox.bytes }
+        self.outbox.lock().stats()
     }
 
     /// Session side: waits until there is something to do, then moves every queued message into `batch`

@@ -13,7 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::RwLock;
 
-pub use connection::{CloseCause, CloseRequest, Connection, ConnectionInfo, Outbound, OutboxStats, Scope, SendError};
+pub use connection::{
+    CloseCause, CloseRequest, Connection, ConnectionInfo, OUTBOX_MESSAGE_OVERHEAD, Outbound, OutboxStats, Scope,
+    SendError,
+};
 pub use id::{ConnectionId, IdGenerator, random_id};
 pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -27,7 +30,8 @@ type Shard = RwLock<HashMap<ConnectionId, Arc<Connection>>>;
 pub struct HubConfig {
     /// This node's id, embedded in every connection id it issues.
     pub node: u16,
-    /// Bytes a connection's outbox may hold before sends are refused.
+    /// Bytes a connection's outbox may hold before sends are refused, each message counting its payload plus
+    /// [`OUTBOX_MESSAGE_OVERHEAD`].
     pub outbox_limit: usize,
 }
 

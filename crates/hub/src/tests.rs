@@ -37,6 +37,24 @@ fn outbox_is_bounded_in_bytes() {
 }
 
 #[test]
+fn every_queued_message_costs_its_overhead() {
+    const LIMIT: usize = 4096;
+    let hub = Hub::new(HubConfig { node: 0, outbox_limit: LIMIT });
+    let conn = hub.new_connection(info());
+    // Empty messages are not free: at most LIMIT / overhead of them fit.
+    let accepted = (0..=LIMIT).take_while(|_| conn.send(Outbound::from("")).is_ok()).count();
+    assert_eq!(accepted, LIMIT / OUTBOX_MESSAGE_OVERHEAD);
+    let stats = conn.outbox_stats();
+    assert_eq!((stats.queued_messages, stats.queued_bytes), (accepted, 0));
+    assert!(stats.charged_bytes() <= LIMIT);
+    // Nor are one-byte messages: a "1 MiB" outbox holds far fewer than a million.
+    let hub = Hub::new(HubConfig::default());
+    let conn = hub.new_connection(info());
+    let accepted = (0..=1 << 20).take_while(|_| conn.send(Outbound::from("x")).is_ok()).count();
+    assert_eq!(accepted, (1 << 20) / (OUTBOX_MESSAGE_OVERHEAD + 1));
+}
+
+#[test]
 fn fan_out_delivery_closes_slow_consumers() {
     let hub = Hub::new(HubConfig { node: 0, outbox_limit: 4 });
     let conn = hub.new_connection(info());

@@ -22,6 +22,9 @@ pub const EVENT_DELETE_MESSAGE: &str = "aws:DELETE_MESSAGE";
 pub const EVENT_DISCONNECT_USER: &str = "aws:DISCONNECT_USER";
 /// The `version` of every logged record.
 pub const LOG_RECORD_VERSION: &str = "1.0";
+/// Longest `RequestId` a client may send, in code points. AWS documents no limit; the official client sends a UUIDv4
+/// (36), and the id is copied into every recipient's frame, so a longer one is refused with ERROR 400.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
 
 /// A frame the server sends on the chat WebSocket: `{"Type":…,"Id":…,…}` with `Type` first.
 #[derive(Clone, Debug, Serialize)]
@@ -85,7 +88,7 @@ pub struct Event<'a> {
 #[serde(rename_all = "PascalCase")]
 pub struct ErrorFrame<'a> {
     pub id: &'a str,
-    /// The failed request's `RequestId`; `""` when it had none or could not be read.
+    /// The failed request's `RequestId`; `""` when it had none, could not be read or was too long.
     pub request_id: &'a str,
     /// A JSON number.
     pub error_code: u16,
@@ -258,7 +261,7 @@ pub enum Action {
 /// A request that could not be read: answered with ERROR 400.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BadRequest {
-    /// The request's `RequestId` when it could be read, else `""`.
+    /// The request's `RequestId` when it could be read and is at most [`MAX_REQUEST_ID_CHARS`] long, else `""`.
     pub request_id: String,
     pub message: String,
 }
@@ -272,6 +275,12 @@ pub fn parse_action(text: &str) -> Result<ActionRequest, BadRequest> {
     };
     let request_id = match object.remove("RequestId") {
         None | Some(Value::Null) => String::new(),
+        // Too long: the answer carries no id rather than a truncated one the client never sent (which it could
+        // take for the id of another request) or the oversized one the limit exists to avoid copying.
+        Some(Value::String(id)) if id.len() > MAX_REQUEST_ID_CHARS && id.chars().count() > MAX_REQUEST_ID_CHARS => {
+            let message = format!("RequestId must be at most {MAX_REQUEST_ID_CHARS} characters long");
+            return Err(bad("", &message));
+        }
         Some(Value::String(id)) => id,
         Some(_) => return Err(bad("", "RequestId must be a string")),
     };

@@ -47,6 +47,9 @@ pub struct ChatArgs {
     /// IVS Chat: milliseconds between S3 log objects [default: 60000].
     #[arg(long, env = "SWITCHBOARD_CHAT_S3_FLUSH_MS", value_name = "MS")]
     pub chat_s3_flush_ms: Option<u64>,
+    /// IVS Chat: bytes of log records waiting for the writer before new ones are dropped [default: 67108864].
+    #[arg(long, env = "SWITCHBOARD_CHAT_LOG_QUEUE_BYTES", value_name = "BYTES")]
+    pub chat_log_queue_bytes: Option<usize>,
 }
 
 /// The `[chat]` table of the config file.
@@ -64,6 +67,7 @@ pub struct ChatFile {
     pub firehose_access_key: Option<String>,
     pub log_flush_ms: Option<u64>,
     pub s3_flush_ms: Option<u64>,
+    pub log_queue_bytes: Option<usize>,
     pub s3: Option<ChatS3File>,
 }
 
@@ -87,6 +91,7 @@ pub struct ChatSettings {
     pub firehose_access_key: Option<String>,
     pub log_flush: Duration,
     pub s3_flush: Duration,
+    pub log_queue_bytes: usize,
     pub s3: Option<chat::S3Endpoint>,
 }
 
@@ -132,6 +137,10 @@ impl ChatSettings {
             firehose_access_key: file.firehose_access_key,
             log_flush: super::millis("log_flush_ms", args.chat_log_flush_ms.or(file.log_flush_ms).unwrap_or(1000))?,
             s3_flush: super::millis("s3_flush_ms", args.chat_s3_flush_ms.or(file.s3_flush_ms).unwrap_or(60_000))?,
+            log_queue_bytes: args
+                .chat_log_queue_bytes
+                .or(file.log_queue_bytes)
+                .unwrap_or(chat::DEFAULT_LOG_QUEUE_BYTES),
             s3,
         };
         if settings.token_lifetime.is_zero() || settings.review_timeout.is_zero() {
@@ -139,6 +148,9 @@ impl ChatSettings {
         }
         if settings.log_flush.is_zero() || settings.s3_flush.is_zero() {
             bail!("chat: flush intervals must be positive");
+        }
+        if settings.log_queue_bytes == 0 {
+            bail!("chat: log_queue_bytes must be positive");
         }
         Ok(settings)
     }
@@ -153,6 +165,7 @@ impl ChatSettings {
         config.firehose_access_key = self.firehose_access_key.clone();
         config.log_flush_interval = self.log_flush;
         config.s3_flush_interval = self.s3_flush;
+        config.log_queue_bytes = self.log_queue_bytes;
         config.s3 = self.s3.clone();
         config
     }
@@ -191,6 +204,20 @@ mod tests {
         assert_eq!(settings.s3_flush, Duration::from_secs(60));
         assert!(settings.review_handlers.is_empty() && settings.firehose_endpoints.is_empty());
         assert_eq!(settings.s3, None);
+    }
+
+    #[test]
+    fn log_queue_bytes_from_the_file_and_flags() {
+        let defaults = ChatSettings::merge(ChatArgs::default(), ChatFile::default()).unwrap();
+        assert_eq!(defaults.log_queue_bytes, 64 << 20);
+        let file: ChatFile = toml::from_str("log_queue_bytes = 1048576").unwrap();
+        let settings = ChatSettings::merge(ChatArgs::default(), file.clone()).unwrap();
+        assert_eq!(settings.log_queue_bytes, 1 << 20);
+        let settings = ChatSettings::merge(flags(&["--chat-log-queue-bytes", "4096"]), file).unwrap();
+        assert_eq!(settings.log_queue_bytes, 4096);
+        let config = settings.chat_config(Path::new("/data"), "us-east-1", "000000000000");
+        assert_eq!(config.log_queue_bytes, 4096);
+        assert!(ChatSettings::merge(flags(&["--chat-log-queue-bytes", "0"]), ChatFile::default()).is_err());
     }
 
     #[test]

@@ -341,6 +341,8 @@ async fn bad_input_gets_error_frames_and_never_closes_other_clients() {
     let mut rogue = join(&server, &token(&sdk, &arn, "rogue", &[SEND, DELETE, DISCONNECT], &[]).await).await;
     let mut other = join(&server, &token(&sdk, &arn, "other", &[SEND], &[]).await).await;
 
+    // A `RequestId` over 128 characters is not echoed, not even truncated.
+    let too_long_request_id = json!({"RequestId":"r".repeat(129),"Action":"SEND_MESSAGE","Content":"x"}).to_string();
     let cases = [
         ("not json", "", 400, "The request must be a JSON object"),
         ("[1,2]", "", 400, "The request must be a JSON object"),
@@ -368,6 +370,7 @@ async fn bad_input_gets_error_frames_and_never_closes_other_clients() {
             "UserId must be 1 to 128 characters long",
         ),
         (r#"{"RequestId":"h","Action":"DISCONNECT_USER"}"#, "h", 400, "UserId is required"),
+        (&too_long_request_id, "", 400, "RequestId must be at most 128 characters long"),
     ];
     for (text, request_id, code, message) in cases {
         send_text(&mut rogue, text).await;

@@ -191,3 +191,20 @@ fn bad_requests_keep_the_request_id_when_readable() {
     assert_eq!(bad(r#"{"Action":"DELETE_MESSAGE","Id":"x","Reason":false}"#).message, "Reason must be a string");
     assert_eq!(bad(r#"{"Action":"DISCONNECT_USER","UserId":[]}"#).message, "UserId must be a string");
 }
+
+#[test]
+fn a_request_id_over_128_characters_is_refused_and_not_echoed() {
+    // 128 code points are fine however many bytes they take; the official client's UUIDv4 is 36.
+    let longest = "é".repeat(128);
+    let text = serde_json::json!({"Action":"SEND_MESSAGE","RequestId":longest,"Content":"x"}).to_string();
+    assert_eq!(parse_action(&text).unwrap().request_id, longest);
+    // One more is refused before anything else is read, and the oversized id is not copied into the answer.
+    let text = serde_json::json!({"Action":"SHOUT","RequestId":"r".repeat(129)}).to_string();
+    assert_eq!(
+        parse_action(&text),
+        Err(BadRequest {
+            request_id: String::new(),
+            message: "RequestId must be at most 128 characters long".to_owned()
+        })
+    );
+}
