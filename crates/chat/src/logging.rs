@@ -524,7 +524,7 @@ mod tests {
             firehose_access_key: None,
             s3: None,
         };
-        let sink = LogSink::start(settings, store, reqwest::Client::new());
+        let sink = LogSink::start(settings, store, reqwest::Client::new(), &Background::new());
         let record = Record {
             room_id: "g1H2I3j4k5L6".into(),
             logging_ids: Arc::from(vec!["abcdefABCDEF".to_owned()]),
