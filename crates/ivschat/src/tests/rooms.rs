@@ -191,3 +191,25 @@ async fn list_rooms_sorted_by_update_time_with_filters() {
     assert_eq!(ids(&h.ok("ListRooms", json!({"name": "", "messageReviewHandlerUri": ""})).await).len(), 3);
     assert_eq!(h.ok("ListRooms", json!({"name": "zzz"})).await, json!({"rooms": []}));
 }
+
+#[tokio::test]
+async fn live_effects_follow_only_committed_changes() {
+    let h = harness().await;
+    let id = h.room(json!({})).await;
+    h.events.take();
+    // Refused before or by the store: nothing reaches live rooms.
+    assert_eq!(h.post("UpdateRoom", json!({"identifier": id, "maximumMessageLength": 0})).await.status, 400);
+    assert_eq!(h.post("UpdateRoom", json!({"identifier": "AAAAAAAAAAAA", "name": "x"})).await.status, 404);
+    assert_eq!(h.post("DeleteRoom", json!({"identifier": "AAAAAAAAAAAA"})).await.status, 404);
+    assert!(h.events.take().is_empty(), "no live effect without a committed change");
+    // Committed: the live room receives what the store now holds.
+    h.ok("UpdateRoom", json!({"identifier": id, "maximumMessageLength": 42})).await;
+    let stored = h.ok("GetRoom", json!({"identifier": id})).await;
+    match h.events.take().as_slice() {
+        [Call::Updated(room)] => {
+            assert_eq!(stored["maximumMessageLength"], 42);
+            assert_eq!(room.maximum_message_length, 42);
+        }
+        other => panic!("{other:?}"),
+    }
+}
