@@ -37,7 +37,7 @@ pub(crate) async fn handle(
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
-    let request_id = uuid();
+    let request_id = ids::uuid_v4();
     let mut response = dispatch(&state, peer, req, &request_id).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", value);
@@ -147,23 +147,6 @@ pub(crate) fn empty_response(status: StatusCode) -> Response<Body> {
     response
 }
 
-/// A random UUID v4, the format of `x-amzn-RequestId`.
-fn uuid() -> String {
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex_lower(&b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use std::convert::Infallible;
@@ -173,14 +156,6 @@ mod tests {
     use bytes::Bytes;
 
     use super::{Body, BodyError, read_body};
-
-    #[test]
-    fn uuid_shape() {
-        let id = super::uuid();
-        assert_eq!(id.len(), 36);
-        assert_eq!(id.as_bytes()[14], b'4');
-        assert_eq!(id.matches('-').count(), 4);
-    }
 
     /// A body whose client never sends a byte.
     struct Silent;
