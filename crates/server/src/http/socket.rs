@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use wire::Refusal;
 
 use super::{Body, json_response};
-use crate::metrics::{CodeLabels, StatusLabels};
+use crate::metrics::{CauseLabels, StatusLabels};
 use crate::state::AppState;
 
 /// An upgraded WebSocket.
@@ -122,7 +122,7 @@ async fn accept<S: SocketKind>(
         };
         state.hub.unregister(conn.id());
         state.metrics.connections_active.dec();
-        state.metrics.connections_closed.get_or_create(&CodeLabels { code: end.code }).inc();
+        state.metrics.connections_closed.get_or_create(&CauseLabels::of(end.cause)).inc();
         tracing::debug!(
             connection_id = %conn.id(), kind = S::KIND, code = end.code, reason = %end.reason, "Connection closed."
         );
