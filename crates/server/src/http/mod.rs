@@ -19,6 +19,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
+use tracing::{Instrument, Span, field};
 use wire::ApiError;
 
 use self::api_socket::ApiSocket;
@@ -31,14 +32,15 @@ pub(crate) type Body = Full<Bytes>;
 /// Reserved path prefix: stage names cannot contain `@`, so nothing here clashes with a stage.
 pub(crate) const RESERVED_PREFIX: &str = "/@switchboard/";
 
-/// Handles one request; every response carries `x-amzn-RequestId`.
+/// Handles one request in its [`request_span`]; every response carries `x-amzn-RequestId`.
 pub(crate) async fn handle(
     state: Arc<AppState>,
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let request_id = ids::uuid_v4();
-    let mut response = dispatch(&state, peer, req, &request_id).await;
+    let span = request_span(&request_id, &req);
+    let mut response = dispatch(&state, peer, req, &request_id).instrument(span).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", value);
     }
@@ -47,7 +49,9 @@ pub(crate) async fn handle(
 
 async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming>, request_id: &str) -> Response<Body> {
     let (parts, body) = req.into_parts();
-    match front::classify(&parts) {
+    let front = front::classify(&parts);
+    Span::current().record("destination", front.name());
+    match front {
         Front::Reserved(rest) => reserved(state, rest),
         // No extension operation exists yet: the slot answers as unknown reserved paths always have.
         Front::Extension(_) => error_response(&ApiError::forbidden()),
@@ -63,6 +67,22 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
         Front::Service(Service::IvsChat) => control::handle(state, &parts, body).await,
         Front::Forbidden => error_response(&ApiError::forbidden()),
     }
+}
+
+/// The span of one request: every event while it is handled carries its `x-amzn-RequestId`, method, path and the
+/// destination [`front::classify`] chose; a WebSocket handshake adds the `connection_id` it created.
+///
+/// Spans are at `ERROR` level so that they are enabled whenever any event is: a filter that keeps only warnings still
+/// shows which request or connection a warning is about. The level of a span filters nothing else; it prints nothing.
+fn request_span<B>(request_id: &str, req: &Request<B>) -> Span {
+    tracing::error_span!(
+        "request",
+        request_id,
+        method = %req.method(),
+        path = req.uri().path(),
+        destination = field::Empty,
+        connection_id = field::Empty,
+    )
 }
 
 fn reserved(state: &AppState, rest: &str) -> Response<Body> {
