@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::*;
+use crate::Store;
 use crate::behaviour::{new_room, t};
 
 /// The schema of one test, dropped when the test ends.
