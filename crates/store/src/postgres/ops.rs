@@ -15,117 +15,91 @@ use crate::model::{
 };
 use crate::{Store, StoreError};
 
-/// Begins a writing transaction: READ COMMITTED after taking the schema's writer lock, so it sees every earlier commit.
-macro_rules! write_tx {
-    ($self:ident, $client:ident) => {{
-        let tx =
-            $client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::ReadCommitted).start().await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&$self.lock_key]).await?;
-        tx
-    }};
-}
-
-/// Begins a read-only snapshot transaction.
-macro_rules! read_tx {
-    ($client:ident) => {{
-        $client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?
-    }};
-}
-
 #[async_trait]
 impl Store for PostgresStore {
     async fn create_room(&self, room: NewRoom, max_rooms: u64) -> Result<Room, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = write_tx!(self, client);
-        if count(&tx, "rooms").await? >= max_rooms {
-            return Err(StoreError::QuotaExceeded { kind: ResourceKind::Room, limit: max_rooms });
-        }
-        let (uri, fallback) = handler_columns(&room.message_review_handler);
-        let at = to_ms(room.create_time);
-        let stmt = tx
-            .prepare_cached(&format!("INSERT INTO rooms ({ROOM_COLUMNS}) VALUES ($1, $2, $3, $3, $4, $5, $6, $7)"))
-            .await?;
-        let inserted = tx
-            .execute(
-                &stmt,
+        self.write(async |tx| {
+            if count(tx, "rooms").await? >= max_rooms {
+                return Err(StoreError::QuotaExceeded { kind: ResourceKind::Room, limit: max_rooms });
+            }
+            let (uri, fallback) = handler_columns(&room.message_review_handler);
+            let at = to_ms(room.create_time);
+            let stmt = tx
+                .prepare_cached(&format!("INSERT INTO rooms ({ROOM_COLUMNS}) VALUES ($1, $2, $3, $3, $4, $5, $6, $7)"))
+                .await?;
+            let inserted = tx
+                .execute(
+                    &stmt,
+                    &[
+                        &room.id,
+                        &room.name,
+                        &at,
+                        &i64::from(room.maximum_message_rate_per_second),
+                        &i64::from(room.maximum_message_length),
+                        &uri,
+                        &fallback,
+                    ],
+                )
+                .await;
+            match inserted {
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::AlreadyExists { kind: ResourceKind::Room, id: room.id });
+                }
+                other => other?,
+            };
+            set_room_logging(tx, &room.id, &room.logging_configuration_ids).await?;
+            put_tags(tx, &ResourceRef::room(room.id.clone()), &room.tags).await?;
+            get_room(tx, &room.id).await
+        })
+        .await
+    }
+
+    async fn get_room(&self, id: &str) -> Result<Room, StoreError> {
+        self.read(async |tx| get_room(tx, id).await).await
+    }
+
+    async fn update_room(&self, id: &str, patch: RoomPatch) -> Result<Room, StoreError> {
+        self.write(async |tx| {
+            let current = get_room(tx, id).await?;
+            let handler = match patch.message_review_handler {
+                None => current.message_review_handler.clone(),
+                Some(p) => p.apply(current.message_review_handler.as_ref()),
+            };
+            let (uri, fallback) = handler_columns(&handler);
+            execute(
+                tx,
+                "UPDATE rooms SET name = $2, update_time = $3, max_rate = $4, max_length = $5,
+                 handler_uri = $6, handler_fallback = $7 WHERE id = $1",
                 &[
-                    &room.id,
-                    &room.name,
-                    &at,
-                    &i64::from(room.maximum_message_rate_per_second),
-                    &i64::from(room.maximum_message_length),
+                    &id,
+                    &patch.name.unwrap_or(current.name),
+                    &crate::sqlite::later_than(patch.update_time, current.update_time),
+                    &i64::from(
+                        patch.maximum_message_rate_per_second.unwrap_or(current.maximum_message_rate_per_second),
+                    ),
+                    &i64::from(patch.maximum_message_length.unwrap_or(current.maximum_message_length)),
                     &uri,
                     &fallback,
                 ],
             )
-            .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::AlreadyExists { kind: ResourceKind::Room, id: room.id });
+            .await?;
+            if let Some(ids) = &patch.logging_configuration_ids {
+                set_room_logging(tx, id, ids).await?;
             }
-            other => other?,
-        };
-        set_room_logging(&tx, &room.id, &room.logging_configuration_ids).await?;
-        put_tags(&tx, &ResourceRef::room(room.id.clone()), &room.tags).await?;
-        let created = get_room(&tx, &room.id).await?;
-        tx.commit().await?;
-        Ok(created)
-    }
-
-    async fn get_room(&self, id: &str) -> Result<Room, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = read_tx!(client);
-        let room = get_room(&tx, id).await?;
-        tx.commit().await?;
-        Ok(room)
-    }
-
-    async fn update_room(&self, id: &str, patch: RoomPatch) -> Result<Room, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = write_tx!(self, client);
-        let current = get_room(&tx, id).await?;
-        let handler = match patch.message_review_handler {
-            None => current.message_review_handler.clone(),
-            Some(p) => p.apply(current.message_review_handler.as_ref()),
-        };
-        let (uri, fallback) = handler_columns(&handler);
-        execute(
-            &tx,
-            "UPDATE rooms SET name = $2, update_time = $3, max_rate = $4, max_length = $5,
-             handler_uri = $6, handler_fallback = $7 WHERE id = $1",
-            &[
-                &id,
-                &patch.name.unwrap_or(current.name),
-                &crate::sqlite::later_than(patch.update_time, current.update_time),
-                &i64::from(patch.maximum_message_rate_per_second.unwrap_or(current.maximum_message_rate_per_second)),
-                &i64::from(patch.maximum_message_length.unwrap_or(current.maximum_message_length)),
-                &uri,
-                &fallback,
-            ],
-        )
-        .await?;
-        if let Some(ids) = &patch.logging_configuration_ids {
-            set_room_logging(&tx, id, ids).await?;
-        }
-        let updated = get_room(&tx, id).await?;
-        tx.commit().await?;
-        Ok(updated)
+            get_room(tx, id).await
+        })
+        .await
     }
 
     async fn delete_room(&self, id: &str) -> Result<Room, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = write_tx!(self, client);
-        let room = get_room(&tx, id).await?;
-        delete_tags(&tx, &ResourceRef::room(id.to_owned()), None).await?;
-        execute(&tx, "DELETE FROM room_logging WHERE room_id = $1", &[&id]).await?;
-        execute(&tx, "DELETE FROM rooms WHERE id = $1", &[&id]).await?;
-        tx.commit().await?;
-        Ok(room)
+        self.write(async |tx| {
+            let room = get_room(tx, id).await?;
+            delete_tags(tx, &ResourceRef::room(id.to_owned()), None).await?;
+            execute(tx, "DELETE FROM room_logging WHERE room_id = $1", &[&id]).await?;
+            execute(tx, "DELETE FROM rooms WHERE id = $1", &[&id]).await?;
+            Ok(room)
+        })
+        .await
     }
 
     async fn list_rooms(
@@ -134,46 +108,42 @@ impl Store for PostgresStore {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<Room>, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = read_tx!(client);
-        let after_time = after.map(|c| c.update_time_ms);
-        let after_id = after.map(|c| c.id.clone());
-        let rows = query(
-            &tx,
-            &format!(
-                "SELECT {ROOM_COLUMNS} FROM rooms r
-                 WHERE ($1::text IS NULL OR r.name = $1)
-                   AND ($2::text IS NULL OR r.handler_uri = $2)
-                   AND ($3::text IS NULL OR EXISTS
-                        (SELECT 1 FROM room_logging l WHERE l.room_id = r.id AND l.lc_id = $3))
-                   AND ($4::bigint IS NULL OR (r.update_time, r.id) < ($4, $5::text))
-                 ORDER BY r.update_time DESC, r.id DESC
-                 LIMIT $6"
-            ),
-            &[
-                &filter.name,
-                &filter.message_review_handler_uri,
-                &filter.logging_configuration_id,
-                &after_time,
-                &after_id,
-                &(limit as i64 + 1),
-            ],
-        )
-        .await?;
-        let mut rooms = Vec::with_capacity(rows.len());
-        for row in &rows {
-            rooms.push(room_from_row(&tx, row).await?);
-        }
-        tx.commit().await?;
-        Ok(Page::of(rooms, limit, |r: &Room| Cursor { update_time_ms: to_ms(r.update_time), id: r.id.clone() }))
+        self.read(async |tx| {
+            let after_time = after.map(|c| c.update_time_ms);
+            let after_id = after.map(|c| c.id.clone());
+            let rows = query(
+                tx,
+                &format!(
+                    "SELECT {ROOM_COLUMNS} FROM rooms r
+                     WHERE ($1::text IS NULL OR r.name = $1)
+                       AND ($2::text IS NULL OR r.handler_uri = $2)
+                       AND ($3::text IS NULL OR EXISTS
+                            (SELECT 1 FROM room_logging l WHERE l.room_id = r.id AND l.lc_id = $3))
+                       AND ($4::bigint IS NULL OR (r.update_time, r.id) < ($4, $5::text))
+                     ORDER BY r.update_time DESC, r.id DESC
+                     LIMIT $6"
+                ),
+                &[
+                    &filter.name,
+                    &filter.message_review_handler_uri,
+                    &filter.logging_configuration_id,
+                    &after_time,
+                    &after_id,
+                    &(limit as i64 + 1),
+                ],
+            )
+            .await?;
+            let mut rooms = Vec::with_capacity(rows.len());
+            for row in &rows {
+                rooms.push(room_from_row(tx, row).await?);
+            }
+            Ok(Page::of(rooms, limit, |r: &Room| Cursor { update_time_ms: to_ms(r.update_time), id: r.id.clone() }))
+        })
+        .await
     }
 
     async fn count_rooms(&self) -> Result<u64, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = read_tx!(client);
-        let n = count(&tx, "rooms").await?;
-        tx.commit().await?;
-        Ok(n)
+        self.read(async |tx| count(tx, "rooms").await).await
     }
 
     async fn create_logging_configuration(
@@ -181,48 +151,43 @@ impl Store for PostgresStore {
         config: NewLoggingConfiguration,
         max: u64,
     ) -> Result<LoggingConfiguration, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = write_tx!(self, client);
-        if count(&tx, "logging_configurations").await? >= max {
-            return Err(StoreError::QuotaExceeded { kind: ResourceKind::LoggingConfiguration, limit: max });
-        }
-        let (dest_kind, dest_value) = destination_columns(&config.destination);
-        let stmt = tx
-            .prepare_cached(&format!(
-                "INSERT INTO logging_configurations ({LC_COLUMNS}) VALUES ($1, $2, $3, $3, $4, $5, $6)"
-            ))
-            .await?;
-        let inserted = tx
-            .execute(
-                &stmt,
-                &[
-                    &config.id,
-                    &config.name,
-                    &to_ms(config.create_time),
-                    &LoggingConfigurationState::Active.as_str(),
-                    &dest_kind,
-                    &dest_value,
-                ],
-            )
-            .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::AlreadyExists { kind: ResourceKind::LoggingConfiguration, id: config.id });
+        self.write(async |tx| {
+            if count(tx, "logging_configurations").await? >= max {
+                return Err(StoreError::QuotaExceeded { kind: ResourceKind::LoggingConfiguration, limit: max });
             }
-            other => other?,
-        };
-        put_tags(&tx, &ResourceRef::logging_configuration(config.id.clone()), &config.tags).await?;
-        let created = get_lc(&tx, &config.id).await?;
-        tx.commit().await?;
-        Ok(created)
+            let (dest_kind, dest_value) = destination_columns(&config.destination);
+            let stmt = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO logging_configurations ({LC_COLUMNS}) VALUES ($1, $2, $3, $3, $4, $5, $6)"
+                ))
+                .await?;
+            let inserted = tx
+                .execute(
+                    &stmt,
+                    &[
+                        &config.id,
+                        &config.name,
+                        &to_ms(config.create_time),
+                        &LoggingConfigurationState::Active.as_str(),
+                        &dest_kind,
+                        &dest_value,
+                    ],
+                )
+                .await;
+            match inserted {
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::AlreadyExists { kind: ResourceKind::LoggingConfiguration, id: config.id });
+                }
+                other => other?,
+            };
+            put_tags(tx, &ResourceRef::logging_configuration(config.id.clone()), &config.tags).await?;
+            get_lc(tx, &config.id).await
+        })
+        .await
     }
 
     async fn get_logging_configuration(&self, id: &str) -> Result<LoggingConfiguration, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = read_tx!(client);
-        let config = get_lc(&tx, id).await?;
-        tx.commit().await?;
-        Ok(config)
+        self.read(async |tx| get_lc(tx, id).await).await
     }
 
     async fn update_logging_configuration(
@@ -230,40 +195,40 @@ impl Store for PostgresStore {
         id: &str,
         patch: LoggingConfigurationPatch,
     ) -> Result<LoggingConfiguration, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = write_tx!(self, client);
-        let current = get_lc(&tx, id).await?;
-        let destination = patch.destination.unwrap_or(current.destination);
-        let (dest_kind, dest_value) = destination_columns(&destination);
-        execute(
-            &tx,
-            "UPDATE logging_configurations SET name = $2, update_time = $3, dest_kind = $4, dest_value = $5
-             WHERE id = $1",
-            &[&id, &patch.name.unwrap_or(current.name), &to_ms(patch.update_time), &dest_kind, &dest_value],
-        )
-        .await?;
-        let updated = get_lc(&tx, id).await?;
-        tx.commit().await?;
-        Ok(updated)
+        self.write(async |tx| {
+            let current = get_lc(tx, id).await?;
+            let destination = patch.destination.unwrap_or(current.destination);
+            let (dest_kind, dest_value) = destination_columns(&destination);
+            execute(
+                tx,
+                "UPDATE logging_configurations SET name = $2, update_time = $3, dest_kind = $4, dest_value = $5
+                 WHERE id = $1",
+                &[&id, &patch.name.unwrap_or(current.name), &to_ms(patch.update_time), &dest_kind, &dest_value],
+            )
+            .await?;
+            get_lc(tx, id).await
+        })
+        .await
     }
 
     async fn delete_logging_configuration(&self, id: &str) -> Result<LoggingConfiguration, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = write_tx!(self, client);
-        let config = get_lc(&tx, id).await?;
-        let user = query_opt(&tx, "SELECT room_id FROM room_logging WHERE lc_id = $1 ORDER BY room_id LIMIT 1", &[&id])
-            .await?;
-        if let Some(row) = user {
-            return Err(StoreError::Conflict {
-                kind: ResourceKind::LoggingConfiguration,
-                id: id.to_owned(),
-                blocker: ResourceRef::room(row.get::<_, String>(0)),
-            });
-        }
-        delete_tags(&tx, &ResourceRef::logging_configuration(id.to_owned()), None).await?;
-        execute(&tx, "DELETE FROM logging_configurations WHERE id = $1", &[&id]).await?;
-        tx.commit().await?;
-        Ok(config)
+        self.write(async |tx| {
+            let config = get_lc(tx, id).await?;
+            let user =
+                query_opt(tx, "SELECT room_id FROM room_logging WHERE lc_id = $1 ORDER BY room_id LIMIT 1", &[&id])
+                    .await?;
+            if let Some(row) = user {
+                return Err(StoreError::Conflict {
+                    kind: ResourceKind::LoggingConfiguration,
+                    id: id.to_owned(),
+                    blocker: ResourceRef::room(row.get::<_, String>(0)),
+                });
+            }
+            delete_tags(tx, &ResourceRef::logging_configuration(id.to_owned()), None).await?;
+            execute(tx, "DELETE FROM logging_configurations WHERE id = $1", &[&id]).await?;
+            Ok(config)
+        })
+        .await
     }
 
     async fn list_logging_configurations(
@@ -271,69 +236,64 @@ impl Store for PostgresStore {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Page<LoggingConfiguration>, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = read_tx!(client);
-        let after_time = after.map(|c| c.update_time_ms);
-        let after_id = after.map(|c| c.id.clone());
-        let rows = query(
-            &tx,
-            &format!(
-                "SELECT {LC_COLUMNS} FROM logging_configurations
-                 WHERE ($1::bigint IS NULL OR (update_time, id) < ($1, $2::text))
-                 ORDER BY update_time DESC, id DESC
-                 LIMIT $3"
-            ),
-            &[&after_time, &after_id, &(limit as i64 + 1)],
-        )
-        .await?;
-        let mut configs = Vec::with_capacity(rows.len());
-        for row in &rows {
-            configs.push(lc_from_row(&tx, row).await?);
-        }
-        tx.commit().await?;
-        Ok(Page::of(configs, limit, |c: &LoggingConfiguration| Cursor {
-            update_time_ms: to_ms(c.update_time),
-            id: c.id.clone(),
-        }))
+        self.read(async |tx| {
+            let after_time = after.map(|c| c.update_time_ms);
+            let after_id = after.map(|c| c.id.clone());
+            let rows = query(
+                tx,
+                &format!(
+                    "SELECT {LC_COLUMNS} FROM logging_configurations
+                     WHERE ($1::bigint IS NULL OR (update_time, id) < ($1, $2::text))
+                     ORDER BY update_time DESC, id DESC
+                     LIMIT $3"
+                ),
+                &[&after_time, &after_id, &(limit as i64 + 1)],
+            )
+            .await?;
+            let mut configs = Vec::with_capacity(rows.len());
+            for row in &rows {
+                configs.push(lc_from_row(tx, row).await?);
+            }
+            Ok(Page::of(configs, limit, |c: &LoggingConfiguration| Cursor {
+                update_time_ms: to_ms(c.update_time),
+                id: c.id.clone(),
+            }))
+        })
+        .await
     }
 
     async fn count_logging_configurations(&self) -> Result<u64, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = read_tx!(client);
-        let n = count(&tx, "logging_configurations").await?;
-        tx.commit().await?;
-        Ok(n)
+        self.read(async |tx| count(tx, "logging_configurations").await).await
     }
 
     async fn tag_resource(&self, resource: &ResourceRef, tags: &Tags, max_tags: usize) -> Result<(), StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = write_tx!(self, client);
-        require_resource(&tx, resource).await?;
-        let current = tags_of(&tx, resource).await?;
-        let added = tags.keys().filter(|k| !current.contains_key(*k)).count();
-        if current.len() + added > max_tags {
-            return Err(StoreError::TooManyTags { limit: max_tags });
-        }
-        put_tags(&tx, resource, tags).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(async |tx| {
+            require_resource(tx, resource).await?;
+            let current = tags_of(tx, resource).await?;
+            let added = tags.keys().filter(|k| !current.contains_key(*k)).count();
+            if current.len() + added > max_tags {
+                return Err(StoreError::TooManyTags { limit: max_tags });
+            }
+            put_tags(tx, resource, tags).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn untag_resource(&self, resource: &ResourceRef, keys: &[String]) -> Result<(), StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = write_tx!(self, client);
-        require_resource(&tx, resource).await?;
-        delete_tags(&tx, resource, Some(keys)).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(async |tx| {
+            require_resource(tx, resource).await?;
+            delete_tags(tx, resource, Some(keys)).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn list_tags(&self, resource: &ResourceRef) -> Result<Tags, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = read_tx!(client);
-        require_resource(&tx, resource).await?;
-        let tags = tags_of(&tx, resource).await?;
-        tx.commit().await?;
-        Ok(tags)
+        self.read(async |tx| {
+            require_resource(tx, resource).await?;
+            tags_of(tx, resource).await
+        })
+        .await
     }
 }
