@@ -6,8 +6,7 @@ use async_trait::async_trait;
 use super::PostgresStore;
 use super::rows::{
     LC_COLUMNS, ROOM_COLUMNS, count, delete_tags, destination_columns, execute, get_lc, get_room, handler_columns,
-    is_unique_violation, lc_from_row, put_tags, query, query_opt, require_resource, room_from_row, set_room_logging,
-    tags_of, to_ms,
+    insert, lc_from_row, put_tags, query, query_opt, require_resource, room_from_row, set_room_logging, tags_of, to_ms,
 };
 use crate::model::{
     Cursor, LoggingConfiguration, LoggingConfigurationPatch, LoggingConfigurationState, NewLoggingConfiguration,
@@ -24,29 +23,22 @@ impl Store for PostgresStore {
             }
             let (uri, fallback) = handler_columns(&room.message_review_handler);
             let at = to_ms(room.create_time);
-            let stmt = tx
-                .prepare_cached(&format!("INSERT INTO rooms ({ROOM_COLUMNS}) VALUES ($1, $2, $3, $3, $4, $5, $6, $7)"))
-                .await?;
-            let inserted = tx
-                .execute(
-                    &stmt,
-                    &[
-                        &room.id,
-                        &room.name,
-                        &at,
-                        &i64::from(room.maximum_message_rate_per_second),
-                        &i64::from(room.maximum_message_length),
-                        &uri,
-                        &fallback,
-                    ],
-                )
-                .await;
-            match inserted {
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::AlreadyExists { kind: ResourceKind::Room, id: room.id });
-                }
-                other => other?,
-            };
+            insert(
+                tx,
+                &format!("INSERT INTO rooms ({ROOM_COLUMNS}) VALUES ($1, $2, $3, $3, $4, $5, $6, $7)"),
+                &[
+                    &room.id,
+                    &room.name,
+                    &at,
+                    &i64::from(room.maximum_message_rate_per_second),
+                    &i64::from(room.maximum_message_length),
+                    &uri,
+                    &fallback,
+                ],
+                ResourceKind::Room,
+                &room.id,
+            )
+            .await?;
             set_room_logging(tx, &room.id, &room.logging_configuration_ids).await?;
             put_tags(tx, &ResourceRef::room(room.id.clone()), &room.tags).await?;
             get_room(tx, &room.id).await
@@ -156,30 +148,21 @@ impl Store for PostgresStore {
                 return Err(StoreError::QuotaExceeded { kind: ResourceKind::LoggingConfiguration, limit: max });
             }
             let (dest_kind, dest_value) = destination_columns(&config.destination);
-            let stmt = tx
-                .prepare_cached(&format!(
-                    "INSERT INTO logging_configurations ({LC_COLUMNS}) VALUES ($1, $2, $3, $3, $4, $5, $6)"
-                ))
-                .await?;
-            let inserted = tx
-                .execute(
-                    &stmt,
-                    &[
-                        &config.id,
-                        &config.name,
-                        &to_ms(config.create_time),
-                        &LoggingConfigurationState::Active.as_str(),
-                        &dest_kind,
-                        &dest_value,
-                    ],
-                )
-                .await;
-            match inserted {
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::AlreadyExists { kind: ResourceKind::LoggingConfiguration, id: config.id });
-                }
-                other => other?,
-            };
+            insert(
+                tx,
+                &format!("INSERT INTO logging_configurations ({LC_COLUMNS}) VALUES ($1, $2, $3, $3, $4, $5, $6)"),
+                &[
+                    &config.id,
+                    &config.name,
+                    &to_ms(config.create_time),
+                    &LoggingConfigurationState::Active.as_str(),
+                    &dest_kind,
+                    &dest_value,
+                ],
+                ResourceKind::LoggingConfiguration,
+                &config.id,
+            )
+            .await?;
             put_tags(tx, &ResourceRef::logging_configuration(config.id.clone()), &config.tags).await?;
             get_lc(tx, &config.id).await
         })

@@ -42,6 +42,21 @@ pub(super) async fn execute(
     Ok(tx.execute(&stmt, params).await?)
 }
 
+/// Runs the `INSERT` of a new `kind` record `id`: an id already taken is [`StoreError::AlreadyExists`].
+pub(super) async fn insert(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    kind: ResourceKind,
+    id: &str,
+) -> Result<(), StoreError> {
+    let stmt = tx.prepare_cached(sql).await?;
+    match tx.execute(&stmt, params).await {
+        Err(e) if is_unique_violation(&e) => Err(StoreError::AlreadyExists { kind, id: id.to_owned() }),
+        outcome => outcome.map(drop).map_err(StoreError::from),
+    }
+}
+
 pub(super) fn to_ms(t: time::OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
@@ -55,7 +70,7 @@ pub(super) fn kind_text(kind: ResourceKind) -> &'static str {
     kind.arn_segment()
 }
 
-pub(super) fn is_unique_violation(err: &tokio_postgres::Error) -> bool {
+fn is_unique_violation(err: &tokio_postgres::Error) -> bool {
     err.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
 }
 
