@@ -174,9 +174,8 @@ impl PostgresStore {
 
     /// Drops the schema with everything in it (tests and `DeleteEverything` tooling only).
     pub async fn drop_schema(&self) -> Result<(), StoreError> {
-        let client = self.pool.get().await?;
-        client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", schema::quote_ident(&self.schema))).await?;
-        Ok(())
+        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", schema::quote_ident(&self.schema));
+        self.within_deadline(async |client| Ok(client.batch_execute(&sql).await?)).await
     }
 }
 
