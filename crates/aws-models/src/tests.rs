@@ -81,7 +81,7 @@ fn management_api_facts() {
 
 #[test]
 fn the_error_table_agrees_with_the_models_it_serves() {
-    for service in [&apigatewaymanagementapi::SERVICE, &ivschat::SERVICE] {
+    for service in [&apigatewaymanagementapi::SERVICE, &ivschat::SERVICE, &apigatewayv2::SERVICE] {
         for error in service.operations.iter().flat_map(|op| op.errors) {
             let info = error.error.unwrap();
             let code = wire::ErrorCode::from_aws_type(info.code.unwrap_or(error.name));

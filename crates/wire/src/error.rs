@@ -74,6 +74,9 @@ error_codes! {
     Conflict => "ConflictException", 409, Message;
     Throttling => "ThrottlingException", 429, Message;
     InternalServer => "InternalServerException", 500, Message;
+    // API Gateway V2 (`apigatewayv2`); it shares BadRequest, AccessDenied and Conflict with the rows above.
+    NotFound => "NotFoundException", 404, Message;
+    TooManyRequests => "TooManyRequestsException", 429, Message;
 }
 
 /// An AWS-shaped error: a code from the table, a message and any modeled members.

@@ -24,6 +24,8 @@ fn every_error_body_is_pinned() {
         (ErrorCode::Conflict, 409, "ConflictException", r#"{"message":"m"}"#),
         (ErrorCode::Throttling, 429, "ThrottlingException", r#"{"message":"m"}"#),
         (ErrorCode::InternalServer, 500, "InternalServerException", r#"{"message":"m"}"#),
+        (ErrorCode::NotFound, 404, "NotFoundException", r#"{"message":"m"}"#),
+        (ErrorCode::TooManyRequests, 429, "TooManyRequestsException", r#"{"message":"m"}"#),
     ];
     assert_eq!(expected.len(), ErrorCode::ALL.len(), "every code in the table has a pinned body");
     for (code, status, aws_type, body) in expected {
@@ -52,4 +54,37 @@ fn forbidden_matches_api_gateway() {
     assert_eq!(err.status().as_u16(), 403);
     assert_eq!(String::from_utf8(err.body()).unwrap(), r#"{"message":"Forbidden"}"#);
     assert!(ApiError::gone().body().is_empty());
+}
+
+/// The apigatewayv2 bodies with their modeled members, as the model names them (lowerCamel on the wire).
+#[test]
+fn apigatewayv2_bodies_are_pinned() {
+    let cases = [
+        (
+            ApiError::new(ErrorCode::NotFound, "Invalid API identifier specified 123456789012:abcdefghij")
+                .with("resourceType", "Api"),
+            404,
+            r#"{"message":"Invalid API identifier specified 123456789012:abcdefghij","resourceType":"Api"}"#,
+        ),
+        (
+            ApiError::new(ErrorCode::BadRequest, "Unsupported protocol type: HTTP"),
+            400,
+            r#"{"message":"Unsupported protocol type: HTTP"}"#,
+        ),
+        (
+            ApiError::new(ErrorCode::Conflict, "Route with key $default already exists for this API"),
+            409,
+            r#"{"message":"Route with key $default already exists for this API"}"#,
+        ),
+        (
+            ApiError::new(ErrorCode::TooManyRequests, "Too Many Requests").with("limitType", "Routes"),
+            429,
+            r#"{"message":"Too Many Requests","limitType":"Routes"}"#,
+        ),
+        (ApiError::new(ErrorCode::AccessDenied, "Access denied"), 403, r#"{"message":"Access denied"}"#),
+    ];
+    for (err, status, body) in cases {
+        assert_eq!(err.status().as_u16(), status, "{err}");
+        assert_eq!(String::from_utf8(err.body()).unwrap(), body, "{err}");
+    }
 }
