@@ -15,6 +15,11 @@ use crate::model::{
 };
 use crate::{Store, StoreError};
 
+mod apis;
+pub(crate) use apis::{
+    api_documents_are_versioned, apis_page_by_id, snapshots_come_and_go_with_their_document, the_api_quota_holds,
+};
+
 /// Instantiates every behaviour test for one backend.
 macro_rules! behaviour_tests {
     ($open:expr) => {
@@ -22,7 +27,9 @@ macro_rules! behaviour_tests {
             room_lifecycle, room_checks_are_atomic, logging_configuration_lifecycle_and_conflict,
             deleting_a_room_releases_its_logging_configurations, tag_untag_list, list_rooms_sorts_and_filters,
             ties_on_update_time_are_broken_by_id, pagination_survives_creates_and_deletes_between_pages,
-            list_logging_configurations_pages, concurrent_writers_respect_the_quota, update_time_only_moves_forward);
+            list_logging_configurations_pages, concurrent_writers_respect_the_quota, update_time_only_moves_forward,
+            api_documents_are_versioned, the_api_quota_holds, snapshots_come_and_go_with_their_document,
+            apis_page_by_id);
     };
     (@each $open:expr; $($name:ident),*) => {
         $(

@@ -1,4 +1,5 @@
-//! Durable state for the IVS Chat control plane: the [`Store`] trait, its records and errors, the embedded SQLite
+//! Durable state for the IVS Chat and apigatewayv2 control planes: the [`Store`] trait (with [`ApiStore`], the
+//! apigatewayv2 half, whose design is written down in `apis.rs`), its records and errors, the embedded SQLite
 //! default ([`SqliteStore`]) and the shared store of a cluster ([`PostgresStore`]).
 //!
 //! The trait speaks in resource ids (12 characters), never ARNs: region and account belong to the caller, so
@@ -10,6 +11,7 @@
 //! taken first by every writing transaction, so the count checks (quotas, tag limit) and the "still attached" check
 //! cannot race across nodes, while reads run on `REPEATABLE READ` snapshots without waiting.
 
+mod apis;
 #[cfg(test)]
 mod behaviour;
 mod error;
@@ -19,6 +21,7 @@ mod sqlite;
 
 use async_trait::async_trait;
 
+pub use apis::{ApiChange, ApiRecord, ApiStore, ApiStoreError, NewApi, Snapshot};
 pub use error::StoreError;
 pub use model::{
     Cursor, Destination, FallbackResult, HandlerPatch, LoggingConfiguration, LoggingConfigurationPatch,
@@ -28,14 +31,14 @@ pub use model::{
 pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::{DATABASE_FILE, SqliteStore};
 
-/// Rooms, logging configurations and tags, behind one object-safe async trait (`Arc<dyn Store>`).
+/// Rooms, logging configurations, tags and (through [`ApiStore`]) apigatewayv2 APIs, behind one object-safe async trait (`Arc<dyn Store>`).
 ///
 /// Times are whole milliseconds (the wire shows milliseconds); implementations truncate what they are given.
 /// Listing is ordered by `update_time` descending, then `id` descending, and paginated by keyset
 /// ([`Cursor`]): a page resumes strictly after the last row of the previous one, so rows created or deleted
 /// between pages never cause a row present throughout to be skipped or repeated.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ApiStore + Send + Sync + 'static {
     /// Creates a room, failing with [`StoreError::QuotaExceeded`] when `max_rooms` already exist,
     /// [`StoreError::NotFound`] when a logging configuration does not exist and
     /// [`StoreError::AlreadyExists`] when the id is taken.

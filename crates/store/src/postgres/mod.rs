@@ -14,6 +14,7 @@
 //! ends the session of a node frozen in the middle of a transaction, releasing the writer lock it held. A call past
 //! its deadline fails with [`StoreError::Timeout`]; its connection is dropped rather than returned to the pool.
 
+mod apis;
 mod ops;
 mod rows;
 mod schema;

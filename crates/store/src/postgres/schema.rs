@@ -55,6 +55,22 @@ const MIGRATIONS: &[&str] = &[
         name  TEXT  NOT NULL PRIMARY KEY,
         value BYTEA NOT NULL
     );"#,
+    // 2: apigatewayv2 APIs (one versioned document each) and their deployments' snapshots.
+    r#"CREATE TABLE apigw_apis (
+        id          TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        version     BIGINT NOT NULL,
+        create_time BIGINT NOT NULL,
+        update_time BIGINT NOT NULL,
+        document    TEXT   NOT NULL
+    );
+
+    CREATE TABLE apigw_snapshots (
+        api_id        TEXT COLLATE "C" NOT NULL REFERENCES apigw_apis (id) ON DELETE CASCADE,
+        deployment_id TEXT COLLATE "C" NOT NULL,
+        create_time   BIGINT NOT NULL,
+        definitions   TEXT   NOT NULL,
+        PRIMARY KEY (api_id, deployment_id)
+    );"#,
 ];
 
 /// The schema version this build writes.

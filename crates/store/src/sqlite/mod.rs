@@ -1,6 +1,7 @@
 //! The embedded durable default: one SQLite file under a data directory, reached from async code through
 //! `spawn_blocking` so no query ever runs on a runtime worker.
 
+mod apis;
 mod rows;
 mod schema;
 

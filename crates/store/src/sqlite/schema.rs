@@ -50,6 +50,22 @@ const MIGRATIONS: &[&str] = &[
         value         TEXT NOT NULL,
         PRIMARY KEY (resource_kind, resource_id, key)
     ) STRICT;",
+    // 2: apigatewayv2 APIs (one versioned document each) and their deployments' snapshots.
+    "CREATE TABLE apigw_apis (
+        id          TEXT    NOT NULL PRIMARY KEY,
+        version     INTEGER NOT NULL,
+        create_time INTEGER NOT NULL,
+        update_time INTEGER NOT NULL,
+        document    TEXT    NOT NULL
+    ) STRICT;
+
+    CREATE TABLE apigw_snapshots (
+        api_id        TEXT    NOT NULL REFERENCES apigw_apis (id) ON DELETE CASCADE,
+        deployment_id TEXT    NOT NULL,
+        create_time   INTEGER NOT NULL,
+        definitions   TEXT    NOT NULL,
+        PRIMARY KEY (api_id, deployment_id)
+    ) STRICT;",
 ];
 
 /// The schema version this build writes.

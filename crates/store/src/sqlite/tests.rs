@@ -70,6 +70,35 @@ async fn reopen_reads_everything_back() {
     assert_eq!(store.count_rooms().await.unwrap(), 1);
 }
 
+#[tokio::test]
+async fn reopen_reads_apis_and_snapshots_back() {
+    use crate::{ApiChange, ApiStore, NewApi, Snapshot};
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = Snapshot {
+        api_id: "abcdefghij".to_owned(),
+        deployment_id: "dep0001".to_owned(),
+        create_time: t(2),
+        definitions: r#"{"routes":[]}"#.to_owned(),
+    };
+    let api = {
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let api = NewApi { id: "abcdefghij".to_owned(), create_time: t(1), document: "{}".to_owned() };
+        store.create_api(api, 10).await.unwrap();
+        let change = ApiChange {
+            id: "abcdefghij".to_owned(),
+            expected_version: 1,
+            update_time: t(2),
+            document: r#"{"deployed":true}"#.to_owned(),
+            add_snapshot: Some(snapshot.clone()),
+            drop_snapshots: Vec::new(),
+        };
+        store.save_api(change).await.unwrap()
+    };
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    assert_eq!(store.get_api("abcdefghij").await.unwrap(), api);
+    assert_eq!(store.get_snapshot("abcdefghij", "dep0001").await.unwrap(), snapshot);
+}
+
 const CRASH_DIR_ENV: &str = "STORE_CRASH_TEST_DIR";
 
 /// Child half of `acknowledged_writes_survive_kill_9`: writes rooms forever, printing each acknowledged id.
