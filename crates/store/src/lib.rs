@@ -16,6 +16,7 @@ mod apis;
 mod behaviour;
 mod error;
 mod model;
+mod paging;
 mod postgres;
 mod sqlite;
 
@@ -28,6 +29,7 @@ pub use model::{
     LoggingConfigurationState, MessageReviewHandler, NewLoggingConfiguration, NewRoom, Page, ResourceKind, ResourceRef,
     Room, RoomFilter, RoomPatch, Tags,
 };
+pub use paging::{PageTokens, page_scope};
 pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::{DATABASE_FILE, SqliteStore};
 
