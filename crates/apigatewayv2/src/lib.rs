@@ -125,6 +125,11 @@ impl ControlPlane {
         format!("{}/@apis/{api_id}", self.config.endpoint_base)
     }
 
+    /// The operation a request is for, if it names one Switchboard serves (for metrics labels).
+    pub fn operation(method: &Method, raw_path: &str) -> Option<Operation> {
+        router::route(method, raw_path).ok().map(|r| r.op)
+    }
+
     /// Serves one request. `raw_path` is the path as sent (still percent-encoded), `raw_query` the query without
     /// `?`, `body` the raw body. Authentication happens before this call.
     pub async fn handle(

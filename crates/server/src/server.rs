@@ -17,7 +17,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::cluster::{Cluster, ClusterSettings};
 use crate::config::{Config, TlsFiles};
 use crate::credentials::{KeySource, Keyring};
-use crate::state::AppState;
+use crate::state::{AppState, ControlPlanes};
 
 /// A running server.
 #[derive(Debug)]
@@ -82,12 +82,18 @@ impl Server {
             chat::ChatService::with_bus(store.clone(), hub.clone(), chat_config, cluster.bus().clone(), &background)
                 .context("cannot start chat messaging")?;
         let mut control_settings = control_config(&config)?;
-        control_settings.pagination_key = pagination_key;
-        let control = ivschat::ControlPlane::new(store, chat.clone(), chat.clone(), control_settings);
+        control_settings.pagination_key = pagination_key.clone();
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let state = AppState::new(config, hub, apis, keys, control, chat, cluster);
+        let planes = ControlPlanes {
+            apigatewayv2: apigatewayv2::ControlPlane::new(
+                store.clone(),
+                apigatewayv2_config(&config, local_addr, &pagination_key),
+            ),
+            ivschat: ivschat::ControlPlane::new(store, chat.clone(), chat.clone(), control_settings),
+        };
+        let state = AppState::new(config, hub, apis, keys, planes, chat, cluster);
         Cluster::start(&state);
         let accept_loop = state.tasks.spawn(accept_loop(listener, tls, state.clone()));
         Ok(Server { state, local_addr, accept_loop, key_source, background })
@@ -195,6 +201,23 @@ fn control_config(config: &Config) -> anyhow::Result<ivschat::Config> {
         control.rate_limits.set(operation, Some(*tps));
     }
     Ok(control)
+}
+
+/// The apigatewayv2 control plane's settings. `ApiEndpoint`s name this listener as a client on the same machine
+/// reaches it (an unspecified listen address becomes loopback), with `wss://` when TLS is on. Its `NextToken`s are
+/// signed with a key of their own, derived from the shared pagination key.
+fn apigatewayv2_config(config: &Config, local_addr: SocketAddr, pagination_key: &[u8]) -> apigatewayv2::Config {
+    let mut addr = local_addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let scheme = if config.tls.is_some() { "wss" } else { "ws" };
+    let mut settings = apigatewayv2::Config::new(&config.region, &config.account_id, &format!("{scheme}://{addr}"));
+    settings.pagination_key = [pagination_key, b"/apigatewayv2"].concat();
+    settings
 }
 
 fn tls_acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {

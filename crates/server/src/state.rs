@@ -17,12 +17,21 @@ use crate::metrics::Metrics;
 use crate::ratelimit::TokenBucket;
 
 /// Everything a request handler or session needs; shared as `Arc<AppState>`.
+/// The SigV4 services' control planes, as [`AppState::new`] takes them.
+#[derive(Debug)]
+pub struct ControlPlanes {
+    pub ivschat: ivschat::ControlPlane,
+    pub apigatewayv2: apigatewayv2::ControlPlane,
+}
+
 #[derive(Debug)]
 pub struct AppState {
     pub config: Config,
     pub hub: Hub,
     /// The IVS Chat control plane.
     pub control: ivschat::ControlPlane,
+    /// The apigatewayv2 control plane (WebSocket APIs).
+    pub apigatewayv2: apigatewayv2::ControlPlane,
     /// Live chat rooms.
     pub chat: Arc<chat::ChatService>,
     pub apis: ApiSet,
@@ -52,10 +61,11 @@ impl AppState {
         hub: Hub,
         apis: ApiSet,
         keys: Option<Keyring>,
-        control: ivschat::ControlPlane,
+        planes: ControlPlanes,
         chat: Arc<chat::ChatService>,
         cluster: Cluster,
     ) -> Arc<AppState> {
+        let ControlPlanes { ivschat: control, apigatewayv2 } = planes;
         let limits = &config.limits;
         let session = SessionConfig {
             idle_timeout: limits.idle_timeout,
@@ -73,6 +83,7 @@ impl AppState {
             connect_limit: TokenBucket::new(limits.new_connections_per_second),
             hub,
             control,
+            apigatewayv2,
             chat,
             apis,
             invoker: Invoker::new(),

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
+use http::Response;
 use http::request::Parts;
-use http::{HeaderValue, Response, header};
 use hyper::body::Incoming;
 use wire::{ApiError, ErrorCode};
 
 use super::front::Service;
-use super::{Body, auth, error_response, read_body};
+use super::{Body, auth, error_response, read_body, reply_response};
 use crate::metrics::OperationLabels;
 use crate::state::AppState;
 
@@ -32,13 +32,7 @@ async fn serve(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Result<R
     })?;
     auth::verify(state, parts, &body, Service::IvsChat.scope_name())?;
     let reply = state.control.handle(&parts.method, parts.uri.path(), parts.uri.query(), &body).await?;
-    let content_type = reply.content_type();
-    let mut response = Response::new(Body::from(reply.body));
-    *response.status_mut() = reply.status;
-    if let Some(content_type) = content_type {
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    }
-    Ok(response)
+    Ok(reply_response(reply.status, reply.content_type(), reply.body))
 }
 
 /// A low-cardinality metrics label: the operation name for known operations, else `Unknown`.

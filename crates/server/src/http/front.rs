@@ -64,12 +64,14 @@ impl Front<'_> {
 pub(crate) enum Service {
     /// The Amazon IVS Chat control plane.
     IvsChat,
+    /// The API Gateway V2 (`apigatewayv2`) control plane, signed for `apigateway`.
+    ApiGateway,
 }
 
 impl Service {
     /// The registry: every service, found by its credential scope name. A new service is a variant here, its entry
     /// in this list and its arm in the front door's dispatch.
-    pub(crate) const ALL: &'static [Service] = &[Service::IvsChat];
+    pub(crate) const ALL: &'static [Service] = &[Service::IvsChat, Service::ApiGateway];
 
     /// Where unsigned requests and unknown scopes go, so that their signature check refuses them as it always has.
     pub(crate) const FALLBACK: Service = Service::IvsChat;
@@ -78,6 +80,7 @@ impl Service {
     pub(crate) fn scope_name(self) -> &'static str {
         match self {
             Service::IvsChat => "ivschat",
+            Service::ApiGateway => "apigateway",
         }
     }
 

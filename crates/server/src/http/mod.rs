@@ -3,6 +3,7 @@
 //! AWS-shaped errors.
 
 mod api_socket;
+mod apigatewayv2;
 mod auth;
 mod chat_socket;
 mod control;
@@ -65,6 +66,7 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
             socket::accept_websocket::<ApiSocket>(state, peer, req, request_id).await
         }
         Front::Service(Service::IvsChat) => control::handle(state, &parts, body).await,
+        Front::Service(Service::ApiGateway) => apigatewayv2::handle(state, &parts, body).await,
         Front::Forbidden => error_response(&ApiError::forbidden()),
     }
 }
@@ -158,6 +160,16 @@ pub(crate) fn json_response(status: StatusCode, body: String) -> Response<Body> 
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A control plane's success: its status, and its body with the content type it names.
+pub(crate) fn reply_response(status: StatusCode, content_type: Option<&'static str>, body: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    if let Some(content_type) = content_type {
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
     response
 }
 

@@ -44,6 +44,7 @@ fn every_destination_from_a_table_of_requests() {
     let ivschat = signed_for("ivschat");
     let execute_api = signed_for("execute-api");
     let lambda = signed_for("lambda");
+    let apigateway = signed_for("apigateway");
     let presigned = "/ListRooms?X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fivschat%2Faws4_request";
     let cases: Vec<(Parts, Front<'static>)> = vec![
         (request("GET", "/@switchboard/health", &[]), Front::Reserved("health")),
@@ -68,6 +69,7 @@ fn every_destination_from_a_table_of_requests() {
         (request("GET", "/prod", &[("upgrade", "websocket")]), Front::Service(Service::IvsChat)),
         (request("POST", "/ListRooms", &[("authorization", &ivschat)]), Front::Service(Service::IvsChat)),
         (request("POST", presigned, &[]), Front::Service(Service::IvsChat)),
+        (request("GET", "/v2/apis", &[("authorization", &apigateway)]), Front::Service(Service::ApiGateway)),
         (request("GET", "/prod/elsewhere", &[("authorization", &execute_api)]), Front::Forbidden),
         // Unsigned, or signed for a service no API here serves: the fallback service's signature check refuses it.
         (request("POST", "/ListRooms", &[]), Front::Service(Service::FALLBACK)),
@@ -101,4 +103,5 @@ fn each_destination_has_its_own_name_in_logs() {
     ];
     let names: Vec<&str> = destinations.iter().map(Front::name).collect();
     assert_eq!(names, ["reserved", "extension", "management", "chat_socket", "api_socket", "ivschat", "forbidden"]);
+    assert_eq!(Front::Service(Service::ApiGateway).name(), "apigateway");
 }

@@ -1,0 +1,35 @@
+//! The apigatewayv2 control plane over HTTP: restJson1 paths under `/v2/`, SigV4 service `apigateway`.
+
+use std::sync::Arc;
+
+use http::Response;
+use http::request::Parts;
+use hyper::body::Incoming;
+use wire::{ApiError, ErrorCode};
+
+use super::front::Service;
+use super::{Body, auth, error_response, read_body, reply_response};
+use crate::metrics::OperationLabels;
+use crate::state::AppState;
+
+pub(super) async fn handle(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Response<Body> {
+    let operation =
+        apigatewayv2::ControlPlane::operation(&parts.method, parts.uri.path()).map_or("Unknown", |op| op.name());
+    let response = match serve(state, parts, body).await {
+        Ok(response) => response,
+        Err(err) => error_response(&err),
+    };
+    state.metrics.api_requests.get_or_create(&OperationLabels { operation, status: response.status().as_u16() }).inc();
+    response
+}
+
+async fn serve(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Result<Response<Body>, ApiError> {
+    let control = &state.apigatewayv2;
+    // One byte over the limit is enough for the control plane to refuse an oversize body with its own error.
+    let body = read_body(body, control.config().max_body_bytes + 1)
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::BadRequest, "Request body is too large"))?;
+    auth::verify(state, parts, &body, Service::ApiGateway.scope_name())?;
+    let reply = control.handle(&parts.method, parts.uri.path(), parts.uri.query(), &body).await?;
+    Ok(reply_response(reply.status, reply.content_type(), reply.body))
+}
