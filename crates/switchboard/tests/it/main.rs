@@ -3,6 +3,7 @@
 
 #![allow(unreachable_pub)]
 
+mod apigatewayv2;
 mod chat;
 mod cli;
 mod cluster;
