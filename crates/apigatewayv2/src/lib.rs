@@ -95,8 +95,9 @@ pub(crate) struct Effects {
     pub(crate) drop: Vec<String>,
 }
 
-/// How often a change is tried again when another writer committed in between.
-const CHANGE_ATTEMPTS: usize = 8;
+/// How often a change is tried in all when other writers commit in between. Each lost attempt means another change
+/// of the same API committed, so up to this many concurrent writers of one API always all succeed.
+const CHANGE_ATTEMPTS: usize = 32;
 
 impl ControlPlane {
     pub fn new(store: Arc<dyn ApiStore>, config: Config) -> ControlPlane {

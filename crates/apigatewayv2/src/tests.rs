@@ -390,3 +390,23 @@ async fn quotas_answer_too_many_requests() {
         )
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_changes_to_one_api_all_land() {
+    let f = Arc::new(fixture().await);
+    let api = f.api().await;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let (f, api) = (f.clone(), api.clone());
+        calls.spawn(async move {
+            f.call(Method::POST, &format!("/v2/apis/{api}/routes"), json!({"routeKey": format!("k{i}")})).await.0
+        });
+    }
+    while let Some(status) = calls.join_next().await {
+        assert_eq!(status.unwrap(), 201);
+    }
+    let routes = f.ok(Method::GET, &format!("/v2/apis/{api}/routes"), Value::Null).await;
+    assert_eq!(routes["items"].as_array().unwrap().len(), 16);
+    // Every committed change moved the version once: the creation, then one per route.
+    assert_eq!(f.store.get_api(&api).await.unwrap().version, 17);
+}
