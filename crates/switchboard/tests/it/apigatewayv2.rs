@@ -343,3 +343,31 @@ async fn a_restart_keeps_apis_and_everything_under_them() {
     assert_eq!(got.unwrap().deployment_status().map(|s| s.as_str()), Some("DEPLOYED"));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn every_node_of_a_cluster_serves_the_same_apis() {
+    let Some(env) = crate::cluster::ClusterEnv::get("every_node_of_a_cluster_serves_the_same_apis") else { return };
+    let backend = Backend::ok().await;
+    let (a, b) = (crate::cluster::node(&env, &backend).await, crate::cluster::node(&env, &backend).await);
+    let (sdk_a, sdk_b) = (sdk(&a), sdk(&b));
+    let first = websocket_api(&sdk_a, "one").await;
+    websocket_api(&sdk_b, "two").await;
+    assert_eq!(sdk_b.get_api().api_id(&first).send().await.unwrap().name(), Some("one"));
+    // A page token of one node is good on the other: the key is shared through the store.
+    let page = sdk_a.get_apis().max_results("1").send().await.unwrap();
+    let rest = sdk_b.get_apis().next_token(page.next_token().unwrap()).send().await.unwrap();
+    assert_eq!(page.items().len() + rest.items().len(), 2);
+    // Writers on both nodes at once: every change lands.
+    let creates = (0..6).map(|i| {
+        let sdk = if i % 2 == 0 { sdk_a.clone() } else { sdk_b.clone() };
+        let api = first.clone();
+        async move { sdk.create_route().api_id(api).route_key(format!("k{i}")).send().await.map(drop) }
+    });
+    for outcome in futures_util::future::join_all(creates).await {
+        outcome.unwrap();
+    }
+    assert_eq!(sdk_a.get_routes().api_id(&first).send().await.unwrap().items().len(), 6);
+    a.shutdown().await;
+    b.shutdown().await;
+    env.cleanup().await;
+}
