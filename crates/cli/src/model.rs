@@ -1,12 +1,12 @@
 //! The command line's view of the AWS service models: the tables generated from botocore (`aws-models`) plus what
 //! the command line adds to them (option spellings, help type names, examples, the typed operation of a call).
-//! Help, skeletons, `--cli-input-*`, shorthand parsing and validation all read these tables; the per-service
-//! adapters only turn checked parameters into SDK calls.
+//! Help, skeletons, `--cli-input-*`, shorthand parsing, validation and the requests themselves (`restjson`) all
+//! read these tables.
 
-pub(crate) use aws_models::{Kind, Member, Operation, Service, Shape, kebab};
+pub(crate) use aws_models::{Kind, Location, Member, Operation, Service, Shape, kebab};
 use aws_models::{apigatewaymanagementapi, ivschat};
 
-/// An operation of one of the command line's services, as the adapters dispatch on it.
+/// An operation of one of the command line's services, typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
     Management(apigatewaymanagementapi::Operation),
