@@ -1,5 +1,6 @@
-//! `switchboard apigatewaymanagementapi …` and `switchboard ivschat …`: a command line that behaves like the AWS CLI
-//! for these two services, against a Switchboard server (the default endpoint) or against AWS itself.
+//! `switchboard apigatewaymanagementapi …`, `switchboard apigatewayv2 …` and `switchboard ivschat …`: a command line
+//! that behaves like the AWS CLI for these services, against a Switchboard server (the default endpoint) or against
+//! AWS itself.
 //!
 //! The flow of one command: `args` splits the words into global options and the operation's options; `params`
 //! turns those (and `--cli-input-json`/`--cli-input-yaml`) into the operation's parameters and validates them
@@ -29,7 +30,8 @@ use args::{Call, Command, Globals, SkeletonKind};
 use model::Service;
 
 /// The services of the command line, by command name.
-static SERVICES: [&Service; 2] = [&aws_models::apigatewaymanagementapi::SERVICE, &aws_models::ivschat::SERVICE];
+static SERVICES: [&Service; 3] =
+    [&aws_models::apigatewaymanagementapi::SERVICE, &aws_models::ivschat::SERVICE, &aws_models::apigatewayv2::SERVICE];
 
 /// What went wrong, as the AWS CLI v2 tells it by its exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

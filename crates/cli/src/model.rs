@@ -4,13 +4,14 @@
 //! read these tables.
 
 pub(crate) use aws_models::{Kind, Location, Member, Operation, Service, Shape, kebab};
-use aws_models::{apigatewaymanagementapi, ivschat};
+use aws_models::{apigatewaymanagementapi, apigatewayv2, ivschat};
 
 /// An operation of one of the command line's services, typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
     Management(apigatewaymanagementapi::Operation),
     IvsChat(ivschat::Operation),
+    ApiGatewayV2(apigatewayv2::Operation),
 }
 
 impl Op {
@@ -20,6 +21,8 @@ impl Op {
             apigatewaymanagementapi::Operation::from_name(operation.name).map(Op::Management)
         } else if std::ptr::eq(service, &ivschat::SERVICE) {
             ivschat::Operation::from_name(operation.name).map(Op::IvsChat)
+        } else if std::ptr::eq(service, &apigatewayv2::SERVICE) {
+            apigatewayv2::Operation::from_name(operation.name).map(Op::ApiGatewayV2)
         } else {
             None
         }
@@ -30,6 +33,7 @@ impl Op {
         match self {
             Op::Management(op) => crate::apigw::examples::of(op),
             Op::IvsChat(op) => crate::ivschat::examples::of(op),
+            Op::ApiGatewayV2(_) => &[],
         }
     }
 }
