@@ -100,7 +100,7 @@ impl Client {
             credentials: target.credentials.clone(),
             region: target.region.clone(),
             signing_name: service.signing_name,
-            invocation: invocation_id(),
+            invocation: ids::uuid_v4(),
         })
     }
 
@@ -163,13 +163,6 @@ impl Client {
         let (instructions, _) = sign(signable, &params).map_err(|err| SendError::Sign(chain(&err)))?.into_parts();
         Ok(instructions.headers().map(|(n, v)| (n.to_owned(), v.to_owned())).collect())
     }
-}
-
-/// A random version 4 UUID in its usual text form.
-fn invocation_id() -> String {
-    let bits = (rand::random::<u128>() & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
-    let hex = format!("{bits:032x}");
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 fn joined(headers: &[(String, String)]) -> String {
