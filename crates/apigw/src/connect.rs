@@ -1,4 +1,7 @@
 //! The `$connect` decision and the `$disconnect` notification of one connection.
+//!
+//! Their events name no connection: callers run them in a span that does (the handshake request's span, the
+//! connection's span, or the span a cluster survivor opens for a dead node's connection).
 
 use std::sync::Arc;
 
@@ -59,7 +62,7 @@ pub async fn decide(invoker: &Invoker, ctx: &ConnContext, request_id: &str) -> C
         },
         Outcome::Answer(answer) => ConnectDecision::Reject { status: answer.status, body: answer.body },
         Outcome::Failed(reason) => {
-            tracing::warn!(connection_id = %ctx.connection_id, %reason, "The $connect integration failed.");
+            tracing::warn!(%reason, "The $connect integration failed.");
             ConnectDecision::Refuse(Refusal::IntegrationFailed)
         }
         Outcome::TimedOut => ConnectDecision::Refuse(Refusal::IntegrationTimedOut),
@@ -99,10 +102,10 @@ pub async fn notify_disconnect(invoker: &Invoker, ctx: &ConnContext, code: u16, 
     match invoker.invoke(&integration, &call).await {
         Outcome::Answer(_) => {}
         Outcome::Failed(reason) => {
-            tracing::warn!(connection_id = %ctx.connection_id, %reason, "The $disconnect integration failed.")
+            tracing::warn!(%reason, "The $disconnect integration failed.")
         }
         Outcome::TimedOut => {
-            tracing::warn!(connection_id = %ctx.connection_id, "The $disconnect integration timed out.")
+            tracing::warn!("The $disconnect integration timed out.")
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use hub::{Connection, Outbound, Utf8Bytes, session::Inbound};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 use wire::apigw::{ErrorFrame, EventType};
 
 use crate::connect::ConnContext;
@@ -14,6 +15,7 @@ use crate::integration::{Call, Invoker, Outcome};
 ///
 /// Integrations run concurrently (as Lambda invocations do) up to `max_in_flight` per connection; past that, reading
 /// from this client waits, which slows this client only.
+/// Each integration runs as a task in the span of the session that received its message.
 #[derive(Debug)]
 pub struct MessageRouter {
     ctx: Arc<ConnContext>,
@@ -53,7 +55,8 @@ impl Inbound for MessageRouter {
         let ctx = self.ctx.clone();
         let invoker = self.invoker.clone();
         let conn = conn.clone();
-        self.tasks.spawn(async move {
+        // In the connection's span, as everything its session does.
+        let invocation = async move {
             let _permit = permit;
             let Some(route) = ctx.api.route(&route_key) else { return };
             let Some(integration) = route.integration.clone() else { return };
@@ -70,7 +73,7 @@ impl Inbound for MessageRouter {
             let reply = match invoker.invoke(&integration, &call).await {
                 Outcome::Answer(answer) => answer.body.filter(|_| route.two_way),
                 Outcome::Failed(reason) => {
-                    tracing::warn!(connection_id = %ctx.connection_id, route = %route_key, %reason, "Integration failed.");
+                    tracing::warn!(route = %route_key, %reason, "Integration failed.");
                     Some(ErrorFrame::InternalServerError.render(&ctx.connection_id, &request_id))
                 }
                 Outcome::TimedOut => Some(ErrorFrame::EndpointTimedOut.render(&ctx.connection_id, &request_id)),
@@ -78,6 +81,7 @@ impl Inbound for MessageRouter {
             if let Some(reply) = reply {
                 conn.deliver(Outbound::from(reply));
             }
-        });
+        };
+        self.tasks.spawn(invocation.in_current_span());
     }
 }

@@ -108,6 +108,7 @@ pub(crate) fn from_store(config: &Config, err: StoreError) -> ApiError {
         }
         StoreError::QuotaExceeded { kind, limit } => quota_exceeded(config, kind, limit),
         StoreError::TooManyTags { limit } => field("tags", &format!("A resource can have at most {limit} tags")),
-        err @ (StoreError::AlreadyExists { .. } | StoreError::Backend(_)) => internal(&err),
+        // A store timeout (a lock held by a frozen node, a slow database) is worth retrying: the SDKs retry a 500.
+        err @ (StoreError::AlreadyExists { .. } | StoreError::Backend(_) | StoreError::Timeout(_)) => internal(&err),
     }
 }

@@ -195,6 +195,9 @@ pub struct FileConfig {
     pub node_id: Option<u16>,
     pub cluster_namespace: Option<String>,
     pub node_ttl_ms: Option<u64>,
+    pub store_pool_size: Option<usize>,
+    pub store_deadline_ms: Option<u64>,
+    pub forward_timeout_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -360,6 +363,9 @@ impl Config {
                     node_id: file.node_id,
                     cluster_namespace: file.cluster_namespace,
                     node_ttl_ms: file.node_ttl_ms,
+                    store_pool_size: file.store_pool_size,
+                    store_deadline_ms: file.store_deadline_ms,
+                    forward_timeout_ms: file.forward_timeout_ms,
                 },
             )?,
         })

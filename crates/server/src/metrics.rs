@@ -1,5 +1,7 @@
 //! Prometheus metrics of a node, served on the reserved path `/@switchboard/metrics`.
 
+use hub::CloseCause;
+use hub::session::EndCause;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -17,9 +19,26 @@ pub struct OperationLabels {
     pub status: u16,
 }
 
+/// Why a connection ended: one of a fixed set of values, never the close code (clients choose any of ≈2,000).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct CodeLabels {
-    pub code: u16,
+pub struct CauseLabels {
+    pub cause: &'static str,
+}
+
+impl CauseLabels {
+    pub fn of(cause: EndCause) -> CauseLabels {
+        let cause = match cause {
+            EndCause::Client => "client",
+            EndCause::Abnormal => "abnormal",
+            EndCause::Server(CloseCause::Deleted) => "deleted",
+            EndCause::Server(CloseCause::IdleTimeout) => "idle_timeout",
+            EndCause::Server(CloseCause::MaxDuration) => "max_duration",
+            EndCause::Server(CloseCause::SlowConsumer) => "slow_consumer",
+            EndCause::Server(CloseCause::Shutdown) => "shutdown",
+            EndCause::Server(CloseCause::Violation) => "violation",
+        };
+        CauseLabels { cause }
+    }
 }
 
 /// Counters and gauges; labels are low-cardinality by construction (no ids).
@@ -28,7 +47,7 @@ pub struct Metrics {
     registry: Registry,
     pub connections_opened: Counter,
     pub connections_active: Gauge,
-    pub connections_closed: Family<CodeLabels, Counter>,
+    pub connections_closed: Family<CauseLabels, Counter>,
     pub handshakes_rejected: Family<StatusLabels, Counter>,
     pub messages_received: Counter,
     pub api_requests: Family<OperationLabels, Counter>,
@@ -50,7 +69,7 @@ impl Default for Metrics {
         registry.register("connections_active", "WebSocket connections open now", metrics.connections_active.clone());
         registry.register(
             "connections_closed",
-            "WebSocket connections ended, by close code",
+            "WebSocket connections ended, by cause",
             metrics.connections_closed.clone(),
         );
         registry.register(
@@ -74,5 +93,23 @@ impl Metrics {
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hub::CloseCause;
+    use hub::session::EndCause;
+
+    use super::{CauseLabels, Metrics};
+
+    #[test]
+    fn closes_are_counted_by_cause() {
+        let metrics = Metrics::default();
+        metrics.connections_closed.get_or_create(&CauseLabels::of(EndCause::Client)).inc();
+        metrics.connections_closed.get_or_create(&CauseLabels::of(EndCause::Server(CloseCause::IdleTimeout))).inc();
+        let text = metrics.render();
+        assert!(text.contains("switchboard_connections_closed_total{cause=\"client\"} 1"), "{text}");
+        assert!(text.contains("switchboard_connections_closed_total{cause=\"idle_timeout\"} 1"), "{text}");
     }
 }

@@ -60,7 +60,7 @@ impl Server {
         let data_key = |file| local::load_or_create_key(&config.data_dir.join(file));
         let (store, pagination_key, chat_key): (Arc<dyn store::Store>, _, _) = match &cluster_config.store_url {
             Some(url) => {
-                let store = store::PostgresStore::connect_in(url, &cluster_config.namespace)
+                let store = store::PostgresStore::connect_with(url, &cluster_config.namespace, cluster_config.store)
                     .await
                     .context("cannot open the PostgreSQL store")?;
                 let pagination_key = store.shared_secret("pagination", &rand::random::<[u8; 32]>()).await?;

@@ -26,6 +26,13 @@ pub enum StoreError {
     /// commit (the worker task dying), in which case the outcome is unknown.
     #[error("storage backend failure: {0}")]
     Backend(String),
+
+    /// The backend did not finish within the store's deadline: a lock held elsewhere (another node frozen in the
+    /// middle of a write), a slow statement, no free connection. Nothing was written, unless the deadline passed
+    /// while the commit itself was under way, in which case the outcome is unknown as for [`StoreError::Backend`].
+    /// Retrying later is the remedy.
+    #[error("storage backend timed out: {0}")]
+    Timeout(String),
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -25,7 +25,7 @@ pub use model::{
     LoggingConfigurationState, MessageReviewHandler, NewLoggingConfiguration, NewRoom, Page, ResourceKind, ResourceRef,
     Room, RoomFilter, RoomPatch, Tags,
 };
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::{DATABASE_FILE, SqliteStore};
 
 /// Rooms, logging configurations and tags, behind one object-safe async trait (`Arc<dyn Store>`).

@@ -622,3 +622,10 @@ async fn throttling_in_strict_mode() {
         assert_eq!(h.post("GetRoom", json!({"identifier": room})).await.status, 200);
     }
 }
+
+#[test]
+fn store_timeouts_are_retryable_internal_errors() {
+    let err = crate::errors::from_store(&config(), store::StoreError::Timeout("lock_timeout".to_owned()));
+    assert_eq!((err.status().as_u16(), err.code), (500, wire::ErrorCode::InternalServer));
+    assert_eq!(err.body(), br#"{"message":"An internal error occurred; please retry"}"#);
+}

@@ -10,6 +10,7 @@ use bus::{Health, Incarnation, Renewal};
 use bytes::Bytes;
 use hub::{CloseRequest, ConnectionId};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::{Cluster, Tracked};
 use crate::state::AppState;
@@ -60,10 +61,10 @@ impl Cluster {
             }
             won += 1;
             let Ok(record) = serde_json::from_slice::<Record>(&record) else { continue };
+            let span =
+                tracing::error_span!("connection", connection_id = %id, api = %record.api, stage = %record.stage);
             let state2 = state.clone();
-            state.tasks.spawn(async move {
-                deliver_disconnect(&state2, &id, &record).await;
-            });
+            state.tasks.spawn(async move { deliver_disconnect(&state2, &id, &record).await }.instrument(span));
         }
         self.bus.state().forget(dead).await?;
         if won > 0 {
@@ -188,7 +189,7 @@ async fn reap_dead(state: &Arc<AppState>) {
 /// Delivers the `$disconnect` of a connection of a dead node: 1006, as for a TCP connection that dropped.
 async fn deliver_disconnect(state: &AppState, id: &str, record: &Record) {
     let Some(ctx) = record.context(&state.apis, id) else {
-        tracing::warn!(api_id = %record.api, "A dead node's connection belongs to an API this node does not have.");
+        tracing::warn!("A dead node's connection belongs to an API this node does not have.");
         return;
     };
     apigw::connect::notify_disconnect(&state.invoker, &ctx, 1006, "").await;

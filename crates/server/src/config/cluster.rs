@@ -1,8 +1,10 @@
-//! Cluster settings: the bus URL (Redis), the shared store URL (PostgreSQL), the node id and liveness.
+//! Cluster settings: the bus URL (Redis), the shared store URL (PostgreSQL) with its pool size and deadline, the node
+//! id, liveness and the deadline of forwarded calls.
 
 use std::time::Duration;
 
 use anyhow::bail;
+use store::PostgresSettings;
 
 /// Cluster flags. Without a bus URL and a store URL a node runs alone on its embedded defaults.
 // The field docs are `--help` texts, written for a terminal: their brackets are not links.
@@ -25,6 +27,17 @@ pub struct ClusterArgs {
     /// Cluster: milliseconds without a heartbeat before a node counts as dead [default: 5000].
     #[arg(long, env = "SWITCHBOARD_NODE_TTL_MS", value_name = "MS")]
     pub node_ttl_ms: Option<u64>,
+    /// Cluster: connections this node keeps open to PostgreSQL [default: 16].
+    #[arg(long, env = "SWITCHBOARD_STORE_POOL_SIZE", value_name = "N")]
+    pub store_pool_size: Option<usize>,
+    /// Cluster: milliseconds a PostgreSQL call may take, waiting for a connection and locks included, before the
+    /// control plane answers a retryable 500 [default: 5000].
+    #[arg(long, env = "SWITCHBOARD_STORE_DEADLINE_MS", value_name = "MS")]
+    pub store_deadline_ms: Option<u64>,
+    /// Cluster: milliseconds a management call forwarded to the node holding the connection waits for its answer
+    /// before a retryable 500 [default: 3000].
+    #[arg(long, env = "SWITCHBOARD_FORWARD_TIMEOUT_MS", value_name = "MS")]
+    pub forward_timeout_ms: Option<u64>,
 }
 
 /// The cluster keys of the config file (top level).
@@ -35,6 +48,9 @@ pub struct ClusterFile {
     pub node_id: Option<u16>,
     pub cluster_namespace: Option<String>,
     pub node_ttl_ms: Option<u64>,
+    pub store_pool_size: Option<usize>,
+    pub store_deadline_ms: Option<u64>,
+    pub forward_timeout_ms: Option<u64>,
 }
 
 /// Effective cluster settings.
@@ -45,6 +61,8 @@ pub struct ClusterConfig {
     pub node_id: Option<u16>,
     pub namespace: String,
     pub node_ttl: Duration,
+    /// How the PostgreSQL store (when there is one) uses the database: pool size and deadline.
+    pub store: PostgresSettings,
     /// How long a management call forwarded to another node waits for its answer.
     pub forward_timeout: Duration,
 }
@@ -73,15 +91,47 @@ impl ClusterConfig {
             bail!("node TTL must be at least 300 ms, got {ttl_ms}");
         }
         let node_ttl = super::millis("node_ttl_ms", ttl_ms)?;
+        let store = PostgresSettings {
+            pool_size: args.store_pool_size.or(file.store_pool_size).unwrap_or(PostgresSettings::DEFAULT_POOL_SIZE),
+            deadline: positive_millis(
+                "store_deadline_ms",
+                args.store_deadline_ms.or(file.store_deadline_ms),
+                PostgresSettings::DEFAULT_DEADLINE,
+            )?,
+        };
+        if store.pool_size == 0 {
+            bail!("store_pool_size must be at least 1");
+        }
+        let forward_timeout = positive_millis(
+            "forward_timeout_ms",
+            args.forward_timeout_ms.or(file.forward_timeout_ms),
+            DEFAULT_FORWARD_TIMEOUT,
+        )?;
         Ok(ClusterConfig {
             bus_url,
             store_url,
             node_id: args.node_id.or(file.node_id),
             namespace,
             node_ttl,
-            forward_timeout: Duration::from_secs(3),
+            store,
+            forward_timeout,
         })
     }
+}
+
+/// How long a forwarded management call waits for its answer unless configured.
+const DEFAULT_FORWARD_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The setting `name` in milliseconds, `default` when unset; positive and at most a year.
+fn positive_millis(name: &str, ms: Option<u64>, default: Duration) -> anyhow::Result<Duration> {
+    let duration = match ms {
+        Some(ms) => super::millis(name, ms)?,
+        None => default,
+    };
+    if duration.is_zero() {
+        bail!("{name} must be positive");
+    }
+    Ok(duration)
 }
 
 #[cfg(test)]
@@ -111,8 +161,68 @@ mod tests {
             ClusterArgs { store_url: Some("mysql://x".into()), ..ClusterArgs::default() },
             ClusterArgs { cluster_namespace: Some("Bad-Name".into()), ..ClusterArgs::default() },
             ClusterArgs { node_ttl_ms: Some(10), ..ClusterArgs::default() },
+            ClusterArgs { store_pool_size: Some(0), ..ClusterArgs::default() },
+            ClusterArgs { store_deadline_ms: Some(0), ..ClusterArgs::default() },
+            ClusterArgs { forward_timeout_ms: Some(0), ..ClusterArgs::default() },
         ] {
             assert!(ClusterConfig::merge(bad, ClusterFile::default()).is_err());
         }
+    }
+
+    #[test]
+    fn store_and_forward_settings_flags_over_file_over_defaults() {
+        let defaults = ClusterConfig::merge(ClusterArgs::default(), ClusterFile::default()).unwrap();
+        assert_eq!(defaults.store, PostgresSettings { pool_size: 16, deadline: Duration::from_secs(5) });
+        assert_eq!(defaults.forward_timeout, Duration::from_secs(3));
+
+        let file = || ClusterFile {
+            store_pool_size: Some(4),
+            store_deadline_ms: Some(1500),
+            forward_timeout_ms: Some(700),
+            ..ClusterFile::default()
+        };
+        let from_file = ClusterConfig::merge(ClusterArgs::default(), file()).unwrap();
+        assert_eq!(from_file.store, PostgresSettings { pool_size: 4, deadline: Duration::from_millis(1500) });
+        assert_eq!(from_file.forward_timeout, Duration::from_millis(700));
+
+        let flags = <Flags as clap::Parser>::try_parse_from([
+            "serve",
+            "--store-pool-size",
+            "32",
+            "--store-deadline-ms",
+            "250",
+            "--forward-timeout-ms",
+            "9000",
+        ])
+        .unwrap();
+        let merged = ClusterConfig::merge(flags.cluster, file()).unwrap();
+        assert_eq!(merged.store, PostgresSettings { pool_size: 32, deadline: Duration::from_millis(250) });
+        assert_eq!(merged.forward_timeout, Duration::from_secs(9));
+
+        for (args, message) in [
+            (
+                ClusterArgs { store_deadline_ms: Some(u64::MAX), ..ClusterArgs::default() },
+                "store_deadline_ms must be at most",
+            ),
+            (
+                ClusterArgs { forward_timeout_ms: Some(u64::MAX), ..ClusterArgs::default() },
+                "forward_timeout_ms must be at most",
+            ),
+            (
+                ClusterArgs { store_deadline_ms: Some(0), ..ClusterArgs::default() },
+                "store_deadline_ms must be positive",
+            ),
+            (ClusterArgs { store_pool_size: Some(0), ..ClusterArgs::default() }, "store_pool_size must be at least 1"),
+        ] {
+            let err = ClusterConfig::merge(args, ClusterFile::default()).unwrap_err().to_string();
+            assert!(err.starts_with(message), "{err}");
+        }
+    }
+
+    /// The cluster flags as `serve` parses them.
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        cluster: ClusterArgs,
     }
 }

@@ -101,3 +101,11 @@ fn durations_longer_than_a_year_are_refused_not_overflowed() {
     a.limits.idle_timeout_secs = Some(MAX_DURATION.as_secs());
     assert_eq!(Config::merge(a, FileConfig::default()).unwrap().limits.idle_timeout, MAX_DURATION, "a year is allowed");
 }
+
+#[test]
+fn the_store_and_forward_settings_are_file_keys() {
+    let file = toml::from_str("store_pool_size = 4\nstore_deadline_ms = 1500\nforward_timeout_ms = 700").unwrap();
+    let cluster = Config::merge(args(), file).unwrap().cluster;
+    assert_eq!(cluster.store, store::PostgresSettings { pool_size: 4, deadline: Duration::from_millis(1500) });
+    assert_eq!(cluster.forward_timeout, Duration::from_millis(700));
+}

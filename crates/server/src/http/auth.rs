@@ -1,8 +1,8 @@
 //! SigV4 checks for the AWS-compatible APIs, through the one `sigv4` verifier, scoped per service.
 
 use std::borrow::Cow;
-use std::sync::Mutex;
 
+use parking_lot::Mutex;
 use sigv4::{SecretLookup, SignedRequest, Verifier};
 use time::OffsetDateTime;
 use wire::{ApiError, ErrorCode};
@@ -50,7 +50,7 @@ impl SecretLookup for CachedKeys<'_> {
     fn signing_key(&self, access_key_id: &str, date: &str, region: &str, service: &str) -> Option<[u8; 32]> {
         let secret = self.keys.secret(access_key_id)?;
         let id = format!("{access_key_id}\n{secret}\n{date}\n{region}\n{service}");
-        let mut cache = SIGNING_KEYS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = SIGNING_KEYS.lock();
         if let Some((_, key)) = cache.iter().find(|(k, _)| *k == id) {
             return Some(*key);
         }

@@ -44,6 +44,21 @@ pub(crate) enum Front<'a> {
     Forbidden,
 }
 
+impl Front<'_> {
+    /// Names the destination in logs (the `destination` of a request's span).
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Front::Reserved(_) => "reserved",
+            Front::Extension(_) => "extension",
+            Front::Management(_) => "management",
+            Front::ChatSocket => "chat_socket",
+            Front::ApiSocket => "api_socket",
+            Front::Service(service) => service.scope_name(),
+            Front::Forbidden => "forbidden",
+        }
+    }
+}
+
 /// A SigV4 service with an HTTP API on this listener.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Service {

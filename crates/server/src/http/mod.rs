@@ -19,6 +19,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
+use tracing::{Instrument, Span, field};
 use wire::ApiError;
 
 use self::api_socket::ApiSocket;
@@ -31,14 +32,15 @@ pub(crate) type Body = Full<Bytes>;
 /// Reserved path prefix: stage names cannot contain `@`, so nothing here clashes with a stage.
 pub(crate) const RESERVED_PREFIX: &str = "/@switchboard/";
 
-/// Handles one request; every response carries `x-amzn-RequestId`.
+/// Handles one request in its [`request_span`]; every response carries `x-amzn-RequestId`.
 pub(crate) async fn handle(
     state: Arc<AppState>,
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
-    let request_id = uuid();
-    let mut response = dispatch(&state, peer, req, &request_id).await;
+    let request_id = ids::uuid_v4();
+    let span = request_span(&request_id, &req);
+    let mut response = dispatch(&state, peer, req, &request_id).instrument(span).await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", value);
     }
@@ -47,7 +49,9 @@ pub(crate) async fn handle(
 
 async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming>, request_id: &str) -> Response<Body> {
     let (parts, body) = req.into_parts();
-    match front::classify(&parts) {
+    let front = front::classify(&parts);
+    Span::current().record("destination", front.name());
+    match front {
         Front::Reserved(rest) => reserved(state, rest),
         // No extension operation exists yet: the slot answers as unknown reserved paths always have.
         Front::Extension(_) => error_response(&ApiError::forbidden()),
@@ -63,6 +67,22 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
         Front::Service(Service::IvsChat) => control::handle(state, &parts, body).await,
         Front::Forbidden => error_response(&ApiError::forbidden()),
     }
+}
+
+/// The span of one request: every event while it is handled carries its `x-amzn-RequestId`, method, path and the
+/// destination [`front::classify`] chose; a WebSocket handshake adds the `connection_id` it created.
+///
+/// Spans are at `ERROR` level so that they are enabled whenever any event is: a filter that keeps only warnings still
+/// shows which request or connection a warning is about. The level of a span filters nothing else; it prints nothing.
+fn request_span<B>(request_id: &str, req: &Request<B>) -> Span {
+    tracing::error_span!(
+        "request",
+        request_id,
+        method = %req.method(),
+        path = req.uri().path(),
+        destination = field::Empty,
+        connection_id = field::Empty,
+    )
 }
 
 fn reserved(state: &AppState, rest: &str) -> Response<Body> {
@@ -147,23 +167,6 @@ pub(crate) fn empty_response(status: StatusCode) -> Response<Body> {
     response
 }
 
-/// A random UUID v4, the format of `x-amzn-RequestId`.
-fn uuid() -> String {
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex_lower(&b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use std::convert::Infallible;
@@ -173,14 +176,6 @@ mod tests {
     use bytes::Bytes;
 
     use super::{Body, BodyError, read_body};
-
-    #[test]
-    fn uuid_shape() {
-        let id = super::uuid();
-        assert_eq!(id.len(), 36);
-        assert_eq!(id.as_bytes()[14], b'4');
-        assert_eq!(id.matches('-').count(), 4);
-    }
 
     /// A body whose client never sends a byte.
     struct Silent;

@@ -19,10 +19,11 @@ use time::OffsetDateTime;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
+use tracing::{Instrument, Span, field};
 use wire::Refusal;
 
 use super::{Body, json_response};
-use crate::metrics::{CodeLabels, StatusLabels};
+use crate::metrics::{CauseLabels, StatusLabels};
 use crate::state::AppState;
 
 /// An upgraded WebSocket.
@@ -106,7 +107,8 @@ async fn accept<S: SocketKind>(
     state.metrics.connections_opened.inc();
     state.metrics.connections_active.inc();
     let task_state = state.clone();
-    state.tasks.spawn(async move {
+    let span = connection_span(&conn, S::KIND);
+    let session = async move {
         let state = task_state;
         socket.starting(&conn, &state).await;
         let end = match on_upgrade.await {
@@ -116,18 +118,17 @@ async fn accept<S: SocketKind>(
                 socket.serve(ws, &conn, &state).await
             }
             Err(err) => {
-                tracing::debug!(connection_id = %conn.id(), kind = S::KIND, %err, "The upgrade did not complete.");
+                tracing::debug!(%err, "The upgrade did not complete.");
                 SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal }
             }
         };
         state.hub.unregister(conn.id());
         state.metrics.connections_active.dec();
-        state.metrics.connections_closed.get_or_create(&CodeLabels { code: end.code }).inc();
-        tracing::debug!(
-            connection_id = %conn.id(), kind = S::KIND, code = end.code, reason = %end.reason, "Connection closed."
-        );
+        state.metrics.connections_closed.get_or_create(&CauseLabels::of(end.cause)).inc();
+        tracing::debug!(code = end.code, reason = %end.reason, "Connection closed.");
         socket.ended(&end, &conn, &state).await;
-    });
+    };
+    state.tasks.spawn(session.instrument(span));
 
     let mut response = Response::new(Body::default());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -141,6 +142,34 @@ async fn accept<S: SocketKind>(
         out.append(name, value);
     }
     Ok(response)
+}
+
+/// The span of a connection's task, so that every event of its session (and of the tasks it spawns) carries the
+/// connection's id, its kind and what it belongs to: `api` and `stage` for an API socket, `room` and `user` for a
+/// chat socket. It outlives the handshake's request, so it has no parent; it follows from the request's span.
+fn connection_span(conn: &Connection, kind: &'static str) -> Span {
+    let span = tracing::error_span!(
+        parent: None,
+        "connection",
+        connection_id = %conn.id(),
+        kind,
+        api = field::Empty,
+        stage = field::Empty,
+        room = field::Empty,
+        user = field::Empty,
+    );
+    span.follows_from(Span::current());
+    match &conn.info().scope {
+        Scope::Api { api_id, stage } => {
+            span.record("api", &**api_id);
+            span.record("stage", &**stage);
+        }
+        Scope::Chat { room_id, user_id } => {
+            span.record("room", &**room_id);
+            span.record("user", &**user_id);
+        }
+    }
+    span
 }
 
 /// The `Sec-WebSocket-Key` of a version 13 handshake.
@@ -166,12 +195,15 @@ pub(super) fn take_connect_slot(state: &AppState) -> Result<(), Refusal> {
 /// A new hub connection for a handshake from `peer`, in `scope`.
 pub(super) fn new_connection(state: &AppState, peer: SocketAddr, parts: &Parts, scope: Scope) -> Arc<Connection> {
     let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    state.hub.new_connection(ConnectionInfo {
+    let conn = state.hub.new_connection(ConnectionInfo {
         scope,
         connected_at: OffsetDateTime::now_utc(),
         source_ip: peer.ip().to_string(),
         user_agent,
-    })
+    });
+    // The rest of the handshake (a `$connect` integration) is about this connection.
+    Span::current().record("connection_id", field::display(conn.id()));
+    conn
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::*;
+use crate::Store;
 use crate::behaviour::{new_room, t};
+use crate::model::{ResourceRef, Tags};
 
 /// The schema of one test, dropped when the test ends.
 pub(crate) struct SchemaGuard {
@@ -45,23 +47,36 @@ fn rand_suffix() -> u32 {
 }
 
 pub(crate) async fn open() -> Option<(SchemaGuard, PostgresStore)> {
+    open_with(PostgresSettings::default()).await
+}
+
+async fn open_with(settings: PostgresSettings) -> Option<(SchemaGuard, PostgresStore)> {
     let url = url()?;
     let schema = unique_schema();
     let guard = SchemaGuard { url: url.clone(), schema: schema.clone() };
-    let store = PostgresStore::connect_in(&url, &schema).await.expect("connect to PostgreSQL");
+    let store = PostgresStore::connect_with(&url, &schema, settings).await.expect("connect to PostgreSQL");
     Some((guard, store))
+}
+
+/// Runs `check` on a store opened with `settings`, then drops its schema whether `check` passed or not.
+async fn with_store<F: Future<Output = ()>>(
+    settings: PostgresSettings,
+    check: impl FnOnce(SchemaGuard, PostgresStore) -> F,
+) {
+    let Some((guard, store)) = open_with(settings).await else { return };
+    let cleanup = SchemaGuard { url: guard.url.clone(), schema: guard.schema.clone() };
+    let outcome = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(check(guard, store))).await;
+    crate::behaviour::Cleanup::cleanup(cleanup).await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 crate::behaviour::behaviour_tests!(open());
 
 #[tokio::test]
 async fn migrations_run_once_and_refuse_a_newer_schema() {
-    let Some((guard, store)) = open().await else { return };
-    let outcome = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(migrations(&guard, store))).await;
-    crate::behaviour::Cleanup::cleanup(guard).await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    with_store(PostgresSettings::default(), async |guard, store| migrations(&guard, store).await).await;
 }
 
 async fn migrations(guard: &SchemaGuard, store: PostgresStore) {
@@ -101,4 +116,96 @@ async fn futures_join(url: &str, schema: &str) -> Vec<PostgresStore> {
 async fn rejects_bad_schema_names() {
     let err = PostgresStore::connect_in("postgres://127.0.0.1/x", "Bad-Name").await.unwrap_err();
     assert!(err.to_string().contains("invalid schema name"), "{err}");
+}
+
+/// A short deadline, so that the deadline tests run quickly.
+const SHORT: PostgresSettings = PostgresSettings { pool_size: 4, deadline: Duration::from_millis(500) };
+
+/// How late past its deadline a call may fail (scheduling on a loaded machine).
+const SLACK: Duration = Duration::from_millis(1500);
+
+/// A raw session (not the store's, so without its timeouts) on `url`, with its connection task.
+async fn raw_session(url: &str) -> (tokio_postgres::Client, tokio::task::JoinHandle<()>) {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect to PostgreSQL");
+    (client, tokio::spawn(async move { drop(connection.await) }))
+}
+
+/// Runs `call`, bounded by the test (a hang fails the test instead of stalling it), and checks that it failed with
+/// [`StoreError::Timeout`] no sooner than the deadline and not much later.
+async fn times_out<T: std::fmt::Debug>(deadline: Duration, call: impl Future<Output = Result<T, StoreError>>) {
+    let started = tokio::time::Instant::now();
+    let outcome = tokio::time::timeout(deadline + Duration::from_secs(10), call)
+        .await
+        .expect("a store call must fail within its deadline, not hang");
+    let took = started.elapsed();
+    assert!(matches!(outcome, Err(StoreError::Timeout(_))), "{outcome:?}");
+    assert!(took >= deadline && took <= deadline + SLACK, "failed after {took:?}, deadline {deadline:?}");
+}
+
+#[tokio::test]
+async fn a_held_writer_lock_fails_writes_within_the_deadline() {
+    with_store(SHORT, async |guard, store| {
+        // Another node in the middle of a write, frozen there: it holds the schema's writer lock.
+        let (mut holder, connection) = raw_session(&guard.url).await;
+        let tx = holder.transaction().await.unwrap();
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&store.lock_key]).await.unwrap();
+
+        times_out(SHORT.deadline, store.create_room(new_room("room00000001", t(0)), 10)).await;
+        times_out(SHORT.deadline, store.tag_resource(&ResourceRef::room("room00000001".to_owned()), &Tags::new(), 50))
+            .await;
+        // Reads do not wait for writers.
+        assert_eq!(store.count_rooms().await.unwrap(), 0);
+
+        tx.rollback().await.unwrap();
+        store.create_room(new_room("room00000001", t(0)), 10).await.expect("the write once the lock is released");
+        assert_eq!(store.count_rooms().await.unwrap(), 1);
+        drop(holder);
+        connection.await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_writer_frozen_mid_transaction_is_ended_by_the_server() {
+    with_store(SHORT, async |_guard, store| {
+        // A node's own pooled session stops in the middle of a write (the node is frozen): PostgreSQL ends the
+        // session once it has been idle in its transaction for the deadline, which releases the writer lock.
+        let mut frozen = store.pool.get().await.unwrap();
+        let tx = frozen.transaction().await.unwrap();
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&store.lock_key]).await.unwrap();
+        let released = tokio::time::timeout(SHORT.deadline * 3 + SLACK, async {
+            loop {
+                match store.create_room(new_room("room00000001", t(0)), 10).await {
+                    Err(StoreError::Timeout(_)) => continue,
+                    outcome => break outcome.map(drop),
+                }
+            }
+        });
+        released.await.expect("the frozen session still holds the writer lock").expect("the write");
+        assert!(tx.commit().await.is_err(), "the frozen transaction was ended");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_exhausted_pool_fails_calls_within_the_deadline() {
+    let settings = PostgresSettings { pool_size: 1, ..SHORT };
+    with_store(settings, async |_guard, store| {
+        let taken = store.pool.get().await.unwrap();
+        times_out(settings.deadline, store.count_rooms()).await;
+        drop(taken);
+        assert_eq!(store.count_rooms().await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rejects_empty_settings() {
+    for settings in [
+        PostgresSettings { pool_size: 0, ..PostgresSettings::default() },
+        PostgresSettings { deadline: Duration::ZERO, ..PostgresSettings::default() },
+    ] {
+        let err = PostgresStore::connect_with("postgres://127.0.0.1/x", "x", settings).await.unwrap_err();
+        assert!(err.to_string().contains("invalid PostgreSQL settings"), "{err}");
+    }
 }

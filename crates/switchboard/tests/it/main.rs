@@ -9,6 +9,7 @@ mod cluster;
 mod control;
 mod gateway;
 mod management;
+mod observability;
 mod serve;
 
 /// The shared harness (`crates/test-support`): servers on 127.0.0.1:0, the recording backend, clients.

@@ -87,3 +87,18 @@ fn the_registry_names_each_service_once() {
     }
     assert!(Service::ALL.contains(&Service::FALLBACK));
 }
+
+#[test]
+fn each_destination_has_its_own_name_in_logs() {
+    let destinations = [
+        Front::Reserved("health"),
+        Front::Extension("reset"),
+        Front::Management(Target { stage: None, raw_id: "abc" }),
+        Front::ChatSocket,
+        Front::ApiSocket,
+        Front::Service(Service::IvsChat),
+        Front::Forbidden,
+    ];
+    let names: Vec<&str> = destinations.iter().map(Front::name).collect();
+    assert_eq!(names, ["reserved", "extension", "management", "chat_socket", "api_socket", "ivschat", "forbidden"]);
+}
