@@ -16,8 +16,8 @@ use aws_types::region::Region;
 
 use super::CliError;
 use super::args::{BinaryFormat, Globals};
+use super::chain;
 use super::model::Service;
-use super::sdk::chain;
 use local::{CREDENTIALS_FILE, DEFAULT_LISTEN, default_data_dir, read_credentials};
 
 /// The region of a local server when none is configured (the server accepts signatures of any region).

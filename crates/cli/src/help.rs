@@ -5,6 +5,10 @@
 use super::model::{Example, Kind, Member, MemberExt, Operation, Service, Shape, ShapeExt, examples, printed_output};
 
 const WIDTH: usize = 79;
+
+/// No line of a page is longer (the AWS CLI's pages wrap long syntax lines at the terminal's width).
+const MAX_LINE: usize = 120;
+
 const SECTION: usize = 7;
 
 const GLOBAL_OPTIONS: &[(&str, &str, &str)] = &[
@@ -350,10 +354,28 @@ fn section(out: &mut String, title: &str) {
     out.push('\n');
 }
 
+/// A line at `indent`; one longer than [`MAX_LINE`] (a long shorthand syntax) continues on the next lines.
 fn line(out: &mut String, indent: usize, text: &str) {
-    out.push_str(&" ".repeat(indent));
-    out.push_str(text);
-    out.push('\n');
+    for part in fold(text, MAX_LINE.saturating_sub(indent)) {
+        out.push_str(&" ".repeat(indent));
+        out.push_str(part);
+        out.push('\n');
+    }
+}
+
+/// `text` in pieces of at most `room` characters, each cut after a `,`, `|`, `/` or `:` where there is one.
+fn fold(text: &str, room: usize) -> Vec<&str> {
+    let room = room.max(20);
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while rest.chars().count() > room {
+        let limit = rest.char_indices().nth(room).map_or(rest.len(), |(i, _)| i);
+        let cut = rest[..limit].rfind([',', '|', '/', ':']).map_or(limit, |i| i + 1);
+        parts.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    parts.push(rest);
+    parts
 }
 
 /// Paragraphs (separated by blank lines in the tables) wrapped to the page width; `* ` items hang.
@@ -368,7 +390,7 @@ fn paragraphs(out: &mut String, indent: usize, text: &str) {
         };
         let mut current = first;
         let mut empty = true;
-        for word in body.split_whitespace() {
+        for word in body.split_whitespace().flat_map(|word| fold(word, MAX_LINE.saturating_sub(indent + 2))) {
             if !empty && current.chars().count() + 1 + word.chars().count() > WIDTH {
                 out.push_str(&current);
                 out.push('\n');

@@ -1,11 +1,13 @@
-//! `switchboard apigatewaymanagementapi …` and `switchboard ivschat …`: a command line that behaves like the AWS CLI
-//! for these two services, against a Switchboard server (the default endpoint) or against AWS itself.
+//! `switchboard apigatewaymanagementapi …`, `switchboard apigatewayv2 …` and `switchboard ivschat …`: a command line
+//! that behaves like the AWS CLI for these services, against a Switchboard server (the default endpoint) or against
+//! AWS itself.
 //!
 //! The flow of one command: `args` splits the words into global options and the operation's options; `params`
 //! turns those (and `--cli-input-json`/`--cli-input-yaml`) into the operation's parameters and validates them
-//! against the tables of `model`; `env` resolves endpoint, region and credentials; the service adapter
-//! (`apigw`, `ivschat`) calls the official AWS SDK for Rust; `output` prints the answer. Exit codes are the
-//! AWS CLI v2's: 252 usage, 253 configuration, 254 service error, 255 anything else.
+//! against the tables of `model`; `env` resolves endpoint, region and credentials; `restjson` builds the
+//! operation's request from its model, signs, sends and retries it, and reads the answer back through the model;
+//! `output` prints the answer. Exit codes are the AWS CLI v2's: 252 usage, 253 configuration, 254 service error,
+//! 255 anything else.
 
 mod apigw;
 mod args;
@@ -15,7 +17,7 @@ mod ivschat;
 mod model;
 mod output;
 mod params;
-mod sdk;
+mod restjson;
 mod shorthand;
 mod skeleton;
 mod yaml;
@@ -25,10 +27,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use args::{Call, Command, Globals, SkeletonKind};
-use model::{Op, Service};
+use model::Service;
 
 /// The services of the command line, by command name.
-static SERVICES: [&Service; 2] = [&aws_models::apigatewaymanagementapi::SERVICE, &aws_models::ivschat::SERVICE];
+static SERVICES: [&Service; 3] =
+    [&aws_models::apigatewaymanagementapi::SERVICE, &aws_models::ivschat::SERVICE, &aws_models::apigatewayv2::SERVICE];
 
 /// What went wrong, as the AWS CLI v2 tells it by its exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,18 +154,28 @@ async fn call_operation(globals: &Globals, call: &Call) -> Result<String, CliErr
         };
     }
     let target = env::resolve(globals, call.service, &profiles).await?;
-    let answer = match Op::of(call.service, call.operation) {
-        Some(Op::Management(op)) => apigw::call(&target, op, &parameters).await?,
-        Some(Op::IvsChat(op)) => ivschat::call(&target, op, &parameters).await?,
-        None => return Err(CliError::other(format!("Cannot call the {} operation", call.operation.name))),
-    };
-    match answer {
+    match restjson::call(&target, call.service, call.operation, &parameters).await? {
         Some(value) => output::render(value, format, query.as_ref()),
         None => Ok(String::new()),
     }
 }
 
-/// `--debug`: the SDK's and the command line's debug logs on stderr, as the AWS CLI prints botocore's.
+/// An error with its sources, on one line.
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// `--debug`: the credential chain's and the command line's debug logs on stderr, as the AWS CLI prints botocore's.
 fn init_debug_logging() {
     let filter = tracing_subscriber::EnvFilter::new("debug,hyper=info,hyper_util=info,h2=info,rustls=info");
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());

@@ -1,16 +1,17 @@
 //! The command line's view of the AWS service models: the tables generated from botocore (`aws-models`) plus what
 //! the command line adds to them (option spellings, help type names, examples, the typed operation of a call).
-//! Help, skeletons, `--cli-input-*`, shorthand parsing and validation all read these tables; the per-service
-//! adapters only turn checked parameters into SDK calls.
+//! Help, skeletons, `--cli-input-*`, shorthand parsing, validation and the requests themselves (`restjson`) all
+//! read these tables.
 
-pub(crate) use aws_models::{Kind, Member, Operation, Service, Shape, kebab};
-use aws_models::{apigatewaymanagementapi, ivschat};
+pub(crate) use aws_models::{Kind, Location, Member, Operation, Service, Shape, kebab};
+use aws_models::{apigatewaymanagementapi, apigatewayv2, ivschat};
 
-/// An operation of one of the command line's services, as the adapters dispatch on it.
+/// An operation of one of the command line's services, typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
     Management(apigatewaymanagementapi::Operation),
     IvsChat(ivschat::Operation),
+    ApiGatewayV2(apigatewayv2::Operation),
 }
 
 impl Op {
@@ -20,6 +21,8 @@ impl Op {
             apigatewaymanagementapi::Operation::from_name(operation.name).map(Op::Management)
         } else if std::ptr::eq(service, &ivschat::SERVICE) {
             ivschat::Operation::from_name(operation.name).map(Op::IvsChat)
+        } else if std::ptr::eq(service, &apigatewayv2::SERVICE) {
+            apigatewayv2::Operation::from_name(operation.name).map(Op::ApiGatewayV2)
         } else {
             None
         }
@@ -30,6 +33,7 @@ impl Op {
         match self {
             Op::Management(op) => crate::apigw::examples::of(op),
             Op::IvsChat(op) => crate::ivschat::examples::of(op),
+            Op::ApiGatewayV2(_) => &[],
         }
     }
 }

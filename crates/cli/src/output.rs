@@ -198,10 +198,17 @@ fn python_str(value: &Value) -> String {
 
 /// A timestamp as the AWS CLI v2 prints it: `2020-04-30T20:10:33.236000+00:00` (microseconds only when not zero).
 pub(crate) fn timestamp(seconds: i64, nanos: u32) -> String {
-    let Ok(time) = time::OffsetDateTime::from_unix_timestamp(seconds) else {
+    let Some(base) = date_time(seconds) else {
         return seconds.to_string();
     };
-    let base = format!(
+    let micros = nanos / 1000;
+    if micros == 0 { format!("{base}+00:00") } else { format!("{base}.{micros:06}+00:00") }
+}
+
+/// `2020-04-30T20:10:33` of seconds since the epoch, in UTC; `None` out of range.
+pub(crate) fn date_time(seconds: i64) -> Option<String> {
+    let time = time::OffsetDateTime::from_unix_timestamp(seconds).ok()?;
+    Some(format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         time.year(),
         u8::from(time.month()),
@@ -209,9 +216,7 @@ pub(crate) fn timestamp(seconds: i64, nanos: u32) -> String {
         time.hour(),
         time.minute(),
         time.second()
-    );
-    let micros = nanos / 1000;
-    if micros == 0 { format!("{base}+00:00") } else { format!("{base}.{micros:06}+00:00") }
+    ))
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ fn shell_words(command: &str) -> Vec<String> {
     words
 }
 
-fn parse(command: &str) -> Result<(args::Call, serde_json::Map<String, Value>), CliError> {
+pub(crate) fn parse(command: &str) -> Result<(args::Call, serde_json::Map<String, Value>), CliError> {
     let words = shell_words(command);
     assert_eq!(words[0], "switchboard");
     let invocation = args::parse(&words[1..], &SERVICES)?;

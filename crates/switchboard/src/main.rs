@@ -1,5 +1,5 @@
-//! `switchboard serve …` runs the whole server; `switchboard apigatewaymanagementapi …` and `switchboard ivschat …`
-//! are the AWS CLI-style commands. Everything happens in the `server` and `cli` crates.
+//! `switchboard serve …` runs the whole server; `switchboard apigatewaymanagementapi …`, `switchboard apigatewayv2 …`
+//! and `switchboard ivschat …` are the AWS CLI-style commands. Everything happens in the `server` and `cli` crates.
 
 use std::process::ExitCode;
 
@@ -20,6 +20,9 @@ enum Command {
     /// AWS CLI-style commands of the API Gateway Management API (`switchboard apigatewaymanagementapi help`).
     #[command(name = "apigatewaymanagementapi", disable_help_flag = true)]
     Apigatewaymanagementapi(AwsArgs),
+    /// AWS CLI-style commands of Amazon API Gateway V2 (`switchboard apigatewayv2 help`).
+    #[command(disable_help_flag = true)]
+    Apigatewayv2(AwsArgs),
     /// AWS CLI-style commands of Amazon IVS Chat (`switchboard ivschat help`).
     #[command(disable_help_flag = true)]
     Ivschat(AwsArgs),
@@ -38,6 +41,8 @@ fn main() -> ExitCode {
     }
     match Cli::parse().command {
         Command::Serve(args) => server::serve(*args),
-        Command::Apigatewaymanagementapi(_) | Command::Ivschat(_) => cli::run(std::env::args_os().skip(1).collect()),
+        Command::Apigatewaymanagementapi(_) | Command::Apigatewayv2(_) | Command::Ivschat(_) => {
+            cli::run(std::env::args_os().skip(1).collect())
+        }
     }
 }

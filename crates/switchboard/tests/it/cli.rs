@@ -2,6 +2,7 @@
 //! process (clean environment, its own HOME) against live servers, WebSocket and chat clients that see what it
 //! sends, every option form, skeleton, error and exit code of issue 5, and the seed documents' examples verbatim
 //! (only the program name and the endpoint adapted).
+//! `switchboard apigatewayv2` goes to a recording HTTP server instead, until Switchboard serves that control plane.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -1170,4 +1171,132 @@ async fn every_ivschat_operation_end_to_end() {
             .starts_with("An error occurred (ValidationException) when calling the CreateRoom operation: "),
         "{invalid:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// apigatewayv2, against a recording server until Switchboard serves its control plane
+
+#[tokio::test]
+async fn apigatewayv2_requests_go_out_signed_as_the_aws_cli_sends_them() {
+    let answer = json!({
+        "apiEndpoint": "ws://127.0.0.1:4510",
+        "apiId": "a1b2c3d4e5",
+        "createdDate": "2024-01-01T00:00:00Z",
+        "name": "chat",
+        "protocolType": "WEBSOCKET",
+        "routeSelectionExpression": "$request.body.action",
+        "notInTheModel": 1
+    });
+    let mut backend = Backend::start(move |_| Reply::Json(answer.clone())).await;
+    let endpoint = backend.url().trim_end_matches("/fn").to_owned();
+    let cli = Cli::new();
+    let run = cli
+        .run(&[
+            "apigatewayv2",
+            "create-api",
+            "--name",
+            "chat",
+            "--protocol-type",
+            "WEBSOCKET",
+            "--route-selection-expression",
+            "$request.body.action",
+            "--endpoint-url",
+            &endpoint,
+            "--region",
+            "eu-west-1",
+        ])
+        .await;
+    // The answer in the model's member names and order, timestamps as the AWS CLI prints them.
+    assert_eq!(
+        run.ok(),
+        "{\n    \"ApiEndpoint\": \"ws://127.0.0.1:4510\",\n    \"ApiId\": \"a1b2c3d4e5\",\n    \"CreatedDate\": \
+         \"2024-01-01T00:00:00+00:00\",\n    \"Name\": \"chat\",\n    \"ProtocolType\": \"WEBSOCKET\",\n    \
+         \"RouteSelectionExpression\": \"$request.body.action\"\n}\n"
+    );
+    let (parts, body) = (backend.next_request().await, backend.next().await);
+    assert_eq!((parts.method.as_str(), parts.uri.path(), parts.uri.query()), ("POST", "/v2/apis", None));
+    assert_eq!(parts.headers["content-type"], "application/json");
+    assert_eq!(parts.headers["amz-sdk-request"], "attempt=1; max=3");
+    assert_eq!(
+        body,
+        json!({"name": "chat", "protocolType": "WEBSOCKET", "routeSelectionExpression": "$request.body.action"})
+    );
+    // Signed for the model's signing name (`apigateway`) in the region asked for, as a SigV4 verifier sees it. The
+    // recorder keeps the body as JSON; the command line sends it compact and in member order, so these are its bytes.
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let secrets = |id: &str| (id == AKID).then(|| SECRET.to_owned());
+    let principal = sigv4::Verifier::new("apigateway")
+        .verify(&sigv4::SignedRequest::from_parts(&parts, &bytes), &secrets, time::OffsetDateTime::now_utc())
+        .expect("a valid signature");
+    assert_eq!((principal.access_key_id.as_str(), principal.region.as_str()), (AKID, "eu-west-1"));
+
+    // Query members, and an answer with none of the output's members (nothing printed, as the AWS CLI prints `{}`).
+    let run = cli.run(&["apigatewayv2", "get-apis", "--max-results", "5", "--endpoint-url", &endpoint]).await;
+    run.silent();
+    let (parts, body) = (backend.next_request().await, backend.next().await);
+    assert_eq!((parts.method.as_str(), parts.uri.to_string().as_str()), ("GET", "/v2/apis?maxResults=5"));
+    assert!(!parts.headers.contains_key("content-type"));
+    assert_eq!(body, "", "no body");
+    // Labels percent-encoded as AWS does (`:` and `/` too), a map in the JSON body.
+    let run = cli
+        .run(&[
+            "apigatewayv2",
+            "delete-route-request-parameter",
+            "--api-id",
+            "a1b2c3d4e5",
+            "--route-id",
+            "r1s2t3u",
+            "--request-parameter-key",
+            "route.request.header.Auth",
+            "--endpoint-url",
+            &endpoint,
+        ])
+        .await;
+    run.silent();
+    let (parts, _) = (backend.next_request().await, backend.next().await);
+    assert_eq!(parts.method, "DELETE");
+    assert_eq!(parts.uri.path(), "/v2/apis/a1b2c3d4e5/routes/r1s2t3u/requestparameters/route.request.header.Auth");
+    let arn = "arn:aws:apigateway:eu-west-1::/apis/a1b2c3d4e5";
+    let run = cli
+        .run(&[
+            "apigatewayv2",
+            "tag-resource",
+            "--resource-arn",
+            arn,
+            "--tags",
+            "team=chat",
+            "--endpoint-url",
+            &endpoint,
+        ])
+        .await;
+    run.silent();
+    let (parts, body) = (backend.next_request().await, backend.next().await);
+    assert_eq!(parts.method, "POST");
+    assert_eq!(parts.uri.path(), "/v2/tags/arn%3Aaws%3Aapigateway%3Aeu-west-1%3A%3A%2Fapis%2Fa1b2c3d4e5");
+    assert_eq!(body, json!({"tags": {"team": "chat"}}));
+}
+
+#[tokio::test]
+async fn apigatewayv2_help_skeletons_and_validation_come_from_its_model() {
+    let cli = Cli::new();
+    let page = cli.run(&["apigatewayv2", "help"]).await;
+    for command in
+        ["o create-api", "o get-apis", "o create-route", "o update-stage", "o delete-route-request-parameter"]
+    {
+        assert!(page.ok().contains(command), "{command}: {page:?}");
+    }
+    let page = cli.run(&["apigatewayv2", "update-stage", "help"]).await;
+    for text in ["--stage-variables (map)", "KeyName1=string,KeyName2=string", "--api-id (string)", "--stage-name"] {
+        assert!(page.ok().contains(text), "{text}: {page:?}");
+    }
+    assert!(page.ok().lines().all(|l| l.chars().count() <= 120));
+    let skeleton = cli.run(&["apigatewayv2", "create-route", "--generate-cli-skeleton"]).await.json();
+    assert_eq!(skeleton["RouteKey"], "");
+    assert_eq!(skeleton["RequestParameters"], json!({"KeyName": {"Required": true}}));
+    // Required members are checked before anything is sent (nothing listens on that port).
+    let nowhere = format!("http://127.0.0.1:{}", closed_port());
+    let run = cli.run(&["apigatewayv2", "create-api", "--name", "x", "--endpoint-url", &nowhere]).await;
+    assert_eq!(run.fails(252), "switchboard: error: the following arguments are required: --protocol-type");
+    let run = cli.run(&["apigatewayv2", "get-apis", "--endpoint-url", &nowhere]).await;
+    assert!(run.fails(255).starts_with("Could not connect to the endpoint URL: "), "{run:?}");
 }
