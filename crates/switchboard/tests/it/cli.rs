@@ -2,7 +2,8 @@
 //! process (clean environment, its own HOME) against live servers, WebSocket and chat clients that see what it
 //! sends, every option form, skeleton, error and exit code of issue 5, and the seed documents' examples verbatim
 //! (only the program name and the endpoint adapted).
-//! `switchboard apigatewayv2` goes to a recording HTTP server instead, until Switchboard serves that control plane.
+//! `switchboard apigatewayv2` runs against Switchboard's control plane, and against a recording HTTP server where
+//! the exact bytes it sends are pinned.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -1174,7 +1175,42 @@ async fn every_ivschat_operation_end_to_end() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// apigatewayv2, against a recording server until Switchboard serves its control plane
+// apigatewayv2 against Switchboard's own control plane
+
+#[tokio::test]
+async fn apigatewayv2_commands_define_an_api_on_the_server() {
+    let server = TestServer::start("", |_| {}).await;
+    let endpoint = server.url("");
+    let cli = Cli::new();
+    let at = ["--endpoint-url", endpoint.as_str(), "--region", REGION];
+    let create = [
+        "apigatewayv2",
+        "create-api",
+        "--name",
+        "chat",
+        "--protocol-type",
+        "WEBSOCKET",
+        "--route-selection-expression",
+        "$request.body.action",
+    ];
+    let api = cli.run(&[&create[..], &at[..]].concat()).await.json();
+    let id = api["ApiId"].as_str().unwrap().to_owned();
+    assert_eq!(api["ApiEndpoint"], json!(format!("ws://{}/@apis/{id}", server.addr)));
+    let route = cli
+        .run(&[&["apigatewayv2", "create-route", "--api-id", &id, "--route-key", "$default"], &at[..]].concat())
+        .await
+        .json();
+    assert_eq!(route["RouteKey"], json!("$default"));
+    let routes = cli.run(&[&["apigatewayv2", "get-routes", "--api-id", &id], &at[..]].concat()).await.json();
+    assert_eq!(routes["Items"].as_array().unwrap().len(), 1);
+    // A modeled error, as the AWS CLI reports one.
+    let failed = cli.run(&[&["apigatewayv2", "get-api", "--api-id", "nosuchapi0"], &at[..]].concat()).await;
+    let line = failed.fails(254);
+    assert!(line.contains("NotFoundException"), "{line}");
+    server.shutdown().await;
+}
+
+// apigatewayv2, against a recording server: the exact requests
 
 #[tokio::test]
 async fn apigatewayv2_requests_go_out_signed_as_the_aws_cli_sends_them() {
