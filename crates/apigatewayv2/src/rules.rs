@@ -32,6 +32,11 @@ fn length(name: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
     }
 }
 
+/// Whether an item of `items` other than `id` has `value` as its `member` (keys and names are unique per parent).
+fn taken(items: &Item, member: &str, value: &str, id: &str) -> bool {
+    items.iter().any(|(other, item)| other != id && item.get(member).and_then(Value::as_str) == Some(value))
+}
+
 /// `$request.body.x` / `${request.body.x}` and the like: a selection expression over the request.
 fn is_request_expression(s: &str) -> bool {
     let inner = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')).or_else(|| s.strip_prefix('$'));
@@ -81,11 +86,7 @@ pub(crate) fn route(doc: &Document, route: &Item, id: &str) -> Result<(), ApiErr
             "Invalid route key {key}: keys starting with $ are reserved for $connect, $disconnect and $default"
         )));
     }
-    if doc
-        .items(&ROUTES, None)
-        .iter()
-        .any(|(other, r)| other != id && r.get("routeKey").and_then(Value::as_str) == Some(key))
-    {
+    if taken(doc.items(&ROUTES, None), "routeKey", key, id) {
         return Err(conflict(format!("Route with key {key} already exists for this API")));
     }
     let authorization = str_of(route, "authorizationType").unwrap_or("NONE");
@@ -124,13 +125,7 @@ pub(crate) fn route(doc: &Document, route: &Item, id: &str) -> Result<(), ApiErr
     {
         return Err(bad_request(format!("Invalid ModelSelectionExpression specified: {e}")));
     }
-    if let Some(Value::Object(models)) = route.get("requestModels") {
-        for name in models.values().filter_map(Value::as_str) {
-            if !doc.items(&MODELS, None).values().any(|m| m.get("name").and_then(Value::as_str) == Some(name)) {
-                return Err(bad_request(format!("Invalid model {name} in RequestModels: no model of that name")));
-            }
-        }
-    }
+    model_references(doc, route.get("requestModels"))?;
     if let Some(Value::Object(parameters)) = route.get("requestParameters") {
         for name in parameters.keys() {
             let ok = ["route.request.header.", "route.request.querystring."]
@@ -153,11 +148,7 @@ pub(crate) fn route_response(doc: &Document, route_id: &str, item: &Item, id: &s
     if key != "$default" {
         return Err(bad_request("RouteResponseKey must be $default: WEBSOCKET routes have only that response"));
     }
-    let taken = doc
-        .items(&ROUTE_RESPONSES, Some(route_id))
-        .iter()
-        .any(|(other, r)| other != id && r.get("routeResponseKey").and_then(Value::as_str) == Some(key));
-    if taken {
+    if taken(doc.items(&ROUTE_RESPONSES, Some(route_id)), "routeResponseKey", key, id) {
         return Err(conflict(format!("RouteResponse with key {key} already exists for this route")));
     }
     model_references(doc, item.get("responseModels"))
@@ -166,7 +157,7 @@ pub(crate) fn route_response(doc: &Document, route_id: &str, item: &Item, id: &s
 fn model_references(doc: &Document, models: Option<&Value>) -> Result<(), ApiError> {
     if let Some(Value::Object(models)) = models {
         for name in models.values().filter_map(Value::as_str) {
-            if !doc.items(&MODELS, None).values().any(|m| m.get("name").and_then(Value::as_str) == Some(name)) {
+            if !taken(doc.items(&MODELS, None), "name", name, "") {
                 return Err(bad_request(format!("Invalid model {name}: no model of that name")));
             }
         }
@@ -234,11 +225,7 @@ pub(crate) fn integration_response(
             "Invalid IntegrationResponseKey {key}: use $default or a /regular expression/ over the status"
         )));
     }
-    let taken = doc
-        .items(&INTEGRATION_RESPONSES, Some(integration_id))
-        .iter()
-        .any(|(other, r)| other != id && r.get("integrationResponseKey").and_then(Value::as_str) == Some(key));
-    if taken {
+    if taken(doc.items(&INTEGRATION_RESPONSES, Some(integration_id)), "integrationResponseKey", key, id) {
         return Err(conflict(format!("IntegrationResponse with key {key} already exists for this integration")));
     }
     Ok(())
@@ -251,11 +238,7 @@ pub(crate) fn model(doc: &Document, item: &Item, id: &str) -> Result<(), ApiErro
     if !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(bad_request(format!("Invalid model name {name}: use letters and digits only")));
     }
-    if doc
-        .items(&MODELS, None)
-        .iter()
-        .any(|(other, m)| other != id && m.get("name").and_then(Value::as_str) == Some(name))
-    {
+    if taken(doc.items(&MODELS, None), "name", name, id) {
         return Err(conflict(format!("Model with name {name} already exists for this API")));
     }
     match str_of(item, "schema") {
@@ -324,7 +307,7 @@ pub(crate) fn stage(doc: &Document, item: &Item, creating: bool) -> Result<(), A
     }
     if let Some(Value::Object(settings)) = item.get("routeSettings") {
         for key in settings.keys() {
-            if !doc.items(&ROUTES, None).values().any(|r| r.get("routeKey").and_then(Value::as_str) == Some(key)) {
+            if !taken(doc.items(&ROUTES, None), "routeKey", key, "") {
                 return Err(bad_request(format!(
                     "Unable to find Route by key {key} within the provided RouteSettings"
                 )));

@@ -164,6 +164,7 @@ async fn routes_integrations_and_their_rules() {
             json!({"routeKey": "send", "authorizationType": "AWS_IAM"}),
             "Currently, authorization is restricted to the $connect route only",
         ),
+        (json!({"routeKey": "send", "requestModels": {"send": "Nope"}}), "Invalid model Nope: no model of that name"),
         (
             json!({"routeKey": "send", "routeResponseSelectionExpression": "$request.body.x"}),
             "RouteResponseSelectionExpression must be $default for WEBSOCKET APIs",
