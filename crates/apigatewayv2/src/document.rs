@@ -9,7 +9,6 @@
 //!
 //! A deployment's snapshot is the document without `stages` and `deployments`: what the data plane serves.
 
-use rand::Rng;
 use serde_json::{Map, Value};
 use wire::ApiError;
 
@@ -165,7 +164,7 @@ impl Document {
     /// A fresh 7-character id (`[a-z0-9]`, as AWS's) no item of `c` has.
     pub(crate) fn fresh_id(&self, c: &Collection) -> String {
         loop {
-            let id = short_id();
+            let id = ids::api_resource_id();
             let taken = match c.parent {
                 None => self.items(c, None).contains_key(&id),
                 Some(_) => match self.root.get(c.key) {
@@ -198,34 +197,9 @@ fn object_mut<'a>(map: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<Str
     }
 }
 
-const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-
-fn random_id(len: usize) -> String {
-    let mut rng = rand::rng();
-    (0..len).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
-}
-
-/// A 10-character API id.
-pub(crate) fn api_id() -> String {
-    random_id(10)
-}
-
-/// A 7-character id of a resource inside an API.
-pub(crate) fn short_id() -> String {
-    random_id(7)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_have_awss_formats() {
-        for (id, len) in [(api_id(), 10), (short_id(), 7)] {
-            assert_eq!(id.len(), len);
-            assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{id}");
-        }
-    }
 
     #[test]
     fn nested_items_are_grouped_by_parent_and_go_with_it() {

@@ -1,5 +1,6 @@
 //! Generated identifiers, one generator per format: [`uuid_v4`] for request ids (`x-amzn-RequestId`, Firehose
-//! request ids) and [`resource_id`] for the 12-character ids of IVS Chat resources, events and chat messages.
+//! request ids), [`resource_id`] for the 12-character ids of IVS Chat resources, events and chat messages, and
+//! [`api_id`] / [`api_resource_id`] for API Gateway's 10- and 7-character ids.
 //!
 //! Randomness comes from `rand`'s thread-local generator (seeded from the operating system); the UUID layout
 //! (version and variant bits, hyphenated lowercase text) from the `uuid` crate.
@@ -18,6 +19,25 @@ pub fn uuid_v4() -> String {
 /// A fresh id of [`ID_LEN`] characters of `[a-zA-Z0-9]`, as AWS's for IVS Chat resources and chat messages.
 pub fn resource_id() -> String {
     rand::rng().sample_iter(&Alphanumeric).take(ID_LEN).map(char::from).collect()
+}
+
+/// API Gateway's alphabet: lowercase letters and digits.
+const LOWER_ALPHANUMERIC: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+fn lower_alphanumeric(len: usize) -> String {
+    let mut rng = rand::rng();
+    (0..len).map(|_| char::from(LOWER_ALPHANUMERIC[rng.random_range(0..LOWER_ALPHANUMERIC.len())])).collect()
+}
+
+/// A fresh API id: 10 characters of `[a-z0-9]`, as API Gateway's.
+pub fn api_id() -> String {
+    lower_alphanumeric(10)
+}
+
+/// A fresh id of a resource inside an API Gateway API (route, integration, stage deployment, …): 7 characters of
+/// `[a-z0-9]`, as AWS's.
+pub fn api_resource_id() -> String {
+    lower_alphanumeric(7)
 }
 
 #[cfg(test)]
@@ -41,5 +61,14 @@ mod tests {
         assert_eq!(id.len(), ID_LEN);
         assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()));
         assert_ne!(resource_id(), id);
+    }
+
+    #[test]
+    fn api_gateway_ids_are_lowercase_alphanumerics() {
+        for (id, len) in [(api_id(), 10), (api_resource_id(), 7)] {
+            assert_eq!(id.len(), len);
+            assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{id}");
+        }
+        assert_ne!(api_id(), api_id());
     }
 }

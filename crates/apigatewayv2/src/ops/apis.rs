@@ -6,7 +6,7 @@ use store::{ApiStoreError, NewApi};
 use wire::ApiError;
 
 use super::{merge, timestamp};
-use crate::document::{self, Document, STAGES};
+use crate::document::{Document, STAGES};
 use crate::input::Input;
 use crate::{ControlPlane, Operation, errors, rules};
 
@@ -35,7 +35,7 @@ impl ControlPlane {
         candidate.extend(input.body.clone());
         rules::api(&candidate, true)?;
         for _ in 0..ID_ATTEMPTS {
-            let id = document::api_id();
+            let id = ids::api_id();
             let mut api = api.clone();
             api.insert("apiId".to_owned(), Value::String(id.clone()));
             let doc = Document::new(api);
