@@ -7,8 +7,9 @@
 //! mappings, portals, import/export, routing rules, CORS) answer BadRequestException naming them.
 //!
 //! What is defined here is stored only: making deployments, authorizers and stage settings act on live sockets is
-//! the data plane's part. It reads a stage's `deploymentId` from the API's document and the deployed definitions
-//! with `ApiStore::get_snapshot`.
+//! the data plane's part. It reads what a stage serves with [`ControlPlane::deployed_stage`] (the stage from the
+//! API's document, its deployment's definitions from `ApiStore::get_snapshot`), and notices changes by the
+//! document's version.
 
 mod document;
 mod errors;
@@ -56,6 +57,18 @@ impl Config {
             max_body_bytes: 1024 * 1024,
         }
     }
+}
+
+/// What the data plane serves for one stage: the stage as stored (variables, route settings, access log settings)
+/// and the definitions of its deployment, as `document.rs` lays them out (`api`, `routes`, `integrations`, …).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeployedStage {
+    pub api_id: String,
+    pub deployment_id: String,
+    /// The API document's version when it was read: a different version means the stage may have changed.
+    pub version: i64,
+    pub stage: serde_json::Map<String, Value>,
+    pub definitions: Value,
 }
 
 /// A successful response: the model's status for the operation, with a JSON body or none.
@@ -124,6 +137,32 @@ impl ControlPlane {
     /// (`@` cannot occur in a stage name, so the path cannot clash with `/{stage}`).
     pub fn api_endpoint(&self, api_id: &str) -> String {
         format!("{}/@apis/{api_id}", self.config.endpoint_base)
+    }
+
+    /// The stage's deployed definitions, in two keyed reads (the API's document, then the snapshot); `None` when the
+    /// API or the stage does not exist or the stage has no deployment (AWS refuses handshakes then).
+    pub async fn deployed_stage(&self, api_id: &str, stage_name: &str) -> Result<Option<DeployedStage>, ApiError> {
+        let (record, doc) = match self.load(api_id).await {
+            Ok(loaded) => loaded,
+            Err(err) if err.code == wire::ErrorCode::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let Some(stage) = doc.get(&document::STAGES, None, stage_name) else { return Ok(None) };
+        let Some(deployment_id) = stage.get("deploymentId").and_then(Value::as_str) else { return Ok(None) };
+        let snapshot = match self.store.get_snapshot(api_id, deployment_id).await {
+            Ok(snapshot) => snapshot,
+            Err(ApiStoreError::SnapshotNotFound { .. }) => return Ok(None),
+            Err(err) => return Err(self.store_error(err)),
+        };
+        let definitions = serde_json::from_str(&snapshot.definitions)
+            .map_err(|_| errors::internal(&"a stored deployment is not JSON"))?;
+        Ok(Some(DeployedStage {
+            api_id: api_id.to_owned(),
+            deployment_id: deployment_id.to_owned(),
+            version: record.version,
+            stage: stage.clone(),
+            definitions,
+        }))
     }
 
     /// The operation a request is for, if it names one Switchboard serves (for metrics labels).

@@ -228,6 +228,7 @@ async fn deployments_snapshot_the_definitions_for_a_stage() {
     f.ok(Method::POST, &format!("{base}/routes"), json!({"routeKey": "$default"})).await;
     let stage =
         f.ok(Method::POST, &format!("{base}/stages"), json!({"stageName": "prod", "stageVariables": {"v": "1"}})).await;
+    assert_eq!(f.control.deployed_stage(&api, "prod").await.unwrap(), None, "no deployment yet");
     assert_eq!(stage["createdDate"], json!("2024-01-01T00:00:00.123Z"));
     assert_eq!(f.call(Method::POST, &format!("{base}/stages"), json!({"stageName": "prod"})).await.0, 409);
     assert_eq!(f.call(Method::POST, &format!("{base}/stages"), json!({"stageName": "bad name"})).await.0, 400);
@@ -244,6 +245,12 @@ async fn deployments_snapshot_the_definitions_for_a_stage() {
     let keys: Vec<&str> =
         definitions["routes"].as_object().unwrap().values().map(|r| r["routeKey"].as_str().unwrap()).collect();
     assert_eq!(keys, ["$default"]);
+    let served = f.control.deployed_stage(&api, "prod").await.unwrap().unwrap();
+    assert_eq!(served.deployment_id, deployment_id);
+    assert_eq!(served.stage["stageVariables"], json!({"v": "1"}));
+    assert_eq!(served.definitions, definitions);
+    assert_eq!(f.control.deployed_stage(&api, "nope").await.unwrap(), None);
+    assert_eq!(f.control.deployed_stage("nosuchapi0", "prod").await.unwrap(), None);
     let (status, body) = f.call(Method::DELETE, &format!("{base}/deployments/{deployment_id}"), Value::Null).await;
     assert_eq!((status, message(&body)), (400, "Active stages pointing to this deployment must be moved or deleted"));
     // AutoDeploy: every change of the definitions deploys.
