@@ -1,0 +1,112 @@
+//! The front door's limits against abusive clients: request heads that never finish or are too large, connections
+//! that never send a request.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::harness::TestServer;
+
+/// How long a test waits for the server to act before it fails.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// Reads until the server closes the connection; fails the test if it is still open after [`PATIENCE`].
+async fn read_until_closed(tcp: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    match tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut out)).await {
+        Ok(_) => out,
+        Err(_) => panic!("the server kept the connection open; read so far: {:?}", String::from_utf8_lossy(&out)),
+    }
+}
+
+/// The status line of a raw HTTP/1.1 answer.
+fn status_line(answer: &[u8]) -> String {
+    String::from_utf8_lossy(answer).lines().next().unwrap_or_default().to_owned()
+}
+
+/// A complete request for the health page; `extra` lines are added to its head.
+fn health_request(extra: &str) -> String {
+    format!("GET /@switchboard/health HTTP/1.1\r\nhost: localhost\r\n{extra}\r\n")
+}
+
+#[tokio::test]
+async fn request_heads_that_never_finish_are_closed_within_the_header_timeout() {
+    let server = TestServer::start("", |a| a.limits.header_timeout_ms = Some(400)).await;
+    let beginnings: [&[u8]; 3] = [
+        b"",                                                 // nothing: HTTP/1 or HTTP/2 is never known
+        b"GET / HT",                                         // shorter than the HTTP/2 preface: still sniffing
+        b"GET /@switchboard/health HTTP/1.1\r\nhost: x\r\n", // half a head
+    ];
+    for beginning in beginnings {
+        let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+        let opened = Instant::now();
+        tcp.write_all(beginning).await.unwrap();
+        read_until_closed(&mut tcp).await;
+        let open_for = opened.elapsed();
+        assert!(open_for >= Duration::from_millis(300), "{:?} closed early, after {open_for:?}", beginning);
+    }
+
+    // A kept-alive connection gets the same time for its next head.
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(health_request("").as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut tcp).await;
+    assert_eq!(status_line(&answer), "HTTP/1.1 200 OK");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_heads_over_the_size_limit_answer_431() {
+    let server = TestServer::start("", |_| {}).await;
+    let long_value = "v".repeat(4000);
+    let long: String = (0..8).map(|i| format!("x-long-{i}: {long_value}\r\n")).collect();
+    let many: String = (0..150).map(|i| format!("x-many-{i}: v\r\n")).collect();
+    for (what, extra) in [("long headers", long), ("many headers", many)] {
+        let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+        tcp.write_all(health_request(&extra).as_bytes()).await.unwrap();
+        let answer = read_until_closed(&mut tcp).await;
+        assert_eq!(status_line(&answer), "HTTP/1.1 431 Request Header Fields Too Large", "{what}");
+    }
+    // A head within the limit is served.
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(health_request("x-fine: v\r\nconnection: close\r\n").as_bytes()).await.unwrap();
+    assert_eq!(status_line(&read_until_closed(&mut tcp).await), "HTTP/1.1 200 OK");
+    server.shutdown().await;
+}
+
+/// Opens `bound` connections that send nothing, then checks that one more is answered `expected` and closed at once,
+/// and that a place comes back once a silent connection goes.
+async fn pending_bound_holds(server: &TestServer, bound: usize, expected: &str) {
+    let mut silent = Vec::new();
+    for _ in 0..bound {
+        silent.push(TcpStream::connect(server.addr).await.unwrap());
+    }
+    let mut extra = TcpStream::connect(server.addr).await.unwrap();
+    let opened = Instant::now();
+    assert_eq!(status_line(&read_until_closed(&mut extra).await), expected);
+    assert!(opened.elapsed() < Duration::from_secs(1), "closed at once, not by the header timeout");
+
+    drop(silent.pop());
+    let retrying = Instant::now();
+    loop {
+        let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+        tcp.write_all(health_request("connection: close\r\n").as_bytes()).await.unwrap();
+        let answer = read_until_closed(&mut tcp).await;
+        if status_line(&answer) == "HTTP/1.1 200 OK" {
+            break;
+        }
+        assert!(retrying.elapsed() < PATIENCE, "the place of a closed connection never came back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn connections_without_a_request_are_bounded_per_address_and_in_total() {
+    let server = TestServer::start("", |a| a.limits.max_pending_connections_per_address = Some(3)).await;
+    pending_bound_holds(&server, 3, "HTTP/1.1 429 Too Many Requests").await;
+    server.shutdown().await;
+    let server = TestServer::start("", |a| a.limits.max_pending_connections = Some(3)).await;
+    pending_bound_holds(&server, 3, "HTTP/1.1 503 Service Unavailable").await;
+    server.shutdown().await;
+}
