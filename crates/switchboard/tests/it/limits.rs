@@ -1,13 +1,14 @@
 //! The front door's limits against abusive clients: request heads that never finish or are too large, connections
-//! that never send a request.
+//! that never send a request, and the caps on live WebSockets.
 
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite;
 
-use crate::harness::TestServer;
+use crate::harness::{TestServer, Ws};
 
 /// How long a test waits for the server to act before it fails.
 const PATIENCE: Duration = Duration::from_secs(5);
@@ -29,6 +30,14 @@ fn status_line(answer: &[u8]) -> String {
 /// A complete request for the health page; `extra` lines are added to its head.
 fn health_request(extra: &str) -> String {
     format!("GET /@switchboard/health HTTP/1.1\r\nhost: localhost\r\n{extra}\r\n")
+}
+
+fn handshake_status(result: Result<Ws, tungstenite::Error>) -> u16 {
+    match result {
+        Ok(_) => 101,
+        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("unexpected error {other}"),
+    }
 }
 
 #[tokio::test]
@@ -108,5 +117,40 @@ async fn connections_without_a_request_are_bounded_per_address_and_in_total() {
     server.shutdown().await;
     let server = TestServer::start("", |a| a.limits.max_pending_connections = Some(3)).await;
     pending_bound_holds(&server, 3, "HTTP/1.1 503 Service Unavailable").await;
+    server.shutdown().await;
+}
+
+/// Opens `cap` WebSockets, checks that one more handshake answers `status` with the table's body, and that a place
+/// comes back once a connection closes.
+async fn socket_cap_holds(server: &TestServer, cap: usize, status: u16) {
+    let mut open = Vec::new();
+    for _ in 0..cap {
+        open.push(server.connect("/prod").await);
+    }
+    match server.try_connect("/prod", &[]).await {
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), status);
+            let body = String::from_utf8(response.into_body().unwrap_or_default()).unwrap();
+            let message = if status == 503 { "Service Unavailable" } else { "Too Many Requests" };
+            assert_eq!(body, format!(r#"{{"message":"{message}"}}"#));
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|_| "a WebSocket")),
+    }
+    let mut closing = open.pop().unwrap();
+    closing.close(None).await.unwrap();
+    let retrying = Instant::now();
+    while handshake_status(server.try_connect("/prod", &[]).await) != 101 {
+        assert!(retrying.elapsed() < PATIENCE, "the place of a closed connection never came back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn live_websockets_are_capped_in_total_and_per_address() {
+    let server = TestServer::start("", |a| a.limits.max_connections_per_address = Some(2)).await;
+    socket_cap_holds(&server, 2, 429).await;
+    server.shutdown().await;
+    let server = TestServer::start("", |a| a.limits.max_connections = Some(2)).await;
+    socket_cap_holds(&server, 2, 503).await;
     server.shutdown().await;
 }
