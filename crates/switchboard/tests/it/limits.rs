@@ -1,5 +1,5 @@
 //! The front door's limits against abusive clients: request heads that never finish or are too large, connections
-//! that never send a request, and the caps on live WebSockets.
+//! that never send a request, the caps on live WebSockets, and bodies over the limit that are sent anyway.
 
 use std::time::Duration;
 
@@ -152,5 +152,42 @@ async fn live_websockets_are_capped_in_total_and_per_address() {
     server.shutdown().await;
     let server = TestServer::start("", |a| a.limits.max_connections = Some(2)).await;
     socket_cap_holds(&server, 2, 503).await;
+    server.shutdown().await;
+}
+
+/// Sends a POST with a body of `len` bytes from a socket with a small send buffer, so that the body cannot hide in the
+/// kernel's buffers: the write fails if the server resets the connection while it is sent. With `expect`, the body
+/// follows the server's `100 Continue`. Returns the server's answer.
+async fn send_whole_body(server: &TestServer, len: usize, expect: bool) -> String {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_send_buffer_size(16 * 1024).unwrap();
+    let mut tcp = socket.connect(server.addr).await.unwrap();
+    let expect_line = if expect { "expect: 100-continue\r\n" } else { "" };
+    let head = format!(
+        "POST /prod/%40connections/abc HTTP/1.1\r\nhost: localhost\r\ncontent-length: {len}\r\n{expect_line}\
+         connection: close\r\n\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    if expect {
+        let mut interim = [0u8; 25];
+        tcp.read_exact(&mut interim).await.unwrap();
+        assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    let body = vec![b'x'; len];
+    if let Err(err) = tcp.write_all(&body).await {
+        panic!("the server reset the connection while the body was sent (expect: {expect}): {err}");
+    }
+    String::from_utf8(read_until_closed(&mut tcp).await).unwrap()
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_sent_whole_reads_413() {
+    let server = TestServer::start("", |_| {}).await;
+    // Eight times the limit of 128 KiB, all of it sent.
+    for expect in [false, true] {
+        let answer = send_whole_body(&server, 1024 * 1024, expect).await;
+        assert_eq!(status_line(answer.as_bytes()), "HTTP/1.1 413 Payload Too Large", "expect: {expect}");
+        assert!(answer.contains("x-amzn-errortype: PayloadTooLargeException\r\n"), "{answer}");
+    }
     server.shutdown().await;
 }
