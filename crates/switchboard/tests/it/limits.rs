@@ -1,5 +1,6 @@
 //! The front door's limits against abusive clients: request heads that never finish or are too large, connections
-//! that never send a request, the caps on live WebSockets, and bodies over the limit that are sent anyway.
+//! that never send a request, the caps on live WebSockets, bodies over the limit that are sent anyway, and running
+//! out of file descriptors.
 
 use std::time::Duration;
 
@@ -190,4 +191,77 @@ async fn a_body_over_the_limit_sent_whole_reads_413() {
         assert!(answer.contains("x-amzn-errortype: PayloadTooLargeException\r\n"), "{answer}");
     }
     server.shutdown().await;
+}
+
+/// CPU time (user and system, in clock ticks) a process has used, from `/proc/{pid}/stat`.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th
+    // and 13th of them.
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// A `switchboard serve` process allowed 128 file descriptors, sent more connections than it can hold: while accepting
+/// fails it backs off without spinning and says so once, and it serves again once descriptors are freed. Needs
+/// `/proc` and `sh`'s `ulimit`, so Linux only.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn accepting_survives_running_out_of_file_descriptors() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -n 128 && exec "$0" serve --listen 127.0.0.1:0 --data-dir "$1" --insecure-no-auth"#)
+        .arg(env!("CARGO_BIN_EXE_switchboard"))
+        .arg(dir.path())
+        .env("SWITCHBOARD_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let banner = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        while !line.contains("listening on ") {
+            line.clear();
+            assert_ne!(stdout.read_line(&mut line).unwrap(), 0, "the server exited before its banner");
+        }
+        // The rest of the banner stays in the pipe: closing it would fail the server's next print.
+        (line, stdout)
+    });
+    let (banner, _stdout) = tokio::time::timeout(Duration::from_secs(20), banner).await.unwrap().unwrap();
+    let addr: std::net::SocketAddr =
+        banner.split("listening on ").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let log = tokio::task::spawn_blocking(move || stderr.lines().map_while(Result::ok).collect::<Vec<_>>());
+
+    // Silent connections until the server's descriptors run out (then connections wait in the backlog).
+    let mut silent = Vec::new();
+    for _ in 0..200 {
+        silent.push(TcpStream::connect(addr).await.unwrap());
+    }
+    let before = cpu_ticks(child.id());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = cpu_ticks(child.id()) - before;
+    assert!(used < 50, "the accept loop spun: {used} ticks of CPU in 2 s");
+
+    drop(silent);
+    let retrying = Instant::now();
+    loop {
+        let mut tcp = TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(health_request("connection: close\r\n").as_bytes()).await.unwrap();
+        if status_line(&read_until_closed(&mut tcp).await) == "HTTP/1.1 200 OK" {
+            break;
+        }
+        assert!(retrying.elapsed() < PATIENCE, "the server did not serve again once descriptors were freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = tokio::time::timeout(PATIENCE, log).await.unwrap().unwrap();
+    let failures = log.iter().filter(|line| line.contains("Accept failed")).count();
+    assert_eq!(failures, 1, "one warning per run of failures: {log:#?}");
 }
