@@ -160,6 +160,9 @@ pub struct LimitArgs {
     /// Connections that have not sent their first request head yet, per client address [default: 512].
     #[arg(long, env = "SWITCHBOARD_MAX_PENDING_CONNECTIONS_PER_ADDRESS", value_name = "N")]
     pub max_pending_connections_per_address: Option<usize>,
+    /// Requests one HTTP/2 connection may have in flight at once [default: 100].
+    #[arg(long, env = "SWITCHBOARD_HTTP2_MAX_STREAMS", value_name = "N")]
+    pub http2_max_streams: Option<u32>,
     /// Live WebSocket connections (both kinds) in total; past it handshakes answer 503 [default: 100000].
     #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
@@ -235,6 +238,7 @@ pub struct FileLimits {
     pub max_header_bytes: Option<usize>,
     pub max_pending_connections: Option<usize>,
     pub max_pending_connections_per_address: Option<usize>,
+    pub http2_max_streams: Option<u32>,
     pub max_connections: Option<usize>,
     pub max_connections_per_address: Option<usize>,
 }
@@ -265,6 +269,8 @@ pub struct Limits {
     /// Connections without a first request head yet: in total, and per client address.
     pub max_pending_connections: usize,
     pub max_pending_connections_per_address: usize,
+    /// Requests one HTTP/2 connection may have in flight at once.
+    pub http2_max_streams: u32,
     /// Live WebSocket connections: in total, and per client address.
     pub max_connections: usize,
     pub max_connections_per_address: usize,
@@ -368,6 +374,7 @@ impl Config {
                 .max_pending_connections_per_address
                 .or(f.max_pending_connections_per_address)
                 .unwrap_or(512),
+            http2_max_streams: l.http2_max_streams.or(f.http2_max_streams).unwrap_or(100),
             max_connections: l.max_connections.or(f.max_connections).unwrap_or(100_000),
             max_connections_per_address: l
                 .max_connections_per_address
@@ -392,7 +399,7 @@ impl Config {
             limits.max_connections,
             limits.max_connections_per_address,
         ];
-        if counts.contains(&0) {
+        if counts.contains(&0) || limits.http2_max_streams == 0 {
             bail!("limits: connection bounds must be positive");
         }
 

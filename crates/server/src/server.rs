@@ -226,6 +226,7 @@ async fn serve_connection<I>(
     builder
         .http2()
         .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.http2_max_streams)
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
     let requested = Arc::new(Notify::new());
     let service = {

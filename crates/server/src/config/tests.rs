@@ -117,6 +117,7 @@ fn front_door_limits_have_defaults_and_are_checked() {
     assert_eq!(limits.max_header_bytes, 16384);
     assert_eq!((limits.max_pending_connections, limits.max_pending_connections_per_address), (4096, 512));
     assert_eq!((limits.max_connections, limits.max_connections_per_address), (100_000, 10_000));
+    assert_eq!(limits.http2_max_streams, 100);
 
     let file: FileConfig =
         toml::from_str("[limits]\nheader_timeout_ms = 250\nmax_connections_per_address = 3").unwrap();

@@ -1,6 +1,6 @@
 //! The front door's limits against abusive clients: request heads that never finish or are too large, connections
-//! that never send a request, the caps on live WebSockets, bodies over the limit that are sent anyway, and running
-//! out of file descriptors.
+//! that never send a request, HTTP/2 streams, the caps on live WebSockets, bodies over the limit that are sent
+//! anyway, and running out of file descriptors.
 
 use std::time::Duration;
 
@@ -153,6 +153,31 @@ async fn live_websockets_are_capped_in_total_and_per_address() {
     server.shutdown().await;
     let server = TestServer::start("", |a| a.limits.max_connections = Some(2)).await;
     socket_cap_holds(&server, 2, 503).await;
+    server.shutdown().await;
+}
+
+/// The SETTINGS an HTTP/2 server sends first, as (identifier, value) pairs, after a client's preface.
+async fn http2_settings(server: &TestServer) -> Vec<(u16, u32)> {
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    // The client preface, then an empty SETTINGS frame.
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0").await.unwrap();
+    let mut header = [0u8; 9];
+    tcp.read_exact(&mut header).await.unwrap();
+    assert_eq!(header[3], 0x4, "the server's first frame is SETTINGS");
+    let mut payload = vec![0u8; usize::from(header[1]) << 8 | usize::from(header[2])];
+    tcp.read_exact(&mut payload).await.unwrap();
+    payload
+        .chunks_exact(6)
+        .map(|entry| (u16::from_be_bytes([entry[0], entry[1]]), u32::from_be_bytes(entry[2..].try_into().unwrap())))
+        .collect()
+}
+
+#[tokio::test]
+async fn http2_connections_have_a_bounded_number_of_requests_in_flight() {
+    const MAX_CONCURRENT_STREAMS: u16 = 0x3;
+    let server = TestServer::start("", |_| {}).await;
+    let settings = http2_settings(&server).await;
+    assert!(settings.contains(&(MAX_CONCURRENT_STREAMS, 100)), "{settings:?}");
     server.shutdown().await;
 }
 
