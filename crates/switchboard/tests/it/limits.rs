@@ -156,6 +156,24 @@ async fn live_websockets_are_capped_in_total_and_per_address() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn chat_and_api_sockets_share_the_caps() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let server = TestServer::start("", |a| a.limits.max_connections_per_address = Some(1)).await;
+    let sdk = server.chat_sdk();
+    let room = sdk.create_room().send().await.unwrap();
+    let token = sdk.create_chat_token().room_identifier(room.arn().unwrap()).user_id("ann").send().await.unwrap();
+    let _api = server.connect("/prod").await;
+    let mut chat = format!("ws://{}/", server.addr).into_client_request().unwrap();
+    chat.headers_mut().insert("Sec-WebSocket-Protocol", token.token().unwrap().parse().unwrap());
+    match tokio_tungstenite::connect_async(chat).await {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 429),
+        other => panic!("expected a refusal, got {:?}", other.map(|_| "a WebSocket")),
+    }
+    server.shutdown().await;
+}
+
 /// The SETTINGS an HTTP/2 server sends first, as (identifier, value) pairs, after a client's preface.
 async fn http2_settings(server: &TestServer) -> Vec<(u16, u32)> {
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
