@@ -147,6 +147,28 @@ pub struct LimitArgs {
     /// Seconds given to connections and `$disconnect` calls at shutdown [default: 10].
     #[arg(long, env = "SWITCHBOARD_SHUTDOWN_GRACE_SECS", value_name = "SECS")]
     pub shutdown_grace_secs: Option<u64>,
+    /// Milliseconds a client has to send a request head, its TLS handshake included [default: 10000].
+    #[arg(long, env = "SWITCHBOARD_HEADER_TIMEOUT_MS", value_name = "MS")]
+    pub header_timeout_ms: Option<u64>,
+    /// Largest request head (request line and headers) in bytes, at least 8192; larger ones answer 431
+    /// [default: 16384].
+    #[arg(long, env = "SWITCHBOARD_MAX_HEADER_BYTES", value_name = "BYTES")]
+    pub max_header_bytes: Option<usize>,
+    /// Connections that have not sent their first request head yet, in total [default: 4096].
+    #[arg(long, env = "SWITCHBOARD_MAX_PENDING_CONNECTIONS", value_name = "N")]
+    pub max_pending_connections: Option<usize>,
+    /// Connections that have not sent their first request head yet, per client address [default: 512].
+    #[arg(long, env = "SWITCHBOARD_MAX_PENDING_CONNECTIONS_PER_ADDRESS", value_name = "N")]
+    pub max_pending_connections_per_address: Option<usize>,
+    /// Requests one HTTP/2 connection may have in flight at once [default: 100].
+    #[arg(long, env = "SWITCHBOARD_HTTP2_MAX_STREAMS", value_name = "N")]
+    pub http2_max_streams: Option<u32>,
+    /// Live WebSocket connections (both kinds) in total; past it handshakes answer 503 [default: 100000].
+    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Live WebSocket connections per client address; past it handshakes answer 429 [default: 10000].
+    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS_PER_ADDRESS", value_name = "N")]
+    pub max_connections_per_address: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -212,6 +234,13 @@ pub struct FileLimits {
     pub write_timeout_secs: Option<u64>,
     pub max_in_flight: Option<usize>,
     pub shutdown_grace_secs: Option<u64>,
+    pub header_timeout_ms: Option<u64>,
+    pub max_header_bytes: Option<usize>,
+    pub max_pending_connections: Option<usize>,
+    pub max_pending_connections_per_address: Option<usize>,
+    pub http2_max_streams: Option<u32>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_address: Option<usize>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -233,7 +262,22 @@ pub struct Limits {
     pub write_timeout: Duration,
     pub max_in_flight: usize,
     pub shutdown_grace: Duration,
+    /// How long a client has to send a request head (and, over TLS, to finish its handshake first).
+    pub header_timeout: Duration,
+    /// The largest request head; hyper answers 431 past it.
+    pub max_header_bytes: usize,
+    /// Connections without a first request head yet: in total, and per client address.
+    pub max_pending_connections: usize,
+    pub max_pending_connections_per_address: usize,
+    /// Requests one HTTP/2 connection may have in flight at once.
+    pub http2_max_streams: u32,
+    /// Live WebSocket connections: in total, and per client address.
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
 }
+
+/// The smallest `max_header_bytes`: hyper's read buffer never holds less.
+pub const MIN_HEADER_BYTES: usize = 8192;
 
 /// The effective configuration of a server.
 #[derive(Clone, Debug)]
@@ -323,12 +367,40 @@ impl Config {
             write_timeout: secs("write_timeout_secs", l.write_timeout_secs.or(f.write_timeout_secs).unwrap_or(30))?,
             max_in_flight: l.max_in_flight.or(f.max_in_flight).unwrap_or(16),
             shutdown_grace: secs("shutdown_grace_secs", l.shutdown_grace_secs.or(f.shutdown_grace_secs).unwrap_or(10))?,
+            header_timeout: millis("header_timeout_ms", l.header_timeout_ms.or(f.header_timeout_ms).unwrap_or(10_000))?,
+            max_header_bytes: l.max_header_bytes.or(f.max_header_bytes).unwrap_or(16 * 1024),
+            max_pending_connections: l.max_pending_connections.or(f.max_pending_connections).unwrap_or(4096),
+            max_pending_connections_per_address: l
+                .max_pending_connections_per_address
+                .or(f.max_pending_connections_per_address)
+                .unwrap_or(512),
+            http2_max_streams: l.http2_max_streams.or(f.http2_max_streams).unwrap_or(100),
+            max_connections: l.max_connections.or(f.max_connections).unwrap_or(100_000),
+            max_connections_per_address: l
+                .max_connections_per_address
+                .or(f.max_connections_per_address)
+                .unwrap_or(10_000),
         };
         if limits.max_frame_bytes == 0 || limits.max_message_bytes < limits.max_frame_bytes {
             bail!("limits: max_frame_bytes must be positive and at most max_message_bytes");
         }
         if limits.idle_timeout.is_zero() || limits.max_connection.is_zero() || limits.write_timeout.is_zero() {
             bail!("limits: timeouts must be positive");
+        }
+        if limits.header_timeout.is_zero() {
+            bail!("limits: header_timeout_ms must be positive");
+        }
+        if limits.max_header_bytes < MIN_HEADER_BYTES {
+            bail!("limits: max_header_bytes must be at least {MIN_HEADER_BYTES}");
+        }
+        let counts = [
+            limits.max_pending_connections,
+            limits.max_pending_connections_per_address,
+            limits.max_connections,
+            limits.max_connections_per_address,
+        ];
+        if counts.contains(&0) || limits.http2_max_streams == 0 {
+            bail!("limits: connection bounds must be positive");
         }
 
         let chat = args.ivschat;

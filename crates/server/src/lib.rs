@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod config;
 pub mod credentials;
+mod gate;
 mod http;
 mod metrics;
 mod ratelimit;

@@ -7,16 +7,19 @@ use std::time::Duration;
 use anyhow::Context;
 use apigw::ApiSet;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tasks::Background;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
 use crate::cluster::{Cluster, ClusterSettings};
 use crate::config::{Config, TlsFiles};
 use crate::credentials::{KeySource, Keyring};
+use crate::gate::{Full, Gate, Pass};
 use crate::state::{AppState, ControlPlanes};
 
 /// A running server.
@@ -130,8 +133,14 @@ impl Server {
     }
 }
 
+/// The longest pause of the accept loop while accepting fails (out of file descriptors and the like).
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
 async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc<AppState>) {
     let graceful = GracefulShutdown::new();
+    let limits = &state.config.limits;
+    let pending = Gate::new(limits.max_pending_connections, limits.max_pending_connections_per_address);
+    let mut backoff = Duration::ZERO;
     loop {
         let accepted = tokio::select! {
             _ = state.shutdown.cancelled() => break,
@@ -140,9 +149,27 @@ async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc
         let (tcp, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(err) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!(%err, "Accept failed.");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                // Out of file descriptors and the like: the connection waits in the backlog until one is freed. Back
+                // off, doubling the pause, instead of spinning; say so once per run of failures.
+                if backoff.is_zero() {
+                    tracing::warn!(%err, "Accept failed; backing off until it succeeds.");
+                }
+                backoff = (backoff * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
+                tokio::select! {
+                    _ = state.shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => continue,
+                }
+            }
+        };
+        if !backoff.is_zero() {
+            tracing::info!("Accepting again.");
+            backoff = Duration::ZERO;
+        }
+        let pass = match pending.enter(peer.ip()) {
+            Ok(pass) => pass,
+            Err(full) => {
+                refuse_pending(&tcp, tls.is_none(), full);
+                tracing::debug!(%peer, ?full, "Too many connections without a request; closed.");
                 continue;
             }
         };
@@ -151,10 +178,14 @@ async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc
         let tls = tls.clone();
         let watcher = graceful.watcher();
         state.tasks.clone().spawn(async move {
+            // The TLS handshake and the first request head share one deadline.
+            let deadline = Instant::now() + state.config.limits.header_timeout;
             match tls {
-                None => serve_connection(TokioIo::new(tcp), peer, state, watcher).await,
-                Some(acceptor) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                    Ok(Ok(stream)) => serve_connection(TokioIo::new(stream), peer, state, watcher).await,
+                None => serve_connection(TokioIo::new(tcp), peer, state, watcher, pass, deadline).await,
+                Some(acceptor) => match tokio::time::timeout_at(deadline, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => {
+                        serve_connection(TokioIo::new(stream), peer, state, watcher, pass, deadline).await
+                    }
                     Ok(Err(err)) => tracing::debug!(%peer, %err, "TLS handshake failed."),
                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out."),
                 },
@@ -165,18 +196,71 @@ async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc
     let _ = tokio::time::timeout(Duration::from_secs(1), graceful.shutdown()).await;
 }
 
+/// Answers a plaintext connection past the bound of pending connections with 503 (all of them) or 429 (its address),
+/// if the socket takes the bytes at once, before it is closed; a TLS connection is just closed.
+fn refuse_pending(tcp: &TcpStream, plaintext: bool, full: Full) {
+    if plaintext {
+        let status = match full {
+            Full::Total => "503 Service Unavailable",
+            Full::Address => "429 Too Many Requests",
+        };
+        let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        let _ = tcp.try_write(answer.as_bytes());
+    }
+}
+
+/// Serves HTTP/1.1 or HTTP/2 (sniffed from the first bytes) on one connection. Until its first request head arrived
+/// the connection holds a `pending` pass, and it is closed if that head is not complete by `deadline`; later heads
+/// have the header timeout each (hyper's own), and heads over the size limit answer 431.
 async fn serve_connection<I>(
     io: TokioIo<I>,
     peer: SocketAddr,
     state: Arc<AppState>,
     watcher: hyper_util::server::graceful::Watcher,
+    pending: Pass,
+    deadline: Instant,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| crate::http::handle(state.clone(), peer, req));
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let limits = &state.config.limits;
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_header_bytes);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.http2_max_streams)
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+    let requested = Arc::new(Notify::new());
+    let service = {
+        let (state, requested) = (state.clone(), requested.clone());
+        service_fn(move |req| {
+            requested.notify_one();
+            crate::http::handle(state.clone(), peer, req)
+        })
+    };
     let connection = builder.serve_connection_with_upgrades(io, service);
-    if let Err(err) = watcher.watch(connection.into_owned()).await {
+    let mut connection = std::pin::pin!(watcher.watch(connection.into_owned()));
+    // Protocol sniffing has no deadline of its own: the first request head must arrive by the deadline.
+    let first = tokio::select! {
+        ended = &mut connection => Some(ended),
+        arrived = tokio::time::timeout_at(deadline, requested.notified()) => match arrived {
+            Ok(()) => None,
+            Err(_) => {
+                tracing::debug!(%peer, "No request head within the header timeout; closing.");
+                return;
+            }
+        },
+    };
+    drop(pending);
+    let ended = match first {
+        Some(ended) => ended,
+        None => connection.await,
+    };
+    if let Err(err) = ended {
         tracing::debug!(%peer, %err, "HTTP connection ended with an error.");
     }
 }

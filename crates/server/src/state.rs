@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::credentials::Keyring;
+use crate::gate::Gate;
 use crate::metrics::Metrics;
 use crate::ratelimit::TokenBucket;
 
@@ -40,6 +41,8 @@ pub struct AppState {
     pub keys: Option<Keyring>,
     pub metrics: Metrics,
     pub connect_limit: TokenBucket,
+    /// Live WebSocket connections of both kinds, bounded in total and per client address.
+    pub(crate) sockets: Gate,
     /// Sessions, `$disconnect` calls and in-flight integrations; shutdown waits for them.
     pub tasks: TaskTracker,
     /// Cancelled when the server starts shutting down.
@@ -81,6 +84,7 @@ impl AppState {
             .max_frame_size(Some(limits.max_frame_bytes));
         Arc::new(AppState {
             connect_limit: TokenBucket::new(limits.new_connections_per_second),
+            sockets: Gate::new(limits.max_connections, limits.max_connections_per_address),
             hub,
             control,
             apigatewayv2,

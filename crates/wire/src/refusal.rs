@@ -37,6 +37,9 @@ refusals! {
     ShuttingDown => 503, Compact, "Service Unavailable";
     NotWebSocket13 => 400, Compact, "Bad Request: Sec-WebSocket-Key and version 13 required";
     TooManyConnections => 429, Compact, "Too Many Requests";
+    // The caps on live connections: all of them, and those of one client address.
+    MaxConnections => 503, Compact, "Service Unavailable";
+    MaxConnectionsPerAddress => 429, Compact, "Too Many Requests";
     // API sockets (reference apigw.md §2): the URL limit, and `$connect` integrations that failed or timed out.
     UriTooLong => 414, Compact, "Request-URI Too Long";
     IntegrationFailed => 502, Gateway, "Internal server error";

@@ -109,3 +109,28 @@ fn the_store_and_forward_settings_are_file_keys() {
     assert_eq!(cluster.store, store::PostgresSettings { pool_size: 4, deadline: Duration::from_millis(1500) });
     assert_eq!(cluster.forward_timeout, Duration::from_millis(700));
 }
+
+#[test]
+fn front_door_limits_have_defaults_and_are_checked() {
+    let limits = Config::merge(args(), FileConfig::default()).unwrap().limits;
+    assert_eq!(limits.header_timeout, Duration::from_secs(10));
+    assert_eq!(limits.max_header_bytes, 16384);
+    assert_eq!((limits.max_pending_connections, limits.max_pending_connections_per_address), (4096, 512));
+    assert_eq!((limits.max_connections, limits.max_connections_per_address), (100_000, 10_000));
+    assert_eq!(limits.http2_max_streams, 100);
+
+    let file: FileConfig =
+        toml::from_str("[limits]\nheader_timeout_ms = 250\nmax_connections_per_address = 3").unwrap();
+    let limits = Config::merge(args(), file).unwrap().limits;
+    assert_eq!((limits.header_timeout, limits.max_connections_per_address), (Duration::from_millis(250), 3));
+
+    let mut a = args();
+    a.limits.max_header_bytes = Some(MIN_HEADER_BYTES - 1);
+    assert!(Config::merge(a, FileConfig::default()).is_err(), "hyper's buffer is never smaller");
+    let mut a = args();
+    a.limits.header_timeout_ms = Some(0);
+    assert!(Config::merge(a, FileConfig::default()).is_err());
+    let mut a = args();
+    a.limits.max_pending_connections_per_address = Some(0);
+    assert!(Config::merge(a, FileConfig::default()).is_err());
+}

@@ -16,9 +16,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use tracing::{Instrument, Span, field};
 use wire::ApiError;
@@ -120,6 +120,11 @@ fn reserved(state: &AppState, rest: &str) -> Response<Body> {
 /// How long a client may take to send a request body once its headers arrived.
 const BODY_DEADLINE: Duration = Duration::from_secs(30);
 
+/// How many bytes past its limit a body is read and thrown away, so that a client that sends all of it (with or
+/// without `Expect: 100-continue`) reads the 413 instead of a reset connection. A body declared longer still is
+/// answered without being read, and a longer one is answered once this much was thrown away; both close the connection.
+const DISCARD_LIMIT: u64 = 1 << 20;
+
 /// Why a request body could not be read.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum BodyError {
@@ -129,17 +134,33 @@ pub(crate) enum BodyError {
     Unreadable,
 }
 
-/// Reads a request body of at most `limit` bytes.
+/// Reads a request body of at most `limit` bytes; past the limit, reads on (up to [`DISCARD_LIMIT`] more bytes) and
+/// throws the rest away before it answers [`BodyError::TooLarge`].
 pub(crate) async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, BodyError>
 where
     B: hyper::body::Body,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    match tokio::time::timeout(BODY_DEADLINE, Limited::new(body, limit).collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => Err(BodyError::TooLarge),
-        Ok(Err(_)) | Err(_) => Err(BodyError::Unreadable),
+    let limit = u64::try_from(limit).unwrap_or(u64::MAX);
+    let discard_bound = limit.saturating_add(DISCARD_LIMIT);
+    if body.size_hint().lower() > discard_bound {
+        return Err(BodyError::TooLarge);
     }
+    let read = async {
+        let mut body = std::pin::pin!(body);
+        let mut kept = BytesMut::new();
+        let mut seen: u64 = 0;
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(|_| BodyError::Unreadable)?.into_data() else { continue };
+            seen = seen.saturating_add(data.remaining() as u64);
+            if seen <= limit {
+                kept.put(data);
+            } else if seen > discard_bound {
+                return Err(BodyError::TooLarge);
+            }
+        }
+        if seen > limit { Err(BodyError::TooLarge) } else { Ok(kept.freeze()) }
+    };
+    tokio::time::timeout(BODY_DEADLINE, read).await.unwrap_or(Err(BodyError::Unreadable))
 }
 
 /// Renders an AWS error: status, `x-amzn-ErrorType` first, JSON body (or none for `GoneException`).
@@ -181,13 +202,14 @@ pub(crate) fn empty_response(status: StatusCode) -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
     use std::convert::Infallible;
     use std::pin::Pin;
     use std::task::{Context, Poll};
 
     use bytes::Bytes;
 
-    use super::{Body, BodyError, read_body};
+    use super::{Body, BodyError, DISCARD_LIMIT, read_body};
 
     /// A body whose client never sends a byte.
     struct Silent;
@@ -202,6 +224,38 @@ mod tests {
         ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
             Poll::Pending
         }
+    }
+
+    /// A body sent in chunks, each taken when it is read.
+    struct Chunks(VecDeque<Bytes>);
+
+    impl hyper::body::Body for Chunks {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+            Poll::Ready(self.0.pop_front().map(|chunk| Ok(hyper::body::Frame::data(chunk))))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_read_to_its_end_within_the_discard_bound() {
+        let mut body = Chunks((0..8).map(|_| Bytes::from_static(b"1234")).collect());
+        assert_eq!(read_body(&mut body, 6).await, Err(BodyError::TooLarge));
+        assert!(body.0.is_empty(), "read and thrown away, so that the client reads the answer");
+
+        let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+        let chunks = usize::try_from(DISCARD_LIMIT).unwrap() / chunk.len() + 4;
+        let mut body = Chunks((0..chunks).map(|_| chunk.clone()).collect());
+        assert_eq!(read_body(&mut body, 10).await, Err(BodyError::TooLarge));
+        assert!(!body.0.is_empty(), "not read past the discard bound");
+
+        let mut declared = Body::from(vec![b'x'; usize::try_from(DISCARD_LIMIT).unwrap() + 11]);
+        assert_eq!(read_body(&mut declared, 10).await, Err(BodyError::TooLarge));
+        assert!(!hyper::body::Body::is_end_stream(&declared), "a body declared too long is not read");
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,6 +1,7 @@
 //! One path for every WebSocket handshake, [`accept_websocket`]: the steps both kinds of socket share (refusals
-//! while shutting down, the URL limit, a version 13 handshake, registering the connection, the session task on the
-//! tracker, the 101) run here once; a [`SocketKind`] supplies only what differs — its admission and its session.
+//! while shutting down, the URL limit, a version 13 handshake, the caps on live connections, registering the
+//! connection, the session task on the tracker, the 101) run here once; a [`SocketKind`] supplies only what differs —
+//! its admission and its session.
 //!
 //! Every refusal of either kind is a [`wire::Refusal`] of the one table of handshake refusals, or an answer
 //! someone else gave (a `$connect` integration's own status and body; `ForbiddenException` for an unknown stage).
@@ -23,6 +24,7 @@ use tracing::{Instrument, Span, field};
 use wire::Refusal;
 
 use super::{Body, json_response};
+use crate::gate::Full;
 use crate::metrics::{CauseLabels, StatusLabels};
 use crate::state::AppState;
 
@@ -100,6 +102,13 @@ async fn accept<S: SocketKind>(
         return Err(refuse(Refusal::UriTooLong));
     }
     let key = websocket_key(&parts.headers).ok_or_else(|| refuse(Refusal::NotWebSocket13))?;
+    // The connection's place under the caps on live connections, held until its session ended.
+    let place = state.sockets.enter(peer.ip()).map_err(|full| {
+        refuse(match full {
+            Full::Total => Refusal::MaxConnections,
+            Full::Address => Refusal::MaxConnectionsPerAddress,
+        })
+    })?;
     let Admitted { conn, headers, mut socket } = S::admit(state, peer, &parts, request_id).await?;
 
     // Reachable from now on: the 101 is on its way.
@@ -127,6 +136,7 @@ async fn accept<S: SocketKind>(
         state.metrics.connections_closed.get_or_create(&CauseLabels::of(end.cause)).inc();
         tracing::debug!(code = end.code, reason = %end.reason, "Connection closed.");
         socket.ended(&end, &conn, &state).await;
+        drop(place);
     };
     state.tasks.spawn(session.instrument(span));
 

@@ -9,6 +9,7 @@ mod cli;
 mod cluster;
 mod control;
 mod gateway;
+mod limits;
 mod management;
 mod observability;
 mod serve;

@@ -9,6 +9,8 @@ fn every_refusal_body_is_pinned() {
         (Refusal::ShuttingDown, 503, r#"{"message":"Service Unavailable"}"#),
         (Refusal::NotWebSocket13, 400, r#"{"message":"Bad Request: Sec-WebSocket-Key and version 13 required"}"#),
         (Refusal::TooManyConnections, 429, r#"{"message":"Too Many Requests"}"#),
+        (Refusal::MaxConnections, 503, r#"{"message":"Service Unavailable"}"#),
+        (Refusal::MaxConnectionsPerAddress, 429, r#"{"message":"Too Many Requests"}"#),
         (Refusal::UriTooLong, 414, r#"{"message":"Request-URI Too Long"}"#),
         (Refusal::IntegrationFailed, 502, r#"{"message": "Internal server error"}"#),
         (Refusal::IntegrationTimedOut, 504, r#"{"message": "Endpoint request timed out"}"#),
