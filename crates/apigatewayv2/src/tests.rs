@@ -402,6 +402,21 @@ async fn update_stage_merges_variables_and_an_empty_access_log_block_removes_it(
 }
 
 #[tokio::test]
+async fn update_integration_removes_request_parameters_sent_empty() {
+    let f = fixture().await;
+    let api = f.api().await;
+    let parameters =
+        json!({"integration.request.header.a": "route.request.header.a", "integration.request.header.b": "'b'"});
+    let body = json!({"integrationType": "MOCK", "requestParameters": parameters});
+    let created = f.ok(Method::POST, &format!("/v2/apis/{api}/integrations"), body).await;
+    let path = format!("/v2/apis/{api}/integrations/{}", created["integrationId"].as_str().unwrap());
+    let changed = json!({"integrationType": "MOCK", "requestParameters": {"integration.request.header.a": "route.request.header.a", "integration.request.header.b": ""}});
+    f.ok(Method::PATCH, &path, changed).await;
+    let got = f.ok(Method::GET, &path, Value::Null).await;
+    assert_eq!(got["requestParameters"], json!({"integration.request.header.a": "route.request.header.a"}));
+}
+
+#[tokio::test]
 async fn quotas_answer_too_many_requests() {
     let f = fixture().await;
     let api = f.api().await;

@@ -212,6 +212,12 @@ impl ControlPlane {
                 stage_update(&before, &mut item);
                 item.insert("lastUpdatedDate".to_owned(), timestamp(now));
             }
+            if *c == INTEGRATIONS
+                && let Some(Value::Object(parameters)) = item.get_mut("requestParameters")
+            {
+                // A parameter sent as "" is removed, as on AWS.
+                parameters.retain(|_, v| v.as_str() != Some(""));
+            }
             let mut candidate = item.clone();
             candidate.extend(input.body.clone());
             self.check(doc, c, parent, &candidate, id, false)?;
