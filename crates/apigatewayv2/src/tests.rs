@@ -383,6 +383,40 @@ async fn listings_page_with_tamper_evident_tokens() {
 }
 
 #[tokio::test]
+async fn update_stage_merges_variables_and_an_empty_access_log_block_removes_it() {
+    let f = fixture().await;
+    let api = f.api().await;
+    let stage = format!("/v2/apis/{api}/stages/prod");
+    let log =
+        json!({"destinationArn": "arn:aws:logs:us-east-1:123456789012:log-group:g", "format": "$context.requestId"});
+    let created = json!({"stageName": "prod", "stageVariables": {"a": "1", "b": "2"}, "accessLogSettings": log});
+    f.ok(Method::POST, &format!("/v2/apis/{api}/stages"), created).await;
+    // Terraform sends only the changed variables, a removed one as "".
+    let changed = json!({"stageVariables": {"a": "10", "b": "", "c": "3"}, "accessLogSettings": {}});
+    let updated = f.ok(Method::PATCH, &stage, changed).await;
+    assert_eq!(updated["stageVariables"], json!({"a": "10", "c": "3"}));
+    assert!(updated.get("accessLogSettings").is_none(), "{updated}");
+    let got = f.ok(Method::GET, &stage, Value::Null).await;
+    assert_eq!(got["stageVariables"], json!({"a": "10", "c": "3"}));
+    assert!(got.get("accessLogSettings").is_none(), "{got}");
+}
+
+#[tokio::test]
+async fn update_integration_removes_request_parameters_sent_empty() {
+    let f = fixture().await;
+    let api = f.api().await;
+    let parameters =
+        json!({"integration.request.header.a": "route.request.header.a", "integration.request.header.b": "'b'"});
+    let body = json!({"integrationType": "MOCK", "requestParameters": parameters});
+    let created = f.ok(Method::POST, &format!("/v2/apis/{api}/integrations"), body).await;
+    let path = format!("/v2/apis/{api}/integrations/{}", created["integrationId"].as_str().unwrap());
+    let changed = json!({"integrationType": "MOCK", "requestParameters": {"integration.request.header.a": "route.request.header.a", "integration.request.header.b": ""}});
+    f.ok(Method::PATCH, &path, changed).await;
+    let got = f.ok(Method::GET, &path, Value::Null).await;
+    assert_eq!(got["requestParameters"], json!({"integration.request.header.a": "route.request.header.a"}));
+}
+
+#[tokio::test]
 async fn quotas_answer_too_many_requests() {
     let f = fixture().await;
     let api = f.api().await;

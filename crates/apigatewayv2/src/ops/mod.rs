@@ -206,9 +206,17 @@ impl ControlPlane {
             let parent = self.parent(doc, c, input)?;
             let id = input.label(c.id);
             let mut item = doc.get(c, parent, id).cloned().ok_or_else(|| self.not_found(c.resource_type, id))?;
+            let before = item.clone();
             merge(&mut item, &input.body, op);
             if *c == STAGES {
+                stage_update(&before, &mut item);
                 item.insert("lastUpdatedDate".to_owned(), timestamp(now));
+            }
+            if *c == INTEGRATIONS
+                && let Some(Value::Object(parameters)) = item.get_mut("requestParameters")
+            {
+                // A parameter sent as "" is removed, as on AWS.
+                parameters.retain(|_, v| v.as_str() != Some(""));
             }
             let mut candidate = item.clone();
             candidate.extend(input.body.clone());
@@ -337,6 +345,24 @@ fn defaults(c: &Collection, item: &mut Map<String, Value>, now: time::OffsetDate
             set("tags", Value::Object(Map::new()));
         }
         _ => {}
+    }
+}
+
+/// UpdateStage as AWS applies it: `StageVariables` are merged into the stage's, a variable set to "" is removed;
+/// an empty `AccessLogSettings` removes the settings.
+fn stage_update(before: &Map<String, Value>, item: &mut Map<String, Value>) {
+    if let Some(Value::Object(changed)) = item.get("stageVariables") {
+        let mut variables = before.get("stageVariables").and_then(Value::as_object).cloned().unwrap_or_default();
+        for (name, value) in changed {
+            match value.as_str() {
+                Some("") => variables.remove(name),
+                _ => variables.insert(name.clone(), value.clone()),
+            };
+        }
+        item.insert("stageVariables".to_owned(), Value::Object(variables));
+    }
+    if item.get("accessLogSettings").and_then(Value::as_object).is_some_and(Map::is_empty) {
+        item.remove("accessLogSettings");
     }
 }
 

@@ -13,6 +13,7 @@ mod limits;
 mod management;
 mod observability;
 mod serve;
+mod terraform;
 
 /// The shared harness (`crates/test-support`): servers on 127.0.0.1:0, the recording backend, clients.
 use test_support as harness;
