@@ -10,7 +10,7 @@ use aws_sdk_apigatewayv2::types::{
 
 use crate::harness::*;
 
-fn sdk(server: &TestServer) -> Client {
+pub(crate) fn sdk(server: &TestServer) -> Client {
     let config = aws_sdk_apigatewayv2::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
