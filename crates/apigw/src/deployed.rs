@@ -76,6 +76,21 @@ pub fn runtime(
     validate(api)
 }
 
+/// A configured API's members as apigatewayv2's GetApi answers them (without `apiEndpoint`, which the control
+/// plane adds): what GetApis lists for the APIs of the configuration file and flags.
+pub fn listed(api: &Api) -> Map<String, Value> {
+    let text = |s: &str| Value::String(s.to_owned());
+    let mut out = Map::new();
+    out.insert("apiId".to_owned(), text(&api.api_id));
+    out.insert("name".to_owned(), text(api.name.as_deref().unwrap_or(&api.api_id)));
+    out.insert("protocolType".to_owned(), text("WEBSOCKET"));
+    out.insert("routeSelectionExpression".to_owned(), text(&api.route_selection_expression));
+    out.insert("apiKeySelectionExpression".to_owned(), text("$request.header.x-api-key"));
+    out.insert("disableExecuteApiEndpoint".to_owned(), Value::Bool(false));
+    out.insert("tags".to_owned(), Value::Object(Map::new()));
+    out
+}
+
 /// The items of a collection, sorted by id so that conversion is deterministic.
 fn items(collection: Option<&Value>) -> Vec<(&str, &Value)> {
     let mut out: Vec<(&str, &Value)> = collection
@@ -126,7 +141,7 @@ fn integration(id: &str, item: &Value, responses: Option<&Value>) -> Option<Inte
 mod tests {
     use serde_json::json;
 
-    use super::{endpoint_path, runtime};
+    use super::{endpoint_path, listed, runtime};
 
     #[test]
     fn recognises_endpoint_paths() {
@@ -167,5 +182,8 @@ mod tests {
         assert!(api.route("$default").unwrap().integration.is_none(), "a Lambda ARN cannot run here yet");
         let mock = api.api.integrations.iter().find(|i| i.integration_id == "i3").unwrap();
         assert_eq!(mock.response_templates["$default"], "hi");
+        let members = listed(&api.api);
+        assert_eq!(members["apiId"], "abcdefghij");
+        assert_eq!((&members["name"], &members["protocolType"]), (&json!("chat"), &json!("WEBSOCKET")));
     }
 }

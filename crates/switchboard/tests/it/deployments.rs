@@ -127,3 +127,29 @@ async fn a_deployed_stage_serves_its_endpoint_and_follows_redeployments() {
     assert!(tokio_tungstenite::connect_async(url.as_str()).await.is_err());
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn get_apis_lists_the_configured_apis_read_only() {
+    let file = "[[apis]]\napi_id = \"filed\"\nname = \"from the file\"\nstages = [{ stage_name = \"prod\" }]\n";
+    let server = TestServer::start(file, |_| {}).await;
+    let sdk = sdk(&server);
+    let stored = sdk
+        .create_api()
+        .name("stored")
+        .protocol_type(ProtocolType::Websocket)
+        .route_selection_expression("$request.body.action")
+        .send()
+        .await
+        .unwrap();
+    let listed = sdk.get_apis().send().await.unwrap();
+    let ids: Vec<&str> = listed.items().iter().filter_map(|api| api.api_id()).collect();
+    assert_eq!(ids, ["filed", stored.api_id().unwrap()]);
+    let filed = sdk.get_api().api_id("filed").send().await.unwrap();
+    assert_eq!(filed.name(), Some("from the file"));
+    // Its endpoint works as it is: `{ApiEndpoint}/{stage}`.
+    let url = format!("{}/prod", filed.api_endpoint().unwrap());
+    tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
+    let err = sdk.update_api().api_id("filed").name("x").send().await.unwrap_err();
+    assert!(err.into_service_error().is_not_found_exception(), "read-only");
+    server.shutdown().await;
+}
