@@ -113,3 +113,59 @@ fn convert(deployed: &DeployedStage, stage: &str) -> Option<ApiRuntime> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use apigatewayv2::{Config, ControlPlane};
+    use http::Method;
+    use serde_json::{Value, json};
+
+    use super::{DeployedStages, RECHECK};
+
+    async fn call(control: &ControlPlane, method: Method, path: &str, body: Value) -> Value {
+        let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
+        let reply = control.handle(&method, path, None, &body).await.unwrap();
+        serde_json::from_slice(&reply.body).unwrap_or(Value::Null)
+    }
+
+    #[tokio::test]
+    async fn a_stage_is_converted_once_per_version_and_reread_after_the_recheck_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(store::SqliteStore::open(dir.path()).await.unwrap());
+        let control = ControlPlane::new(store, Config::new("us-east-1", "123456789012", "ws://127.0.0.1:1"));
+        let api = call(
+            &control,
+            Method::POST,
+            "/v2/apis",
+            json!({"name": "a", "protocolType": "WEBSOCKET", "routeSelectionExpression": "$request.body.action"}),
+        )
+        .await;
+        let base = format!("/v2/apis/{}", api["apiId"].as_str().unwrap());
+        let api_id = api["apiId"].as_str().unwrap();
+        call(&control, Method::POST, &format!("{base}/routes"), json!({"routeKey": "one"})).await;
+        call(&control, Method::POST, &format!("{base}/stages"), json!({"stageName": "prod"})).await;
+        let stages = DeployedStages::default();
+        assert!(stages.get(&control, api_id, "prod").await.unwrap().is_none(), "no deployment yet");
+        call(&control, Method::POST, &format!("{base}/deployments"), json!({"stageName": "prod"})).await;
+        let first = stages.get(&control, api_id, "prod").await.unwrap().unwrap();
+        assert!(first.route("one").is_some());
+
+        // A redeployment is seen only once the copy is older than the recheck interval.
+        call(&control, Method::POST, &format!("{base}/routes"), json!({"routeKey": "two"})).await;
+        call(&control, Method::POST, &format!("{base}/deployments"), json!({"stageName": "prod"})).await;
+        assert!(Arc::ptr_eq(&first, &stages.get(&control, api_id, "prod").await.unwrap().unwrap()));
+        tokio::time::sleep(RECHECK).await;
+        let second = stages.get(&control, api_id, "prod").await.unwrap().unwrap();
+        assert!(second.route("two").is_some());
+        // An unchanged document is not converted again.
+        tokio::time::sleep(RECHECK).await;
+        assert!(Arc::ptr_eq(&second, &stages.get(&control, api_id, "prod").await.unwrap().unwrap()));
+
+        call(&control, Method::DELETE, &format!("{base}/stages/prod"), Value::Null).await;
+        tokio::time::sleep(RECHECK).await;
+        assert!(stages.get(&control, api_id, "prod").await.unwrap().is_none());
+        assert!(stages.entries.lock().is_empty(), "nothing kept for a stage that serves nothing");
+    }
+}
