@@ -48,12 +48,16 @@ async fn next_event(backend: &mut Backend, event: &str) -> String {
     }
 }
 
-#[tokio::test]
-async fn a_deployed_stage_serves_its_endpoint_and_follows_redeployments() {
-    let server = TestServer::start("", |_| {}).await;
-    let sdk = sdk(&server);
-    let mut first = Backend::start(|event| Reply::Json(json!({ "first": event }))).await;
-    let second = Backend::start(|event| Reply::Json(json!({ "second": event }))).await;
+/// An API defined through the SDK: `$connect`, `$disconnect` and the two-way `send` reach `first`; integration
+/// `two` reaches the backend the stage variable `second` names; stage `prod` names `second` there, undeployed.
+struct Defined {
+    api: String,
+    endpoint: String,
+    send: String,
+    two: String,
+}
+
+async fn define(sdk: &aws_sdk_apigatewayv2::Client, first: &Backend, second: &Backend) -> Defined {
     let created = sdk
         .create_api()
         .name("live")
@@ -63,10 +67,8 @@ async fn a_deployed_stage_serves_its_endpoint_and_follows_redeployments() {
         .await
         .unwrap();
     let api = created.api_id().unwrap().to_owned();
-    let endpoint = created.api_endpoint().unwrap().to_owned();
-    let one = integration(&sdk, &api, &first.url()).await;
-    // The second backend's address comes from a stage variable.
-    let two = integration(&sdk, &api, "http://${stageVariables.second}/fn").await;
+    let one = integration(sdk, &api, &first.url()).await;
+    let two = integration(sdk, &api, "http://${stageVariables.second}/fn").await;
     for key in ["$connect", "$disconnect"] {
         sdk.create_route().api_id(&api).route_key(key).target(&one).send().await.unwrap();
     }
@@ -83,6 +85,22 @@ async fn a_deployed_stage_serves_its_endpoint_and_follows_redeployments() {
     sdk.create_route_response().api_id(&api).route_id(&send).route_response_key("$default").send().await.unwrap();
     let second_host = second.url().trim_start_matches("http://").trim_end_matches("/fn").to_owned();
     sdk.create_stage().api_id(&api).stage_name("prod").stage_variables("second", &second_host).send().await.unwrap();
+    Defined { api, endpoint: created.api_endpoint().unwrap().to_owned(), send, two }
+}
+
+/// Sends `{"action":"send","n":n}` and returns the route response.
+async fn exchange(ws: &mut Ws, n: u32) -> Value {
+    send_text(ws, &format!(r#"{{"action":"send","n":{n}}}"#)).await;
+    serde_json::from_str(&recv_text(ws).await).unwrap()
+}
+
+#[tokio::test]
+async fn a_deployed_stage_serves_its_endpoint_and_follows_redeployments() {
+    let server = TestServer::start("", |_| {}).await;
+    let sdk = sdk(&server);
+    let mut first = Backend::start(|event| Reply::Json(json!({ "first": event }))).await;
+    let second = Backend::start(|event| Reply::Json(json!({ "second": event }))).await;
+    let Defined { api, endpoint, send, two } = define(&sdk, &first, &second).await;
 
     // A stage without a deployment refuses handshakes.
     let url = format!("{endpoint}/prod");
@@ -92,21 +110,15 @@ async fn a_deployed_stage_serves_its_endpoint_and_follows_redeployments() {
     sdk.create_deployment().api_id(&api).stage_name("prod").send().await.unwrap();
     let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
     let id = next_event(&mut first, "CONNECT").await;
-    send_text(&mut ws, r#"{"action":"send","n":1}"#).await;
-    let reply: Value = serde_json::from_str(&recv_text(&mut ws).await).unwrap();
-    assert_eq!(reply, json!({"first": {"action": "send", "n": 1}}));
+    assert_eq!(exchange(&mut ws, 1).await, json!({"first": {"action": "send", "n": 1}}));
 
     // Edits change nothing live until they are deployed; then the open connection follows at once.
     sdk.update_route().api_id(&api).route_id(&send).target(&two).send().await.unwrap();
     tokio::time::sleep(Duration::from_millis(600)).await;
-    send_text(&mut ws, r#"{"action":"send","n":2}"#).await;
-    let reply: Value = serde_json::from_str(&recv_text(&mut ws).await).unwrap();
-    assert_eq!(reply, json!({"first": {"action": "send", "n": 2}}), "not deployed yet");
+    assert_eq!(exchange(&mut ws, 2).await, json!({"first": {"action": "send", "n": 2}}), "not deployed yet");
     sdk.create_deployment().api_id(&api).stage_name("prod").send().await.unwrap();
     tokio::time::sleep(Duration::from_millis(600)).await;
-    send_text(&mut ws, r#"{"action":"send","n":3}"#).await;
-    let reply: Value = serde_json::from_str(&recv_text(&mut ws).await).unwrap();
-    assert_eq!(reply, json!({"second": {"action": "send", "n": 3}}));
+    assert_eq!(exchange(&mut ws, 3).await, json!({"second": {"action": "send", "n": 3}}));
 
     // The management API answers under the endpoint, for this API's connections only.
     let base = format!("/@apis/{api}/prod");
@@ -152,4 +164,34 @@ async fn get_apis_lists_the_configured_apis_read_only() {
     let err = sdk.update_api().api_id("filed").name("x").send().await.unwrap_err();
     assert!(err.into_service_error().is_not_found_exception(), "read-only");
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_node_of_a_cluster_follows_deployments_within_a_second() {
+    let name = "every_node_of_a_cluster_follows_deployments_within_a_second";
+    let Some(env) = crate::cluster::ClusterEnv::get(name) else { return };
+    let nodes_backend = Backend::ok().await;
+    let (a, b) = (crate::cluster::node(&env, &nodes_backend).await, crate::cluster::node(&env, &nodes_backend).await);
+    let (sdk_a, sdk_b) = (sdk(&a), sdk(&b));
+    let mut first = Backend::start(|event| Reply::Json(json!({ "first": event }))).await;
+    let second = Backend::start(|event| Reply::Json(json!({ "second": event }))).await;
+    let Defined { api, send, two, .. } = define(&sdk_a, &first, &second).await;
+    sdk_a.create_deployment().api_id(&api).stage_name("prod").send().await.unwrap();
+
+    // Defined on node a, served by node b.
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/@apis/{api}/prod", b.addr)).await.unwrap();
+    next_event(&mut first, "CONNECT").await;
+    assert_eq!(exchange(&mut ws, 1).await, json!({"first": {"action": "send", "n": 1}}));
+    sdk_b.update_route().api_id(&api).route_id(&send).target(&two).send().await.unwrap();
+    sdk_a.create_deployment().api_id(&api).stage_name("prod").send().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(exchange(&mut ws, 2).await, json!({"second": {"action": "send", "n": 2}}));
+
+    // Deleting the API on node a closes its connection on node b.
+    sdk_a.delete_api().api_id(&api).send().await.unwrap();
+    assert_eq!(recv_close(&mut ws).await.0, 1001);
+    next_event(&mut first, "DISCONNECT").await;
+    a.shutdown().await;
+    b.shutdown().await;
+    env.cleanup().await;
 }
