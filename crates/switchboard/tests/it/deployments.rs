@@ -180,8 +180,12 @@ async fn every_node_of_a_cluster_follows_deployments_within_a_second() {
 
     // Defined on node a, served by node b.
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/@apis/{api}/prod", b.addr)).await.unwrap();
-    next_event(&mut first, "CONNECT").await;
+    let id = next_event(&mut first, "CONNECT").await;
     assert_eq!(exchange(&mut ws, 1).await, json!({"first": {"action": "send", "n": 1}}));
+    // Through node a, only under its own API's path.
+    management(&a, &format!("/@apis/{api}/prod")).get_connection().connection_id(&id).send().await.unwrap();
+    let err = management(&a, "/@apis/otherapi00/prod").get_connection().connection_id(&id).send().await.unwrap_err();
+    assert!(err.into_service_error().is_gone_exception());
     sdk_b.update_route().api_id(&api).route_id(&send).target(&two).send().await.unwrap();
     sdk_a.create_deployment().api_id(&api).stage_name("prod").send().await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
