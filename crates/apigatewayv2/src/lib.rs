@@ -44,6 +44,10 @@ pub struct Config {
     pub pagination_key: Vec<u8>,
     pub max_apis: u64,
     pub max_body_bytes: usize,
+    /// The APIs of the configuration file and flags, as GetApi answers them (model-shaped members, `apiId` first
+    /// among them): listed by GetApis before the stored ones and answered by GetApi, read-only (their sockets are
+    /// `{endpoint_base}/{stage}`, so their `ApiEndpoint` is the base itself).
+    pub configured: Vec<serde_json::Map<String, Value>>,
 }
 
 impl Config {
@@ -55,6 +59,7 @@ impl Config {
             pagination_key: Vec::new(),
             max_apis: MAX_APIS,
             max_body_bytes: 1024 * 1024,
+            configured: Vec::new(),
         }
     }
 }

@@ -17,10 +17,16 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(Vec::new()).await
+}
+
+/// A fixture whose configuration defines `configured` APIs.
+async fn fixture_with(configured: Vec<serde_json::Map<String, Value>>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
     let mut config = Config::new("us-east-1", "123456789012", "ws://127.0.0.1:4510/");
     config.pagination_key = b"key".to_vec();
+    config.configured = configured;
     let control = ControlPlane::new(store.clone(), config).with_clock(|| datetime!(2024-01-01 00:00:00.123 UTC));
     Fixture { _dir: dir, store, control }
 }
@@ -451,4 +457,33 @@ async fn concurrent_changes_to_one_api_all_land() {
     assert_eq!(routes["items"].as_array().unwrap().len(), 16);
     // Every committed change moved the version once: the creation, then one per route.
     assert_eq!(f.store.get_api(&api).await.unwrap().version, 17);
+}
+
+#[tokio::test]
+async fn configured_apis_are_listed_first_and_read_only() {
+    let configured = ["zeta", "alpha", "mid"]
+        .map(|id| json!({"apiId": id, "name": id, "protocolType": "WEBSOCKET"}).as_object().unwrap().clone());
+    let f = fixture_with(configured.to_vec()).await;
+    let stored = [f.api().await, f.api().await];
+    let mut listed = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let query = token.as_ref().map(|t| format!("&nextToken={t}")).unwrap_or_default();
+        let page = f.ok(Method::GET, &format!("/v2/apis?maxResults=2{query}"), Value::Null).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        listed.extend(items.iter().map(|i| i["apiId"].as_str().unwrap().to_owned()));
+        match page["nextToken"].as_str() {
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let mut expected: Vec<String> = ["alpha", "mid", "zeta"].map(str::to_owned).to_vec();
+    let mut stored = stored.to_vec();
+    stored.sort();
+    expected.extend(stored);
+    assert_eq!(listed, expected);
+    let got = f.ok(Method::GET, "/v2/apis/mid", Value::Null).await;
+    assert_eq!((got["name"].as_str(), got["apiEndpoint"].as_str()), (Some("mid"), Some("ws://127.0.0.1:4510")));
+    assert_eq!(f.call(Method::PATCH, "/v2/apis/mid", json!({"name": "x"})).await.0, 404, "read-only");
 }

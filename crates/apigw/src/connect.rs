@@ -3,6 +3,8 @@
 //! Their events name no connection: callers run them in a span that does (the handshake request's span, the
 //! connection's span, or the span a cluster survivor opens for a dead node's connection).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -28,6 +30,29 @@ pub struct ConnContext {
     pub headers: Vec<(String, String)>,
     /// Handshake query string, decoded.
     pub query: Vec<(String, String)>,
+}
+
+impl ConnContext {
+    /// The same connection served by another deployment of its stage: its routes, integrations and stage variables.
+    pub fn redeployed(&self, api: Arc<ApiRuntime>) -> ConnContext {
+        ConnContext {
+            stage_variables: api.stage(&self.stage).map(|s| s.stage_variables.clone()).unwrap_or_default(),
+            api,
+            stage: self.stage.clone(),
+            connection_id: self.connection_id.clone(),
+            connected_at: self.connected_at,
+            identity: self.identity.clone(),
+            domain_name: self.domain_name.clone(),
+            headers: self.headers.clone(),
+            query: self.query.clone(),
+        }
+    }
+}
+
+/// Where a connection of a deployed stage finds what its stage serves now (a new deployment applies to the next
+/// message of every open connection); `None` while there is nothing newer to serve.
+pub trait LiveStage: Send + Sync + std::fmt::Debug {
+    fn current(&self) -> Pin<Box<dyn Future<Output = Option<Arc<ApiRuntime>>> + Send + '_>>;
 }
 
 /// What to answer a WebSocket handshake.

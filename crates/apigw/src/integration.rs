@@ -1,5 +1,6 @@
 //! Calls integrations: AWS_PROXY (a Lambda-style function over HTTP), HTTP_PROXY and MOCK.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -38,6 +39,28 @@ pub struct Call<'a> {
     pub message_id: Option<&'a str>,
     pub body: Option<&'a str>,
     pub disconnect: Option<(u16, &'a str)>,
+}
+
+/// The integration's URI with every `${stageVariables.name}` replaced by the connection's stage variable (empty
+/// when the stage has no such variable), as API Gateway does.
+pub fn integration_uri<'a>(integration: &'a Integration, ctx: &ConnContext) -> Cow<'a, str> {
+    const OPEN: &str = "${stageVariables.";
+    let uri = integration.integration_uri.as_deref().unwrap_or_default();
+    if !uri.contains(OPEN) {
+        return Cow::Borrowed(uri);
+    }
+    let mut out = String::with_capacity(uri.len());
+    let mut rest = uri;
+    while let Some(start) = rest.find(OPEN) {
+        let after = &rest[start + OPEN.len()..];
+        let Some(end) = after.find('}') else { break };
+        out.push_str(&rest[..start]);
+        let value = ctx.stage_variables.get(&after[..end]).and_then(Value::as_str).unwrap_or_default();
+        out.push_str(value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// Shared HTTP client for every integration call.
@@ -82,10 +105,10 @@ impl Invoker {
             now: OffsetDateTime::now_utc(),
         };
         let event = proxy_event(call.ctx, &facts);
-        let uri = integration.integration_uri.as_deref().unwrap_or_default();
+        let uri = integration_uri(integration, call.ctx);
         let request = self
             .client
-            .post(uri)
+            .post(uri.as_ref())
             .timeout(integration.timeout())
             .header(http::header::CONTENT_TYPE, "application/json")
             .header("x-amz-function-request-id", call.request_id)
@@ -113,9 +136,9 @@ impl Invoker {
     }
 
     async fn http_proxy(&self, integration: &Integration, call: &Call<'_>) -> Outcome {
-        let uri = integration.integration_uri.as_deref().unwrap_or_default();
+        let uri = integration_uri(integration, call.ctx);
         let mut query: Vec<(String, String)> = Vec::new();
-        let mut request = self.client.post(uri).timeout(integration.timeout());
+        let mut request = self.client.post(uri.as_ref()).timeout(integration.timeout());
         if call.event_type == EventType::Connect {
             for (name, value) in &call.ctx.headers {
                 if !is_hop_by_hop(name) {
@@ -218,4 +241,36 @@ fn resolve_parameter(source: &str, call: &Call<'_>) -> Option<String> {
         return expr.evaluate(call.body?);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::integration_uri;
+    use crate::record::Record;
+    use crate::{Integration, IntegrationType};
+
+    #[test]
+    fn stage_variables_fill_the_integration_uri() {
+        let apis = crate::testing::one_api();
+        let record =
+            Record { api: "a".into(), stage: "prod".into(), at: 0, ip: String::new(), ua: None, host: String::new() };
+        let ctx = record.context(&apis, "id").unwrap();
+        let with = |uri: &str| Integration {
+            integration_id: "i".to_owned(),
+            integration_type: IntegrationType::AwsProxy,
+            integration_uri: Some(uri.to_owned()),
+            timeout_in_millis: 29_000,
+            request_parameters: Default::default(),
+            request_templates: Default::default(),
+            response_templates: Default::default(),
+        };
+        for (uri, expected) in [
+            ("http://h/${stageVariables.v}/x", "http://h/1/x"),
+            ("http://h/${stageVariables.missing}${stageVariables.v}", "http://h/1"),
+            ("http://h/plain", "http://h/plain"),
+            ("http://h/${stageVariables.v", "http://h/${stageVariables.v"),
+        ] {
+            assert_eq!(integration_uri(&with(uri), &ctx), expected);
+        }
+    }
 }

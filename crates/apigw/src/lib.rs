@@ -7,6 +7,7 @@
 //! other nodes) and a [`hub::session`] with a [`router::MessageRouter`] as each API socket's inbound handler.
 
 pub mod connect;
+pub mod deployed;
 mod events;
 pub mod handshake;
 pub mod integration;

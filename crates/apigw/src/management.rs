@@ -1,5 +1,6 @@
 //! The `@connections` management API (reference apigw.md §1): PostToConnection, GetConnection and DeleteConnection
-//! at `/{stage}/@connections/{id}` and `/@connections/{id}`, as plain calls on the hub.
+//! at `/{stage}/@connections/{id}`, `/@connections/{id}` and, for APIs defined through the control plane,
+//! `/@apis/{apiId}/{stage}/@connections/{id}`, as plain calls on the hub.
 //!
 //! The server reads and verifies the request, then calls [`Call::parse`] and [`apply`] (on the node that holds the
 //! connection; cluster forwarding runs [`apply`] on the owner node and carries its [`Reply`] back unchanged).
@@ -55,6 +56,8 @@ pub struct Reply {
 /// A parsed management path.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Target<'a> {
+    /// `Some` for `/@apis/{apiId}/{stage}/@connections/{id}`: only that API's connections are reachable.
+    pub api: Option<&'a str>,
     /// `None` for `/@connections/{id}` (no stage, as LocalStack and serverless-offline users configure it).
     pub stage: Option<&'a str>,
     /// The raw (still percent-encoded) connection id segment.
@@ -62,8 +65,19 @@ pub struct Target<'a> {
 }
 
 impl<'a> Target<'a> {
-    /// Recognises `/@connections/{id}` and `/{stage}/@connections/{id}`, with `@` also as `%40`.
+    /// Recognises `/@connections/{id}`, `/{stage}/@connections/{id}` and
+    /// `/@apis/{apiId}/{stage}/@connections/{id}`, with `@` also as `%40`.
     pub fn parse(path: &'a str) -> Option<Target<'a>> {
+        if let Some(rest) = path.strip_prefix(crate::deployed::APIS_PREFIX) {
+            let (api, rest) = rest.split_once('/')?;
+            let (stage, rest) = rest.split_once('/')?;
+            let raw_id = split_marker(rest)?;
+            return (!api.is_empty() && !stage.is_empty()).then_some(Target {
+                api: Some(api),
+                stage: Some(stage),
+                raw_id,
+            });
+        }
         let rest = path.strip_prefix('/')?;
         let (stage, rest) = match split_marker(rest) {
             Some(after) => (None, after),
@@ -72,7 +86,7 @@ impl<'a> Target<'a> {
                 (Some(stage), split_marker(after_stage)?)
             }
         };
-        Some(Target { stage, raw_id: rest })
+        Some(Target { api: None, stage, raw_id: rest })
     }
 }
 
@@ -88,16 +102,20 @@ fn split_marker(s: &str) -> Option<&str> {
 pub struct Call<'a> {
     pub op: Op,
     pub id: ConnectionId,
+    /// The API of an `/@apis/{apiId}/…` path.
+    pub api: Option<&'a str>,
     /// The stage of the request path, if it had one.
     pub stage: Option<&'a str>,
 }
 
 impl<'a> Call<'a> {
-    /// Checks a request whose signature was verified: a known method (else 403), a known stage (else 403) and a
-    /// well-formed connection id (else 400).
+    /// Checks a request whose signature was verified: a known method (else 403), a known stage of the configured
+    /// APIs (else 403; the caller checks the stage of an `/@apis/{apiId}/…` path) and a well-formed connection id
+    /// (else 400).
     pub fn parse(apis: &ApiSet, method: &Method, target: &Target<'a>) -> Result<Call<'a>, ApiError> {
         let op = Op::of(method).ok_or_else(ApiError::forbidden)?;
         if let Some(stage) = target.stage
+            && target.api.is_none()
             && apis.apis().all(|api| api.stage(stage).is_none())
         {
             return Err(ApiError::forbidden());
@@ -105,19 +123,31 @@ impl<'a> Call<'a> {
         let id_text: Cow<'_, str> = percent_decode_str(target.raw_id).decode_utf8_lossy();
         let id = ConnectionId::parse(&id_text)
             .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, format!("Invalid connectionId: {id_text}")))?;
-        Ok(Call { op, id, stage: target.stage })
+        Ok(Call { op, id, api: target.api, stage: target.stage })
     }
 }
 
 /// Runs a management operation on a connection of this hub (called for local requests and for requests other
 /// nodes forward); `stage` is the stage of the request path, if it had one.
 pub fn apply(hub: &Hub, op: Op, id: ConnectionId, stage: Option<&str>, body: Bytes) -> Result<Reply, ApiError> {
+    apply_within(hub, op, id, None, stage, body)
+}
+
+/// [`apply`], reaching only connections of `api` when it is given (an `/@apis/{apiId}/…` path).
+pub fn apply_within(
+    hub: &Hub,
+    op: Op,
+    id: ConnectionId,
+    api: Option<&str>,
+    stage: Option<&str>,
+    body: Bytes,
+) -> Result<Reply, ApiError> {
     let conn = hub.get(id).ok_or_else(ApiError::gone)?;
     // A chat connection is not an API Gateway connection.
-    let Scope::Api { stage: conn_stage, .. } = &conn.info().scope else {
+    let Scope::Api { api_id: conn_api, stage: conn_stage } = &conn.info().scope else {
         return Err(ApiError::gone());
     };
-    if stage.is_some_and(|s| s != &**conn_stage) {
+    if stage.is_some_and(|s| s != &**conn_stage) || api.is_some_and(|a| a != &**conn_api) {
         return Err(ApiError::gone());
     }
 

@@ -188,7 +188,14 @@ fn is_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
+/// An integration URI the router can call: an `http(s)://` URL, or one a stage variable gives
+/// (`${stageVariables.url}`).
+pub(crate) fn is_url(uri: &str) -> bool {
+    uri.starts_with("http://") || uri.starts_with("https://") || uri.starts_with("${stageVariables.")
+}
+
+/// Checks one API and resolves its routes' integrations.
+pub(crate) fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
     let invalid = |message: String| ModelError::Invalid { api: api.api_id.clone(), message };
     if !is_name(&api.api_id) {
         return Err(invalid("api_id must be 1-128 characters of [A-Za-z0-9_-]".to_owned()));
@@ -217,7 +224,7 @@ fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
         }
         if integration.integration_type != IntegrationType::Mock {
             let uri = integration.integration_uri.as_deref().unwrap_or_default();
-            if !(uri.starts_with("http://") || uri.starts_with("https://")) {
+            if !is_url(uri) {
                 return Err(invalid(format!(
                     "integration `{}`: integration_uri must be an http:// or https:// URL",
                     integration.integration_id

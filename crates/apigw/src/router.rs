@@ -8,7 +8,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 use wire::apigw::{ErrorFrame, EventType};
 
-use crate::connect::ConnContext;
+use crate::connect::{ConnContext, LiveStage};
 use crate::integration::{Call, Invoker, Outcome};
 
 /// The inbound handler of an API Gateway connection.
@@ -22,11 +22,28 @@ pub struct MessageRouter {
     invoker: Invoker,
     in_flight: Arc<Semaphore>,
     tasks: TaskTracker,
+    live: Option<Arc<dyn LiveStage>>,
 }
 
 impl MessageRouter {
     pub fn new(ctx: Arc<ConnContext>, invoker: Invoker, max_in_flight: usize, tasks: TaskTracker) -> MessageRouter {
-        MessageRouter { ctx, invoker, in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))), tasks }
+        MessageRouter { ctx, invoker, in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))), tasks, live: None }
+    }
+
+    /// Serves each message with what `live` answers then (a deployed stage's current deployment).
+    pub fn with_live_stage(mut self, live: Arc<dyn LiveStage>) -> MessageRouter {
+        self.live = Some(live);
+        self
+    }
+
+    /// The context of the next message: the connection's, moved to its stage's current deployment if that changed.
+    async fn refresh(&mut self) {
+        let Some(live) = &self.live else { return };
+        if let Some(api) = live.current().await
+            && !Arc::ptr_eq(&api, &self.ctx.api)
+        {
+            self.ctx = Arc::new(self.ctx.redeployed(api));
+        }
     }
 
     /// The route key a message selects, or `None` when neither a route nor `$default` matches.
@@ -44,6 +61,7 @@ fn is_lifecycle(key: &str) -> bool {
 
 impl Inbound for MessageRouter {
     async fn on_text(&mut self, conn: &Arc<Connection>, text: Utf8Bytes) {
+        self.refresh().await;
         let request_id = hub::random_id();
         let Some(route_key) = self.select_route(text.as_str()).map(str::to_owned) else {
             conn.deliver(Outbound::from(ErrorFrame::Forbidden.render(&self.ctx.connection_id, &request_id)));

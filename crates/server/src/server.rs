@@ -289,7 +289,8 @@ fn control_config(config: &Config) -> anyhow::Result<ivschat::Config> {
 
 /// The apigatewayv2 control plane's settings. `ApiEndpoint`s name this listener as a client on the same machine
 /// reaches it (an unspecified listen address becomes loopback), with `wss://` when TLS is on. Its `NextToken`s are
-/// signed with a key of their own, derived from the shared pagination key.
+/// signed with a key of their own, derived from the shared pagination key. The `[[apis]]` of the configuration
+/// file are listed, read-only.
 fn apigatewayv2_config(config: &Config, local_addr: SocketAddr, pagination_key: &[u8]) -> apigatewayv2::Config {
     let mut addr = local_addr;
     if addr.ip().is_unspecified() {
@@ -301,6 +302,9 @@ fn apigatewayv2_config(config: &Config, local_addr: SocketAddr, pagination_key: 
     let scheme = if config.tls.is_some() { "wss" } else { "ws" };
     let mut settings = apigatewayv2::Config::new(&config.region, &config.account_id, &format!("{scheme}://{addr}"));
     settings.pagination_key = [pagination_key, b"/apigatewayv2"].concat();
+    // The default API (shaped by `--route`, `--stage` and the file's top-level keys) is not listed.
+    let is_default = |api: &&apigw::Api| api.api_id == crate::config::DEFAULT_API_ID;
+    settings.configured = config.apis.iter().filter(|api| !is_default(api)).map(apigw::deployed::listed).collect();
     settings
 }
 

@@ -14,6 +14,7 @@ use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::credentials::Keyring;
 use crate::gate::Gate;
+use crate::http::DeployedStages;
 use crate::metrics::Metrics;
 use crate::ratelimit::TokenBucket;
 
@@ -36,6 +37,8 @@ pub struct AppState {
     /// Live chat rooms.
     pub chat: Arc<chat::ChatService>,
     pub apis: ApiSet,
+    /// The deployed stages of APIs defined through the control plane, as their sockets serve them.
+    pub(crate) deployed: DeployedStages,
     pub invoker: Invoker,
     /// `None` when signature checks are switched off (`--insecure-no-auth`).
     pub keys: Option<Keyring>,
@@ -90,6 +93,7 @@ impl AppState {
             apigatewayv2,
             chat,
             apis,
+            deployed: DeployedStages::default(),
             invoker: Invoker::new(),
             keys,
             metrics: Metrics::default(),

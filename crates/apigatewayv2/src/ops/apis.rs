@@ -50,8 +50,28 @@ impl ControlPlane {
     }
 
     pub(super) async fn get_api(&self, input: &Input) -> Result<Value, ApiError> {
-        let (_, doc) = self.load(input.label("apiId")).await?;
-        Ok(self.render_api(&doc))
+        let id = input.label("apiId");
+        match self.load(id).await {
+            Ok((_, doc)) => Ok(self.render_api(&doc)),
+            Err(err) if err.code == wire::ErrorCode::NotFound => self.configured(id).map(Value::Object).ok_or(err),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The configured API `id` as answered, if there is one.
+    fn configured(&self, id: &str) -> Option<Map<String, Value>> {
+        let api = self.config.configured.iter().find(|a| a.get("apiId").and_then(Value::as_str) == Some(id))?;
+        let mut api = api.clone();
+        api.insert("apiEndpoint".to_owned(), Value::String(self.config.endpoint_base.clone()));
+        Some(api)
+    }
+
+    /// The configured APIs' ids in listing order.
+    fn configured_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> =
+            self.config.configured.iter().filter_map(|a| a.get("apiId").and_then(Value::as_str)).collect();
+        ids.sort_unstable();
+        ids
     }
 
     pub(super) async fn update_api(&self, input: &Input) -> Result<Value, ApiError> {
@@ -73,20 +93,36 @@ impl ControlPlane {
         self.store.delete_api(input.label("apiId")).await.map(drop).map_err(|e| self.store_error(e))
     }
 
+    /// The configured APIs by id, then the stored ones. A token resuming among the configured APIs carries
+    /// `CONFIGURED_CURSOR` and the last id listed (a stored API's id never contains `/`).
     pub(super) async fn get_apis(&self, input: &Input) -> Result<Value, ApiError> {
         let (limit, after) = self.page_request(input, API_LISTING, b"")?;
-        let after = after.map(|id| store::Cursor { update_time_ms: 0, id });
-        let page = self.store.list_apis(after.as_ref(), limit).await.map_err(|e| self.store_error(e))?;
-        let mut items = Vec::with_capacity(page.items.len());
+        let (configured_after, store_after) = match after {
+            None => (Some(String::new()), None),
+            Some(id) => match id.strip_prefix(CONFIGURED_CURSOR) {
+                Some(last) => (Some(last.to_owned()), None),
+                None => (None, Some(store::Cursor { update_time_ms: 0, id })),
+            },
+        };
+        let mut items = Vec::new();
+        if let Some(last) = configured_after {
+            let ids = self.configured_ids();
+            let pending: Vec<&str> = ids.into_iter().filter(|id| last.is_empty() || *id > last.as_str()).collect();
+            for id in pending.iter().take(limit) {
+                items.extend(self.configured(id).map(Value::Object));
+            }
+            if pending.len() >= limit {
+                let last = pending[limit - 1];
+                let next = store::Cursor { update_time_ms: 0, id: format!("{CONFIGURED_CURSOR}{last}") };
+                return Ok(listing(items, Some(self.pages.encode(API_LISTING, b"", &next))));
+            }
+        }
+        let page =
+            self.store.list_apis(store_after.as_ref(), limit - items.len()).await.map_err(|e| self.store_error(e))?;
         for record in &page.items {
             items.push(self.render_api(&Document::parse(&record.document)?));
         }
-        let mut out = Map::new();
-        out.insert("items".to_owned(), Value::Array(items));
-        if let Some(next) = page.next {
-            out.insert("nextToken".to_owned(), Value::String(self.pages.encode(API_LISTING, b"", &next)));
-        }
-        Ok(Value::Object(out))
+        Ok(listing(items, page.next.map(|next| self.pages.encode(API_LISTING, b"", &next))))
     }
 
     /// The resource an ARN names, if it is one of this region's taggable WebSocket resources.
@@ -153,6 +189,19 @@ impl ControlPlane {
         let tags = self.tags_in(&mut doc, &tagged)?.clone();
         Ok(serde_json::json!({ "tags": tags }))
     }
+}
+
+/// The start of a GetApis cursor that resumes among the configured APIs.
+const CONFIGURED_CURSOR: &str = "configured/";
+
+/// A GetApis answer.
+fn listing(items: Vec<Value>, next: Option<String>) -> Value {
+    let mut out = Map::new();
+    out.insert("items".to_owned(), Value::Array(items));
+    if let Some(next) = next {
+        out.insert("nextToken".to_owned(), Value::String(next));
+    }
+    Value::Object(out)
 }
 
 /// AWS's limit of tags per resource.

@@ -8,19 +8,24 @@ use hub::{ConnectionInfo, Hub, HubConfig, Scope};
 use time::OffsetDateTime;
 use wire::ErrorCode;
 
-use super::{Call, Op, Reply, Target, apply};
+use super::{Call, Op, Reply, Target, apply, apply_within};
 
 #[test]
 fn parses_management_paths() {
     let t = |p| Target::parse(p);
     assert_eq!(
         t("/prod/@connections/L0SM9cOFvHcCIhw%3D"),
-        Some(Target { stage: Some("prod"), raw_id: "L0SM9cOFvHcCIhw%3D" })
+        Some(Target { api: None, stage: Some("prod"), raw_id: "L0SM9cOFvHcCIhw%3D" })
     );
-    assert_eq!(t("/@connections/abc"), Some(Target { stage: None, raw_id: "abc" }));
-    assert_eq!(t("/prod/%40connections/abc"), Some(Target { stage: Some("prod"), raw_id: "abc" }));
-    assert_eq!(t("/prod/@connections/"), Some(Target { stage: Some("prod"), raw_id: "" }));
-    assert_eq!(t("/prod/@connections/a/b"), Some(Target { stage: Some("prod"), raw_id: "a/b" }));
+    assert_eq!(t("/@connections/abc"), Some(Target { api: None, stage: None, raw_id: "abc" }));
+    assert_eq!(t("/prod/%40connections/abc"), Some(Target { api: None, stage: Some("prod"), raw_id: "abc" }));
+    assert_eq!(t("/prod/@connections/"), Some(Target { api: None, stage: Some("prod"), raw_id: "" }));
+    assert_eq!(t("/prod/@connections/a/b"), Some(Target { api: None, stage: Some("prod"), raw_id: "a/b" }));
+    assert_eq!(
+        t("/@apis/abcdefghij/prod/@connections/abc"),
+        Some(Target { api: Some("abcdefghij"), stage: Some("prod"), raw_id: "abc" })
+    );
+    assert_eq!(t("/@apis/abcdefghij/@connections/abc"), None);
     assert_eq!(t("/prod"), None);
     assert_eq!(t("/prod/other/abc"), None);
     assert_eq!(t("/"), None);
@@ -51,14 +56,16 @@ fn checks_method_stage_and_id() {
         user_agent: None,
     });
     let raw = id.id().to_string();
-    let target = Target { stage: Some("prod"), raw_id: &raw };
+    let target = Target { api: None, stage: Some("prod"), raw_id: &raw };
     let call = Call::parse(&apis, &Method::DELETE, &target).unwrap();
-    assert_eq!(call, Call { op: Op::Delete, id: id.id(), stage: Some("prod") });
+    assert_eq!(call, Call { op: Op::Delete, id: id.id(), api: None, stage: Some("prod") });
 
     let code = |method: Method, target: Target<'_>| Call::parse(&apis, &method, &target).unwrap_err().code;
-    assert_eq!(code(Method::PUT, Target { stage: Some("prod"), raw_id: &raw }), ErrorCode::Forbidden);
-    assert_eq!(code(Method::GET, Target { stage: Some("nostage"), raw_id: &raw }), ErrorCode::Forbidden);
-    assert_eq!(code(Method::GET, Target { stage: None, raw_id: "not-an-id" }), ErrorCode::BadRequest);
+    assert_eq!(code(Method::PUT, Target { api: None, stage: Some("prod"), raw_id: &raw }), ErrorCode::Forbidden);
+    assert_eq!(code(Method::GET, Target { api: None, stage: Some("nostage"), raw_id: &raw }), ErrorCode::Forbidden);
+    assert_eq!(code(Method::GET, Target { api: None, stage: None, raw_id: "not-an-id" }), ErrorCode::BadRequest);
+    let defined = Target { api: Some("abcdefghij"), stage: Some("nostage"), raw_id: &raw };
+    assert_eq!(Call::parse(&apis, &Method::GET, &defined).unwrap().api, Some("abcdefghij"), "checked by the caller");
     assert_eq!(Op::of(&Method::POST).map(Op::name), Some("PostToConnection"));
 }
 
@@ -77,6 +84,9 @@ fn applies_operations_to_api_connections_only() {
     let gone = |result: Result<Reply, wire::ApiError>| result.unwrap_err().code == ErrorCode::Gone;
     assert!(gone(apply(&hub, Op::Get, api.id(), Some("dev"), Bytes::new())), "another stage");
     assert!(gone(apply(&hub, Op::Get, chat.id(), None, Bytes::new())), "a chat connection");
+    let within = |api_id| apply_within(&hub, Op::Get, api.id(), Some(api_id), Some("prod"), Bytes::new());
+    assert_eq!(within("a").unwrap().status, 200);
+    assert!(gone(within("b")), "another API's path");
 
     assert_eq!(apply(&hub, Op::Delete, api.id(), None, Bytes::new()).unwrap(), Reply { status: 204, json: None });
     assert!(gone(apply(&hub, Op::Delete, api.id(), None, Bytes::new())), "already closing");

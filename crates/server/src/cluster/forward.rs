@@ -1,5 +1,5 @@
 //! Forwarding management calls: a call for a connection of another node goes to that node's bus channel as a
-//! request with a reply channel; the owner runs [`apigw::management::apply`] and answers its result unchanged.
+//! request with a reply channel; the owner runs [`apigw::management::apply_within`] and answers its result unchanged.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -44,8 +44,21 @@ impl From<WireError> for ApiError {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "lowercase")]
 enum Envelope {
-    Request { id: u64, from: u16, op: Op, conn: String, stage: Option<String>, body: String },
-    Reply { id: u64, result: Result<Reply, WireError> },
+    Request {
+        id: u64,
+        from: u16,
+        op: Op,
+        conn: String,
+        /// The API of an `/@apis/{apiId}/…` path (absent in messages of nodes that predate it).
+        #[serde(default)]
+        api: Option<String>,
+        stage: Option<String>,
+        body: String,
+    },
+    Reply {
+        id: u64,
+        result: Result<Reply, WireError>,
+    },
 }
 
 impl Cluster {
@@ -68,6 +81,7 @@ impl Cluster {
             from: self.node(),
             op: call.op,
             conn: call.id.to_string(),
+            api: call.api.map(str::to_owned),
             stage: call.stage.map(str::to_owned),
             body: BASE64.encode(&body),
         };
@@ -105,10 +119,12 @@ pub(super) async fn serve_inbox(state: Arc<AppState>, mut inbox: Subscription) {
                     let _ = waiter.send(result);
                 }
             }
-            Envelope::Request { id, from, op, conn, stage, body } => {
+            Envelope::Request { id, from, op, conn, api, stage, body } => {
                 let body = Bytes::from(BASE64.decode(body.as_bytes()).unwrap_or_default());
                 let result = match ConnectionId::parse(&conn) {
-                    Some(conn) => apigw::management::apply(&state.hub, op, conn, stage.as_deref(), body),
+                    Some(conn) => {
+                        apigw::management::apply_within(&state.hub, op, conn, api.as_deref(), stage.as_deref(), body)
+                    }
                     None => Err(ApiError::gone()),
                 };
                 let reply = Envelope::Reply { id, result: result.map_err(|e| WireError::from(&e)) };

@@ -6,7 +6,9 @@
 //!   `/@switchboard/ext/{operation}` is the slot for Switchboard's own extension operations (operations AWS does not
 //!   have, such as test hooks), so they can never clash with an AWS path, a stage or the health and metrics paths.
 //! - `/@connections/{id}` and `/{stage}/@connections/{id}` are the management API (any signature; it checks its own).
-//! - A WebSocket upgrade is the chat socket at `/` and an API socket at `/{stage}`.
+//! - `/@apis/{apiId}/{stage}/@connections/{id}` is the management API of an API defined through the control plane.
+//! - A WebSocket upgrade is the chat socket at `/`, a defined API's socket at `/@apis/{apiId}/{stage}` (its
+//!   `{ApiEndpoint}/{stage}`) and a configured API's socket at `/{stage}`.
 //! - Anything else is a call to a SigV4 service, chosen by the service name of the request's credential scope
 //!   (`Authorization` header or presigned `X-Amz-Credential`) in the registry [`Service::ALL`]. A request signed for
 //!   `execute-api` that is not a management call is refused 403 `Forbidden`, as API Gateway refuses unknown paths.
@@ -38,6 +40,9 @@ pub(crate) enum Front<'a> {
     ChatSocket,
     /// `GET /{stage}` with `Upgrade: websocket`: an API Gateway WebSocket API socket.
     ApiSocket,
+    /// `GET /@apis/{apiId}/{stage}` with `Upgrade: websocket`: the socket of an API defined through the control
+    /// plane (its `{ApiEndpoint}/{stage}`).
+    ApiEndpointSocket { api_id: &'a str, stage: &'a str },
     /// A call to a SigV4 service's HTTP API.
     Service(Service),
     /// Signed for `execute-api` but not a management call: API Gateway's 403 `Forbidden`.
@@ -52,7 +57,7 @@ impl Front<'_> {
             Front::Extension(_) => "extension",
             Front::Management(_) => "management",
             Front::ChatSocket => "chat_socket",
-            Front::ApiSocket => "api_socket",
+            Front::ApiSocket | Front::ApiEndpointSocket { .. } => "api_socket",
             Front::Service(service) => service.scope_name(),
             Front::Forbidden => "forbidden",
         }
@@ -102,6 +107,9 @@ pub(crate) fn classify(parts: &Parts) -> Front<'_> {
         return Front::Management(target);
     }
     if is_upgrade(parts) {
+        if let Some((api_id, stage)) = apigw::deployed::endpoint_path(path) {
+            return Front::ApiEndpointSocket { api_id, stage };
+        }
         return if path == "/" { Front::ChatSocket } else { Front::ApiSocket };
     }
     match credential_service(&parts.headers, parts.uri.query()) {

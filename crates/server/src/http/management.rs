@@ -1,5 +1,8 @@
 //! The `@connections` management API over HTTP: reads and verifies the request, then runs the operation of
 //! [`apigw::management`] here or, for another node's connection, through the cluster.
+//!
+//! Under `/@apis/{apiId}/{stage}/…` only that API's connections are reachable; a name that serves nothing answers
+//! 410 like a connection that is gone (a deleted API's or stage's connections answer 410 from then on).
 
 use std::sync::Arc;
 
@@ -46,7 +49,7 @@ async fn serve(
     let call = Call::parse(&state.apis, &parts.method, target)?;
     // The connection id names the node that holds it; another node's connections are reached through the cluster.
     let reply = if call.id.node() == state.cluster.node() {
-        apigw::management::apply(&state.hub, call.op, call.id, call.stage, body)?
+        apigw::management::apply_within(&state.hub, call.op, call.id, call.api, call.stage, body)?
     } else {
         state.cluster.forward(&call, body).await?
     };

@@ -7,6 +7,7 @@ mod apigatewayv2;
 mod auth;
 mod chat_socket;
 mod control;
+mod deployed;
 mod front;
 mod management;
 mod socket;
@@ -25,6 +26,7 @@ use wire::ApiError;
 
 use self::api_socket::ApiSocket;
 use self::chat_socket::ChatSocket;
+pub(crate) use self::deployed::DeployedStages;
 use self::front::{Front, Service};
 use crate::state::AppState;
 
@@ -61,7 +63,7 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
             let req = Request::from_parts(parts, body);
             socket::accept_websocket::<ChatSocket>(state, peer, req, request_id).await
         }
-        Front::ApiSocket => {
+        Front::ApiSocket | Front::ApiEndpointSocket { .. } => {
             let req = Request::from_parts(parts, body);
             socket::accept_websocket::<ApiSocket>(state, peer, req, request_id).await
         }

@@ -8,6 +8,7 @@ mod chat;
 mod cli;
 mod cluster;
 mod control;
+mod deployments;
 mod gateway;
 mod limits;
 mod management;

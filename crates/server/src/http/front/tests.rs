@@ -54,16 +54,24 @@ fn every_destination_from_a_table_of_requests() {
         (request("POST", "/@switchboard/ext/", &[]), Front::Extension("")),
         (
             request("POST", "/prod/@connections/abc", &[("authorization", &execute_api)]),
-            Front::Management(Target { stage: Some("prod"), raw_id: "abc" }),
+            Front::Management(Target { api: None, stage: Some("prod"), raw_id: "abc" }),
         ),
-        (request("GET", "/@connections/abc", &[]), Front::Management(Target { stage: None, raw_id: "abc" })),
+        (request("GET", "/@connections/abc", &[]), Front::Management(Target { api: None, stage: None, raw_id: "abc" })),
         (
             request("GET", "/prod/@connections/abc", UPGRADE),
-            Front::Management(Target { stage: Some("prod"), raw_id: "abc" }),
+            Front::Management(Target { api: None, stage: Some("prod"), raw_id: "abc" }),
         ),
         (request("GET", "/", UPGRADE), Front::ChatSocket),
         (request("GET", "/prod", UPGRADE), Front::ApiSocket),
         (request("GET", "/prod/", UPGRADE), Front::ApiSocket),
+        (
+            request("GET", "/@apis/abcdefghij/prod", UPGRADE),
+            Front::ApiEndpointSocket { api_id: "abcdefghij", stage: "prod" },
+        ),
+        (
+            request("POST", "/@apis/abcdefghij/prod/@connections/abc", &[("authorization", &execute_api)]),
+            Front::Management(Target { api: Some("abcdefghij"), stage: Some("prod"), raw_id: "abc" }),
+        ),
         // Not an upgrade: a POST, or no `Connection: upgrade`.
         (request("POST", "/prod", UPGRADE), Front::Service(Service::IvsChat)),
         (request("GET", "/prod", &[("upgrade", "websocket")]), Front::Service(Service::IvsChat)),
@@ -95,7 +103,7 @@ fn each_destination_has_its_own_name_in_logs() {
     let destinations = [
         Front::Reserved("health"),
         Front::Extension("reset"),
-        Front::Management(Target { stage: None, raw_id: "abc" }),
+        Front::Management(Target { api: None, stage: None, raw_id: "abc" }),
         Front::ChatSocket,
         Front::ApiSocket,
         Front::Service(Service::IvsChat),

@@ -1,0 +1,189 @@
+//! APIs defined through the apigatewayv2 control plane, as the data plane serves them: the path of their sockets
+//! (`/@apis/{apiId}/{stage}`) and a deployment's snapshot converted into the model the router executes.
+//!
+//! A snapshot holds the definitions as the control plane answers them (lowerCamel members, one collection per kind:
+//! `api`, `routes`, `routeResponses` by route id, `integrations`, `integrationResponses` by integration id).
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::model::{
+    Api, ApiRuntime, Integration, IntegrationType, ModelError, Route, RouteResponse, Stage,
+    default_selection_expression, is_url, validate,
+};
+
+/// The path prefix of a defined API's endpoint: `{ApiEndpoint}` is `ws://{listen}/@apis/{apiId}`.
+pub const APIS_PREFIX: &str = "/@apis/";
+
+/// `/@apis/{apiId}/{stage}` (a trailing `/` allowed) → `(apiId, stage)`.
+pub fn endpoint_path(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix(APIS_PREFIX)?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let (api_id, stage) = rest.split_once('/')?;
+    (!api_id.is_empty() && !stage.is_empty() && !stage.contains('/')).then_some((api_id, stage))
+}
+
+/// What a deployed stage serves: its API with this one stage, validated as configured APIs are.
+///
+/// Integrations the router cannot execute yet (types `AWS` and `HTTP`, URIs that are not `http(s)://` URLs such as
+/// Lambda ARNs) are left out with a warning, so the routes targeting them run no integration.
+pub fn runtime(
+    api_id: &str,
+    stage_name: &str,
+    stage_variables: Map<String, Value>,
+    definitions: &Value,
+) -> Result<ApiRuntime, ModelError> {
+    let api = definitions.get("api");
+    let text =
+        |item: Option<&Value>, key: &str| item.and_then(|i| i.get(key)).and_then(Value::as_str).map(str::to_owned);
+    let integration_responses = definitions.get("integrationResponses");
+    let mut integrations = Vec::new();
+    for (id, item) in items(definitions.get("integrations")) {
+        match integration(id, item, integration_responses.and_then(|r| r.get(id))) {
+            Some(integration) => integrations.push(integration),
+            None => tracing::warn!(
+                api = api_id,
+                integration = id,
+                "This integration cannot run here yet; its routes run none."
+            ),
+        }
+    }
+    let known: Vec<&str> = integrations.iter().map(|i| i.integration_id.as_str()).collect();
+    let mut routes = Vec::new();
+    let mut route_responses = Vec::new();
+    for (id, item) in items(definitions.get("routes")) {
+        let Some(route_key) = text(Some(item), "routeKey") else { continue };
+        let target =
+            text(Some(item), "target").filter(|t| known.contains(&t.strip_prefix("integrations/").unwrap_or(t)));
+        for (_, response) in items(definitions.get("routeResponses").and_then(|r| r.get(id))) {
+            if let Some(route_response_key) = text(Some(response), "routeResponseKey") {
+                route_responses.push(RouteResponse { route_key: route_key.clone(), route_response_key });
+            }
+        }
+        let route_response_selection_expression = text(Some(item), "routeResponseSelectionExpression");
+        routes.push(Route { route_key, target, route_response_selection_expression });
+    }
+    let api = Api {
+        api_id: api_id.to_owned(),
+        name: text(api, "name"),
+        route_selection_expression: text(api, "routeSelectionExpression").unwrap_or_else(default_selection_expression),
+        stages: vec![Stage { stage_name: stage_name.to_owned(), stage_variables }],
+        routes,
+        integrations,
+        route_responses,
+    };
+    validate(api)
+}
+
+/// A configured API's members as apigatewayv2's GetApi answers them (without `apiEndpoint`, which the control
+/// plane adds): what GetApis lists for the APIs of the configuration file and flags.
+pub fn listed(api: &Api) -> Map<String, Value> {
+    let text = |s: &str| Value::String(s.to_owned());
+    let mut out = Map::new();
+    out.insert("apiId".to_owned(), text(&api.api_id));
+    out.insert("name".to_owned(), text(api.name.as_deref().unwrap_or(&api.api_id)));
+    out.insert("protocolType".to_owned(), text("WEBSOCKET"));
+    out.insert("routeSelectionExpression".to_owned(), text(&api.route_selection_expression));
+    out.insert("apiKeySelectionExpression".to_owned(), text("$request.header.x-api-key"));
+    out.insert("disableExecuteApiEndpoint".to_owned(), Value::Bool(false));
+    out.insert("tags".to_owned(), Value::Object(Map::new()));
+    out
+}
+
+/// The items of a collection, sorted by id so that conversion is deterministic.
+fn items(collection: Option<&Value>) -> Vec<(&str, &Value)> {
+    let mut out: Vec<(&str, &Value)> = collection
+        .and_then(Value::as_object)
+        .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
+        .unwrap_or_default();
+    out.sort_by_key(|(id, _)| *id);
+    out
+}
+
+fn strings(value: Option<&Value>) -> HashMap<String, String> {
+    value
+        .and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+        .unwrap_or_default()
+}
+
+/// An integration the router can execute, with a MOCK's `$default` response templates from its integration
+/// response whose key is `$default`.
+fn integration(id: &str, item: &Value, responses: Option<&Value>) -> Option<Integration> {
+    let integration_type = match item.get("integrationType").and_then(Value::as_str)? {
+        "AWS_PROXY" => IntegrationType::AwsProxy,
+        "HTTP_PROXY" => IntegrationType::HttpProxy,
+        "MOCK" => IntegrationType::Mock,
+        _ => return None,
+    };
+    let integration_uri = item.get("integrationUri").and_then(Value::as_str).map(str::to_owned);
+    if integration_type != IntegrationType::Mock && !integration_uri.as_deref().is_some_and(is_url) {
+        return None;
+    }
+    let response_templates = items(responses)
+        .into_iter()
+        .find(|(_, r)| r.get("integrationResponseKey").and_then(Value::as_str) == Some("$default"))
+        .map(|(_, r)| strings(r.get("responseTemplates")))
+        .unwrap_or_default();
+    Some(Integration {
+        integration_id: id.to_owned(),
+        integration_type,
+        integration_uri,
+        timeout_in_millis: item.get("timeoutInMillis").and_then(Value::as_u64).unwrap_or(29_000),
+        request_parameters: strings(item.get("requestParameters")),
+        request_templates: strings(item.get("requestTemplates")),
+        response_templates,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{endpoint_path, listed, runtime};
+
+    #[test]
+    fn recognises_endpoint_paths() {
+        assert_eq!(endpoint_path("/@apis/abcdefghij/prod"), Some(("abcdefghij", "prod")));
+        assert_eq!(endpoint_path("/@apis/abcdefghij/prod/"), Some(("abcdefghij", "prod")));
+        for other in ["/@apis/abcdefghij", "/@apis//prod", "/@apis/a/b/c", "/prod", "/@apis/a/"] {
+            assert_eq!(endpoint_path(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn converts_a_snapshot_into_the_executed_model() {
+        let definitions = json!({
+            "api": {"apiId": "abcdefghij", "name": "chat", "routeSelectionExpression": "$request.body.type"},
+            "routes": {
+                "r1": {"routeId": "r1", "routeKey": "send", "target": "integrations/i1",
+                       "routeResponseSelectionExpression": "$default"},
+                "r2": {"routeId": "r2", "routeKey": "$default", "target": "integrations/i2"},
+            },
+            "routeResponses": {"r1": {"x": {"routeResponseKey": "$default"}}},
+            "integrations": {
+                "i1": {"integrationType": "AWS_PROXY", "integrationUri": "http://127.0.0.1:1/", "timeoutInMillis": 500},
+                "i2": {"integrationType": "AWS_PROXY",
+                       "integrationUri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/f/invocations"},
+                "i3": {"integrationType": "MOCK", "requestTemplates": {"$default": "{\"statusCode\": 200}"}},
+            },
+            "integrationResponses": {"i3": {"y": {"integrationResponseKey": "$default",
+                                                  "responseTemplates": {"$default": "hi"}}}},
+        });
+        let variables = [("v".to_owned(), json!("1"))].into_iter().collect();
+        let api = runtime("abcdefghij", "prod", variables, &definitions).unwrap();
+        assert_eq!(api.api.name.as_deref(), Some("chat"));
+        assert_eq!(api.api.route_selection_expression, "$request.body.type");
+        assert_eq!(api.stage("prod").unwrap().stage_variables["v"], "1");
+        let send = api.route("send").unwrap();
+        assert!(send.two_way);
+        assert_eq!(send.integration.as_ref().unwrap().timeout_in_millis, 500);
+        assert!(api.route("$default").unwrap().integration.is_none(), "a Lambda ARN cannot run here yet");
+        let mock = api.api.integrations.iter().find(|i| i.integration_id == "i3").unwrap();
+        assert_eq!(mock.response_templates["$default"], "hi");
+        let members = listed(&api.api);
+        assert_eq!(members["apiId"], "abcdefghij");
+        assert_eq!((&members["name"], &members["protocolType"]), (&json!("chat"), &json!("WEBSOCKET")));
+    }
+}
