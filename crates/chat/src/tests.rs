@@ -57,7 +57,11 @@ impl Fixture {
     }
 
     async fn member(&self, user: &str) -> (Member, Arc<Connection>) {
-        let token = self.token(user, Vec::new()).await.token;
+        self.member_with(user, Vec::new()).await
+    }
+
+    async fn member_with(&self, user: &str, capabilities: Vec<ChatTokenCapability>) -> (Member, Arc<Connection>) {
+        let token = self.token(user, capabilities).await.token;
         let ticket = self.service.admit(&token).await.unwrap();
         assert_eq!((ticket.room_id(), ticket.user_id()), (self.room.id.as_str(), user));
         let conn = self.hub.new_connection(ConnectionInfo {
@@ -210,4 +214,28 @@ async fn an_error_to_a_member_with_a_full_outbox_is_dropped_and_the_member_stays
     actions::ChatSession { member: bob }.on_text(&bob_conn, hub::Utf8Bytes::from("not json")).await;
     assert_eq!(bob_conn.outbox_stats().queued_messages, 1);
     assert_eq!(f.service.lost_errors.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn delete_and_disconnect_requests_count_against_the_room_rate() {
+    use hub::session::Inbound;
+    let f = fixture().await;
+    let moderator = vec![ChatTokenCapability::DeleteMessage, ChatTokenCapability::DisconnectUser];
+    let (member, ann) = f.member_with("ann", moderator).await;
+    let (_bob, bob) = f.member("bob").await;
+    // Two frames per second (a new rate starts with a full second's worth).
+    let mut slow = f.room.clone();
+    slow.maximum_message_rate_per_second = 2;
+    slow.update_time += time::Duration::seconds(1);
+    f.service.room_updated(&slow).await;
+    let mut session = actions::ChatSession { member };
+    let delete = r#"{"Action":"DELETE_MESSAGE","RequestId":"d","Id":"abcdefABCDEF"}"#;
+    let disconnect = r#"{"Action":"DISCONNECT_USER","RequestId":"u","UserId":"nobody"}"#;
+    for text in [delete, disconnect, delete, disconnect] {
+        session.on_text(&ann, hub::Utf8Bytes::from(text)).await;
+    }
+    assert_eq!(bob.outbox_stats().queued_messages, 2, "only the room's rate reaches the members");
+    // The requester has its two events and an ERROR frame (429) for each refused request.
+    assert_eq!(ann.outbox_stats().queued_messages, 4);
+    assert!(ann.is_open(), "a rate error never closes the connection");
 }
