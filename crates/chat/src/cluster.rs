@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use store::{FallbackResult, MessageReviewHandler, Room};
 use time::OffsetDateTime;
 use tokio::sync::watch;
+use wire::Refusal;
 
 use crate::fanout::{Alone, Fanout};
 use crate::logging::{LogSink, Record};
@@ -54,13 +55,15 @@ impl Fanout for Shared {
         true
     }
 
-    async fn claim_token(&self, nonce: &str, ttl: Duration) -> bool {
-        // Single use across the cluster: the first node to claim the nonce wins.
+    async fn claim_token(&self, nonce: &str, ttl: Duration) -> Result<(), Refusal> {
+        // Single use across the cluster: the first node to claim the nonce wins. Unchecked, a token could connect
+        // once per node, so a handshake is refused (retryably) while the cluster state cannot be reached.
         match self.state.claim_once(&format!("chat-token:{nonce}"), ttl).await {
-            Ok(claimed) => claimed,
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Refusal::ChatTokenUsed),
             Err(err) => {
-                tracing::warn!(%err, "Cannot check a chat token's single use across the cluster.");
-                true
+                tracing::warn!(%err, "Cannot check a chat token's single use across the cluster; refusing it for now.");
+                Err(Refusal::ChatTokenUncheckable)
             }
         }
     }

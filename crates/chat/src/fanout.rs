@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use store::Room;
+use wire::Refusal;
 
 use crate::cluster::Listener;
 use crate::logging::LogSink;
@@ -18,8 +19,9 @@ pub(crate) trait Fanout: Send + Sync + std::fmt::Debug {
     /// beyond this process (and tokens issued before it started are accepted).
     fn spans_nodes(&self) -> bool;
 
-    /// Claims a redeemed token's nonce until `ttl` passes: false when another node redeemed it first.
-    async fn claim_token(&self, nonce: &str, ttl: Duration) -> bool;
+    /// Claims a redeemed token's nonce until `ttl` passes: refused when another node redeemed it first, or when its
+    /// single use cannot be checked now (never admitted unchecked).
+    async fn claim_token(&self, nonce: &str, ttl: Duration) -> Result<(), Refusal>;
 
     /// What keeps `room` reachable from other nodes while this node holds members of it.
     async fn listen(&self, room: &Arc<LiveRoom>, rooms: &Arc<Rooms>) -> Option<Arc<Listener>>;
@@ -55,8 +57,8 @@ impl Fanout for Alone {
         false
     }
 
-    async fn claim_token(&self, _nonce: &str, _ttl: Duration) -> bool {
-        true
+    async fn claim_token(&self, _nonce: &str, _ttl: Duration) -> Result<(), Refusal> {
+        Ok(())
     }
 
     async fn listen(&self, _room: &Arc<LiveRoom>, _rooms: &Arc<Rooms>) -> Option<Arc<Listener>> {

@@ -251,9 +251,7 @@ impl ChatService {
         let now = OffsetDateTime::now_utc();
         let claims = self.tokens.redeem(token, now).map_err(token::TokenError::refusal)?;
         let ttl = Duration::try_from(claims.token_expires() - now).unwrap_or(Duration::ZERO) + Duration::from_secs(1);
-        if !self.fanout.claim_token(claims.nonce(), ttl).await {
-            return Err(Refusal::ChatTokenUsed);
-        }
+        self.fanout.claim_token(claims.nonce(), ttl).await?;
         match self.rooms.load(self.store.as_ref(), &claims.room_id).await {
             Ok(room) => {
                 let listener = self.fanout.listen(&room, &self.rooms).await;

@@ -9,6 +9,8 @@ use store::{NewRoom, SqliteStore};
 
 use super::*;
 
+mod failing;
+
 struct Fixture {
     service: Arc<ChatService>,
     hub: Hub,
@@ -17,6 +19,11 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_on(bus::Bus::alone()).await
+}
+
+/// A service on `bus`, with one room allowing 10 messages per second.
+async fn fixture_on(bus: bus::Bus) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
     let now = OffsetDateTime::now_utc();
@@ -37,8 +44,8 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     let hub = Hub::new(HubConfig::default());
-    let service =
-        ChatService::new(store, hub.clone(), ChatConfig::new(dir.path(), "us-east-1", "000000000000")).unwrap();
+    let config = ChatConfig::new(dir.path(), "us-east-1", "000000000000");
+    let service = ChatService::with_bus(store, hub.clone(), config, bus, &bus::Background::new()).unwrap();
     Fixture { service, hub, room, _dir: dir }
 }
 
@@ -183,13 +190,18 @@ async fn fan_out_is_chosen_once_from_the_bus() {
     let alone = cluster::fanout(&bus::Bus::alone(), &background);
     assert!(!alone.spans_nodes());
     assert!(
-        alone.claim_token("n1", Duration::from_secs(5)).await && alone.claim_token("n1", Duration::from_secs(5)).await
+        alone.claim_token("n1", Duration::from_secs(5)).await.is_ok()
+            && alone.claim_token("n1", Duration::from_secs(5)).await.is_ok()
     );
     let shared = bus::connect(Some("memory://chat-fan-out-is-chosen-once"), "", &background).await.unwrap();
     let (a, b) = (cluster::fanout(&shared, &background), cluster::fanout(&shared, &background));
     assert!(a.spans_nodes());
-    assert!(a.claim_token("n1", Duration::from_secs(5)).await);
-    assert!(!b.claim_token("n1", Duration::from_secs(5)).await, "single use across the nodes of a bus");
+    assert!(a.claim_token("n1", Duration::from_secs(5)).await.is_ok());
+    assert_eq!(
+        b.claim_token("n1", Duration::from_secs(5)).await,
+        Err(Refusal::ChatTokenUsed),
+        "single use across the nodes of a bus"
+    );
     assert!(a.rate_allows("r", 1).await);
     assert!(!b.rate_allows("r", 1).await, "one rate window for every node");
 }
@@ -238,4 +250,14 @@ async fn delete_and_disconnect_requests_count_against_the_room_rate() {
     // The requester has its two events and an ERROR frame (429) for each refused request.
     assert_eq!(ann.outbox_stats().queued_messages, 4);
     assert!(ann.is_open(), "a rate error never closes the connection");
+}
+
+#[tokio::test]
+async fn a_cluster_that_cannot_check_single_use_refuses_tokens_retryably() {
+    let state: Arc<dyn bus::ClusterState> = Arc::new(failing::UnreachableState);
+    let f = fixture_on(bus::Bus::new(Arc::new(bus::LocalBus::new()), state, true)).await;
+    let token = f.token("ann", Vec::new()).await.token;
+    let refusal = f.service.admit(&token).await.unwrap_err();
+    assert_eq!(refusal, Refusal::ChatTokenUncheckable);
+    assert_eq!((refusal.status().as_u16(), refusal.message()), (503, "Service Unavailable"));
 }
