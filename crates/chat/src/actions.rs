@@ -15,6 +15,7 @@ use wire::ivschat::{
     self as frames, Action, Attributes, ChatErrorCode, ErrorFrame, Frame, ReviewRequest, ReviewSender, parse_action,
 };
 
+use crate::fanout::Unsent;
 use crate::review::Verdict;
 use crate::rooms::Outgoing;
 use crate::{ChatService, Member};
@@ -27,6 +28,10 @@ const MAX_REASON_CHARS: usize = model::REASON.max_len();
 const USER_ID_CHARS: (usize, usize) = (model::USER_ID.min_len(), model::USER_ID.max_len());
 /// The length of a message id (the API's model shape `MessageID`: letters and digits).
 const MESSAGE_ID_LEN: usize = model::MESSAGE_ID.max_len();
+
+/// The ERROR 500 of a request that reached nobody because the cluster bus is away: nothing was sent, so a retry
+/// cannot duplicate it.
+const NOT_SENT: &str = "The request was not sent to the room; try again";
 
 /// Bytes of keys and values.
 pub(crate) fn attribute_bytes(attributes: &Attributes) -> usize {
@@ -201,8 +206,9 @@ impl Member {
     async fn broadcast(&self, outgoing: Outgoing<'_>, disconnect: Option<&str>) -> Result<(), Failure> {
         let logging_ids = self.room.settings().logging_ids;
         match self.service.emit(&self.room.id, Some(&self.room), logging_ids, outgoing, disconnect).await {
-            Ok(_) => Ok(()),
-            Err(_) => Err((ChatErrorCode::NotFound, Cow::Borrowed("Room not found"))),
+            Ok(()) => Ok(()),
+            Err(Unsent::Gone) => Err((ChatErrorCode::NotFound, Cow::Borrowed("Room not found"))),
+            Err(Unsent::BusUnavailable) => Err((ChatErrorCode::InternalServerError, Cow::Borrowed(NOT_SENT))),
         }
     }
 }

@@ -261,3 +261,28 @@ async fn a_cluster_that_cannot_check_single_use_refuses_tokens_retryably() {
     assert_eq!(refusal, Refusal::ChatTokenUncheckable);
     assert_eq!((refusal.status().as_u16(), refusal.message()), (503, "Service Unavailable"));
 }
+
+#[tokio::test]
+async fn a_frame_the_bus_does_not_take_reaches_nobody_and_the_sender_hears_of_it() {
+    use hub::session::Inbound;
+    let pubsub: Arc<dyn bus::PubSub> = Arc::new(failing::UnpublishablePubSub::default());
+    let f = fixture_on(bus::Bus::new(pubsub, Arc::new(bus::LocalBus::new()), true)).await;
+    let (member, ann) = f.member_with("ann", vec![ChatTokenCapability::SendMessage]).await;
+    let (_bob, bob) = f.member("bob").await;
+    let mut session = actions::ChatSession { member };
+    session.on_text(&ann, hub::Utf8Bytes::from(r#"{"Action":"SEND_MESSAGE","RequestId":"r","Content":"hi"}"#)).await;
+    assert_eq!(bob.outbox_stats().queued_messages, 0, "no member on this node gets what the others cannot");
+    assert_eq!(ann.outbox_stats().queued_messages, 1, "the sender gets an ERROR frame instead of its message");
+    assert!(ann.is_open());
+    assert_eq!(f.service.unsent_frames.load(std::sync::atomic::Ordering::Relaxed), 1);
+    // The control plane's events fail retryably (InternalServerException) instead of reaching this node only.
+    let event = ChatEvent {
+        id: "abcdefABCDEF".to_owned(),
+        event_name: "app:x".to_owned(),
+        attributes: BTreeMap::new(),
+        send_time: OffsetDateTime::now_utc(),
+    };
+    assert!(matches!(f.service.send_event(&f.room, event).await, Err(EffectError::Failed(_))));
+    assert_eq!(bob.outbox_stats().queued_messages, 0);
+    assert_eq!(f.service.unsent_frames.load(std::sync::atomic::Ordering::Relaxed), 2);
+}

@@ -1,10 +1,10 @@
 //! Cluster backends that fail every call, as Redis does while it is unreachable: a [`ClusterState`] that answers
-//! nothing.
+//! nothing, and a [`PubSub`] whose publishes fail while its subscriptions wait (on a private in-process bus).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bus::{BusError, ClusterState, Incarnation, Renewal};
+use bus::{BusError, BusStats, ClusterState, Health, Incarnation, LocalBus, PubSub, Renewal, Subscription};
 use bytes::Bytes;
 
 fn away<T>() -> Result<T, BusError> {
@@ -52,5 +52,33 @@ impl ClusterState for UnreachableState {
     }
     async fn count_in_window(&self, _key: &str, _window: Duration) -> Result<u64, BusError> {
         away()
+    }
+}
+
+/// Messaging whose publishes fail; subscribing works (and hears nothing).
+#[derive(Debug, Default)]
+pub(super) struct UnpublishablePubSub {
+    quiet: LocalBus,
+}
+
+#[async_trait]
+impl PubSub for UnpublishablePubSub {
+    async fn publish(&self, _channel: &str, _payload: Bytes) -> Result<(), BusError> {
+        away()
+    }
+    async fn subscribe(&self, channel: &str) -> Subscription {
+        self.quiet.subscribe(channel).await
+    }
+    fn health(&self) -> Health {
+        Health::Degraded
+    }
+    async fn canary(&self, _timeout: Duration) -> Result<Duration, BusError> {
+        away()
+    }
+    fn stats(&self) -> BusStats {
+        BusStats::default()
+    }
+    fn kind(&self) -> &'static str {
+        "failing"
     }
 }
