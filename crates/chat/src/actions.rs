@@ -1,6 +1,7 @@
 //! What one chat connection asks for: SEND_MESSAGE, DELETE_MESSAGE and DISCONNECT_USER, each checked against the
-//! token's capabilities and the room's live limits. A failed request gets an ERROR frame on this connection only;
-//! the connection stays open, even when its outbox is full (the frame is dropped then, and counted).
+//! token's capabilities and the room's live limits (the room's rate counts all three). A failed request gets an
+//! ERROR frame on this connection only; the connection stays open, even when its outbox is full (the frame is
+//! dropped then, and counted).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use wire::ivschat::{
     self as frames, Action, Attributes, ChatErrorCode, ErrorFrame, Frame, ReviewRequest, ReviewSender, parse_action,
 };
 
+use crate::fanout::Unsent;
 use crate::review::Verdict;
 use crate::rooms::Outgoing;
 use crate::{ChatService, Member};
@@ -26,6 +28,10 @@ const MAX_REASON_CHARS: usize = model::REASON.max_len();
 const USER_ID_CHARS: (usize, usize) = (model::USER_ID.min_len(), model::USER_ID.max_len());
 /// The length of a message id (the API's model shape `MessageID`: letters and digits).
 const MESSAGE_ID_LEN: usize = model::MESSAGE_ID.max_len();
+
+/// The ERROR 500 of a request that reached nobody because the cluster bus is away: nothing was sent, so a retry
+/// cannot duplicate it.
+const NOT_SENT: &str = "The request was not sent to the room; try again";
 
 /// Bytes of keys and values.
 pub(crate) fn attribute_bytes(attributes: &Attributes) -> usize {
@@ -104,6 +110,16 @@ impl Member {
         }
     }
 
+    /// Takes one frame from the room's rate (`maximumMessageRatePerSecond`, in a cluster across every node): every
+    /// request that fans out to the room's members counts, SEND_MESSAGE, DELETE_MESSAGE and DISCONNECT_USER alike.
+    async fn take_rate(&self, rate: u32) -> Result<(), Failure> {
+        if self.room.try_take_message() && self.service.cluster_rate_allows(&self.room.id, rate).await {
+            Ok(())
+        } else {
+            Err((ChatErrorCode::TooManyRequests, Cow::Borrowed("rate limit exceeded")))
+        }
+    }
+
     async fn send_message(
         &self,
         request_id: &str,
@@ -118,11 +134,7 @@ impl Member {
         if attributes.as_ref().is_some_and(|a| attribute_bytes(a) > MAX_ATTRIBUTE_BYTES) {
             return Err((ChatErrorCode::PayloadTooLarge, Cow::Borrowed("Request contains fields that are too large")));
         }
-        if !self.room.try_take_message()
-            || !self.service.cluster_rate_allows(&self.room.id, settings.maximum_message_rate_per_second).await
-        {
-            return Err((ChatErrorCode::TooManyRequests, Cow::Borrowed("rate limit exceeded")));
-        }
+        self.take_rate(settings.maximum_message_rate_per_second).await?;
         let id = ids::resource_id();
         let (content, attributes) = match &settings.review {
             None => (content, attributes),
@@ -167,6 +179,7 @@ impl Member {
             return Err(bad_request(format!("Id must be a message id: {MESSAGE_ID_LEN} letters and digits")));
         }
         check_reason(reason)?;
+        self.take_rate(self.room.settings().maximum_message_rate_per_second).await?;
         let id = ids::resource_id();
         let attributes = frames::delete_message_attributes(message_id, reason);
         let outgoing =
@@ -182,6 +195,7 @@ impl Member {
             return Err(bad_request(format!("UserId must be {min} to {max} characters long")));
         }
         check_reason(reason)?;
+        self.take_rate(self.room.settings().maximum_message_rate_per_second).await?;
         let id = ids::resource_id();
         let attributes = frames::disconnect_user_attributes(user_id, reason);
         let outgoing =
@@ -192,8 +206,9 @@ impl Member {
     async fn broadcast(&self, outgoing: Outgoing<'_>, disconnect: Option<&str>) -> Result<(), Failure> {
         let logging_ids = self.room.settings().logging_ids;
         match self.service.emit(&self.room.id, Some(&self.room), logging_ids, outgoing, disconnect).await {
-            Ok(_) => Ok(()),
-            Err(_) => Err((ChatErrorCode::NotFound, Cow::Borrowed("Room not found"))),
+            Ok(()) => Ok(()),
+            Err(Unsent::Gone) => Err((ChatErrorCode::NotFound, Cow::Borrowed("Room not found"))),
+            Err(Unsent::BusUnavailable) => Err((ChatErrorCode::InternalServerError, Cow::Borrowed(NOT_SENT))),
         }
     }
 }

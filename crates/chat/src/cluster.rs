@@ -7,7 +7,8 @@
 //! member on every node sees a room's frames in the same order. A node subscribes to a room's channel only while it
 //! holds members of that room (a [`Listener`] shared by the room's tickets and members) and forgets the room when the
 //! last one leaves. UpdateRoom and DeleteRoom are published on the same channel, so they take effect on every node.
-//! When the bus is away, frames are delivered to this node's members only (and counted as lost by the bus).
+//! When the bus does not take a frame (Redis unreachable), nobody receives it, on this node either, so that no member
+//! ever sees a room the others do not: the requester gets an ERROR frame (500) and may retry.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -20,10 +21,11 @@ use serde::{Deserialize, Serialize};
 use store::{FallbackResult, MessageReviewHandler, Room};
 use time::OffsetDateTime;
 use tokio::sync::watch;
+use wire::Refusal;
 
-use crate::fanout::{Alone, Fanout};
+use crate::fanout::{Alone, Fanout, Unsent};
 use crate::logging::{LogSink, Record};
-use crate::rooms::{self, Gone, LiveRoom, Outgoing, Rooms, Settings};
+use crate::rooms::{self, LiveRoom, Outgoing, Rooms, Settings};
 
 /// The fan-out of a service on `bus`: through the bus when other nodes share it, else straight to this node's members.
 /// The one place where the chat service decides whether it is alone.
@@ -54,13 +56,15 @@ impl Fanout for Shared {
         true
     }
 
-    async fn claim_token(&self, nonce: &str, ttl: Duration) -> bool {
-        // Single use across the cluster: the first node to claim the nonce wins.
+    async fn claim_token(&self, nonce: &str, ttl: Duration) -> Result<(), Refusal> {
+        // Single use across the cluster: the first node to claim the nonce wins. Unchecked, a token could connect
+        // once per node, so a handshake is refused (retryably) while the cluster state cannot be reached.
         match self.state.claim_once(&format!("chat-token:{nonce}"), ttl).await {
-            Ok(claimed) => claimed,
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Refusal::ChatTokenUsed),
             Err(err) => {
-                tracing::warn!(%err, "Cannot check a chat token's single use across the cluster.");
-                true
+                tracing::warn!(%err, "Cannot check a chat token's single use across the cluster; refusing it for now.");
+                Err(Refusal::ChatTokenUncheckable)
             }
         }
     }
@@ -77,28 +81,26 @@ impl Fanout for Shared {
         outgoing: Outgoing<'_>,
         disconnect: Option<&str>,
         logs: &LogSink,
-    ) -> Result<(), Gone> {
+    ) -> Result<(), Unsent> {
         let send_time = match live {
             Some(live) => live.next_send_time()?,
             None => OffsetDateTime::now_utc(),
         };
         let (json, kind) = outgoing.encode(send_time);
-        if !logging_ids.is_empty() {
+        let message = RoomMessage::Frame { frame: json, disconnect: disconnect.map(str::to_owned) };
+        if let Err(err) = self.pubsub.publish(&channel(room_id), encode(&message)).await {
+            // Delivering to this node's members only would show them a room the other nodes never see.
+            tracing::debug!(%err, room_id, "Cluster bus unavailable; the frame reaches nobody.");
+            return Err(Unsent::BusUnavailable);
+        }
+        if let (false, RoomMessage::Frame { frame, .. }) = (logging_ids.is_empty(), message) {
             logs.record(Record {
                 room_id: room_id.into(),
                 logging_ids,
                 kind,
                 send_time,
-                payload: hub::Utf8Bytes::from(json.clone()),
+                payload: Utf8Bytes::from(frame),
             });
-        }
-        let message = RoomMessage::Frame { frame: json, disconnect: disconnect.map(str::to_owned) };
-        if let Err(err) = self.pubsub.publish(&channel(room_id), encode(&message)).await {
-            // The bus is away: this node's members still get it.
-            tracing::debug!(%err, room_id, "Cluster bus unavailable; delivering to this node's members only.");
-            if let (Some(live), RoomMessage::Frame { frame, disconnect }) = (live, message) {
-                live.deliver(hub::Utf8Bytes::from(frame), disconnect.as_deref());
-            }
         }
         Ok(())
     }

@@ -6,10 +6,26 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use store::Room;
+use wire::Refusal;
 
 use crate::cluster::Listener;
 use crate::logging::LogSink;
 use crate::rooms::{self, Gone, LiveRoom, Outgoing, Rooms};
+
+/// Why a frame reached nobody.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unsent {
+    /// The room was deleted.
+    Gone,
+    /// The cluster bus did not take it (Redis unreachable): no member on any node received it, and it was not logged.
+    BusUnavailable,
+}
+
+impl From<Gone> for Unsent {
+    fn from(_: Gone) -> Unsent {
+        Unsent::Gone
+    }
+}
 
 /// Everything of the chat service that differs between a node alone and a node in a cluster.
 #[async_trait]
@@ -18,13 +34,15 @@ pub(crate) trait Fanout: Send + Sync + std::fmt::Debug {
     /// beyond this process (and tokens issued before it started are accepted).
     fn spans_nodes(&self) -> bool;
 
-    /// Claims a redeemed token's nonce until `ttl` passes: false when another node redeemed it first.
-    async fn claim_token(&self, nonce: &str, ttl: Duration) -> bool;
+    /// Claims a redeemed token's nonce until `ttl` passes: refused when another node redeemed it first, or when its
+    /// single use cannot be checked now (never admitted unchecked).
+    async fn claim_token(&self, nonce: &str, ttl: Duration) -> Result<(), Refusal>;
 
     /// What keeps `room` reachable from other nodes while this node holds members of it.
     async fn listen(&self, room: &Arc<LiveRoom>, rooms: &Arc<Rooms>) -> Option<Arc<Listener>>;
 
-    /// Sends a frame into room `room_id` (`live` when this node has it live) and logs it once.
+    /// Sends a frame into room `room_id` (`live` when this node has it live) and logs it once; when it cannot reach
+    /// every member it reaches none (nor the logs).
     async fn emit(
         &self,
         room_id: &str,
@@ -33,7 +51,7 @@ pub(crate) trait Fanout: Send + Sync + std::fmt::Debug {
         outgoing: Outgoing<'_>,
         disconnect: Option<&str>,
         logs: &LogSink,
-    ) -> Result<(), Gone>;
+    ) -> Result<(), Unsent>;
 
     /// Whether room `room_id` may take one more message this second beyond what the room's own bucket decides.
     async fn rate_allows(&self, room_id: &str, rate: u32) -> bool;
@@ -55,8 +73,8 @@ impl Fanout for Alone {
         false
     }
 
-    async fn claim_token(&self, _nonce: &str, _ttl: Duration) -> bool {
-        true
+    async fn claim_token(&self, _nonce: &str, _ttl: Duration) -> Result<(), Refusal> {
+        Ok(())
     }
 
     async fn listen(&self, _room: &Arc<LiveRoom>, _rooms: &Arc<Rooms>) -> Option<Arc<Listener>> {
@@ -71,9 +89,9 @@ impl Fanout for Alone {
         outgoing: Outgoing<'_>,
         disconnect: Option<&str>,
         logs: &LogSink,
-    ) -> Result<(), Gone> {
+    ) -> Result<(), Unsent> {
         match live {
-            Some(live) => live.broadcast(outgoing, logs, disconnect).map(|_| ()),
+            Some(live) => live.broadcast(outgoing, logs, disconnect).map(|_| ()).map_err(Unsent::from),
             None => {
                 rooms::log_only_to(room_id, logging_ids, outgoing, logs);
                 Ok(())

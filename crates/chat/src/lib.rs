@@ -21,7 +21,7 @@ mod token;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -39,7 +39,7 @@ pub use wire::Refusal;
 use wire::ivschat::{self as frames, Attributes, ChatErrorCode};
 
 use crate::cluster::Listener;
-use crate::fanout::Fanout;
+use crate::fanout::{Fanout, Unsent};
 use crate::logging::{LogSettings, LogSink};
 use crate::review::Reviewer;
 use crate::rooms::{LiveRoom, Outgoing, Rooms};
@@ -132,6 +132,8 @@ pub struct ChatService {
     fanout: Arc<dyn Fanout>,
     /// ERROR frames dropped because their connection's outbox was full (`actions::send_error`).
     lost_errors: AtomicU64,
+    /// Frames refused because the cluster bus did not take them (`emit`): nobody received them.
+    unsent_frames: AtomicU64,
 }
 
 impl std::fmt::Debug for ChatService {
@@ -234,8 +236,19 @@ impl ChatService {
             client,
             background,
         );
-        let (rooms, lost_errors) = (Arc::default(), AtomicU64::new(0));
-        Ok(Arc::new(ChatService { store, hub, config, tokens, rooms, reviewer, logs, fanout, lost_errors }))
+        let (rooms, lost_errors, unsent_frames) = (Arc::default(), AtomicU64::new(0), AtomicU64::new(0));
+        Ok(Arc::new(ChatService {
+            store,
+            hub,
+            config,
+            tokens,
+            rooms,
+            reviewer,
+            logs,
+            fanout,
+            lost_errors,
+            unsent_frames,
+        }))
     }
 
     pub fn config(&self) -> &ChatConfig {
@@ -251,9 +264,7 @@ impl ChatService {
         let now = OffsetDateTime::now_utc();
         let claims = self.tokens.redeem(token, now).map_err(token::TokenError::refusal)?;
         let ttl = Duration::try_from(claims.token_expires() - now).unwrap_or(Duration::ZERO) + Duration::from_secs(1);
-        if !self.fanout.claim_token(claims.nonce(), ttl).await {
-            return Err(Refusal::ChatTokenUsed);
-        }
+        self.fanout.claim_token(claims.nonce(), ttl).await?;
         match self.rooms.load(self.store.as_ref(), &claims.room_id).await {
             Ok(room) => {
                 let listener = self.fanout.listen(&room, &self.rooms).await;
@@ -327,11 +338,15 @@ impl ChatService {
         ivschat::resource_arn(&self.config.region, &self.config.account_id, store::ResourceKind::Room, id)
     }
 
-    /// Sends a control-plane frame into a room: to its members when it is live, to its logs in any case.
-    async fn publish(&self, room: &Room, outgoing: Outgoing<'_>, disconnect: Option<&str>) {
+    /// Sends a control-plane frame into a room: to its members when it is live, to its logs even when it is not;
+    /// fails (InternalServerException, which SDKs retry) when the cluster bus did not take it (then nobody has it).
+    async fn publish(&self, room: &Room, outgoing: Outgoing<'_>, disconnect: Option<&str>) -> Result<(), EffectError> {
         let live = self.rooms.get(&room.id);
         let logging_ids: Arc<[String]> = room.logging_configuration_ids.clone().into();
-        let _ = self.emit(&room.id, live.as_ref(), logging_ids, outgoing, disconnect).await;
+        match self.emit(&room.id, live.as_ref(), logging_ids, outgoing, disconnect).await {
+            Ok(()) | Err(Unsent::Gone) => Ok(()),
+            Err(Unsent::BusUnavailable) => Err(EffectError::Failed("the cluster bus is unavailable".to_owned())),
+        }
     }
 
     /// Sends a frame into room `room_id` (`live` when this node has it live): alone, straight to the members;
@@ -343,8 +358,15 @@ impl ChatService {
         logging_ids: Arc<[String]>,
         outgoing: Outgoing<'_>,
         disconnect: Option<&str>,
-    ) -> Result<(), rooms::Gone> {
-        self.fanout.emit(room_id, live, logging_ids, outgoing, disconnect, &self.logs).await
+    ) -> Result<(), Unsent> {
+        let sent = self.fanout.emit(room_id, live, logging_ids, outgoing, disconnect, &self.logs).await;
+        if sent == Err(Unsent::BusUnavailable) {
+            let unsent = self.unsent_frames.fetch_add(1, Ordering::Relaxed) + 1;
+            if unsent.is_power_of_two() {
+                tracing::warn!(unsent, "The cluster bus is unavailable; chat frames are being refused.");
+            }
+        }
+        sent
     }
 
     /// In a cluster, whether room `room_id` may take one more message this second across every node (fixed
@@ -359,8 +381,7 @@ impl RoomEvents for ChatService {
     async fn send_event(&self, room: &Room, event: ChatEvent) -> Result<(), EffectError> {
         let attributes = (!event.attributes.is_empty()).then_some(&event.attributes);
         let outgoing = Outgoing::Event { id: &event.id, request_id: "", name: &event.event_name, attributes };
-        self.publish(room, outgoing, None).await;
-        Ok(())
+        self.publish(room, outgoing, None).await
     }
 
     async fn delete_message(&self, room: &Room, deletion: MessageDeletion) -> Result<(), EffectError> {
@@ -371,8 +392,7 @@ impl RoomEvents for ChatService {
             name: frames::EVENT_DELETE_MESSAGE,
             attributes: Some(&attributes),
         };
-        self.publish(room, outgoing, None).await;
-        Ok(())
+        self.publish(room, outgoing, None).await
     }
 
     async fn disconnect_user(&self, room: &Room, disconnection: UserDisconnection) -> Result<(), EffectError> {
@@ -383,8 +403,7 @@ impl RoomEvents for ChatService {
             name: frames::EVENT_DISCONNECT_USER,
             attributes: Some(&attributes),
         };
-        self.publish(room, outgoing, Some(&disconnection.user_id)).await;
-        Ok(())
+        self.publish(room, outgoing, Some(&disconnection.user_id)).await
     }
 
     async fn room_updated(&self, room: &Room) {

@@ -9,6 +9,8 @@ use store::{NewRoom, SqliteStore};
 
 use super::*;
 
+mod failing;
+
 struct Fixture {
     service: Arc<ChatService>,
     hub: Hub,
@@ -17,6 +19,11 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_on(bus::Bus::alone()).await
+}
+
+/// A service on `bus`, with one room allowing 10 messages per second.
+async fn fixture_on(bus: bus::Bus) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
     let now = OffsetDateTime::now_utc();
@@ -37,8 +44,8 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     let hub = Hub::new(HubConfig::default());
-    let service =
-        ChatService::new(store, hub.clone(), ChatConfig::new(dir.path(), "us-east-1", "000000000000")).unwrap();
+    let config = ChatConfig::new(dir.path(), "us-east-1", "000000000000");
+    let service = ChatService::with_bus(store, hub.clone(), config, bus, &bus::Background::new()).unwrap();
     Fixture { service, hub, room, _dir: dir }
 }
 
@@ -57,7 +64,11 @@ impl Fixture {
     }
 
     async fn member(&self, user: &str) -> (Member, Arc<Connection>) {
-        let token = self.token(user, Vec::new()).await.token;
+        self.member_with(user, Vec::new()).await
+    }
+
+    async fn member_with(&self, user: &str, capabilities: Vec<ChatTokenCapability>) -> (Member, Arc<Connection>) {
+        let token = self.token(user, capabilities).await.token;
         let ticket = self.service.admit(&token).await.unwrap();
         assert_eq!((ticket.room_id(), ticket.user_id()), (self.room.id.as_str(), user));
         let conn = self.hub.new_connection(ConnectionInfo {
@@ -179,13 +190,18 @@ async fn fan_out_is_chosen_once_from_the_bus() {
     let alone = cluster::fanout(&bus::Bus::alone(), &background);
     assert!(!alone.spans_nodes());
     assert!(
-        alone.claim_token("n1", Duration::from_secs(5)).await && alone.claim_token("n1", Duration::from_secs(5)).await
+        alone.claim_token("n1", Duration::from_secs(5)).await.is_ok()
+            && alone.claim_token("n1", Duration::from_secs(5)).await.is_ok()
     );
     let shared = bus::connect(Some("memory://chat-fan-out-is-chosen-once"), "", &background).await.unwrap();
     let (a, b) = (cluster::fanout(&shared, &background), cluster::fanout(&shared, &background));
     assert!(a.spans_nodes());
-    assert!(a.claim_token("n1", Duration::from_secs(5)).await);
-    assert!(!b.claim_token("n1", Duration::from_secs(5)).await, "single use across the nodes of a bus");
+    assert!(a.claim_token("n1", Duration::from_secs(5)).await.is_ok());
+    assert_eq!(
+        b.claim_token("n1", Duration::from_secs(5)).await,
+        Err(Refusal::ChatTokenUsed),
+        "single use across the nodes of a bus"
+    );
     assert!(a.rate_allows("r", 1).await);
     assert!(!b.rate_allows("r", 1).await, "one rate window for every node");
 }
@@ -210,4 +226,63 @@ async fn an_error_to_a_member_with_a_full_outbox_is_dropped_and_the_member_stays
     actions::ChatSession { member: bob }.on_text(&bob_conn, hub::Utf8Bytes::from("not json")).await;
     assert_eq!(bob_conn.outbox_stats().queued_messages, 1);
     assert_eq!(f.service.lost_errors.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn delete_and_disconnect_requests_count_against_the_room_rate() {
+    use hub::session::Inbound;
+    let f = fixture().await;
+    let moderator = vec![ChatTokenCapability::DeleteMessage, ChatTokenCapability::DisconnectUser];
+    let (member, ann) = f.member_with("ann", moderator).await;
+    let (_bob, bob) = f.member("bob").await;
+    // Two frames per second (a new rate starts with a full second's worth).
+    let mut slow = f.room.clone();
+    slow.maximum_message_rate_per_second = 2;
+    slow.update_time += time::Duration::seconds(1);
+    f.service.room_updated(&slow).await;
+    let mut session = actions::ChatSession { member };
+    let delete = r#"{"Action":"DELETE_MESSAGE","RequestId":"d","Id":"abcdefABCDEF"}"#;
+    let disconnect = r#"{"Action":"DISCONNECT_USER","RequestId":"u","UserId":"nobody"}"#;
+    for text in [delete, disconnect, delete, disconnect] {
+        session.on_text(&ann, hub::Utf8Bytes::from(text)).await;
+    }
+    assert_eq!(bob.outbox_stats().queued_messages, 2, "only the room's rate reaches the members");
+    // The requester has its two events and an ERROR frame (429) for each refused request.
+    assert_eq!(ann.outbox_stats().queued_messages, 4);
+    assert!(ann.is_open(), "a rate error never closes the connection");
+}
+
+#[tokio::test]
+async fn a_cluster_that_cannot_check_single_use_refuses_tokens_retryably() {
+    let state: Arc<dyn bus::ClusterState> = Arc::new(failing::UnreachableState);
+    let f = fixture_on(bus::Bus::new(Arc::new(bus::LocalBus::new()), state, true)).await;
+    let token = f.token("ann", Vec::new()).await.token;
+    let refusal = f.service.admit(&token).await.unwrap_err();
+    assert_eq!(refusal, Refusal::ChatTokenUncheckable);
+    assert_eq!((refusal.status().as_u16(), refusal.message()), (503, "Service Unavailable"));
+}
+
+#[tokio::test]
+async fn a_frame_the_bus_does_not_take_reaches_nobody_and_the_sender_hears_of_it() {
+    use hub::session::Inbound;
+    let pubsub: Arc<dyn bus::PubSub> = Arc::new(failing::UnpublishablePubSub::default());
+    let f = fixture_on(bus::Bus::new(pubsub, Arc::new(bus::LocalBus::new()), true)).await;
+    let (member, ann) = f.member_with("ann", vec![ChatTokenCapability::SendMessage]).await;
+    let (_bob, bob) = f.member("bob").await;
+    let mut session = actions::ChatSession { member };
+    session.on_text(&ann, hub::Utf8Bytes::from(r#"{"Action":"SEND_MESSAGE","RequestId":"r","Content":"hi"}"#)).await;
+    assert_eq!(bob.outbox_stats().queued_messages, 0, "no member on this node gets what the others cannot");
+    assert_eq!(ann.outbox_stats().queued_messages, 1, "the sender gets an ERROR frame instead of its message");
+    assert!(ann.is_open());
+    assert_eq!(f.service.unsent_frames.load(std::sync::atomic::Ordering::Relaxed), 1);
+    // The control plane's events fail retryably (InternalServerException) instead of reaching this node only.
+    let event = ChatEvent {
+        id: "abcdefABCDEF".to_owned(),
+        event_name: "app:x".to_owned(),
+        attributes: BTreeMap::new(),
+        send_time: OffsetDateTime::now_utc(),
+    };
+    assert!(matches!(f.service.send_event(&f.room, event).await, Err(EffectError::Failed(_))));
+    assert_eq!(bob.outbox_stats().queued_messages, 0);
+    assert_eq!(f.service.unsent_frames.load(std::sync::atomic::Ordering::Relaxed), 2);
 }

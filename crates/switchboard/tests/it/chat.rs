@@ -334,6 +334,32 @@ async fn room_limits_apply_and_change_live() {
 }
 
 #[tokio::test]
+async fn delete_and_disconnect_requests_are_rate_limited_like_messages() {
+    let server = TestServer::start("", |_| {}).await;
+    let sdk = server.chat_sdk();
+    let room = sdk.create_room().maximum_message_rate_per_second(2).send().await.unwrap();
+    let arn = room.arn().unwrap().to_owned();
+    let mut moderator = join(&server, &token(&sdk, &arn, "mod", &[DELETE, DISCONNECT], &[]).await).await;
+    let mut bystander = join(&server, &token(&sdk, &arn, "bystander", &[], &[]).await).await;
+
+    // Two per second, whatever the action: the burst's third request is refused, to the requester only.
+    send(&mut moderator, json!({"Action":"DELETE_MESSAGE","RequestId":"d1","Id":"abcdefABCDEF"})).await;
+    send(&mut moderator, json!({"Action":"DISCONNECT_USER","RequestId":"u1","UserId":"nobody"})).await;
+    send(&mut moderator, json!({"Action":"DELETE_MESSAGE","RequestId":"d2","Id":"abcdefABCDEF"})).await;
+    let replies = [frame(&mut moderator).await, frame(&mut moderator).await, frame(&mut moderator).await];
+    assert_eq!(replies.iter().filter(|f| f["Type"] == "EVENT").count(), 2);
+    let limited = replies.iter().find(|f| f["Type"] == "ERROR").unwrap();
+    assert_eq!(
+        (limited["ErrorCode"].clone(), limited["ErrorMessage"].clone(), limited["RequestId"].clone()),
+        (json!(429), json!("rate limit exceeded"), json!("d2"))
+    );
+    assert_eq!(frame(&mut bystander).await["RequestId"], "d1");
+    assert_eq!(frame(&mut bystander).await["RequestId"], "u1");
+    assert_silent(&mut bystander, Duration::from_millis(200)).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn bad_input_gets_error_frames_and_never_closes_other_clients() {
     let server = TestServer::start("", |_| {}).await;
     let sdk = server.chat_sdk();

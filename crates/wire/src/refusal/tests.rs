@@ -25,6 +25,7 @@ fn every_refusal_body_is_pinned() {
         (Refusal::ChatTokenUsed, 401, r#"{"message":"The chat token has already been used"}"#),
         (Refusal::ChatTokenStale, 401, r#"{"message":"The chat token was issued before the server restarted"}"#),
         (Refusal::ChatTokenNotAHeader, 401, r#"{"message":"Unauthorized"}"#),
+        (Refusal::ChatTokenUncheckable, 503, r#"{"message":"Service Unavailable"}"#),
         (Refusal::RoomNotFound, 404, r#"{"message":"Room not found"}"#),
         (Refusal::Internal, 500, r#"{"message":"Internal Server Error"}"#),
     ];
