@@ -65,13 +65,23 @@ pub struct S3Endpoint {
     pub region: Option<String>,
 }
 
+/// The 32-byte key that signs chat tokens; `Debug` never prints it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TokenKey(pub [u8; 32]);
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(<redacted>)")
+    }
+}
+
 /// Settings of the messaging layer.
 #[derive(Clone, Debug)]
 pub struct ChatConfig {
     /// Where the file destinations of chat logs (`chat-logs/`) live.
     pub data_dir: PathBuf,
     /// The key that signs chat tokens: the data directory's, or in a cluster the one every node shares.
-    pub token_key: [u8; 32],
+    pub token_key: TokenKey,
     pub region: String,
     pub account_id: String,
     /// How long a chat token can be redeemed (never past its session's end). Default 60 minutes.
@@ -102,7 +112,7 @@ impl ChatConfig {
     pub fn new(data_dir: impl Into<PathBuf>, region: impl Into<String>, account_id: impl Into<String>) -> ChatConfig {
         ChatConfig {
             data_dir: data_dir.into(),
-            token_key: rand::random(),
+            token_key: TokenKey(rand::random()),
             region: region.into(),
             account_id: account_id.into(),
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
@@ -208,7 +218,7 @@ impl ChatService {
         tokio::runtime::Handle::try_current()
             .map_err(|_| std::io::Error::other("chat messaging must start inside a Tokio runtime"))?;
         let fanout = cluster::fanout(&bus, background);
-        let mut tokens = Tokens::with_key(config.token_key, OffsetDateTime::now_utc());
+        let mut tokens = Tokens::with_key(config.token_key.0, OffsetDateTime::now_utc());
         if fanout.spans_nodes() {
             tokens.accept_earlier_tokens();
         }

@@ -286,3 +286,12 @@ async fn a_frame_the_bus_does_not_take_reaches_nobody_and_the_sender_hears_of_it
     assert_eq!(bob.outbox_stats().queued_messages, 0);
     assert_eq!(f.service.unsent_frames.load(std::sync::atomic::Ordering::Relaxed), 2);
 }
+
+#[test]
+fn the_token_key_never_shows_in_debug_output() {
+    let mut config = ChatConfig::new("/tmp", "us-east-1", "000000000000");
+    config.token_key = crate::TokenKey([0xab; 32]);
+    let printed = format!("{config:?}");
+    assert!(printed.contains("TokenKey(<redacted>)"), "{printed}");
+    assert!(!printed.contains("171"), "the key's bytes are not printed: {printed}");
+}

@@ -80,7 +80,7 @@ impl Server {
         };
         let hub = AppState::new_hub(&config, cluster.node());
         let mut chat_config = config.chat.chat_config(&config.data_dir, &config.region, &config.account_id);
-        chat_config.token_key = chat_key;
+        chat_config.token_key = chat::TokenKey(chat_key);
         let chat =
             chat::ChatService::with_bus(store.clone(), hub.clone(), chat_config, cluster.bus().clone(), &background)
                 .context("cannot start chat messaging")?;
