@@ -8,18 +8,12 @@ use hyper::body::Incoming;
 use wire::{ApiError, ErrorCode};
 
 use super::front::Service;
-use super::{Body, auth, error_response, read_body, reply_response};
-use crate::metrics::OperationLabels;
+use super::{Body, auth, counted, read_body, reply_response};
 use crate::state::AppState;
 
 pub(super) async fn handle(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Response<Body> {
     let operation = operation_label(&parts.method, parts.uri.path());
-    let response = match serve(state, parts, body).await {
-        Ok(response) => response,
-        Err(err) => error_response(&err),
-    };
-    state.metrics.api_requests.get_or_create(&OperationLabels { operation, status: response.status().as_u16() }).inc();
-    response
+    counted(state, operation, serve(state, parts, body).await)
 }
 
 async fn serve(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Result<Response<Body>, ApiError> {

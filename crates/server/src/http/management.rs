@@ -13,8 +13,7 @@ use hyper::body::Incoming;
 use wire::{ApiError, ErrorCode};
 
 use super::front::EXECUTE_API;
-use super::{Body, BodyError, auth, empty_response, error_response, json_response, read_body};
-use crate::metrics::OperationLabels;
+use super::{Body, BodyError, auth, counted, empty_response, json_response, read_body};
 use crate::state::AppState;
 
 pub(super) async fn handle(
@@ -24,12 +23,7 @@ pub(super) async fn handle(
     target: &Target<'_>,
 ) -> Response<Body> {
     let operation = Op::of(&parts.method).map_or("Unknown", Op::name);
-    let response = match serve(state, parts, body, target).await {
-        Ok(response) => response,
-        Err(err) => error_response(&err),
-    };
-    state.metrics.api_requests.get_or_create(&OperationLabels { operation, status: response.status().as_u16() }).inc();
-    response
+    counted(state, operation, serve(state, parts, body, target).await)
 }
 
 async fn serve(

@@ -165,6 +165,14 @@ where
     tokio::time::timeout(BODY_DEADLINE, read).await.unwrap_or(Err(BodyError::Unreadable))
 }
 
+/// Renders an AWS API call's outcome and counts it by operation and status (`switchboard_api_requests`).
+fn counted(state: &AppState, operation: &'static str, result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    let response = result.unwrap_or_else(|err| error_response(&err));
+    let labels = crate::metrics::OperationLabels { operation, status: response.status().as_u16() };
+    state.metrics.api_requests.get_or_create(&labels).inc();
+    response
+}
+
 /// Renders an AWS error: status, `x-amzn-ErrorType` first, JSON body (or none for `GoneException`).
 pub(crate) fn error_response(err: &ApiError) -> Response<Body> {
     let body = err.body();
