@@ -1,6 +1,6 @@
-//! Behaviour every bus shares, run on the in-process bus always and on Redis when `SWITCHBOARD_TEST_REDIS_URL` is set;
-//! and the Redis bus surviving a Redis restart (on a private `redis-server` this test starts itself, from
-//! `test-support`).
+//! Behaviour every bus shares, run on the in-process bus, and on the Redis of `SWITCHBOARD_TEST_REDIS_URL` by the
+//! `_on_redis` tests; and the Redis bus surviving a Redis restart (on a private `redis-server` the test starts itself,
+//! from `test-support`). Tests that need Redis are ignored by a plain `cargo test`; `.ci/run` runs them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,15 +10,6 @@ use test_support::PrivateRedis;
 
 use super::*;
 
-/// The Redis of the test run, if any.
-fn redis_url() -> Option<String> {
-    let url = std::env::var("SWITCHBOARD_TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
-    if url.is_none() {
-        eprintln!("note: SWITCHBOARD_TEST_REDIS_URL is not set; skipping the Redis half of this test");
-    }
-    url
-}
-
 /// A namespace no other test (or test run) uses.
 fn namespace() -> String {
     format!("sbtest-{}-{:08x}", std::process::id(), rand::random::<u32>())
@@ -27,16 +18,29 @@ fn namespace() -> String {
 /// A backend's name and two clients of one bus (two nodes).
 type Pair = (&'static str, Bus, Bus);
 
-async fn buses() -> Vec<Pair> {
-    let local = connect(Some(&format!("memory://{}", namespace())), "", &Background::new()).await.expect("memory bus");
-    let mut out: Vec<Pair> = vec![("memory", local.clone(), local)];
-    if let Some(url) = redis_url() {
-        let ns = namespace();
-        let a = connect(Some(&url), &ns, &Background::new()).await.expect("redis bus a");
-        let b = connect(Some(&url), &ns, &Background::new()).await.expect("redis bus b");
-        out.push(("redis", a, b));
+/// The backends the behaviour suite runs on.
+#[derive(Clone, Copy)]
+enum On {
+    Memory,
+    /// The Redis of `SWITCHBOARD_TEST_REDIS_URL`.
+    Redis,
+}
+
+async fn pair(on: On) -> Pair {
+    match on {
+        On::Memory => {
+            let local =
+                connect(Some(&format!("memory://{}", namespace())), "", &Background::new()).await.expect("memory bus");
+            ("memory", local.clone(), local)
+        }
+        On::Redis => {
+            let url = test_support::service_url("SWITCHBOARD_TEST_REDIS_URL");
+            let ns = namespace();
+            let a = connect(Some(&url), &ns, &Background::new()).await.expect("redis bus a");
+            let b = connect(Some(&url), &ns, &Background::new()).await.expect("redis bus b");
+            ("redis", a, b)
+        }
     }
-    out
 }
 
 async fn recv(sub: &mut Subscription) -> Message {
@@ -45,95 +49,113 @@ async fn recv(sub: &mut Subscription) -> Message {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_reach_every_subscriber_in_one_order() {
-    for (name, a, b) in buses().await {
-        let (a, b) = (a.pubsub().clone(), b.pubsub().clone());
-        assert_eq!(a.health(), Health::Connected, "{name}");
-        let mut on_a = a.subscribe("room-1").await;
-        let mut on_b = b.subscribe("room-1").await;
-        let mut other = b.subscribe("room-2").await;
-        // Two publishers interleaving: both subscribers see the same total order.
-        let publish_a = {
-            let a = a.clone();
-            tokio::spawn(async move {
-                for i in 0..100 {
-                    a.publish("room-1", Bytes::from(format!("a{i}"))).await.unwrap();
-                }
-            })
-        };
-        for i in 0..100 {
-            b.publish("room-1", Bytes::from(format!("b{i}"))).await.unwrap();
-        }
-        publish_a.await.unwrap();
-        let mut seen_a = Vec::new();
-        let mut seen_b = Vec::new();
-        for _ in 0..200 {
-            seen_a.push(recv(&mut on_a).await.payload);
-            seen_b.push(recv(&mut on_b).await.payload);
-        }
-        assert_eq!(seen_a, seen_b, "{name}: one order for every subscriber");
-        for prefix in ["a", "b"] {
-            let own: Vec<_> = seen_a.iter().filter(|p| p.starts_with(prefix.as_bytes())).cloned().collect();
-            let expected: Vec<_> = (0..100).map(|i| Bytes::from(format!("{prefix}{i}"))).collect();
-            assert_eq!(own, expected, "{name}: each publisher's order is kept");
-        }
-        assert!(other.try_recv().is_none(), "{name}: other channels receive nothing");
-        // Unsubscribed channels are left.
-        drop(on_b);
-        a.publish("room-1", Bytes::from_static(b"after")).await.unwrap();
-        assert_eq!(recv(&mut on_a).await.payload, Bytes::from_static(b"after"));
-        assert_eq!(a.stats().missed + b.stats().missed, 0, "{name}");
-        assert!(a.canary(Duration::from_secs(2)).await.is_ok(), "{name}");
+    delivers_in_one_order(On::Memory).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: SWITCHBOARD_TEST_REDIS_URL"]
+async fn messages_reach_every_subscriber_in_one_order_on_redis() {
+    delivers_in_one_order(On::Redis).await;
+}
+
+async fn delivers_in_one_order(on: On) {
+    let (name, a, b) = pair(on).await;
+    let (a, b) = (a.pubsub().clone(), b.pubsub().clone());
+    assert_eq!(a.health(), Health::Connected, "{name}");
+    let mut on_a = a.subscribe("room-1").await;
+    let mut on_b = b.subscribe("room-1").await;
+    let mut other = b.subscribe("room-2").await;
+    // Two publishers interleaving: both subscribers see the same total order.
+    let publish_a = {
+        let a = a.clone();
+        tokio::spawn(async move {
+            for i in 0..100 {
+                a.publish("room-1", Bytes::from(format!("a{i}"))).await.unwrap();
+            }
+        })
+    };
+    for i in 0..100 {
+        b.publish("room-1", Bytes::from(format!("b{i}"))).await.unwrap();
     }
+    publish_a.await.unwrap();
+    let mut seen_a = Vec::new();
+    let mut seen_b = Vec::new();
+    for _ in 0..200 {
+        seen_a.push(recv(&mut on_a).await.payload);
+        seen_b.push(recv(&mut on_b).await.payload);
+    }
+    assert_eq!(seen_a, seen_b, "{name}: one order for every subscriber");
+    for prefix in ["a", "b"] {
+        let own: Vec<_> = seen_a.iter().filter(|p| p.starts_with(prefix.as_bytes())).cloned().collect();
+        let expected: Vec<_> = (0..100).map(|i| Bytes::from(format!("{prefix}{i}"))).collect();
+        assert_eq!(own, expected, "{name}: each publisher's order is kept");
+    }
+    assert!(other.try_recv().is_none(), "{name}: other channels receive nothing");
+    // Unsubscribed channels are left.
+    drop(on_b);
+    a.publish("room-1", Bytes::from_static(b"after")).await.unwrap();
+    assert_eq!(recv(&mut on_a).await.payload, Bytes::from_static(b"after"));
+    assert_eq!(a.stats().missed + b.stats().missed, 0, "{name}");
+    assert!(a.canary(Duration::from_secs(2)).await.is_ok(), "{name}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_state_has_the_same_semantics_everywhere() {
-    for (name, a, b) in buses().await {
-        let (a, b) = (a.state().clone(), b.state().clone());
-        let ttl = Duration::from_millis(400);
-        let one = a.join(None, "tok1", ttl).await.unwrap();
-        let two = b.join(None, "tok2", ttl).await.unwrap();
-        assert_ne!(one.node, two.node, "{name}: allocated ids differ");
-        assert_eq!(a.holder(one.node).await.unwrap().as_deref(), Some("tok1"));
-        assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Renewed, "{name}");
-        let members = b.members().await.unwrap();
-        assert!(members.contains(&one) && members.contains(&two), "{name}: {members:?}");
+    has_the_cluster_state_semantics(On::Memory).await;
+}
 
-        // Registry: exactly one claimer wins each entry.
-        a.register(&one, vec![("c1".into(), Bytes::from_static(b"r1")), ("c2".into(), Bytes::from_static(b"r2"))])
-            .await
-            .unwrap();
-        let mut entries = b.registered(&one).await.unwrap();
-        entries.sort();
-        assert_eq!(entries, vec![("c1".into(), Bytes::from_static(b"r1")), ("c2".into(), Bytes::from_static(b"r2"))]);
-        let (x, y) = tokio::join!(a.claim_registered(&one, "c1"), b.claim_registered(&one, "c1"));
-        assert!(x.unwrap() ^ y.unwrap(), "{name}: one claim wins");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: SWITCHBOARD_TEST_REDIS_URL"]
+async fn cluster_state_has_the_same_semantics_everywhere_on_redis() {
+    has_the_cluster_state_semantics(On::Redis).await;
+}
 
-        // Liveness: a heartbeat that is not renewed lapses; renewing then says so.
-        tokio::time::sleep(ttl + Duration::from_millis(200)).await;
-        assert_eq!(b.holder(one.node).await.unwrap(), None, "{name}");
-        assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Lapsed, "{name}");
-        // Taking over an id.
-        let again = b.join(Some(one.node), "tok3", ttl).await.unwrap();
-        assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Superseded { by: "tok3".into() }, "{name}");
-        assert_eq!(again.node, one.node);
+async fn has_the_cluster_state_semantics(on: On) {
+    let (name, a, b) = pair(on).await;
+    let (a, b) = (a.state().clone(), b.state().clone());
+    let ttl = Duration::from_millis(400);
+    let one = a.join(None, "tok1", ttl).await.unwrap();
+    let two = b.join(None, "tok2", ttl).await.unwrap();
+    assert_ne!(one.node, two.node, "{name}: allocated ids differ");
+    assert_eq!(a.holder(one.node).await.unwrap().as_deref(), Some("tok1"));
+    assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Renewed, "{name}");
+    let members = b.members().await.unwrap();
+    assert!(members.contains(&one) && members.contains(&two), "{name}: {members:?}");
 
-        b.bury(&one, Duration::from_secs(5)).await.unwrap();
-        assert!(a.is_buried(&one).await.unwrap());
-        assert!(!a.is_buried(&two).await.unwrap());
-        a.forget(&one).await.unwrap();
-        assert!(!b.members().await.unwrap().contains(&one), "{name}");
-        assert!(b.registered(&one).await.unwrap().is_empty());
-        b.forget(&two).await.unwrap();
+    // Registry: exactly one claimer wins each entry.
+    a.register(&one, vec![("c1".into(), Bytes::from_static(b"r1")), ("c2".into(), Bytes::from_static(b"r2"))])
+        .await
+        .unwrap();
+    let mut entries = b.registered(&one).await.unwrap();
+    entries.sort();
+    assert_eq!(entries, vec![("c1".into(), Bytes::from_static(b"r1")), ("c2".into(), Bytes::from_static(b"r2"))]);
+    let (x, y) = tokio::join!(a.claim_registered(&one, "c1"), b.claim_registered(&one, "c1"));
+    assert!(x.unwrap() ^ y.unwrap(), "{name}: one claim wins");
 
-        // Claims and windows.
-        assert!(a.claim_once("token-x", Duration::from_secs(5)).await.unwrap());
-        assert!(!b.claim_once("token-x", Duration::from_secs(5)).await.unwrap(), "{name}: single use");
-        let w = Duration::from_secs(60);
-        let first = a.count_in_window("rate", w).await.unwrap();
-        let second = b.count_in_window("rate", w).await.unwrap();
-        assert_eq!(second, first + 1, "{name}: one counter for every node");
-    }
+    // Liveness: a heartbeat that is not renewed lapses; renewing then says so.
+    tokio::time::sleep(ttl + Duration::from_millis(200)).await;
+    assert_eq!(b.holder(one.node).await.unwrap(), None, "{name}");
+    assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Lapsed, "{name}");
+    // Taking over an id.
+    let again = b.join(Some(one.node), "tok3", ttl).await.unwrap();
+    assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Superseded { by: "tok3".into() }, "{name}");
+    assert_eq!(again.node, one.node);
+
+    b.bury(&one, Duration::from_secs(5)).await.unwrap();
+    assert!(a.is_buried(&one).await.unwrap());
+    assert!(!a.is_buried(&two).await.unwrap());
+    a.forget(&one).await.unwrap();
+    assert!(!b.members().await.unwrap().contains(&one), "{name}");
+    assert!(b.registered(&one).await.unwrap().is_empty());
+    b.forget(&two).await.unwrap();
+
+    // Claims and windows.
+    assert!(a.claim_once("token-x", Duration::from_secs(5)).await.unwrap());
+    assert!(!b.claim_once("token-x", Duration::from_secs(5)).await.unwrap(), "{name}: single use");
+    let w = Duration::from_secs(60);
+    let first = a.count_in_window("rate", w).await.unwrap();
+    let second = b.count_in_window("rate", w).await.unwrap();
+    assert_eq!(second, first + 1, "{name}: one counter for every node");
 }
 
 async fn wait_for(bus: &dyn PubSub, health: Health, within: Duration) {
@@ -145,10 +167,8 @@ async fn wait_for(bus: &dyn PubSub, health: Health, within: Duration) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server on PATH (a private one is started)"]
 async fn redis_restart_degrades_then_recovers_and_counts_the_loss() {
-    if redis_url().is_none() {
-        return;
-    }
     let port = PrivateRedis::free_port();
     let mut redis = PrivateRedis::start(port);
     let url = format!("redis://127.0.0.1:{}/", redis.port);

@@ -22,8 +22,8 @@ pub(crate) use apis::{
 
 /// Instantiates every behaviour test for one backend.
 macro_rules! behaviour_tests {
-    ($open:expr) => {
-        $crate::behaviour::behaviour_tests!(@each $open;
+    ($open:expr $(; #[$attr:meta])?) => {
+        $crate::behaviour::behaviour_tests!(@each $open; {$($attr)?};
             room_lifecycle, room_checks_are_atomic, logging_configuration_lifecycle_and_conflict,
             deleting_a_room_releases_its_logging_configurations, tag_untag_list, list_rooms_sorts_and_filters,
             ties_on_update_time_are_broken_by_id, pagination_survives_creates_and_deletes_between_pages,
@@ -31,20 +31,22 @@ macro_rules! behaviour_tests {
             api_documents_are_versioned, the_api_quota_holds, snapshots_come_and_go_with_their_document,
             apis_page_by_id);
     };
-    (@each $open:expr; $($name:ident),*) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                let Some((guard, store)) = $open.await else { return };
-                let outcome =
-                    futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe($crate::behaviour::$name(store)))
-                        .await;
-                $crate::behaviour::Cleanup::cleanup(guard).await;
-                if let Err(panic) = outcome {
-                    std::panic::resume_unwind(panic);
-                }
+    (@each $open:expr; $attrs:tt; $($name:ident),*) => {
+        $( $crate::behaviour::behaviour_tests!(@one $open; $attrs; $name); )*
+    };
+    (@one $open:expr; {$($attr:meta)?}; $name:ident) => {
+        #[tokio::test]
+        $(#[$attr])?
+        async fn $name() {
+            let (guard, store) = $open.await;
+            let outcome =
+                futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe($crate::behaviour::$name(store)))
+                    .await;
+            $crate::behaviour::Cleanup::cleanup(guard).await;
+            if let Err(panic) = outcome {
+                std::panic::resume_unwind(panic);
             }
-        )*
+        }
     };
 }
 pub(crate) use behaviour_tests;

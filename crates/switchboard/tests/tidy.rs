@@ -174,6 +174,27 @@ fn tasks_are_spawned_on_a_tracker() {
     assert_none("tasks spawned outside a `TaskTracker`: spawn them on the tracker shutdown waits for", offences);
 }
 
+/// A test that needs an external service reads its URL through `test_support::service_url` (and is
+/// `#[ignore = "needs …"]`), so it can neither pass having checked nothing nor hide in a plain `cargo test`. Only
+/// `test-support` and the examples (which are programs, not tests) read the variables themselves.
+#[test]
+fn service_tests_are_ignored_not_skipped() {
+    let offences: Vec<String> = sources()
+        .iter()
+        .filter(|s| {
+            !s.in_any(&["crates/test-support/", "crates/switchboard/examples/", "crates/switchboard/tests/tidy.rs"])
+        })
+        .flat_map(|s| {
+            s.text
+                .lines()
+                .enumerate()
+                .filter(|(_, line)| line.contains("env::var") && line.contains("SWITCHBOARD_TEST_"))
+                .map(move |(n, line)| format!("{}:{}: {}", s.path, n + 1, line.trim()))
+        })
+        .collect();
+    assert_none("a test reads a service variable itself: use `test_support::service_url` and `#[ignore]`", offences);
+}
+
 fn uses_std_instant(line: &str) -> bool {
     line.contains("std::time::Instant")
         || line

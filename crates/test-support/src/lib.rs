@@ -18,6 +18,16 @@ pub use redis::PrivateRedis;
 #[cfg(feature = "harness")]
 pub use server::TestServer;
 
+/// The URL of an external service a test needs, read from `var`. Such tests are marked `#[ignore = "needs …"]`, so a
+/// plain `cargo test` lists them as ignored with their reason; run anyway (`-- --include-ignored`, as `.ci/run` does), a
+/// missing variable fails them rather than letting them pass having checked nothing.
+pub fn service_url(var: &str) -> String {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!("{var} is not set: this test needs that service (.ci/run starts it and sets the variable)"),
+    }
+}
+
 /// The access key id of the test key pair every `TestServer` accepts.
 pub const AKID: &str = "AKIDSWITCHBOARDTEST1";
 /// The secret access key of the test key pair.

@@ -58,11 +58,8 @@ mod tests {
     use super::*;
 
     #[test]
+    #[ignore = "needs redis-server on PATH"]
     fn starts_stops_and_restarts_on_its_port() {
-        if Command::new("redis-server").arg("--version").output().is_err() {
-            eprintln!("note: redis-server is not on PATH; skipping");
-            return;
-        }
         let port = PrivateRedis::free_port();
         let mut redis = PrivateRedis::start(port);
         assert_eq!(redis.url(), format!("redis://127.0.0.1:{port}/"));

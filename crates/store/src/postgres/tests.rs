@@ -1,5 +1,6 @@
-//! The behaviour tests against the PostgreSQL of `SWITCHBOARD_TEST_POSTGRES_URL` (skipped when it is not set), each
-//! in a schema of its own that is dropped afterwards; and PostgreSQL-specific checks (migrations).
+//! The behaviour tests against the PostgreSQL of `SWITCHBOARD_TEST_POSTGRES_URL`, each in a schema of its own that is
+//! dropped afterwards; and PostgreSQL-specific checks (migrations, deadlines). All are ignored by a plain `cargo test`
+//! and run by `.ci/run` (`--include-ignored`), where a missing variable fails them.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -27,12 +28,8 @@ impl crate::behaviour::Cleanup for SchemaGuard {
     }
 }
 
-fn url() -> Option<String> {
-    let url = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
-    if url.is_none() {
-        eprintln!("note: SWITCHBOARD_TEST_POSTGRES_URL is not set; skipping a PostgreSQL test");
-    }
-    url
+fn url() -> String {
+    test_support::service_url("SWITCHBOARD_TEST_POSTGRES_URL")
 }
 
 /// A schema name no other test or test run uses.
@@ -46,16 +43,16 @@ fn rand_suffix() -> u32 {
     nanos & 0xff_ffff
 }
 
-pub(crate) async fn open() -> Option<(SchemaGuard, PostgresStore)> {
+pub(crate) async fn open() -> (SchemaGuard, PostgresStore) {
     open_with(PostgresSettings::default()).await
 }
 
-async fn open_with(settings: PostgresSettings) -> Option<(SchemaGuard, PostgresStore)> {
-    let url = url()?;
+async fn open_with(settings: PostgresSettings) -> (SchemaGuard, PostgresStore) {
+    let url = url();
     let schema = unique_schema();
     let guard = SchemaGuard { url: url.clone(), schema: schema.clone() };
     let store = PostgresStore::connect_with(&url, &schema, settings).await.expect("connect to PostgreSQL");
-    Some((guard, store))
+    (guard, store)
 }
 
 /// Runs `check` on a store opened with `settings`, then drops its schema whether `check` passed or not.
@@ -63,7 +60,7 @@ async fn with_store<F: Future<Output = ()>>(
     settings: PostgresSettings,
     check: impl FnOnce(SchemaGuard, PostgresStore) -> F,
 ) {
-    let Some((guard, store)) = open_with(settings).await else { return };
+    let (guard, store) = open_with(settings).await;
     let cleanup = SchemaGuard { url: guard.url.clone(), schema: guard.schema.clone() };
     let outcome = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(check(guard, store))).await;
     crate::behaviour::Cleanup::cleanup(cleanup).await;
@@ -72,9 +69,10 @@ async fn with_store<F: Future<Output = ()>>(
     }
 }
 
-crate::behaviour::behaviour_tests!(open());
+crate::behaviour::behaviour_tests!(open(); #[ignore = "needs PostgreSQL: SWITCHBOARD_TEST_POSTGRES_URL"]);
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: SWITCHBOARD_TEST_POSTGRES_URL"]
 async fn migrations_run_once_and_refuse_a_newer_schema() {
     with_store(PostgresSettings::default(), async |guard, store| migrations(&guard, store).await).await;
 }
@@ -143,6 +141,7 @@ async fn times_out<T: std::fmt::Debug>(deadline: Duration, call: impl Future<Out
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: SWITCHBOARD_TEST_POSTGRES_URL"]
 async fn a_held_writer_lock_fails_writes_within_the_deadline() {
     with_store(SHORT, async |guard, store| {
         // Another node in the middle of a write, frozen there: it holds the schema's writer lock.
@@ -166,6 +165,7 @@ async fn a_held_writer_lock_fails_writes_within_the_deadline() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: SWITCHBOARD_TEST_POSTGRES_URL"]
 async fn a_writer_frozen_mid_transaction_is_ended_by_the_server() {
     with_store(SHORT, async |_guard, store| {
         // A node's own pooled session stops in the middle of a write (the node is frozen): PostgreSQL ends the
@@ -188,6 +188,7 @@ async fn a_writer_frozen_mid_transaction_is_ended_by_the_server() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: SWITCHBOARD_TEST_POSTGRES_URL"]
 async fn an_exhausted_pool_fails_calls_within_the_deadline() {
     let settings = PostgresSettings { pool_size: 1, ..SHORT };
     with_store(settings, async |_guard, store| {
@@ -200,6 +201,7 @@ async fn an_exhausted_pool_fails_calls_within_the_deadline() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: SWITCHBOARD_TEST_POSTGRES_URL"]
 async fn rejects_empty_settings() {
     for settings in [
         PostgresSettings { pool_size: 0, ..PostgresSettings::default() },

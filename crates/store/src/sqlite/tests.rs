@@ -14,7 +14,7 @@ async fn open() -> (tempfile::TempDir, SqliteStore) {
     (dir, store)
 }
 
-crate::behaviour::behaviour_tests!(async { Some(open().await) });
+crate::behaviour::behaviour_tests!(open());
 
 #[tokio::test]
 async fn opens_with_durable_settings_and_schema_version() {

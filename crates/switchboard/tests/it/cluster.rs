@@ -1,6 +1,7 @@
 //! Cluster mode: three nodes on loopback sharing the real Redis and PostgreSQL of this machine
-//! (`SWITCHBOARD_TEST_REDIS_URL`, `SWITCHBOARD_TEST_POSTGRES_URL`; without them these tests return at once with a
-//! note). Each test has its own namespace (Redis key prefix and PostgreSQL schema), so tests run in parallel.
+//! (`SWITCHBOARD_TEST_REDIS_URL`, `SWITCHBOARD_TEST_POSTGRES_URL`). They are ignored by a plain `cargo test`, listed
+//! with that reason; `.ci/run` runs them with `--include-ignored`, and a missing variable then fails them. Each test has
+//! its own namespace (Redis key prefix and PostgreSQL schema), so tests run in parallel.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -21,21 +22,13 @@ pub struct ClusterEnv {
 }
 
 impl ClusterEnv {
-    /// `None` (with a note) when the service URLs are not set.
-    pub fn get(test: &str) -> Option<ClusterEnv> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        match (var("SWITCHBOARD_TEST_REDIS_URL"), var("SWITCHBOARD_TEST_POSTGRES_URL")) {
-            (Some(redis), Some(postgres)) => Some(ClusterEnv {
-                redis,
-                postgres,
-                namespace: format!("sbit_{}_{:08x}", std::process::id(), rand_u32()),
-            }),
-            _ => {
-                eprintln!(
-                    "note: {test} skipped: set SWITCHBOARD_TEST_REDIS_URL and SWITCHBOARD_TEST_POSTGRES_URL to run it"
-                );
-                None
-            }
+    /// The cluster of `SWITCHBOARD_TEST_REDIS_URL` and `SWITCHBOARD_TEST_POSTGRES_URL`; a missing variable fails the
+    /// test (these tests are ignored by a plain `cargo test` and run by `.ci/run`).
+    pub fn get() -> ClusterEnv {
+        ClusterEnv {
+            redis: test_support::service_url("SWITCHBOARD_TEST_REDIS_URL"),
+            postgres: test_support::service_url("SWITCHBOARD_TEST_POSTGRES_URL"),
+            namespace: format!("sbit_{}_{:08x}", std::process::id(), rand_u32()),
         }
     }
 
@@ -88,8 +81,9 @@ fn on_unknown_node(id: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
 async fn management_calls_reach_the_node_holding_the_connection() {
-    let Some(env) = ClusterEnv::get("management_calls_reach_the_node_holding_the_connection") else { return };
+    let env = ClusterEnv::get();
     let mut backend = Backend::ok().await;
     let a = node(&env, &backend).await;
     let b = node(&env, &backend).await;
@@ -195,10 +189,9 @@ impl Drop for Process {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
 async fn a_killed_node_is_reported_gone_and_its_disconnects_are_delivered_once() {
-    let Some(env) = ClusterEnv::get("a_killed_node_is_reported_gone_and_its_disconnects_are_delivered_once") else {
-        return;
-    };
+    let env = ClusterEnv::get();
     let mut backend = Backend::ok().await;
     let a = node(&env, &backend).await;
     let b = node(&env, &backend).await;
@@ -266,8 +259,9 @@ async fn wait_for_status(server: &TestServer, status: &str, within: Duration) ->
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
 async fn redis_restart_degrades_nodes_then_they_recover_by_themselves() {
-    let Some(mut env) = ClusterEnv::get("redis_restart_degrades_nodes_then_they_recover_by_themselves") else { return };
+    let mut env = ClusterEnv::get();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut redis = PrivateRedis::start(port);
     env.redis = format!("redis://127.0.0.1:{}/", redis.port);
@@ -357,8 +351,9 @@ async fn chat_send(ws: &mut Ws, request_id: &str, content: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
 async fn rooms_span_every_node_in_one_order() {
-    let Some(env) = ClusterEnv::get("rooms_span_every_node_in_one_order") else { return };
+    let env = ClusterEnv::get();
     let backend = Backend::ok().await;
     let nodes = [node(&env, &backend).await, node(&env, &backend).await, node(&env, &backend).await];
     let room = nodes[0].chat_sdk().create_room().maximum_message_rate_per_second(100).send().await.unwrap();
@@ -434,8 +429,9 @@ async fn rooms_span_every_node_in_one_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
 async fn concurrent_update_room_from_two_nodes_converges_everywhere() {
-    let Some(env) = ClusterEnv::get("concurrent_update_room_from_two_nodes_converges_everywhere") else { return };
+    let env = ClusterEnv::get();
     let backend = Backend::ok().await;
     let nodes = [node(&env, &backend).await, node(&env, &backend).await, node(&env, &backend).await];
     let room = nodes[0].chat_sdk().create_room().maximum_message_length(100).send().await.unwrap();
@@ -480,8 +476,9 @@ async fn concurrent_update_room_from_two_nodes_converges_everywhere() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
 async fn room_rate_limits_count_every_node() {
-    let Some(env) = ClusterEnv::get("room_rate_limits_count_every_node") else { return };
+    let env = ClusterEnv::get();
     let backend = Backend::ok().await;
     let a = node(&env, &backend).await;
     let b = node(&env, &backend).await;
