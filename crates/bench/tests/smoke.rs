@@ -57,12 +57,20 @@ fn smoke_run_measures_every_scenario_and_writes_a_report() {
     assert!(status.success(), "switchboard-bench failed: {status}");
 
     let results: Results = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    // A scenario that fails becomes a note in the report; here it fails the test.
+    let failures: Vec<_> = results.environment.notes.iter().filter(|n| n.contains("failed")).collect();
+    assert!(failures.is_empty(), "scenarios failed: {failures:#?}");
     let idle: Vec<_> = results.idle.iter().filter(|r| r.client == Client::Apigw).collect();
     assert!(!idle.is_empty() && idle.iter().all(|r| r.connected == r.n), "idle: {:?}", results.idle);
     let post = &results.post[0];
     assert!(post.statuses.get(&200).copied().unwrap_or(0) > 0, "post: {post:?}");
     assert!(post.delivered > 0 && post.delivery.count > 0, "post: {post:?}");
-    assert!(results.connect.iter().all(|r| r.connected == r.attempted), "connect: {:?}", results.connect);
+    assert!(
+        !results.connect.is_empty() && results.connect.iter().all(|r| r.connected == r.attempted),
+        "connect: {:?}",
+        results.connect
+    );
+    assert!(!results.fanout.is_empty(), "fan-out measured nothing");
     for row in &results.fanout {
         assert_eq!(row.lost(), 0, "fanout lost messages: {row:?}");
     }

@@ -114,10 +114,12 @@ impl Backend {
         }
     }
 
-    /// Asserts nothing more arrives within `wait`.
+    /// Asserts nothing more arrives within `wait` while the backend is still listening.
     pub async fn assert_quiet(&mut self, wait: Duration) {
-        if let Ok(Some(event)) = tokio::time::timeout(wait, self.events.recv()).await {
-            panic!("unexpected event: {event}");
+        match tokio::time::timeout(wait, self.events.recv()).await {
+            Err(_) => {}
+            Ok(Some(event)) => panic!("unexpected event: {event}"),
+            Ok(None) => panic!("the backend stopped, so its silence proves nothing"),
         }
     }
 }
