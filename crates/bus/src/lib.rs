@@ -180,9 +180,6 @@ pub trait ClusterState: Send + Sync + fmt::Debug + 'static {
     /// reports the connection's end.
     async fn claim_registered(&self, owner: &Incarnation, id: &str) -> Result<bool, BusError>;
 
-    /// True for the first caller with `key` within `ttl` (a single-use token, a one-time job), false for the others.
-    async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, BusError>;
-
     /// Adds one to the counter `key` of the current fixed window of length `window` and returns the new count.
     async fn count_in_window(&self, key: &str, window: Duration) -> Result<u64, BusError>;
 }

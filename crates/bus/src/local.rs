@@ -29,7 +29,6 @@ struct State {
     members: BTreeSet<Incarnation>,
     registries: HashMap<Incarnation, HashMap<String, Bytes>>,
     buried: HashSet<Incarnation>,
-    claims: HashMap<String, Instant>,
     windows: HashMap<String, (u64, Instant)>,
 }
 
@@ -168,17 +167,6 @@ impl ClusterState for LocalBus {
 
     async fn claim_registered(&self, owner: &Incarnation, id: &str) -> Result<bool, BusError> {
         Ok(self.state.lock().registries.get_mut(owner).and_then(|r| r.remove(id)).is_some())
-    }
-
-    async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, BusError> {
-        let now = Instant::now();
-        let mut state = self.state.lock();
-        state.claims.retain(|_, expires| *expires > now);
-        if state.claims.contains_key(key) {
-            return Ok(false);
-        }
-        state.claims.insert(key.to_owned(), now + ttl);
-        Ok(true)
     }
 
     async fn count_in_window(&self, key: &str, window: Duration) -> Result<u64, BusError> {

@@ -537,13 +537,6 @@ impl ClusterState for RedisBus {
         Ok(removed == 1)
     }
 
-    async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, BusError> {
-        let key = self.key(format_args!("once:{key}"));
-        let set: Option<String> =
-            self.query(redis::cmd("SET").arg(key).arg(1).arg("NX").arg("PX").arg(millis(ttl))).await?;
-        Ok(set.is_some())
-    }
-
     async fn count_in_window(&self, key: &str, window: Duration) -> Result<u64, BusError> {
         let window_ms = millis(window);
         let key = self.key(format_args!("win:{key}:{}", now_ms() / window_ms));

@@ -21,7 +21,6 @@ use serde::{Deserialize, Serialize};
 use store::{FallbackResult, MessageReviewHandler, Room};
 use time::OffsetDateTime;
 use tokio::sync::watch;
-use wire::Refusal;
 
 use crate::fanout::{Alone, Fanout, Unsent};
 use crate::logging::{LogSink, Record};
@@ -40,8 +39,8 @@ pub(crate) fn fanout(bus: &Bus, background: &Background) -> Arc<dyn Fanout> {
     }
 }
 
-/// Nodes sharing a bus: rooms span every node (see the module documentation), chat tokens are single-use across
-/// them and room rate limits count every node's messages (fixed one-second windows counted on the bus).
+/// Nodes sharing a bus: rooms span every node (see the module documentation) and room rate limits count every node's
+/// messages (fixed one-second windows counted on the bus).
 #[derive(Debug)]
 pub(crate) struct Shared {
     pubsub: Arc<dyn PubSub>,
@@ -52,23 +51,6 @@ pub(crate) struct Shared {
 
 #[async_trait]
 impl Fanout for Shared {
-    fn spans_nodes(&self) -> bool {
-        true
-    }
-
-    async fn claim_token(&self, nonce: &str, ttl: Duration) -> Result<(), Refusal> {
-        // Single use across the cluster: the first node to claim the nonce wins. Unchecked, a token could connect
-        // once per node, so a handshake is refused (retryably) while the cluster state cannot be reached.
-        match self.state.claim_once(&format!("chat-token:{nonce}"), ttl).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(Refusal::ChatTokenUsed),
-            Err(err) => {
-                tracing::warn!(%err, "Cannot check a chat token's single use across the cluster; refusing it for now.");
-                Err(Refusal::ChatTokenUncheckable)
-            }
-        }
-    }
-
     async fn listen(&self, room: &Arc<LiveRoom>, rooms: &Arc<Rooms>) -> Option<Arc<Listener>> {
         Some(Listener::of(room, rooms, &self.pubsub, &self.background).await)
     }

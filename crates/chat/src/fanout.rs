@@ -2,11 +2,9 @@
 //! node's members; [`crate::cluster::Shared`] goes through the cluster bus to the members on every node.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use store::Room;
-use wire::Refusal;
 
 use crate::cluster::Listener;
 use crate::logging::LogSink;
@@ -30,14 +28,6 @@ impl From<Gone> for Unsent {
 /// Everything of the chat service that differs between a node alone and a node in a cluster.
 #[async_trait]
 pub(crate) trait Fanout: Send + Sync + std::fmt::Debug {
-    /// Whether chat tokens may be redeemed on another node than their issuer's, so that their single use is tracked
-    /// beyond this process (and tokens issued before it started are accepted).
-    fn spans_nodes(&self) -> bool;
-
-    /// Claims a redeemed token's nonce until `ttl` passes: refused when another node redeemed it first, or when its
-    /// single use cannot be checked now (never admitted unchecked).
-    async fn claim_token(&self, nonce: &str, ttl: Duration) -> Result<(), Refusal>;
-
     /// What keeps `room` reachable from other nodes while this node holds members of it.
     async fn listen(&self, room: &Arc<LiveRoom>, rooms: &Arc<Rooms>) -> Option<Arc<Listener>>;
 
@@ -69,14 +59,6 @@ pub(crate) struct Alone;
 
 #[async_trait]
 impl Fanout for Alone {
-    fn spans_nodes(&self) -> bool {
-        false
-    }
-
-    async fn claim_token(&self, _nonce: &str, _ttl: Duration) -> Result<(), Refusal> {
-        Ok(())
-    }
-
     async fn listen(&self, _room: &Arc<LiveRoom>, _rooms: &Arc<Rooms>) -> Option<Arc<Listener>> {
         None
     }

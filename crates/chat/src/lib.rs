@@ -206,8 +206,8 @@ impl ChatService {
         ChatService::with_bus(store, hub, config, bus::Bus::alone(), &bus::Background::new())
     }
 
-    /// [`ChatService::new`] on a cluster bus: when other nodes share it, rooms span them all (`cluster.rs`), chat
-    /// tokens are single-use across them and room rate limits count every node's messages.
+    /// [`ChatService::new`] on a cluster bus: when other nodes share it, rooms span them all (`cluster.rs`) and room
+    /// rate limits count every node's messages. (Chat tokens are single-use across whatever shares the store.)
     pub fn with_bus(
         store: Arc<dyn Store>,
         hub: Hub,
@@ -218,10 +218,7 @@ impl ChatService {
         tokio::runtime::Handle::try_current()
             .map_err(|_| std::io::Error::other("chat messaging must start inside a Tokio runtime"))?;
         let fanout = cluster::fanout(&bus, background);
-        let mut tokens = Tokens::with_key(config.token_key.0, OffsetDateTime::now_utc());
-        if fanout.spans_nodes() {
-            tokens.accept_earlier_tokens();
-        }
+        let tokens = Tokens::with_key(config.token_key.0);
         let client = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(60))
             .connect_timeout(Duration::from_secs(5))
@@ -266,15 +263,23 @@ impl ChatService {
     }
 
     /// Redeems the token of a handshake (the `Sec-WebSocket-Protocol` value; `""` when there was none) and loads
-    /// its room. The token counts as used from here on.
+    /// its room. The token counts as used from here on, on every node sharing the store and after restarts: its use
+    /// is on disk before the handshake goes on, and when it cannot be recorded the handshake is refused (503,
+    /// retryable), never admitted unchecked.
     pub async fn admit(&self, token: &str) -> Result<Ticket, Refusal> {
         if token.is_empty() {
             return Err(Refusal::ChatTokenMissing);
         }
         let now = OffsetDateTime::now_utc();
-        let claims = self.tokens.redeem(token, now).map_err(token::TokenError::refusal)?;
-        let ttl = Duration::try_from(claims.token_expires() - now).unwrap_or(Duration::ZERO) + Duration::from_secs(1);
-        self.fanout.claim_token(claims.nonce(), ttl).await?;
+        let claims = self.tokens.verify(token, now).map_err(token::TokenError::refusal)?;
+        match self.store.redeem_token(claims.nonce(), claims.token_expires()).await {
+            Ok(true) => {}
+            Ok(false) => return Err(Refusal::ChatTokenUsed),
+            Err(err) => {
+                tracing::warn!(%err, "Cannot record a chat token's single use; refusing it for now.");
+                return Err(Refusal::ChatTokenUncheckable);
+            }
+        }
         match self.rooms.load(self.store.as_ref(), &claims.room_id).await {
             Ok(room) => {
                 let listener = self.fanout.listen(&room, &self.rooms).await;

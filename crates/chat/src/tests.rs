@@ -188,20 +188,9 @@ async fn updates_reach_live_rooms() {
 async fn fan_out_is_chosen_once_from_the_bus() {
     let background = bus::Background::new();
     let alone = cluster::fanout(&bus::Bus::alone(), &background);
-    assert!(!alone.spans_nodes());
-    assert!(
-        alone.claim_token("n1", Duration::from_secs(5)).await.is_ok()
-            && alone.claim_token("n1", Duration::from_secs(5)).await.is_ok()
-    );
+    assert!(alone.rate_allows("r", 1).await && alone.rate_allows("r", 1).await, "alone, the room's bucket decides");
     let shared = bus::connect(Some("memory://chat-fan-out-is-chosen-once"), "", &background).await.unwrap();
     let (a, b) = (cluster::fanout(&shared, &background), cluster::fanout(&shared, &background));
-    assert!(a.spans_nodes());
-    assert!(a.claim_token("n1", Duration::from_secs(5)).await.is_ok());
-    assert_eq!(
-        b.claim_token("n1", Duration::from_secs(5)).await,
-        Err(Refusal::ChatTokenUsed),
-        "single use across the nodes of a bus"
-    );
     assert!(a.rate_allows("r", 1).await);
     assert!(!b.rate_allows("r", 1).await, "one rate window for every node");
 }
@@ -253,10 +242,23 @@ async fn delete_and_disconnect_requests_count_against_the_room_rate() {
 }
 
 #[tokio::test]
-async fn a_cluster_that_cannot_check_single_use_refuses_tokens_retryably() {
-    let state: Arc<dyn bus::ClusterState> = Arc::new(failing::UnreachableState);
-    let f = fixture_on(bus::Bus::new(Arc::new(bus::LocalBus::new()), state, true)).await;
+async fn a_token_is_admitted_once_and_its_use_is_recorded_in_the_store() {
+    let f = fixture().await;
     let token = f.token("ann", Vec::new()).await.token;
+    assert!(f.service.admit(&token).await.is_ok());
+    assert_eq!(f.service.admit(&token).await.unwrap_err(), Refusal::ChatTokenUsed);
+    let claims = f.service.tokens.verify(&token, OffsetDateTime::now_utc()).unwrap();
+    let again = f.service.store.redeem_token(claims.nonce(), claims.token_expires()).await.unwrap();
+    assert!(!again, "the store holds the redemption");
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_record_single_use_refuses_tokens_retryably() {
+    let f = fixture().await;
+    let token = f.token("ann", Vec::new()).await.token;
+    // A real fault: the store's table of redemptions is gone, so recording this one fails.
+    let db = rusqlite::Connection::open(f._dir.path().join(store::DATABASE_FILE)).unwrap();
+    db.execute_batch("DROP TABLE chat_token_redemptions").unwrap();
     let refusal = f.service.admit(&token).await.unwrap_err();
     assert_eq!(refusal, Refusal::ChatTokenUncheckable);
     assert_eq!((refusal.status().as_u16(), refusal.message()), (503, "Service Unavailable"));

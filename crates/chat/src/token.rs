@@ -3,25 +3,22 @@
 //!
 //! A token is `base64url(claims JSON) "." base64url(HMAC-SHA256(key, first part))`, without padding: only RFC 7230
 //! `tchar`s, so every WebSocket client accepts it as a subprotocol. The 32-byte key is given by the server (from its
-//! data directory, or shared through the cluster's store), so tokens survive restarts of their issuer; the record of redeemed tokens is in memory, so a token
-//! issued before this process started is refused rather than risk a second use.
+//! data directory, or shared through the cluster's store), so tokens survive restarts of their issuer. This file checks
+//! what the token itself proves (format, signature, expiry); its single use is recorded in the store
+//! (`Store::redeem_token`), so it holds across restarts and across the nodes sharing the store.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use ivschat::ChatTokenCapability;
-use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
 /// Longest token looked at; real ones are under 2 KB (1 KB of attributes, 128 characters of user id).
 const MAX_TOKEN_LEN: usize = 8 * 1024;
-/// Redemptions between two purges of expired entries from the single-use record.
-const PURGE_EVERY: usize = 1024;
-
 /// Capabilities as a bit set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Capabilities(u8);
@@ -120,10 +117,6 @@ pub(crate) enum TokenError {
     /// The signature does not match: forged or altered, or signed with another key.
     Forged,
     Expired,
-    /// Already redeemed once.
-    Used,
-    /// Issued before this process started, so its earlier use cannot be ruled out.
-    Stale,
 }
 
 impl TokenError {
@@ -132,43 +125,24 @@ impl TokenError {
             TokenError::Malformed => wire::Refusal::ChatTokenMalformed,
             TokenError::Forged => wire::Refusal::ChatTokenForged,
             TokenError::Expired => wire::Refusal::ChatTokenExpired,
-            TokenError::Used => wire::Refusal::ChatTokenUsed,
-            TokenError::Stale => wire::Refusal::ChatTokenStale,
         }
     }
 }
 
-/// Issues and redeems tokens; one per service.
+/// Issues tokens and checks them; one per service.
 pub(crate) struct Tokens {
     key: [u8; 32],
-    started_ms: i64,
-    /// Nonces of redeemed tokens, with their token expiry: a token is refused once here, and its entry can go
-    /// once it has expired anyway.
-    used: Mutex<Redeemed>,
-}
-
-#[derive(Default)]
-struct Redeemed {
-    nonces: HashMap<String, i64>,
-    since_purge: usize,
 }
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tokens").field("redeemed", &self.used.lock().nonces.len()).finish_non_exhaustive()
+        f.debug_struct("Tokens").finish_non_exhaustive()
     }
 }
 
 impl Tokens {
-    /// Accepts tokens issued before this process started: their single use is tracked by the cluster, not only in
-    /// this process's memory.
-    pub(crate) fn accept_earlier_tokens(&mut self) {
-        self.started_ms = i64::MIN;
-    }
-
-    pub(crate) fn with_key(key: [u8; 32], now: OffsetDateTime) -> Tokens {
-        // Millisecond truncation: a token issued in this process's first millisecond is not stale.
-        Tokens { key, started_ms: unix_ms(now), used: Mutex::new(Redeemed::default()) }
+    pub(crate) fn with_key(key: [u8; 32]) -> Tokens {
+        Tokens { key }
     }
 
     pub(crate) fn issue(&self, claims: &Claims) -> String {
@@ -180,8 +154,9 @@ impl Tokens {
         token
     }
 
-    /// Checks a token and marks it used. Never panics, whatever the input.
-    pub(crate) fn redeem(&self, token: &str, now: OffsetDateTime) -> Result<Claims, TokenError> {
+    /// Checks a token's format, signature and expiry (not its single use: see `Store::redeem_token`). Never
+    /// panics, whatever the input.
+    pub(crate) fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Claims, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
@@ -196,19 +171,6 @@ impl Tokens {
         let now_ms = unix_ms(now);
         if now_ms >= claims.token_expires_ms {
             return Err(TokenError::Expired);
-        }
-        if claims.issued_ms < self.started_ms {
-            return Err(TokenError::Stale);
-        }
-        let mut used = self.used.lock();
-        if used.nonces.contains_key(&claims.nonce) {
-            return Err(TokenError::Used);
-        }
-        used.nonces.insert(claims.nonce.clone(), claims.token_expires_ms);
-        used.since_purge += 1;
-        if used.since_purge >= PURGE_EVERY {
-            used.since_purge = 0;
-            used.nonces.retain(|_, expires| *expires > now_ms);
         }
         Ok(claims)
     }
@@ -253,57 +215,42 @@ mod tests {
     }
 
     #[test]
-    fn round_trip_once() {
+    fn round_trip() {
         let now = OffsetDateTime::now_utc();
-        let tokens = Tokens::with_key([7; 32], now);
+        let tokens = Tokens::with_key([7; 32]);
         let issued = claims(now);
         let token = tokens.issue(&issued);
         assert!(token.bytes().all(is_tchar), "{token}");
-        let redeemed = tokens.redeem(&token, now).unwrap();
+        let redeemed = tokens.verify(&token, now).unwrap();
         assert_eq!(redeemed, issued);
         assert!(redeemed.capabilities().allows(ChatTokenCapability::SendMessage));
         assert!(redeemed.capabilities().allows(ChatTokenCapability::DeleteMessage));
         assert!(!redeemed.capabilities().allows(ChatTokenCapability::DisconnectUser));
-        assert_eq!(tokens.redeem(&token, now), Err(TokenError::Used));
+        // Another process with the same key (a restart, another node) reads it alike.
+        assert_eq!(Tokens::with_key([7; 32]).verify(&token, now + Duration::seconds(1)), Ok(issued));
     }
 
     #[test]
-    fn refuses_forged_altered_expired_and_stale_tokens() {
+    fn refuses_forged_altered_and_expired_tokens() {
         let now = OffsetDateTime::now_utc();
-        let tokens = Tokens::with_key([7; 32], now);
-        let other = Tokens::with_key([8; 32], now);
-        assert_eq!(tokens.redeem(&other.issue(&claims(now)), now), Err(TokenError::Forged));
+        let tokens = Tokens::with_key([7; 32]);
+        let other = Tokens::with_key([8; 32]);
+        assert_eq!(tokens.verify(&other.issue(&claims(now)), now), Err(TokenError::Forged));
 
         let token = tokens.issue(&claims(now));
         let (payload, signature) = token.split_once('.').unwrap();
         let mut json: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         json["c"] = 7.into();
         let altered = format!("{}.{signature}", URL_SAFE_NO_PAD.encode(json.to_string()));
-        assert_eq!(tokens.redeem(&altered, now), Err(TokenError::Forged));
+        assert_eq!(tokens.verify(&altered, now), Err(TokenError::Forged));
 
-        assert_eq!(tokens.redeem(&tokens.issue(&claims(now)), now + Duration::minutes(1)), Err(TokenError::Expired));
-        let restarted = Tokens::with_key([7; 32], now + Duration::seconds(1));
-        assert_eq!(restarted.redeem(&tokens.issue(&claims(now)), now), Err(TokenError::Stale));
+        assert_eq!(tokens.verify(&tokens.issue(&claims(now)), now + Duration::minutes(1)), Err(TokenError::Expired));
 
         for garbage in ["", ".", "abc", "a.b", "!!!.###", "e30.AAAA", &"x".repeat(MAX_TOKEN_LEN + 1)] {
             assert!(
-                matches!(tokens.redeem(garbage, now), Err(TokenError::Malformed | TokenError::Forged)),
+                matches!(tokens.verify(garbage, now), Err(TokenError::Malformed | TokenError::Forged)),
                 "{garbage}"
             );
         }
-    }
-
-    #[test]
-    fn purges_expired_redemptions() {
-        let now = OffsetDateTime::now_utc();
-        let tokens = Tokens::with_key([1; 32], now);
-        for _ in 1..PURGE_EVERY {
-            let mut c = claims(now);
-            c.token_expires_ms = unix_ms(now) + 1;
-            tokens.redeem(&tokens.issue(&c), now).unwrap();
-        }
-        let later = now + Duration::milliseconds(5);
-        tokens.redeem(&tokens.issue(&claims(now)), later).unwrap();
-        assert_eq!(tokens.used.lock().nonces.len(), 1, "only the unexpired redemption is kept");
     }
 }

@@ -29,7 +29,7 @@ macro_rules! behaviour_tests {
             ties_on_update_time_are_broken_by_id, pagination_survives_creates_and_deletes_between_pages,
             list_logging_configurations_pages, concurrent_writers_respect_the_quota, update_time_only_moves_forward,
             api_documents_are_versioned, the_api_quota_holds, snapshots_come_and_go_with_their_document,
-            apis_page_by_id);
+            apis_page_by_id, chat_tokens_are_redeemed_once);
     };
     (@each $open:expr; $attrs:tt; $($name:ident),*) => {
         $( $crate::behaviour::behaviour_tests!(@one $open; $attrs; $name); )*
@@ -411,4 +411,30 @@ pub(crate) async fn update_time_only_moves_forward<S: Store + Clone>(store: S) {
     assert_eq!(updated.name, "late");
     let updated = store.update_room("room00000001", RoomPatch::at(t(50))).await.unwrap();
     assert_eq!(updated.update_time, t(50));
+}
+
+pub(crate) async fn chat_tokens_are_redeemed_once<S: Store + Clone>(store: S) {
+    let later = OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    assert!(store.redeem_token("nonce-a", later).await.unwrap(), "the first redemption");
+    assert!(!store.redeem_token("nonce-a", later).await.unwrap(), "a second redemption");
+
+    // Concurrent redemptions of one nonce: exactly one is first. Of distinct nonces: each is.
+    let racing = (0..32).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.redeem_token("nonce-b", later).await.unwrap() })
+    });
+    let firsts = futures_util::future::join_all(racing).await.into_iter().filter(|first| *first.as_ref().unwrap());
+    assert_eq!(firsts.count(), 1);
+    let distinct = (0..32).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move { store.redeem_token(&format!("distinct-{i}"), later).await.unwrap() })
+    });
+    assert!(futures_util::future::join_all(distinct).await.into_iter().all(|first| first.unwrap()));
+
+    // Records of expired tokens go as redemptions go on (a token is refused once expired before it gets here).
+    let past = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    assert!(store.redeem_token("expired", past).await.unwrap());
+    store.redeem_token("purges", later).await.unwrap();
+    assert!(store.redeem_token("expired", past).await.unwrap(), "the expired record was removed");
+    assert!(!store.redeem_token("nonce-a", later).await.unwrap(), "unexpired records stay");
 }

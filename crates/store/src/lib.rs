@@ -99,4 +99,13 @@ pub trait Store: ApiStore + Send + Sync + 'static {
     async fn untag_resource(&self, resource: &ResourceRef, keys: &[String]) -> Result<(), StoreError>;
 
     async fn list_tags(&self, resource: &ResourceRef) -> Result<Tags, StoreError>;
+
+    /// Records the single use of the chat token whose nonce is `nonce`, valid until `expires`: `true` the first time,
+    /// `false` for every later redemption of the same nonce, on any node sharing the store and across restarts. The
+    /// record is durable when this returns `true`. Records of expired tokens are removed as redemptions go on.
+    async fn redeem_token(&self, nonce: &str, expires: time::OffsetDateTime) -> Result<bool, StoreError>;
 }
+
+/// How many expired token records one redemption (or one batch of them) removes at most, so that purging never
+/// makes a handshake wait on a large delete.
+pub(crate) const TOKEN_PURGE_BATCH: i64 = 64;

@@ -50,9 +50,8 @@ refusals! {
     ChatTokenForged => 401, Compact, "The chat token is invalid";
     ChatTokenExpired => 401, Compact, "The chat token has expired";
     ChatTokenUsed => 401, Compact, "The chat token has already been used";
-    ChatTokenStale => 401, Compact, "The chat token was issued before the server restarted";
     ChatTokenNotAHeader => 401, Compact, "Unauthorized";
-    // In a cluster, the token's single use cannot be checked now (the bus is unreachable): the client may retry.
+    // The token's single use cannot be recorded now (the store is unreachable): the client may retry.
     ChatTokenUncheckable => 503, Compact, "Service Unavailable";
     RoomNotFound => 404, Compact, "Room not found";
     Internal => 500, Compact, "Internal Server Error";

@@ -279,4 +279,27 @@ impl Store for PostgresStore {
         })
         .await
     }
+
+    async fn redeem_token(&self, nonce: &str, expires: time::OffsetDateTime) -> Result<bool, StoreError> {
+        // No writer lock: the primary key alone decides which redemption is first, on every node.
+        let expires_ms = to_ms(expires);
+        let now_ms = to_ms(time::OffsetDateTime::now_utc());
+        self.within_deadline(async |client| {
+            let inserted = client
+                .execute(
+                    "INSERT INTO chat_token_redemptions (nonce, expires_ms) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
+                    &[&nonce, &expires_ms],
+                )
+                .await?;
+            client
+                .execute(
+                    "DELETE FROM chat_token_redemptions WHERE nonce IN
+                       (SELECT nonce FROM chat_token_redemptions WHERE expires_ms <= $1 LIMIT $2)",
+                    &[&now_ms, &crate::TOKEN_PURGE_BATCH],
+                )
+                .await?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
 }

@@ -71,6 +71,12 @@ const MIGRATIONS: &[&str] = &[
         definitions   TEXT   NOT NULL,
         PRIMARY KEY (api_id, deployment_id)
     );"#,
+    // 3: the single use of chat tokens, kept until the token expires.
+    r#"CREATE TABLE chat_token_redemptions (
+        nonce      TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        expires_ms BIGINT NOT NULL
+    );
+    CREATE INDEX chat_token_redemptions_by_expiry ON chat_token_redemptions (expires_ms);"#,
 ];
 
 /// The schema version this build writes.

@@ -2,6 +2,7 @@
 //! `spawn_blocking` so no query ever runs on a runtime worker.
 
 mod apis;
+mod redemptions;
 mod rows;
 mod schema;
 
@@ -30,6 +31,8 @@ pub const DATABASE_FILE: &str = "ivschat.sqlite3";
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// Chat token redemptions waiting for their group commit.
+    redemptions: Arc<redemptions::Queue>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -57,7 +60,7 @@ impl SqliteStore {
         if let Ok(dir) = std::fs::File::open(data_dir) {
             let _ = dir.sync_all();
         }
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), path })
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), path, redemptions: Arc::default() })
     }
 
     /// The database file.
@@ -398,6 +401,11 @@ impl Store for SqliteStore {
             rows::tags_of(tx, &resource)
         })
         .await
+    }
+
+    async fn redeem_token(&self, nonce: &str, expires: time::OffsetDateTime) -> Result<bool, StoreError> {
+        let now_ms = to_ms(time::OffsetDateTime::now_utc());
+        self.redemptions.redeem(&self.conn, nonce, to_ms(expires), now_ms).await
     }
 }
 

@@ -66,6 +66,12 @@ const MIGRATIONS: &[&str] = &[
         definitions   TEXT    NOT NULL,
         PRIMARY KEY (api_id, deployment_id)
     ) STRICT;",
+    // 3: the single use of chat tokens, kept until the token expires.
+    "CREATE TABLE chat_token_redemptions (
+        nonce      TEXT    NOT NULL PRIMARY KEY,
+        expires_ms INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX chat_token_redemptions_by_expiry ON chat_token_redemptions (expires_ms);",
 ];
 
 /// The schema version this build writes.

@@ -99,6 +99,15 @@ async fn reopen_reads_apis_and_snapshots_back() {
     assert_eq!(store.get_snapshot("abcdefghij", "dep0001").await.unwrap(), snapshot);
 }
 
+#[tokio::test]
+async fn token_redemptions_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    assert!(SqliteStore::open(dir.path()).await.unwrap().redeem_token("n", later).await.unwrap());
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    assert!(!store.redeem_token("n", later).await.unwrap(), "a used token stays used after a restart");
+}
+
 const CRASH_DIR_ENV: &str = "STORE_CRASH_TEST_DIR";
 
 /// Child half of `acknowledged_writes_survive_kill_9`: writes rooms forever, printing each acknowledged id.

@@ -156,6 +156,26 @@ async fn tokens_are_single_use_and_checked_at_the_handshake() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_token_issued_before_a_restart_connects_once_after_it() {
+    let server = TestServer::start("", |_| {}).await;
+    let sdk = server.chat_sdk();
+    let arn = room(&sdk).await;
+    let used = token(&sdk, &arn, "ann", &[], &[]).await;
+    let unused = token(&sdk, &arn, "bob", &[], &[]).await;
+    drop(join(&server, &used).await);
+    let dir = server.data_dir();
+    server.shutdown().await;
+
+    let server = TestServer::start_in(dir, "", |_| {}).await;
+    assert_eq!(refused(&server, Some(&used)).await, (401, json!({"message": "The chat token has already been used"})));
+    let mut ws = join(&server, &unused).await;
+    assert_eq!(refused(&server, Some(&unused)).await.0, 401, "and only once");
+    send(&mut ws, json!({"Action": "SEND_MESSAGE", "Content": "after the restart"})).await;
+    assert!(frame(&mut ws).await.is_object());
+    server.shutdown().await;
+}
+
 async fn token_for_deleted_room(sdk: &aws_sdk_ivschat::Client) -> String {
     let arn = room(sdk).await;
     let token = token(sdk, &arn, "bob", &[], &[]).await;

@@ -23,7 +23,6 @@ fn every_refusal_body_is_pinned() {
         (Refusal::ChatTokenForged, 401, r#"{"message":"The chat token is invalid"}"#),
         (Refusal::ChatTokenExpired, 401, r#"{"message":"The chat token has expired"}"#),
         (Refusal::ChatTokenUsed, 401, r#"{"message":"The chat token has already been used"}"#),
-        (Refusal::ChatTokenStale, 401, r#"{"message":"The chat token was issued before the server restarted"}"#),
         (Refusal::ChatTokenNotAHeader, 401, r#"{"message":"Unauthorized"}"#),
         (Refusal::ChatTokenUncheckable, 503, r#"{"message":"Service Unavailable"}"#),
         (Refusal::RoomNotFound, 404, r#"{"message":"Room not found"}"#),

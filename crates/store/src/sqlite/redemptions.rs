@@ -1,0 +1,86 @@
+//! Chat token redemptions on SQLite with group commit: every handshake's redemption must be on disk before it is
+//! admitted, and one `fsync` per handshake would cap handshakes at the disk's sync rate. Redemptions that arrive while
+//! a commit is under way wait in a queue and are written together by the next one, each answered on its own channel.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rusqlite::{Connection, TransactionBehavior, params};
+use tokio::sync::oneshot;
+
+use crate::StoreError;
+
+/// One redemption waiting for the next commit.
+struct Pending {
+    nonce: String,
+    expires_ms: i64,
+    answer: oneshot::Sender<Result<bool, StoreError>>,
+}
+
+/// The redemptions not yet taken by a commit.
+#[derive(Default)]
+pub(super) struct Queue(Mutex<Vec<Pending>>);
+
+impl Queue {
+    /// Queues a redemption, then commits whatever is queued once the connection is free (possibly this redemption
+    /// with others, possibly nothing when an earlier commit took it), and returns this redemption's answer.
+    pub(super) async fn redeem(
+        self: &Arc<Self>,
+        conn: &Arc<Mutex<Connection>>,
+        nonce: &str,
+        expires_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let (answer, answered) = oneshot::channel();
+        self.0.lock().push(Pending { nonce: nonce.to_owned(), expires_ms, answer });
+        let (queue, conn) = (Arc::clone(self), Arc::clone(conn));
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock();
+            // Taken while holding the connection: whatever queued meanwhile goes into this one commit.
+            let batch = std::mem::take(&mut *queue.0.lock());
+            if !batch.is_empty() {
+                commit(&mut conn, batch, now_ms);
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?;
+        answered.await.map_err(|_| StoreError::Backend("a token redemption was dropped unanswered".to_owned()))?
+    }
+}
+
+/// Writes `batch` in one transaction and answers each redemption: `true` for the first of its nonce ever, the same
+/// error for all when the transaction fails (nothing of it was written).
+fn commit(conn: &mut Connection, batch: Vec<Pending>, now_ms: i64) {
+    let written = (|| -> Result<Vec<bool>, StoreError> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut firsts = Vec::with_capacity(batch.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO chat_token_redemptions (nonce, expires_ms) VALUES (?1, ?2) ON CONFLICT (nonce) DO NOTHING",
+            )?;
+            for pending in &batch {
+                firsts.push(insert.execute(params![pending.nonce, pending.expires_ms])? == 1);
+            }
+        }
+        tx.execute(
+            "DELETE FROM chat_token_redemptions WHERE nonce IN
+               (SELECT nonce FROM chat_token_redemptions WHERE expires_ms <= ?1 LIMIT ?2)",
+            params![now_ms, crate::TOKEN_PURGE_BATCH],
+        )?;
+        tx.commit()?;
+        Ok(firsts)
+    })();
+    match written {
+        Ok(firsts) => {
+            for (pending, first) in batch.into_iter().zip(firsts) {
+                let _ = pending.answer.send(Ok(first));
+            }
+        }
+        Err(err) => {
+            let text = err.to_string();
+            for pending in batch {
+                let _ = pending.answer.send(Err(StoreError::Backend(text.clone())));
+            }
+        }
+    }
+}
