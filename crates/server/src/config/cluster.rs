@@ -86,6 +86,14 @@ impl ClusterConfig {
         {
             bail!("bus URL must start with redis:// (or memory:// for nodes in one process)");
         }
+        if store_url.is_some() && bus_url.is_none() {
+            // Nodes sharing a store but no bus would each be node 0: they would answer 410 for each other's
+            // connections (which backends read as "forget this member") and deliver nothing across nodes.
+            bail!(
+                "a shared store (--store-url) needs a shared bus (--bus-url redis://…): without one, nodes sharing \
+                 the store could not reach each other's connections"
+            );
+        }
         let ttl_ms = args.node_ttl_ms.or(file.node_ttl_ms).unwrap_or(5000);
         if ttl_ms < 300 {
             bail!("node TTL must be at least 300 ms, got {ttl_ms}");

@@ -81,6 +81,14 @@ fn bad_input_is_refused_with_a_clear_message() {
     a.route_responses = vec!["x".to_owned()];
     assert!(Config::merge(a, FileConfig::default()).is_err());
     assert!(toml::from_str::<FileConfig>("nonsense = 1").is_err());
+    // A shared store without a shared bus: nodes could not reach each other's connections.
+    let mut a = args();
+    a.cluster.store_url = Some("postgres://db/x".to_owned());
+    let err = Config::merge(a, FileConfig::default()).unwrap_err().to_string();
+    assert!(err.contains("needs a shared bus (--bus-url"), "{err}");
+    let mut a = args();
+    (a.cluster.store_url, a.cluster.bus_url) = (Some("postgres://db/x".to_owned()), Some("redis://r/".to_owned()));
+    assert!(Config::merge(a, FileConfig::default()).is_ok());
 }
 
 #[test]
