@@ -56,6 +56,8 @@ pub struct Raw {
     pub time: time::OffsetDateTime,
     /// Sent instead of `body` after signing `body`.
     pub send_body: Option<Vec<u8>>,
+    /// Sent without being signed (as SDKs send `amz-sdk-invocation-id`).
+    pub unsigned_headers: Vec<(&'static str, String)>,
 }
 
 impl Raw {
@@ -69,6 +71,7 @@ impl Raw {
             sign: true,
             time: time::OffsetDateTime::now_utc(),
             send_body: None,
+            unsigned_headers: Vec::new(),
         }
     }
 
@@ -93,6 +96,9 @@ impl Raw {
             let signature = sigv4::sign(&request, &params);
             headers.insert("x-amz-date", signature.amz_date.parse().unwrap());
             headers.insert(http::header::AUTHORIZATION, signature.authorization.parse().unwrap());
+        }
+        for (name, value) in &self.unsigned_headers {
+            headers.insert(*name, value.parse().unwrap());
         }
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         let method = http::Method::from_bytes(self.method.as_bytes()).unwrap();

@@ -2,7 +2,6 @@
 //! request with a reply channel; the owner runs [`apigw::management::apply_within`] and answers its result unchanged.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use apigw::management::{Call, Op, Reply};
 use base64::Engine;
@@ -15,6 +14,7 @@ use tokio::sync::oneshot;
 use wire::{ApiError, ErrorCode};
 
 use super::Cluster;
+use super::applied::Applied;
 use crate::state::AppState;
 
 /// The bus channel of a node: requests for it and replies to it.
@@ -54,6 +54,9 @@ enum Envelope {
         api: Option<String>,
         stage: Option<String>,
         body: String,
+        /// The client's `amz-sdk-invocation-id`, the same on each retry of one call.
+        #[serde(default)]
+        invocation: Option<String>,
     },
     Reply {
         id: u64,
@@ -62,8 +65,14 @@ enum Envelope {
 }
 
 impl Cluster {
-    /// Runs a management call on the node that holds its connection.
-    pub(crate) async fn forward(&self, call: &Call<'_>, body: Bytes) -> Result<Reply, ApiError> {
+    /// Runs a management call on the node that holds its connection. `invocation` is the client's
+    /// `amz-sdk-invocation-id`, by which the owner recognises a retry of a call it applied.
+    pub(crate) async fn forward(
+        &self,
+        call: &Call<'_>,
+        body: Bytes,
+        invocation: Option<&str>,
+    ) -> Result<Reply, ApiError> {
         let node = call.id.node();
         match self.bus.state().holder(node).await {
             Ok(Some(_)) => {}
@@ -73,9 +82,9 @@ impl Cluster {
                 return Err(unreachable_node());
             }
         }
-        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().insert(id, tx);
+        let waiting = Waiting::new(self, tx);
+        let id = waiting.id;
         let envelope = Envelope::Request {
             id,
             from: self.node(),
@@ -84,6 +93,7 @@ impl Cluster {
             api: call.api.map(str::to_owned),
             stage: call.stage.map(str::to_owned),
             body: BASE64.encode(&body),
+            invocation: invocation.map(str::to_owned),
         };
         let payload = Bytes::from(serde_json::to_vec(&envelope).unwrap_or_default());
         let result = match self.bus.pubsub().publish(&node_channel(node), payload).await {
@@ -93,8 +103,35 @@ impl Cluster {
             },
             Err(_) => Err(unreachable_node()),
         };
-        self.pending.lock().remove(&id);
+        drop(waiting);
         result
+    }
+}
+
+/// A forwarded call's place among the pending ones, given up when the call ends however it ends — answered, timed
+/// out, or abandoned by its caller (a client that went away drops the future mid-wait).
+struct Waiting<'a> {
+    cluster: &'a Cluster,
+    id: u64,
+}
+
+impl<'a> Waiting<'a> {
+    fn new(cluster: &'a Cluster, reply: oneshot::Sender<Result<Reply, WireError>>) -> Waiting<'a> {
+        let mut pending = cluster.pending.lock();
+        let id = loop {
+            let id = rand::random::<u64>();
+            if !pending.contains_key(&id) {
+                break id;
+            }
+        };
+        pending.insert(id, reply);
+        Waiting { cluster, id }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.cluster.pending.lock().remove(&self.id);
     }
 }
 
@@ -119,15 +156,30 @@ pub(super) async fn serve_inbox(state: Arc<AppState>, mut inbox: Subscription) {
                     let _ = waiter.send(result);
                 }
             }
-            Envelope::Request { id, from, op, conn, api, stage, body } => {
-                let body = Bytes::from(BASE64.decode(body.as_bytes()).unwrap_or_default());
-                let result = match ConnectionId::parse(&conn) {
-                    Some(conn) => {
-                        apigw::management::apply_within(&state.hub, op, conn, api.as_deref(), stage.as_deref(), body)
+            Envelope::Request { id, from, op, conn, api, stage, body, invocation } => {
+                let key = Applied::key(op, &conn, invocation.as_deref());
+                let remembered = key.as_deref().and_then(|key| state.cluster.applied.get(key));
+                let result = remembered.unwrap_or_else(|| {
+                    let body = Bytes::from(BASE64.decode(body.as_bytes()).unwrap_or_default());
+                    let result = match ConnectionId::parse(&conn) {
+                        Some(conn) => apigw::management::apply_within(
+                            &state.hub,
+                            op,
+                            conn,
+                            api.as_deref(),
+                            stage.as_deref(),
+                            body,
+                        ),
+                        None => Err(ApiError::gone()),
                     }
-                    None => Err(ApiError::gone()),
-                };
-                let reply = Envelope::Reply { id, result: result.map_err(|e| WireError::from(&e)) };
+                    .map_err(|e| WireError::from(&e));
+                    // Only what took effect: a refusal (429 for a full outbox, 410) is for the retry to meet anew.
+                    if let (Some(key), Ok(_)) = (key, &result) {
+                        state.cluster.applied.remember(key, &result);
+                    }
+                    result
+                });
+                let reply = Envelope::Reply { id, result };
                 let payload = Bytes::from(serde_json::to_vec(&reply).unwrap_or_default());
                 let bus = state.cluster.bus.clone();
                 state.tasks.spawn(async move {

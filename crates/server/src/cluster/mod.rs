@@ -16,8 +16,11 @@
 //! - **Forwarding** (`forward.rs`). A connection id names its node. A management call for another node's
 //!   connection is forwarded over the bus to `node:{id}` as a request with a reply channel and a timeout; the owner
 //!   runs [`apigw::management::apply`] exactly as for a local call and answers the status and body, which the
-//!   receiving node returns unchanged. A node without a live heartbeat holds nothing: 410.
+//!   receiving node returns unchanged. A node without a live heartbeat holds nothing: 410. An owner that answers
+//!   after the forwarding node gave up (a retryable 500) remembers what it applied by the SDK's invocation id
+//!   (`applied.rs`), so the SDK's retry is answered, not applied twice.
 
+mod applied;
 mod forward;
 mod membership;
 
@@ -60,8 +63,11 @@ pub struct Cluster {
     me: RwLock<Incarnation>,
     settings: ClusterSettings,
     tracked: Mutex<HashMap<ConnectionId, Tracked>>,
+    /// Calls this node forwarded, by request id (random, so that a late reply to a call of an earlier run of this
+    /// node cannot answer a new one), until their answer or their caller's departure.
     pending: Mutex<HashMap<u64, oneshot::Sender<Result<Reply, forward::WireError>>>>,
-    next_request: AtomicU64,
+    /// Calls other nodes forwarded here, remembered so that a retry is not applied twice.
+    applied: applied::Applied,
     inbox: Mutex<Option<Subscription>>,
     /// `$disconnect` events this node delivered for dead nodes.
     pub(crate) reaped: AtomicU64,
@@ -80,7 +86,7 @@ impl Cluster {
             settings,
             tracked: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
-            next_request: AtomicU64::new(1),
+            applied: applied::Applied::default(),
             inbox: Mutex::new(Some(inbox)),
             reaped: AtomicU64::new(0),
         })

@@ -45,7 +45,8 @@ async fn serve(
     let reply = if call.id.node() == state.cluster.node() {
         apigw::management::apply_within(&state.hub, call.op, call.id, call.api, call.stage, body)?
     } else {
-        state.cluster.forward(&call, body).await?
+        let invocation = parts.headers.get("amz-sdk-invocation-id").and_then(|v| v.to_str().ok());
+        state.cluster.forward(&call, body, invocation).await?
     };
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     Ok(match reply.json {

@@ -145,6 +145,50 @@ async fn management_calls_reach_the_node_holding_the_connection() {
     env.cleanup().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
+async fn a_forwarded_post_repeated_under_one_invocation_id_arrives_once() {
+    let env = ClusterEnv::get();
+    let mut backend = Backend::ok().await;
+    let owner = node(&env, &backend).await;
+    // The forwarding node gives up on the owner after a millisecond, so an attempt may answer a retryable 500 although
+    // the owner applied it; SDKs then retry with the same `amz-sdk-invocation-id`. Whatever each attempt answered,
+    // the owner applies the call once.
+    let url = backend.url();
+    let impatient = TestServer::start("", |a| {
+        a.routes = vec![format!("$connect={url}"), format!("$disconnect={url}"), format!("$default={url}")];
+        env.apply(a);
+        a.cluster.forward_timeout_ms = Some(1);
+    })
+    .await;
+    let (mut ws, id) = client(&owner, &mut backend).await;
+    let attempt = || Raw {
+        body: b"once".to_vec(),
+        unsigned_headers: vec![("amz-sdk-invocation-id", "3f1c0e4e-8d0f-4c8e-9a52-0c6b1f6d2a10".to_owned())],
+        ..Raw::new("POST", format!("/prod/@connections/{id}"))
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(parts(attempt().send(&impatient).await).await.0);
+    }
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 500), "{statuses:?}");
+    assert_eq!(recv_text(&mut ws).await, "once");
+    let next = tokio::time::timeout(Duration::from_secs(1), futures_util::StreamExt::next(&mut ws)).await;
+    assert!(next.is_err(), "the retries were not applied again: {next:?} (attempts answered {statuses:?})");
+    // Through the SDK, which retries on its own.
+    let outcome = post(&impatient.sdk("prod"), &id, "by the SDK".to_owned()).await;
+    assert_eq!(recv_text(&mut ws).await, "by the SDK");
+    let next = tokio::time::timeout(Duration::from_secs(1), futures_util::StreamExt::next(&mut ws)).await;
+    assert!(next.is_err(), "once: {next:?} (the SDK call ended {outcome:?})");
+    // A new call (a new invocation id) is applied as usual.
+    post(&owner.sdk("prod"), &id, "again".to_owned()).await.unwrap();
+    assert_eq!(recv_text(&mut ws).await, "again");
+    for n in [owner, impatient] {
+        n.shutdown().await;
+    }
+    env.cleanup().await;
+}
+
 /// A `switchboard serve` process of the cluster, to kill with SIGKILL.
 struct Process {
     child: Child,
