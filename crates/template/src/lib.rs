@@ -137,10 +137,9 @@ impl Template {
 /// SAM's default stack name for a template: its directory's name, made a valid stack name
 /// (`[A-Za-z][-A-Za-z0-9]*`, at most 128 characters).
 pub fn default_stack_name(template: &Path) -> String {
-    let dir = std::fs::canonicalize(template)
-        .ok()
-        .and_then(|p| p.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_default();
+    // The real directory when the file exists (`./template.yaml`, `../x/template.yaml`), else as written.
+    let full = std::fs::canonicalize(template).or_else(|_| std::path::absolute(template)).unwrap_or_default();
+    let dir = full.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut name: String = dir.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
     if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
         name = format!("stack-{name}");

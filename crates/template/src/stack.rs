@@ -98,8 +98,23 @@ impl Applied {
     }
 }
 
-/// Applies `template` as stack `options.stack_name` through `control`.
+/// Applies `template` as stack `options.stack_name` through `control`. Everything is resolved once without
+/// touching the control plane first, so that a template with a broken reference, parameter or function changes
+/// nothing; only what the control plane itself refuses can stop an apply half-way (stages keep their deployments
+/// then, so what is live does not change).
 pub async fn apply(template: &Template, options: &Options, control: &ControlPlane) -> Result<Applied, Error> {
+    run(template, options, None).await?;
+    let stack_id = Pseudo::new(&options.region, &options.account_id, &options.stack_name).stack_id;
+    let provisioner = Provisioner::new(control, &options.stack_name, &stack_id, &options.region).await?;
+    run(template, options, Some(provisioner)).await
+}
+
+/// One pass over the template; without a provisioner, the APIs' resources get placeholders instead of being made.
+async fn run(
+    template: &Template,
+    options: &Options,
+    mut provisioner: Option<Provisioner<'_>>,
+) -> Result<Applied, Error> {
     let body = &template.body;
     let pseudo = Pseudo::new(&options.region, &options.account_id, &options.stack_name);
     let parameters = params::resolve(body.get("Parameters"), &options.parameter_overrides)?;
@@ -134,7 +149,6 @@ pub async fn apply(template: &Template, options: &Options, control: &ControlPlan
 
     let inline_dir = options.data_dir.join("functions").join("inline").join(&options.stack_name);
     let places = Places { template_dir: &template.dir, inline_dir: &inline_dir };
-    let mut provisioner = Provisioner::new(control, &options.stack_name, &pseudo.stack_id, &options.region).await?;
     let mut skipped = BTreeMap::new();
     let (mut functions, mut ignored_list, mut notes) = (Vec::new(), Vec::new(), Vec::new());
     for id in &order {
@@ -162,7 +176,17 @@ pub async fn apply(template: &Template, options: &Options, control: &ControlPlan
         }
         let created = if apigw::TYPES.contains(&kind) {
             let properties = evaluate(&scope, raw, &at)?;
-            provisioner.apply(id, kind, properties, &at).await?
+            match provisioner.as_mut() {
+                Some(provisioner) => provisioner.apply(id, kind, properties, &at).await?,
+                None => {
+                    let placeholder = Value::String(format!("({id})"));
+                    Resolved {
+                        reference: placeholder.clone(),
+                        attributes: BTreeMap::new(),
+                        fallback: Some(placeholder),
+                    }
+                }
+            }
         } else if kind == function::SERVERLESS || kind == function::LAMBDA {
             let properties = evaluate(&scope, raw, &at)?;
             let (spec, resolved, function_notes) = function::define(id, kind, &properties, &at, places, &pseudo)?;
@@ -179,8 +203,13 @@ pub async fn apply(template: &Template, options: &Options, control: &ControlPlan
         };
         resolved.insert(id.clone(), created);
     }
-    notes.append(&mut provisioner.notes);
-    let (apis, removed) = provisioner.finish().await?;
+    let (apis, removed) = match provisioner {
+        Some(mut provisioner) => {
+            notes.append(&mut provisioner.notes);
+            provisioner.finish().await?
+        }
+        None => (Vec::new(), Vec::new()),
+    };
     let scope = Scope { conditions: &conditions, resources: &resolved, skipped: &skipped, ..base };
     let outputs = outputs(body.get("Outputs"), &scope, &apis, &pseudo)?;
     Ok(Applied {

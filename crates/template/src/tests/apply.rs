@@ -399,3 +399,16 @@ async fn errors_name_the_resource_and_the_property() {
         assert!(err.contains(message), "{err}");
     }
 }
+
+#[tokio::test]
+async fn a_template_that_does_not_resolve_changes_nothing() {
+    let w = world().await;
+    let applied = w.apply(CHAT, &[]).await.unwrap();
+    let base = format!("/v2/apis/{}", applied.apis[0].api_id);
+    let before = (w.items(&format!("{base}/routes")).await, w.items(&format!("{base}/integrations")).await);
+    let broken = CHAT.replace("${SendMessageFunction.Arn}", "${SendMessageFunktion.Arn}");
+    let err = w.apply(&broken, &[]).await.unwrap_err();
+    assert!(err.starts_with("resource SendInteg (AWS::ApiGatewayV2::Integration), property IntegrationUri"), "{err}");
+    let after = (w.items(&format!("{base}/routes")).await, w.items(&format!("{base}/integrations")).await);
+    assert_eq!(before, after, "the broken template touched nothing");
+}
