@@ -17,3 +17,4 @@ mod state;
 pub use run::serve;
 pub use server::Server;
 pub use stack::Stack;
+pub use state::AppState;
