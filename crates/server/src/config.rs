@@ -310,7 +310,7 @@ pub struct Config {
     /// Whether the template is applied again when it changes.
     pub watch: bool,
     /// The functions this server hosts. The seam between definitions and the function host: a template's functions
-    /// are added here when it is applied (`crate::stack`).
+    /// are added here when it is applied at start (`crate::stack`); a reload's are in `AppState::stack`.
     pub functions: Vec<functions::FunctionSpec>,
 }
 

@@ -222,6 +222,15 @@ impl<'a> Provisioner<'a> {
     /// with their parents), so that the template defines them again; answers the API's stage names.
     async fn redefine(&self, api_id: &str, at: &At<'_>) -> Result<BTreeSet<String>, Error> {
         let api = Map::from_iter([("ApiId".to_owned(), Value::String(api_id.to_owned()))]);
+        // First AutoDeploy off, so that no stage deploys the API while it is being defined again; `finish` turns it
+        // back on for the stages the template gives it.
+        let stages = call::list_all(self.control, Operation::GetStages, &api, at).await?;
+        for stage in stages.iter().filter(|s| s.get("autoDeploy") == Some(&Value::Bool(true))) {
+            let mut input = api.clone();
+            input.insert("StageName".to_owned(), stage.get("stageName").cloned().unwrap_or_default());
+            input.insert("AutoDeploy".to_owned(), Value::Bool(false));
+            call::call(self.control, Operation::UpdateStage, &input, None, at).await?;
+        }
         let kinds = [
             (Operation::GetRoutes, Operation::DeleteRoute, "RouteId", "routeId"),
             (Operation::GetIntegrations, Operation::DeleteIntegration, "IntegrationId", "integrationId"),
@@ -235,7 +244,6 @@ impl<'a> Provisioner<'a> {
                 call::call(self.control, delete, &input, None, at).await?;
             }
         }
-        let stages = call::list_all(self.control, Operation::GetStages, &api, at).await?;
         Ok(stages.iter().filter_map(|s| s.get("stageName").and_then(Value::as_str)).map(str::to_owned).collect())
     }
 

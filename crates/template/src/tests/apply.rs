@@ -412,3 +412,24 @@ async fn a_template_that_does_not_resolve_changes_nothing() {
     let after = (w.items(&format!("{base}/routes")).await, w.items(&format!("{base}/integrations")).await);
     assert_eq!(before, after, "the broken template touched nothing");
 }
+
+#[tokio::test]
+async fn an_auto_deploy_stage_keeps_serving_its_deployment_when_applying_again_fails_half_way() {
+    let w = world().await;
+    let text = CHAT.replace("      DeploymentId: !Ref Deployment\n", "      AutoDeploy: true\n");
+    let first = w.apply(&text, &[]).await.unwrap();
+    let api_id = &first.apis[0].api_id;
+    let live =
+        || async { w.control.deployed_stage(api_id, "Prod").await.unwrap().unwrap().definitions["routes"].clone() };
+    let before = live().await;
+    assert_eq!(before.as_object().unwrap().len(), 2);
+    // The control plane refuses the second route after the first was defined again: nothing was deployed meanwhile.
+    let refused = text.replace("RouteKey: sendmessage", "RouteKey: $bogus");
+    let err = w.apply(&refused, &[]).await.unwrap_err();
+    assert!(err.contains("Invalid route key $bogus"), "{err}");
+    assert_eq!(live().await, before, "the stage still serves the whole earlier definition");
+    w.apply(&text, &[]).await.unwrap();
+    let stage = w.get(&format!("/v2/apis/{api_id}/stages/Prod")).await;
+    assert_eq!(stage["autoDeploy"], true);
+    assert_eq!(live().await.as_object().unwrap().len(), 2);
+}
