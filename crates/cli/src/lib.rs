@@ -20,7 +20,6 @@ mod params;
 mod restjson;
 mod shorthand;
 mod skeleton;
-mod yaml;
 
 use std::ffi::OsString;
 use std::io::Write;

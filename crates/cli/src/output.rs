@@ -6,7 +6,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::CliError;
-use super::yaml;
 
 /// `--output`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

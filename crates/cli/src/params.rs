@@ -9,9 +9,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Number, Value};
 
 use super::args::{BinaryFormat, Call, SkeletonKind};
+use yaml::Node;
+
 use super::model::{Kind, Member, MemberExt, Shape, ShapeExt};
-use super::yaml::Node;
-use super::{CliError, shorthand, yaml};
+use super::{CliError, shorthand};
 
 /// The checked parameters of `call`, keyed by model member name.
 pub(crate) fn build(call: &Call, binary: BinaryFormat) -> Result<Map<String, Value>, CliError> {
@@ -247,6 +248,12 @@ fn from_yaml(node: Node, shape: Option<&Shape>, binary: BinaryFormat) -> Result<
                 map.insert(key, from_yaml(item, item_shape, binary)?);
             }
             Value::Object(map)
+        }
+        // As the AWS CLI's YAML loader, which has no constructor for local tags.
+        Node::Tagged(tag, _) => {
+            return Err(CliError::usage(format!(
+                "Error parsing parameter 'cli-input-yaml': Invalid YAML received: unsupported tag !{tag}"
+            )));
         }
     })
 }

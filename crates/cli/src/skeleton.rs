@@ -6,7 +6,6 @@ use serde_json::{Map, Value};
 
 use super::model::{Kind, Member, Operation, Shape, first_sentence, printed_output};
 use super::output;
-use super::yaml;
 
 /// `--generate-cli-skeleton` or `--generate-cli-skeleton input`.
 pub(crate) fn input_json(operation: &Operation) -> String {

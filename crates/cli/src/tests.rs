@@ -175,10 +175,10 @@ fn input_skeletons_match_the_aws_cli() {
 fn every_yaml_skeleton_reads_back_as_the_json_skeleton() {
     for service in SERVICES {
         for operation in service.operations {
-            let yaml = super::yaml::parse(&skeleton::input_yaml(operation)).unwrap();
+            let yaml = yaml::parse(&skeleton::input_yaml(operation)).unwrap();
             let json: Value = serde_json::from_str(&skeleton::input_json(operation)).unwrap();
             let keys = |v: &Value| v.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
-            let super::yaml::Node::Map(entries) = yaml else { panic!("{} is not a mapping", operation.cli_name) };
+            let yaml::Node::Map(entries) = yaml else { panic!("{} is not a mapping", operation.cli_name) };
             assert_eq!(
                 entries.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
                 keys(&json),

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 pub use self::chat::{ChatArgs, ChatFile, ChatS3File, ChatSettings};
 pub use self::cluster::{ClusterArgs, ClusterConfig, ClusterFile};
+pub use self::template::{TemplateArgs, TemplateFile, TemplateSettings};
 
 /// The default listen address: loopback, port 4510.
 pub use local::{DEFAULT_LISTEN, KeyPair, default_data_dir};
@@ -79,6 +80,8 @@ pub struct ServeArgs {
     pub chat: ChatArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub template: TemplateArgs,
 }
 
 /// IVS Chat control-plane settings.
@@ -220,6 +223,12 @@ pub struct FileConfig {
     pub store_pool_size: Option<usize>,
     pub store_deadline_ms: Option<u64>,
     pub forward_timeout_ms: Option<u64>,
+    /// A SAM or CloudFormation template to run.
+    #[serde(default)]
+    pub template: TemplateFile,
+    /// Apply the template again when it changes.
+    #[serde(default)]
+    pub watch: bool,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -296,6 +305,13 @@ pub struct Config {
     pub ivschat: IvsChatSettings,
     pub chat: ChatSettings,
     pub cluster: ClusterConfig,
+    /// The template to run, if any.
+    pub template: Option<TemplateSettings>,
+    /// Whether the template is applied again when it changes.
+    pub watch: bool,
+    /// The functions this server hosts. The seam between definitions and the function host: a template's functions
+    /// are added here when it is applied at start (`crate::stack`); a reload's are in `AppState::stack`.
+    pub functions: Vec<functions::FunctionSpec>,
 }
 
 impl Config {
@@ -328,9 +344,16 @@ impl Config {
             _ => bail!("--tls-cert and --tls-key must be given together"),
         };
 
+        let watch = args.template.watch || file.watch;
+        let template = TemplateSettings::merge(args.template, file.template)?;
         let flags_shape_default_api = args.stage.is_some() || !args.routes.is_empty();
         let mut apis = file.apis;
-        if apis.is_empty() || flags_shape_default_api || !file.routes.is_empty() || file.stage.is_some() {
+        // A template brings its own APIs; the default one exists only when flags or the file shape it.
+        if (apis.is_empty() && template.is_none())
+            || flags_shape_default_api
+            || !file.routes.is_empty()
+            || file.stage.is_some()
+        {
             let mut routes: Vec<(String, String)> = file.routes.into_iter().collect();
             for spec in &args.routes {
                 let (key, url) =
@@ -440,6 +463,9 @@ impl Config {
                     forward_timeout_ms: file.forward_timeout_ms,
                 },
             )?,
+            template,
+            watch,
+            functions: Vec::new(),
         })
     }
 }
@@ -525,5 +551,6 @@ fn default_api(
 
 mod chat;
 mod cluster;
+mod template;
 #[cfg(test)]
 mod tests;

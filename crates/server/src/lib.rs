@@ -11,7 +11,10 @@ mod metrics;
 mod ratelimit;
 mod run;
 mod server;
+mod stack;
 mod state;
 
 pub use run::serve;
 pub use server::Server;
+pub use stack::Stack;
+pub use state::AppState;

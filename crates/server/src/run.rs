@@ -69,6 +69,12 @@ fn print_banner(server: &Server) {
         "  Health: {}://{addr}/@switchboard/health   Metrics: {}://{addr}/@switchboard/metrics",
         scheme.1, scheme.1
     );
+    if let Some(applied) = state.stack.applied.lock().as_ref() {
+        println!();
+        for line in applied.report() {
+            println!("{line}");
+        }
+    }
     match (server.key_source(), state.keys.as_ref().and_then(|k| k.primary())) {
         (None, _) => {
             println!();

@@ -96,7 +96,23 @@ impl Server {
             ),
             ivschat: ivschat::ControlPlane::new(store, chat.clone(), chat.clone(), control_settings),
         };
+        // The template's APIs are defined before the listener accepts, so that its URLs work once printed.
+        let mut config = config;
+        let applied = match &config.template {
+            Some(settings) => {
+                let applied = crate::stack::apply(&config, settings, &planes.apigatewayv2)
+                    .await
+                    .with_context(|| format!("cannot run template {}", settings.file.display()))?;
+                crate::stack::log_report(&applied);
+                crate::stack::hand_over_functions(&applied.functions);
+                config.functions.extend(applied.functions.iter().cloned());
+                Some(applied)
+            }
+            None => None,
+        };
         let state = AppState::new(config, hub, apis, keys, planes, chat, cluster);
+        *state.stack.applied.lock() = applied;
+        crate::stack::watch(&state, &background);
         Cluster::start(&state);
         let accept_loop = state.tasks.spawn(accept_loop(listener, tls, state.clone()));
         Ok(Server { state, local_addr, accept_loop, key_source, background })

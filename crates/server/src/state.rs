@@ -54,6 +54,8 @@ pub struct AppState {
     pub ws_config: WebSocketConfig,
     /// This node's part of the cluster (a cluster of one on the default in-process bus).
     pub cluster: Cluster,
+    /// The template this server runs, as last applied.
+    pub stack: crate::stack::Stack,
 }
 
 impl AppState {
@@ -103,6 +105,7 @@ impl AppState {
             ws_config,
             cluster,
             config,
+            stack: crate::stack::Stack::default(),
         })
     }
 }

@@ -104,6 +104,11 @@ impl TestServer {
         aws_sdk_ivschat::Client::from_conf(config)
     }
 
+    /// The running server's shared state (what it was configured with, what its template did).
+    pub fn state(&self) -> &std::sync::Arc<server::AppState> {
+        self.server.as_ref().expect("running").state()
+    }
+
     pub async fn shutdown(mut self) {
         if let Some(server) = self.server.take() {
             server.shutdown().await;

@@ -142,3 +142,37 @@ fn front_door_limits_have_defaults_and_are_checked() {
     a.limits.max_pending_connections_per_address = Some(0);
     assert!(Config::merge(a, FileConfig::default()).is_err());
 }
+
+#[test]
+fn a_template_replaces_the_default_api_and_takes_overrides_from_file_and_flags() {
+    let file: FileConfig = toml::from_str(
+        r#"
+        watch = true
+        [template]
+        file = "/projects/chat-app/template.yaml"
+        parameter_overrides = { TableName = "from_file", Stage = "dev" }
+        "#,
+    )
+    .unwrap();
+    let mut a = args();
+    a.template.parameter_overrides = vec!["TableName=from_flags".to_owned()];
+    let config = Config::merge(a, file).unwrap();
+    let template = config.template.unwrap();
+    assert_eq!(template.stack_name, "chat-app", "the directory names the stack");
+    assert_eq!(template.parameter_overrides["TableName"], "from_flags");
+    assert_eq!(template.parameter_overrides["Stage"], "dev");
+    assert!(config.watch);
+    assert!(config.apis.is_empty(), "no default API beside the template's");
+
+    let mut a = args();
+    a.template.template = Some("t.yaml".into());
+    a.template.stack_name = Some("9lives".to_owned());
+    assert!(Config::merge(a, FileConfig::default()).unwrap_err().to_string().contains("must start with a letter"));
+    let mut a = args();
+    a.template.parameter_overrides = vec!["A=1".to_owned()];
+    assert!(Config::merge(a, FileConfig::default()).unwrap_err().to_string().contains("need --template"));
+    let mut a = args();
+    a.template.template = Some("t.yaml".into());
+    a.template.parameter_overrides = vec!["novalue".to_owned()];
+    assert!(Config::merge(a, FileConfig::default()).unwrap_err().to_string().contains("must look like Key=Value"));
+}

@@ -14,6 +14,7 @@ mod limits;
 mod management;
 mod observability;
 mod serve;
+mod templates;
 mod terraform;
 
 /// The shared harness (`crates/test-support`): servers on 127.0.0.1:0, the recording backend, clients.

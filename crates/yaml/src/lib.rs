@@ -1,5 +1,7 @@
-//! YAML both ways: reading `--cli-input-yaml` (YAML 1.2 core schema, plus `!!binary` for blobs) with the
-//! `saphyr-parser` event parser, and writing `--output yaml` in the block style of the AWS CLI v2's YAML printer.
+//! YAML both ways: reading a document (YAML 1.2 core schema, `!!binary` for blobs, and local tags such as
+//! CloudFormation's `!Ref` kept on their node) with the `saphyr-parser` event parser, and writing JSON values in the
+//! block style of the AWS CLI v2's YAML printer. The command line reads `--cli-input-yaml` and writes
+//! `--output yaml` with it; the template loader reads SAM and CloudFormation templates.
 
 use std::collections::HashMap;
 
@@ -7,9 +9,9 @@ use base64::Engine;
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 use serde_json::Value;
 
-/// A YAML node as `--cli-input-yaml` needs it: JSON's values plus binary data.
+/// A YAML node: JSON's values, binary data, and nodes carrying a local tag.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Node {
+pub enum Node {
     Null,
     Bool(bool),
     Int(i64),
@@ -18,10 +20,13 @@ pub(crate) enum Node {
     Binary(Vec<u8>),
     Seq(Vec<Node>),
     Map(Vec<(String, Node)>),
+    /// A node with a local tag (`!Ref Name` is `Tagged("Ref", Str("Name"))`): the tag without its `!`, and the node
+    /// as it would read untagged (a tagged scalar is always a string).
+    Tagged(String, Box<Node>),
 }
 
 /// Parses the first document of `text`; an empty text is an empty mapping.
-pub(crate) fn parse(text: &str) -> Result<Node, String> {
+pub fn parse(text: &str) -> Result<Node, String> {
     let mut builder = Builder::default();
     for event in Parser::new_from_str(text) {
         let (event, _) = event.map_err(|err| err.to_string())?;
@@ -32,10 +37,18 @@ pub(crate) fn parse(text: &str) -> Result<Node, String> {
     Ok(builder.root.unwrap_or(Node::Map(Vec::new())))
 }
 
+/// A collection being read.
+struct Open {
+    node: Node,
+    anchor: usize,
+    tag: Option<String>,
+    key: Option<String>,
+}
+
 #[derive(Default)]
 struct Builder {
-    /// Open collections: the node, its anchor and, for mappings, the pending key.
-    stack: Vec<(Node, usize, Option<String>)>,
+    /// Open collections: the node, its anchor, its local tag and, for mappings, the pending key.
+    stack: Vec<Open>,
     anchors: HashMap<usize, Node>,
     root: Option<Node>,
 }
@@ -45,14 +58,21 @@ impl Builder {
     fn event(&mut self, event: Event<'_>) -> Result<bool, String> {
         match event {
             Event::Scalar(value, style, anchor, tag) => {
-                let node = scalar(&value, style, tag.as_deref())?;
+                let node = match local(tag.as_deref()) {
+                    Some(tag) => Node::Tagged(tag, Box::new(Node::Str(value.to_string()))),
+                    None => scalar(&value, style, tag.as_deref())?,
+                };
                 self.insert(node, anchor)?;
             }
-            Event::SequenceStart(anchor, _) => self.stack.push((Node::Seq(Vec::new()), anchor, None)),
-            Event::MappingStart(anchor, _) => self.stack.push((Node::Map(Vec::new()), anchor, None)),
+            Event::SequenceStart(anchor, tag) => self.open(Node::Seq(Vec::new()), anchor, tag.as_deref()),
+            Event::MappingStart(anchor, tag) => self.open(Node::Map(Vec::new()), anchor, tag.as_deref()),
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor, _) = self.stack.pop().ok_or("unbalanced YAML collection")?;
-                self.insert(node, anchor)?;
+                let open = self.stack.pop().ok_or("unbalanced YAML collection")?;
+                let node = match open.tag {
+                    Some(tag) => Node::Tagged(tag, Box::new(open.node)),
+                    None => open.node,
+                };
+                self.insert(node, open.anchor)?;
             }
             Event::Alias(anchor) => {
                 let node = self.anchors.get(&anchor).cloned().ok_or("unknown YAML alias")?;
@@ -64,14 +84,21 @@ impl Builder {
         Ok(false)
     }
 
+    fn open(&mut self, node: Node, anchor: usize, tag: Option<&Tag>) {
+        self.stack.push(Open { node, anchor, tag: local(tag), key: None });
+    }
+
     fn insert(&mut self, node: Node, anchor: usize) -> Result<(), String> {
         if anchor > 0 {
             self.anchors.insert(anchor, node.clone());
         }
-        match self.stack.last_mut() {
-            None => self.root = Some(node),
-            Some((Node::Seq(items), _, _)) => items.push(node),
-            Some((Node::Map(entries), _, key)) => match key.take() {
+        let Some(open) = self.stack.last_mut() else {
+            self.root = Some(node);
+            return Ok(());
+        };
+        match (&mut open.node, &mut open.key) {
+            (Node::Seq(items), _) => items.push(node),
+            (Node::Map(entries), key) => match key.take() {
                 None => *key = Some(key_text(&node)?),
                 Some(k) => {
                     if entries.iter().any(|(existing, _)| *existing == k) {
@@ -80,10 +107,15 @@ impl Builder {
                     entries.push((k, node));
                 }
             },
-            Some(_) => return Err("invalid YAML structure".to_owned()),
+            _ => return Err("invalid YAML structure".to_owned()),
         }
         Ok(())
     }
+}
+
+/// The name of a local tag (`!Ref` → `Ref`); `None` for no tag, the core schema's and the non-specific `!`.
+fn local(tag: Option<&Tag>) -> Option<String> {
+    tag.filter(|t| t.handle == "!" && !t.suffix.is_empty()).map(|t| t.suffix.clone())
 }
 
 fn key_text(node: &Node) -> Result<String, String> {
@@ -159,7 +191,7 @@ fn resolve_plain(value: &str) -> Node {
 
 /// `value` in the AWS CLI v2's YAML output style: block mappings and sequences (sequences in mappings not
 /// indented), plain scalars where YAML allows them, single quotes otherwise.
-pub(crate) fn dump(value: &Value) -> String {
+pub fn dump(value: &Value) -> String {
     let mut out = String::new();
     match value {
         Value::Object(map) if !map.is_empty() => block(value, 0, &mut out),
@@ -242,7 +274,7 @@ fn inline(value: &Value) -> String {
 
 /// A string scalar: plain when that reads back as the same string, else single-quoted, else double-quoted with
 /// escapes (control characters and line breaks).
-pub(crate) fn string(s: &str) -> String {
+pub fn string(s: &str) -> String {
     if s.chars().any(|c| c.is_control() || c == '\u{feff}') {
         return serde_json::to_string(s).unwrap_or_else(|_| format!("'{}'", s.replace('\'', "''")));
     }
@@ -316,6 +348,31 @@ mod tests {
                 ("b".into(), Node::Seq(vec![Node::Int(1), Node::Int(2)])),
             ])
         );
+    }
+
+    #[test]
+    fn keeps_local_tags_on_scalars_and_collections() {
+        let node =
+            parse("a: !Ref Name\nb: !GetAtt [Fn, Arn]\nc: !Sub\n  - '${x}'\n  - {x: 1}\nd: !!str 5\ne: ! 7\n").unwrap();
+        let tagged = |tag: &str, node: Node| Node::Tagged(tag.to_owned(), Box::new(node));
+        assert_eq!(
+            node,
+            Node::Map(vec![
+                ("a".into(), tagged("Ref", Node::Str("Name".into()))),
+                ("b".into(), tagged("GetAtt", Node::Seq(vec![Node::Str("Fn".into()), Node::Str("Arn".into())]))),
+                (
+                    "c".into(),
+                    tagged(
+                        "Sub",
+                        Node::Seq(vec![Node::Str("${x}".into()), Node::Map(vec![("x".into(), Node::Int(1))])])
+                    )
+                ),
+                ("d".into(), Node::Str("5".into())),
+                ("e".into(), Node::Int(7)),
+            ])
+        );
+        // A tagged scalar is a string, whatever it looks like.
+        assert_eq!(parse("!Ref 12").unwrap(), tagged("Ref", Node::Str("12".into())));
     }
 
     #[test]
