@@ -25,6 +25,9 @@ use crate::pool::PoolCore;
 /// The most output kept per environment to report a crash with.
 const TAIL_BYTES: usize = 4096;
 
+/// How long a runtime that reported an init error has to exit by itself before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(1);
+
 /// An invocation assigned to an environment.
 #[derive(Debug)]
 pub(crate) struct Invocation {
@@ -67,7 +70,8 @@ struct State {
     pending: Option<(Invocation, Instant)>,
     current: Option<Running>,
     idle_since: Instant,
-    init_error: Option<Bytes>,
+    /// What the runtime posted to `init/error`, and when: nothing is assigned to the environment any more.
+    init_error: Option<(Bytes, Instant)>,
 }
 
 /// What the Runtime API hands a runtime from `next`.
@@ -140,8 +144,10 @@ impl Environment {
         Some(self.pid.load(Ordering::Relaxed)).filter(|p| *p != 0)
     }
 
+    /// Stopping, or failed its init: nothing can be assigned to it.
     pub(crate) fn is_dead(&self) -> bool {
-        self.state.lock().dead
+        let state = self.state.lock();
+        state.dead || state.init_error.is_some()
     }
 
     /// Asks the supervisor to stop the environment.
@@ -154,7 +160,7 @@ impl Environment {
     /// Assigns an invocation; gives it back when the environment is stopping or has one already.
     pub(crate) fn assign(&self, invocation: Invocation) -> Result<(), Invocation> {
         let mut state = self.state.lock();
-        if state.dead || state.pending.is_some() || state.current.is_some() {
+        if state.dead || state.init_error.is_some() || state.pending.is_some() || state.current.is_some() {
             return Err(invocation);
         }
         state.pending = Some((invocation, Instant::now()));
@@ -187,6 +193,9 @@ impl Environment {
         if state.dead {
             return Instant::now();
         }
+        if let Some((_, at)) = &state.init_error {
+            return *at + EXIT_GRACE;
+        }
         if state.initialized.is_none() {
             return self.started_at + self.init_timeout;
         }
@@ -204,6 +213,10 @@ impl Environment {
         let mut state = self.state.lock();
         if state.dead {
             return true;
+        }
+        if let Some((_, at)) = &state.init_error {
+            state.dead = now >= *at + EXIT_GRACE;
+            return state.dead;
         }
         if state.initialized.is_none() && now >= self.started_at + self.init_timeout {
             state.dead = true;
@@ -259,12 +272,12 @@ impl Environment {
     /// with the output's tail.
     pub(crate) fn exited(self: &Arc<Self>, status: &str) {
         let mut state = self.state.lock();
-        let expected = state.dead;
+        let expected = state.dead || state.init_error.is_some();
         state.dead = true;
         let pending = state.pending.take();
         let current = state.current.take();
         let initialized = state.initialized.is_some();
-        let init_error = state.init_error.clone();
+        let init_error = state.init_error.as_ref().map(|(payload, _)| payload.clone());
         drop(state);
         self.wake.notify_one();
         let reason = format!("Runtime exited with error: {status}");
@@ -343,65 +356,66 @@ impl RuntimeHandle {
     /// `GET …/invocation/next`: waits until an invocation is assigned (as long as the environment lives: it ends
     /// with 500 when the environment stops).
     pub async fn next(&self) -> Result<NextInvocation, RuntimeApiError> {
-        let env = &self.0;
         loop {
-            let woken = env.wake.notified();
-            let mut state = env.state.lock();
-            if state.dead {
-                return Err(RuntimeApiError::dead());
+            let woken = self.0.wake.notified();
+            if let Some(answer) = self.take_next() {
+                return answer;
             }
-            if state.initialized.is_none() {
-                state.initialized = Some(env.started_at.elapsed());
-            }
-            if let Some(running) = state.current.take() {
-                drop(state);
-                let message = format!(
-                    "RequestId: {} Error: the runtime asked for the next invocation without answering this one",
-                    running.id
-                );
-                env.end(
-                    running,
-                    Err(InvokeError::function("Runtime.Unknown", message)),
-                    Some(("error", "Runtime.Unknown")),
-                    true,
-                );
-                continue;
-            }
-            if let Some((invocation, _)) = state.pending.take() {
-                let now = Instant::now();
-                let init = if state.init_reported { None } else { state.initialized };
-                state.init_reported = true;
-                let next = NextInvocation {
-                    request_id: invocation.id.clone(),
-                    payload: invocation.payload,
-                    deadline_ms: deadline_ms(invocation.timeout),
-                    function_arn: invocation.arn,
-                    trace_id: trace_id(&invocation.id),
-                };
-                state.current = Some(Running {
-                    id: invocation.id,
-                    delivered_at: now,
-                    deadline: now + invocation.timeout,
-                    timeout: invocation.timeout,
-                    permit: invocation.permit,
-                    done: invocation.done,
-                    init,
-                });
-                drop(state);
-                env.log.start(&next.request_id);
-                env.changed.notify_one();
-                return Ok(next);
-            }
-            drop(state);
-            env.changed.notify_one();
+            self.0.changed.notify_one();
             woken.await;
         }
+    }
+
+    /// The pending invocation, now running, if there is one (`None`: wait); an error once the environment stops.
+    fn take_next(&self) -> Option<Result<NextInvocation, RuntimeApiError>> {
+        let env = &self.0;
+        let mut state = env.state.lock();
+        if state.dead || state.init_error.is_some() {
+            return Some(Err(RuntimeApiError::dead()));
+        }
+        if state.initialized.is_none() {
+            state.initialized = Some(env.started_at.elapsed());
+        }
+        if let Some(running) = state.current.take() {
+            drop(state);
+            let message = format!(
+                "RequestId: {} Error: the runtime asked for the next invocation without answering this one",
+                running.id
+            );
+            let error = InvokeError::function("Runtime.Unknown", message);
+            env.end(running, Err(error), Some(("error", "Runtime.Unknown")), true);
+            state = env.state.lock();
+        }
+        let (invocation, _) = state.pending.take()?;
+        let now = Instant::now();
+        let init = if state.init_reported { None } else { state.initialized };
+        state.init_reported = true;
+        let next = NextInvocation {
+            request_id: invocation.id.clone(),
+            payload: invocation.payload,
+            deadline_ms: deadline_ms(invocation.timeout),
+            function_arn: invocation.arn,
+            trace_id: trace_id(&invocation.id),
+        };
+        state.current = Some(Running {
+            id: invocation.id,
+            delivered_at: now,
+            deadline: now + invocation.timeout,
+            timeout: invocation.timeout,
+            permit: invocation.permit,
+            done: invocation.done,
+            init,
+        });
+        drop(state);
+        env.log.start(&next.request_id);
+        env.changed.notify_one();
+        Some(Ok(next))
     }
 
     /// `POST …/invocation/{id}/response`.
     pub fn respond(&self, id: &str, body: Bytes) -> Result<(), RuntimeApiError> {
         if body.len() > MAX_PAYLOAD_BYTES {
-            return Err(self.response_too_large(id, body.len()));
+            return Err(self.response_too_large(id));
         }
         let running = self.0.take_current(id)?;
         self.0.end(running, Ok(body), None, true);
@@ -410,7 +424,7 @@ impl RuntimeHandle {
 
     /// A response over the payload limit (the listener read no further than the limit): the invocation fails with
     /// `Function.ResponseSizeTooLarge` and the runtime is answered 413 (or 400 for another request id).
-    pub fn response_too_large(&self, id: &str, len: usize) -> RuntimeApiError {
+    pub fn response_too_large(&self, id: &str) -> RuntimeApiError {
         let running = match self.0.take_current(id) {
             Ok(running) => running,
             Err(err) => return err,
@@ -419,7 +433,7 @@ impl RuntimeHandle {
             format!("Response payload size exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes).");
         let error = InvokeError::function("Function.ResponseSizeTooLarge", message);
         self.0.end(running, Err(error), Some(("error", "Function.ResponseSizeTooLarge")), true);
-        RuntimeApiError::too_large(len)
+        RuntimeApiError::too_large()
     }
 
     /// `POST …/invocation/{id}/error`: the function failed; `body` is the error document, else one is built from
@@ -439,12 +453,11 @@ impl RuntimeHandle {
         if state.initialized.is_some() {
             return Err(RuntimeApiError::forbidden("init/error is allowed only before the first invocation"));
         }
-        if state.dead {
+        if state.dead || state.init_error.is_some() {
             return Err(RuntimeApiError::dead());
         }
         let (payload, kind) = error_document(error_type, body, "Runtime.Unknown");
-        state.init_error = Some(payload.clone());
-        state.dead = true;
+        state.init_error = Some((payload.clone(), Instant::now()));
         let pending = state.pending.take();
         drop(state);
         let elapsed = env.started_at.elapsed().as_secs_f64() * 1000.0;

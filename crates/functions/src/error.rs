@@ -140,13 +140,11 @@ impl RuntimeApiError {
     }
 
     /// 413: a response over [`MAX_PAYLOAD_BYTES`].
-    pub fn too_large(len: usize) -> RuntimeApiError {
+    pub fn too_large() -> RuntimeApiError {
         RuntimeApiError {
             status: 413,
             error_type: "RequestEntityTooLarge",
-            message: format!(
-                "Response payload size ({len} bytes) exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes)."
-            ),
+            message: format!("Payload size exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes)."),
         }
     }
 

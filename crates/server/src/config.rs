@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 pub use self::chat::{ChatArgs, ChatFile, ChatS3File, ChatSettings};
 pub use self::cluster::{ClusterArgs, ClusterConfig, ClusterFile};
+pub use self::functions::{FunctionArgs, FunctionFile, FunctionsConfig, FunctionsFile};
 
 /// The default listen address: loopback, port 4510.
 pub use local::{DEFAULT_LISTEN, KeyPair, default_data_dir};
@@ -79,6 +80,8 @@ pub struct ServeArgs {
     pub chat: ChatArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub functions: FunctionArgs,
 }
 
 /// IVS Chat control-plane settings.
@@ -220,6 +223,14 @@ pub struct FileConfig {
     pub store_pool_size: Option<usize>,
     pub store_deadline_ms: Option<u64>,
     pub forward_timeout_ms: Option<u64>,
+    /// Hosted Lambda functions and how they run.
+    #[serde(default)]
+    pub functions: Vec<FunctionFile>,
+    pub function_concurrency: Option<u32>,
+    pub function_idle_timeout_ms: Option<u64>,
+    pub function_queue_timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub watch: bool,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -296,6 +307,7 @@ pub struct Config {
     pub ivschat: IvsChatSettings,
     pub chat: ChatSettings,
     pub cluster: ClusterConfig,
+    pub functions: FunctionsConfig,
 }
 
 impl Config {
@@ -414,7 +426,18 @@ impl Config {
             rate_limits: file.ivschat.rate_limits,
         };
 
+        let functions = FunctionsConfig::merge(
+            args.functions,
+            FunctionsFile {
+                functions: file.functions,
+                function_concurrency: file.function_concurrency,
+                function_idle_timeout_ms: file.function_idle_timeout_ms,
+                function_queue_timeout_ms: file.function_queue_timeout_ms,
+                watch: file.watch,
+            },
+        )?;
         Ok(Config {
+            functions,
             listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(default_data_dir),
             region,
@@ -467,7 +490,12 @@ fn at_most_a_year(name: &str, duration: Duration) -> anyhow::Result<Duration> {
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    let mut file: FileConfig =
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?;
+    // A function's code directory is relative to the config file.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    file.functions = file.functions.into_iter().map(|f| f.relative_to(dir)).collect();
+    Ok(file)
 }
 
 /// The default API: one stage, AWS_PROXY routes from `--route KEY=URL`.
@@ -525,5 +553,6 @@ fn default_api(
 
 mod chat;
 mod cluster;
+mod functions;
 #[cfg(test)]
 mod tests;
