@@ -58,8 +58,13 @@ fn code_dir(version: &str) -> Option<tempfile::TempDir> {
     Some(dir)
 }
 
-/// `[[functions]]` for the fixture as function `chat` in `dir`, with `extra` TOML lines.
+/// `[[functions]]` for the fixture as function `chat` in `dir`, with `extra` TOML lines; its handler builds
+/// `http://{domainName}/{stage}`.
 fn function_toml(dir: &Path, extra: &str) -> String {
+    function_toml_with(dir, "http", extra)
+}
+
+fn function_toml_with(dir: &Path, scheme: &str, extra: &str) -> String {
     format!(
         r#"
         [[functions]]
@@ -68,7 +73,7 @@ fn function_toml(dir: &Path, extra: &str) -> String {
         handler = "bootstrap"
         code = "{}"
         timeout = 1
-        environment = {{ ENDPOINT_SCHEME = "http", CUSTOM = "yes" }}
+        environment = {{ ENDPOINT_SCHEME = "{scheme}", CUSTOM = "yes" }}
         {extra}
         "#,
         dir.display()
@@ -273,5 +278,78 @@ async fn a_deployed_api_reaches_its_management_api_through_the_events_domain_nam
     send_text(&mut alice, &relay.to_string()).await;
     assert_eq!(recv_text(&mut bob).await, "through the deployed stage");
     assert_eq!(recv_text(&mut alice).await, "relayed");
+    server.shutdown().await;
+}
+
+/// A `wss://` client of `server`, trusting `cert`, that names the server `localhost` (its `Host`, so events'
+/// `domainName`).
+async fn wss(
+    server: &TestServer,
+    cert: &rcgen::CertifiedKey<rcgen::KeyPair>,
+) -> tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = connector.connect(name, tcp).await.unwrap();
+    let url = format!("wss://localhost:{}/prod", server.addr.port());
+    tokio_tungstenite::client_async(url, tls).await.unwrap().0
+}
+
+/// The next text a `wss` client receives, within 5 seconds.
+async fn next_text<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>) -> String
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures_util::StreamExt;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            return text.to_string();
+        }
+    }
+}
+
+async fn say<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>, text: String)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::text(text)).await.unwrap();
+}
+
+#[tokio::test]
+async fn with_tls_handlers_reach_https_endpoints_and_trust_the_servers_certificate() {
+    let Some(code) = code_dir("1") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let server = hosting(&function_toml_with(code.path(), "https", ""), |a| {
+        a.tls_cert = Some(cert_path.clone());
+        a.tls_key = Some(key_path.clone());
+    })
+    .await;
+    let mut alice = wss(&server, &cert).await;
+    let mut bob = wss(&server, &cert).await;
+    say(&mut bob, json!({"action": "whoami"}).to_string()).await;
+    let bob_me: Value = serde_json::from_str(&next_text(&mut bob).await).unwrap();
+    assert_eq!(bob_me["domainName"], format!("localhost:{}", server.addr.port()));
+
+    // `https://{domainName}/{stage}`, and `https://127.0.0.1:{port}` from the environment: both trusted.
+    for via in ["event", "env"] {
+        let relay = json!({"action": "relay", "via": via, "to": bob_me["connectionId"], "data": via});
+        say(&mut alice, relay.to_string()).await;
+        assert_eq!(next_text(&mut bob).await, via);
+        assert_eq!(next_text(&mut alice).await, "relayed");
+    }
     server.shutdown().await;
 }
