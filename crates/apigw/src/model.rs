@@ -301,7 +301,11 @@ mod tests {
         [[apis]]
         api_id = "chat"
         stages = [{ stage_name = "prod" }, { stage_name = "dev", stage_variables = { v = "1" } }]
-        integrations = [{ integration_id = "fn", integration_type = "AWS_PROXY", integration_uri = "http://127.0.0.1:1/" }]
+        integrations = [
+          { integration_id = "fn", integration_type = "AWS_PROXY", integration_uri = "http://127.0.0.1:1/" },
+          { integration_id = "hosted", integration_type = "AWS_PROXY", integration_uri = "arn:aws:lambda:us-east-1:000000000000:function:chat:live" },
+          { integration_id = "staged", integration_type = "AWS_PROXY", integration_uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:${stageVariables.fn}/invocations" },
+        ]
         routes = [
           { route_key = "$connect", target = "integrations/fn" },
           { route_key = "send", target = "fn", route_response_selection_expression = "$default" },

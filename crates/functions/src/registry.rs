@@ -59,16 +59,6 @@ impl Functions {
         Ok(Functions { pools, settings, tracker, shutdown })
     }
 
-    /// No functions at all (no runtime needed).
-    pub fn none() -> Functions {
-        Functions {
-            pools: BTreeMap::new(),
-            settings: Arc::new(Settings::new(Default::default(), "us-east-1", "000000000000", "")),
-            tracker: TaskTracker::new(),
-            shutdown: CancellationToken::new(),
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.pools.is_empty()
     }
