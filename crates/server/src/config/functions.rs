@@ -91,7 +91,8 @@ impl FunctionsConfig {
     pub fn merge(args: FunctionArgs, file: FunctionsFile) -> anyhow::Result<FunctionsConfig> {
         let mut specs = Vec::new();
         for entry in file.functions {
-            specs.push(entry.spec()?);
+            let name = entry.name.clone();
+            specs.push(entry.spec().with_context(|| format!("[[functions]] `{name}`"))?);
         }
         for flag in &args.functions {
             let spec = parse_flag(flag).with_context(|| format!("--function `{flag}`"))?;
@@ -124,7 +125,7 @@ impl FunctionsConfig {
 impl FunctionFile {
     fn spec(self) -> anyhow::Result<FunctionSpec> {
         let name = self.name.clone();
-        let runtime = Runtime::parse(&self.runtime).with_context(|| format!("[[functions]] `{name}`"))?;
+        let runtime = Runtime::parse(&self.runtime)?;
         Ok(FunctionSpec {
             runtime,
             handler: self.handler,
