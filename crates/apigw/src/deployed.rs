@@ -26,8 +26,8 @@ pub fn endpoint_path(path: &str) -> Option<(&str, &str)> {
 
 /// What a deployed stage serves: its API with this one stage, validated as configured APIs are.
 ///
-/// Integrations the router cannot execute yet (types `AWS` and `HTTP`, URIs that are not `http(s)://` URLs such as
-/// Lambda ARNs) are left out with a warning, so the routes targeting them run no integration.
+/// Integrations the router cannot execute yet (types `AWS` and `HTTP`, URIs that are neither `http(s)://` URLs nor
+/// Lambda function ARNs) are left out with a warning, so the routes targeting them run no integration.
 pub fn runtime(
     api_id: &str,
     stage_name: &str,
@@ -179,7 +179,8 @@ mod tests {
         let send = api.route("send").unwrap();
         assert!(send.two_way);
         assert_eq!(send.integration.as_ref().unwrap().timeout_in_millis, 500);
-        assert!(api.route("$default").unwrap().integration.is_none(), "a Lambda ARN cannot run here yet");
+        let lambda = api.route("$default").unwrap().integration.as_ref().unwrap();
+        assert!(lambda.integration_uri.as_deref().unwrap().ends_with("functions/f/invocations"), "a Lambda ARN runs");
         let mock = api.api.integrations.iter().find(|i| i.integration_id == "i3").unwrap();
         assert_eq!(mock.response_templates["$default"], "hi");
         let members = listed(&api.api);

@@ -26,8 +26,8 @@ pub(crate) fn proxy_event(ctx: &ConnContext, facts: &EventFacts<'_>) -> Vec<u8> 
     let (headers, multi_headers) = match facts.event_type {
         EventType::Connect => header_maps(ctx.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
         EventType::Disconnect => {
-            let fixed =
-                [("Host", ctx.domain_name.as_str()), ("x-api-key", ""), ("X-Forwarded-For", ""), ("x-restapi", "")];
+            let host = ctx.domain_name.split('/').next().unwrap_or_default();
+            let fixed = [("Host", host), ("x-api-key", ""), ("X-Forwarded-For", ""), ("x-restapi", "")];
             header_maps(fixed.into_iter())
         }
         EventType::Message => (None, None),

@@ -39,6 +39,7 @@ impl ConnContext {
         peer: Peer<'_>,
     ) -> ConnContext {
         let info = conn.info();
+        let host = host(&parts.headers).unwrap_or(peer.default_host);
         ConnContext {
             stage_variables: stage.stage_variables.clone(),
             stage: stage.stage_name.clone(),
@@ -46,10 +47,20 @@ impl ConnContext {
             connection_id: conn.id().to_string(),
             connected_at: info.connected_at,
             identity: Identity { source_ip: info.source_ip.clone(), user_agent: info.user_agent.clone() },
-            domain_name: host(&parts.headers).unwrap_or(peer.default_host).to_owned(),
+            domain_name: domain_name(host, parts.uri.path()),
             headers: event_headers(&parts.headers, peer.addr, peer.tls),
             query: parts.uri.query().map(form_pairs).unwrap_or_default(),
         }
+    }
+}
+
+/// `domainName` of events: the API's endpoint without its scheme, so that `{scheme}://{domainName}/{stage}` is its
+/// management API — the `Host` for a configured API (`/{stage}`), `{Host}/@apis/{apiId}` for a deployed stage of an
+/// API defined through the control plane (its `ApiEndpoint` is `ws://{Host}/@apis/{apiId}`).
+fn domain_name(host: &str, path: &str) -> String {
+    match crate::deployed::endpoint_path(path) {
+        Some((api_id, _)) => format!("{host}{}{api_id}", crate::deployed::APIS_PREFIX),
+        None => host.to_owned(),
     }
 }
 
@@ -157,5 +168,7 @@ mod tests {
         );
         let (parts, ()) = http::Request::get("/nostage").body(()).unwrap().into_parts();
         assert!(apis.for_handshake(&parts).is_none());
+        assert_eq!(super::domain_name("example.com", "/@apis/abcdefghij/prod"), "example.com/@apis/abcdefghij");
+        assert_eq!(super::domain_name("example.com", "/prod"), "example.com");
     }
 }

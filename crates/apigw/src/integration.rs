@@ -1,8 +1,12 @@
-//! Calls integrations: AWS_PROXY (a Lambda-style function over HTTP), HTTP_PROXY and MOCK.
+//! Calls integrations: AWS_PROXY (a hosted Lambda function named by its ARN, or a Lambda-style function over HTTP),
+//! HTTP_PROXY and MOCK.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use functions::{FunctionRef, Invoke, InvokeError};
 use serde_json::Value;
 use time::OffsetDateTime;
 use wire::apigw::{EventType, ProxyResponse};
@@ -63,10 +67,11 @@ pub fn integration_uri<'a>(integration: &'a Integration, ctx: &ConnContext) -> C
     Cow::Owned(out)
 }
 
-/// Shared HTTP client for every integration call.
+/// Calls every integration: the shared HTTP client, and the functions Lambda ARNs name.
 #[derive(Clone, Debug)]
 pub struct Invoker {
     client: reqwest::Client,
+    functions: Option<Arc<dyn Invoke>>,
 }
 
 impl Default for Invoker {
@@ -83,7 +88,13 @@ impl Invoker {
             .no_proxy()
             .build()
             .unwrap_or_default();
-        Invoker { client }
+        Invoker { client, functions: None }
+    }
+
+    /// Integrations whose URI is a Lambda function ARN invoke the function of that name through `functions`.
+    pub fn with_functions(mut self, functions: Arc<dyn Invoke>) -> Invoker {
+        self.functions = Some(functions);
+        self
     }
 
     pub async fn invoke(&self, integration: &Integration, call: &Call<'_>) -> Outcome {
@@ -106,6 +117,14 @@ impl Invoker {
         };
         let event = proxy_event(call.ctx, &facts);
         let uri = integration_uri(integration, call.ctx);
+        if let Some(function) = FunctionRef::from_integration_uri(&uri) {
+            return self.lambda(&function, event, integration.timeout()).await;
+        }
+        if !(uri.starts_with("http://") || uri.starts_with("https://")) {
+            return Outcome::Failed(format!(
+                "integration URI `{uri}` is neither an http(s) URL nor a Lambda function ARN"
+            ));
+        }
         let request = self
             .client
             .post(uri.as_ref())
@@ -125,13 +144,23 @@ impl Invoker {
         if !status.is_success() {
             return Outcome::Failed(format!("function answered HTTP {status}"));
         }
-        match ProxyResponse::parse(&bytes) {
-            Ok(answer) => Outcome::Answer(Answer {
-                status: answer.status_code.unwrap_or(200),
-                headers: answer.header_pairs(),
-                body: answer.body_text(),
-            }),
-            Err(err) => Outcome::Failed(format!("function answered invalid JSON: {err}")),
+        proxy_answer(&bytes)
+    }
+
+    /// Invokes a hosted function with the proxy event, within the integration's timeout: its result is the answer,
+    /// and a function error (a failure, its own timeout, a crash) or a refusal (throttled, no such function) fails
+    /// the integration as API Gateway's does.
+    async fn lambda(&self, function: &FunctionRef, event: Vec<u8>, timeout: Duration) -> Outcome {
+        let Some(functions) = &self.functions else {
+            return Outcome::Failed(format!("no function `{}` is hosted here", function.name));
+        };
+        match tokio::time::timeout(timeout, functions.invoke(function, Bytes::from(event))).await {
+            Err(_) => Outcome::TimedOut,
+            Ok(Ok(payload)) => proxy_answer(&payload),
+            Ok(Err(InvokeError::Function { payload })) => {
+                Outcome::Failed(format!("function `{}` failed: {}", function.name, String::from_utf8_lossy(&payload)))
+            }
+            Ok(Err(err)) => Outcome::Failed(format!("function `{}`: {err}", function.name)),
         }
     }
 
@@ -177,6 +206,18 @@ impl Invoker {
             Ok(body) => Outcome::Answer(Answer { status, headers, body: (!body.is_empty()).then_some(body) }),
             Err(err) => transport_failure(&err),
         }
+    }
+}
+
+/// A Lambda proxy result (`{statusCode, headers, body}`) as the integration's answer.
+fn proxy_answer(bytes: &[u8]) -> Outcome {
+    match ProxyResponse::parse(bytes) {
+        Ok(answer) => Outcome::Answer(Answer {
+            status: answer.status_code.unwrap_or(200),
+            headers: answer.header_pairs(),
+            body: answer.body_text(),
+        }),
+        Err(err) => Outcome::Failed(format!("function answered invalid JSON: {err}")),
     }
 }
 

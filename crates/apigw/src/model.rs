@@ -188,10 +188,14 @@ fn is_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// An integration URI the router can call: an `http(s)://` URL, or one a stage variable gives
+/// An integration URI the router can call: an `http(s)://` URL, a Lambda function ARN (plain or in API Gateway's
+/// `…:lambda:path/…/invocations` form; stage variables may fill parts of it), or one a stage variable gives
 /// (`${stageVariables.url}`).
 pub(crate) fn is_url(uri: &str) -> bool {
-    uri.starts_with("http://") || uri.starts_with("https://") || uri.starts_with("${stageVariables.")
+    uri.starts_with("http://")
+        || uri.starts_with("https://")
+        || uri.starts_with("${stageVariables.")
+        || (uri.starts_with("arn:") && (uri.contains(":lambda:") || uri.contains("${stageVariables.")))
 }
 
 /// Checks one API and resolves its routes' integrations.
@@ -226,7 +230,7 @@ pub(crate) fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
             let uri = integration.integration_uri.as_deref().unwrap_or_default();
             if !is_url(uri) {
                 return Err(invalid(format!(
-                    "integration `{}`: integration_uri must be an http:// or https:// URL",
+                    "integration `{}`: integration_uri must be an http:// or https:// URL or a Lambda function ARN",
                     integration.integration_id
                 )));
             }
@@ -297,7 +301,11 @@ mod tests {
         [[apis]]
         api_id = "chat"
         stages = [{ stage_name = "prod" }, { stage_name = "dev", stage_variables = { v = "1" } }]
-        integrations = [{ integration_id = "fn", integration_type = "AWS_PROXY", integration_uri = "http://127.0.0.1:1/" }]
+        integrations = [
+          { integration_id = "fn", integration_type = "AWS_PROXY", integration_uri = "http://127.0.0.1:1/" },
+          { integration_id = "hosted", integration_type = "AWS_PROXY", integration_uri = "arn:aws:lambda:us-east-1:000000000000:function:chat:live" },
+          { integration_id = "staged", integration_type = "AWS_PROXY", integration_uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:${stageVariables.fn}/invocations" },
+        ]
         routes = [
           { route_key = "$connect", target = "integrations/fn" },
           { route_key = "send", target = "fn", route_response_selection_expression = "$default" },

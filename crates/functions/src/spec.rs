@@ -90,6 +90,14 @@ pub enum SpecError {
     Variable { function: String, name: String },
     #[error("function `{function}`: handler `{handler}` must be 1 to 128 characters with no whitespace")]
     Handler { function: String, handler: String },
+    #[error(
+        "function `{function}`: Lambda was unable to configure your environment variables because the environment \
+         variables you have provided contains reserved keys that are currently not supported for modification. \
+         Reserved keys used in this request: {name}"
+    )]
+    Reserved { function: String, name: String },
+    #[error("function `{0}` is defined twice")]
+    Duplicate(String),
 }
 
 impl FunctionSpec {
@@ -114,6 +122,9 @@ impl FunctionSpec {
                 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !ok {
                 return Err(SpecError::Variable { function: self.name.clone(), name: name.clone() });
+            }
+            if crate::launch::RESERVED_VARIABLES.contains(&name.as_str()) {
+                return Err(SpecError::Reserved { function: self.name.clone(), name: name.clone() });
             }
         }
         Ok(())
@@ -170,12 +181,16 @@ mod tests {
     fn definitions_are_checked_against_the_model() {
         assert_eq!(spec().validate(), Ok(()));
         type Change = fn(&mut FunctionSpec);
-        let cases: [(Change, &str); 5] = [
+        let cases: [(Change, &str); 6] = [
             (|s| s.name = "has space".into(), "function name"),
             (|s| s.timeout = Duration::from_secs(0), "Timeout 0 is outside 1..=5400"),
             (|s| s.memory_mb = 64, "MemorySize 64 is outside 128..=32768"),
             (|s| s.handler = String::new(), "handler"),
             (|s| _ = s.environment.insert("1X".into(), "v".into()), "environment variable name `1X`"),
+            (
+                |s| _ = s.environment.insert("AWS_REGION".into(), "v".into()),
+                "Reserved keys used in this request: AWS_REGION",
+            ),
         ];
         for (change, message) in cases {
             let mut s = spec();

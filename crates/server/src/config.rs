@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 pub use self::chat::{ChatArgs, ChatFile, ChatS3File, ChatSettings};
 pub use self::cluster::{ClusterArgs, ClusterConfig, ClusterFile};
+pub use self::functions::{FunctionArgs, FunctionFile, FunctionsConfig, FunctionsFile};
 pub use self::template::{TemplateArgs, TemplateFile, TemplateSettings};
 
 /// The default listen address: loopback, port 4510.
@@ -82,6 +83,12 @@ pub struct ServeArgs {
     pub cluster: ClusterArgs,
     #[command(flatten)]
     pub template: TemplateArgs,
+    #[command(flatten)]
+    pub functions: FunctionArgs,
+    /// Watch the template (apply it again when it changes, as a new deployment does) and hosted functions' code
+    /// (new invocations run changed code) without a restart.
+    #[arg(long, env = "SWITCHBOARD_WATCH")]
+    pub watch: bool,
 }
 
 /// IVS Chat control-plane settings.
@@ -226,7 +233,13 @@ pub struct FileConfig {
     /// A SAM or CloudFormation template to run.
     #[serde(default)]
     pub template: TemplateFile,
-    /// Apply the template again when it changes.
+    /// Hosted Lambda functions and how they run.
+    #[serde(default)]
+    pub functions: Vec<FunctionFile>,
+    pub function_concurrency: Option<u32>,
+    pub function_idle_timeout_ms: Option<u64>,
+    pub function_queue_timeout_ms: Option<u64>,
+    /// Apply the template again when it changes, and run hosted functions' changed code, without a restart.
     #[serde(default)]
     pub watch: bool,
 }
@@ -307,11 +320,10 @@ pub struct Config {
     pub cluster: ClusterConfig,
     /// The template to run, if any.
     pub template: Option<TemplateSettings>,
-    /// Whether the template is applied again when it changes.
+    /// Whether the template is applied again when it changes, and hosted functions' code is watched.
     pub watch: bool,
-    /// The functions this server hosts. The seam between definitions and the function host: a template's functions
-    /// are added here when it is applied at start (`crate::stack`); a reload's are in `AppState::stack`.
-    pub functions: Vec<functions::FunctionSpec>,
+    /// The functions this server hosts; a template's are added when it is applied at start (`Server::start`).
+    pub functions: FunctionsConfig,
 }
 
 impl Config {
@@ -344,7 +356,7 @@ impl Config {
             _ => bail!("--tls-cert and --tls-key must be given together"),
         };
 
-        let watch = args.template.watch || file.watch;
+        let watch = args.watch || file.watch;
         let template = TemplateSettings::merge(args.template, file.template)?;
         let flags_shape_default_api = args.stage.is_some() || !args.routes.is_empty();
         let mut apis = file.apis;
@@ -437,7 +449,18 @@ impl Config {
             rate_limits: file.ivschat.rate_limits,
         };
 
+        let functions = FunctionsConfig::merge(
+            args.functions,
+            FunctionsFile {
+                functions: file.functions,
+                function_concurrency: file.function_concurrency,
+                function_idle_timeout_ms: file.function_idle_timeout_ms,
+                function_queue_timeout_ms: file.function_queue_timeout_ms,
+                watch,
+            },
+        )?;
         Ok(Config {
+            functions,
             listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(default_data_dir),
             region,
@@ -465,7 +488,6 @@ impl Config {
             )?,
             template,
             watch,
-            functions: Vec::new(),
         })
     }
 }
@@ -493,7 +515,12 @@ fn at_most_a_year(name: &str, duration: Duration) -> anyhow::Result<Duration> {
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    let mut file: FileConfig =
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?;
+    // A function's code directory is relative to the config file.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    file.functions = file.functions.into_iter().map(|f| f.relative_to(dir)).collect();
+    Ok(file)
 }
 
 /// The default API: one stage, AWS_PROXY routes from `--route KEY=URL`.
@@ -551,6 +578,7 @@ fn default_api(
 
 mod chat;
 mod cluster;
+mod functions;
 mod template;
 #[cfg(test)]
 mod tests;

@@ -65,6 +65,10 @@ fn print_banner(server: &Server) {
             );
         }
     }
+    for spec in state.functions.specs() {
+        let arn = functions::arn::function_arn(&config.region, &config.account_id, &spec.name);
+        println!("  Function {} ({}): {arn}   code {}", spec.name, spec.runtime.name(), spec.code_dir.display());
+    }
     println!(
         "  Health: {}://{addr}/@switchboard/health   Metrics: {}://{addr}/@switchboard/metrics",
         scheme.1, scheme.1

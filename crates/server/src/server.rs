@@ -89,26 +89,27 @@ impl Server {
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let planes = ControlPlanes {
-            apigatewayv2: apigatewayv2::ControlPlane::new(
-                store.clone(),
-                apigatewayv2_config(&config, local_addr, &pagination_key),
-            ),
-            ivschat: ivschat::ControlPlane::new(store, chat.clone(), chat.clone(), control_settings),
-        };
-        // The template's APIs are defined before the listener accepts, so that its URLs work once printed.
+        let apigatewayv2 =
+            apigatewayv2::ControlPlane::new(store.clone(), apigatewayv2_config(&config, local_addr, &pagination_key));
+        // The template's APIs are defined before the listener accepts, so that its URLs work once printed; its
+        // functions are hosted beside those of flags and the file.
         let mut config = config;
         let applied = match &config.template {
             Some(settings) => {
-                let applied = crate::stack::apply(&config, settings, &planes.apigatewayv2)
+                let applied = crate::stack::apply(&config, settings, &apigatewayv2)
                     .await
                     .with_context(|| format!("cannot run template {}", settings.file.display()))?;
                 crate::stack::log_report(&applied);
-                crate::stack::hand_over_functions(&applied.functions);
-                config.functions.extend(applied.functions.iter().cloned());
+                config.functions.specs.extend(applied.functions.iter().cloned());
                 Some(applied)
             }
             None => None,
+        };
+        let functions = Arc::new(hosted_functions(&config, local_addr, keys.as_ref(), &background)?);
+        let planes = ControlPlanes {
+            functions,
+            apigatewayv2,
+            ivschat: ivschat::ControlPlane::new(store, chat.clone(), chat.clone(), control_settings),
         };
         let state = AppState::new(config, hub, apis, keys, planes, chat, cluster);
         *state.stack.applied.lock() = applied;
@@ -133,6 +134,9 @@ impl Server {
     /// Stops accepting, closes every connection with 1001, delivers every `$disconnect` and the queued chat logs, and
     /// returns within the grace period (plus one second for the listener, at most five for chat logs and one for the
     /// background tasks).
+    ///
+    /// Hosted functions' execution environments are killed once the connections' work is done (at most five more
+    /// seconds to reap them).
     pub async fn shutdown(self) {
         let state = self.state;
         state.shutdown.cancel();
@@ -140,6 +144,13 @@ impl Server {
         state.tasks.close();
         if tokio::time::timeout(state.config.limits.shutdown_grace, state.tasks.wait()).await.is_err() {
             tracing::warn!(remaining = state.tasks.len(), "Shutdown grace period over; abandoning remaining tasks.");
+        }
+        // Every hosted function's environments, once nothing invokes them any more.
+        if !state.functions.shutdown(Duration::from_secs(5)).await {
+            tracing::warn!(
+                remaining = state.functions.all_environments(),
+                "Execution environments did not stop in time."
+            );
         }
         state.chat.flush_logs(Duration::from_secs(5)).await;
         state.cluster.leave().await;
@@ -308,13 +319,7 @@ fn control_config(config: &Config) -> anyhow::Result<ivschat::Config> {
 /// signed with a key of their own, derived from the shared pagination key. The `[[apis]]` of the configuration
 /// file are listed, read-only.
 fn apigatewayv2_config(config: &Config, local_addr: SocketAddr, pagination_key: &[u8]) -> apigatewayv2::Config {
-    let mut addr = local_addr;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(match addr {
-            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-        });
-    }
+    let addr = reachable(local_addr);
     let scheme = if config.tls.is_some() { "wss" } else { "ws" };
     let mut settings = apigatewayv2::Config::new(&config.region, &config.account_id, &format!("{scheme}://{addr}"));
     settings.pagination_key = [pagination_key, b"/apigatewayv2"].concat();
@@ -322,6 +327,44 @@ fn apigatewayv2_config(config: &Config, local_addr: SocketAddr, pagination_key: 
     let is_default = |api: &&apigw::Api| api.api_id == crate::config::DEFAULT_API_ID;
     settings.configured = config.apis.iter().filter(|api| !is_default(api)).map(apigw::deployed::listed).collect();
     settings
+}
+
+/// The listener as a client on this machine reaches it: an unspecified address becomes loopback.
+fn reachable(mut addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    addr
+}
+
+/// The hosted functions: their environments reach this listener (`AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`) with
+/// the server's primary key pair, and trust its certificate when TLS is on; their Runtime API listeners run on the
+/// background tasks, which outlive connection work.
+fn hosted_functions(
+    config: &Config,
+    local_addr: SocketAddr,
+    keys: Option<&Keyring>,
+    background: &Background,
+) -> anyhow::Result<functions::Functions> {
+    let f = &config.functions;
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let endpoint = format!("{scheme}://{}", reachable(local_addr));
+    let mut settings =
+        functions::Settings::new(config.data_dir.join("functions"), &config.region, &config.account_id, &endpoint);
+    settings.concurrency = f.concurrency;
+    settings.idle_timeout = f.idle_timeout;
+    settings.queue_timeout = f.queue_timeout;
+    settings.watch = f.watch;
+    if let Some(pair) = keys.and_then(Keyring::primary) {
+        settings.access_key_id.clone_from(&pair.access_key_id);
+        settings.secret_access_key.clone_from(&pair.secret_access_key);
+    }
+    settings.ca_bundle = config.tls.as_ref().map(|tls| tls.cert.clone());
+    let listeners = crate::http::RuntimeApiListeners { background: background.clone() };
+    functions::Functions::new(f.specs.clone(), settings, Arc::new(listeners)).context("invalid function definitions")
 }
 
 fn tls_acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {

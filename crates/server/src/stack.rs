@@ -1,6 +1,6 @@
 //! A SAM or CloudFormation template run by this server (`--template`): applied through the apigatewayv2 control
-//! plane before the listener accepts, applied again when the file changes (`--watch`), and its functions handed to
-//! the function host through one seam, [`hand_over_functions`].
+//! plane before the listener accepts (its functions hosted beside the others), applied again when the file changes
+//! (`--watch`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -43,19 +43,21 @@ pub(crate) async fn apply(
     template::apply(&loaded, &options(config, settings), control).await
 }
 
-/// Where the template's functions go. The function host takes them from here; until it does, they are logged, so
-/// that a user sees what would run.
-pub(crate) fn hand_over_functions(functions: &[FunctionSpec]) {
-    for f in functions {
-        tracing::info!(
-            function = %f.name,
-            runtime = f.runtime.name(),
-            handler = %f.handler,
-            code = %f.code_dir.display(),
-            timeout_secs = f.timeout.as_secs(),
-            memory_mb = f.memory_mb,
-            "Function defined by the template."
-        );
+/// After a reload: the functions are hosted as they were defined at start (their code is watched, their definitions
+/// are not), so a definition that changed or appeared is named, with what it takes to apply it.
+fn report_function_changes(hosted: &functions::Functions, defined: &[FunctionSpec]) {
+    for spec in defined {
+        match hosted.spec(&spec.name) {
+            Some(current) if current == spec => {}
+            Some(_) => tracing::warn!(
+                function = %spec.name,
+                "The template changed this function's definition; restart the server to run it with the new one."
+            ),
+            None => tracing::warn!(
+                function = %spec.name,
+                "The template defines a new function; restart the server to host it."
+            ),
+        }
     }
 }
 
@@ -87,7 +89,7 @@ pub(crate) fn watch(state: &Arc<AppState>, background: &Background) {
             match apply(&state.config, &settings, &state.apigatewayv2).await {
                 Ok(applied) => {
                     log_report(&applied);
-                    hand_over_functions(&applied.functions);
+                    report_function_changes(&state.functions, &applied.functions);
                     *state.stack.applied.lock() = Some(applied);
                 }
                 Err(err) => tracing::warn!(%err, "The template was not applied; what runs is unchanged."),

@@ -19,11 +19,12 @@ use crate::metrics::Metrics;
 use crate::ratelimit::TokenBucket;
 
 /// Everything a request handler or session needs; shared as `Arc<AppState>`.
-/// The SigV4 services' control planes, as [`AppState::new`] takes them.
+/// The SigV4 services' control planes, and the hosted functions, as [`AppState::new`] takes them.
 #[derive(Debug)]
 pub struct ControlPlanes {
     pub ivschat: ivschat::ControlPlane,
     pub apigatewayv2: apigatewayv2::ControlPlane,
+    pub functions: Arc<functions::Functions>,
 }
 
 #[derive(Debug)]
@@ -39,7 +40,10 @@ pub struct AppState {
     pub apis: ApiSet,
     /// The deployed stages of APIs defined through the control plane, as their sockets serve them.
     pub(crate) deployed: DeployedStages,
+    /// Calls integrations: HTTP backends and hosted functions.
     pub invoker: Invoker,
+    /// The hosted Lambda functions.
+    pub functions: Arc<functions::Functions>,
     /// `None` when signature checks are switched off (`--insecure-no-auth`).
     pub keys: Option<Keyring>,
     pub metrics: Metrics,
@@ -73,7 +77,7 @@ impl AppState {
         chat: Arc<chat::ChatService>,
         cluster: Cluster,
     ) -> Arc<AppState> {
-        let ControlPlanes { ivschat: control, apigatewayv2 } = planes;
+        let ControlPlanes { ivschat: control, apigatewayv2, functions } = planes;
         let limits = &config.limits;
         let session = SessionConfig {
             idle_timeout: limits.idle_timeout,
@@ -96,7 +100,8 @@ impl AppState {
             chat,
             apis,
             deployed: DeployedStages::default(),
-            invoker: Invoker::new(),
+            invoker: Invoker::new().with_functions(functions.clone()),
+            functions,
             keys,
             metrics: Metrics::default(),
             tasks: TaskTracker::new(),

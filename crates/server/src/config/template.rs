@@ -1,5 +1,5 @@
-//! Running a SAM or CloudFormation template: `--template`, `--parameter-overrides`, `--stack-name`, `--watch`, their
-//! `SWITCHBOARD_*` variables and the `[template]` table (with top-level `watch`).
+//! Running a SAM or CloudFormation template: `--template`, `--parameter-overrides`, `--stack-name`, their
+//! `SWITCHBOARD_*` variables and the `[template]` table (`--watch` and the top-level `watch` key are the server's).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,9 +27,6 @@ pub struct TemplateArgs {
     /// directory name].
     #[arg(long, env = "SWITCHBOARD_STACK_NAME", value_name = "NAME")]
     pub stack_name: Option<String>,
-    /// Watch the template and apply it again when it changes, as a new deployment does.
-    #[arg(long, env = "SWITCHBOARD_WATCH")]
-    pub watch: bool,
 }
 
 /// The `[template]` table of the config file.

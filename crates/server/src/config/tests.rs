@@ -176,3 +176,29 @@ fn a_template_replaces_the_default_api_and_takes_overrides_from_file_and_flags()
     a.template.parameter_overrides = vec!["novalue".to_owned()];
     assert!(Config::merge(a, FileConfig::default()).unwrap_err().to_string().contains("must look like Key=Value"));
 }
+
+#[test]
+fn the_file_defines_hosted_functions_and_their_settings() {
+    let file: FileConfig = toml::from_str(
+        r#"
+        function_concurrency = 3
+        function_queue_timeout_ms = 0
+        watch = true
+        [[functions]]
+        name = "chat"
+        runtime = "provided.al2023"
+        handler = "bootstrap"
+        code = "/srv/chat"
+        reserved_concurrency = 0
+        "#,
+    )
+    .unwrap();
+    let config = Config::merge(args(), file).unwrap();
+    let functions = &config.functions;
+    assert_eq!((functions.concurrency, functions.queue_timeout, functions.watch), (3, Duration::ZERO, true));
+    assert_eq!(functions.specs[0].name, "chat");
+    assert_eq!(functions.specs[0].reserved_concurrency, Some(0));
+    assert_eq!(Config::merge(args(), FileConfig::default()).unwrap().functions, FunctionsConfig::default());
+    let unknown = toml::from_str::<FileConfig>("[[functions]]\nname = \"f\"\ncolour = 1\n").unwrap_err();
+    assert!(unknown.to_string().contains("colour"), "{unknown}");
+}

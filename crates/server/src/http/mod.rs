@@ -10,6 +10,7 @@ mod control;
 mod deployed;
 mod front;
 mod management;
+mod runtime_api;
 mod socket;
 
 use std::convert::Infallible;
@@ -28,6 +29,7 @@ use self::api_socket::ApiSocket;
 use self::chat_socket::ChatSocket;
 pub(crate) use self::deployed::DeployedStages;
 use self::front::{Front, Service};
+pub(crate) use self::runtime_api::RuntimeApiListeners;
 use crate::state::AppState;
 
 pub(crate) type Body = Full<Bytes>;

@@ -9,6 +9,7 @@ mod cli;
 mod cluster;
 mod control;
 mod deployments;
+mod functions;
 mod gateway;
 mod limits;
 mod management;

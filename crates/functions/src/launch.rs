@@ -1,0 +1,187 @@
+//! How an execution environment is started: the command line a runtime runs (the seam where the built-in Python
+//! and Node clients plug in) and the environment variables Lambda gives a function's process.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::settings::Settings;
+use crate::spec::{FunctionSpec, Runtime};
+
+/// The variables Lambda reserves: a function's own environment may not set them (`FunctionSpec::validate` refuses
+/// them, as CreateFunction does) and every environment gets them from Switchboard.
+pub const RESERVED_VARIABLES: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// The session token environments get: Lambda always sets one; Switchboard's signature check accepts any.
+pub const SESSION_TOKEN: &str = "switchboard-local-session";
+
+/// The program an environment runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Launch {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// `LAMBDA_RUNTIME_DIR`: where the runtime's own files are.
+    pub runtime_dir: PathBuf,
+}
+
+/// Why an environment cannot be started; the invocation fails with Lambda's `Runtime.InvalidEntrypoint`.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LaunchError {
+    #[error("Couldn't find valid bootstrap(s): [{}]", .0.display())]
+    NoBootstrap(PathBuf),
+    #[error(
+        "runtime {0} is recognised but Switchboard cannot start it yet; it starts provided.al2023, provided.al2 and \
+         provided functions (a `bootstrap` executable in the code directory)"
+    )]
+    NotYet(String),
+}
+
+/// The command line of `spec`'s runtime: `{code_dir}/bootstrap` for the `provided` runtimes.
+///
+/// The seam for the Python and Node runtimes: their command (the official runtime interface client when the
+/// function has it, else the built-in client with `_HANDLER`) is chosen here, and nothing else changes.
+pub fn command(spec: &FunctionSpec) -> Result<Launch, LaunchError> {
+    match &spec.runtime {
+        Runtime::Provided(_) => {
+            let bootstrap = spec.code_dir.join("bootstrap");
+            if !is_executable(&bootstrap) {
+                return Err(LaunchError::NoBootstrap(bootstrap));
+            }
+            Ok(Launch { program: bootstrap, args: Vec::new(), runtime_dir: spec.code_dir.clone() })
+        }
+        Runtime::Python(name) | Runtime::Node(name) => Err(LaunchError::NotYet(name.clone())),
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Every variable of an environment of `spec` whose Runtime API listens on `runtime_api`: the defaults Lambda sets
+/// (`PATH`, `LANG`, `TZ`), the server's certificate for TLS clients, the function's own environment, then the
+/// reserved variables (so nothing overrides those). The server's own environment is not inherited, as Lambda's
+/// processes inherit nothing; `PATH` is the server's, so that the tools of this machine are found.
+pub fn variables(
+    spec: &FunctionSpec,
+    launch: &Launch,
+    settings: &Settings,
+    runtime_api: SocketAddr,
+    log_stream: &str,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut set = |name: &str, value: String| {
+        out.retain(|(n, _)| n != name);
+        out.push((name.to_owned(), value));
+    };
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_owned());
+    set("PATH", path);
+    set("LANG", "en_US.UTF-8".to_owned());
+    set("TZ", ":UTC".to_owned());
+    if let Some(ca) = &settings.ca_bundle {
+        let ca = ca.display().to_string();
+        for name in ["AWS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE"] {
+            set(name, ca.clone());
+        }
+    }
+    set("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", settings.endpoint.clone());
+    for (name, value) in &spec.environment {
+        set(name, value.clone());
+    }
+    let region = settings.region.clone();
+    set("AWS_REGION", region.clone());
+    set("AWS_DEFAULT_REGION", region);
+    set("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string());
+    set("_HANDLER", spec.handler.clone());
+    set("LAMBDA_TASK_ROOT", spec.code_dir.display().to_string());
+    set("LAMBDA_RUNTIME_DIR", launch.runtime_dir.display().to_string());
+    set("AWS_LAMBDA_FUNCTION_NAME", spec.name.clone());
+    set("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned());
+    set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string());
+    set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned());
+    set("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.name));
+    set("AWS_LAMBDA_LOG_STREAM_NAME", log_stream.to_owned());
+    // Lambda names the managed runtimes; `provided` environments have no AWS_EXECUTION_ENV.
+    if !matches!(spec.runtime, Runtime::Provided(_)) {
+        set("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", spec.runtime.name()));
+    }
+    set("AWS_ACCESS_KEY_ID", settings.access_key_id.clone());
+    set("AWS_SECRET_ACCESS_KEY", settings.secret_access_key.clone());
+    set("AWS_SESSION_TOKEN", SESSION_TOKEN.to_owned());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::spec::{DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT};
+
+    #[test]
+    fn provided_runtimes_run_their_bootstrap_and_others_wait_for_their_clients() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = crate::testing::spec("f", dir.path());
+        assert_eq!(command(&spec), Err(LaunchError::NoBootstrap(dir.path().join("bootstrap"))));
+        crate::testing::write_script(dir.path(), "bootstrap", "exit 0");
+        assert_eq!(command(&spec).unwrap().program, dir.path().join("bootstrap"));
+        spec.runtime = Runtime::parse("python3.12").unwrap();
+        let err = command(&spec).unwrap_err().to_string();
+        assert!(err.contains("python3.12") && err.contains("provided.al2023"), "{err}");
+    }
+
+    #[test]
+    fn the_reserved_variables_come_last_and_the_functions_own_on_top_of_the_defaults() {
+        let spec = FunctionSpec {
+            name: "chat".to_owned(),
+            runtime: Runtime::parse("nodejs20.x").unwrap(),
+            handler: "app.handler".to_owned(),
+            code_dir: PathBuf::from("/code"),
+            environment: BTreeMap::from([
+                ("TZ".to_owned(), "Europe/Paris".to_owned()),
+                ("X".to_owned(), "1".to_owned()),
+            ]),
+            timeout: DEFAULT_TIMEOUT,
+            memory_mb: DEFAULT_MEMORY_MB,
+            reserved_concurrency: None,
+        };
+        let mut settings = crate::testing::settings(Path::new("/data"));
+        settings.ca_bundle = Some(PathBuf::from("/certs/server.pem"));
+        let launch =
+            Launch { program: PathBuf::from("/bin/true"), args: Vec::new(), runtime_dir: PathBuf::from("/rt") };
+        let vars = variables(&spec, &launch, &settings, "127.0.0.1:9001".parse().unwrap(), "stream");
+        let get = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        assert_eq!(get("TZ"), Some("Europe/Paris"));
+        assert_eq!(get("X"), Some("1"));
+        assert_eq!(get("AWS_LAMBDA_RUNTIME_API"), Some("127.0.0.1:9001"));
+        assert_eq!(get("_HANDLER"), Some("app.handler"));
+        assert_eq!(get("AWS_EXECUTION_ENV"), Some("AWS_Lambda_nodejs20.x"));
+        assert_eq!(get("AWS_LAMBDA_FUNCTION_VERSION"), Some("$LATEST"));
+        assert_eq!(get("AWS_LAMBDA_LOG_GROUP_NAME"), Some("/aws/lambda/chat"));
+        assert_eq!(get("NODE_EXTRA_CA_CERTS"), Some("/certs/server.pem"));
+        assert_eq!(get("AWS_ACCESS_KEY_ID"), Some(settings.access_key_id.as_str()));
+        assert_eq!(get("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"), Some(settings.endpoint.as_str()));
+        for reserved in RESERVED_VARIABLES.iter().filter(|n| !["_X_AMZN_TRACE_ID", "AWS_ACCESS_KEY"].contains(n)) {
+            assert!(get(reserved).is_some(), "{reserved} is set");
+        }
+        assert_eq!(vars.len(), vars.iter().map(|(n, _)| n).collect::<std::collections::HashSet<_>>().len());
+    }
+}

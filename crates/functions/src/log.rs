@@ -1,0 +1,163 @@
+//! A function's log: its processes' output and Lambda's `START` / `END` / `REPORT` lines, to the server's log
+//! (target `lambda`, field `function`) and to `{data_dir}/functions/{name}.log`, which is bounded: past its limit it
+//! becomes `{name}.log.1` and a new file starts.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// One function's log.
+#[derive(Debug)]
+pub(crate) struct FunctionLog {
+    name: String,
+    file: Mutex<Option<LogFile>>,
+    max_bytes: u64,
+}
+
+#[derive(Debug)]
+struct LogFile {
+    path: PathBuf,
+    file: File,
+    len: u64,
+}
+
+/// What one invocation's `REPORT` line says.
+#[derive(Debug)]
+pub(crate) struct Report<'a> {
+    pub(crate) request_id: &'a str,
+    pub(crate) duration: Duration,
+    pub(crate) memory_mb: u32,
+    pub(crate) max_memory_used_mb: Option<u64>,
+    /// The environment's init phase, on its first invocation.
+    pub(crate) init: Option<Duration>,
+    /// `timeout` or `error`, with the error type, when the invocation did not answer.
+    pub(crate) status: Option<(&'a str, &'a str)>,
+}
+
+impl FunctionLog {
+    /// The log of function `name`, its file in `dir` (created); a file that cannot be opened leaves only the server's
+    /// log, with a warning.
+    pub(crate) fn open(dir: &Path, name: &str, max_bytes: u64) -> FunctionLog {
+        let path = dir.join(format!("{name}.log"));
+        let file = std::fs::create_dir_all(dir).and_then(|()| LogFile::open(path.clone()));
+        let file = match file {
+            Ok(file) => Some(file),
+            Err(err) => {
+                tracing::warn!(function = name, path = %path.display(), %err, "Cannot open the function's log file.");
+                None
+            }
+        };
+        FunctionLog { name: name.to_owned(), file: Mutex::new(file), max_bytes }
+    }
+
+    /// One line of a process's output, or of Lambda's own.
+    pub(crate) fn line(&self, text: &str) {
+        tracing::info!(target: "lambda", function = %self.name, "{text}");
+        let stamp = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
+        let record = format!("{stamp}\t{text}\n");
+        let mut file = self.file.lock();
+        let Some(log) = file.as_mut() else { return };
+        if log.len + record.len() as u64 > self.max_bytes && log.len > 0 {
+            let rotated = log.path.with_extension("log.1");
+            let reopened = std::fs::rename(&log.path, &rotated).and_then(|()| LogFile::open(log.path.clone()));
+            match reopened {
+                Ok(fresh) => *log = fresh,
+                Err(err) => {
+                    tracing::warn!(function = %self.name, %err, "Cannot rotate the function's log file; it stops here.");
+                    *file = None;
+                    return;
+                }
+            }
+        }
+        if log.file.write_all(record.as_bytes()).is_ok() {
+            log.len += record.len() as u64;
+        }
+    }
+
+    pub(crate) fn start(&self, request_id: &str) {
+        self.line(&format!("START RequestId: {request_id} Version: $LATEST"));
+    }
+
+    /// `END` and `REPORT`, as Lambda writes them after each invocation.
+    pub(crate) fn end(&self, report: &Report<'_>) {
+        self.line(&format!("END RequestId: {}", report.request_id));
+        self.line(&report.render());
+    }
+}
+
+impl Report<'_> {
+    fn render(&self) -> String {
+        let ms = self.duration.as_secs_f64() * 1000.0;
+        let billed = self.duration.as_micros().div_ceil(1000).max(1);
+        let mut line = format!(
+            "REPORT RequestId: {}\tDuration: {ms:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
+            self.request_id,
+            self.memory_mb,
+            self.max_memory_used_mb.unwrap_or(0),
+        );
+        if let Some(init) = self.init {
+            line.push_str(&format!("\tInit Duration: {:.2} ms", init.as_secs_f64() * 1000.0));
+        }
+        if let Some((status, error_type)) = self.status {
+            line.push_str(&format!("\tStatus: {status}\tError Type: {error_type}"));
+        }
+        line
+    }
+}
+
+impl LogFile {
+    fn open(path: PathBuf) -> std::io::Result<LogFile> {
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let len = file.metadata()?.len();
+        Ok(LogFile { path, file, len })
+    }
+}
+
+/// The peak resident memory of process `pid` in MB (`VmHWM` of `/proc/{pid}/status`), where the system has it.
+pub(crate) fn peak_memory_mb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb.div_ceil(1024))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_read_as_lambdas() {
+        let report = Report {
+            request_id: "r1",
+            duration: Duration::from_micros(12_345),
+            memory_mb: 128,
+            max_memory_used_mb: Some(20),
+            init: Some(Duration::from_millis(100)),
+            status: Some(("timeout", "Sandbox.Timedout")),
+        };
+        assert_eq!(
+            report.render(),
+            "REPORT RequestId: r1\tDuration: 12.35 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 20 MB\
+             \tInit Duration: 100.00 ms\tStatus: timeout\tError Type: Sandbox.Timedout"
+        );
+        assert!(peak_memory_mb(std::process::id()).is_some_and(|mb| mb > 0));
+    }
+
+    #[test]
+    fn the_log_file_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = FunctionLog::open(dir.path(), "f", 200);
+        for n in 0..20 {
+            log.line(&format!("line {n} of some length"));
+        }
+        let current = std::fs::metadata(dir.path().join("f.log")).unwrap().len();
+        let older = std::fs::read_to_string(dir.path().join("f.log.1")).unwrap();
+        assert!(current <= 200 && older.len() <= 200, "{current} {}", older.len());
+        assert!(std::fs::read_to_string(dir.path().join("f.log")).unwrap().contains("line 19"));
+    }
+}
