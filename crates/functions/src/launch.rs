@@ -1,9 +1,11 @@
-//! How an execution environment is started: the command line a runtime runs (the seam where the built-in Python
-//! and Node clients plug in) and the environment variables Lambda gives a function's process.
+//! How an execution environment is started: the command line a runtime runs (its `bootstrap`, the official runtime
+//! interface client of Python or Node when the function has it, else the client Switchboard ships) and the
+//! environment variables Lambda gives a function's process.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::clients;
 use crate::settings::Settings;
 use crate::spec::{FunctionSpec, Runtime};
 
@@ -40,6 +42,10 @@ pub struct Launch {
     pub args: Vec<String>,
     /// `LAMBDA_RUNTIME_DIR`: where the runtime's own files are.
     pub runtime_dir: PathBuf,
+    /// What runs the function, for the log and errors: `bootstrap`, `awslambdaric or Switchboard's client`, …
+    pub client: &'static str,
+    /// The setting that names `program`, when it is an interpreter (`--function-python`).
+    pub setting: Option<&'static str>,
 }
 
 /// Why an environment cannot be started; the invocation fails with Lambda's `Runtime.InvalidEntrypoint`.
@@ -47,28 +53,84 @@ pub struct Launch {
 pub enum LaunchError {
     #[error("Couldn't find valid bootstrap(s): [{}]", .0.display())]
     NoBootstrap(PathBuf),
-    #[error(
-        "runtime {0} is recognised but Switchboard cannot start it yet; it starts provided.al2023, provided.al2 and \
-         provided functions (a `bootstrap` executable in the code directory)"
-    )]
-    NotYet(String),
+    #[error("cannot write Switchboard's runtime client {}: {error}", .path.display())]
+    NoClient { path: PathBuf, error: String },
 }
 
-/// The command line of `spec`'s runtime: `{code_dir}/bootstrap` for the `provided` runtimes.
+/// The command line of `spec`'s runtime:
+/// - `provided*`: `{code_dir}/bootstrap`;
+/// - `python3.x`: `{python} {runtimes_dir}/switchboard_runtime.py`, Switchboard's client, which execs
+///   `{python} -m awslambdaric {handler}` at once when that Python can import `awslambdaric` (installed, on the
+///   function's `PYTHONPATH`, or in its code directory);
+/// - `nodejsNN.x`: `{node} {code_dir}/node_modules/aws-lambda-ric/{bin} {handler}` when the code directory has the
+///   official client, else `{node} {runtimes_dir}/switchboard-runtime.mjs`.
 ///
-/// The seam for the Python and Node runtimes: their command (the official runtime interface client when the
-/// function has it, else the built-in client with `_HANDLER`) is chosen here, and nothing else changes.
-pub fn command(spec: &FunctionSpec) -> Result<Launch, LaunchError> {
+/// Switchboard's clients are written to `settings.runtimes_dir` first (when missing or different).
+pub fn command(spec: &FunctionSpec, settings: &Settings) -> Result<Launch, LaunchError> {
+    let install = |client: clients::Client| {
+        clients::install(&settings.runtimes_dir, client).map_err(|err| LaunchError::NoClient {
+            path: settings.runtimes_dir.join(client.file),
+            error: err.to_string(),
+        })
+    };
     match &spec.runtime {
         Runtime::Provided(_) => {
             let bootstrap = spec.code_dir.join("bootstrap");
             if !is_executable(&bootstrap) {
                 return Err(LaunchError::NoBootstrap(bootstrap));
             }
-            Ok(Launch { program: bootstrap, args: Vec::new(), runtime_dir: spec.code_dir.clone() })
+            Ok(Launch {
+                program: bootstrap,
+                args: Vec::new(),
+                runtime_dir: spec.code_dir.clone(),
+                client: "bootstrap",
+                setting: None,
+            })
         }
-        Runtime::Python(name) | Runtime::Node(name) => Err(LaunchError::NotYet(name.clone())),
+        Runtime::Python(_) => {
+            let client = install(clients::PYTHON)?;
+            Ok(Launch {
+                program: settings.python.clone(),
+                args: vec![client.display().to_string()],
+                runtime_dir: settings.runtimes_dir.clone(),
+                client: "awslambdaric when importable, else Switchboard's Python client",
+                setting: Some("--function-python (SWITCHBOARD_FUNCTION_PYTHON, function_python)"),
+            })
+        }
+        Runtime::Node(_) => {
+            let setting = Some("--function-node (SWITCHBOARD_FUNCTION_NODE, function_node)");
+            if let Some(ric) = node_ric(&spec.code_dir) {
+                return Ok(Launch {
+                    program: settings.node.clone(),
+                    args: vec![ric.display().to_string(), spec.handler.clone()],
+                    runtime_dir: settings.runtimes_dir.clone(),
+                    client: "aws-lambda-ric",
+                    setting,
+                });
+            }
+            let client = install(clients::NODE)?;
+            Ok(Launch {
+                program: settings.node.clone(),
+                args: vec![client.display().to_string()],
+                runtime_dir: settings.runtimes_dir.clone(),
+                client: "Switchboard's Node client",
+                setting,
+            })
+        }
     }
+}
+
+/// The entry point of `aws-lambda-ric` in `code_dir/node_modules`, as its package.json's `bin` names it.
+fn node_ric(code_dir: &Path) -> Option<PathBuf> {
+    let package = code_dir.join("node_modules/aws-lambda-ric");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(package.join("package.json")).ok()?).ok()?;
+    let bin = match &manifest["bin"] {
+        serde_json::Value::String(bin) => Some(bin.as_str()),
+        serde_json::Value::Object(bins) => bins.get("aws-lambda-ric").and_then(serde_json::Value::as_str),
+        _ => None,
+    };
+    Some(package.join(bin.unwrap_or("bin/index.mjs")))
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -137,15 +199,56 @@ mod tests {
     use crate::spec::{DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT};
 
     #[test]
-    fn provided_runtimes_run_their_bootstrap_and_others_wait_for_their_clients() {
+    fn provided_runtimes_run_their_bootstrap() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = crate::testing::spec("f", dir.path());
+        let settings = crate::testing::settings(dir.path());
+        assert_eq!(command(&spec, &settings), Err(LaunchError::NoBootstrap(dir.path().join("bootstrap"))));
+        crate::testing::write_script(dir.path(), "bootstrap", "exit 0");
+        assert_eq!(command(&spec, &settings).unwrap().program, dir.path().join("bootstrap"));
+    }
+
+    #[test]
+    fn python_runs_switchboards_client_with_the_configured_interpreter() {
         let dir = tempfile::tempdir().unwrap();
         let mut spec = crate::testing::spec("f", dir.path());
-        assert_eq!(command(&spec), Err(LaunchError::NoBootstrap(dir.path().join("bootstrap"))));
-        crate::testing::write_script(dir.path(), "bootstrap", "exit 0");
-        assert_eq!(command(&spec).unwrap().program, dir.path().join("bootstrap"));
         spec.runtime = Runtime::parse("python3.12").unwrap();
-        let err = command(&spec).unwrap_err().to_string();
-        assert!(err.contains("python3.12") && err.contains("provided.al2023"), "{err}");
+        let mut settings = crate::testing::settings(dir.path());
+        let launch = command(&spec, &settings).unwrap();
+        let client = dir.path().join("runtimes/switchboard_runtime.py");
+        assert_eq!(launch.program, PathBuf::from("python3"));
+        assert_eq!(launch.args, [client.display().to_string()]);
+        assert_eq!(launch.runtime_dir, dir.path().join("runtimes"));
+        assert_eq!(std::fs::read_to_string(&client).unwrap(), clients::PYTHON.text, "the client is written");
+        settings.python = PathBuf::from("/opt/python3.12/bin/python3");
+        assert_eq!(command(&spec, &settings).unwrap().program, settings.python);
+        settings.runtimes_dir = dir.path().join("bootstrap-is-not-a-dir/runtimes");
+        std::fs::write(dir.path().join("bootstrap-is-not-a-dir"), "").unwrap();
+        let err = command(&spec, &settings).unwrap_err().to_string();
+        assert!(err.starts_with("cannot write Switchboard's runtime client"), "{err}");
+    }
+
+    #[test]
+    fn node_runs_aws_lambda_ric_when_the_code_has_it_else_switchboards_client() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = crate::testing::spec("f", dir.path());
+        spec.runtime = Runtime::parse("nodejs22.x").unwrap();
+        spec.handler = "src/app.handler".to_owned();
+        let mut settings = crate::testing::settings(dir.path());
+        settings.node = PathBuf::from("node22");
+        let launch = command(&spec, &settings).unwrap();
+        assert_eq!(launch.program, PathBuf::from("node22"));
+        assert_eq!(launch.args, [dir.path().join("runtimes/switchboard-runtime.mjs").display().to_string()]);
+        let ric = dir.path().join("node_modules/aws-lambda-ric");
+        std::fs::create_dir_all(&ric).unwrap();
+        std::fs::write(
+            ric.join("package.json"),
+            r#"{"name":"aws-lambda-ric","bin":{"aws-lambda-ric":"bin/index.mjs"}}"#,
+        )
+        .unwrap();
+        let launch = command(&spec, &settings).unwrap();
+        assert_eq!(launch.args, [ric.join("bin/index.mjs").display().to_string(), "src/app.handler".to_owned()]);
+        assert_eq!(launch.client, "aws-lambda-ric");
     }
 
     #[test]
@@ -165,8 +268,13 @@ mod tests {
         };
         let mut settings = crate::testing::settings(Path::new("/data"));
         settings.ca_bundle = Some(PathBuf::from("/certs/server.pem"));
-        let launch =
-            Launch { program: PathBuf::from("/bin/true"), args: Vec::new(), runtime_dir: PathBuf::from("/rt") };
+        let launch = Launch {
+            program: PathBuf::from("/bin/true"),
+            args: Vec::new(),
+            runtime_dir: PathBuf::from("/rt"),
+            client: "bootstrap",
+            setting: None,
+        };
         let vars = variables(&spec, &launch, &settings, "127.0.0.1:9001".parse().unwrap(), "stream");
         let get = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
         assert_eq!(get("TZ"), Some("Europe/Paris"));

@@ -7,6 +7,7 @@
 //! server binds through [`RuntimeApiServer`], over that environment's [`RuntimeHandle`].
 
 pub mod arn;
+pub mod clients;
 mod environment;
 pub mod error;
 mod invoke;

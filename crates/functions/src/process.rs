@@ -26,7 +26,7 @@ const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// Starts an environment of `pool`'s function for code `generation`: its Runtime API listener, then its process.
 pub(crate) async fn start(pool: &Arc<PoolCore>, generation: u64) -> Result<Arc<Environment>, InvokeError> {
-    let launch = launch::command(&pool.spec)
+    let launch = launch::command(&pool.spec, &pool.settings)
         .map_err(|err| InvokeError::function("Runtime.InvalidEntrypoint", err.to_string()))?;
     let env = Arc::new(Environment::new(pool, generation, pool.shutdown.child_token()));
     let binding = pool.runtime_api.bind(RuntimeHandle(env.clone())).await.map_err(|err| InvokeError::Service {
@@ -47,7 +47,9 @@ pub(crate) async fn start(pool: &Arc<PoolCore>, generation: u64) -> Result<Arc<E
         .process_group(0)
         .kill_on_drop(true);
     let mut child = command.spawn().map_err(|err| {
-        InvokeError::function("Runtime.InvalidEntrypoint", format!("cannot start {}: {err}", launch.program.display()))
+        let setting = launch.setting.map(|s| format!(" (its program is set by {s})")).unwrap_or_default();
+        let message = format!("cannot start {}: {err}{setting}", launch.program.display());
+        InvokeError::function("Runtime.InvalidEntrypoint", message)
     })?;
     env.set_pid(child.id());
     pool.started(&env);
@@ -55,7 +57,7 @@ pub(crate) async fn start(pool: &Arc<PoolCore>, generation: u64) -> Result<Arc<E
         child.stdout.take().map(|out| pool.tracker.spawn(pump(out, env.clone()))),
         child.stderr.take().map(|err| pool.tracker.spawn(pump(err, env.clone()))),
     ];
-    tracing::debug!(target: "lambda", function = %pool.spec.name, pid = ?env.pid(), runtime_api = %binding.addr, "Execution environment started.");
+    tracing::debug!(target: "lambda", function = %pool.spec.name, pid = ?env.pid(), runtime_api = %binding.addr, client = launch.client, "Execution environment started.");
     pool.tracker.spawn(supervise(pool.clone(), env.clone(), child, binding, pumps));
     Ok(env)
 }

@@ -42,7 +42,7 @@ impl Functions {
         let mut pools = BTreeMap::new();
         for spec in specs {
             spec.validate()?;
-            if let Err(err) = crate::launch::command(&spec) {
+            if let Err(err) = crate::launch::command(&spec, &settings) {
                 tracing::warn!(function = %spec.name, %err, "This function cannot start; its invocations will fail.");
             }
             let name = spec.name.clone();

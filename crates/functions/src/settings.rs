@@ -1,5 +1,6 @@
-//! The server's settings for the functions it hosts: concurrency, waits, idle time, code watching, logs, and what
-//! environments are told about the server (its endpoint, region, credentials and certificate).
+//! The server's settings for the functions it hosts: concurrency, waits, idle time, code watching, logs, the
+//! interpreters and runtime clients of the Python and Node runtimes, and what environments are told about the server
+//! (its endpoint, region, credentials and certificate).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,6 +18,11 @@ pub const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 /// The size at which `{name}.log` is moved to `{name}.log.1` (the one older generation kept).
 pub const DEFAULT_MAX_LOG_BYTES: u64 = 10 * 1024 * 1024;
 
+/// The interpreter of `python3.x` functions unless configured: `python3` on the server's `PATH`.
+pub const DEFAULT_PYTHON: &str = "python3";
+/// The interpreter of `nodejsNN.x` functions unless configured: `node` on the server's `PATH`.
+pub const DEFAULT_NODE: &str = "node";
+
 /// Settings shared by every hosted function.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -31,6 +37,13 @@ pub struct Settings {
     /// `{data_dir}/functions`: each function's log file.
     pub log_dir: PathBuf,
     pub max_log_bytes: u64,
+    /// `{data_dir}/runtimes`: where Switchboard writes its own runtime clients (`LAMBDA_RUNTIME_DIR` of the Python
+    /// and Node runtimes).
+    pub runtimes_dir: PathBuf,
+    /// The program that runs `python3.x` functions (a name looked up on `PATH`, or a path).
+    pub python: PathBuf,
+    /// The program that runs `nodejsNN.x` functions.
+    pub node: PathBuf,
     pub region: String,
     pub account_id: String,
     /// The server as environments reach it (`http://127.0.0.1:4510`): `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`.
@@ -43,8 +56,10 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Defaults for everything but where the server is and what it accepts.
+    /// Defaults for everything but where the server is and what it accepts; the runtime clients go beside
+    /// `log_dir` (`{data_dir}/functions` → `{data_dir}/runtimes`).
     pub fn new(log_dir: PathBuf, region: &str, account_id: &str, endpoint: &str) -> Settings {
+        let runtimes_dir = log_dir.parent().map_or_else(|| log_dir.join("runtimes"), |data| data.join("runtimes"));
         Settings {
             concurrency: DEFAULT_CONCURRENCY,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
@@ -54,6 +69,9 @@ impl Settings {
             watch_interval: WATCH_INTERVAL,
             log_dir,
             max_log_bytes: DEFAULT_MAX_LOG_BYTES,
+            runtimes_dir,
+            python: PathBuf::from(DEFAULT_PYTHON),
+            node: PathBuf::from(DEFAULT_NODE),
             region: region.to_owned(),
             account_id: account_id.to_owned(),
             endpoint: endpoint.to_owned(),

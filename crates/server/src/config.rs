@@ -239,6 +239,9 @@ pub struct FileConfig {
     pub function_concurrency: Option<u32>,
     pub function_idle_timeout_ms: Option<u64>,
     pub function_queue_timeout_ms: Option<u64>,
+    /// The interpreters of python3.x and nodejsNN.x functions; a path with a `/` is relative to this file.
+    pub function_python: Option<PathBuf>,
+    pub function_node: Option<PathBuf>,
     /// Apply the template again when it changes, and run hosted functions' changed code, without a restart.
     #[serde(default)]
     pub watch: bool,
@@ -456,6 +459,8 @@ impl Config {
                 function_concurrency: file.function_concurrency,
                 function_idle_timeout_ms: file.function_idle_timeout_ms,
                 function_queue_timeout_ms: file.function_queue_timeout_ms,
+                function_python: file.function_python,
+                function_node: file.function_node,
                 watch,
             },
         )?;
@@ -520,6 +525,10 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     // A function's code directory is relative to the config file.
     let dir = path.parent().unwrap_or(Path::new("."));
     file.functions = file.functions.into_iter().map(|f| f.relative_to(dir)).collect();
+    // So is an interpreter named by a relative path (`./venv/bin/python`); a bare name is looked up on PATH.
+    let program = |p: PathBuf| if p.is_relative() && p.components().count() > 1 { dir.join(p) } else { p };
+    file.function_python = file.function_python.map(program);
+    file.function_node = file.function_node.map(program);
     Ok(file)
 }
 

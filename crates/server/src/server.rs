@@ -358,6 +358,9 @@ fn hosted_functions(
     settings.idle_timeout = f.idle_timeout;
     settings.queue_timeout = f.queue_timeout;
     settings.watch = f.watch;
+    settings.runtimes_dir = config.data_dir.join("runtimes");
+    settings.python.clone_from(&f.python);
+    settings.node.clone_from(&f.node);
     if let Some(pair) = keys.and_then(Keyring::primary) {
         settings.access_key_id.clone_from(&pair.access_key_id);
         settings.secret_access_key.clone_from(&pair.secret_access_key);

@@ -1,13 +1,16 @@
 //! Hosted Lambda functions: `[[functions]]` in the config file and `--function` flags (each a definition), and the
 //! server's settings for running them (`--function-concurrency`, `--function-idle-timeout-ms`,
-//! `--function-queue-timeout-ms`; `--watch` is the server's).
+//! `--function-queue-timeout-ms`, the interpreters `--function-python` and `--function-node`; `--watch` is the
+//! server's).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use functions::settings::{DEFAULT_CONCURRENCY, DEFAULT_IDLE_TIMEOUT, DEFAULT_QUEUE_TIMEOUT};
+use functions::settings::{
+    DEFAULT_CONCURRENCY, DEFAULT_IDLE_TIMEOUT, DEFAULT_NODE, DEFAULT_PYTHON, DEFAULT_QUEUE_TIMEOUT,
+};
 use functions::spec::{DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT};
 use functions::{FunctionSpec, Runtime};
 use serde::Deserialize;
@@ -31,6 +34,12 @@ pub struct FunctionArgs {
     /// Milliseconds an invocation past the concurrency limit waits before it is throttled [default: 1000].
     #[arg(long, env = "SWITCHBOARD_FUNCTION_QUEUE_TIMEOUT_MS", value_name = "MS")]
     pub function_queue_timeout_ms: Option<u64>,
+    /// The program that runs python3.x functions: a name looked up on PATH or a path [default: python3].
+    #[arg(long, env = "SWITCHBOARD_FUNCTION_PYTHON", value_name = "PROGRAM")]
+    pub function_python: Option<PathBuf>,
+    /// The program that runs nodejsNN.x functions: a name looked up on PATH or a path [default: node].
+    #[arg(long, env = "SWITCHBOARD_FUNCTION_NODE", value_name = "PROGRAM")]
+    pub function_node: Option<PathBuf>,
 }
 
 /// One `[[functions]]` entry of the config file.
@@ -58,6 +67,9 @@ pub struct FunctionsFile {
     pub function_concurrency: Option<u32>,
     pub function_idle_timeout_ms: Option<u64>,
     pub function_queue_timeout_ms: Option<u64>,
+    /// Relative to the config file's directory when it names a path (`./venv/bin/python`), else looked up on PATH.
+    pub function_python: Option<PathBuf>,
+    pub function_node: Option<PathBuf>,
     /// The server's `--watch` / `watch`, which covers hosted functions' code.
     pub watch: bool,
 }
@@ -70,6 +82,9 @@ pub struct FunctionsConfig {
     pub idle_timeout: Duration,
     pub queue_timeout: Duration,
     pub watch: bool,
+    /// The interpreters of the Python and Node runtimes.
+    pub python: PathBuf,
+    pub node: PathBuf,
 }
 
 impl Default for FunctionsConfig {
@@ -80,6 +95,8 @@ impl Default for FunctionsConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             queue_timeout: DEFAULT_QUEUE_TIMEOUT,
             watch: false,
+            python: PathBuf::from(DEFAULT_PYTHON),
+            node: PathBuf::from(DEFAULT_NODE),
         }
     }
 }
@@ -116,7 +133,14 @@ impl FunctionsConfig {
         let queue = args.function_queue_timeout_ms.or(file.function_queue_timeout_ms);
         let queue_timeout =
             millis("function_queue_timeout_ms", queue.unwrap_or(DEFAULT_QUEUE_TIMEOUT.as_millis() as u64))?;
-        Ok(FunctionsConfig { specs, concurrency, idle_timeout, queue_timeout, watch: file.watch })
+        let python = args.function_python.or(file.function_python).unwrap_or_else(|| PathBuf::from(DEFAULT_PYTHON));
+        let node = args.function_node.or(file.function_node).unwrap_or_else(|| PathBuf::from(DEFAULT_NODE));
+        for (key, program) in [("function_python", &python), ("function_node", &node)] {
+            if program.as_os_str().is_empty() {
+                bail!("{key} must name a program");
+            }
+        }
+        Ok(FunctionsConfig { specs, concurrency, idle_timeout, queue_timeout, watch: file.watch, python, node })
     }
 }
 

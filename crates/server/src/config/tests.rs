@@ -183,6 +183,7 @@ fn the_file_defines_hosted_functions_and_their_settings() {
         r#"
         function_concurrency = 3
         function_queue_timeout_ms = 0
+        function_node = "/opt/node22/bin/node"
         watch = true
         [[functions]]
         name = "chat"
@@ -198,6 +199,7 @@ fn the_file_defines_hosted_functions_and_their_settings() {
     assert_eq!((functions.concurrency, functions.queue_timeout, functions.watch), (3, Duration::ZERO, true));
     assert_eq!(functions.specs[0].name, "chat");
     assert_eq!(functions.specs[0].reserved_concurrency, Some(0));
+    assert_eq!((functions.python.to_str(), functions.node.to_str()), (Some("python3"), Some("/opt/node22/bin/node")));
     assert_eq!(Config::merge(args(), FileConfig::default()).unwrap().functions, FunctionsConfig::default());
     let unknown = toml::from_str::<FileConfig>("[[functions]]\nname = \"f\"\ncolour = 1\n").unwrap_err();
     assert!(unknown.to_string().contains("colour"), "{unknown}");

@@ -173,4 +173,6 @@ fn json(status: StatusCode, body: String) -> Response<Body> {
 }
 
 #[cfg(test)]
+mod client_tests;
+#[cfg(test)]
 mod tests;
