@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-const ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function:chat";
+pub const ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function:chat";
 
 /// The fixture's `bootstrap`, built once.
 fn built() -> Option<&'static Path> {
@@ -82,7 +82,7 @@ fn function_toml_with(dir: &Path, scheme: &str, extra: &str) -> String {
 
 /// A server whose default API sends `$connect`, `$disconnect`, the two-way `$default` and `whoami` to `chat`, in
 /// the forms an integration can name it.
-async fn hosting(toml: &str, tweak: impl FnOnce(&mut server::config::ServeArgs)) -> TestServer {
+pub async fn hosting(toml: &str, tweak: impl FnOnce(&mut server::config::ServeArgs)) -> TestServer {
     TestServer::start(toml, |a| {
         a.routes = vec![
             format!("$connect={ARN}"),
@@ -97,21 +97,21 @@ async fn hosting(toml: &str, tweak: impl FnOnce(&mut server::config::ServeArgs))
 }
 
 /// What the function answers `whoami`: its process, code version and the variables it sees.
-async fn whoami(ws: &mut Ws) -> Value {
+pub async fn whoami(ws: &mut Ws) -> Value {
     send_text(ws, r#"{"action":"whoami"}"#).await;
     let text = recv_text(ws).await;
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("not a whoami answer: {text}"))
 }
 
-fn internal_server_error(frame: &str) -> bool {
+pub fn internal_server_error(frame: &str) -> bool {
     frame.starts_with(r#"{"message": "Internal server error""#)
 }
 
-fn alive(pid: &Value) -> bool {
+pub fn alive(pid: &Value) -> bool {
     Path::new(&format!("/proc/{}", pid.as_u64().unwrap())).exists()
 }
 
-async fn until_gone(pid: &Value) {
+pub async fn until_gone(pid: &Value) {
     for _ in 0..100 {
         if !alive(pid) {
             return;
