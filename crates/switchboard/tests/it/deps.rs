@@ -155,13 +155,14 @@ fn skip_unless(result: &'static Result<PathBuf, String>) -> Option<&'static Path
 }
 
 /// An executable script `python3-with-packages` in a new directory that runs the machine's `python3` with `dirs` on its
-/// `PYTHONPATH`: the interpreter a server's functions get through `--function-python`.
+/// `PYTHONPATH` (and no bytecode written beside the fixtures' sources): the interpreter a server's functions get
+/// through `--function-python`.
 pub fn python_with(dirs: &[&Path]) -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     let bin = tempfile::tempdir().unwrap();
     let path = std::env::join_paths(dirs).unwrap();
     let script = format!(
-        "#!/bin/sh\nPYTHONPATH='{}'\"${{PYTHONPATH:+:$PYTHONPATH}}\" exec python3 \"$@\"\n",
+        "#!/bin/sh\nPYTHONPATH='{}'\"${{PYTHONPATH:+:$PYTHONPATH}}\" PYTHONDONTWRITEBYTECODE=1 exec python3 \"$@\"\n",
         path.to_string_lossy()
     );
     let file = bin.path().join("python3-with-packages");

@@ -1,7 +1,8 @@
 //! `switchboard serve --template`: a SAM template in the style of the AWS sample chat application
-//! (`fixtures/chat-app`) provisioned through the control plane and seen through the official SDK, its API id kept
-//! across restarts, its stage URL connecting; a JSON template with parameter overrides; `--watch` reloads; the
-//! errors and the list of what is not created; the banner of the `serve` process.
+//! (`fixtures/chat-app`, python3.12 handlers with boto3) provisioned through the control plane and seen through the
+//! official SDK, two WebSocket clients chatting through its stage URL and its three functions, its API id kept
+//! across restarts; a JSON template with parameter overrides; `--watch` reloads; the errors and the list of what is
+//! not created; the banner of the `serve` process.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -58,14 +59,22 @@ async fn described(server: &TestServer) -> (String, Vec<(String, String)>, Vec<(
     (api_id, routes, stages)
 }
 
+/// The sample's functions keep their connections in `connections` and run under a Python with boto3 (when it could
+/// be installed: without it, the chat is skipped and the rest runs).
+fn chat_args(a: &mut ServeArgs, connections: &Path, python: Option<&Path>) {
+    a.template.template = Some(chat_app());
+    a.template.stack_name = Some("chat".to_owned());
+    a.template.parameter_overrides = vec![format!("ConnectionsDir={}", connections.display())];
+    a.functions.function_python = python.map(Path::to_owned);
+}
+
 #[tokio::test]
-async fn the_sam_chat_sample_runs_keeps_its_api_id_across_restarts_and_connects() {
-    let template = chat_app();
-    let server = TestServer::start("", |a| {
-        a.template.template = Some(template.clone());
-        a.template.stack_name = Some("chat".to_owned());
-    })
-    .await;
+async fn the_sam_chat_sample_runs_two_clients_chat_and_it_keeps_its_api_id_across_restarts() {
+    let connections = tempfile::tempdir().unwrap();
+    let boto3 = crate::deps::boto3();
+    let python = boto3.map(|dir| crate::deps::python_with(&[dir]));
+    let python = python.as_ref().map(|bin| bin.path().join("python3-with-packages"));
+    let server = TestServer::start("", |a| chat_args(a, connections.path(), python.as_deref())).await;
     let (api_id, routes, stages) = described(&server).await;
     assert_eq!(
         routes,
@@ -103,18 +112,13 @@ async fn the_sam_chat_sample_runs_keeps_its_api_id_across_restarts_and_connects(
     let local = uri.local.clone().unwrap();
     assert_eq!(local, format!("ws://{}/@apis/{api_id}/Prod", server.addr));
 
-    // The stage URL reaches the $connect function: hosted, but its runtime (python3.12) has no runtime client yet,
-    // so the function fails and $connect answers 502 as API Gateway does.
-    assert_connect_reaches_the_function(&local).await;
+    // Two clients connect to the stage URL ($connect records them) and chat through sendmessage's boto3.
+    chat(&local, connections.path(), python.is_some()).await;
 
     // A restart on the same data directory finds the API by its tags: same id, no duplicate, one deployment.
     let dir = server.data_dir();
     server.shutdown().await;
-    let server = TestServer::start_in(dir, "", |a| {
-        a.template.template = Some(template.clone());
-        a.template.stack_name = Some("chat".to_owned());
-    })
-    .await;
+    let server = TestServer::start_in(dir, "", |a| chat_args(a, connections.path(), python.as_deref())).await;
     let (again, routes_again, stages_again) = described(&server).await;
     assert_eq!(again, api_id);
     assert_eq!(routes_again, routes);
@@ -122,15 +126,35 @@ async fn the_sam_chat_sample_runs_keeps_its_api_id_across_restarts_and_connects(
     let deployments = sdk(&server).get_deployments().api_id(&api_id).send().await.unwrap();
     assert_eq!(deployments.items().len(), 1, "the replaced deployment is gone");
     assert_eq!(deployments.items()[0].deployment_id().unwrap(), stages_again[0].1);
-    assert_connect_reaches_the_function(&format!("ws://{}/@apis/{api_id}/Prod", server.addr)).await;
+    chat(&format!("ws://{}/@apis/{api_id}/Prod", server.addr), connections.path(), python.is_some()).await;
     server.shutdown().await;
 }
 
-async fn assert_connect_reaches_the_function(url: &str) {
-    match tokio_tungstenite::connect_async(url).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 502),
-        other => panic!("expected the failing $connect function's 502, got {other:?}"),
+/// Alice and Bob connect to `url`; with boto3, Alice sends `sendmessage` and both receive it; then both leave
+/// (`$disconnect` forgets them).
+async fn chat(url: &str, connections: &Path, with_boto3: bool) {
+    let count = || std::fs::read_dir(connections).map_or(0, Iterator::count);
+    let (mut alice, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let (mut bob, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    assert_eq!(count(), 2, "OnConnectFunction recorded both connections");
+    if with_boto3 {
+        send_text(&mut alice, r#"{"action":"sendmessage","data":"hi"}"#).await;
+        assert_eq!(recv_text(&mut alice).await, "hi");
+        assert_eq!(recv_text(&mut bob).await, "hi");
+        send_text(&mut bob, r#"{"action":"sendmessage","data":"hello alice"}"#).await;
+        assert_eq!(recv_text(&mut alice).await, "hello alice");
+        assert_eq!(recv_text(&mut bob).await, "hello alice");
+    } else {
+        eprintln!("skipped the chat: boto3 could not be installed");
     }
+    drop((alice, bob));
+    for _ in 0..100 {
+        if count() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("OnDisconnectFunction left {} connections", count());
 }
 
 /// A JSON template in a directory of its own, with a parameter the overrides set.
