@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::clients;
-use crate::settings::Settings;
+use crate::settings::{OVERRIDABLE_CREDENTIALS, Settings};
 use crate::spec::{FunctionSpec, Runtime};
 
 /// The variables Lambda reserves: a function's own environment may not set them (`FunctionSpec::validate` refuses
@@ -139,8 +139,9 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Every variable of an environment of `spec` whose Runtime API listens on `runtime_api`: the defaults Lambda sets
-/// (`PATH`, `LANG`, `TZ`), the server's certificate for TLS clients, the function's own environment, then the
-/// reserved variables (so nothing overrides those). The server's own environment is not inherited, as Lambda's
+/// (`PATH`, `LANG`, `TZ`), the server's certificate for TLS clients, the function's own environment, the server's
+/// `--function-env` over it, then the reserved variables (so nothing overrides those but the credentials
+/// `--function-env` may set). The server's own environment is not inherited, as Lambda's
 /// processes inherit nothing; `PATH` is the server's, so that the tools of this machine are found.
 pub fn variables(
     spec: &FunctionSpec,
@@ -168,6 +169,11 @@ pub fn variables(
     for (name, value) in &spec.environment {
         set(name, value.clone());
     }
+    let (credentials, others): (Vec<_>, Vec<_>) =
+        settings.environment.iter().partition(|(name, _)| OVERRIDABLE_CREDENTIALS.contains(&name.as_str()));
+    for (name, value) in others.into_iter().filter(|(name, _)| !RESERVED_VARIABLES.contains(&name.as_str())) {
+        set(name, value.clone());
+    }
     let region = settings.region.clone();
     set("AWS_REGION", region.clone());
     set("AWS_DEFAULT_REGION", region);
@@ -188,6 +194,9 @@ pub fn variables(
     set("AWS_ACCESS_KEY_ID", settings.access_key_id.clone());
     set("AWS_SECRET_ACCESS_KEY", settings.secret_access_key.clone());
     set("AWS_SESSION_TOKEN", SESSION_TOKEN.to_owned());
+    for (name, value) in credentials {
+        set(name, value.clone());
+    }
     out
 }
 
@@ -268,6 +277,12 @@ mod tests {
         };
         let mut settings = crate::testing::settings(Path::new("/data"));
         settings.ca_bundle = Some(PathBuf::from("/certs/server.pem"));
+        settings.environment = BTreeMap::from([
+            ("X".to_owned(), "from the server".to_owned()),
+            ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), "http://127.0.0.1:8000".to_owned()),
+            ("AWS_SESSION_TOKEN".to_owned(), "real".to_owned()),
+            ("AWS_LAMBDA_FUNCTION_NAME".to_owned(), "ignored".to_owned()),
+        ]);
         let launch = Launch {
             program: PathBuf::from("/bin/true"),
             args: Vec::new(),
@@ -278,7 +293,10 @@ mod tests {
         let vars = variables(&spec, &launch, &settings, "127.0.0.1:9001".parse().unwrap(), "stream");
         let get = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
         assert_eq!(get("TZ"), Some("Europe/Paris"));
-        assert_eq!(get("X"), Some("1"));
+        assert_eq!(get("X"), Some("from the server"), "--function-env over the function's own");
+        assert_eq!(get("AWS_ENDPOINT_URL_DYNAMODB"), Some("http://127.0.0.1:8000"));
+        assert_eq!(get("AWS_SESSION_TOKEN"), Some("real"), "credentials may come from --function-env");
+        assert_eq!(get("AWS_LAMBDA_FUNCTION_NAME"), Some("chat"), "other reserved variables may not");
         assert_eq!(get("AWS_LAMBDA_RUNTIME_API"), Some("127.0.0.1:9001"));
         assert_eq!(get("_HANDLER"), Some("app.handler"));
         assert_eq!(get("AWS_EXECUTION_ENV"), Some("AWS_Lambda_nodejs20.x"));

@@ -2,6 +2,7 @@
 //! interpreters and runtime clients of the Python and Node runtimes, and what environments are told about the server
 //! (its endpoint, region, credentials and certificate).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,6 +23,10 @@ pub const DEFAULT_MAX_LOG_BYTES: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_PYTHON: &str = "python3";
 /// The interpreter of `nodejsNN.x` functions unless configured: `node` on the server's `PATH`.
 pub const DEFAULT_NODE: &str = "node";
+
+/// The reserved variables the server's own `--function-env` may set (a function's definition may not): the
+/// credentials functions sign with, for functions that must reach real AWS services.
+pub const OVERRIDABLE_CREDENTIALS: &[&str] = &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
 
 /// Settings shared by every hosted function.
 #[derive(Clone, Debug)]
@@ -44,6 +49,9 @@ pub struct Settings {
     pub python: PathBuf,
     /// The program that runs `nodejsNN.x` functions.
     pub node: PathBuf,
+    /// Variables every hosted function gets over its own environment (`--function-env`): endpoints of local
+    /// services (`AWS_ENDPOINT_URL_DYNAMODB`), or the credentials in [`OVERRIDABLE_CREDENTIALS`].
+    pub environment: BTreeMap<String, String>,
     pub region: String,
     pub account_id: String,
     /// The server as environments reach it (`http://127.0.0.1:4510`): `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`.
@@ -72,6 +80,7 @@ impl Settings {
             runtimes_dir,
             python: PathBuf::from(DEFAULT_PYTHON),
             node: PathBuf::from(DEFAULT_NODE),
+            environment: BTreeMap::new(),
             region: region.to_owned(),
             account_id: account_id.to_owned(),
             endpoint: endpoint.to_owned(),

@@ -1,6 +1,7 @@
 //! Server configuration: command-line flags, `SWITCHBOARD_*` environment variables and a TOML file, merged in that
 //! order of precedence over documented defaults.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -242,6 +243,9 @@ pub struct FileConfig {
     /// The interpreters of python3.x and nodejsNN.x functions; a path with a `/` is relative to this file.
     pub function_python: Option<PathBuf>,
     pub function_node: Option<PathBuf>,
+    /// Variables every hosted function gets over its own environment.
+    #[serde(default)]
+    pub function_environment: BTreeMap<String, String>,
     /// Apply the template again when it changes, and run hosted functions' changed code, without a restart.
     #[serde(default)]
     pub watch: bool,
@@ -461,6 +465,7 @@ impl Config {
                 function_queue_timeout_ms: file.function_queue_timeout_ms,
                 function_python: file.function_python,
                 function_node: file.function_node,
+                function_environment: file.function_environment,
                 watch,
             },
         )?;

@@ -361,6 +361,7 @@ fn hosted_functions(
     settings.runtimes_dir = config.data_dir.join("runtimes");
     settings.python.clone_from(&f.python);
     settings.node.clone_from(&f.node);
+    settings.environment.clone_from(&f.environment);
     if let Some(pair) = keys.and_then(Keyring::primary) {
         settings.access_key_id.clone_from(&pair.access_key_id);
         settings.secret_access_key.clone_from(&pair.secret_access_key);

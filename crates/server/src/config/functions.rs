@@ -1,7 +1,7 @@
 //! Hosted Lambda functions: `[[functions]]` in the config file and `--function` flags (each a definition), and the
 //! server's settings for running them (`--function-concurrency`, `--function-idle-timeout-ms`,
-//! `--function-queue-timeout-ms`, the interpreters `--function-python` and `--function-node`; `--watch` is the
-//! server's).
+//! `--function-queue-timeout-ms`, the interpreters `--function-python` and `--function-node`, the variables of every
+//! function `--function-env`; `--watch` is the server's).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use functions::settings::{
     DEFAULT_CONCURRENCY, DEFAULT_IDLE_TIMEOUT, DEFAULT_NODE, DEFAULT_PYTHON, DEFAULT_QUEUE_TIMEOUT,
+    OVERRIDABLE_CREDENTIALS,
 };
 use functions::spec::{DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT};
 use functions::{FunctionSpec, Runtime};
@@ -40,6 +41,11 @@ pub struct FunctionArgs {
     /// The program that runs nodejsNN.x functions: a name looked up on PATH or a path [default: node].
     #[arg(long, env = "SWITCHBOARD_FUNCTION_NODE", value_name = "PROGRAM")]
     pub function_node: Option<PathBuf>,
+    /// A variable every hosted function gets over its own environment, as NAME=VALUE (e.g.
+    /// AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000); Lambda's reserved variables are refused but for
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. Repeatable.
+    #[arg(long = "function-env", env = "SWITCHBOARD_FUNCTION_ENV", value_name = "NAME=VALUE", value_delimiter = ' ')]
+    pub function_env: Vec<String>,
 }
 
 /// One `[[functions]]` entry of the config file.
@@ -70,6 +76,8 @@ pub struct FunctionsFile {
     /// Relative to the config file's directory when it names a path (`./venv/bin/python`), else looked up on PATH.
     pub function_python: Option<PathBuf>,
     pub function_node: Option<PathBuf>,
+    /// `[function_environment]`.
+    pub function_environment: BTreeMap<String, String>,
     /// The server's `--watch` / `watch`, which covers hosted functions' code.
     pub watch: bool,
 }
@@ -85,6 +93,8 @@ pub struct FunctionsConfig {
     /// The interpreters of the Python and Node runtimes.
     pub python: PathBuf,
     pub node: PathBuf,
+    /// Variables every function gets over its own (`--function-env`, `[function_environment]`).
+    pub environment: BTreeMap<String, String>,
 }
 
 impl Default for FunctionsConfig {
@@ -97,6 +107,7 @@ impl Default for FunctionsConfig {
             watch: false,
             python: PathBuf::from(DEFAULT_PYTHON),
             node: PathBuf::from(DEFAULT_NODE),
+            environment: BTreeMap::new(),
         }
     }
 }
@@ -140,7 +151,31 @@ impl FunctionsConfig {
                 bail!("{key} must name a program");
             }
         }
-        Ok(FunctionsConfig { specs, concurrency, idle_timeout, queue_timeout, watch: file.watch, python, node })
+        let mut environment = file.function_environment;
+        for pair in &args.function_env {
+            let (name, value) =
+                pair.split_once('=').with_context(|| format!("--function-env `{pair}` must look like NAME=VALUE"))?;
+            environment.insert(name.to_owned(), value.to_owned());
+        }
+        for name in environment.keys() {
+            let reserved = functions::launch::RESERVED_VARIABLES.contains(&name.as_str());
+            if reserved && !OVERRIDABLE_CREDENTIALS.contains(&name.as_str()) {
+                bail!("function_environment: `{name}` is reserved by Lambda and set by Switchboard");
+            }
+            if name.is_empty() || name.contains(['=', '\0']) {
+                bail!("function_environment: `{name}` is not a variable name");
+            }
+        }
+        Ok(FunctionsConfig {
+            specs,
+            concurrency,
+            idle_timeout,
+            queue_timeout,
+            watch: file.watch,
+            python,
+            node,
+            environment,
+        })
     }
 }
 
@@ -232,9 +267,20 @@ mod tests {
             functions: vec!["name=send,runtime=provided.al2,handler=x,code=/srv/send,reserved=2,env.KEY=v".to_owned()],
             function_concurrency: Some(4),
             function_idle_timeout_ms: Some(2000),
+            function_env: vec![
+                "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000".to_owned(),
+                "AWS_SESSION_TOKEN=t".to_owned(),
+            ],
             ..FunctionArgs::default()
         };
         let config = FunctionsConfig::merge(args, file).unwrap();
+        assert_eq!(config.environment["AWS_ENDPOINT_URL_DYNAMODB"], "http://127.0.0.1:8000");
+        assert_eq!(config.environment["AWS_SESSION_TOKEN"], "t", "credentials may be set for every function");
+        for (pair, why) in [("AWS_REGION=x", "`AWS_REGION` is reserved"), ("NOEQUALS", "must look like NAME=VALUE")] {
+            let args = FunctionArgs { function_env: vec![pair.to_owned()], ..FunctionArgs::default() };
+            let err = format!("{:#}", FunctionsConfig::merge(args, FunctionsFile::default()).unwrap_err());
+            assert!(err.contains(why), "{err}");
+        }
         let (onconnect, send) = (&config.specs[0], &config.specs[1]);
         assert_eq!(onconnect.code_dir, Path::new("/etc/sb/fns/onconnect"));
         assert_eq!((onconnect.timeout, onconnect.memory_mb), (Duration::from_secs(10), 256));

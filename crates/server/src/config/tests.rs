@@ -185,6 +185,8 @@ fn the_file_defines_hosted_functions_and_their_settings() {
         function_queue_timeout_ms = 0
         function_node = "/opt/node22/bin/node"
         watch = true
+        [function_environment]
+        AWS_ENDPOINT_URL_DYNAMODB = "http://127.0.0.1:8000"
         [[functions]]
         name = "chat"
         runtime = "provided.al2023"
@@ -200,6 +202,7 @@ fn the_file_defines_hosted_functions_and_their_settings() {
     assert_eq!(functions.specs[0].name, "chat");
     assert_eq!(functions.specs[0].reserved_concurrency, Some(0));
     assert_eq!((functions.python.to_str(), functions.node.to_str()), (Some("python3"), Some("/opt/node22/bin/node")));
+    assert_eq!(functions.environment["AWS_ENDPOINT_URL_DYNAMODB"], "http://127.0.0.1:8000");
     assert_eq!(Config::merge(args(), FileConfig::default()).unwrap().functions, FunctionsConfig::default());
     let unknown = toml::from_str::<FileConfig>("[[functions]]\nname = \"f\"\ncolour = 1\n").unwrap_err();
     assert!(unknown.to_string().contains("colour"), "{unknown}");
