@@ -1,7 +1,7 @@
 //! `switchboard serve --template`: a SAM template in the style of the AWS sample chat application
 //! (`fixtures/chat-app`, python3.12 handlers with boto3) provisioned through the control plane and seen through the
-//! official SDK, two WebSocket clients chatting through its stage URL and its three functions, its API id kept
-//! across restarts; a JSON template with parameter overrides; `--watch` reloads; the errors and the list of what is
+//! official SDK, two WebSocket clients chatting through its stage URL and its three functions (and through Node
+//! handlers of the same shape), its API id kept across restarts; a JSON template with parameter overrides; `--watch` reloads; the errors and the list of what is
 //! not created; the banner of the `serve` process.
 
 use std::io::{BufRead, BufReader};
@@ -155,6 +155,33 @@ async fn chat(url: &str, connections: &Path, with_boto3: bool) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("OnDisconnectFunction left {} connections", count());
+}
+
+/// The same sample with Node handlers (`tests/fixtures/lambda-node/chat-app`, ES modules with the official SDK): the
+/// template is the Python one with its runtime and code directories changed.
+#[tokio::test]
+async fn the_sam_chat_sample_runs_with_node_handlers_too() {
+    let Some(node) = crate::deps::node_fixture() else { return };
+    let project = tempfile::tempdir().unwrap();
+    let mut template =
+        std::fs::read_to_string(chat_app()).unwrap().replace("Runtime: python3.12", "Runtime: nodejs22.x");
+    for function in ["onconnect", "ondisconnect", "sendmessage"] {
+        let dir = node.join("chat-app").join(function);
+        template = template.replace(&format!("CodeUri: {function}/"), &format!("CodeUri: {}", dir.display()));
+    }
+    let path = project.path().join("template.yaml");
+    std::fs::write(&path, template).unwrap();
+    let connections = tempfile::tempdir().unwrap();
+    let server = TestServer::start("", |a| {
+        chat_args(a, connections.path(), None);
+        a.template.template = Some(path.clone());
+    })
+    .await;
+    let applied = server.state().stack.applied.lock().clone().unwrap();
+    assert!(applied.functions.iter().all(|f| f.runtime.name() == "nodejs22.x" && f.handler == "app.handler"));
+    let local = applied.outputs.iter().find(|o| o.name == "WebSocketURI").unwrap().local.clone().unwrap();
+    chat(&local, connections.path(), true).await;
+    server.shutdown().await;
 }
 
 /// A JSON template in a directory of its own, with a parameter the overrides set.
