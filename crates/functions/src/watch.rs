@@ -8,7 +8,7 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::pool::PoolCore;
@@ -19,13 +19,16 @@ pub(crate) const MAX_FILES: usize = 20_000;
 /// Watches `pool`'s code directory until the server shuts down.
 pub(crate) async fn watch(pool: Arc<PoolCore>) {
     let dir = pool.spec.code_dir.clone();
-    let mut last = fingerprint_blocking(&dir).await;
+    // The server's own files (function logs, runtime clients) may sit under a code directory (a data directory
+    // inside the project): writing them is not a code change.
+    let skip = [pool.settings.log_dir.clone(), pool.settings.runtimes_dir.clone()];
+    let mut last = fingerprint_blocking(&dir, &skip).await;
     loop {
         tokio::select! {
             () = pool.shutdown.cancelled() => return,
             () = tokio::time::sleep(pool.settings.watch_interval) => {}
         }
-        let now = fingerprint_blocking(&dir).await;
+        let now = fingerprint_blocking(&dir, &skip).await;
         if now != last {
             last = now;
             pool.code_changed();
@@ -33,14 +36,14 @@ pub(crate) async fn watch(pool: Arc<PoolCore>) {
     }
 }
 
-async fn fingerprint_blocking(dir: &Path) -> u64 {
-    let dir = dir.to_owned();
-    tokio::task::spawn_blocking(move || fingerprint(&dir)).await.unwrap_or_default()
+async fn fingerprint_blocking(dir: &Path, skip: &[PathBuf]) -> u64 {
+    let (dir, skip) = (dir.to_owned(), skip.to_vec());
+    tokio::task::spawn_blocking(move || fingerprint(&dir, &skip)).await.unwrap_or_default()
 }
 
-/// A hash of every file's relative path, size and modification time under `dir` (at most [`MAX_FILES`] entries,
-/// visited in sorted order so the same tree hashes the same).
-pub(crate) fn fingerprint(dir: &Path) -> u64 {
+/// A hash of every file's relative path, size and modification time under `dir`, outside the directories of
+/// `skip` (at most [`MAX_FILES`] entries, visited in sorted order so the same tree hashes the same).
+pub(crate) fn fingerprint(dir: &Path, skip: &[PathBuf]) -> u64 {
     let mut hasher = DefaultHasher::new();
     let mut stack = vec![dir.to_owned()];
     let mut seen = 0;
@@ -56,7 +59,9 @@ pub(crate) fn fingerprint(dir: &Path) -> u64 {
             let Ok(meta) = entry.metadata() else { continue };
             entry.path().strip_prefix(dir).unwrap_or(&entry.path()).hash(&mut hasher);
             if meta.is_dir() {
-                stack.push(entry.path());
+                if !skip.contains(&entry.path()) {
+                    stack.push(entry.path());
+                }
                 continue;
             }
             meta.len().hash(&mut hasher);
@@ -75,12 +80,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("lib")).unwrap();
         std::fs::write(dir.path().join("lib/a.txt"), "1").unwrap();
-        let first = fingerprint(dir.path());
-        assert_eq!(fingerprint(dir.path()), first);
+        let logs = dir.path().join("data/functions");
+        std::fs::create_dir_all(&logs).unwrap();
+        let skip = [logs.clone()];
+        let first = fingerprint(dir.path(), &skip);
+        assert_eq!(fingerprint(dir.path(), &skip), first);
+        std::fs::write(logs.join("f.log"), "START RequestId: …").unwrap();
+        assert_eq!(fingerprint(dir.path(), &skip), first, "the server's own files are not code");
         std::fs::write(dir.path().join("lib/a.txt"), "22").unwrap();
-        let second = fingerprint(dir.path());
+        let second = fingerprint(dir.path(), &skip);
         assert_ne!(second, first);
         std::fs::write(dir.path().join("b.txt"), "").unwrap();
-        assert_ne!(fingerprint(dir.path()), second);
+        assert_ne!(fingerprint(dir.path(), &skip), second);
     }
 }
