@@ -201,3 +201,50 @@ pub fn apigatewayv2_control(data: &[u8]) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed(path: &str) -> Vec<u8> {
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(path)).unwrap()
+    }
+
+    fn requests(data: &[u8]) -> usize {
+        split_requests(data).count()
+    }
+
+    /// The lifecycle seeds reach every operation they name: each of their requests succeeds, so `{name}`s are
+    /// filled from earlier answers and the fuzzer starts from deep inside the control planes.
+    #[test]
+    fn lifecycle_seeds_succeed_request_by_request() {
+        let ivschat = once(&IVSCHAT, IvsChat::new);
+        for name in ["ivschat_control/room-lifecycle", "ivschat_control/logging-and-tags"] {
+            let data = seed(name);
+            let answers = block_on(run(&data, |method, path, query, body| async move {
+                let reply = ivschat.control.handle(&method, &path, query.as_deref(), &body).await?;
+                Ok((reply.status.as_u16(), reply.body))
+            }));
+            assert_eq!(
+                answers.len(),
+                requests(&data),
+                "{name}: {:?}",
+                answers.iter().map(|a| &a.1).collect::<Vec<_>>()
+            );
+        }
+        let apigatewayv2 = once(&APIGATEWAYV2, ApiGatewayV2::new);
+        for name in ["apigatewayv2_control/api-lifecycle", "apigatewayv2_control/mock-and-templates"] {
+            let data = seed(name);
+            let answers = block_on(run(&data, |method, path, query, body| async move {
+                let reply = apigatewayv2.control.handle(&method, &path, query.as_deref(), &body).await?;
+                Ok((reply.status.as_u16(), reply.body))
+            }));
+            assert_eq!(
+                answers.len(),
+                requests(&data),
+                "{name}: {:?}",
+                answers.iter().map(|a| &a.1).collect::<Vec<_>>()
+            );
+        }
+    }
+}
