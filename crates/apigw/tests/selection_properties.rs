@@ -48,10 +48,11 @@ fn expression() -> impl Strategy<Value = Vec<Piece>> {
         for i in 0..pieces.len() {
             let unbraced = matches!(pieces[i], Piece::Variable { braced: false, .. });
             let next_is_literal = matches!(pieces.get(i + 1), None | Some(Piece::Literal(_)));
-            if unbraced && !next_is_literal {
-                if let Piece::Variable { braced, .. } = &mut pieces[i] {
-                    *braced = true;
-                }
+            if unbraced
+                && !next_is_literal
+                && let Piece::Variable { braced, .. } = &mut pieces[i]
+            {
+                *braced = true;
             }
         }
         pieces
