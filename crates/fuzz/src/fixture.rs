@@ -1,7 +1,8 @@
 //! What the targets that need a runtime share within one thread: a current-thread Tokio runtime, and fixtures built
-//! once on it and kept for the process (a fuzzer runs millions of inputs through one).
+//! once on it and kept for the thread (a fuzzer runs millions of inputs through one).
 
 use std::future::Future;
+use std::rc::Rc;
 
 thread_local! {
     static RUNTIME: tokio::runtime::Runtime =
@@ -13,10 +14,10 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     RUNTIME.with(|runtime| runtime.block_on(future))
 }
 
-/// A fixture made once per thread and kept for the process.
+/// A fixture made once per thread; dropped (its temporary directory removed) when the thread ends, as test threads do.
 pub(crate) fn once<T: 'static>(
-    cell: &'static std::thread::LocalKey<std::cell::OnceCell<&'static T>>,
+    cell: &'static std::thread::LocalKey<std::cell::OnceCell<Rc<T>>>,
     make: impl FnOnce() -> T,
-) -> &'static T {
-    cell.with(|cell| *cell.get_or_init(|| Box::leak(Box::new(make()))))
+) -> Rc<T> {
+    cell.with(|cell| cell.get_or_init(|| Rc::new(make())).clone())
 }

@@ -8,6 +8,7 @@
 //! `wire::ivschat::parse_action`, the actions' checks and limits, fan-out and ERROR frames.
 
 use std::cell::OnceCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -33,7 +34,7 @@ pub(crate) const ROOM_ID: &str = "g1H2I3j4k5L6";
 const KEY: [u8; 32] = [7; 32];
 
 thread_local! {
-    static FIXTURE: OnceCell<&'static Fixture> = const { OnceCell::new() };
+    static FIXTURE: OnceCell<Rc<Fixture>> = const { OnceCell::new() };
 }
 
 struct Fixture {

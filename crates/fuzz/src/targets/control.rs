@@ -9,6 +9,7 @@
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use chat::{ChatConfig, ChatService};
@@ -25,8 +26,8 @@ use crate::request::{Request, split_requests};
 const MAX_REQUESTS: usize = 16;
 
 thread_local! {
-    static IVSCHAT: OnceCell<&'static IvsChat> = const { OnceCell::new() };
-    static APIGATEWAYV2: OnceCell<&'static ApiGatewayV2> = const { OnceCell::new() };
+    static IVSCHAT: OnceCell<Rc<IvsChat>> = const { OnceCell::new() };
+    static APIGATEWAYV2: OnceCell<Rc<ApiGatewayV2>> = const { OnceCell::new() };
 }
 
 struct IvsChat {
@@ -219,10 +220,11 @@ mod tests {
     #[test]
     fn lifecycle_seeds_succeed_request_by_request() {
         let ivschat = once(&IVSCHAT, IvsChat::new);
+        let ivschat = &ivschat.control;
         for name in ["ivschat_control/room-lifecycle", "ivschat_control/logging-and-tags"] {
             let data = seed(name);
             let answers = block_on(run(&data, |method, path, query, body| async move {
-                let reply = ivschat.control.handle(&method, &path, query.as_deref(), &body).await?;
+                let reply = ivschat.handle(&method, &path, query.as_deref(), &body).await?;
                 Ok((reply.status.as_u16(), reply.body))
             }));
             assert_eq!(
@@ -233,10 +235,11 @@ mod tests {
             );
         }
         let apigatewayv2 = once(&APIGATEWAYV2, ApiGatewayV2::new);
+        let apigatewayv2 = &apigatewayv2.control;
         for name in ["apigatewayv2_control/api-lifecycle", "apigatewayv2_control/mock-and-templates"] {
             let data = seed(name);
             let answers = block_on(run(&data, |method, path, query, body| async move {
-                let reply = apigatewayv2.control.handle(&method, &path, query.as_deref(), &body).await?;
+                let reply = apigatewayv2.handle(&method, &path, query.as_deref(), &body).await?;
                 Ok((reply.status.as_u16(), reply.body))
             }));
             assert_eq!(

@@ -4,6 +4,7 @@
 //! the path stands for the id of a live connection of API `a`, stage `prod`, so inputs can reach it.
 
 use std::cell::OnceCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use apigw::management::{Call, Target, apply_within};
@@ -17,7 +18,7 @@ use crate::fixture::once;
 use crate::request::Request;
 
 thread_local! {
-    static FIXTURE: OnceCell<&'static Fixture> = const { OnceCell::new() };
+    static FIXTURE: OnceCell<Rc<Fixture>> = const { OnceCell::new() };
 }
 
 struct Fixture {

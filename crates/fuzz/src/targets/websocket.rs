@@ -4,6 +4,7 @@
 //! The session must end (the input's end is the connection's), with a close code it may send or report.
 
 use std::cell::OnceCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use hub::session::{Inbound, SessionConfig, websocket_config};
@@ -21,7 +22,7 @@ const MAX_MESSAGE_BYTES: usize = 128 * 1024;
 const MAX_FRAME_BYTES: usize = 32 * 1024;
 
 thread_local! {
-    static HUB: OnceCell<&'static Hub> = const { OnceCell::new() };
+    static HUB: OnceCell<Rc<Hub>> = const { OnceCell::new() };
 }
 
 /// Sends every text message back, as an echo route would.
