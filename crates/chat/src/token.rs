@@ -165,7 +165,10 @@ impl Tokens {
         self.mac(payload.as_bytes()).verify_slice(&signature).map_err(|_| TokenError::Forged)?;
         let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
         let claims: Claims = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
-        if claims.version != 1 {
+        // Times this server could not have written: their conversion would fall back to 1970, and a redemption
+        // recorded as expiring then would not stop a second one.
+        let times = [claims.issued_ms, claims.token_expires_ms, claims.session_expires_ms];
+        if claims.version != 1 || times.into_iter().any(|ms| checked_from_unix_ms(ms).is_none()) {
             return Err(TokenError::Malformed);
         }
         let now_ms = unix_ms(now);
@@ -188,7 +191,12 @@ pub(crate) fn unix_ms(t: OffsetDateTime) -> i64 {
 }
 
 pub(crate) fn from_unix_ms(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    checked_from_unix_ms(ms).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// `None` outside the years `time` represents (±9999).
+fn checked_from_unix_ms(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
 }
 
 #[cfg(test)]
@@ -245,6 +253,19 @@ mod tests {
         assert_eq!(tokens.verify(&altered, now), Err(TokenError::Forged));
 
         assert_eq!(tokens.verify(&tokens.issue(&claims(now)), now + Duration::minutes(1)), Err(TokenError::Expired));
+
+        // Signed, but with times no issuer writes (found by the `chat_token` fuzz target: the redemption was
+        // recorded as expiring in 1970, so the token was admitted twice).
+        for (field, ms) in [("t", i64::MAX), ("s", i64::MIN), ("i", 253_402_300_800_000)] {
+            let token = tokens.issue(&claims(now));
+            let payload = token.split_once('.').unwrap().0;
+            let mut json: serde_json::Value =
+                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+            json[field] = ms.into();
+            let payload = URL_SAFE_NO_PAD.encode(json.to_string());
+            let signature = URL_SAFE_NO_PAD.encode(tokens.mac(payload.as_bytes()).finalize().into_bytes());
+            assert_eq!(tokens.verify(&format!("{payload}.{signature}"), now), Err(TokenError::Malformed), "{field}");
+        }
 
         for garbage in ["", ".", "abc", "a.b", "!!!.###", "e30.AAAA", &"x".repeat(MAX_TOKEN_LEN + 1)] {
             assert!(

@@ -159,6 +159,20 @@ async fn call_operation(globals: &Globals, call: &Call) -> Result<String, CliErr
     }
 }
 
+/// The AWS CLI's shorthand syntax (`Key=value,List=[a,b],Map={k=v}`) as an option's value is read, before it is
+/// fitted to the operation's model; the error is the message the command would print. Public for the fuzz targets
+/// (`crates/fuzz`), which drive the command line's parsers of text a user may have been handed.
+pub fn parse_shorthand(text: &str) -> Result<serde_json::Value, String> {
+    shorthand::parse(text).map_err(|err| err.0)
+}
+
+/// A `--cli-input-yaml` document as the command line reads it, before it is checked against an operation's input
+/// (`!!binary` values become base64 text); the error is the message the command would print. Public for the fuzz
+/// targets, as [`parse_shorthand`].
+pub fn parse_yaml_input(text: &str) -> Result<serde_json::Value, String> {
+    params::yaml_input(text).map_err(|err| err.message)
+}
+
 /// An error with its sources, on one line.
 pub(crate) fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();

@@ -219,6 +219,14 @@ fn blobs_from_text(value: &mut Value, shape: &Shape, binary: BinaryFormat) -> Re
     Ok(())
 }
 
+/// A `--cli-input-yaml` text as parameters of no particular operation: what [`build`] reads before the model.
+pub(crate) fn yaml_input(text: &str) -> Result<Value, CliError> {
+    let node = yaml::parse(text).map_err(|err| {
+        CliError::usage(format!("Error parsing parameter 'cli-input-yaml': Invalid YAML received: {err}"))
+    })?;
+    from_yaml(node, None, BinaryFormat::default())
+}
+
 /// A YAML node as parameters: `!!binary` values are blobs as they are, other text follows the binary format.
 fn from_yaml(node: Node, shape: Option<&Shape>, binary: BinaryFormat) -> Result<Value, CliError> {
     let is_blob = shape.is_some_and(|s| matches!(s.kind, Kind::Blob));

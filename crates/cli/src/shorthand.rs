@@ -4,13 +4,17 @@
 
 use serde_json::{Map, Value};
 
+/// Lists and structures nested deeper than this are refused (the AWS CLI's Python parser fails on deep nesting
+/// too, with a recursion error); no model shape comes close, and the limit keeps the parser's recursion bounded.
+pub(crate) const MAX_DEPTH: usize = 128;
+
 /// A shorthand value that does not parse.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct ShorthandError(pub(crate) String);
 
 /// Parses `input` to an object of strings, lists and objects (types are fitted to the model afterwards).
 pub(crate) fn parse(input: &str) -> Result<Value, ShorthandError> {
-    let mut parser = Parser { input, chars: input.chars().collect(), index: 0 };
+    let mut parser = Parser { input, chars: input.chars().collect(), index: 0, depth: 0 };
     parser.parameter()
 }
 
@@ -18,6 +22,8 @@ struct Parser<'a> {
     input: &'a str,
     chars: Vec<char>,
     index: usize,
+    /// Lists and structures open at the current position.
+    depth: usize,
 }
 
 fn is_start_word(c: char) -> bool {
@@ -126,7 +132,25 @@ impl Parser<'_> {
         Ok((value, true))
     }
 
+    /// Runs `nested` one level deeper, refusing nesting past [`MAX_DEPTH`].
+    fn nested(&mut self, nested: fn(&mut Self) -> Result<Value, ShorthandError>) -> Result<Value, ShorthandError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(ShorthandError(format!(
+                "Lists and structures are nested deeper than {MAX_DEPTH} levels for input: {}",
+                self.input
+            )));
+        }
+        self.depth += 1;
+        let value = nested(self);
+        self.depth -= 1;
+        value
+    }
+
     fn explicit_list(&mut self) -> Result<Value, ShorthandError> {
+        self.nested(Self::list_body)
+    }
+
+    fn list_body(&mut self) -> Result<Value, ShorthandError> {
         self.expect('[', true)?;
         let mut values = Vec::new();
         while self.current() != Some(']') {
@@ -150,6 +174,10 @@ impl Parser<'_> {
     }
 
     fn hash_literal(&mut self) -> Result<Value, ShorthandError> {
+        self.nested(Self::hash_body)
+    }
+
+    fn hash_body(&mut self) -> Result<Value, ShorthandError> {
         self.expect('{', true)?;
         let mut map = Map::new();
         while self.current() != Some('}') {
@@ -339,5 +367,18 @@ mod tests {
         assert_eq!(err("a=[b"), "Expected: ',', received: 'EOF' for input: a=[b");
         assert_eq!(err("a=\"b"), "Expected: '<double quoted>', received: '<none>' for input: a=\"b");
         assert!(err("a=1,a=2").starts_with("Second instance of key \"a\""));
+    }
+
+    /// Found by the `cli_shorthand` fuzz target: deep nesting overflowed the stack.
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = |open: &str, close: &str, depth: usize| format!("a={}x{}", open.repeat(depth), close.repeat(depth));
+        assert_eq!(ok(&deep("[", "]", MAX_DEPTH - 1))["a"].to_string().len(), 2 * (MAX_DEPTH - 1) + 3);
+        assert!(ok(&deep("{b=", "}", MAX_DEPTH)).is_object());
+        for too_deep in
+            [deep("[", "]", MAX_DEPTH + 1), deep("{b=", "}", MAX_DEPTH + 1), format!("a={}", "[".repeat(100_000))]
+        {
+            assert!(err(&too_deep).starts_with("Lists and structures are nested deeper than 128 levels"));
+        }
     }
 }

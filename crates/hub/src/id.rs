@@ -135,6 +135,50 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Every id's text is AWS's 16-character form and parses back to the same id.
+        #[test]
+        fn every_id_round_trips_through_its_text(bytes in proptest::prelude::any::<[u8; 11]>()) {
+            let id = ConnectionId(bytes);
+            let text = id.to_string();
+            proptest::prop_assert_eq!(text.len(), 16);
+            proptest::prop_assert!(text.ends_with('='));
+            proptest::prop_assert_eq!(ConnectionId::parse(&text), Some(id));
+            proptest::prop_assert_eq!(id.node(), u16::from_be_bytes([bytes[0], bytes[1]]));
+        }
+
+        /// A text that parses is the one text of its id: no two spellings reach one connection.
+        #[test]
+        fn a_text_that_parses_is_the_ids_own(text in "[A-Za-z0-9_-]{15}=|[A-Za-z0-9_=+/-]{14,18}") {
+            if let Some(id) = ConnectionId::parse(&text) {
+                proptest::prop_assert_eq!(id.to_string(), text);
+            }
+        }
+
+        /// Whatever the clock says, forwards, still or backwards, a generator never issues an id twice, its counter
+        /// only grows and every id names its node.
+        #[test]
+        fn ids_never_repeat_whatever_the_clock_does(
+            node in proptest::prelude::any::<u16>(),
+            clock in proptest::collection::vec(0u64..(1 << 40), 1..400),
+        ) {
+            let ids = IdGenerator::new(node);
+            let mut seen = HashSet::new();
+            let mut last = [0u8; 7];
+            for now in clock {
+                let id = ids.next_at(now);
+                proptest::prop_assert!(seen.insert(id), "{id:?} issued twice");
+                let counter: [u8; 7] = id.0[2..9].try_into().unwrap();
+                proptest::prop_assert!(counter > last, "the counter went back");
+                last = counter;
+                proptest::prop_assert_eq!(id.node(), node);
+                proptest::prop_assert_eq!(ConnectionId::parse(&id.to_string()), Some(id));
+            }
+        }
+    }
+
     #[test]
     fn parse_rejects_malformed_ids() {
         for bad in [

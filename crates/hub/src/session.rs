@@ -10,9 +10,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
@@ -46,6 +46,16 @@ impl Default for SessionConfig {
             pings_are_activity: false,
         }
     }
+}
+
+/// The WebSocket settings of every socket the server accepts: client messages and frames bounded as configured
+/// (AWS: 128 KiB and 32 KiB), a close for anything larger before it is buffered, and a 1 KiB initial read buffer
+/// (allocated eagerly per connection; larger frames grow it as needed).
+pub fn websocket_config(max_message_bytes: usize, max_frame_bytes: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(1024)
+        .max_message_size(Some(max_message_bytes))
+        .max_frame_size(Some(max_frame_bytes))
 }
 
 /// What the session does with complete messages from the client.

@@ -86,11 +86,7 @@ impl AppState {
             max_outbound_frame: limits.max_frame_bytes,
             ..SessionConfig::default()
         };
-        let ws_config = WebSocketConfig::default()
-            // Allocated eagerly per connection: 1 KiB keeps idle connections small (larger frames grow it as needed).
-            .read_buffer_size(1024)
-            .max_message_size(Some(limits.max_message_bytes))
-            .max_frame_size(Some(limits.max_frame_bytes));
+        let ws_config = hub::session::websocket_config(limits.max_message_bytes, limits.max_frame_bytes);
         Arc::new(AppState {
             connect_limit: TokenBucket::new(limits.new_connections_per_second),
             sockets: Gate::new(limits.max_connections, limits.max_connections_per_address),

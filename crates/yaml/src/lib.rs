@@ -25,6 +25,12 @@ pub enum Node {
     Tagged(String, Box<Node>),
 }
 
+/// Sequences and mappings nested deeper than this are refused (as deep as JSON input may nest).
+pub const MAX_DEPTH: usize = 128;
+/// Nodes a document may hold once its aliases are expanded: far above any operation's input or template, and low
+/// enough that a few lines of anchors each repeating the last ("billion laughs") cannot take the memory they ask for.
+pub const MAX_NODES: usize = 100_000;
+
 /// Parses the first document of `text`; an empty text is an empty mapping.
 pub fn parse(text: &str) -> Result<Node, String> {
     let mut builder = Builder::default();
@@ -51,6 +57,8 @@ struct Builder {
     stack: Vec<Open>,
     anchors: HashMap<usize, Node>,
     root: Option<Node>,
+    /// Nodes read so far, aliases counted as the nodes they repeat.
+    nodes: usize,
 }
 
 impl Builder {
@@ -58,14 +66,15 @@ impl Builder {
     fn event(&mut self, event: Event<'_>) -> Result<bool, String> {
         match event {
             Event::Scalar(value, style, anchor, tag) => {
+                self.count(1)?;
                 let node = match local(tag.as_deref()) {
                     Some(tag) => Node::Tagged(tag, Box::new(Node::Str(value.to_string()))),
                     None => scalar(&value, style, tag.as_deref())?,
                 };
                 self.insert(node, anchor)?;
             }
-            Event::SequenceStart(anchor, tag) => self.open(Node::Seq(Vec::new()), anchor, tag.as_deref()),
-            Event::MappingStart(anchor, tag) => self.open(Node::Map(Vec::new()), anchor, tag.as_deref()),
+            Event::SequenceStart(anchor, tag) => self.open(Node::Seq(Vec::new()), anchor, tag.as_deref())?,
+            Event::MappingStart(anchor, tag) => self.open(Node::Map(Vec::new()), anchor, tag.as_deref())?,
             Event::SequenceEnd | Event::MappingEnd => {
                 let open = self.stack.pop().ok_or("unbalanced YAML collection")?;
                 let node = match open.tag {
@@ -75,7 +84,9 @@ impl Builder {
                 self.insert(node, open.anchor)?;
             }
             Event::Alias(anchor) => {
-                let node = self.anchors.get(&anchor).cloned().ok_or("unknown YAML alias")?;
+                let nodes = size(self.anchors.get(&anchor).ok_or("unknown YAML alias")?);
+                self.count(nodes)?;
+                let node = self.anchors[&anchor].clone();
                 self.insert(node, 0)?;
             }
             Event::DocumentEnd => return Ok(self.root.is_some()),
@@ -84,8 +95,21 @@ impl Builder {
         Ok(false)
     }
 
-    fn open(&mut self, node: Node, anchor: usize, tag: Option<&Tag>) {
+    fn open(&mut self, node: Node, anchor: usize, tag: Option<&Tag>) -> Result<(), String> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(format!("collections are nested deeper than {MAX_DEPTH} levels"));
+        }
+        self.count(1)?;
         self.stack.push(Open { node, anchor, tag: local(tag), key: None });
+        Ok(())
+    }
+
+    fn count(&mut self, nodes: usize) -> Result<(), String> {
+        self.nodes = self.nodes.saturating_add(nodes);
+        if self.nodes > MAX_NODES {
+            return Err(format!("the document holds more than {MAX_NODES} nodes once its aliases are expanded"));
+        }
+        Ok(())
     }
 
     fn insert(&mut self, node: Node, anchor: usize) -> Result<(), String> {
@@ -110,6 +134,16 @@ impl Builder {
             _ => return Err("invalid YAML structure".to_owned()),
         }
         Ok(())
+    }
+}
+
+/// The nodes of `node`, itself included (its depth is bounded by [`MAX_DEPTH`]).
+fn size(node: &Node) -> usize {
+    match node {
+        Node::Seq(items) => 1 + items.iter().map(size).sum::<usize>(),
+        Node::Map(entries) => 1 + entries.iter().map(|(_, item)| size(item)).sum::<usize>(),
+        Node::Tagged(_, inner) => 1 + size(inner),
+        _ => 1,
     }
 }
 
@@ -411,5 +445,25 @@ mod tests {
         assert_eq!(string("it's"), "it's");
         assert_eq!(string("'it'"), "'''it'''");
         assert_eq!(string("a\nb"), "\"a\\nb\"");
+    }
+
+    /// Found by the `cli_yaml` fuzz target's regressions: deep nesting overflowed the stack, and anchors repeating
+    /// the last one ("billion laughs") asked for memory exponential in the text's length.
+    #[test]
+    fn nesting_and_alias_expansion_are_bounded() {
+        let nested = |depth: usize| format!("{}x{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(parse(&nested(MAX_DEPTH)).is_ok());
+        assert!(parse(&nested(MAX_DEPTH + 1)).unwrap_err().contains("nested deeper than 128 levels"));
+        assert!(parse(&"[".repeat(100_000)).is_err());
+
+        let mut laughs = vec!["l0: &l0 [x, x, x, x, x, x, x, x, x, x]".to_owned()];
+        for i in 1..10 {
+            laughs.push(format!("l{i}: &l{i} [{}]", vec![format!("*l{}", i - 1); 10].join(", ")));
+        }
+        let err = parse(&laughs.join("\n")).unwrap_err();
+        assert!(err.contains("more than 100000 nodes"), "{err}");
+        // Aliases within the budget still expand.
+        let Node::Map(entries) = parse("a: &a [1, 2]\nb: *a\nc: *a").unwrap() else { panic!("a mapping") };
+        assert_eq!(entries[2], ("c".to_owned(), Node::Seq(vec![Node::Int(1), Node::Int(2)])));
     }
 }
