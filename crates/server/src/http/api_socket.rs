@@ -71,7 +71,7 @@ impl SocketKind for ApiSocket {
         let conn = new_connection(state, peer, parts, scope);
         let default_host = state.config.listen.to_string();
         let peer = Peer { addr: peer, tls: state.config.tls.is_some(), default_host: &default_host };
-        let ctx = Arc::new(ConnContext::of_handshake(parts, (api.clone(), stage), &conn, peer));
+        let ctx = ConnContext::of_handshake(parts, (api.clone(), stage), &conn, peer);
 
         match apigw::connect::decide(&state.invoker, &ctx, request_id).await {
             ConnectDecision::Accept { headers } => {
@@ -81,7 +81,7 @@ impl SocketKind for ApiSocket {
                         Some((HeaderName::try_from(name.as_str()).ok()?, HeaderValue::try_from(value.as_str()).ok()?))
                     })
                     .collect();
-                Ok(Admitted { conn, headers, socket: ApiSocket { ctx, live } })
+                Ok(Admitted { conn, headers, socket: ApiSocket { ctx: Arc::new(ctx.after_connect()), live } })
             }
             ConnectDecision::Reject { status, body } => {
                 let mut response = Response::new(Body::from(body.unwrap_or_default()));
@@ -97,7 +97,7 @@ impl SocketKind for ApiSocket {
         state.cluster.track(conn.id(), &Record::of(&self.ctx)).await;
     }
 
-    async fn serve(&mut self, ws: Ws, conn: &Arc<Connection>, state: &AppState) -> SessionEnd {
+    async fn serve(&mut self, ws: &mut Ws, conn: &Arc<Connection>, state: &AppState) -> SessionEnd {
         let limit = state.config.limits.max_in_flight;
         let mut router = MessageRouter::new(self.ctx.clone(), state.invoker.clone(), limit, state.tasks.clone());
         let Some(live) = self.live.clone() else {
