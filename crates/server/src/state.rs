@@ -18,6 +18,10 @@ use crate::http::DeployedStages;
 use crate::metrics::Metrics;
 use crate::ratelimit::TokenBucket;
 
+/// The WebSocket codec's read step, which is also what it keeps allocated per connection: a client message up to
+/// this size is read in one step.
+const WS_READ_STEP: usize = 128;
+
 /// Everything a request handler or session needs; shared as `Arc<AppState>`.
 /// The SigV4 services' control planes, as [`AppState::new`] takes them.
 #[derive(Debug)]
@@ -81,8 +85,9 @@ impl AppState {
             ..SessionConfig::default()
         };
         let ws_config = WebSocketConfig::default()
-            // Allocated eagerly per connection: 1 KiB keeps idle connections small (larger frames grow it as needed).
-            .read_buffer_size(1024)
+            // The codec allocates this much per connection for as long as it lives, and reads in steps of it; the
+            // socket is read in larger steps by `hub::LeanStream`, which holds what it read ahead only until taken.
+            .read_buffer_size(WS_READ_STEP)
             .max_message_size(Some(limits.max_message_bytes))
             .max_frame_size(Some(limits.max_frame_bytes));
         Arc::new(AppState {
