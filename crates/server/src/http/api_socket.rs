@@ -100,12 +100,13 @@ impl SocketKind for ApiSocket {
     async fn serve(&mut self, ws: &mut Ws, conn: &Arc<Connection>, state: &AppState) -> SessionEnd {
         let limit = state.config.limits.max_in_flight;
         let mut router = MessageRouter::new(self.ctx.clone(), state.invoker.clone(), limit, state.tasks.clone());
-        let Some(live) = self.live.clone() else {
-            return hub::session::run(ws, conn.clone(), &state.session, &state.shutdown, &mut router).await;
-        };
-        router = router.with_live_stage(live.clone());
+        if let Some(live) = &self.live {
+            router = router.with_live_stage(live.clone());
+        }
+        // One session future on both paths: a second `run(…).await` would take its room in the task too.
         let session = hub::session::run(ws, conn.clone(), &state.session, &state.shutdown, &mut router);
         tokio::pin!(session);
+        let Some(live) = self.live.clone() else { return session.await };
         // A deleted API or stage closes its connections with 1001 (their `$disconnect` follows as for any end).
         loop {
             tokio::select! {

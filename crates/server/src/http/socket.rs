@@ -126,16 +126,19 @@ async fn accept<S: SocketKind>(
         let state = task_state;
         // The rare steps run boxed, so that the task an idle connection keeps is sized by its session alone.
         Box::pin(socket.starting(&conn, &state)).await;
-        let end = match on_upgrade.await {
+        let ws = match on_upgrade.await {
             Ok(upgraded) => {
                 let io = LeanStream::new(TokioIo::new(upgraded));
-                let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(state.ws_config)).await;
-                socket.serve(&mut ws, &conn, &state).await
+                Some(WebSocketStream::from_raw_socket(io, Role::Server, Some(state.ws_config)).await)
             }
             Err(err) => {
                 tracing::debug!(%err, "The upgrade did not complete.");
-                SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal }
+                None
             }
+        };
+        let end = match ws {
+            Some(mut ws) => socket.serve(&mut ws, &conn, &state).await,
+            None => SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal },
         };
         state.hub.unregister(conn.id());
         state.metrics.connections_active.dec();
