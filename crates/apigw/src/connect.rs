@@ -26,13 +26,23 @@ pub struct ConnContext {
     pub identity: Identity,
     /// The `Host` the client used; `domainName` in events.
     pub domain_name: String,
-    /// Handshake headers, names as the `$connect` event shows them.
+    /// Handshake headers, names as the `$connect` event shows them; empty once `$connect` ran
+    /// ([`ConnContext::after_connect`]).
     pub headers: Vec<(String, String)>,
-    /// Handshake query string, decoded.
+    /// Handshake query string, decoded; empty once `$connect` ran.
     pub query: Vec<(String, String)>,
 }
 
 impl ConnContext {
+    /// What the connection keeps once `$connect` accepted it: the handshake's headers and query are dropped, since
+    /// only the `$connect` event and its request parameters (`route.request.header.*`, `route.request.querystring.*`,
+    /// `$connect` only, as on AWS) read them. An idle connection then holds no copy of its handshake.
+    pub fn after_connect(mut self) -> ConnContext {
+        self.headers = Vec::new();
+        self.query = Vec::new();
+        self
+    }
+
     /// The same connection served by another deployment of its stage: its routes, integrations and stage variables.
     pub fn redeployed(&self, api: Arc<ApiRuntime>) -> ConnContext {
         ConnContext {

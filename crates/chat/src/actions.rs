@@ -47,7 +47,8 @@ fn bad_request(message: impl Into<Cow<'static, str>>) -> Failure {
 /// The session's inbound handler: one per chat connection.
 #[derive(Debug)]
 pub(crate) struct ChatSession {
-    pub(crate) member: Member,
+    /// Boxed: a session's task keeps it for as long as the connection lives, moved from future to future.
+    pub(crate) member: Box<Member>,
 }
 
 impl Inbound for ChatSession {

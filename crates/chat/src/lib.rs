@@ -315,8 +315,8 @@ impl ChatService {
     /// `ERROR 401` and then a close (1000). Chat connections have no idle timeout and last until their session
     /// ends, whatever `session`'s idle timeout and maximum duration say. The member leaves the room at the end.
     pub async fn serve<S>(
-        member: Member,
-        ws: WebSocketStream<S>,
+        member: Box<Member>,
+        ws: &mut WebSocketStream<S>,
         session: &SessionConfig,
         shutdown: &CancellationToken,
     ) -> SessionEnd

@@ -205,14 +205,14 @@ async fn an_error_to_a_member_with_a_full_outbox_is_dropped_and_the_member_stays
     while conn.send(hub::Outbound::from(chunk.clone())).is_ok() {}
     while conn.send(hub::Outbound::from("x")).is_ok() {}
     let full = conn.outbox_stats();
-    let mut session = actions::ChatSession { member };
+    let mut session = actions::ChatSession { member: Box::new(member) };
     session.on_text(&conn, hub::Utf8Bytes::from("not json")).await;
     assert!(conn.is_open(), "an ERROR frame never closes the connection");
     assert_eq!(conn.outbox_stats(), full, "the ERROR frame was dropped");
     assert_eq!(f.service.lost_errors.load(std::sync::atomic::Ordering::Relaxed), 1);
     // A member with room gets its ERROR frame.
     let (bob, bob_conn) = f.member("bob").await;
-    actions::ChatSession { member: bob }.on_text(&bob_conn, hub::Utf8Bytes::from("not json")).await;
+    actions::ChatSession { member: Box::new(bob) }.on_text(&bob_conn, hub::Utf8Bytes::from("not json")).await;
     assert_eq!(bob_conn.outbox_stats().queued_messages, 1);
     assert_eq!(f.service.lost_errors.load(std::sync::atomic::Ordering::Relaxed), 1);
 }
@@ -229,7 +229,7 @@ async fn delete_and_disconnect_requests_count_against_the_room_rate() {
     slow.maximum_message_rate_per_second = 2;
     slow.update_time += time::Duration::seconds(1);
     f.service.room_updated(&slow).await;
-    let mut session = actions::ChatSession { member };
+    let mut session = actions::ChatSession { member: Box::new(member) };
     let delete = r#"{"Action":"DELETE_MESSAGE","RequestId":"d","Id":"abcdefABCDEF"}"#;
     let disconnect = r#"{"Action":"DISCONNECT_USER","RequestId":"u","UserId":"nobody"}"#;
     for text in [delete, disconnect, delete, disconnect] {
@@ -271,7 +271,7 @@ async fn a_frame_the_bus_does_not_take_reaches_nobody_and_the_sender_hears_of_it
     let f = fixture_on(bus::Bus::new(pubsub, Arc::new(bus::LocalBus::new()), true)).await;
     let (member, ann) = f.member_with("ann", vec![ChatTokenCapability::SendMessage]).await;
     let (_bob, bob) = f.member("bob").await;
-    let mut session = actions::ChatSession { member };
+    let mut session = actions::ChatSession { member: Box::new(member) };
     session.on_text(&ann, hub::Utf8Bytes::from(r#"{"Action":"SEND_MESSAGE","RequestId":"r","Content":"hi"}"#)).await;
     assert_eq!(bob.outbox_stats().queued_messages, 0, "no member on this node gets what the others cannot");
     assert_eq!(ann.outbox_stats().queued_messages, 1, "the sender gets an ERROR frame instead of its message");

@@ -5,6 +5,7 @@
 
 mod connection;
 mod id;
+mod lean;
 pub mod session;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ pub use connection::{
     SendError,
 };
 pub use id::{ConnectionId, IdGenerator, random_id};
+pub use lean::{LeanStream, READ_AHEAD};
 pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 const SHARDS: usize = 32;

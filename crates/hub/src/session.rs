@@ -48,12 +48,16 @@ impl Default for SessionConfig {
     }
 }
 
+/// The WebSocket codec's read step, which is also what it keeps allocated per connection: a client message up to
+/// this size is read in one step (the socket itself is read in larger steps by [`crate::LeanStream`], which holds
+/// what it read ahead only until taken).
+const WS_READ_STEP: usize = 128;
+
 /// The WebSocket settings of every socket the server accepts: client messages and frames bounded as configured
-/// (AWS: 128 KiB and 32 KiB), a close for anything larger before it is buffered, and a 1 KiB initial read buffer
-/// (allocated eagerly per connection; larger frames grow it as needed).
+/// (AWS: 128 KiB and 32 KiB), a close for anything larger before it is buffered, and a 128 B read step.
 pub fn websocket_config(max_message_bytes: usize, max_frame_bytes: usize) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(1024)
+        .read_buffer_size(WS_READ_STEP)
         .max_message_size(Some(max_message_bytes))
         .max_frame_size(Some(max_frame_bytes))
 }
@@ -84,8 +88,11 @@ pub struct SessionEnd {
 }
 
 /// Runs a session until the connection ends. Never panics on client input; every path returns a [`SessionEnd`].
+///
+/// The socket is borrowed, not moved: an `async fn` keeps its arguments for as long as it runs, so a socket passed
+/// down by value through the callers' futures would take room in each of them, in the task of every idle connection.
 pub async fn run<S, I>(
-    mut ws: WebSocketStream<S>,
+    ws: &mut WebSocketStream<S>,
     conn: Arc<Connection>,
     config: &SessionConfig,
     shutdown: &CancellationToken,
@@ -111,9 +118,9 @@ where
             }
             request = conn.next_outbound(&mut batch) => {
                 if let Some(request) = request {
-                    break close_with(&mut ws, request, config).await;
+                    break Box::pin(close_with(ws, request, config)).await;
                 }
-                let written = timeout(config.write_timeout, write_batch(&mut ws, &mut batch, config)).await;
+                let written = timeout(config.write_timeout, write_batch(ws, &mut batch, config)).await;
                 batch.clear();
                 match written {
                     Ok(Ok(())) => idle_deadline = Instant::now() + config.idle_timeout,
@@ -126,11 +133,12 @@ where
                 Some(Ok(Message::Text(text))) => {
                     idle_deadline = Instant::now() + config.idle_timeout;
                     conn.touch();
-                    inbound.on_text(&conn, text).await;
+                    // Boxed, like the closing paths: the task of an idle session is sized by its waits alone.
+                    Box::pin(inbound.on_text(&conn, text)).await;
                 }
                 Some(Ok(Message::Binary(_))) => {
                     let request = CloseRequest::new(1003, "Binary frames are not supported", CloseCause::Violation);
-                    break close_with(&mut ws, request, config).await;
+                    break Box::pin(close_with(ws, request, config)).await;
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
                     if config.pings_are_activity {
@@ -149,28 +157,28 @@ where
                         None => (1005, "Client-side close frame status not set".to_owned()),
                     };
                     // Reading on sends tungstenite's close reply and waits for the TCP close.
-                    let _ = timeout(config.close_timeout, drain(&mut ws)).await;
+                    let _ = Box::pin(timeout(config.close_timeout, drain(ws))).await;
                     break SessionEnd { code, reason, cause: EndCause::Client };
                 }
                 Some(Ok(Message::Frame(_))) => {}
                 Some(Err(WsError::Capacity(_))) => {
                     let request = CloseRequest::new(1009, "Message too big", CloseCause::Violation);
-                    break close_with(&mut ws, request, config).await;
+                    break Box::pin(close_with(ws, request, config)).await;
                 }
                 Some(Err(WsError::Utf8(_))) => {
                     let request = CloseRequest::new(1007, "Invalid UTF-8 in text frame", CloseCause::Violation);
-                    break close_with(&mut ws, request, config).await;
+                    break Box::pin(close_with(ws, request, config)).await;
                 }
                 Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => break abnormal(),
                 Some(Err(WsError::Protocol(_))) => {
                     let request = CloseRequest::new(1002, "Protocol error", CloseCause::Violation);
-                    break close_with(&mut ws, request, config).await;
+                    break Box::pin(close_with(ws, request, config)).await;
                 }
                 Some(Err(_)) | None => break abnormal(),
             },
             _ = sleep_until(deadline) => {
                 let cause = if Instant::now() >= max_deadline { CloseCause::MaxDuration } else { CloseCause::IdleTimeout };
-                break close_with(&mut ws, CloseRequest::new(1001, "Going away", cause), config).await;
+                break Box::pin(close_with(ws, CloseRequest::new(1001, "Going away", cause), config)).await;
             }
         }
     };

@@ -7,6 +7,7 @@ pub mod config;
 pub mod credentials;
 mod gate;
 mod http;
+mod logging;
 mod metrics;
 mod ratelimit;
 mod run;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use crate::Server;
-use crate::config::{Config, LogFormat, ServeArgs};
+use crate::config::{Config, ServeArgs};
 use crate::credentials::KeySource;
 
 /// Runs a server with these flags until SIGINT or SIGTERM; exit code 2 for a configuration error.
@@ -15,7 +15,7 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing(config.log_format);
+    crate::logging::init(config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -37,16 +37,6 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         server.shutdown().await;
         ExitCode::SUCCESS
     })
-}
-
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
 }
 
 #[allow(clippy::print_stdout)]

@@ -156,9 +156,12 @@ pub fn chat_frame(data: &[u8]) {
         fixture.hub.register(conn.clone());
         let member = fixture.service.join(ticket, conn.clone()).expect("the member joins");
         let (replay, written) = Replay::new(frames, 4096);
-        let ws =
-            WebSocketStream::from_raw_socket(replay, Role::Server, Some(websocket_config(128 * 1024, 32 * 1024))).await;
-        let end = ChatService::serve(member, ws, &SessionConfig::default(), &CancellationToken::new()).await;
+        // As the server reads a socket: through `LeanStream`, with its WebSocket settings.
+        let io = hub::LeanStream::new(replay);
+        let mut ws =
+            WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket_config(128 * 1024, 32 * 1024))).await;
+        let end =
+            ChatService::serve(Box::new(member), &mut ws, &SessionConfig::default(), &CancellationToken::new()).await;
         fixture.hub.unregister(conn.id());
         assert!(!conn.is_open(), "the connection outlived its session ({end:?})");
         written.get()

@@ -46,13 +46,14 @@ pub fn websocket(data: &[u8]) {
     let (replay, _) = Replay::new(frames.to_vec(), usize::from(first).max(1) * 64);
     let config = SessionConfig { max_outbound_frame: MAX_FRAME_BYTES, ..SessionConfig::default() };
     let end = block_on(async {
-        let ws = WebSocketStream::from_raw_socket(
-            replay,
+        // As the server reads a socket: through `LeanStream`, with its WebSocket settings.
+        let mut ws = WebSocketStream::from_raw_socket(
+            hub::LeanStream::new(replay),
             Role::Server,
             Some(websocket_config(MAX_MESSAGE_BYTES, MAX_FRAME_BYTES)),
         )
         .await;
-        hub::session::run(ws, conn.clone(), &config, &CancellationToken::new(), &mut Echo).await
+        hub::session::run(&mut ws, conn.clone(), &config, &CancellationToken::new(), &mut Echo).await
     });
     // The codes a session ends with: the client's own (any it may send), or one of the server's.
     assert!(matches!(end.code, 1000..=1003 | 1005..=1011 | 1012..=1014 | 3000..=4999), "session ended with {end:?}");

@@ -40,7 +40,7 @@ fn masked_ping(len: u8) -> Vec<u8> {
 
 #[tokio::test(start_paused = true)]
 async fn a_client_that_pings_and_never_reads_is_a_slow_consumer() {
-    let (ws, conn, mut client) = session(1024).await;
+    let (mut ws, conn, mut client) = session(1024).await;
     let config = SessionConfig { write_timeout: Duration::from_secs(1), ..SessionConfig::default() };
     // Pings keep coming, pongs are never read: the server's pongs fill the pipe and its writes stall.
     let pinger = tokio::spawn(async move {
@@ -48,7 +48,7 @@ async fn a_client_that_pings_and_never_reads_is_a_slow_consumer() {
         while client.write_all(&ping).await.is_ok() {}
     });
     let shutdown = CancellationToken::new();
-    let end = timeout(Duration::from_secs(60), run(ws, conn.clone(), &config, &shutdown, &mut Ignore))
+    let end = timeout(Duration::from_secs(60), run(&mut ws, conn.clone(), &config, &shutdown, &mut Ignore))
         .await
         .expect("a stalled pong ends the session within the write timeout");
     assert_eq!(end.cause, EndCause::Server(CloseCause::SlowConsumer));

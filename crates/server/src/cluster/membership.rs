@@ -20,7 +20,13 @@ const TOMBSTONE_KEEP: Duration = Duration::from_secs(24 * 3600);
 
 impl Cluster {
     /// Records a new API Gateway connection in the registry, so that a survivor can report its end if this node dies.
+    ///
+    /// A node alone records nothing: no survivor could deliver its `$disconnect`, and [`Cluster::release`] answers
+    /// `true` for a connection it never tracked, so an idle connection costs no registry entry there.
     pub(crate) async fn track(&self, id: ConnectionId, record: &Record) {
+        if !self.bus.is_shared() {
+            return;
+        }
         let bytes = Bytes::from(serde_json::to_vec(record).unwrap_or_default());
         let me = self.me.read().clone();
         let token: Arc<str> = me.token.as_str().into();

@@ -6,7 +6,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use apigw::connect::{ConnContext, ConnectDecision, LiveStage};
 use apigw::handshake::Peer;
@@ -19,32 +18,28 @@ use hub::session::SessionEnd;
 use hub::{CloseCause, CloseRequest, Connection, Scope};
 use wire::ApiError;
 
-use super::deployed::Live;
+use super::deployed::{DeployedStages, Live};
 use super::socket::{Admitted, SocketKind, Ws, new_connection, refuse, take_connect_slot};
 use super::{Body, error_response};
 use crate::state::AppState;
 
-/// How often a connection of a deployed stage checks that its API and stage still exist (through the
-/// [`super::deployed`] cache, so a node reads the store once per stage per recheck interval at most).
-const STAGE_CHECK: Duration = Duration::from_secs(1);
-
 /// An API socket: the context its events carry, and where a deployed stage's later deployments come from.
 pub(super) struct ApiSocket {
     ctx: Arc<ConnContext>,
-    live: Option<Arc<dyn LiveStage>>,
+    live: Option<Arc<Live>>,
 }
 
 /// The API and stage a handshake names, and for a deployed stage where its later deployments come from.
 async fn resolve(
     state: &Arc<AppState>,
     parts: &Parts,
-) -> Result<Option<(Arc<ApiRuntime>, String, Option<Arc<dyn LiveStage>>)>, ApiError> {
+) -> Result<Option<(Arc<ApiRuntime>, String, Option<Arc<Live>>)>, ApiError> {
     let Some((api_id, stage)) = apigw::deployed::endpoint_path(parts.uri.path()) else {
         let resolved = state.apis.for_handshake(parts);
         return Ok(resolved.map(|(api, stage)| (api.clone(), stage.stage_name.clone(), None)));
     };
     let Some(api) = state.deployed.get(&state.apigatewayv2, api_id, stage).await? else { return Ok(None) };
-    let live = Live { state: state.clone(), api_id: api_id.to_owned(), stage: stage.to_owned() };
+    let live = Live { state: state.clone(), watch: DeployedStages::watch(state, api_id, stage) };
     Ok(Some((api, stage.to_owned(), Some(Arc::new(live)))))
 }
 
@@ -71,7 +66,7 @@ impl SocketKind for ApiSocket {
         let conn = new_connection(state, peer, parts, scope);
         let default_host = state.config.listen.to_string();
         let peer = Peer { addr: peer, tls: state.config.tls.is_some(), default_host: &default_host };
-        let ctx = Arc::new(ConnContext::of_handshake(parts, (api.clone(), stage), &conn, peer));
+        let ctx = ConnContext::of_handshake(parts, (api.clone(), stage), &conn, peer);
 
         match apigw::connect::decide(&state.invoker, &ctx, request_id).await {
             ConnectDecision::Accept { headers } => {
@@ -81,7 +76,7 @@ impl SocketKind for ApiSocket {
                         Some((HeaderName::try_from(name.as_str()).ok()?, HeaderValue::try_from(value.as_str()).ok()?))
                     })
                     .collect();
-                Ok(Admitted { conn, headers, socket: ApiSocket { ctx, live } })
+                Ok(Admitted { conn, headers, socket: ApiSocket { ctx: Arc::new(ctx.after_connect()), live } })
             }
             ConnectDecision::Reject { status, body } => {
                 let mut response = Response::new(Body::from(body.unwrap_or_default()));
@@ -97,26 +92,25 @@ impl SocketKind for ApiSocket {
         state.cluster.track(conn.id(), &Record::of(&self.ctx)).await;
     }
 
-    async fn serve(&mut self, ws: Ws, conn: &Arc<Connection>, state: &AppState) -> SessionEnd {
+    async fn serve(&mut self, ws: &mut Ws, conn: &Arc<Connection>, state: &AppState) -> SessionEnd {
         let limit = state.config.limits.max_in_flight;
         let mut router = MessageRouter::new(self.ctx.clone(), state.invoker.clone(), limit, state.tasks.clone());
-        let Some(live) = self.live.clone() else {
-            return hub::session::run(ws, conn.clone(), &state.session, &state.shutdown, &mut router).await;
-        };
-        router = router.with_live_stage(live.clone());
+        if let Some(live) = &self.live {
+            router = router.with_live_stage(live.clone() as Arc<dyn LiveStage>);
+        }
+        // One session future on both paths: a second `run(…).await` would take its room in the task too.
         let session = hub::session::run(ws, conn.clone(), &state.session, &state.shutdown, &mut router);
         tokio::pin!(session);
-        // A deleted API or stage closes its connections with 1001 (their `$disconnect` follows as for any end).
-        loop {
-            tokio::select! {
-                end = &mut session => return end,
-                () = tokio::time::sleep(STAGE_CHECK) => {
-                    if live.current().await.is_none() {
-                        conn.close(CloseRequest::new(1001, "Going away", CloseCause::Deleted));
-                    }
-                }
+        let Some(live) = &self.live else { return session.await };
+        // A deleted API or stage closes its connections with 1001 (their `$disconnect` follows as for any end); the
+        // stage's one watch tells them all.
+        tokio::select! {
+            end = &mut session => return end,
+            () = live.watch.gone.cancelled() => {
+                conn.close(CloseRequest::new(1001, "Going away", CloseCause::Deleted));
             }
         }
+        session.await
     }
 
     /// `$disconnect` (of the stage's current deployment), unless a survivor already reported it (this node had been

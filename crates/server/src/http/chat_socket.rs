@@ -23,7 +23,7 @@ use crate::state::AppState;
 
 /// A chat socket: its room membership until the session takes it (dropping it leaves the room).
 pub(super) struct ChatSocket {
-    member: Option<Member>,
+    member: Option<Box<Member>>,
 }
 
 /// The token: the first value of `Sec-WebSocket-Protocol` (clients send exactly one), `""` when there is none.
@@ -56,10 +56,10 @@ impl SocketKind for ChatSocket {
         let member = state.chat.join(ticket, conn.clone()).map_err(refuse)?;
         let protocol = HeaderValue::from_str(&token).map_err(|_| refuse(Refusal::ChatTokenNotAHeader))?;
         let headers = vec![(header::SEC_WEBSOCKET_PROTOCOL, protocol)];
-        Ok(Admitted { conn, headers, socket: ChatSocket { member: Some(member) } })
+        Ok(Admitted { conn, headers, socket: ChatSocket { member: Some(Box::new(member)) } })
     }
 
-    async fn serve(&mut self, ws: Ws, _conn: &Arc<Connection>, state: &AppState) -> SessionEnd {
+    async fn serve(&mut self, ws: &mut Ws, _conn: &Arc<Connection>, state: &AppState) -> SessionEnd {
         match self.member.take() {
             Some(member) => chat::ChatService::serve(member, ws, &state.session, &state.shutdown).await,
             None => SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal },

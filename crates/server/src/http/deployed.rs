@@ -5,11 +5,15 @@
 //! last read more than [`RECHECK`] ago, on the next handshake or message that needs it. So a new deployment, or a
 //! change of stage variables, reaches open connections' next messages on every node of a cluster within
 //! [`RECHECK`], without any message between nodes; the conversion is redone only when the document's version moved.
+//!
+//! Open connections learn that their stage is gone through one [`StageWatch`] per stage on this node: a single task
+//! checks the stage every [`STAGE_CHECK`] while any connection holds the watch, and cancels it when the stage or its
+//! API no longer serves anything — no timer per connection.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use apigatewayv2::{ControlPlane, DeployedStage};
@@ -17,6 +21,7 @@ use apigw::connect::LiveStage;
 use apigw::model::ApiRuntime;
 use parking_lot::Mutex;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use wire::ApiError;
 
 use crate::state::AppState;
@@ -24,10 +29,24 @@ use crate::state::AppState;
 /// How long a stage read from the store is served before it is read again.
 pub(crate) const RECHECK: Duration = Duration::from_millis(500);
 
-/// Every deployed stage this node served recently, by `(api id, stage name)`.
+/// How often a stage with open connections on this node is checked for deletion (through the cache, so a node reads
+/// the store once per stage per [`RECHECK`] at most).
+pub(crate) const STAGE_CHECK: Duration = Duration::from_secs(1);
+
+/// Every deployed stage this node served recently, by `(api id, stage name)`, and the watches of those with open
+/// connections.
 #[derive(Debug, Default)]
 pub(crate) struct DeployedStages {
     entries: Mutex<HashMap<(String, String), Entry>>,
+    watches: Mutex<HashMap<(String, String), Weak<StageWatch>>>,
+}
+
+/// What the open connections of one deployed stage share: `gone` is cancelled once the stage or its API is deleted.
+#[derive(Debug)]
+pub(crate) struct StageWatch {
+    api_id: String,
+    stage: String,
+    pub(crate) gone: CancellationToken,
 }
 
 #[derive(Clone, Debug)]
@@ -86,19 +105,55 @@ impl DeployedStages {
     }
 }
 
+impl DeployedStages {
+    /// The watch of `stage` of `api_id` for one more connection. The first connection of a stage starts its check,
+    /// which ends once no connection holds the watch, at shutdown, or when it cancelled the watch.
+    pub(crate) fn watch(state: &Arc<AppState>, api_id: &str, stage: &str) -> Arc<StageWatch> {
+        let key = (api_id.to_owned(), stage.to_owned());
+        let mut watches = state.deployed.watches.lock();
+        if let Some(watch) = watches.get(&key).and_then(Weak::upgrade) {
+            return watch;
+        }
+        let watch =
+            Arc::new(StageWatch { api_id: key.0.clone(), stage: key.1.clone(), gone: CancellationToken::new() });
+        watches.insert(key, Arc::downgrade(&watch));
+        state.tasks.spawn(check(state.clone(), Arc::downgrade(&watch)));
+        watch
+    }
+}
+
+/// Checks a watched stage every [`STAGE_CHECK`] while a connection holds the watch; cancels it when the stage serves
+/// nothing any more (its connections then close with 1001).
+async fn check(state: Arc<AppState>, watch: Weak<StageWatch>) {
+    loop {
+        tokio::select! {
+            () = state.shutdown.cancelled() => return,
+            () = tokio::time::sleep(STAGE_CHECK) => {}
+        }
+        let Some(live) = watch.upgrade() else { break };
+        let current = state.deployed.get(&state.apigatewayv2, &live.api_id, &live.stage).await;
+        if current.ok().flatten().is_none() {
+            live.gone.cancel();
+            break;
+        }
+    }
+    // Forget the watch unless a newer one for the same stage replaced it.
+    let mut watches = state.deployed.watches.lock();
+    watches.retain(|_, held| !held.ptr_eq(&watch) && held.strong_count() > 0);
+}
+
 /// A connection's view of its deployed stage, for its [`apigw::router::MessageRouter`].
 #[derive(Debug)]
 pub(crate) struct Live {
     pub(crate) state: Arc<AppState>,
-    pub(crate) api_id: String,
-    pub(crate) stage: String,
+    pub(crate) watch: Arc<StageWatch>,
 }
 
 impl LiveStage for Live {
     fn current(&self) -> Pin<Box<dyn Future<Output = Option<Arc<ApiRuntime>>> + Send + '_>> {
         Box::pin(async move {
             let state = &self.state;
-            state.deployed.get(&state.apigatewayv2, &self.api_id, &self.stage).await.ok().flatten()
+            state.deployed.get(&state.apigatewayv2, &self.watch.api_id, &self.watch.stage).await.ok().flatten()
         })
     }
 }

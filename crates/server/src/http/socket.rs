@@ -12,7 +12,7 @@ use std::sync::Arc;
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use hub::session::{EndCause, SessionEnd};
-use hub::{Connection, ConnectionInfo, Scope};
+use hub::{Connection, ConnectionInfo, LeanStream, Scope};
 use hyper::body::Incoming;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
@@ -28,8 +28,8 @@ use crate::gate::Full;
 use crate::metrics::{CauseLabels, StatusLabels};
 use crate::state::AppState;
 
-/// An upgraded WebSocket.
-pub(super) type Ws = WebSocketStream<TokioIo<Upgraded>>;
+/// An upgraded WebSocket, over a stream that holds read-ahead only while it has bytes the codec did not take.
+pub(super) type Ws = WebSocketStream<LeanStream<TokioIo<Upgraded>>>;
 
 /// A handshake a kind of socket accepted: the connection (not registered yet), headers for the 101, and the socket's
 /// own state for its session.
@@ -61,7 +61,12 @@ pub(super) trait SocketKind: Sized + Send + 'static {
     }
 
     /// Serves the upgraded socket until its session ends.
-    fn serve(&mut self, ws: Ws, conn: &Arc<Connection>, state: &AppState) -> impl Future<Output = SessionEnd> + Send;
+    fn serve(
+        &mut self,
+        ws: &mut Ws,
+        conn: &Arc<Connection>,
+        state: &AppState,
+    ) -> impl Future<Output = SessionEnd> + Send;
 
     /// Runs once the session ended (or the upgrade failed) and the connection left the hub; nothing by default.
     fn ended(self, _end: &SessionEnd, _conn: &Arc<Connection>, _state: &AppState) -> impl Future<Output = ()> + Send {
@@ -119,23 +124,27 @@ async fn accept<S: SocketKind>(
     let span = connection_span(&conn, S::KIND);
     let session = async move {
         let state = task_state;
-        socket.starting(&conn, &state).await;
-        let end = match on_upgrade.await {
+        // The rare steps run boxed, so that the task an idle connection keeps is sized by its session alone.
+        Box::pin(socket.starting(&conn, &state)).await;
+        let ws = match on_upgrade.await {
             Ok(upgraded) => {
-                let ws =
-                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(state.ws_config)).await;
-                socket.serve(ws, &conn, &state).await
+                let io = LeanStream::new(TokioIo::new(upgraded));
+                Some(WebSocketStream::from_raw_socket(io, Role::Server, Some(state.ws_config)).await)
             }
             Err(err) => {
                 tracing::debug!(%err, "The upgrade did not complete.");
-                SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal }
+                None
             }
+        };
+        let end = match ws {
+            Some(mut ws) => socket.serve(&mut ws, &conn, &state).await,
+            None => SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal },
         };
         state.hub.unregister(conn.id());
         state.metrics.connections_active.dec();
         state.metrics.connections_closed.get_or_create(&CauseLabels::of(end.cause)).inc();
         tracing::debug!(code = end.code, reason = %end.reason, "Connection closed.");
-        socket.ended(&end, &conn, &state).await;
+        Box::pin(socket.ended(&end, &conn, &state)).await;
         drop(place);
     };
     state.tasks.spawn(session.instrument(span));
