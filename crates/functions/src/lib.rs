@@ -6,9 +6,11 @@
 //! and answers [`Invoke::invoke`]. Each environment's runtime client speaks the Lambda Runtime API to a listener the
 //! server binds through [`RuntimeApiServer`], over that environment's [`RuntimeHandle`].
 
+pub mod api;
 pub mod arn;
 mod environment;
 pub mod error;
+pub mod events;
 mod invoke;
 pub mod launch;
 mod log;

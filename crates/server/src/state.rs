@@ -44,6 +44,8 @@ pub struct AppState {
     pub invoker: Invoker,
     /// The hosted Lambda functions.
     pub functions: Arc<functions::Functions>,
+    /// The Lambda API (Invoke, GetFunction, ListFunctions) over the hosted functions.
+    pub lambda: functions::api::LambdaApi,
     /// `None` when signature checks are switched off (`--insecure-no-auth`).
     pub keys: Option<Keyring>,
     pub metrics: Metrics,
@@ -101,6 +103,7 @@ impl AppState {
             apis,
             deployed: DeployedStages::default(),
             invoker: Invoker::new().with_functions(functions.clone()),
+            lambda: functions::api::LambdaApi::new(functions.clone()),
             functions,
             keys,
             metrics: Metrics::default(),

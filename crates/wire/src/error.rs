@@ -77,6 +77,12 @@ error_codes! {
     // API Gateway V2 (`apigatewayv2`); it shares BadRequest, AccessDenied and Conflict with the rows above.
     NotFound => "NotFoundException", 404, Message;
     TooManyRequests => "TooManyRequestsException", 429, Message;
+    // AWS Lambda (`lambda`): bodies carry `Type` (`User` or `Service`) and, for throttles, `Reason`; it shares
+    // ResourceNotFound and TooManyRequests with the rows above.
+    InvalidParameterValue => "InvalidParameterValueException", 400, Message;
+    InvalidRequestContent => "InvalidRequestContentException", 400, Message;
+    RequestTooLarge => "RequestTooLargeException", 413, Message;
+    LambdaService => "ServiceException", 500, Message;
 }
 
 /// An AWS-shaped error: a code from the table, a message and any modeled members.

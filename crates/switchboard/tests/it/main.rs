@@ -11,6 +11,7 @@ mod control;
 mod deployments;
 mod functions;
 mod gateway;
+mod lambda;
 mod limits;
 mod management;
 mod observability;
