@@ -555,6 +555,8 @@ fn default_api(
             route_key: key.clone(),
             target: Some(format!("integrations/{integration_id}")),
             route_response_selection_expression: two_way.then(|| "$default".to_owned()),
+            authorization_type: None,
+            authorizer_id: None,
         });
     }
     for key in route_responses {
@@ -573,6 +575,7 @@ fn default_api(
             .iter()
             .map(|key| RouteResponse { route_key: key.clone(), route_response_key: "$default".to_owned() })
             .collect(),
+        authorizers: Vec::new(),
     })
 }
 

@@ -102,7 +102,7 @@ impl AppState {
             chat,
             apis,
             deployed: DeployedStages::default(),
-            invoker: Invoker::new().with_functions(functions.clone()),
+            invoker: Invoker::new().with_functions(functions.clone()).with_account(&config.region, &config.account_id),
             lambda: functions::api::LambdaApi::new(functions.clone()),
             functions,
             keys,

@@ -71,9 +71,10 @@ impl SocketKind for ApiSocket {
         let conn = new_connection(state, peer, parts, scope);
         let default_host = state.config.listen.to_string();
         let peer = Peer { addr: peer, tls: state.config.tls.is_some(), default_host: &default_host };
-        let ctx = Arc::new(ConnContext::of_handshake(parts, (api.clone(), stage), &conn, peer));
-
-        match apigw::connect::decide(&state.invoker, &ctx, request_id).await {
+        let mut ctx = ConnContext::of_handshake(parts, (api.clone(), stage), &conn, peer);
+        let decision = apigw::connect::decide(&state.invoker, &mut ctx, request_id).await;
+        let ctx = Arc::new(ctx);
+        match decision {
             ConnectDecision::Accept { headers } => {
                 let headers = headers
                     .into_iter()

@@ -4,6 +4,7 @@
 #![allow(unreachable_pub)]
 
 mod apigatewayv2;
+mod authorizers;
 mod chat;
 mod cli;
 mod cluster;
