@@ -12,6 +12,7 @@ use serde::Deserialize;
 pub use self::chat::{ChatArgs, ChatFile, ChatS3File, ChatSettings};
 pub use self::cluster::{ClusterArgs, ClusterConfig, ClusterFile};
 pub use self::functions::{FunctionArgs, FunctionFile, FunctionsConfig, FunctionsFile};
+pub use self::remote::{LambdaFile, RemoteArgs, RemoteFunctionFile};
 pub use self::template::{TemplateArgs, TemplateFile, TemplateSettings};
 
 /// The default listen address: loopback, port 4510.
@@ -239,6 +240,11 @@ pub struct FileConfig {
     pub function_concurrency: Option<u32>,
     pub function_idle_timeout_ms: Option<u64>,
     pub function_queue_timeout_ms: Option<u64>,
+    /// Remote functions: `[lambda]` and `[[remote_functions]]`.
+    #[serde(default)]
+    pub lambda: LambdaFile,
+    #[serde(default)]
+    pub remote_functions: Vec<RemoteFunctionFile>,
     /// Apply the template again when it changes, and run hosted functions' changed code, without a restart.
     #[serde(default)]
     pub watch: bool,
@@ -457,6 +463,9 @@ impl Config {
                 function_idle_timeout_ms: file.function_idle_timeout_ms,
                 function_queue_timeout_ms: file.function_queue_timeout_ms,
                 watch,
+                lambda: file.lambda,
+                remote_functions: file.remote_functions,
+                region: region.clone(),
             },
         )?;
         Ok(Config {
@@ -582,6 +591,7 @@ fn default_api(
 mod chat;
 mod cluster;
 mod functions;
+mod remote;
 mod template;
 #[cfg(test)]
 mod tests;

@@ -102,7 +102,12 @@ impl AppState {
             chat,
             apis,
             deployed: DeployedStages::default(),
-            invoker: Invoker::new().with_functions(functions.clone()).with_account(&config.region, &config.account_id),
+            invoker: Invoker::new()
+                .with_functions(Arc::new(functions::remote::Router::new(
+                    functions.clone(),
+                    config.functions.remote.clone(),
+                )))
+                .with_account(&config.region, &config.account_id),
             lambda: functions::api::LambdaApi::new(functions.clone()),
             functions,
             keys,

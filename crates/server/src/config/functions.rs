@@ -13,6 +13,7 @@ use functions::{FunctionSpec, Runtime};
 use serde::Deserialize;
 
 use super::millis;
+use super::remote::{LambdaFile, RemoteArgs, RemoteFunctionFile};
 
 /// Hosted functions' flags.
 #[derive(Debug, Default, clap::Args)]
@@ -31,6 +32,8 @@ pub struct FunctionArgs {
     /// Milliseconds an invocation past the concurrency limit waits before it is throttled [default: 1000].
     #[arg(long, env = "SWITCHBOARD_FUNCTION_QUEUE_TIMEOUT_MS", value_name = "MS")]
     pub function_queue_timeout_ms: Option<u64>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// One `[[functions]]` entry of the config file.
@@ -60,6 +63,10 @@ pub struct FunctionsFile {
     pub function_queue_timeout_ms: Option<u64>,
     /// The server's `--watch` / `watch`, which covers hosted functions' code.
     pub watch: bool,
+    pub lambda: LambdaFile,
+    pub remote_functions: Vec<RemoteFunctionFile>,
+    /// The server's region, where functions named without an ARN are called.
+    pub region: String,
 }
 
 /// The hosted functions and how they run.
@@ -70,6 +77,8 @@ pub struct FunctionsConfig {
     pub idle_timeout: Duration,
     pub queue_timeout: Duration,
     pub watch: bool,
+    /// Where functions that are not hosted are called.
+    pub remote: functions::remote::RemoteSettings,
 }
 
 impl Default for FunctionsConfig {
@@ -80,6 +89,7 @@ impl Default for FunctionsConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             queue_timeout: DEFAULT_QUEUE_TIMEOUT,
             watch: false,
+            remote: functions::remote::RemoteSettings::default(),
         }
     }
 }
@@ -116,7 +126,8 @@ impl FunctionsConfig {
         let queue = args.function_queue_timeout_ms.or(file.function_queue_timeout_ms);
         let queue_timeout =
             millis("function_queue_timeout_ms", queue.unwrap_or(DEFAULT_QUEUE_TIMEOUT.as_millis() as u64))?;
-        Ok(FunctionsConfig { specs, concurrency, idle_timeout, queue_timeout, watch: file.watch })
+        let remote = super::remote::merge(args.remote, file.lambda, file.remote_functions, &file.region)?;
+        Ok(FunctionsConfig { specs, concurrency, idle_timeout, queue_timeout, watch: file.watch, remote })
     }
 }
 

@@ -16,6 +16,7 @@ mod lambda;
 mod limits;
 mod management;
 mod observability;
+mod remote;
 mod serve;
 mod templates;
 mod terraform;
