@@ -1,8 +1,10 @@
 //! The Lambda API of hosted functions through clients nobody in this project wrote: the official
-//! `aws-sdk-lambda`, and the AWS CLI and boto3 when the machine has them (each test says so and skips otherwise),
+//! `aws-sdk-lambda`, and the AWS CLI and boto3 (the machine's, else installed from `fixtures/aws-clients`; the test
+//! says why and skips when neither can be had),
 //! against the `lambda_runtime` fixture (`tests/fixtures/lambda-rust`) hosted as a `provided.al2023` function.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_lambda::Client;
@@ -169,22 +171,71 @@ async fn the_sdk_invokes_describes_and_lists_hosted_functions() {
     server.shutdown().await;
 }
 
-/// The AWS CLI (`aws lambda invoke … outfile`) and boto3, when this machine has them.
+/// Where `python3` finds the AWS CLI and boto3: the machine's own (`Some(None)`), else a directory they were
+/// installed into once from `tests/it/fixtures/aws-clients/requirements.txt`; `None` (said why) when neither works.
+fn aws_clients() -> Option<&'static Option<PathBuf>> {
+    static CLIENTS: OnceLock<Option<Option<PathBuf>>> = OnceLock::new();
+    let importable = |path: Option<&Path>| {
+        let mut command = std::process::Command::new("python3");
+        command.args(["-c", "import awscli, boto3"]);
+        if let Some(path) = path {
+            command.env("PYTHONPATH", path);
+        }
+        command.output().is_ok_and(|o| o.status.success())
+    };
+    CLIENTS
+        .get_or_init(|| {
+            if importable(None) {
+                return Some(None);
+            }
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+            let target = root.join("target/fixtures/aws-clients");
+            if !importable(Some(&target)) {
+                let requirements = root.join("crates/switchboard/tests/it/fixtures/aws-clients/requirements.txt");
+                let installed = std::process::Command::new("python3")
+                    .args([
+                        "-m",
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "--disable-pip-version-check",
+                        "--root-user-action=ignore",
+                        "--target",
+                    ])
+                    .arg(&target)
+                    .arg("-r")
+                    .arg(&requirements)
+                    .output();
+                if let Ok(output) = &installed
+                    && !output.status.success()
+                {
+                    eprintln!(
+                        "skipped: cannot install the AWS CLI and boto3: {}",
+                        String::from_utf8_lossy(&output.stderr)
+                    );
+                }
+            }
+            if importable(Some(&target)) {
+                Some(Some(target))
+            } else {
+                eprintln!("skipped: python3 with the AWS CLI and boto3 is not available");
+                None
+            }
+        })
+        .as_ref()
+}
+
+/// The AWS CLI (`aws lambda invoke … outfile`, `list-functions`) and boto3, as a user runs them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_aws_cli_and_boto3_invoke_hosted_functions() {
     let Some(code) = code_dir("1") else { return };
-    let has = |program: &str, args: &[&str]| {
-        std::process::Command::new(program).args(args).output().is_ok_and(|o| o.status.success())
-    };
-    let (cli, boto3) = (has("aws", &["--version"]), has("python3", &["-c", "import boto3"]));
-    if !cli && !boto3 {
-        eprintln!("skipped: neither the AWS CLI (`aws`) nor boto3 is installed");
-        return;
-    }
+    let Some(pythonpath) = tokio::task::block_in_place(aws_clients) else { return };
     let server = TestServer::start(&functions_toml(code.path()), |_| {}).await;
     let dir = tempfile::tempdir().unwrap();
-    let run = |program: &str, args: &[&str]| {
-        let output = std::process::Command::new(program)
+    let endpoint = server.url("");
+    let python = |args: &[&str]| {
+        let mut command = std::process::Command::new("python3");
+        command
             .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -193,44 +244,48 @@ async fn the_aws_cli_and_boto3_invoke_hosted_functions() {
             .env("AWS_SECRET_ACCESS_KEY", SECRET)
             .env("AWS_DEFAULT_REGION", REGION)
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("ENDPOINT", server.url(""))
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8(output.stdout).unwrap()
-    };
-    let endpoint = server.url("");
-    if cli {
-        let outfile = dir.path().join("out.json");
-        let mut args = vec!["lambda", "invoke", "--endpoint-url", &endpoint, "--function-name", "echo"];
-        // Version 2 reads blobs as base64 unless told otherwise; version 1 has no such option.
-        let version = std::process::Command::new("aws").arg("--version").output().unwrap();
-        let version = String::from_utf8_lossy(&version.stdout) + String::from_utf8_lossy(&version.stderr);
-        if version.starts_with("aws-cli/2") {
-            args.extend(["--cli-binary-format", "raw-in-base64-out"]);
+            .env("ENDPOINT", &endpoint);
+        if let Some(path) = pythonpath {
+            command.env("PYTHONPATH", path);
         }
-        args.extend(["--payload", r#"{"echo":"from the aws cli"}"#, "--log-type", "Tail", outfile.to_str().unwrap()]);
-        let printed = tokio::task::block_in_place(|| run("aws", &args));
-        let printed: Value = serde_json::from_str(&printed).unwrap();
-        assert_eq!((&printed["StatusCode"], &printed["ExecutedVersion"]), (&json!(200), &json!("$LATEST")));
-        assert!(printed["LogResult"].is_string(), "{printed}");
-        let written: Value = serde_json::from_str(&std::fs::read_to_string(&outfile).unwrap()).unwrap();
-        assert_eq!(written["echo"], "from the aws cli");
-        let listed = tokio::task::block_in_place(|| {
-            run("aws", &["lambda", "list-functions", "--endpoint-url", &endpoint, "--max-items", "1"])
-        });
-        let listed: Value = serde_json::from_str(&listed).unwrap();
-        assert_eq!(listed["Functions"][0]["FunctionName"], "echo");
-        assert!(listed["NextToken"].is_string(), "the CLI pages with its own token: {listed}");
-    } else {
-        eprintln!("skipped the AWS CLI part: `aws` is not installed");
-    }
-    if boto3 {
-        let script = r#"
+        let output = tokio::task::block_in_place(|| command.output()).unwrap();
+        assert!(output.status.success(), "python3 {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+
+    // The AWS CLI (version 1: blobs are sent as written).
+    let outfile = dir.path().join("out.json");
+    let printed = python(&[
+        "-m",
+        "awscli",
+        "lambda",
+        "invoke",
+        "--endpoint-url",
+        &endpoint,
+        "--function-name",
+        "echo",
+        "--payload",
+        r#"{"echo":"from the aws cli"}"#,
+        "--log-type",
+        "Tail",
+        outfile.to_str().unwrap(),
+    ]);
+    assert_eq!((&printed["StatusCode"], &printed["ExecutedVersion"]), (&json!(200), &json!("$LATEST")));
+    let log = base64::engine::general_purpose::STANDARD.decode(printed["LogResult"].as_str().unwrap()).unwrap();
+    assert!(String::from_utf8(log).unwrap().contains("REPORT RequestId: "), "{printed}");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&outfile).unwrap()).unwrap();
+    assert_eq!(written["echo"], "from the aws cli");
+    let listed = python(&["-m", "awscli", "lambda", "list-functions", "--endpoint-url", &endpoint, "--max-items", "1"]);
+    assert_eq!(listed["Functions"][0]["FunctionName"], "echo");
+    assert!(listed["NextToken"].is_string(), "the CLI pages with its own token over Marker: {listed}");
+
+    // boto3.
+    let script = r#"
 import json, os, boto3
 client = boto3.client("lambda", endpoint_url=os.environ["ENDPOINT"])
 answer = client.invoke(FunctionName="echo", Payload=json.dumps({"echo": "from boto3"}))
 failed = client.invoke(FunctionName="echo", Payload=b'{"fail": "boto3 failure"}')
+event = client.invoke(FunctionName="echo", InvocationType="Event", Payload=b"{}")
 try:
     client.invoke(FunctionName="nope")
     missing = None
@@ -241,21 +296,19 @@ print(json.dumps({
     "payload": json.loads(answer["Payload"].read()),
     "error": failed.get("FunctionError"),
     "errorPayload": json.loads(failed["Payload"].read()),
+    "event": event["StatusCode"],
     "missing": missing,
     "functions": [f["FunctionName"] for f in client.list_functions()["Functions"]],
 }))
 "#;
-        let printed = tokio::task::block_in_place(|| run("python3", &["-c", script]));
-        let printed: Value = serde_json::from_str(&printed).unwrap();
-        assert_eq!(printed["status"], 200);
-        assert_eq!(printed["payload"]["echo"], "from boto3");
-        assert_eq!(printed["error"], "Unhandled");
-        assert_eq!(printed["errorPayload"]["errorMessage"], "boto3 failure");
-        assert_eq!(printed["missing"], "ResourceNotFoundException");
-        assert_eq!(printed["functions"], json!(["echo", "reserved"]));
-    } else {
-        eprintln!("skipped the boto3 part: boto3 is not installed");
-    }
+    let printed = python(&["-c", script]);
+    assert_eq!(printed["status"], 200);
+    assert_eq!(printed["payload"]["echo"], "from boto3");
+    assert_eq!(printed["error"], "Unhandled");
+    assert_eq!(printed["errorPayload"]["errorMessage"], "boto3 failure");
+    assert_eq!(printed["event"], 202);
+    assert_eq!(printed["missing"], "ResourceNotFoundException");
+    assert_eq!(printed["functions"], json!(["echo", "reserved"]));
     server.shutdown().await;
 }
 
