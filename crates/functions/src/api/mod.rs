@@ -207,10 +207,12 @@ pub fn api_error(err: &InvokeError) -> ApiError {
         ServiceError::Service => ErrorCode::LambdaService,
     };
     let error = ApiError::new(code, message);
+    // The model spells the message `Message` for these two, and Lambda answers so.
     match kind {
         ServiceError::TooManyRequests(reason) => error.with("Type", "User").with("Reason", reason.as_str()),
-        ServiceError::Service => error.with("Type", "Service"),
-        _ => error.with("Type", "User"),
+        ServiceError::Service => error.with_capital_message().with("Type", "Service"),
+        ServiceError::ResourceNotFound => error.with_capital_message().with("Type", "User"),
+        ServiceError::RequestTooLarge => error.with("Type", "User"),
     }
 }
 

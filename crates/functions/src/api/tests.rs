@@ -115,7 +115,7 @@ async fn bad_calls_are_refused_as_lambda_refuses_them() {
         (
             404,
             "ResourceNotFoundException",
-            json!({"message": "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope", "Type": "User"})
+            json!({"Message": "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope", "Type": "User"})
         )
     );
     let (status, kind, body) = error_of(host.call(Method::POST, INVOKE, None, &[], "{not json").await);

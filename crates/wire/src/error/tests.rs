@@ -102,9 +102,10 @@ fn lambda_bodies_are_pinned() {
                 ErrorCode::ResourceNotFound,
                 "Function not found: arn:aws:lambda:us-east-1:000000000000:function:f",
             )
+            .with_capital_message()
             .with("Type", "User"),
             404,
-            r#"{"message":"Function not found: arn:aws:lambda:us-east-1:000000000000:function:f","Type":"User"}"#,
+            r#"{"Message":"Function not found: arn:aws:lambda:us-east-1:000000000000:function:f","Type":"User"}"#,
         ),
         (
             ApiError::new(ErrorCode::TooManyRequests, "Rate Exceeded.")
@@ -114,9 +115,11 @@ fn lambda_bodies_are_pinned() {
             r#"{"message":"Rate Exceeded.","Type":"User","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded"}"#,
         ),
         (
-            ApiError::new(ErrorCode::LambdaService, "the server is shutting down").with("Type", "Service"),
+            ApiError::new(ErrorCode::LambdaService, "the server is shutting down")
+                .with_capital_message()
+                .with("Type", "Service"),
             500,
-            r#"{"message":"the server is shutting down","Type":"Service"}"#,
+            r#"{"Message":"the server is shutting down","Type":"Service"}"#,
         ),
     ];
     for (err, status, body) in cases {
