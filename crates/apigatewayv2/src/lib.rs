@@ -7,7 +7,7 @@
 //! mappings, portals, import/export, routing rules, CORS) answer BadRequestException naming them.
 //!
 //! What is defined here is stored only: making deployments, authorizers and stage settings act on live sockets is
-//! the data plane's part. It reads what a stage serves with [`ControlPlane::deployed_stage`] (the stage from the
+//! the data plane's part (`apigw`: deployments, stage variables and REQUEST authorizers act today). It reads what a stage serves with [`ControlPlane::deployed_stage`] (the stage from the
 //! API's document, its deployment's definitions from `ApiStore::get_snapshot`), and notices changes by the
 //! document's version.
 

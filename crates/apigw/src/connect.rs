@@ -31,6 +31,8 @@ pub struct ConnContext {
     pub headers: Vec<(String, String)>,
     /// Handshake query string, decoded; empty once `$connect` ran.
     pub query: Vec<(String, String)>,
+    /// What the REQUEST authorizer of `$connect` answered (`requestContext.authorizer` of every event).
+    pub authorizer: Option<Map<String, Value>>,
 }
 
 impl ConnContext {
@@ -55,6 +57,7 @@ impl ConnContext {
             domain_name: self.domain_name.clone(),
             headers: self.headers.clone(),
             query: self.query.clone(),
+            authorizer: self.authorizer.clone(),
         }
     }
 }
@@ -76,9 +79,17 @@ pub enum ConnectDecision {
     Refuse(Refusal),
 }
 
-/// Runs the `$connect` route, if any: 2xx accepts, other statuses reject with that status, an integration failure
+/// Runs the `$connect` route, if any: first its REQUEST authorizer, whose answer joins the context (refused: 401,
+/// 403 or 500), then its integration: 2xx accepts, other statuses reject with that status, an integration failure
 /// refuses with 502 and a timeout with 504 (the refusal table's `IntegrationFailed` and `IntegrationTimedOut`).
-pub async fn decide(invoker: &Invoker, ctx: &ConnContext, request_id: &str) -> ConnectDecision {
+pub async fn decide(invoker: &Invoker, ctx: &mut ConnContext, request_id: &str) -> ConnectDecision {
+    if let Some(authorizer) = ctx.api.route("$connect").and_then(|r| r.authorizer.clone()) {
+        match crate::authorizer::authorize(invoker, &authorizer, ctx, request_id).await {
+            Ok(answer) => ctx.authorizer = Some(answer),
+            Err(refusal) => return ConnectDecision::Refuse(refusal),
+        }
+    }
+    let ctx = &*ctx;
     let Some(integration) = ctx.api.route("$connect").and_then(|r| r.integration.clone()) else {
         return ConnectDecision::Accept { headers: Vec::new() };
     };

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::model::{
-    Api, ApiRuntime, Integration, IntegrationType, ModelError, Route, RouteResponse, Stage,
+    Api, ApiRuntime, Authorizer, Integration, IntegrationType, ModelError, Route, RouteResponse, Stage,
     default_selection_expression, is_url, validate,
 };
 
@@ -62,8 +62,35 @@ pub fn runtime(
             }
         }
         let route_response_selection_expression = text(Some(item), "routeResponseSelectionExpression");
-        routes.push(Route { route_key, target, route_response_selection_expression });
+        // Only CUSTOM (REQUEST authorizers) acts yet; AWS_IAM routes run unguarded, with a warning.
+        let authorization_type = text(Some(item), "authorizationType").filter(|t| t == "CUSTOM");
+        if text(Some(item), "authorizationType").as_deref() == Some("AWS_IAM") {
+            tracing::warn!(api = api_id, route = %route_key, "AWS_IAM authorization is not enforced yet.");
+        }
+        let authorizer_id = authorization_type.as_ref().and_then(|_| text(Some(item), "authorizerId"));
+        routes.push(Route {
+            route_key,
+            target,
+            route_response_selection_expression,
+            authorization_type,
+            authorizer_id,
+        });
     }
+    let authorizers = items(definitions.get("authorizers"))
+        .into_iter()
+        .filter_map(|(id, item)| {
+            Some(Authorizer {
+                authorizer_id: id.to_owned(),
+                name: text(Some(item), "name"),
+                authorizer_uri: text(Some(item), "authorizerUri")?,
+                identity_source: item
+                    .get("identitySource")
+                    .and_then(Value::as_array)
+                    .map(|sources| sources.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect();
     let api = Api {
         api_id: api_id.to_owned(),
         name: text(api, "name"),
@@ -72,6 +99,7 @@ pub fn runtime(
         routes,
         integrations,
         route_responses,
+        authorizers,
     };
     validate(api)
 }

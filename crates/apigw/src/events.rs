@@ -23,6 +23,23 @@ type JsonMap = Map<String, Value>;
 
 /// Serialises the proxy event to JSON.
 pub(crate) fn proxy_event(ctx: &ConnContext, facts: &EventFacts<'_>) -> Vec<u8> {
+    with_event(ctx, facts, |event| serde_json::to_vec(event).unwrap_or_default())
+}
+
+/// The REQUEST authorizer event of a `$connect` (reference apigw.md §3.4): the CONNECT event with `type` and
+/// `methodArn`, `stageVariables` always present, and no `isBase64Encoded`.
+pub(crate) fn authorizer_event(ctx: &ConnContext, facts: &EventFacts<'_>, method_arn: &str) -> Value {
+    let mut event = with_event(ctx, facts, |event| serde_json::to_value(event).unwrap_or_default());
+    if let Value::Object(map) = &mut event {
+        map.remove("isBase64Encoded");
+        map.entry("stageVariables").or_insert_with(|| Value::Object(Map::new()));
+        map.insert("type".to_owned(), Value::String("REQUEST".to_owned()));
+        map.insert("methodArn".to_owned(), Value::String(method_arn.to_owned()));
+    }
+    event
+}
+
+fn with_event<T>(ctx: &ConnContext, facts: &EventFacts<'_>, render: impl FnOnce(&ProxyEvent<'_>) -> T) -> T {
     let (headers, multi_headers) = match facts.event_type {
         EventType::Connect => header_maps(ctx.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
         EventType::Disconnect => {
@@ -60,11 +77,12 @@ pub(crate) fn proxy_event(ctx: &ConnContext, facts: &EventFacts<'_>) -> Vec<u8> 
             domain_name: &ctx.domain_name,
             connection_id: &ctx.connection_id,
             api_id: &ctx.api.api.api_id,
+            authorizer: ctx.authorizer.as_ref(),
         },
         body: facts.body,
         is_base64_encoded: false,
     };
-    serde_json::to_vec(&event).unwrap_or_default()
+    render(&event)
 }
 
 /// `headers` keeps the last value of each name, `multiValueHeaders` all of them, names as given.

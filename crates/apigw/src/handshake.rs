@@ -50,6 +50,7 @@ impl ConnContext {
             domain_name: domain_name(host, parts.uri.path()),
             headers: event_headers(&parts.headers, peer.addr, peer.tls),
             query: parts.uri.query().map(form_pairs).unwrap_or_default(),
+            authorizer: None,
         }
     }
 }

@@ -72,6 +72,19 @@ pub fn integration_uri<'a>(integration: &'a Integration, ctx: &ConnContext) -> C
 pub struct Invoker {
     client: reqwest::Client,
     functions: Option<Arc<dyn Invoke>>,
+    /// The region and account of the ARNs it builds (an authorizer's `methodArn`).
+    pub(crate) region: String,
+    pub(crate) account_id: String,
+}
+
+/// What a function called directly (an authorizer) answered.
+#[derive(Debug)]
+pub(crate) enum FunctionCall {
+    Answered(Bytes),
+    /// The function ran and failed: Lambda's error document.
+    FunctionError(Bytes),
+    Failed(String),
+    TimedOut,
 }
 
 impl Default for Invoker {
@@ -88,7 +101,47 @@ impl Invoker {
             .no_proxy()
             .build()
             .unwrap_or_default();
-        Invoker { client, functions: None }
+        Invoker { client, functions: None, region: "us-east-1".to_owned(), account_id: "000000000000".to_owned() }
+    }
+
+    /// The region and account this gateway runs as.
+    pub fn with_account(mut self, region: &str, account_id: &str) -> Invoker {
+        self.region = region.to_owned();
+        self.account_id = account_id.to_owned();
+        self
+    }
+
+    /// Calls the function `uri` names (a Lambda ARN, or a Lambda-style function's `http(s)://` URL) with `payload`,
+    /// within `timeout`.
+    pub(crate) async fn call_function(&self, uri: &str, payload: Vec<u8>, timeout: Duration) -> FunctionCall {
+        if let Some(function) = FunctionRef::from_integration_uri(uri) {
+            let Some(functions) = &self.functions else {
+                return FunctionCall::Failed(format!("no function `{}` is hosted here", function.name));
+            };
+            return match tokio::time::timeout(timeout, functions.invoke(&function, Bytes::from(payload))).await {
+                Err(_) => FunctionCall::TimedOut,
+                Ok(Ok(answer)) => FunctionCall::Answered(answer),
+                Ok(Err(InvokeError::Function { payload })) => FunctionCall::FunctionError(payload),
+                Ok(Err(err)) => FunctionCall::Failed(format!("function `{}`: {err}", function.name)),
+            };
+        }
+        if !(uri.starts_with("http://") || uri.starts_with("https://")) {
+            return FunctionCall::Failed(format!("`{uri}` is neither an http(s) URL nor a Lambda function ARN"));
+        }
+        let request =
+            self.client.post(uri).timeout(timeout).header(http::header::CONTENT_TYPE, "application/json").body(payload);
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(err) if err.is_timeout() => return FunctionCall::TimedOut,
+            Err(err) => return FunctionCall::Failed(err.to_string()),
+        };
+        let status = response.status();
+        match response.bytes().await {
+            Ok(_) if !status.is_success() => FunctionCall::Failed(format!("function answered HTTP {status}")),
+            Ok(bytes) => FunctionCall::Answered(bytes),
+            Err(err) if err.is_timeout() => FunctionCall::TimedOut,
+            Err(err) => FunctionCall::Failed(err.to_string()),
+        }
     }
 
     /// Integrations whose URI is a Lambda function ARN invoke the function of that name through `functions`.
@@ -244,7 +297,7 @@ fn mock(integration: &Integration) -> Outcome {
 }
 
 /// Resolves a request-parameter source (`context.connectionId`, `route.request.header.X`, `'static'`, …).
-fn resolve_parameter(source: &str, call: &Call<'_>) -> Option<String> {
+pub(crate) fn resolve_parameter(source: &str, call: &Call<'_>) -> Option<String> {
     let ctx = call.ctx;
     if let Some(literal) = source.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
         return Some(literal.to_owned());
@@ -293,8 +346,15 @@ mod tests {
     #[test]
     fn stage_variables_fill_the_integration_uri() {
         let apis = crate::testing::one_api();
-        let record =
-            Record { api: "a".into(), stage: "prod".into(), at: 0, ip: String::new(), ua: None, host: String::new() };
+        let record = Record {
+            api: "a".into(),
+            stage: "prod".into(),
+            at: 0,
+            ip: String::new(),
+            ua: None,
+            host: String::new(),
+            auth: None,
+        };
         let ctx = record.context(&apis, "id").unwrap();
         let with = |uri: &str| Integration {
             integration_id: "i".to_owned(),

@@ -6,6 +6,7 @@
 //! ([`http::request::Parts`] and bytes), runs [`management::apply`] for management calls (its own or forwarded by
 //! other nodes) and a [`hub::session`] with a [`router::MessageRouter`] as each API socket's inbound handler.
 
+mod authorizer;
 pub mod connect;
 pub mod deployed;
 mod events;

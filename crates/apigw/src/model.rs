@@ -27,6 +27,8 @@ pub struct Api {
     pub integrations: Vec<Integration>,
     #[serde(default)]
     pub route_responses: Vec<RouteResponse>,
+    #[serde(default)]
+    pub authorizers: Vec<Authorizer>,
 }
 
 pub fn default_selection_expression() -> String {
@@ -52,6 +54,26 @@ pub struct Route {
     /// `$default` makes the route two-way once it also has a `$default` route response.
     #[serde(default)]
     pub route_response_selection_expression: Option<String>,
+    /// `NONE` (the default) or `CUSTOM` (with `authorizer_id`; `$connect` only).
+    #[serde(default)]
+    pub authorization_type: Option<String>,
+    #[serde(default)]
+    pub authorizer_id: Option<String>,
+}
+
+/// A REQUEST authorizer: a Lambda function (its ARN or API Gateway's `…/invocations` URI; or a Lambda-style
+/// function over HTTP) that answers an IAM policy for a `$connect`, given the identity sources it needs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authorizer {
+    pub authorizer_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub authorizer_uri: String,
+    /// `route.request.header.X`, `route.request.querystring.X`, `stageVariables.X`, `context.X`: each must be
+    /// present and not empty, else the handshake is refused 401 without calling the authorizer.
+    #[serde(default)]
+    pub identity_source: Vec<String>,
 }
 
 /// A route response; only the `$default` key exists for WebSocket APIs.
@@ -132,6 +154,8 @@ pub struct RouteRuntime {
     pub route_key: String,
     pub integration: Option<Arc<Integration>>,
     pub two_way: bool,
+    /// The REQUEST authorizer that guards it (`$connect` only).
+    pub authorizer: Option<Arc<Authorizer>>,
 }
 
 impl ApiRuntime {
@@ -238,6 +262,17 @@ pub(crate) fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
         integrations.insert(integration.integration_id.clone(), Arc::new(integration.clone()));
     }
 
+    let mut authorizers = HashMap::new();
+    for authorizer in &api.authorizers {
+        if !is_url(&authorizer.authorizer_uri) {
+            return Err(invalid(format!(
+                "authorizer `{}`: authorizer_uri must be a Lambda function ARN or an http:// or https:// URL",
+                authorizer.authorizer_id
+            )));
+        }
+        authorizers.insert(authorizer.authorizer_id.clone(), Arc::new(authorizer.clone()));
+    }
+
     let mut routes = HashMap::new();
     for route in &api.routes {
         if route.route_key.starts_with('$')
@@ -257,11 +292,38 @@ pub(crate) fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
                 })?)
             }
         };
+        let authorizer = match (route.authorization_type.as_deref(), &route.authorizer_id) {
+            (None | Some("NONE"), None) => None,
+            (Some("CUSTOM"), Some(id)) if route.route_key == "$connect" => Some(
+                authorizers
+                    .get(id)
+                    .cloned()
+                    .ok_or_else(|| invalid(format!("route `{}` names unknown authorizer `{id}`", route.route_key)))?,
+            ),
+            (Some("CUSTOM"), Some(_)) => {
+                return Err(invalid(format!(
+                    "route `{}`: authorization is restricted to the $connect route only",
+                    route.route_key
+                )));
+            }
+            (kind, id) => {
+                return Err(invalid(format!(
+                    "route `{}`: authorization_type {} with authorizer_id {} is not supported (CUSTOM with an \
+                     authorizer, or NONE)",
+                    route.route_key,
+                    kind.unwrap_or("NONE"),
+                    id.as_deref().unwrap_or("none")
+                )));
+            }
+        };
         let has_response =
             api.route_responses.iter().any(|r| r.route_key == route.route_key && r.route_response_key == "$default");
         let two_way = has_response && route.route_response_selection_expression.as_deref() == Some("$default");
         if routes
-            .insert(route.route_key.clone(), RouteRuntime { route_key: route.route_key.clone(), integration, two_way })
+            .insert(
+                route.route_key.clone(),
+                RouteRuntime { route_key: route.route_key.clone(), integration, two_way, authorizer },
+            )
             .is_some()
         {
             return Err(invalid(format!("duplicate route key `{}`", route.route_key)));

@@ -20,6 +20,9 @@ pub struct Record {
     pub ip: String,
     pub ua: Option<String>,
     pub host: String,
+    /// `requestContext.authorizer` of the connection's events, when `$connect` had an authorizer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Record {
@@ -31,6 +34,7 @@ impl Record {
             ip: ctx.identity.source_ip.clone(),
             ua: ctx.identity.user_agent.clone(),
             host: ctx.domain_name.clone(),
+            auth: ctx.authorizer.clone(),
         }
     }
 
@@ -51,6 +55,7 @@ impl Record {
             domain_name: self.host.clone(),
             headers: Vec::new(),
             query: Vec::new(),
+            authorizer: self.auth.clone(),
         })
     }
 }
@@ -69,6 +74,7 @@ mod tests {
             ip: "192.0.2.1".to_owned(),
             ua: None,
             host: "example.com".to_owned(),
+            auth: None,
         };
         let json = serde_json::to_string(&record).unwrap();
         assert_eq!(

@@ -14,6 +14,7 @@ pub(crate) fn one_api() -> ApiSet {
         routes: Vec::new(),
         integrations: Vec::new(),
         route_responses: Vec::new(),
+        authorizers: Vec::new(),
     };
     ApiSet::new(vec![api]).unwrap()
 }

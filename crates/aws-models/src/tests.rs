@@ -89,6 +89,22 @@ fn the_error_table_agrees_with_the_models_it_serves() {
             assert_eq!(code.status().as_u16(), info.status, "{} {}", service.name, error.name);
         }
     }
+    // Lambda: of the operations Switchboard serves, the errors it answers are in the table with the model's status.
+    let served = [lambda::Operation::Invoke, lambda::Operation::GetFunction, lambda::Operation::ListFunctions];
+    let answered = [
+        "ResourceNotFoundException",
+        "TooManyRequestsException",
+        "RequestTooLargeException",
+        "InvalidParameterValueException",
+        "InvalidRequestContentException",
+        "ServiceException",
+    ];
+    for name in answered {
+        let error = served.iter().flat_map(|op| op.model().errors).find(|e| e.name == name);
+        let info = error.and_then(|e| e.error).unwrap_or_else(|| panic!("lambda {name} is not in the model"));
+        let code = wire::ErrorCode::from_aws_type(name).unwrap_or_else(|| panic!("lambda {name} is not in the table"));
+        assert_eq!(code.status().as_u16(), info.status, "lambda {name}");
+    }
 }
 
 #[test]

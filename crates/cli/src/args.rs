@@ -64,6 +64,8 @@ pub(crate) struct Call {
     pub(crate) cli_input_json: Option<String>,
     pub(crate) cli_input_yaml: Option<String>,
     pub(crate) skeleton: Option<SkeletonKind>,
+    /// The positional `outfile` of an operation that writes its blob payload to a file (`lambda invoke`).
+    pub(crate) outfile: Option<String>,
 }
 
 #[derive(Debug)]
@@ -149,6 +151,7 @@ pub(crate) fn parse(words: &[String], services: &[&'static Service]) -> Result<I
                         cli_input_json: None,
                         cli_input_yaml: None,
                         skeleton: None,
+                        outfile: None,
                     });
                 } else {
                     let choices: Vec<&str> = svc.operations.iter().map(|op| op.cli_name).collect();
@@ -159,6 +162,8 @@ pub(crate) fn parse(words: &[String], services: &[&'static Service]) -> Result<I
                 }
             } else if word == "help" {
                 help = true;
+            } else if let Some(call) = call.as_mut().filter(|c| c.outfile.is_none() && takes_outfile(c.operation)) {
+                call.outfile = Some(word.clone());
             } else {
                 unknown.push(word.clone());
             }
@@ -246,10 +251,19 @@ pub(crate) fn parse(words: &[String], services: &[&'static Service]) -> Result<I
             if !unknown.is_empty() {
                 return Err(CliError::usage(format!("switchboard: error: Unknown options: {}", unknown.join(", "))));
             }
+            if call.outfile.is_none() && call.skeleton.is_none() && takes_outfile(call.operation) {
+                return Err(CliError::usage("switchboard: error: the following arguments are required: outfile"));
+            }
             Command::Call(call)
         }
     };
     Ok(Invocation { globals, command })
+}
+
+/// Whether `operation` takes the positional `outfile` its blob payload is written to, as the AWS CLI's
+/// `lambda invoke` does.
+pub(crate) fn takes_outfile(operation: &Operation) -> bool {
+    std::ptr::eq(operation, aws_models::lambda::Operation::Invoke.model())
 }
 
 /// The one value of an option: inline (`--name=value`) or the next word, which must not be an option.

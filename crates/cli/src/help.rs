@@ -107,6 +107,9 @@ pub(crate) fn operation_page(service: &Service, operation: &Operation) -> String
     }
     line(&mut out, SECTION + 3, "[--cli-input-json | --cli-input-yaml]");
     line(&mut out, SECTION + 3, "[--generate-cli-skeleton <value>]");
+    if crate::args::takes_outfile(operation) {
+        line(&mut out, SECTION + 3, "<outfile>");
+    }
     for (name, kind, _) in GLOBAL_OPTIONS {
         line(
             &mut out,
@@ -118,6 +121,11 @@ pub(crate) fn operation_page(service: &Service, operation: &Operation) -> String
     section(&mut out, "OPTIONS");
     for member in operation.input_members() {
         option(&mut out, member);
+    }
+    if crate::args::takes_outfile(operation) {
+        line(&mut out, SECTION, "outfile (string)");
+        paragraphs(&mut out, SECTION + 3, "Filename where the content (the answer's Payload) will be saved.");
+        out.push('\n');
     }
     line(&mut out, SECTION, "--cli-input-json | --cli-input-yaml (string)");
     paragraphs(

@@ -1,6 +1,6 @@
-//! `switchboard apigatewaymanagementapi …`, `switchboard apigatewayv2 …` and `switchboard ivschat …`: a command line
-//! that behaves like the AWS CLI for these services, against a Switchboard server (the default endpoint) or against
-//! AWS itself.
+//! `switchboard apigatewaymanagementapi …`, `switchboard apigatewayv2 …`, `switchboard ivschat …` and
+//! `switchboard lambda …`: a command line that behaves like the AWS CLI for these services, against a Switchboard
+//! server (the default endpoint) or against AWS itself.
 //!
 //! The flow of one command: `args` splits the words into global options and the operation's options; `params`
 //! turns those (and `--cli-input-json`/`--cli-input-yaml`) into the operation's parameters and validates them
@@ -14,6 +14,7 @@ mod args;
 mod env;
 mod help;
 mod ivschat;
+mod lambda;
 mod model;
 mod output;
 mod params;
@@ -29,8 +30,12 @@ use args::{Call, Command, Globals, SkeletonKind};
 use model::Service;
 
 /// The services of the command line, by command name.
-static SERVICES: [&Service; 3] =
-    [&aws_models::apigatewaymanagementapi::SERVICE, &aws_models::ivschat::SERVICE, &aws_models::apigatewayv2::SERVICE];
+static SERVICES: [&Service; 4] = [
+    &aws_models::apigatewaymanagementapi::SERVICE,
+    &aws_models::ivschat::SERVICE,
+    &aws_models::apigatewayv2::SERVICE,
+    &aws_models::lambda::SERVICE,
+];
 
 /// What went wrong, as the AWS CLI v2 tells it by its exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,7 +159,13 @@ async fn call_operation(globals: &Globals, call: &Call) -> Result<String, CliErr
     }
     let target = env::resolve(globals, call.service, &profiles).await?;
     match restjson::call(&target, call.service, call.operation, &parameters).await? {
-        Some(value) => output::render(value, format, query.as_ref()),
+        Some(value) => {
+            let value = match &call.outfile {
+                Some(path) => write_payload(value, path)?,
+                None => value,
+            };
+            output::render(value, format, query.as_ref())
+        }
         None => Ok(String::new()),
     }
 }
@@ -171,6 +182,21 @@ pub fn parse_shorthand(text: &str) -> Result<serde_json::Value, String> {
 /// targets, as [`parse_shorthand`].
 pub fn parse_yaml_input(text: &str) -> Result<serde_json::Value, String> {
     params::yaml_input(text).map_err(|err| err.message)
+}
+
+/// Writes the answer's blob `Payload` (base64 in the decoded answer) to `path`, raw, and answers the rest, as the AWS
+/// CLI's `lambda invoke` does with its `outfile`.
+fn write_payload(mut value: serde_json::Value, path: &str) -> Result<serde_json::Value, CliError> {
+    use base64::Engine;
+    let payload = value.as_object_mut().and_then(|answer| answer.remove("Payload"));
+    let bytes = match payload.as_ref().and_then(serde_json::Value::as_str) {
+        Some(text) => base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|_| CliError::other("the answer's Payload is not valid base64"))?,
+        None => Vec::new(),
+    };
+    std::fs::write(path, bytes).map_err(|err| CliError::other(format!("cannot write {path}: {err}")))?;
+    Ok(value)
 }
 
 /// An error with its sources, on one line.

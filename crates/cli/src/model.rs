@@ -4,7 +4,7 @@
 //! read these tables.
 
 pub(crate) use aws_models::{Kind, Location, Member, Operation, Service, Shape, kebab};
-use aws_models::{apigatewaymanagementapi, apigatewayv2, ivschat};
+use aws_models::{apigatewaymanagementapi, apigatewayv2, ivschat, lambda};
 
 /// An operation of one of the command line's services, typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,6 +12,7 @@ pub(crate) enum Op {
     Management(apigatewaymanagementapi::Operation),
     IvsChat(ivschat::Operation),
     ApiGatewayV2(apigatewayv2::Operation),
+    Lambda(lambda::Operation),
 }
 
 impl Op {
@@ -23,6 +24,8 @@ impl Op {
             ivschat::Operation::from_name(operation.name).map(Op::IvsChat)
         } else if std::ptr::eq(service, &apigatewayv2::SERVICE) {
             apigatewayv2::Operation::from_name(operation.name).map(Op::ApiGatewayV2)
+        } else if std::ptr::eq(service, &lambda::SERVICE) {
+            lambda::Operation::from_name(operation.name).map(Op::Lambda)
         } else {
             None
         }
@@ -34,6 +37,7 @@ impl Op {
             Op::Management(op) => crate::apigw::examples::of(op),
             Op::IvsChat(op) => crate::ivschat::examples::of(op),
             Op::ApiGatewayV2(_) => &[],
+            Op::Lambda(op) => crate::lambda::examples::of(op),
         }
     }
 }

@@ -377,3 +377,23 @@ fn every_command_dispatches_on_a_generated_operation() {
     assert!(disconnect.output.is_some_and(|shape| shape.members().is_empty()));
     assert!(super::model::printed_output(disconnect).is_none());
 }
+
+#[test]
+fn lambda_invoke_takes_its_outfile_as_the_aws_cli_does() {
+    let (call, params) =
+        parse(r#"switchboard lambda invoke --function-name f --payload '{"a":1}' out.json --log-type Tail"#).unwrap();
+    assert_eq!(call.outfile.as_deref(), Some("out.json"));
+    assert_eq!(Value::Object(params), json!({"FunctionName": "f", "Payload": "eyJhIjoxfQ==", "LogType": "Tail"}));
+    let missing = error("switchboard lambda invoke --function-name f");
+    assert_eq!(
+        (missing.kind, missing.message.as_str()),
+        (ErrorKind::Usage, "switchboard: error: the following arguments are required: outfile")
+    );
+    let extra = error("switchboard lambda invoke --function-name f a.json b.json");
+    assert_eq!(extra.message, "switchboard: error: Unknown options: b.json");
+    let (call, _) = parse("switchboard lambda list-functions --max-items 5").unwrap();
+    assert_eq!(call.outfile, None);
+    assert!(error("switchboard lambda list-functions out.json").message.contains("Unknown options: out.json"));
+    let written = super::write_payload(json!({"StatusCode": 200, "Payload": "eyJhIjoxfQ=="}), "/dev/null").unwrap();
+    assert_eq!(written, json!({"StatusCode": 200}));
+}

@@ -3,11 +3,14 @@
 //! (`arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/{ARN}/invocations`), a partial ARN
 //! (`ACCOUNT:function:NAME`) or a bare name (`NAME`, `NAME:QUALIFIER`), as the Invoke API's `FunctionName` takes them.
 
-/// A function named by a reference, with the qualifier (alias or version) it asked for.
+/// A function named by a reference, with the qualifier (alias or version) it asked for, and the region and account
+/// a full or partial ARN named (which a remote function is called in).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FunctionRef {
     pub name: String,
     pub qualifier: Option<String>,
+    pub region: Option<String>,
+    pub account: Option<String>,
 }
 
 impl FunctionRef {
@@ -18,8 +21,11 @@ impl FunctionRef {
         let rest = strip_partition(arn)?.strip_prefix("lambda:")?;
         // REGION:ACCOUNT:function:NAME[:QUALIFIER]
         let mut fields = rest.splitn(3, ':');
-        let (_region, _account, tail) = (fields.next()?, fields.next()?, fields.next()?);
-        FunctionRef::of_tail(tail.strip_prefix("function:")?)
+        let (region, account, tail) = (fields.next()?, fields.next()?, fields.next()?);
+        let mut function = FunctionRef::of_tail(tail.strip_prefix("function:")?)?;
+        function.region = Some(region.to_owned()).filter(|r| !r.is_empty());
+        function.account = Some(account.to_owned()).filter(|a| !a.is_empty());
+        Some(function)
     }
 
     /// Any form the Invoke API's `FunctionName` accepts: a full or partial ARN, or a name with an optional
@@ -28,8 +34,10 @@ impl FunctionRef {
         if reference.starts_with("arn:") {
             return FunctionRef::from_integration_uri(reference);
         }
-        if let Some((_, tail)) = reference.split_once(":function:") {
-            return FunctionRef::of_tail(tail);
+        if let Some((account, tail)) = reference.split_once(":function:") {
+            let mut function = FunctionRef::of_tail(tail)?;
+            function.account = Some(account.to_owned());
+            return Some(function);
         }
         FunctionRef::of_tail(reference)
     }
@@ -45,8 +53,12 @@ impl FunctionRef {
         let qualifier_ok = qualifier.is_none_or(|q| {
             (1..=128).contains(&q.len()) && q.bytes().all(|b| b.is_ascii_alphanumeric() || b"$-_".contains(&b))
         });
-        (name_ok && qualifier_ok)
-            .then(|| FunctionRef { name: name.to_owned(), qualifier: qualifier.map(str::to_owned) })
+        (name_ok && qualifier_ok).then(|| FunctionRef {
+            name: name.to_owned(),
+            qualifier: qualifier.map(str::to_owned),
+            region: None,
+            account: None,
+        })
     }
 
     /// The ARN an invocation through this reference was made with, as `Lambda-Runtime-Invoked-Function-Arn` shows
@@ -92,23 +104,31 @@ mod tests {
     use super::*;
 
     fn named(name: &str, qualifier: Option<&str>) -> Option<FunctionRef> {
-        Some(FunctionRef { name: name.to_owned(), qualifier: qualifier.map(str::to_owned) })
+        Some(FunctionRef {
+            name: name.to_owned(),
+            qualifier: qualifier.map(str::to_owned),
+            region: None,
+            account: None,
+        })
+    }
+
+    /// `named`, with the region and account of the ARN it came from.
+    fn in_account(name: &str, qualifier: Option<&str>, region: &str, account: &str) -> Option<FunctionRef> {
+        named(name, qualifier).map(|f| FunctionRef { region: Some(region.into()), account: Some(account.into()), ..f })
     }
 
     #[test]
     fn integration_uris_name_their_function() {
         let arn = "arn:aws:lambda:us-east-1:123456789012:function:onconnect";
+        let ours = |qualifier| in_account("onconnect", qualifier, "us-east-1", "123456789012");
         for (uri, expected) in [
-            (arn.to_owned(), named("onconnect", None)),
-            (format!("{arn}:live"), named("onconnect", Some("live"))),
-            (format!("{arn}:$LATEST"), named("onconnect", Some("$LATEST"))),
-            (
-                format!("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations"),
-                named("onconnect", None),
-            ),
+            (arn.to_owned(), ours(None)),
+            (format!("{arn}:live"), ours(Some("live"))),
+            (format!("{arn}:$LATEST"), ours(Some("$LATEST"))),
+            (format!("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations"), ours(None)),
             (
                 format!("arn:aws-cn:apigateway:cn-north-1:lambda:path/2015-03-31/functions/{arn}:7/invocations"),
-                named("onconnect", Some("7")),
+                ours(Some("7")),
             ),
             ("http://127.0.0.1:3000/".to_owned(), None),
             ("arn:aws:lambda:us-east-1:123456789012:layer:x".to_owned(), None),
@@ -120,8 +140,9 @@ mod tests {
         }
         assert_eq!(FunctionRef::parse("onconnect"), named("onconnect", None));
         assert_eq!(FunctionRef::parse("onconnect:2"), named("onconnect", Some("2")));
-        assert_eq!(FunctionRef::parse("123456789012:function:onconnect"), named("onconnect", None));
-        assert_eq!(FunctionRef::parse(arn), named("onconnect", None));
+        let partial = named("onconnect", None).map(|f| FunctionRef { account: Some("123456789012".into()), ..f });
+        assert_eq!(FunctionRef::parse("123456789012:function:onconnect"), partial);
+        assert_eq!(FunctionRef::parse(arn), ours(None));
         assert_eq!(FunctionRef::parse(""), None);
         let live = named("f", Some("live")).unwrap();
         assert_eq!(
@@ -130,7 +151,7 @@ mod tests {
         );
         assert_eq!(
             FunctionRef::from_integration_uri(&integration_uri("us-east-1", "000000000000", "f")),
-            named("f", None)
+            in_account("f", None, "us-east-1", "000000000000")
         );
     }
 }

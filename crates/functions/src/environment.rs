@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{InvokeError, MAX_PAYLOAD_BYTES, RuntimeApiError};
-use crate::log::{FunctionLog, Report, peak_memory_mb};
+use crate::log::{Capture, FunctionLog, Report, keep_last, peak_memory_mb};
 use crate::pool::PoolCore;
 
 /// The most output kept per environment to report a crash with.
@@ -38,6 +38,8 @@ pub(crate) struct Invocation {
     /// One of the function's concurrency permits, released when the invocation ends.
     pub(crate) permit: OwnedSemaphorePermit,
     pub(crate) done: oneshot::Sender<Outcome>,
+    /// Where the invocation's own log goes, when its caller wants it (`X-Amz-Log-Type: Tail`).
+    pub(crate) capture: Option<Arc<Capture>>,
 }
 
 /// How an invocation ended.
@@ -58,6 +60,7 @@ struct Running {
     done: oneshot::Sender<Outcome>,
     /// The init phase, reported with the environment's first invocation.
     init: Option<Duration>,
+    capture: Option<Arc<Capture>>,
 }
 
 #[derive(Debug)]
@@ -105,6 +108,8 @@ pub(crate) struct Environment {
     pub(crate) stop: CancellationToken,
     pid: AtomicU32,
     tail: Mutex<String>,
+    /// The capture of the last invocation a runtime took: its output lands there until the next one starts.
+    capture: Mutex<Option<Arc<Capture>>>,
 }
 
 impl Environment {
@@ -133,6 +138,7 @@ impl Environment {
             stop,
             pid: AtomicU32::new(0),
             tail: Mutex::new(String::new()),
+            capture: Mutex::new(None),
         }
     }
 
@@ -158,10 +164,10 @@ impl Environment {
     }
 
     /// Assigns an invocation; gives it back when the environment is stopping or has one already.
-    pub(crate) fn assign(&self, invocation: Invocation) -> Result<(), Invocation> {
+    pub(crate) fn assign(&self, invocation: Invocation) -> Result<(), Box<Invocation>> {
         let mut state = self.state.lock();
         if state.dead || state.init_error.is_some() || state.pending.is_some() || state.current.is_some() {
-            return Err(invocation);
+            return Err(Box::new(invocation));
         }
         state.pending = Some((invocation, Instant::now()));
         drop(state);
@@ -173,16 +179,13 @@ impl Environment {
     /// A line of the process's output: to the function's log, and to the tail a crash is reported with.
     pub(crate) fn output(&self, line: &str) {
         self.log.line(line);
+        if let Some(capture) = self.capture.lock().as_ref() {
+            capture.output(line);
+        }
         let mut tail = self.tail.lock();
         tail.push_str(line);
         tail.push('\n');
-        if tail.len() > TAIL_BYTES {
-            let mut cut = tail.len() - TAIL_BYTES;
-            while !tail.is_char_boundary(cut) {
-                cut += 1;
-            }
-            tail.drain(..cut);
-        }
+        keep_last(&mut tail, TAIL_BYTES);
     }
 
     /// When the supervisor must look again at this environment: now when it is stopping, else the end of its
@@ -320,7 +323,7 @@ impl Environment {
             init: running.init,
             status,
         };
-        self.log.end(&report);
+        self.log.end(&report, running.capture.as_deref());
         self.state.lock().idle_since = Instant::now();
         let _ = running.done.send(Outcome::Done(result));
         if reusable && let Some(pool) = self.pool.upgrade() {
@@ -405,9 +408,11 @@ impl RuntimeHandle {
             permit: invocation.permit,
             done: invocation.done,
             init,
+            capture: invocation.capture.clone(),
         });
         drop(state);
-        env.log.start(&next.request_id);
+        *env.capture.lock() = invocation.capture.clone();
+        env.log.start(&next.request_id, invocation.capture.as_deref());
         env.changed.notify_one();
         Some(Ok(next))
     }

@@ -1,5 +1,6 @@
-//! The one way to call a function, whoever runs it: hosted here ([`Functions`](crate::Functions)) or, later,
-//! remote through the Lambda Invoke API. Integrations and authorizers call through this trait.
+//! The one way to call a function, whoever runs it: hosted here ([`Functions`](crate::Functions)) or remote through
+//! the Lambda Invoke API ([`Router`](crate::remote::Router) picks). Integrations and authorizers call through this
+//! trait.
 
 use std::fmt::Debug;
 use std::future::Future;

@@ -4,18 +4,22 @@
 //! Hosting is HTTP-free: [`Functions`] keeps a pool of execution environments per function (child processes, one
 //! invocation at a time each, started on demand up to a concurrency limit, reused while warm, stopped when idle)
 //! and answers [`Invoke::invoke`]. Each environment's runtime client speaks the Lambda Runtime API to a listener the
-//! server binds through [`RuntimeApiServer`], over that environment's [`RuntimeHandle`].
+//! server binds through [`RuntimeApiServer`], over that environment's [`RuntimeHandle`]. Functions that are not
+//! hosted are invoked through the Lambda Invoke API (`remote`); the Lambda API of the hosted ones is `api`.
 
+pub mod api;
 pub mod arn;
 pub mod clients;
 mod environment;
 pub mod error;
+pub mod events;
 mod invoke;
 pub mod launch;
 mod log;
 mod pool;
 mod process;
 mod registry;
+pub mod remote;
 mod runtime;
 pub mod settings;
 pub mod spec;

@@ -79,14 +79,78 @@ impl FunctionLog {
         }
     }
 
-    pub(crate) fn start(&self, request_id: &str) {
-        self.line(&format!("START RequestId: {request_id} Version: $LATEST"));
+    /// `START`, as Lambda writes it when a runtime takes an invocation; also to the invocation's capture.
+    pub(crate) fn start(&self, request_id: &str, capture: Option<&Capture>) {
+        let line = format!("START RequestId: {request_id} Version: $LATEST");
+        if let Some(capture) = capture {
+            capture.start(&line);
+        }
+        self.line(&line);
     }
 
-    /// `END` and `REPORT`, as Lambda writes them after each invocation.
-    pub(crate) fn end(&self, report: &Report<'_>) {
-        self.line(&format!("END RequestId: {}", report.request_id));
-        self.line(&report.render());
+    /// `END` and `REPORT`, as Lambda writes them after each invocation; also to the invocation's capture.
+    pub(crate) fn end(&self, report: &Report<'_>, capture: Option<&Capture>) {
+        let end = format!("END RequestId: {}", report.request_id);
+        let rendered = report.render();
+        if let Some(capture) = capture {
+            capture.finish(&format!("{end}\n{rendered}\n"));
+        }
+        self.line(&end);
+        self.line(&rendered);
+    }
+}
+
+/// One invocation's log as `X-Amz-Log-Type: Tail` answers it: `START`, the function's output while it ran, `END`
+/// and `REPORT`; only the last [`TAIL_BYTES`] of the output are kept.
+#[derive(Debug, Default)]
+pub(crate) struct Capture {
+    parts: Mutex<CaptureParts>,
+}
+
+#[derive(Debug, Default)]
+struct CaptureParts {
+    start: String,
+    output: String,
+    end: String,
+}
+
+/// How much of an invocation's log `X-Amz-Log-Result` carries: Lambda's last 4 KB.
+pub(crate) const TAIL_BYTES: usize = 4096;
+
+impl Capture {
+    fn start(&self, line: &str) {
+        self.parts.lock().start = format!("{line}\n");
+    }
+
+    /// A line of the function's output while the invocation runs.
+    pub(crate) fn output(&self, line: &str) {
+        let mut parts = self.parts.lock();
+        parts.output.push_str(line);
+        parts.output.push('\n');
+        keep_last(&mut parts.output, TAIL_BYTES);
+    }
+
+    fn finish(&self, end: &str) {
+        self.parts.lock().end = end.to_owned();
+    }
+
+    /// The last [`TAIL_BYTES`] of the invocation's log.
+    pub(crate) fn tail(&self) -> String {
+        let parts = self.parts.lock();
+        let mut text = format!("{}{}{}", parts.start, parts.output, parts.end);
+        keep_last(&mut text, TAIL_BYTES);
+        text
+    }
+}
+
+/// Drops the start of `text` so that at most `limit` bytes remain (cut at a character boundary).
+pub(crate) fn keep_last(text: &mut String, limit: usize) {
+    if text.len() > limit {
+        let mut cut = text.len() - limit;
+        while !text.is_char_boundary(cut) {
+            cut += 1;
+        }
+        text.drain(..cut);
     }
 }
 
@@ -146,6 +210,32 @@ mod tests {
              \tInit Duration: 100.00 ms\tStatus: timeout\tError Type: Sandbox.Timedout"
         );
         assert!(peak_memory_mb(std::process::id()).is_some_and(|mb| mb > 0));
+    }
+
+    #[test]
+    fn a_capture_keeps_start_the_last_output_and_the_report_within_4_kb() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = FunctionLog::open(dir.path(), "f", 1 << 20);
+        let capture = Capture::default();
+        log.start("r1", Some(&capture));
+        capture.output("first");
+        assert_eq!(capture.tail(), "START RequestId: r1 Version: $LATEST\nfirst\n");
+        for n in 0..1000 {
+            capture.output(&format!("line {n}"));
+        }
+        let report = Report {
+            request_id: "r1",
+            duration: Duration::from_millis(1),
+            memory_mb: 128,
+            max_memory_used_mb: None,
+            init: None,
+            status: None,
+        };
+        log.end(&report, Some(&capture));
+        let tail = capture.tail();
+        assert!(tail.len() <= TAIL_BYTES, "{}", tail.len());
+        assert!(tail.contains("line 999\nEND RequestId: r1\nREPORT RequestId: r1\t"), "{tail}");
+        assert!(!tail.contains("first"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 use crate::arn::FunctionRef;
 use crate::environment::{Environment, Invocation, Outcome};
 use crate::error::{InvokeError, MAX_PAYLOAD_BYTES, ServiceError, ThrottleReason};
-use crate::log::FunctionLog;
+use crate::log::{Capture, FunctionLog};
 use crate::runtime::RuntimeApiServer;
 use crate::settings::Settings;
 use crate::spec::FunctionSpec;
@@ -75,8 +75,13 @@ impl PoolCore {
         }
     }
 
-    /// Runs one invocation.
-    pub(crate) async fn invoke(self: &Arc<Self>, target: &FunctionRef, payload: Bytes) -> Result<Bytes, InvokeError> {
+    /// Runs one invocation; its log goes to `capture` too, when given.
+    pub(crate) async fn invoke(
+        self: &Arc<Self>,
+        target: &FunctionRef,
+        payload: Bytes,
+        capture: Option<Arc<Capture>>,
+    ) -> Result<Bytes, InvokeError> {
         if payload.len() > MAX_PAYLOAD_BYTES {
             return Err(InvokeError::request_too_large());
         }
@@ -93,6 +98,7 @@ impl PoolCore {
                 timeout: self.spec.timeout,
                 permit,
                 done,
+                capture: capture.clone(),
             };
             if let Err(back) = env.assign(invocation) {
                 permit = back.permit;

@@ -16,6 +16,8 @@ pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(1);
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a watched function's code directory is checked for changes.
 pub const WATCH_INTERVAL: Duration = Duration::from_millis(500);
+/// Asynchronous invocations accepted and not yet run to their end, for the whole server.
+pub const DEFAULT_EVENT_QUEUE: usize = 1000;
 /// The size at which `{name}.log` is moved to `{name}.log.1` (the one older generation kept).
 pub const DEFAULT_MAX_LOG_BYTES: u64 = 10 * 1024 * 1024;
 
@@ -36,6 +38,8 @@ pub struct Settings {
     pub idle_timeout: Duration,
     pub queue_timeout: Duration,
     pub init_timeout: Duration,
+    /// Asynchronous invocations (`Event`) accepted and not yet ended; past it `Invoke` answers 429.
+    pub event_queue: usize,
     /// Start new environments when a function's code changes (`--watch`).
     pub watch: bool,
     pub watch_interval: Duration,
@@ -73,6 +77,7 @@ impl Settings {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             queue_timeout: DEFAULT_QUEUE_TIMEOUT,
             init_timeout: INIT_TIMEOUT,
+            event_queue: DEFAULT_EVENT_QUEUE,
             watch: false,
             watch_interval: WATCH_INTERVAL,
             log_dir,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 pub use self::chat::{ChatArgs, ChatFile, ChatS3File, ChatSettings};
 pub use self::cluster::{ClusterArgs, ClusterConfig, ClusterFile};
 pub use self::functions::{FunctionArgs, FunctionFile, FunctionsConfig, FunctionsFile};
+pub use self::remote::{LambdaFile, RemoteArgs, RemoteFunctionFile};
 pub use self::template::{TemplateArgs, TemplateFile, TemplateSettings};
 
 /// The default listen address: loopback, port 4510.
@@ -246,6 +247,11 @@ pub struct FileConfig {
     /// Variables every hosted function gets over its own environment.
     #[serde(default)]
     pub function_environment: BTreeMap<String, String>,
+    /// Remote functions: `[lambda]` and `[[remote_functions]]`.
+    #[serde(default)]
+    pub lambda: LambdaFile,
+    #[serde(default)]
+    pub remote_functions: Vec<RemoteFunctionFile>,
     /// Apply the template again when it changes, and run hosted functions' changed code, without a restart.
     #[serde(default)]
     pub watch: bool,
@@ -467,6 +473,9 @@ impl Config {
                 function_node: file.function_node,
                 function_environment: file.function_environment,
                 watch,
+                lambda: file.lambda,
+                remote_functions: file.remote_functions,
+                region: region.clone(),
             },
         )?;
         Ok(Config {
@@ -569,6 +578,8 @@ fn default_api(
             route_key: key.clone(),
             target: Some(format!("integrations/{integration_id}")),
             route_response_selection_expression: two_way.then(|| "$default".to_owned()),
+            authorization_type: None,
+            authorizer_id: None,
         });
     }
     for key in route_responses {
@@ -587,12 +598,14 @@ fn default_api(
             .iter()
             .map(|key| RouteResponse { route_key: key.clone(), route_response_key: "$default".to_owned() })
             .collect(),
+        authorizers: Vec::new(),
     })
 }
 
 mod chat;
 mod cluster;
 mod functions;
+mod remote;
 mod template;
 #[cfg(test)]
 mod tests;

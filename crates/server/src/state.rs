@@ -44,6 +44,8 @@ pub struct AppState {
     pub invoker: Invoker,
     /// The hosted Lambda functions.
     pub functions: Arc<functions::Functions>,
+    /// The Lambda API (Invoke, GetFunction, ListFunctions) over the hosted functions.
+    pub lambda: functions::api::LambdaApi,
     /// `None` when signature checks are switched off (`--insecure-no-auth`).
     pub keys: Option<Keyring>,
     pub metrics: Metrics,
@@ -96,7 +98,13 @@ impl AppState {
             chat,
             apis,
             deployed: DeployedStages::default(),
-            invoker: Invoker::new().with_functions(functions.clone()),
+            invoker: Invoker::new()
+                .with_functions(Arc::new(functions::remote::Router::new(
+                    functions.clone(),
+                    config.functions.remote.clone(),
+                )))
+                .with_account(&config.region, &config.account_id),
+            lambda: functions::api::LambdaApi::new(functions.clone()),
             functions,
             keys,
             metrics: Metrics::default(),

@@ -1,5 +1,5 @@
-//! `switchboard serve …` runs the whole server; `switchboard apigatewaymanagementapi …`, `switchboard apigatewayv2 …`
-//! and `switchboard ivschat …` are the AWS CLI-style commands. Everything happens in the `server` and `cli` crates.
+//! `switchboard serve …` runs the whole server; `switchboard apigatewaymanagementapi …`, `switchboard apigatewayv2 …`,
+//! `switchboard ivschat …` and `switchboard lambda …` are the AWS CLI-style commands. Everything happens in the `server` and `cli` crates.
 
 use std::process::ExitCode;
 
@@ -26,6 +26,9 @@ enum Command {
     /// AWS CLI-style commands of Amazon IVS Chat (`switchboard ivschat help`).
     #[command(disable_help_flag = true)]
     Ivschat(AwsArgs),
+    /// AWS CLI-style commands of AWS Lambda, for the functions a server hosts (`switchboard lambda help`).
+    #[command(disable_help_flag = true)]
+    Lambda(AwsArgs),
 }
 
 /// The words after the service name, parsed by the `cli` crate as the AWS CLI parses them.
@@ -41,7 +44,7 @@ fn main() -> ExitCode {
     }
     match Cli::parse().command {
         Command::Serve(args) => server::serve(*args),
-        Command::Apigatewaymanagementapi(_) | Command::Apigatewayv2(_) | Command::Ivschat(_) => {
+        Command::Apigatewaymanagementapi(_) | Command::Apigatewayv2(_) | Command::Ivschat(_) | Command::Lambda(_) => {
             cli::run(std::env::args_os().skip(1).collect())
         }
     }

@@ -73,6 +73,10 @@ pub struct RequestContext<'a> {
     pub domain_name: &'a str,
     pub connection_id: &'a str,
     pub api_id: &'a str,
+    /// What the connection's REQUEST authorizer answered on `$connect`: `principalId`, its `context` values and
+    /// `integrationLatency`; on every event of that connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorizer: Option<&'a Map<String, Value>>,
 }
 
 /// A Lambda proxy answer `{statusCode, headers, multiValueHeaders, body, isBase64Encoded}`.

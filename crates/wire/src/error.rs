@@ -77,6 +77,12 @@ error_codes! {
     // API Gateway V2 (`apigatewayv2`); it shares BadRequest, AccessDenied and Conflict with the rows above.
     NotFound => "NotFoundException", 404, Message;
     TooManyRequests => "TooManyRequestsException", 429, Message;
+    // AWS Lambda (`lambda`): bodies carry `Type` (`User` or `Service`) and, for throttles, `Reason`; it shares
+    // ResourceNotFound and TooManyRequests with the rows above.
+    InvalidParameterValue => "InvalidParameterValueException", 400, Message;
+    InvalidRequestContent => "InvalidRequestContentException", 400, Message;
+    RequestTooLarge => "RequestTooLargeException", 413, Message;
+    LambdaService => "ServiceException", 500, Message;
 }
 
 /// An AWS-shaped error: a code from the table, a message and any modeled members.
@@ -86,11 +92,20 @@ pub struct ApiError {
     pub message: String,
     /// Modeled members besides `message` (`reason`, `fieldList`, `resourceId`, …), in insertion order.
     pub members: Map<String, Value>,
+    /// The body's key for the message: `message`, or `Message` where the model spells it so (Lambda's
+    /// `ResourceNotFoundException` and `ServiceException`).
+    pub message_key: &'static str,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into(), members: Map::new() }
+        ApiError { code, message: message.into(), members: Map::new(), message_key: "message" }
+    }
+
+    /// The message under `Message` rather than `message`, as the model of the error spells it.
+    pub fn with_capital_message(mut self) -> ApiError {
+        self.message_key = "Message";
+        self
     }
 
     /// Adds a modeled member to the body.
@@ -113,13 +128,13 @@ impl ApiError {
         self.code.status()
     }
 
-    /// The response body: empty, or `{"message": …, <members>}` with `message` first.
+    /// The response body: empty, or `{"message": …, <members>}` with `message` (or `Message`) first.
     pub fn body(&self) -> Vec<u8> {
         match self.code.body_style() {
             BodyStyle::Empty => Vec::new(),
             BodyStyle::Message => {
                 let mut map = Map::with_capacity(1 + self.members.len());
-                map.insert("message".to_owned(), Value::String(self.message.clone()));
+                map.insert(self.message_key.to_owned(), Value::String(self.message.clone()));
                 for (k, v) in &self.members {
                     map.insert(k.clone(), v.clone());
                 }

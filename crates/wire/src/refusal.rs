@@ -44,6 +44,12 @@ refusals! {
     UriTooLong => 414, Compact, "Request-URI Too Long";
     IntegrationFailed => 502, Gateway, "Internal server error";
     IntegrationTimedOut => 504, Gateway, "Endpoint request timed out";
+    // REQUEST authorizers on `$connect` (reference apigw.md §3.5): no identity, or the authorizer said
+    // `Unauthorized`; a policy that denies, or allows nothing that matches; an authorizer that failed or timed out.
+    Unauthorized => 401, Gateway, "Unauthorized";
+    AuthorizerDenied => 403, Gateway, "User is not authorized to access this resource with an explicit deny";
+    AuthorizerNotAllowed => 403, Gateway, "User is not authorized to access this resource";
+    AuthorizerFailed => 500, Gateway, "Internal server error";
     // Chat sockets: the chat token (the `Sec-WebSocket-Protocol` value) and its room.
     ChatTokenMissing => 401, Compact, "A chat token is required as the Sec-WebSocket-Protocol header";
     ChatTokenMalformed => 401, Compact, "The chat token is malformed";

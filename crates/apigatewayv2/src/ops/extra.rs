@@ -105,7 +105,7 @@ impl ControlPlane {
         .await
     }
 
-    /// Nothing is cached yet (authorizers do not run before the data plane's part), so this checks the stage.
+    /// Authorizer answers are not cached (every `$connect` runs its authorizer), so this only checks the stage.
     pub(super) async fn reset_authorizers_cache(&self, input: &Input) -> Result<(), ApiError> {
         let (_, doc) = self.load(input.label("apiId")).await?;
         let name = input.label("stageName");

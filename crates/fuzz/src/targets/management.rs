@@ -39,6 +39,7 @@ impl Fixture {
             routes: Vec::new(),
             integrations: Vec::new(),
             route_responses: Vec::new(),
+            authorizers: Vec::new(),
         };
         let apis = ApiSet::new(vec![api("a", &["prod", "dev"]), api("b", &["prod"])]).expect("valid APIs");
         Fixture { apis, hub: Hub::new(HubConfig { node: 7, outbox_limit: 64 * 1024 }) }

@@ -17,6 +17,7 @@ use functions::{FunctionSpec, Runtime};
 use serde::Deserialize;
 
 use super::millis;
+use super::remote::{LambdaFile, RemoteArgs, RemoteFunctionFile};
 
 /// Hosted functions' flags.
 #[derive(Debug, Default, clap::Args)]
@@ -46,6 +47,8 @@ pub struct FunctionArgs {
     /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. Repeatable.
     #[arg(long = "function-env", env = "SWITCHBOARD_FUNCTION_ENV", value_name = "NAME=VALUE", value_delimiter = ' ')]
     pub function_env: Vec<String>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// One `[[functions]]` entry of the config file.
@@ -80,6 +83,10 @@ pub struct FunctionsFile {
     pub function_environment: BTreeMap<String, String>,
     /// The server's `--watch` / `watch`, which covers hosted functions' code.
     pub watch: bool,
+    pub lambda: LambdaFile,
+    pub remote_functions: Vec<RemoteFunctionFile>,
+    /// The server's region, where functions named without an ARN are called.
+    pub region: String,
 }
 
 /// The hosted functions and how they run.
@@ -95,6 +102,8 @@ pub struct FunctionsConfig {
     pub node: PathBuf,
     /// Variables every function gets over its own (`--function-env`, `[function_environment]`).
     pub environment: BTreeMap<String, String>,
+    /// Where functions that are not hosted are called.
+    pub remote: functions::remote::RemoteSettings,
 }
 
 impl Default for FunctionsConfig {
@@ -108,6 +117,7 @@ impl Default for FunctionsConfig {
             python: PathBuf::from(DEFAULT_PYTHON),
             node: PathBuf::from(DEFAULT_NODE),
             environment: BTreeMap::new(),
+            remote: functions::remote::RemoteSettings::default(),
         }
     }
 }
@@ -166,6 +176,7 @@ impl FunctionsConfig {
                 bail!("function_environment: `{name}` is not a variable name");
             }
         }
+        let remote = super::remote::merge(args.remote, file.lambda, file.remote_functions, &file.region)?;
         Ok(FunctionsConfig {
             specs,
             concurrency,
@@ -175,6 +186,7 @@ impl FunctionsConfig {
             python,
             node,
             environment,
+            remote,
         })
     }
 }

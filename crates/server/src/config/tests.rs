@@ -193,17 +193,27 @@ fn the_file_defines_hosted_functions_and_their_settings() {
         handler = "bootstrap"
         code = "/srv/chat"
         reserved_concurrency = 0
+        [lambda]
+        endpoint = "http://127.0.0.1:4511"
+        [[remote_functions]]
+        name = "auth"
+        region = "eu-west-1"
         "#,
     )
     .unwrap();
     let config = Config::merge(args(), file).unwrap();
+    let remote = &config.functions.remote;
+    assert_eq!((remote.endpoint.as_deref(), remote.region.as_str()), (Some("http://127.0.0.1:4511"), "us-east-1"));
+    assert_eq!((remote.functions[0].name.as_str(), remote.functions[0].region.as_deref()), ("auth", Some("eu-west-1")));
     let functions = &config.functions;
     assert_eq!((functions.concurrency, functions.queue_timeout, functions.watch), (3, Duration::ZERO, true));
     assert_eq!(functions.specs[0].name, "chat");
     assert_eq!(functions.specs[0].reserved_concurrency, Some(0));
     assert_eq!((functions.python.to_str(), functions.node.to_str()), (Some("python3"), Some("/opt/node22/bin/node")));
     assert_eq!(functions.environment["AWS_ENDPOINT_URL_DYNAMODB"], "http://127.0.0.1:8000");
-    assert_eq!(Config::merge(args(), FileConfig::default()).unwrap().functions, FunctionsConfig::default());
+    let mut defaults = FunctionsConfig::default();
+    defaults.remote.region = "us-east-1".to_owned();
+    assert_eq!(Config::merge(args(), FileConfig::default()).unwrap().functions, defaults);
     let unknown = toml::from_str::<FileConfig>("[[functions]]\nname = \"f\"\ncolour = 1\n").unwrap_err();
     assert!(unknown.to_string().contains("colour"), "{unknown}");
 }

@@ -66,9 +66,9 @@ impl SocketKind for ApiSocket {
         let conn = new_connection(state, peer, parts, scope);
         let default_host = state.config.listen.to_string();
         let peer = Peer { addr: peer, tls: state.config.tls.is_some(), default_host: &default_host };
-        let ctx = ConnContext::of_handshake(parts, (api.clone(), stage), &conn, peer);
-
-        match apigw::connect::decide(&state.invoker, &ctx, request_id).await {
+        let mut ctx = ConnContext::of_handshake(parts, (api.clone(), stage), &conn, peer);
+        // `$connect` (and its authorizer, whose answer joins the context) reads the handshake; later events do not.
+        match apigw::connect::decide(&state.invoker, &mut ctx, request_id).await {
             ConnectDecision::Accept { headers } => {
                 let headers = headers
                     .into_iter()

@@ -71,12 +71,14 @@ pub(crate) enum Service {
     IvsChat,
     /// The API Gateway V2 (`apigatewayv2`) control plane, signed for `apigateway`.
     ApiGateway,
+    /// The Lambda API (Invoke, GetFunction, ListFunctions) of the hosted functions, signed for `lambda`.
+    Lambda,
 }
 
 impl Service {
     /// The registry: every service, found by its credential scope name. A new service is a variant here, its entry
     /// in this list and its arm in the front door's dispatch.
-    pub(crate) const ALL: &'static [Service] = &[Service::IvsChat, Service::ApiGateway];
+    pub(crate) const ALL: &'static [Service] = &[Service::IvsChat, Service::ApiGateway, Service::Lambda];
 
     /// Where unsigned requests and unknown scopes go, so that their signature check refuses them as it always has.
     pub(crate) const FALLBACK: Service = Service::IvsChat;
@@ -86,6 +88,7 @@ impl Service {
         match self {
             Service::IvsChat => "ivschat",
             Service::ApiGateway => "apigateway",
+            Service::Lambda => "lambda",
         }
     }
 

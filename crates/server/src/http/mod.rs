@@ -9,6 +9,7 @@ mod chat_socket;
 mod control;
 mod deployed;
 mod front;
+mod lambda;
 mod management;
 mod runtime_api;
 mod socket;
@@ -71,6 +72,7 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
         }
         Front::Service(Service::IvsChat) => control::handle(state, &parts, body).await,
         Front::Service(Service::ApiGateway) => apigatewayv2::handle(state, &parts, body).await,
+        Front::Service(Service::Lambda) => lambda::handle(state, &parts, body).await,
         Front::Forbidden => error_response(&ApiError::forbidden()),
     }
 }

@@ -17,7 +17,7 @@ use crate::harness::*;
 pub const ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function:chat";
 
 /// The fixture's `bootstrap`, built once.
-fn built() -> Option<&'static Path> {
+pub(crate) fn built() -> Option<&'static Path> {
     static BUILT: OnceLock<Option<PathBuf>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
@@ -50,7 +50,7 @@ fn built() -> Option<&'static Path> {
 }
 
 /// A code directory holding the fixture as `bootstrap` and its `version.txt`.
-fn code_dir(version: &str) -> Option<tempfile::TempDir> {
+pub(crate) fn code_dir(version: &str) -> Option<tempfile::TempDir> {
     let bootstrap = built()?;
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(bootstrap, dir.path().join("bootstrap")).unwrap();

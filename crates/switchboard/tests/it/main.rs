@@ -4,6 +4,7 @@
 #![allow(unreachable_pub)]
 
 mod apigatewayv2;
+mod authorizers;
 mod chat;
 mod cli;
 mod cluster;
@@ -12,10 +13,12 @@ mod deployments;
 mod deps;
 mod functions;
 mod gateway;
+mod lambda;
 mod limits;
 mod management;
 mod observability;
 mod readme;
+mod remote;
 mod runtime_clients;
 mod serve;
 mod templates;

@@ -26,6 +26,10 @@ fn every_error_body_is_pinned() {
         (ErrorCode::InternalServer, 500, "InternalServerException", r#"{"message":"m"}"#),
         (ErrorCode::NotFound, 404, "NotFoundException", r#"{"message":"m"}"#),
         (ErrorCode::TooManyRequests, 429, "TooManyRequestsException", r#"{"message":"m"}"#),
+        (ErrorCode::InvalidParameterValue, 400, "InvalidParameterValueException", r#"{"message":"m"}"#),
+        (ErrorCode::InvalidRequestContent, 400, "InvalidRequestContentException", r#"{"message":"m"}"#),
+        (ErrorCode::RequestTooLarge, 413, "RequestTooLargeException", r#"{"message":"m"}"#),
+        (ErrorCode::LambdaService, 500, "ServiceException", r#"{"message":"m"}"#),
     ];
     assert_eq!(expected.len(), ErrorCode::ALL.len(), "every code in the table has a pinned body");
     for (code, status, aws_type, body) in expected {
@@ -86,5 +90,40 @@ fn apigatewayv2_bodies_are_pinned() {
     for (err, status, body) in cases {
         assert_eq!(err.status().as_u16(), status, "{err}");
         assert_eq!(String::from_utf8(err.body()).unwrap(), body, "{err}");
+    }
+}
+
+/// Lambda's bodies: `Type` after the message, and a throttle's `Reason`.
+#[test]
+fn lambda_bodies_are_pinned() {
+    let cases = [
+        (
+            ApiError::new(
+                ErrorCode::ResourceNotFound,
+                "Function not found: arn:aws:lambda:us-east-1:000000000000:function:f",
+            )
+            .with_capital_message()
+            .with("Type", "User"),
+            404,
+            r#"{"Message":"Function not found: arn:aws:lambda:us-east-1:000000000000:function:f","Type":"User"}"#,
+        ),
+        (
+            ApiError::new(ErrorCode::TooManyRequests, "Rate Exceeded.")
+                .with("Type", "User")
+                .with("Reason", "ReservedFunctionConcurrentInvocationLimitExceeded"),
+            429,
+            r#"{"message":"Rate Exceeded.","Type":"User","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded"}"#,
+        ),
+        (
+            ApiError::new(ErrorCode::LambdaService, "the server is shutting down")
+                .with_capital_message()
+                .with("Type", "Service"),
+            500,
+            r#"{"Message":"the server is shutting down","Type":"Service"}"#,
+        ),
+    ];
+    for (err, status, body) in cases {
+        assert_eq!(err.status().as_u16(), status);
+        assert_eq!(String::from_utf8(err.body()).unwrap(), body);
     }
 }

@@ -14,6 +14,14 @@ fn every_refusal_body_is_pinned() {
         (Refusal::UriTooLong, 414, r#"{"message":"Request-URI Too Long"}"#),
         (Refusal::IntegrationFailed, 502, r#"{"message": "Internal server error"}"#),
         (Refusal::IntegrationTimedOut, 504, r#"{"message": "Endpoint request timed out"}"#),
+        (Refusal::Unauthorized, 401, r#"{"message": "Unauthorized"}"#),
+        (
+            Refusal::AuthorizerDenied,
+            403,
+            r#"{"message": "User is not authorized to access this resource with an explicit deny"}"#,
+        ),
+        (Refusal::AuthorizerNotAllowed, 403, r#"{"message": "User is not authorized to access this resource"}"#),
+        (Refusal::AuthorizerFailed, 500, r#"{"message": "Internal server error"}"#),
         (
             Refusal::ChatTokenMissing,
             401,

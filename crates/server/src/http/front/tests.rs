@@ -44,6 +44,7 @@ fn every_destination_from_a_table_of_requests() {
     let ivschat = signed_for("ivschat");
     let execute_api = signed_for("execute-api");
     let lambda = signed_for("lambda");
+    let elsewhere = signed_for("s3");
     let apigateway = signed_for("apigateway");
     let presigned = "/ListRooms?X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fivschat%2Faws4_request";
     let cases: Vec<(Parts, Front<'static>)> = vec![
@@ -78,10 +79,14 @@ fn every_destination_from_a_table_of_requests() {
         (request("POST", "/ListRooms", &[("authorization", &ivschat)]), Front::Service(Service::IvsChat)),
         (request("POST", presigned, &[]), Front::Service(Service::IvsChat)),
         (request("GET", "/v2/apis", &[("authorization", &apigateway)]), Front::Service(Service::ApiGateway)),
+        (
+            request("POST", "/2015-03-31/functions/f/invocations", &[("authorization", &lambda)]),
+            Front::Service(Service::Lambda),
+        ),
         (request("GET", "/prod/elsewhere", &[("authorization", &execute_api)]), Front::Forbidden),
         // Unsigned, or signed for a service no API here serves: the fallback service's signature check refuses it.
         (request("POST", "/ListRooms", &[]), Front::Service(Service::FALLBACK)),
-        (request("POST", "/2015-03-31/functions", &[("authorization", &lambda)]), Front::Service(Service::FALLBACK)),
+        (request("POST", "/2015-03-31/functions", &[("authorization", &elsewhere)]), Front::Service(Service::FALLBACK)),
     ];
     for (parts, expected) in &cases {
         assert_eq!(&classify(parts), expected, "{} {}", parts.method, parts.uri);
@@ -112,4 +117,5 @@ fn each_destination_has_its_own_name_in_logs() {
     let names: Vec<&str> = destinations.iter().map(Front::name).collect();
     assert_eq!(names, ["reserved", "extension", "management", "chat_socket", "api_socket", "ivschat", "forbidden"]);
     assert_eq!(Front::Service(Service::ApiGateway).name(), "apigateway");
+    assert_eq!(Front::Service(Service::Lambda).name(), "lambda");
 }
