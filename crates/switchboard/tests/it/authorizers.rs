@@ -7,28 +7,11 @@ use aws_sdk_apigatewayv2::types::{AuthorizationType, AuthorizerType, Integration
 use serde_json::{Value, json};
 
 use crate::apigatewayv2::sdk;
-use crate::functions::code_dir;
+use crate::functions::{ARN, code_dir, function_toml};
 use crate::harness::*;
-
-const ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function:chat";
 
 fn invocations() -> String {
     format!("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{ARN}/invocations")
-}
-
-fn function_toml(dir: &std::path::Path) -> String {
-    format!(
-        r#"
-        [[functions]]
-        name = "chat"
-        runtime = "provided.al2023"
-        handler = "bootstrap"
-        code = "{}"
-        timeout = 1
-        environment = {{ ENDPOINT_SCHEME = "http" }}
-        "#,
-        dir.display()
-    )
 }
 
 /// The status a refused handshake answered.
@@ -51,7 +34,7 @@ async fn whoami(ws: &mut Ws) -> Value {
 #[tokio::test]
 async fn a_request_authorizer_defined_through_apigatewayv2_guards_connect() {
     let Some(code) = code_dir("1") else { return };
-    let server = TestServer::start(&function_toml(code.path()), |_| {}).await;
+    let server = TestServer::start(&function_toml(code.path(), ""), |_| {}).await;
     let sdk = sdk(&server);
     let api = sdk
         .create_api()
@@ -156,7 +139,7 @@ async fn a_request_authorizer_of_a_configured_api_reads_the_query_string() {
         ]
         route_responses = [{{ route_key = "whoami" }}]
         "#,
-        function_toml(code.path()),
+        function_toml(code.path(), ""),
         uri = invocations(),
     );
     let server = TestServer::start(&toml, |_| {}).await;

@@ -60,7 +60,7 @@ pub(crate) fn code_dir(version: &str) -> Option<tempfile::TempDir> {
 
 /// `[[functions]]` for the fixture as function `chat` in `dir`, with `extra` TOML lines; its handler builds
 /// `http://{domainName}/{stage}`.
-fn function_toml(dir: &Path, extra: &str) -> String {
+pub(crate) fn function_toml(dir: &Path, extra: &str) -> String {
     function_toml_with(dir, "http", extra)
 }
 

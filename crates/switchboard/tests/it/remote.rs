@@ -5,25 +5,8 @@
 
 use serde_json::{Value, json};
 
-use crate::functions::code_dir;
+use crate::functions::{ARN, code_dir, function_toml};
 use crate::harness::*;
-
-const ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function:chat";
-
-fn hosting_toml(dir: &std::path::Path) -> String {
-    format!(
-        r#"
-        [[functions]]
-        name = "chat"
-        runtime = "provided.al2023"
-        handler = "bootstrap"
-        code = "{}"
-        timeout = 1
-        environment = {{ ENDPOINT_SCHEME = "http" }}
-        "#,
-        dir.display()
-    )
-}
 
 async fn whoami(ws: &mut Ws) -> Value {
     send_text(ws, r#"{"action":"whoami"}"#).await;
@@ -33,7 +16,7 @@ async fn whoami(ws: &mut Ws) -> Value {
 #[tokio::test]
 async fn a_client_on_one_server_reaches_a_function_hosted_by_another() {
     let Some(code) = code_dir("1") else { return };
-    let b = TestServer::start(&hosting_toml(code.path()), |_| {}).await;
+    let b = TestServer::start(&function_toml(code.path(), ""), |_| {}).await;
     let endpoint = b.url("");
     let a = TestServer::start("", |args| {
         args.routes = vec![
@@ -86,7 +69,7 @@ async fn a_client_on_one_server_reaches_a_function_hosted_by_another() {
 #[tokio::test]
 async fn remote_functions_entries_and_a_remote_authorizer() {
     let Some(code) = code_dir("1") else { return };
-    let b = TestServer::start(&hosting_toml(code.path()), |_| {}).await;
+    let b = TestServer::start(&function_toml(code.path(), ""), |_| {}).await;
     let uri = format!("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{ARN}/invocations");
     let toml = format!(
         r#"
