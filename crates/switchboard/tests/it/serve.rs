@@ -58,11 +58,15 @@ async fn health_and_metrics() {
     server.shutdown().await;
 }
 
-/// `switchboard serve --listen 127.0.0.1:0` with `home` as its HOME and nothing else in its environment, and the
-/// banner it printed (up to the `Try:` line).
-async fn serve_process(home: &std::path::Path) -> (std::process::Child, Vec<String>) {
+/// `switchboard serve --listen 127.0.0.1:0` and `extra` flags, with `home` as its HOME and nothing else in its
+/// environment, and the banner it printed (up to the `Try:` line).
+pub(crate) async fn serve_process(
+    home: &std::path::Path,
+    extra: &[&std::ffi::OsStr],
+) -> (std::process::Child, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .env_clear()
         .env("HOME", home)
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -83,7 +87,7 @@ async fn serve_process(home: &std::path::Path) -> (std::process::Child, Vec<Stri
         }
         lines
     });
-    let lines = tokio::time::timeout(Duration::from_secs(20), lines).await.unwrap().unwrap();
+    let lines = tokio::time::timeout(Duration::from_secs(30), lines).await.unwrap().unwrap();
     (child, lines)
 }
 
@@ -91,7 +95,7 @@ async fn serve_process(home: &std::path::Path) -> (std::process::Child, Vec<Stri
 #[tokio::test]
 async fn serve_process_prints_how_to_call_it_and_stops_on_sigterm() {
     let home = tempfile::tempdir().unwrap();
-    let (child, lines) = serve_process(home.path()).await;
+    let (child, lines) = serve_process(home.path(), &[]).await;
     let text = lines.join("\n");
     assert!(text.contains("Switchboard is listening on 127.0.0.1:"), "{text}");
     assert!(text.contains("ws://127.0.0.1:"), "{text}");
@@ -121,7 +125,7 @@ async fn serve_process_prints_how_to_call_it_and_stops_on_sigterm() {
 async fn the_secret_is_printed_when_generated_and_never_again() {
     let home = tempfile::tempdir().unwrap();
     let creds = home.path().join(".local/share/switchboard/credentials.toml");
-    let (mut first, lines) = serve_process(home.path()).await;
+    let (mut first, lines) = serve_process(home.path(), &[]).await;
     first.kill().unwrap();
     first.wait().unwrap();
     let export = lines.iter().find(|l| l.contains("AWS_SECRET_ACCESS_KEY=")).expect("the new secret is printed");
@@ -129,7 +133,7 @@ async fn the_secret_is_printed_when_generated_and_never_again() {
     assert!(std::fs::read_to_string(&creds).unwrap().contains(secret));
     assert!(lines.iter().any(|l| l == "  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1"), "{lines:#?}");
 
-    let (mut second, lines) = serve_process(home.path()).await;
+    let (mut second, lines) = serve_process(home.path(), &[]).await;
     second.kill().unwrap();
     second.wait().unwrap();
     let text = lines.join("\n");

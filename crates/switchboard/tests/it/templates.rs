@@ -4,9 +4,7 @@
 //! handlers of the same shape), its API id kept across restarts; a JSON template with parameter overrides; `--watch` reloads; the errors and the list of what is
 //! not created; the banner of the `serve` process.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
@@ -321,31 +319,14 @@ async fn a_broken_reference_stops_the_start_naming_the_resource_and_the_property
 #[tokio::test]
 async fn the_serve_process_prints_the_stack_and_its_outputs() {
     let home = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--template"])
-        .arg(chat_app())
-        .args(["--parameter-overrides", "TableName=chat_connections"])
-        .env_clear()
-        .env("HOME", home.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let lines = tokio::task::spawn_blocking(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            let done = line.starts_with("Try:");
-            lines.push(line);
-            if done {
-                break;
-            }
-        }
-        lines
-    });
-    let lines = tokio::time::timeout(Duration::from_secs(30), lines).await.unwrap().unwrap();
+    let template = chat_app();
+    let flags = [
+        "--template".as_ref(),
+        template.as_os_str(),
+        "--parameter-overrides".as_ref(),
+        "TableName=chat_connections".as_ref(),
+    ];
+    let (mut child, lines) = crate::serve::serve_process(home.path(), &flags).await;
     child.kill().unwrap();
     child.wait().unwrap();
     let text = lines.join("\n");
