@@ -7,13 +7,11 @@
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
 use tokio::time::Instant;
 use wire::Refusal;
-use wire::apigw::EventType;
 
 use crate::connect::ConnContext;
-use crate::events::{EventFacts, authorizer_event};
+use crate::events::authorizer_event;
 use crate::integration::{Call, FunctionCall, Invoker, resolve_parameter};
 use crate::model::Authorizer;
 
@@ -31,15 +29,7 @@ pub(crate) async fn authorize(
     ctx: &ConnContext,
     request_id: &str,
 ) -> Result<Map<String, Value>, Refusal> {
-    let call = Call {
-        ctx,
-        event_type: EventType::Connect,
-        route_key: "$connect",
-        request_id,
-        message_id: None,
-        body: None,
-        disconnect: None,
-    };
+    let call = Call::connect(ctx, request_id);
     for source in &authorizer.identity_source {
         if resolve_parameter(source, &call).is_none_or(|value| value.is_empty()) {
             tracing::debug!(%source, "The authorizer's identity source is missing.");
@@ -50,16 +40,7 @@ pub(crate) async fn authorize(
         "arn:aws:execute-api:{}:{}:{}/{}/$connect",
         invoker.region, invoker.account_id, ctx.api.api.api_id, ctx.stage
     );
-    let facts = EventFacts {
-        event_type: EventType::Connect,
-        route_key: "$connect",
-        request_id,
-        message_id: None,
-        body: None,
-        disconnect: None,
-        now: OffsetDateTime::now_utc(),
-    };
-    let event = authorizer_event(ctx, &facts, &method_arn);
+    let event = authorizer_event(ctx, &call.facts(), &method_arn);
     let started = Instant::now();
     let answer = invoker
         .call_function(&authorizer.authorizer_uri, serde_json::to_vec(&event).unwrap_or_default(), AUTHORIZER_TIMEOUT)

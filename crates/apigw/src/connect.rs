@@ -93,15 +93,7 @@ pub async fn decide(invoker: &Invoker, ctx: &mut ConnContext, request_id: &str) 
     let Some(integration) = ctx.api.route("$connect").and_then(|r| r.integration.clone()) else {
         return ConnectDecision::Accept { headers: Vec::new() };
     };
-    let call = Call {
-        ctx,
-        event_type: EventType::Connect,
-        route_key: "$connect",
-        request_id,
-        message_id: None,
-        body: None,
-        disconnect: None,
-    };
+    let call = Call::connect(ctx, request_id);
     match invoker.invoke(&integration, &call).await {
         Outcome::Answer(answer) if (200..300).contains(&answer.status) => ConnectDecision::Accept {
             headers: answer.headers.into_iter().filter(|(name, _)| is_forwardable(name)).collect(),

@@ -45,6 +45,34 @@ pub struct Call<'a> {
     pub disconnect: Option<(u16, &'a str)>,
 }
 
+impl<'a> Call<'a> {
+    /// The `$connect` call of a handshake (its authorizer's and its integration's).
+    pub fn connect(ctx: &'a ConnContext, request_id: &'a str) -> Call<'a> {
+        Call {
+            ctx,
+            event_type: EventType::Connect,
+            route_key: "$connect",
+            request_id,
+            message_id: None,
+            body: None,
+            disconnect: None,
+        }
+    }
+
+    /// What the call's event says, as of now.
+    pub(crate) fn facts(&self) -> EventFacts<'a> {
+        EventFacts {
+            event_type: self.event_type,
+            route_key: self.route_key,
+            request_id: self.request_id,
+            message_id: self.message_id,
+            body: self.body,
+            disconnect: self.disconnect,
+            now: OffsetDateTime::now_utc(),
+        }
+    }
+}
+
 /// The integration's URI with every `${stageVariables.name}` replaced by the connection's stage variable (empty
 /// when the stage has no such variable), as API Gateway does.
 pub fn integration_uri<'a>(integration: &'a Integration, ctx: &ConnContext) -> Cow<'a, str> {
@@ -159,16 +187,7 @@ impl Invoker {
     }
 
     async fn aws_proxy(&self, integration: &Integration, call: &Call<'_>) -> Outcome {
-        let facts = EventFacts {
-            event_type: call.event_type,
-            route_key: call.route_key,
-            request_id: call.request_id,
-            message_id: call.message_id,
-            body: call.body,
-            disconnect: call.disconnect,
-            now: OffsetDateTime::now_utc(),
-        };
-        let event = proxy_event(call.ctx, &facts);
+        let event = proxy_event(call.ctx, &call.facts());
         let uri = integration_uri(integration, call.ctx);
         if let Some(function) = FunctionRef::from_integration_uri(&uri) {
             return self.lambda(&function, event, integration.timeout()).await;
