@@ -17,6 +17,7 @@ mod input;
 mod ops;
 mod router;
 mod rules;
+mod throttle;
 
 use std::sync::Arc;
 
@@ -48,6 +49,8 @@ pub struct Config {
     /// among them): listed by GetApis before the stored ones and answered by GetApi, read-only (their sockets are
     /// `{endpoint_base}/{stage}`, so their `ApiEndpoint` is the base itself).
     pub configured: Vec<serde_json::Map<String, Value>>,
+    /// AWS's fixed request-rate quotas of the control plane (`throttle.rs`); off by default, on in strict mode.
+    pub aws_rate_limits: bool,
 }
 
 impl Config {
@@ -60,6 +63,7 @@ impl Config {
             max_apis: MAX_APIS,
             max_body_bytes: 1024 * 1024,
             configured: Vec::new(),
+            aws_rate_limits: false,
         }
     }
 }
@@ -98,6 +102,7 @@ pub struct ControlPlane {
     config: Config,
     pages: PageTokens,
     clock: Clock,
+    throttle: Option<throttle::Throttle>,
 }
 
 impl std::fmt::Debug for ControlPlane {
@@ -122,6 +127,7 @@ impl ControlPlane {
         ControlPlane {
             store,
             pages: PageTokens::new(&config.pagination_key),
+            throttle: config.aws_rate_limits.then(throttle::Throttle::default),
             config,
             clock: Arc::new(OffsetDateTime::now_utc),
         }
@@ -192,6 +198,9 @@ impl ControlPlane {
             )));
         }
         let op = route.op;
+        if let Some(throttle) = &self.throttle {
+            throttle.admit(op, (self.clock)())?;
+        }
         let input = input::read(op, route.labels, raw_query, body)?;
         let value = self.dispatch(op, input).await?;
         let status = StatusCode::from_u16(op.model().http.response_code).unwrap_or(StatusCode::OK);

@@ -13,7 +13,7 @@ use serde::Deserialize;
 pub use self::chat::{ChatArgs, ChatFile, ChatS3File, ChatSettings};
 pub use self::cluster::{ClusterArgs, ClusterConfig, ClusterFile};
 pub use self::functions::{FunctionArgs, FunctionFile, FunctionsConfig, FunctionsFile};
-pub use self::limits::{FileLimits, LimitArgs, Limits, MIN_HEADER_BYTES};
+pub use self::limits::{AwsLimits, FileLimits, LimitArgs, Limits, MIN_HEADER_BYTES};
 pub use self::remote::{LambdaFile, RemoteArgs, RemoteFunctionFile};
 pub use self::template::{TemplateArgs, TemplateFile, TemplateSettings};
 
@@ -76,6 +76,10 @@ pub struct ServeArgs {
     /// Log format: text or json [default: text].
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// `strict` makes every limit and quota AWS enforces act as AWS's defaults do (README, "Limits") [default:
+    /// default].
+    #[arg(long, env = "SWITCHBOARD_AWS_LIMITS", value_name = "MODE")]
+    pub aws_limits: Option<AwsLimits>,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
@@ -160,6 +164,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub credentials: Vec<KeyPair>,
     pub tls: Option<TlsFiles>,
+    /// `"strict"`: AWS's limits and quotas, as `--aws-limits strict`.
+    pub aws_limits: Option<AwsLimits>,
     #[serde(default)]
     pub limits: FileLimits,
     #[serde(default)]
@@ -297,56 +303,7 @@ impl Config {
             apis.insert(0, default_api);
         }
 
-        let l = args.limits;
-        let f = file.limits;
-        let limits = Limits {
-            max_message_bytes: l.max_message_bytes.or(f.max_message_bytes).unwrap_or(128 * 1024),
-            max_frame_bytes: l.max_frame_bytes.or(f.max_frame_bytes).unwrap_or(32 * 1024),
-            idle_timeout: secs("idle_timeout_secs", l.idle_timeout_secs.or(f.idle_timeout_secs).unwrap_or(600))?,
-            max_connection: secs(
-                "max_connection_secs",
-                l.max_connection_secs.or(f.max_connection_secs).unwrap_or(7200),
-            )?,
-            new_connections_per_second: l.new_connections_per_second.or(f.new_connections_per_second).unwrap_or(500),
-            outbox_bytes: l.outbox_bytes.or(f.outbox_bytes).unwrap_or(1 << 20),
-            write_timeout: secs("write_timeout_secs", l.write_timeout_secs.or(f.write_timeout_secs).unwrap_or(30))?,
-            max_in_flight: l.max_in_flight.or(f.max_in_flight).unwrap_or(16),
-            shutdown_grace: secs("shutdown_grace_secs", l.shutdown_grace_secs.or(f.shutdown_grace_secs).unwrap_or(10))?,
-            header_timeout: millis("header_timeout_ms", l.header_timeout_ms.or(f.header_timeout_ms).unwrap_or(10_000))?,
-            max_header_bytes: l.max_header_bytes.or(f.max_header_bytes).unwrap_or(16 * 1024),
-            max_pending_connections: l.max_pending_connections.or(f.max_pending_connections).unwrap_or(4096),
-            max_pending_connections_per_address: l
-                .max_pending_connections_per_address
-                .or(f.max_pending_connections_per_address)
-                .unwrap_or(512),
-            http2_max_streams: l.http2_max_streams.or(f.http2_max_streams).unwrap_or(100),
-            max_connections: l.max_connections.or(f.max_connections).unwrap_or(100_000),
-            max_connections_per_address: l
-                .max_connections_per_address
-                .or(f.max_connections_per_address)
-                .unwrap_or(10_000),
-        };
-        if limits.max_frame_bytes == 0 || limits.max_message_bytes < limits.max_frame_bytes {
-            bail!("limits: max_frame_bytes must be positive and at most max_message_bytes");
-        }
-        if limits.idle_timeout.is_zero() || limits.max_connection.is_zero() || limits.write_timeout.is_zero() {
-            bail!("limits: timeouts must be positive");
-        }
-        if limits.header_timeout.is_zero() {
-            bail!("limits: header_timeout_ms must be positive");
-        }
-        if limits.max_header_bytes < MIN_HEADER_BYTES {
-            bail!("limits: max_header_bytes must be at least {MIN_HEADER_BYTES}");
-        }
-        let counts = [
-            limits.max_pending_connections,
-            limits.max_pending_connections_per_address,
-            limits.max_connections,
-            limits.max_connections_per_address,
-        ];
-        if counts.contains(&0) || limits.http2_max_streams == 0 {
-            bail!("limits: connection bounds must be positive");
-        }
+        let limits = Limits::merge(args.limits, file.limits, args.aws_limits.or(file.aws_limits).unwrap_or_default())?;
 
         let chat = args.ivschat;
         let ivschat = IvsChatSettings {
@@ -355,7 +312,9 @@ impl Config {
                 .ivschat_max_logging_configurations
                 .or(file.ivschat.max_logging_configurations)
                 .unwrap_or(10),
-            strict_rate_limits: chat.ivschat_strict_rate_limits || file.ivschat.strict_rate_limits,
+            strict_rate_limits: chat.ivschat_strict_rate_limits
+                || file.ivschat.strict_rate_limits
+                || limits.aws == AwsLimits::Strict,
             rate_limits: file.ivschat.rate_limits,
         };
 

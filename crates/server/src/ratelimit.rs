@@ -1,5 +1,5 @@
-//! The new-connections-per-second limit: a shared [`ratelimit::TokenBucket`] on Tokio's clock, where 0 means
-//! unlimited.
+//! The server's shared rate limits (new connections per second, `@connections` calls per second): a
+//! [`ratelimit::TokenBucket`] on Tokio's clock, where a rate of 0 means unlimited.
 
 use parking_lot::Mutex;
 use tokio::time::Instant;
@@ -12,7 +12,14 @@ pub struct TokenBucket {
 
 impl TokenBucket {
     pub fn new(rate: u32) -> TokenBucket {
-        TokenBucket { bucket: (rate > 0).then(|| Mutex::new(ratelimit::TokenBucket::full(rate, Instant::now()))) }
+        TokenBucket::with_burst(rate, rate)
+    }
+
+    /// `rate` events per second with a burst of `burst`; a rate of 0 allows everything.
+    pub fn with_burst(rate: u32, burst: u32) -> TokenBucket {
+        let bucket = (rate > 0)
+            .then(|| Mutex::new(ratelimit::TokenBucket::with_burst(f64::from(rate), burst.max(1), Instant::now())));
+        TokenBucket { bucket }
     }
 
     pub fn try_take(&self) -> bool {

@@ -326,6 +326,7 @@ fn apigatewayv2_config(config: &Config, local_addr: SocketAddr, pagination_key: 
     // The default API (shaped by `--route`, `--stage` and the file's top-level keys) is not listed.
     let is_default = |api: &&apigw::Api| api.api_id == crate::config::DEFAULT_API_ID;
     settings.configured = config.apis.iter().filter(|api| !is_default(api)).map(apigw::deployed::listed).collect();
+    settings.aws_rate_limits = config.limits.aws == crate::config::AwsLimits::Strict;
     settings
 }
 

@@ -50,6 +50,9 @@ pub struct AppState {
     pub keys: Option<Keyring>,
     pub metrics: Metrics,
     pub connect_limit: TokenBucket,
+    /// `@connections` calls per second on this node (`--management-requests-per-second`; AWS's account throttle in
+    /// strict mode).
+    pub management_limit: TokenBucket,
     /// Live WebSocket connections of both kinds, bounded in total and per client address.
     pub(crate) sockets: Gate,
     /// Sessions, `$disconnect` calls and in-flight integrations; shutdown waits for them.
@@ -91,6 +94,7 @@ impl AppState {
         let ws_config = hub::session::websocket_config(limits.max_message_bytes, limits.max_frame_bytes);
         Arc::new(AppState {
             connect_limit: TokenBucket::new(limits.new_connections_per_second),
+            management_limit: TokenBucket::with_burst(limits.management_requests_per_second, limits.management_burst()),
             sockets: Gate::new(limits.max_connections, limits.max_connections_per_address),
             hub,
             control,

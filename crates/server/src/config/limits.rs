@@ -1,10 +1,37 @@
 //! The limits a server enforces on what clients send and hold — message and frame sizes, idle and maximum
-//! durations, new connections per second, outboxes, write deadlines, request heads, pending and live connections —
-//! as flags, as the file's `[limits]` table, and in effect (API Gateway's defaults where it has them).
+//! durations, new connections and `@connections` calls per second, outboxes, write deadlines, request heads, pending
+//! and live connections — as flags, as the file's `[limits]` table, and in effect (API Gateway's defaults where it
+//! has them; all of AWS's with `--aws-limits strict`).
 
 use std::time::Duration;
 
+use anyhow::bail;
 use serde::Deserialize;
+
+use super::{millis, secs};
+
+/// Which limits apply: Switchboard's defaults (AWS's where AWS has one that helps a developer, none where AWS's
+/// account-wide throttles would only get in the way), or every limit and quota AWS enforces, at AWS's defaults.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AwsLimits {
+    #[default]
+    Default,
+    Strict,
+}
+
+/// API Gateway's limits that AWS does not let an account change: in strict mode a setting may not differ.
+const FIXED_ON_AWS: [(&str, u64); 4] = [
+    ("max_message_bytes", 128 * 1024),
+    ("max_frame_bytes", 32 * 1024),
+    ("idle_timeout_secs", 600),
+    ("max_connection_secs", 7200),
+];
+
+/// API Gateway's throttle per account and region across its APIs and the `@connections` (callback) API, with its
+/// burst ("10,000 requests per second … a maximum bucket capacity of 5,000 requests"); in strict mode the default of
+/// `management_requests_per_second`, whose burst is half the rate as on AWS.
+const AWS_ACCOUNT_THROTTLE: u32 = 10_000;
 
 /// Limits, with API Gateway's defaults.
 #[derive(Debug, Default, clap::Args)]
@@ -30,6 +57,10 @@ pub struct LimitArgs {
     /// Seconds a write to a client may stall before it is disconnected as a slow consumer [default: 30].
     #[arg(long, env = "SWITCHBOARD_WRITE_TIMEOUT_SECS", value_name = "SECS")]
     pub write_timeout_secs: Option<u64>,
+    /// `@connections` calls accepted per second on this node, with a burst of half as many; past it they answer 429
+    /// LimitExceededException; 0 = unlimited [default: 0; 10000 with --aws-limits strict].
+    #[arg(long, env = "SWITCHBOARD_MANAGEMENT_REQUESTS_PER_SECOND", value_name = "N")]
+    pub management_requests_per_second: Option<u32>,
     /// Integrations in flight per connection before reading from it pauses [default: 16].
     #[arg(long, env = "SWITCHBOARD_MAX_IN_FLIGHT", value_name = "N")]
     pub max_in_flight: Option<usize>,
@@ -68,6 +99,7 @@ pub struct FileLimits {
     pub idle_timeout_secs: Option<u64>,
     pub max_connection_secs: Option<u64>,
     pub new_connections_per_second: Option<u32>,
+    pub management_requests_per_second: Option<u32>,
     pub outbox_bytes: Option<usize>,
     pub write_timeout_secs: Option<u64>,
     pub max_in_flight: Option<usize>,
@@ -89,6 +121,8 @@ pub struct Limits {
     pub idle_timeout: Duration,
     pub max_connection: Duration,
     pub new_connections_per_second: u32,
+    /// `@connections` calls per second on this node (burst: half as many); 0 is unlimited.
+    pub management_requests_per_second: u32,
     pub outbox_bytes: usize,
     pub write_timeout: Duration,
     pub max_in_flight: usize,
@@ -105,6 +139,95 @@ pub struct Limits {
     /// Live WebSocket connections: in total, and per client address.
     pub max_connections: usize,
     pub max_connections_per_address: usize,
+    /// Whether AWS's limits and quotas all apply (`--aws-limits strict`).
+    pub aws: AwsLimits,
+}
+
+impl Limits {
+    /// Flags over the file over the defaults (AWS's in strict mode, where a fixed AWS limit cannot be changed).
+    pub fn merge(l: LimitArgs, f: FileLimits, aws: AwsLimits) -> anyhow::Result<Limits> {
+        let strict = aws == AwsLimits::Strict;
+        if strict {
+            let set = [
+                l.max_message_bytes.or(f.max_message_bytes).map(|n| n as u64),
+                l.max_frame_bytes.or(f.max_frame_bytes).map(|n| n as u64),
+                l.idle_timeout_secs.or(f.idle_timeout_secs),
+                l.max_connection_secs.or(f.max_connection_secs),
+            ];
+            for ((name, aws_value), value) in FIXED_ON_AWS.into_iter().zip(set) {
+                if let Some(value) = value.filter(|v| *v != aws_value) {
+                    bail!(
+                        "limits: {name} is {aws_value} on AWS, which does not let an account change it; \
+                         --aws-limits strict cannot run with {value}"
+                    );
+                }
+            }
+        }
+        let limits = Limits {
+            max_message_bytes: l.max_message_bytes.or(f.max_message_bytes).unwrap_or(128 * 1024),
+            max_frame_bytes: l.max_frame_bytes.or(f.max_frame_bytes).unwrap_or(32 * 1024),
+            idle_timeout: secs("idle_timeout_secs", l.idle_timeout_secs.or(f.idle_timeout_secs).unwrap_or(600))?,
+            max_connection: secs(
+                "max_connection_secs",
+                l.max_connection_secs.or(f.max_connection_secs).unwrap_or(7200),
+            )?,
+            new_connections_per_second: l.new_connections_per_second.or(f.new_connections_per_second).unwrap_or(500),
+            management_requests_per_second: l
+                .management_requests_per_second
+                .or(f.management_requests_per_second)
+                .unwrap_or(if strict { AWS_ACCOUNT_THROTTLE } else { 0 }),
+            outbox_bytes: l.outbox_bytes.or(f.outbox_bytes).unwrap_or(1 << 20),
+            write_timeout: secs("write_timeout_secs", l.write_timeout_secs.or(f.write_timeout_secs).unwrap_or(30))?,
+            max_in_flight: l.max_in_flight.or(f.max_in_flight).unwrap_or(16),
+            shutdown_grace: secs("shutdown_grace_secs", l.shutdown_grace_secs.or(f.shutdown_grace_secs).unwrap_or(10))?,
+            header_timeout: millis("header_timeout_ms", l.header_timeout_ms.or(f.header_timeout_ms).unwrap_or(10_000))?,
+            max_header_bytes: l.max_header_bytes.or(f.max_header_bytes).unwrap_or(16 * 1024),
+            max_pending_connections: l.max_pending_connections.or(f.max_pending_connections).unwrap_or(4096),
+            max_pending_connections_per_address: l
+                .max_pending_connections_per_address
+                .or(f.max_pending_connections_per_address)
+                .unwrap_or(512),
+            http2_max_streams: l.http2_max_streams.or(f.http2_max_streams).unwrap_or(100),
+            max_connections: l.max_connections.or(f.max_connections).unwrap_or(100_000),
+            max_connections_per_address: l
+                .max_connections_per_address
+                .or(f.max_connections_per_address)
+                .unwrap_or(10_000),
+            aws,
+        };
+        limits.check()?;
+        Ok(limits)
+    }
+
+    /// The burst of the `@connections` throttle: half its rate, as AWS's 5,000 of 10,000.
+    pub fn management_burst(&self) -> u32 {
+        (self.management_requests_per_second / 2).max(1)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.max_frame_bytes == 0 || self.max_message_bytes < self.max_frame_bytes {
+            bail!("limits: max_frame_bytes must be positive and at most max_message_bytes");
+        }
+        if self.idle_timeout.is_zero() || self.max_connection.is_zero() || self.write_timeout.is_zero() {
+            bail!("limits: timeouts must be positive");
+        }
+        if self.header_timeout.is_zero() {
+            bail!("limits: header_timeout_ms must be positive");
+        }
+        if self.max_header_bytes < MIN_HEADER_BYTES {
+            bail!("limits: max_header_bytes must be at least {MIN_HEADER_BYTES}");
+        }
+        let counts = [
+            self.max_pending_connections,
+            self.max_pending_connections_per_address,
+            self.max_connections,
+            self.max_connections_per_address,
+        ];
+        if counts.contains(&0) || self.http2_max_streams == 0 {
+            bail!("limits: connection bounds must be positive");
+        }
+        Ok(())
+    }
 }
 
 /// The smallest `max_header_bytes`: hyper's read buffer never holds less.

@@ -217,3 +217,43 @@ fn the_file_defines_hosted_functions_and_their_settings() {
     let unknown = toml::from_str::<FileConfig>("[[functions]]\nname = \"f\"\ncolour = 1\n").unwrap_err();
     assert!(unknown.to_string().contains("colour"), "{unknown}");
 }
+
+#[test]
+fn strict_aws_limits_pin_what_aws_fixes_and_turn_on_its_throttles() {
+    let defaults = Config::merge(args(), FileConfig::default()).unwrap();
+    assert_eq!(defaults.limits.aws, AwsLimits::Default);
+    assert_eq!(defaults.limits.management_requests_per_second, 0, "no @connections throttle by default");
+    assert!(!defaults.ivschat.strict_rate_limits);
+
+    let file: FileConfig = toml::from_str(r#"aws_limits = "strict""#).unwrap();
+    let strict = Config::merge(args(), file).unwrap();
+    assert_eq!(strict.limits.aws, AwsLimits::Strict);
+    assert_eq!(strict.limits.management_requests_per_second, 10_000);
+    assert_eq!(strict.limits.management_burst(), 5_000);
+    assert_eq!(strict.limits.new_connections_per_second, 500);
+    assert_eq!((strict.limits.max_message_bytes, strict.limits.max_frame_bytes), (131_072, 32_768));
+    assert_eq!(strict.limits.idle_timeout, Duration::from_secs(600));
+    assert_eq!(strict.limits.max_connection, Duration::from_secs(7200));
+    assert!(strict.ivschat.strict_rate_limits);
+
+    // What AWS lets an account raise may be set; what it fixes may not differ, from a flag or from the file.
+    let mut raised = args();
+    raised.aws_limits = Some(AwsLimits::Strict);
+    raised.limits.new_connections_per_second = Some(2_000);
+    raised.limits.management_requests_per_second = Some(40);
+    let raised = Config::merge(raised, FileConfig::default()).unwrap();
+    assert_eq!(raised.limits.new_connections_per_second, 2_000);
+    assert_eq!((raised.limits.management_requests_per_second, raised.limits.management_burst()), (40, 20));
+
+    let mut fixed = args();
+    fixed.aws_limits = Some(AwsLimits::Strict);
+    fixed.limits.idle_timeout_secs = Some(5);
+    let err = Config::merge(fixed, FileConfig::default()).unwrap_err().to_string();
+    assert!(err.contains("idle_timeout_secs is 600 on AWS") && err.contains("with 5"), "{err}");
+    let file: FileConfig = toml::from_str("aws_limits = \"strict\"\n[limits]\nmax_frame_bytes = 65536").unwrap();
+    let err = Config::merge(args(), file).unwrap_err().to_string();
+    assert!(err.contains("max_frame_bytes is 32768 on AWS"), "{err}");
+    // The AWS value itself may be spelled out.
+    let file: FileConfig = toml::from_str("aws_limits = \"strict\"\n[limits]\nmax_message_bytes = 131072").unwrap();
+    assert!(Config::merge(args(), file).is_ok());
+}

@@ -40,6 +40,9 @@ async fn serve(
         BodyError::Unreadable => ApiError::new(ErrorCode::BadRequest, "Could not read the request body"),
     })?;
     auth::verify(state, parts, &body, EXECUTE_API)?;
+    if !state.management_limit.try_take() {
+        return Err(ApiError::new(ErrorCode::LimitExceeded, "Rate exceeded"));
+    }
     let call = Call::parse(&state.apis, &parts.method, target)?;
     // The connection id names the node that holds it; another node's connections are reached through the cluster.
     let reply = if call.id.node() == state.cluster.node() {

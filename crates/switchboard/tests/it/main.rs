@@ -5,6 +5,7 @@
 
 mod apigatewayv2;
 mod authorizers;
+mod aws_limits;
 mod chat;
 mod cli;
 mod cluster;
