@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use wire::Refusal;
-use wire::apigw::{EventType, Identity};
+use wire::apigw::{EventType, IamCaller, Identity};
 
 use crate::integration::{Call, Invoker, Outcome};
 use crate::model::ApiRuntime;
@@ -33,6 +33,8 @@ pub struct ConnContext {
     pub query: Vec<(String, String)>,
     /// What the REQUEST authorizer of `$connect` answered (`requestContext.authorizer` of every event).
     pub authorizer: Option<Map<String, Value>>,
+    /// Who signed the handshake when `$connect`'s authorization is `AWS_IAM` (in every event's identity).
+    pub caller: Option<Box<IamCaller>>,
 }
 
 impl ConnContext {
@@ -58,6 +60,7 @@ impl ConnContext {
             headers: self.headers.clone(),
             query: self.query.clone(),
             authorizer: self.authorizer.clone(),
+            caller: self.caller.clone(),
         }
     }
 }

@@ -62,12 +62,10 @@ pub fn runtime(
             }
         }
         let route_response_selection_expression = text(Some(item), "routeResponseSelectionExpression");
-        // Only CUSTOM (REQUEST authorizers) acts yet; AWS_IAM routes run unguarded, with a warning.
-        let authorization_type = text(Some(item), "authorizationType").filter(|t| t == "CUSTOM");
-        if text(Some(item), "authorizationType").as_deref() == Some("AWS_IAM") {
-            tracing::warn!(api = api_id, route = %route_key, "AWS_IAM authorization is not enforced yet.");
-        }
-        let authorizer_id = authorization_type.as_ref().and_then(|_| text(Some(item), "authorizerId"));
+        // CUSTOM (a REQUEST authorizer) and AWS_IAM act on `$connect`; the control plane refuses them elsewhere.
+        let authorization_type = text(Some(item), "authorizationType").filter(|t| t == "CUSTOM" || t == "AWS_IAM");
+        let authorizer_id =
+            authorization_type.as_deref().filter(|t| *t == "CUSTOM").and_then(|_| text(Some(item), "authorizerId"));
         routes.push(Route {
             route_key,
             target,
@@ -214,5 +212,18 @@ mod tests {
         let members = listed(&api.api);
         assert_eq!(members["apiId"], "abcdefghij");
         assert_eq!((&members["name"], &members["protocolType"]), (&json!("chat"), &json!("WEBSOCKET")));
+        assert!(!api.connect_requires_iam());
+    }
+
+    #[test]
+    fn aws_iam_on_connect_is_enforced_by_the_executed_model() {
+        let definitions = json!({
+            "api": {"apiId": "abcdefghij"},
+            "routes": {"r1": {"routeId": "r1", "routeKey": "$connect", "authorizationType": "AWS_IAM"}},
+        });
+        let api = runtime("abcdefghij", "prod", Default::default(), &definitions).unwrap();
+        assert!(api.connect_requires_iam());
+        let route = api.route("$connect").unwrap();
+        assert!(route.iam && route.authorizer.is_none());
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
-use wire::apigw::{EventType, ProxyEvent, RequestContext};
+use wire::apigw::{EventIdentity, EventType, ProxyEvent, RequestContext};
 use wire::timefmt;
 
 use crate::connect::ConnContext;
@@ -72,7 +72,7 @@ fn with_event<T>(ctx: &ConnContext, facts: &EventFacts<'_>, render: impl FnOnce(
             stage: &ctx.stage,
             connected_at: timefmt::epoch_millis(ctx.connected_at),
             request_time_epoch: timefmt::epoch_millis(facts.now),
-            identity: &ctx.identity,
+            identity: EventIdentity { connection: &ctx.identity, caller: ctx.caller.as_deref() },
             request_id: facts.request_id,
             domain_name: &ctx.domain_name,
             connection_id: &ctx.connection_id,

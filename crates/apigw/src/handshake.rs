@@ -51,6 +51,7 @@ impl ConnContext {
             headers: event_headers(&parts.headers, peer.addr, peer.tls),
             query: parts.uri.query().map(form_pairs).unwrap_or_default(),
             authorizer: None,
+            caller: None,
         }
     }
 }

@@ -335,6 +335,11 @@ pub(crate) fn resolve_parameter(source: &str, call: &Call<'_>) -> Option<String>
             "requestTimeEpoch" => wire::timefmt::epoch_millis(OffsetDateTime::now_utc()).to_string(),
             "identity.sourceIp" => ctx.identity.source_ip.clone(),
             "identity.userAgent" => ctx.identity.user_agent.clone()?,
+            "identity.accessKey" => ctx.caller.as_ref()?.access_key.clone(),
+            "identity.accountId" => ctx.caller.as_ref()?.account_id.clone(),
+            "identity.caller" => ctx.caller.as_ref()?.caller.clone(),
+            "identity.user" => ctx.caller.as_ref()?.user.clone(),
+            "identity.userArn" => ctx.caller.as_ref()?.user_arn.clone(),
             "disconnectStatusCode" => call.disconnect?.0.to_string(),
             "disconnectReason" => call.disconnect?.1.to_owned(),
             _ => return None,
@@ -373,6 +378,7 @@ mod tests {
             ua: None,
             host: String::new(),
             auth: None,
+            iam: None,
         };
         let ctx = record.context(&apis, "id").unwrap();
         let with = |uri: &str| Integration {

@@ -156,11 +156,19 @@ pub struct RouteRuntime {
     pub two_way: bool,
     /// The REQUEST authorizer that guards it (`$connect` only).
     pub authorizer: Option<Arc<Authorizer>>,
+    /// `AWS_IAM`: a handshake must be SigV4-signed (headers or a presigned URL, service `execute-api`) by a key pair
+    /// the server accepts (`$connect` only).
+    pub iam: bool,
 }
 
 impl ApiRuntime {
     pub fn route(&self, key: &str) -> Option<&RouteRuntime> {
         self.routes.get(key)
+    }
+
+    /// Whether a handshake must be SigV4-signed: the `$connect` route's authorization is `AWS_IAM`.
+    pub fn connect_requires_iam(&self) -> bool {
+        self.routes.get("$connect").is_some_and(|route| route.iam)
     }
 
     pub fn stage(&self, name: &str) -> Option<&Stage> {
@@ -292,37 +300,40 @@ pub(crate) fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
                 })?)
             }
         };
-        let authorizer = match (route.authorization_type.as_deref(), &route.authorizer_id) {
-            (None | Some("NONE"), None) => None,
-            (Some("CUSTOM"), Some(id)) if route.route_key == "$connect" => Some(
-                authorizers
-                    .get(id)
-                    .cloned()
-                    .ok_or_else(|| invalid(format!("route `{}` names unknown authorizer `{id}`", route.route_key)))?,
-            ),
-            (Some("CUSTOM"), Some(_)) => {
-                return Err(invalid(format!(
-                    "route `{}`: authorization is restricted to the $connect route only",
-                    route.route_key
-                )));
-            }
-            (kind, id) => {
-                return Err(invalid(format!(
-                    "route `{}`: authorization_type {} with authorizer_id {} is not supported (CUSTOM with an \
-                     authorizer, or NONE)",
-                    route.route_key,
-                    kind.unwrap_or("NONE"),
-                    id.as_deref().unwrap_or("none")
-                )));
-            }
-        };
+        let connect = route.route_key == "$connect";
+        let (authorizer, iam) =
+            match (route.authorization_type.as_deref(), &route.authorizer_id) {
+                (None | Some("NONE"), None) => (None, false),
+                (Some("CUSTOM"), Some(id)) if connect => (
+                    Some(authorizers.get(id).cloned().ok_or_else(|| {
+                        invalid(format!("route `{}` names unknown authorizer `{id}`", route.route_key))
+                    })?),
+                    false,
+                ),
+                (Some("AWS_IAM"), None) if connect => (None, true),
+                (Some("CUSTOM"), Some(_)) | (Some("AWS_IAM"), None) => {
+                    return Err(invalid(format!(
+                        "route `{}`: authorization is restricted to the $connect route only",
+                        route.route_key
+                    )));
+                }
+                (kind, id) => {
+                    return Err(invalid(format!(
+                        "route `{}`: authorization_type {} with authorizer_id {} is not supported (CUSTOM with an \
+                     authorizer, AWS_IAM or NONE without one)",
+                        route.route_key,
+                        kind.unwrap_or("NONE"),
+                        id.as_deref().unwrap_or("none")
+                    )));
+                }
+            };
         let has_response =
             api.route_responses.iter().any(|r| r.route_key == route.route_key && r.route_response_key == "$default");
         let two_way = has_response && route.route_response_selection_expression.as_deref() == Some("$default");
         if routes
             .insert(
                 route.route_key.clone(),
-                RouteRuntime { route_key: route.route_key.clone(), integration, two_way, authorizer },
+                RouteRuntime { route_key: route.route_key.clone(), integration, two_way, authorizer, iam },
             )
             .is_some()
         {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use wire::apigw::Identity;
+use wire::apigw::{IamCaller, Identity};
 
 use crate::ApiSet;
 use crate::connect::ConnContext;
@@ -23,6 +23,9 @@ pub struct Record {
     /// `requestContext.authorizer` of the connection's events, when `$connect` had an authorizer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The IAM caller of an `AWS_IAM` `$connect`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam: Option<Box<IamCaller>>,
 }
 
 impl Record {
@@ -35,6 +38,7 @@ impl Record {
             ua: ctx.identity.user_agent.clone(),
             host: ctx.domain_name.clone(),
             auth: ctx.authorizer.clone(),
+            iam: ctx.caller.clone(),
         }
     }
 
@@ -56,6 +60,7 @@ impl Record {
             headers: Vec::new(),
             query: Vec::new(),
             authorizer: self.auth.clone(),
+            caller: self.iam.clone(),
         })
     }
 }
@@ -75,6 +80,7 @@ mod tests {
             ua: None,
             host: "example.com".to_owned(),
             auth: None,
+            iam: None,
         };
         let json = serde_json::to_string(&record).unwrap();
         assert_eq!(
@@ -84,6 +90,13 @@ mod tests {
         let ctx = record.context(&apis, "id").unwrap();
         assert_eq!(ctx.stage_variables["v"], "1");
         assert_eq!(Record::of(&ctx), record);
-        assert!(Record { api: "other".to_owned(), ..record }.context(&apis, "id").is_none());
+        assert!(Record { api: "other".to_owned(), ..record.clone() }.context(&apis, "id").is_none());
+        // An `AWS_IAM` connection's caller reaches its `$disconnect` on a survivor too.
+        let caller = Box::new(wire::apigw::IamCaller::of_account("AKID", "000000000000"));
+        let signed = Record { iam: Some(caller.clone()), ..record };
+        let json = serde_json::to_string(&signed).unwrap();
+        assert!(json.ends_with(r#""iam":{"accessKey":"AKID","accountId":"000000000000","caller":"000000000000","user":"000000000000","userArn":"arn:aws:iam::000000000000:root"}}"#), "{json}");
+        let back: Record = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.context(&apis, "id").unwrap().caller, Some(caller));
     }
 }

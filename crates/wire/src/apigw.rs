@@ -21,6 +21,42 @@ pub struct Identity {
     pub user_agent: Option<String>,
 }
 
+/// The caller of a `$connect` whose route's authorization is `AWS_IAM`, in every event's `requestContext.identity`
+/// beside the connection's [`Identity`] (GetConnection does not show it: its model has no such members). A key pair
+/// Switchboard accepts acts for the whole account, as an account's root credentials do on AWS, so the caller is
+/// the account: `caller` and `user` are its id, `userArn` is `arn:aws:iam::{account}:root`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IamCaller {
+    pub access_key: String,
+    pub account_id: String,
+    pub caller: String,
+    pub user: String,
+    pub user_arn: String,
+}
+
+impl IamCaller {
+    /// The caller who signed with `access_key` for `account_id`.
+    pub fn of_account(access_key: &str, account_id: &str) -> IamCaller {
+        IamCaller {
+            access_key: access_key.to_owned(),
+            account_id: account_id.to_owned(),
+            caller: account_id.to_owned(),
+            user: account_id.to_owned(),
+            user_arn: format!("arn:aws:iam::{account_id}:root"),
+        }
+    }
+}
+
+/// `requestContext.identity` of an event: the connection's identity, and its IAM caller if it has one.
+#[derive(Debug, Serialize)]
+pub struct EventIdentity<'a> {
+    #[serde(flatten)]
+    pub connection: &'a Identity,
+    #[serde(flatten)]
+    pub caller: Option<&'a IamCaller>,
+}
+
 /// The kind of event a route integration receives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -68,7 +104,7 @@ pub struct RequestContext<'a> {
     pub stage: &'a str,
     pub connected_at: i64,
     pub request_time_epoch: i64,
-    pub identity: &'a Identity,
+    pub identity: EventIdentity<'a>,
     pub request_id: &'a str,
     pub domain_name: &'a str,
     pub connection_id: &'a str,

@@ -17,10 +17,12 @@ use http::{HeaderName, HeaderValue, Response, StatusCode};
 use hub::session::SessionEnd;
 use hub::{CloseCause, CloseRequest, Connection, Scope};
 use wire::ApiError;
+use wire::apigw::IamCaller;
 
 use super::deployed::{DeployedStages, Live};
+use super::front::EXECUTE_API;
 use super::socket::{Admitted, SocketKind, Ws, new_connection, refuse, take_connect_slot};
-use super::{Body, error_response};
+use super::{Body, auth, error_response};
 use crate::state::AppState;
 
 /// An API socket: the context its events carry, and where a deployed stage's later deployments come from.
@@ -61,12 +63,21 @@ impl SocketKind for ApiSocket {
         let Some(stage) = api.stage(&stage_name) else {
             return Err(error_response(&ApiError::forbidden()));
         };
+        // `AWS_IAM` on `$connect`: the handshake is SigV4-signed for `execute-api` (headers or a presigned URL),
+        // checked before it takes a connection slot, answered 403 as API Gateway does.
+        let caller = if api.connect_requires_iam() {
+            let principal = auth::verify(state, parts, b"", EXECUTE_API).map_err(|err| error_response(&err))?;
+            principal.map(|p| Box::new(IamCaller::of_account(&p.access_key_id, &state.config.account_id)))
+        } else {
+            None
+        };
         take_connect_slot(state).map_err(refuse)?;
         let scope = Scope::Api { api_id: api.api.api_id.as_str().into(), stage: stage.stage_name.as_str().into() };
         let conn = new_connection(state, peer, parts, scope);
         let default_host = state.config.listen.to_string();
         let peer = Peer { addr: peer, tls: state.config.tls.is_some(), default_host: &default_host };
         let mut ctx = ConnContext::of_handshake(parts, (api.clone(), stage), &conn, peer);
+        ctx.caller = caller;
         // `$connect` (and its authorizer, whose answer joins the context) reads the handshake; later events do not.
         match apigw::connect::decide(&state.invoker, &mut ctx, request_id).await {
             ConnectDecision::Accept { headers } => {

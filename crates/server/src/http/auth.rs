@@ -3,26 +3,27 @@
 use std::borrow::Cow;
 
 use parking_lot::Mutex;
-use sigv4::{SecretLookup, SignedRequest, Verifier};
+use sigv4::{Principal, SecretLookup, SignedRequest, Verifier};
 use time::OffsetDateTime;
 use wire::{ApiError, ErrorCode};
 
 use crate::state::AppState;
 
-/// Verifies the request's signature for `service` (its credential scope name) unless auth is switched off; refusals are AWS-shaped errors.
+/// Verifies the request's signature for `service` (its credential scope name) unless auth is switched off (then
+/// there is no signer to answer); refusals are AWS-shaped errors.
 pub(crate) fn verify(
     state: &AppState,
     parts: &http::request::Parts,
     body: &[u8],
     service: &'static str,
-) -> Result<(), ApiError> {
+) -> Result<Option<Principal>, ApiError> {
     let Some(keys) = &state.keys else {
-        return Ok(());
+        return Ok(None);
     };
     let verifier = Verifier::new(service);
     let lookup = CachedKeys { keys };
     match verifier.verify(&SignedRequest::from_parts(parts, body), &lookup, OffsetDateTime::now_utc()) {
-        Ok(_principal) => Ok(()),
+        Ok(principal) => Ok(Some(principal)),
         Err(err) => {
             let code = ErrorCode::from_aws_type(err.error_type()).unwrap_or(ErrorCode::InvalidSignature);
             Err(ApiError::new(code, err.to_string()))

@@ -14,6 +14,7 @@ mod deployments;
 mod deps;
 mod functions;
 mod gateway;
+mod iam;
 mod lambda;
 mod limits;
 mod management;
