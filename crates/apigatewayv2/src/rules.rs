@@ -244,11 +244,18 @@ pub(crate) fn model(doc: &Document, item: &Item, id: &str) -> Result<(), ApiErro
     match str_of(item, "schema") {
         None => Err(bad_request("Schema is required for WEBSOCKET API models")),
         Some(s) if s.chars().count() > 32_768 => Err(bad_request("Schema must be at most 32768 characters long")),
-        Some(s) if !serde_json::from_str::<Value>(s).is_ok_and(|v| v.is_object()) => {
-            Err(bad_request("Invalid model schema specified: the schema must be a JSON object"))
-        }
-        Some(_) => Ok(()),
+        Some(s) => match serde_json::from_str::<Value>(s) {
+            Ok(schema @ Value::Object(_)) => compiles(schema),
+            _ => Err(bad_request("Invalid model schema specified: the schema must be a JSON object")),
+        },
     }
+}
+
+/// A model's schema must compile as JSON Schema draft 4 — what the data plane validates messages with — and may
+/// refer only to itself.
+fn compiles(schema: Value) -> Result<(), ApiError> {
+    apigw::model::Model::check_schema(schema)
+        .map_err(|err| bad_request(format!("Invalid model schema specified: {err}")))
 }
 
 /// An authorizer as it will be stored.

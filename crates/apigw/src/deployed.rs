@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::model::{
-    Api, ApiRuntime, Authorizer, Integration, IntegrationType, ModelError, Route, RouteResponse, Stage,
+    Api, ApiRuntime, Authorizer, Integration, IntegrationType, Model, ModelError, Route, RouteResponse, Stage,
     default_selection_expression, is_url, validate,
 };
 
@@ -72,8 +72,14 @@ pub fn runtime(
             route_response_selection_expression,
             authorization_type,
             authorizer_id,
+            model_selection_expression: text(Some(item), "modelSelectionExpression"),
+            request_models: strings(item.get("requestModels")),
         });
     }
+    let models = items(definitions.get("models"))
+        .into_iter()
+        .filter_map(|(_, item)| Some(Model { name: text(Some(item), "name")?, schema: text(Some(item), "schema")? }))
+        .collect();
     let authorizers = items(definitions.get("authorizers"))
         .into_iter()
         .filter_map(|(id, item)| {
@@ -98,6 +104,7 @@ pub fn runtime(
         integrations,
         route_responses,
         authorizers,
+        models,
     };
     validate(api)
 }

@@ -19,5 +19,6 @@ pub mod router;
 pub mod selection;
 #[cfg(test)]
 mod testing;
+mod validation;
 
 pub use model::{Api, ApiSet, Integration, IntegrationType, Route, RouteResponse, Stage};

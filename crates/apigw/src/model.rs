@@ -9,6 +9,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::selection::{ExpressionError, SelectionExpression};
+pub use crate::validation::Model;
+use crate::validation::RequestValidator;
 
 /// One WebSocket API.
 #[derive(Clone, Debug, Deserialize)]
@@ -29,6 +31,26 @@ pub struct Api {
     pub route_responses: Vec<RouteResponse>,
     #[serde(default)]
     pub authorizers: Vec<Authorizer>,
+    /// Models that routes' `request_models` validate message bodies against.
+    #[serde(default)]
+    pub models: Vec<Model>,
+}
+
+impl Api {
+    /// An API with these stages and nothing else yet: no routes, integrations, authorizers or models.
+    pub fn with_stages(api_id: &str, stages: Vec<Stage>) -> Api {
+        Api {
+            api_id: api_id.to_owned(),
+            name: None,
+            route_selection_expression: default_selection_expression(),
+            stages,
+            routes: Vec::new(),
+            integrations: Vec::new(),
+            route_responses: Vec::new(),
+            authorizers: Vec::new(),
+            models: Vec::new(),
+        }
+    }
 }
 
 pub fn default_selection_expression() -> String {
@@ -59,6 +81,12 @@ pub struct Route {
     pub authorization_type: Option<String>,
     #[serde(default)]
     pub authorizer_id: Option<String>,
+    /// Picks the key of `request_models` a message is validated with (`$default` when absent or unmatched).
+    #[serde(default)]
+    pub model_selection_expression: Option<String>,
+    /// Selection key → model name.
+    #[serde(default)]
+    pub request_models: HashMap<String, String>,
 }
 
 /// A REQUEST authorizer: a Lambda function (its ARN or API Gateway's `…/invocations` URI; or a Lambda-style
@@ -156,6 +184,8 @@ pub struct RouteRuntime {
     pub two_way: bool,
     /// The REQUEST authorizer that guards it (`$connect` only).
     pub authorizer: Option<Arc<Authorizer>>,
+    /// Validates message bodies against the route's request models, when it has some.
+    pub validator: Option<RequestValidator>,
     /// `AWS_IAM`: a handshake must be SigV4-signed (headers or a presigned URL, service `execute-api`) by a key pair
     /// the server accepts (`$connect` only).
     pub iam: bool,
@@ -327,13 +357,16 @@ pub(crate) fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
                     )));
                 }
             };
+        let validator =
+            RequestValidator::new(route.model_selection_expression.as_deref(), &route.request_models, &api.models)
+                .map_err(|err| invalid(format!("route `{}`: {err}", route.route_key)))?;
         let has_response =
             api.route_responses.iter().any(|r| r.route_key == route.route_key && r.route_response_key == "$default");
         let two_way = has_response && route.route_response_selection_expression.as_deref() == Some("$default");
         if routes
             .insert(
                 route.route_key.clone(),
-                RouteRuntime { route_key: route.route_key.clone(), integration, two_way, authorizer, iam },
+                RouteRuntime { route_key: route.route_key.clone(), integration, two_way, authorizer, validator, iam },
             )
             .is_some()
         {

@@ -67,6 +67,13 @@ impl Inbound for MessageRouter {
             conn.deliver(Outbound::from(ErrorFrame::Forbidden.render(&self.ctx.connection_id, &request_id)));
             return;
         };
+        let message_id = hub::random_id();
+        let validator = self.ctx.api.route(&route_key).and_then(|route| route.validator.as_ref());
+        if validator.is_some_and(|validator| !validator.accepts(text.as_str())) {
+            tracing::debug!(route = %route_key, "The message failed the route's request validation.");
+            conn.deliver(Outbound::from(ErrorFrame::bad_request_body(&self.ctx.connection_id, &message_id)));
+            return;
+        }
         let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
             return;
         };
@@ -78,7 +85,6 @@ impl Inbound for MessageRouter {
             let _permit = permit;
             let Some(route) = ctx.api.route(&route_key) else { return };
             let Some(integration) = route.integration.clone() else { return };
-            let message_id = hub::random_id();
             let call = Call {
                 ctx: &ctx,
                 event_type: EventType::Message,

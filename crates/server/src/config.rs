@@ -436,6 +436,8 @@ fn default_api(
             route_response_selection_expression: two_way.then(|| "$default".to_owned()),
             authorization_type: None,
             authorizer_id: None,
+            model_selection_expression: None,
+            request_models: Default::default(),
         });
     }
     for key in route_responses {
@@ -455,6 +457,7 @@ fn default_api(
             .map(|key| RouteResponse { route_key: key.clone(), route_response_key: "$default".to_owned() })
             .collect(),
         authorizers: Vec::new(),
+        models: Vec::new(),
     })
 }
 

@@ -208,6 +208,16 @@ impl ErrorFrame {
             Value::String(request_id.to_owned())
         )
     }
+
+    /// The frame of a message that failed its route's request validation; it names the message, not a request:
+    /// `{"message": "Bad request body", "connectionId":"…", "messageId":"…"}`.
+    pub fn bad_request_body(connection_id: &str, message_id: &str) -> String {
+        format!(
+            r#"{{"message": "Bad request body", "connectionId":{}, "messageId":{}}}"#,
+            Value::String(connection_id.to_owned()),
+            Value::String(message_id.to_owned())
+        )
+    }
 }
 
 #[cfg(test)]
@@ -227,6 +237,10 @@ mod tests {
         assert_eq!(
             ErrorFrame::EndpointTimedOut.render("a", "b"),
             r#"{"message": "Endpoint request timed out", "connectionId":"a", "requestId":"b"}"#
+        );
+        assert_eq!(
+            ErrorFrame::bad_request_body("a", "m"),
+            r#"{"message": "Bad request body", "connectionId":"a", "messageId":"m"}"#
         );
     }
 

@@ -28,18 +28,10 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let api = |id: &str, stages: &[&str]| Api {
-            api_id: id.to_owned(),
-            name: None,
-            route_selection_expression: apigw::model::default_selection_expression(),
-            stages: stages
-                .iter()
-                .map(|s| Stage { stage_name: (*s).to_owned(), stage_variables: Default::default() })
-                .collect(),
-            routes: Vec::new(),
-            integrations: Vec::new(),
-            route_responses: Vec::new(),
-            authorizers: Vec::new(),
+        let api = |id: &str, stages: &[&str]| {
+            let stages =
+                stages.iter().map(|s| Stage { stage_name: (*s).to_owned(), stage_variables: Default::default() });
+            Api::with_stages(id, stages.collect())
         };
         let apis = ApiSet::new(vec![api("a", &["prod", "dev"]), api("b", &["prod"])]).expect("valid APIs");
         Fixture { apis, hub: Hub::new(HubConfig { node: 7, outbox_limit: 64 * 1024 }) }

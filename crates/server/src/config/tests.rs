@@ -257,3 +257,23 @@ fn strict_aws_limits_pin_what_aws_fixes_and_turn_on_its_throttles() {
     let file: FileConfig = toml::from_str("aws_limits = \"strict\"\n[limits]\nmax_message_bytes = 131072").unwrap();
     assert!(Config::merge(args(), file).is_ok());
 }
+
+#[test]
+fn the_files_apis_may_validate_messages_with_models() {
+    let file: FileConfig = toml::from_str(
+        r#"
+        [[apis]]
+        api_id = "checked"
+        stages = [{ stage_name = "prod" }]
+        models = [{ name = "Send", schema = '{"type": "object", "required": ["text"]}' }]
+        routes = [{ route_key = "send", model_selection_expression = "$request.body.action", request_models = { send = "Send" } }]
+        "#,
+    )
+    .unwrap();
+    let config = Config::merge(args(), file).unwrap();
+    let apis = apigw::ApiSet::new(config.apis).unwrap();
+    let route = apigw::ApiSet::by_id(&apis, "checked").unwrap().route("send").unwrap();
+    let validator = route.validator.as_ref().unwrap();
+    assert!(validator.accepts(r#"{"action":"send","text":"hi"}"#));
+    assert!(!validator.accepts(r#"{"action":"send"}"#));
+}

@@ -20,7 +20,8 @@ pub(crate) fn sdk(server: &TestServer) -> Client {
     Client::from_conf(config)
 }
 
-async fn websocket_api(sdk: &Client, name: &str) -> String {
+/// A WebSocket API named `name`, routing on `$request.body.action`; its id.
+pub(crate) async fn websocket_api(sdk: &Client, name: &str) -> String {
     let api = sdk
         .create_api()
         .name(name)

@@ -3,10 +3,10 @@
 //! deployment) and through `[[apis]]`; its policy decides the handshake, and what it answered reaches the
 //! connection's later events as `requestContext.authorizer`.
 
-use aws_sdk_apigatewayv2::types::{AuthorizationType, AuthorizerType, IntegrationType, ProtocolType};
+use aws_sdk_apigatewayv2::types::{AuthorizationType, AuthorizerType, IntegrationType};
 use serde_json::{Value, json};
 
-use crate::apigatewayv2::sdk;
+use crate::apigatewayv2::{sdk, websocket_api};
 use crate::functions::{ARN, code_dir, function_toml};
 use crate::harness::*;
 
@@ -36,15 +36,7 @@ async fn a_request_authorizer_defined_through_apigatewayv2_guards_connect() {
     let Some(code) = code_dir("1") else { return };
     let server = TestServer::start(&function_toml(code.path(), ""), |_| {}).await;
     let sdk = sdk(&server);
-    let api = sdk
-        .create_api()
-        .name("guarded")
-        .protocol_type(ProtocolType::Websocket)
-        .route_selection_expression("$request.body.action")
-        .send()
-        .await
-        .unwrap();
-    let api = api.api_id().unwrap().to_owned();
+    let api = websocket_api(&sdk, "guarded").await;
     let integration = sdk
         .create_integration()
         .api_id(&api)

@@ -21,6 +21,7 @@ mod management;
 mod observability;
 mod readme;
 mod remote;
+mod request_models;
 mod runtime_clients;
 mod serve;
 mod templates;
