@@ -86,6 +86,10 @@ pub enum ConnectDecision {
 /// 403 or 500), then its integration: 2xx accepts, other statuses reject with that status, an integration failure
 /// refuses with 502 and a timeout with 504 (the refusal table's `IntegrationFailed` and `IntegrationTimedOut`).
 pub async fn decide(invoker: &Invoker, ctx: &mut ConnContext, request_id: &str) -> ConnectDecision {
+    // The stage's route throttling acts on `$connect` before anything runs (429, as the connection rate answers).
+    if !ctx.api.admit(&ctx.stage, "$connect") {
+        return ConnectDecision::Refuse(Refusal::TooManyConnections);
+    }
     if let Some(authorizer) = ctx.api.route("$connect").and_then(|r| r.authorizer.clone()) {
         match crate::authorizer::authorize(invoker, &authorizer, ctx, request_id).await {
             Ok(answer) => ctx.authorizer = Some(answer),

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::model::{
-    Api, ApiRuntime, Authorizer, Integration, IntegrationType, Model, ModelError, Route, RouteResponse, Stage,
-    default_selection_expression, is_url, validate,
+    Api, ApiRuntime, Authorizer, Integration, IntegrationType, Model, ModelError, Route, RouteResponse, RouteSettings,
+    Stage, default_selection_expression, is_url, validate,
 };
 
 /// The path prefix of a defined API's endpoint: `{ApiEndpoint}` is `ws://{listen}/@apis/{apiId}`.
@@ -31,7 +31,7 @@ pub fn endpoint_path(path: &str) -> Option<(&str, &str)> {
 pub fn runtime(
     api_id: &str,
     stage_name: &str,
-    stage_variables: Map<String, Value>,
+    stage: &Map<String, Value>,
     definitions: &Value,
 ) -> Result<ApiRuntime, ModelError> {
     let api = definitions.get("api");
@@ -99,7 +99,16 @@ pub fn runtime(
         api_id: api_id.to_owned(),
         name: text(api, "name"),
         route_selection_expression: text(api, "routeSelectionExpression").unwrap_or_else(default_selection_expression),
-        stages: vec![Stage { stage_name: stage_name.to_owned(), stage_variables }],
+        stages: vec![Stage {
+            stage_name: stage_name.to_owned(),
+            stage_variables: stage.get("stageVariables").and_then(Value::as_object).cloned().unwrap_or_default(),
+            default_route_settings: stage.get("defaultRouteSettings").map(route_settings),
+            route_settings: stage
+                .get("routeSettings")
+                .and_then(Value::as_object)
+                .map(|routes| routes.iter().map(|(key, settings)| (key.clone(), route_settings(settings))).collect())
+                .unwrap_or_default(),
+        }],
         routes,
         integrations,
         route_responses,
@@ -132,6 +141,17 @@ fn items(collection: Option<&Value>) -> Vec<(&str, &Value)> {
         .unwrap_or_default();
     out.sort_by_key(|(id, _)| *id);
     out
+}
+
+/// The throttling of a stored `RouteSettings` (its logging and metrics members do not act here).
+fn route_settings(item: &Value) -> RouteSettings {
+    RouteSettings {
+        throttling_rate_limit: item.get("throttlingRateLimit").and_then(Value::as_f64),
+        throttling_burst_limit: item
+            .get("throttlingBurstLimit")
+            .and_then(Value::as_u64)
+            .map(|n| n.min(u64::from(u32::MAX)) as u32),
+    }
 }
 
 fn strings(value: Option<&Value>) -> HashMap<String, String> {
@@ -204,8 +224,11 @@ mod tests {
             "integrationResponses": {"i3": {"y": {"integrationResponseKey": "$default",
                                                   "responseTemplates": {"$default": "hi"}}}},
         });
-        let variables = [("v".to_owned(), json!("1"))].into_iter().collect();
-        let api = runtime("abcdefghij", "prod", variables, &definitions).unwrap();
+        let stage = json!({"stageName": "prod", "stageVariables": {"v": "1"},
+                           "defaultRouteSettings": {"throttlingRateLimit": 1.0, "throttlingBurstLimit": 1,
+                                                    "loggingLevel": "OFF"},
+                           "routeSettings": {"$default": {"throttlingBurstLimit": 3}}});
+        let api = runtime("abcdefghij", "prod", stage.as_object().unwrap(), &definitions).unwrap();
         assert_eq!(api.api.name.as_deref(), Some("chat"));
         assert_eq!(api.api.route_selection_expression, "$request.body.type");
         assert_eq!(api.stage("prod").unwrap().stage_variables["v"], "1");
@@ -220,6 +243,9 @@ mod tests {
         assert_eq!(members["apiId"], "abcdefghij");
         assert_eq!((&members["name"], &members["protocolType"]), (&json!("chat"), &json!("WEBSOCKET")));
         assert!(!api.connect_requires_iam());
+        let prod = api.stage("prod").unwrap();
+        assert_eq!(prod.default_route_settings.unwrap().throttling_rate_limit, Some(1.0));
+        assert_eq!(prod.route_settings["$default"].throttling_burst_limit, Some(3));
     }
 
     #[test]
@@ -228,7 +254,7 @@ mod tests {
             "api": {"apiId": "abcdefghij"},
             "routes": {"r1": {"routeId": "r1", "routeKey": "$connect", "authorizationType": "AWS_IAM"}},
         });
-        let api = runtime("abcdefghij", "prod", Default::default(), &definitions).unwrap();
+        let api = runtime("abcdefghij", "prod", &serde_json::Map::new(), &definitions).unwrap();
         assert!(api.connect_requires_iam());
         let route = api.route("$connect").unwrap();
         assert!(route.iam && route.authorizer.is_none());

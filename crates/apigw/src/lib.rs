@@ -19,6 +19,7 @@ pub mod router;
 pub mod selection;
 #[cfg(test)]
 mod testing;
+mod throttle;
 mod validation;
 
 pub use model::{Api, ApiSet, Integration, IntegrationType, Route, RouteResponse, Stage};

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::selection::{ExpressionError, SelectionExpression};
+pub use crate::throttle::RouteSettings;
+use crate::throttle::Throttles;
 pub use crate::validation::Model;
 use crate::validation::RequestValidator;
 
@@ -58,12 +60,18 @@ pub fn default_selection_expression() -> String {
 }
 
 /// A deployment stage: clients connect to `/{stage_name}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stage {
     pub stage_name: String,
     #[serde(default)]
     pub stage_variables: Map<String, Value>,
+    /// Throttling of every route of the stage, unless `route_settings` has the route's own.
+    #[serde(default)]
+    pub default_route_settings: Option<RouteSettings>,
+    /// Route key → its throttling.
+    #[serde(default)]
+    pub route_settings: HashMap<String, RouteSettings>,
 }
 
 /// A route: a key and the integration it targets (`integrations/{integration_id}`, or the bare id).
@@ -174,6 +182,7 @@ pub struct ApiRuntime {
     pub api: Api,
     pub selection: SelectionExpression,
     routes: HashMap<String, RouteRuntime>,
+    throttles: Throttles,
 }
 
 /// A route with its integration resolved.
@@ -194,6 +203,11 @@ pub struct RouteRuntime {
 impl ApiRuntime {
     pub fn route(&self, key: &str) -> Option<&RouteRuntime> {
         self.routes.get(key)
+    }
+
+    /// Takes one request of `route_key` at `stage` from the stage's route throttling; false when it is throttled.
+    pub fn admit(&self, stage: &str, route_key: &str) -> bool {
+        self.throttles.admit(stage, route_key)
     }
 
     /// Whether a handshake must be SigV4-signed: the `$connect` route's authorization is `AWS_IAM`.
@@ -381,7 +395,8 @@ pub(crate) fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
             return Err(invalid("only the `$default` route response key is supported".to_owned()));
         }
     }
-    Ok(ApiRuntime { api, selection, routes })
+    let throttles = Throttles::of(&api.stages, &api.routes);
+    Ok(ApiRuntime { api, selection, routes, throttles })
 }
 
 impl Integration {

@@ -67,6 +67,11 @@ impl Inbound for MessageRouter {
             conn.deliver(Outbound::from(ErrorFrame::Forbidden.render(&self.ctx.connection_id, &request_id)));
             return;
         };
+        if !self.ctx.api.admit(&self.ctx.stage, &route_key) {
+            tracing::debug!(route = %route_key, "The route's throttling refused the message.");
+            conn.deliver(Outbound::from(ErrorFrame::TooManyRequests.render(&self.ctx.connection_id, &request_id)));
+            return;
+        }
         let message_id = hub::random_id();
         let validator = self.ctx.api.route(&route_key).and_then(|route| route.validator.as_ref());
         if validator.is_some_and(|validator| !validator.accepts(text.as_str())) {

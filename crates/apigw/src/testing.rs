@@ -4,7 +4,7 @@ use crate::{Api, ApiSet, Stage};
 
 /// One API, `a`, with one stage, `prod` (stage variable `v = "1"`), and no routes.
 pub(crate) fn one_api() -> ApiSet {
-    let stage =
-        Stage { stage_name: "prod".to_owned(), stage_variables: [("v".to_owned(), "1".into())].into_iter().collect() };
+    let variables = [("v".to_owned(), "1".into())].into_iter().collect();
+    let stage = Stage { stage_name: "prod".to_owned(), stage_variables: variables, ..Stage::default() };
     ApiSet::new(vec![Api::with_stages("a", vec![stage])]).unwrap()
 }

@@ -449,7 +449,7 @@ fn default_api(
         api_id,
         name: Some("default".to_owned()),
         route_selection_expression,
-        stages: vec![Stage { stage_name: stage, stage_variables: Default::default() }],
+        stages: vec![Stage { stage_name: stage, ..Stage::default() }],
         routes: api_routes,
         integrations,
         route_responses: route_responses

@@ -188,6 +188,8 @@ pub enum ErrorFrame {
     Forbidden,
     /// The integration did not answer in time.
     EndpointTimedOut,
+    /// The route's throttling (its stage's route settings) refused the message.
+    TooManyRequests,
 }
 
 impl ErrorFrame {
@@ -196,6 +198,7 @@ impl ErrorFrame {
             ErrorFrame::InternalServerError => "Internal server error",
             ErrorFrame::Forbidden => "Forbidden",
             ErrorFrame::EndpointTimedOut => "Endpoint request timed out",
+            ErrorFrame::TooManyRequests => "Too Many Requests",
         }
     }
 
@@ -237,6 +240,10 @@ mod tests {
         assert_eq!(
             ErrorFrame::EndpointTimedOut.render("a", "b"),
             r#"{"message": "Endpoint request timed out", "connectionId":"a", "requestId":"b"}"#
+        );
+        assert_eq!(
+            ErrorFrame::TooManyRequests.render("a", "b"),
+            r#"{"message": "Too Many Requests", "connectionId":"a", "requestId":"b"}"#
         );
         assert_eq!(
             ErrorFrame::bad_request_body("a", "m"),

@@ -190,7 +190,7 @@ pub fn apigatewayv2_control(data: &[u8]) {
                 for stage in stages.get("items").and_then(Value::as_array).into_iter().flatten() {
                     let Some(name) = stage.get("stageName").and_then(Value::as_str) else { continue };
                     if let Ok(Some(deployed)) = control.deployed_stage(api_id, name).await {
-                        let _ = apigw::deployed::runtime(api_id, name, Default::default(), &deployed.definitions);
+                        let _ = apigw::deployed::runtime(api_id, name, &deployed.stage, &deployed.definitions);
                     }
                 }
             }

@@ -29,8 +29,7 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         let api = |id: &str, stages: &[&str]| {
-            let stages =
-                stages.iter().map(|s| Stage { stage_name: (*s).to_owned(), stage_variables: Default::default() });
+            let stages = stages.iter().map(|s| Stage { stage_name: (*s).to_owned(), ..Stage::default() });
             Api::with_stages(id, stages.collect())
         };
         let apis = ApiSet::new(vec![api("a", &["prod", "dev"]), api("b", &["prod"])]).expect("valid APIs");

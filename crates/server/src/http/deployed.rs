@@ -159,8 +159,7 @@ impl LiveStage for Live {
 }
 
 fn convert(deployed: &DeployedStage, stage: &str) -> Option<ApiRuntime> {
-    let variables = deployed.stage.get("stageVariables").and_then(|v| v.as_object()).cloned().unwrap_or_default();
-    match apigw::deployed::runtime(&deployed.api_id, stage, variables, &deployed.definitions) {
+    match apigw::deployed::runtime(&deployed.api_id, stage, &deployed.stage, &deployed.definitions) {
         Ok(runtime) => Some(runtime),
         Err(err) => {
             tracing::warn!(%err, deployment = %deployed.deployment_id, "A deployment cannot be served.");

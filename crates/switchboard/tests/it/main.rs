@@ -21,7 +21,8 @@ mod management;
 mod observability;
 mod readme;
 mod remote;
-mod request_models;
+mod route_rules;
+
 mod runtime_clients;
 mod serve;
 mod templates;
