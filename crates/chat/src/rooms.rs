@@ -390,6 +390,7 @@ mod tests {
             message_review_handler: None,
             logging_configuration_ids: Vec::new(),
             tags: Default::default(),
+            history: store::History::OFF,
         }
     }
 

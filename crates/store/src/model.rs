@@ -100,6 +100,9 @@ pub struct Room {
     /// Ids (not ARNs) of attached logging configurations, in the order given.
     pub logging_configuration_ids: Vec<String>,
     pub tags: Tags,
+    /// What the room retains (an extension; [`crate::History::OFF`] unless set by
+    /// [`crate::HistoryStore::set_room_history`]).
+    pub history: crate::History,
 }
 
 /// Input of [`crate::Store::create_room`]; `create_time` is also the first `update_time`.

@@ -66,7 +66,9 @@ impl RawRoom {
         };
         let logging_configuration_ids = room_logging_ids(conn, &self.id)?;
         let tags = tags_of(conn, &ResourceRef::room(self.id.clone()))?;
+        let history = super::history::settings(conn, &self.id)?;
         Ok(Room {
+            history,
             name: self.name,
             create_time: from_ms(self.create_time)?,
             update_time: from_ms(self.update_time)?,
