@@ -205,11 +205,14 @@ impl Member {
     }
 
     async fn broadcast(&self, outgoing: Outgoing<'_>, disconnect: Option<&str>) -> Result<(), Failure> {
-        let logging_ids = self.room.settings().logging_ids;
-        match self.service.emit(&self.room.id, Some(&self.room), logging_ids, outgoing, disconnect).await {
+        let settings = self.room.settings();
+        let to = (settings.logging_ids, settings.history);
+        match self.service.emit(&self.room.id, Some(&self.room), to, outgoing, disconnect).await {
             Ok(()) => Ok(()),
             Err(Unsent::Gone) => Err((ChatErrorCode::NotFound, Cow::Borrowed("Room not found"))),
-            Err(Unsent::BusUnavailable) => Err((ChatErrorCode::InternalServerError, Cow::Borrowed(NOT_SENT))),
+            Err(Unsent::BusUnavailable | Unsent::HistoryUnavailable) => {
+                Err((ChatErrorCode::InternalServerError, Cow::Borrowed(NOT_SENT)))
+            }
         }
     }
 }

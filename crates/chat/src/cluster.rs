@@ -22,8 +22,8 @@ use store::{FallbackResult, MessageReviewHandler, Room};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::fanout::{Alone, Fanout, Unsent};
-use crate::logging::{LogSink, Record};
+use crate::fanout::{Alone, Fanout, Stamped, Unsent};
+use crate::logging::LogSink;
 use crate::rooms::{self, LiveRoom, Outgoing, Rooms, Settings};
 
 /// The fan-out of a service on `bus`: through the bus when other nodes share it, else straight to this node's members.
@@ -69,21 +69,25 @@ impl Fanout for Shared {
             None => OffsetDateTime::now_utc(),
         };
         let (json, kind) = outgoing.encode(send_time);
-        let message = RoomMessage::Frame { frame: json, disconnect: disconnect.map(str::to_owned) };
+        self.emit_stamped(room_id, live, logging_ids, Stamped { json, kind, send_time }, disconnect, logs).await
+    }
+
+    async fn emit_stamped(
+        &self,
+        room_id: &str,
+        _live: Option<&Arc<LiveRoom>>,
+        logging_ids: Arc<[String]>,
+        frame: Stamped,
+        disconnect: Option<&str>,
+        logs: &LogSink,
+    ) -> Result<(), Unsent> {
+        let message = RoomMessage::Frame { frame: frame.json.clone(), disconnect: disconnect.map(str::to_owned) };
         if let Err(err) = self.pubsub.publish(&channel(room_id), encode(&message)).await {
             // Delivering to this node's members only would show them a room the other nodes never see.
             tracing::debug!(%err, room_id, "Cluster bus unavailable; the frame reaches nobody.");
             return Err(Unsent::BusUnavailable);
         }
-        if let (false, RoomMessage::Frame { frame, .. }) = (logging_ids.is_empty(), message) {
-            logs.record(Record {
-                room_id: room_id.into(),
-                logging_ids,
-                kind,
-                send_time,
-                payload: Utf8Bytes::from(frame),
-            });
-        }
+        frame.log(room_id, logging_ids, logs);
         Ok(())
     }
 
@@ -134,6 +138,9 @@ struct WireSettings {
     review_uri: Option<String>,
     review_deny: bool,
     logging: Vec<String>,
+    /// The room's history limits (entries, seconds); absent from nodes of older builds.
+    #[serde(default)]
+    history: (u32, u32),
     /// `update_time` in Unix milliseconds: the newest settings win on every node.
     updated_ms: i64,
 }
@@ -146,6 +153,7 @@ impl WireSettings {
             review_uri: settings.review.as_ref().map(|h| h.uri.clone()),
             review_deny: settings.review.as_ref().is_some_and(|h| h.fallback_result == FallbackResult::Deny),
             logging: settings.logging_ids.to_vec(),
+            history: (settings.history.max_entries, settings.history.max_age_seconds),
             updated_ms: (settings.update_time.unix_timestamp_nanos() / 1_000_000) as i64,
         }
     }
@@ -159,6 +167,7 @@ impl WireSettings {
                 fallback_result: if self.review_deny { FallbackResult::Deny } else { FallbackResult::Allow },
             }),
             logging_ids: self.logging.into(),
+            history: store::History { max_entries: self.history.0, max_age_seconds: self.history.1 },
             update_time: OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.updated_ms) * 1_000_000)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         }
@@ -228,7 +237,9 @@ async fn listen(bus: Arc<dyn PubSub>, room: Weak<LiveRoom>, rooms: Arc<Rooms>, r
     while let Some(message) = subscription.recv().await {
         let Some(live) = room.upgrade() else { return };
         match serde_json::from_slice::<RoomMessage>(&message.payload) {
-            Ok(RoomMessage::Frame { frame, disconnect }) => live.deliver(Utf8Bytes::from(frame), disconnect.as_deref()),
+            Ok(RoomMessage::Frame { frame, disconnect }) => {
+                let _ = live.deliver(Utf8Bytes::from(frame), disconnect.as_deref());
+            }
             Ok(RoomMessage::Updated(settings)) => {
                 let settings = settings.settings();
                 live.update_settings(settings.clone());

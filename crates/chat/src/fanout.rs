@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use hub::Utf8Bytes;
 use store::Room;
+use time::OffsetDateTime;
 
 use crate::cluster::Listener;
-use crate::logging::LogSink;
+use crate::logging::{LogSink, Record};
 use crate::rooms::{self, Gone, LiveRoom, Outgoing, Rooms};
 
 /// Why a frame reached nobody.
@@ -17,6 +19,34 @@ pub(crate) enum Unsent {
     Gone,
     /// The cluster bus did not take it (Redis unreachable): no member on any node received it, and it was not logged.
     BusUnavailable,
+    /// The room retains history and the store did not take the frame (or this node's history queue is full): no
+    /// member received it, and it was not logged.
+    HistoryUnavailable,
+}
+
+/// A frame with its send time, encoded once: what the history writer sends after storing it.
+#[derive(Clone, Debug)]
+pub(crate) struct Stamped {
+    pub(crate) json: String,
+    /// Its logged `type`.
+    pub(crate) kind: &'static str,
+    pub(crate) send_time: OffsetDateTime,
+}
+
+impl Stamped {
+    /// Hands the frame to room `room_id`'s logs, when it has any.
+    pub(crate) fn log(self, room_id: &str, logging_ids: Arc<[String]>, logs: &LogSink) {
+        if !logging_ids.is_empty() {
+            let Stamped { json, kind, send_time } = self;
+            logs.record(Record {
+                room_id: room_id.into(),
+                logging_ids,
+                kind,
+                send_time,
+                payload: Utf8Bytes::from(json),
+            });
+        }
+    }
 }
 
 impl From<Gone> for Unsent {
@@ -39,6 +69,17 @@ pub(crate) trait Fanout: Send + Sync + std::fmt::Debug {
         live: Option<&Arc<LiveRoom>>,
         logging_ids: Arc<[String]>,
         outgoing: Outgoing<'_>,
+        disconnect: Option<&str>,
+        logs: &LogSink,
+    ) -> Result<(), Unsent>;
+
+    /// [`Fanout::emit`] for a frame stamped and encoded already (by the history writer).
+    async fn emit_stamped(
+        &self,
+        room_id: &str,
+        live: Option<&Arc<LiveRoom>>,
+        logging_ids: Arc<[String]>,
+        frame: Stamped,
         disconnect: Option<&str>,
         logs: &LogSink,
     ) -> Result<(), Unsent>;
@@ -79,6 +120,22 @@ impl Fanout for Alone {
                 Ok(())
             }
         }
+    }
+
+    async fn emit_stamped(
+        &self,
+        room_id: &str,
+        live: Option<&Arc<LiveRoom>>,
+        logging_ids: Arc<[String]>,
+        frame: Stamped,
+        disconnect: Option<&str>,
+        logs: &LogSink,
+    ) -> Result<(), Unsent> {
+        if let Some(live) = live {
+            live.deliver(Utf8Bytes::from(frame.json.clone()), disconnect)?;
+        }
+        frame.log(room_id, logging_ids, logs);
+        Ok(())
     }
 
     async fn rate_allows(&self, _room_id: &str, _rate: u32) -> bool {

@@ -13,7 +13,9 @@
 mod actions;
 mod cluster;
 mod fanout;
+mod history;
 mod logging;
+mod recovery;
 mod review;
 mod rooms;
 mod token;
@@ -40,6 +42,7 @@ use wire::ivschat::{self as frames, Attributes, ChatErrorCode};
 
 use crate::cluster::Listener;
 use crate::fanout::{Fanout, Unsent};
+use crate::history::HistoryWriter;
 use crate::logging::{LogSettings, LogSink};
 use crate::review::Reviewer;
 use crate::rooms::{LiveRoom, Outgoing, Rooms};
@@ -137,7 +140,9 @@ pub struct ChatService {
     tokens: Tokens,
     rooms: Arc<Rooms>,
     reviewer: Reviewer,
-    logs: LogSink,
+    logs: Arc<LogSink>,
+    /// Sends the frames of rooms that retain history: stored first, then sent (`history.rs`).
+    history: HistoryWriter,
     /// Alone or through the cluster bus (see `fanout.rs`, `cluster.rs`), chosen when the service starts.
     fanout: Arc<dyn Fanout>,
     /// ERROR frames dropped because their connection's outbox was full (`actions::send_error`).
@@ -189,6 +194,9 @@ pub struct Member {
     /// The token's attributes: the `Sender.Attributes` of every message of this member.
     attributes: Attributes,
     session_expires: OffsetDateTime,
+    /// The last message id the client saw, when it asked to recover what it missed (the token attribute
+    /// [`frames::RECOVER_AFTER_ATTRIBUTE`]); taken by the recovery at the start of [`ChatService::serve`].
+    recover_after: Option<String>,
     /// Keeps the room's cluster subscription while this member is in it (dropped after `leave`).
     _listener: Option<Arc<Listener>>,
 }
@@ -226,7 +234,7 @@ impl ChatService {
             .build()
             .map_err(std::io::Error::other)?;
         let reviewer = Reviewer::new(client.clone(), config.review_timeout, config.review_handlers.clone());
-        let logs = LogSink::start(
+        let logs = Arc::new(LogSink::start(
             LogSettings {
                 root: config.data_dir.join(LOG_DIR),
                 region: config.region.clone(),
@@ -242,7 +250,8 @@ impl ChatService {
             store.clone(),
             client,
             background,
-        );
+        ));
+        let history = HistoryWriter::start(store.clone(), fanout.clone(), logs.clone(), background);
         let (rooms, lost_errors, unsent_frames) = (Arc::default(), AtomicU64::new(0), AtomicU64::new(0));
         Ok(Arc::new(ChatService {
             store,
@@ -252,6 +261,7 @@ impl ChatService {
             rooms,
             reviewer,
             logs,
+            history,
             fanout,
             lost_errors,
             unsent_frames,
@@ -295,9 +305,11 @@ impl ChatService {
 
     /// Makes `conn` a member of the ticket's room: from now on it receives the room's frames.
     pub fn join(self: &Arc<Self>, ticket: Ticket, conn: Arc<Connection>) -> Result<Member, Refusal> {
-        let Ticket { claims, room, listener } = ticket;
+        let Ticket { mut claims, room, listener } = ticket;
         let user_id: Arc<str> = claims.user_id.as_str().into();
-        room.join(conn.clone(), user_id.clone()).map_err(|_| Refusal::RoomNotFound)?;
+        // The recovery request is for the server: other members never see it among the sender's attributes.
+        let recover_after = claims.attributes.remove(frames::RECOVER_AFTER_ATTRIBUTE);
+        room.join(conn.clone(), user_id.clone(), recover_after.is_some()).map_err(|_| Refusal::RoomNotFound)?;
         Ok(Member {
             service: self.clone(),
             room_arn: self.room_arn(&room.id),
@@ -307,11 +319,13 @@ impl ChatService {
             capabilities: claims.capabilities(),
             session_expires: claims.session_expires(),
             attributes: claims.attributes,
+            recover_after,
             _listener: listener,
         })
     }
 
-    /// Runs a member's session until the connection ends. When the session expires the client receives
+    /// Runs a member's session until the connection ends, after replaying what it missed when it asked to recover
+    /// (`recovery.rs`). When the session expires the client receives
     /// `ERROR 401` and then a close (1000). Chat connections have no idle timeout and last until their session
     /// ends, whatever `session`'s idle timeout and maximum duration say. The member leaves the room at the end.
     pub async fn serve<S>(
@@ -332,6 +346,7 @@ impl ChatService {
             ..session.clone()
         };
         let (service, conn) = (member.service.clone(), member.conn.clone());
+        member.recover().await;
         let mut inbound = actions::ChatSession { member };
         let run = hub::session::run(ws, conn.clone(), &config, shutdown, &mut inbound);
         tokio::pin!(run);
@@ -358,23 +373,30 @@ impl ChatService {
     async fn publish(&self, room: &Room, outgoing: Outgoing<'_>, disconnect: Option<&str>) -> Result<(), EffectError> {
         let live = self.rooms.get(&room.id);
         let logging_ids: Arc<[String]> = room.logging_configuration_ids.clone().into();
-        match self.emit(&room.id, live.as_ref(), logging_ids, outgoing, disconnect).await {
+        match self.emit(&room.id, live.as_ref(), (logging_ids, room.history), outgoing, disconnect).await {
             Ok(()) | Err(Unsent::Gone) => Ok(()),
             Err(Unsent::BusUnavailable) => Err(EffectError::Failed("the cluster bus is unavailable".to_owned())),
+            Err(Unsent::HistoryUnavailable) => {
+                Err(EffectError::Failed("the room's history cannot be stored now".to_owned()))
+            }
         }
     }
 
-    /// Sends a frame into room `room_id` (`live` when this node has it live): alone, straight to the members;
-    /// in a cluster, through the room's bus channel to the members on every node. Logged once, here.
+    /// Sends a frame into room `room_id` (`live` when this node has it live; `to` its logging configurations and
+    /// history limits): alone, straight to the members; in a cluster, through the room's bus channel to the members
+    /// on every node. Logged once, here. A room that retains history stores the frame first (`history.rs`).
     pub(crate) async fn emit(
         &self,
         room_id: &str,
         live: Option<&Arc<LiveRoom>>,
-        logging_ids: Arc<[String]>,
+        (logging_ids, history): (Arc<[String]>, store::History),
         outgoing: Outgoing<'_>,
         disconnect: Option<&str>,
     ) -> Result<(), Unsent> {
-        let sent = self.fanout.emit(room_id, live, logging_ids, outgoing, disconnect, &self.logs).await;
+        let sent = match history.is_on() {
+            true => self.history.emit(room_id, live, logging_ids, outgoing, disconnect).await,
+            false => self.fanout.emit(room_id, live, logging_ids, outgoing, disconnect, &self.logs).await,
+        };
         if sent == Err(Unsent::BusUnavailable) {
             let unsent = self.unsent_frames.fetch_add(1, Ordering::Relaxed) + 1;
             if unsent.is_power_of_two() {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Weak};
 use hub::{CloseRequest, Connection, ConnectionId, Outbound, Utf8Bytes};
 use parking_lot::{Mutex, RwLock};
 use ratelimit::TokenBucket;
-use store::{MessageReviewHandler, Room, Store, StoreError};
+use store::{History, MessageReviewHandler, Room, Store, StoreError};
 use time::OffsetDateTime;
 use wire::ivschat::{self, Attributes, Frame};
 
@@ -92,6 +92,8 @@ pub(crate) struct Settings {
     pub(crate) maximum_message_rate_per_second: u32,
     pub(crate) review: Option<MessageReviewHandler>,
     pub(crate) logging_ids: Arc<[String]>,
+    /// What the room retains (an extension): rooms that retain history send through `history.rs`.
+    pub(crate) history: History,
     pub(crate) update_time: OffsetDateTime,
 }
 
@@ -102,6 +104,7 @@ impl Settings {
             maximum_message_rate_per_second: room.maximum_message_rate_per_second,
             review: room.message_review_handler.clone(),
             logging_ids: room.logging_configuration_ids.clone().into(),
+            history: room.history,
             update_time: room.update_time,
         }
     }
@@ -110,7 +113,29 @@ impl Settings {
 struct Member {
     conn: Arc<Connection>,
     user_id: Arc<str>,
+    /// While the member recovers what it missed (`recovery.rs`): the live frames held back until the replay is queued.
+    held: Option<Vec<Utf8Bytes>>,
 }
+
+impl Member {
+    /// Queues a frame for the member, or holds it back while the member recovers (closing a member that falls more
+    /// than [`RECOVERY_HOLD`] frames behind, as a slow consumer).
+    fn deliver(&mut self, payload: &Utf8Bytes) {
+        match &mut self.held {
+            None => {
+                self.conn.deliver(Outbound::Text(payload.clone()));
+            }
+            Some(held) if held.len() < RECOVERY_HOLD => held.push(payload.clone()),
+            Some(_) => {
+                self.held = None;
+                self.conn.close_after_queued(CloseRequest::new(1008, "Slow consumer", hub::CloseCause::SlowConsumer));
+            }
+        }
+    }
+}
+
+/// Live frames held back for a member while it recovers, at most; past this it is closed as a slow consumer.
+pub(crate) const RECOVERY_HOLD: usize = 1_000;
 
 struct RoomState {
     settings: Settings,
@@ -157,14 +182,30 @@ impl LiveRoom {
         self.state.lock().settings.clone()
     }
 
-    /// Adds a member; refused once the room is deleted.
-    pub(crate) fn join(&self, conn: Arc<Connection>, user_id: Arc<str>) -> Result<(), Gone> {
+    /// Adds a member (holding back its live frames when it is `recovering`, until [`LiveRoom::recovered`]); refused
+    /// once the room is deleted.
+    pub(crate) fn join(&self, conn: Arc<Connection>, user_id: Arc<str>, recovering: bool) -> Result<(), Gone> {
         let mut state = self.state.lock();
         if state.deleted {
             return Err(Gone);
         }
-        state.members.insert(conn.id(), Member { conn, user_id });
+        let held = recovering.then(Vec::new);
+        state.members.insert(conn.id(), Member { conn, user_id, held });
         Ok(())
+    }
+
+    /// Ends member `id`'s recovery: queues `first` (the replayed frames, or the gap event), then the live frames held
+    /// back meanwhile that `first` does not hold already (by frame `Id`), and from then on live frames as they come.
+    pub(crate) fn recovered(&self, id: ConnectionId, first: Vec<(String, Utf8Bytes)>) {
+        let mut state = self.state.lock();
+        let Some(member) = state.members.get_mut(&id) else { return };
+        let Some(held) = member.held.take() else { return };
+        let replayed: std::collections::HashSet<&str> = first.iter().map(|(id, _)| id.as_str()).collect();
+        let fresh = held.into_iter().filter(|frame| !frame_id(frame).is_some_and(|id| replayed.contains(id.as_str())));
+        let frames: Vec<Utf8Bytes> = first.iter().map(|(_, frame)| frame.clone()).chain(fresh).collect();
+        for frame in &frames {
+            member.deliver(frame);
+        }
     }
 
     pub(crate) fn leave(&self, id: ConnectionId) {
@@ -186,20 +227,20 @@ impl LiveRoom {
 
     /// Queues a frame encoded elsewhere (it came through the cluster bus) for every member, then, for
     /// DisconnectUser, closes the connections of `disconnect` once they have it.
-    pub(crate) fn deliver(&self, payload: Utf8Bytes, disconnect: Option<&str>) {
-        let state = self.state.lock();
+    pub(crate) fn deliver(&self, payload: Utf8Bytes, disconnect: Option<&str>) -> Result<(), Gone> {
+        let mut state = self.state.lock();
         if state.deleted {
-            return;
+            return Err(Gone);
         }
-        let message = Outbound::Text(payload);
-        for member in state.members.values() {
-            member.conn.deliver(message.clone());
+        for member in state.members.values_mut() {
+            member.deliver(&payload);
         }
         if let Some(user_id) = disconnect {
             for member in state.members.values().filter(|m| &*m.user_id == user_id) {
                 member.conn.close_after_queued(disconnected());
             }
         }
+        Ok(())
     }
 
     pub(crate) fn is_idle(&self) -> bool {
@@ -235,9 +276,8 @@ impl LiveRoom {
         state.last_send_time = send_time;
         let (json, kind) = outgoing.encode(send_time);
         let payload = Utf8Bytes::from(json);
-        let message = Outbound::Text(payload.clone());
-        for member in state.members.values() {
-            member.conn.deliver(message.clone());
+        for member in state.members.values_mut() {
+            member.deliver(&payload);
         }
         if !state.settings.logging_ids.is_empty() {
             logs.record(Record {
@@ -282,6 +322,16 @@ impl LiveRoom {
             member.conn.close_after_queued(room_deleted());
         }
     }
+}
+
+/// The `Id` of an encoded frame.
+fn frame_id(frame: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(rename = "Id")]
+        id: String,
+    }
+    serde_json::from_str::<Head>(frame).ok().map(|head| head.id)
 }
 
 /// The close of a user disconnected by DisconnectUser: a clean close, so the official clients do not reconnect.

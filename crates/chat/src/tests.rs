@@ -10,6 +10,7 @@ use store::{NewRoom, SqliteStore};
 use super::*;
 
 mod failing;
+mod history;
 
 struct Fixture {
     service: Arc<ChatService>,

@@ -12,6 +12,7 @@ mod arn;
 mod config;
 mod effects;
 mod errors;
+mod ext;
 mod operation;
 mod ops;
 mod pagination;
@@ -34,6 +35,7 @@ pub use effects::{
     ChatEvent, ChatTokenCapability, EffectError, IssuedToken, MessageDeletion, RoomEvents, TokenIssuer, TokenRequest,
     UserDisconnection,
 };
+pub use ext::Extension;
 pub use operation::Operation;
 pub use store;
 

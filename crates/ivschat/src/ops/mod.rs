@@ -17,7 +17,7 @@ use crate::{ControlPlane, errors};
 const ID_ATTEMPTS: usize = 3;
 
 impl ControlPlane {
-    fn reader(&self) -> Reader {
+    pub(crate) fn reader(&self) -> Reader {
         Reader::new(self.config.reject_unknown_fields)
     }
 

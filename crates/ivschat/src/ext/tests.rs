@@ -1,0 +1,103 @@
+//! The extension operations over a real store: validation, live effects, and paging through retained frames.
+
+use serde_json::{Value, json};
+use store::{EntryKind, History, NewEntry};
+
+use crate::Extension;
+use crate::tests::{Call, H, ROOM_ARN_PREFIX, T0, harness};
+
+impl H {
+    async fn ext(&self, ext: Extension, body: Value) -> (u16, Value) {
+        match self.cp.handle_extension(ext, body.to_string().as_bytes()).await {
+            Ok(reply) => (reply.status.as_u16(), serde_json::from_slice(&reply.body).unwrap()),
+            Err(e) => {
+                (e.status().as_u16(), json!({"type": e.code.aws_type(), "body": String::from_utf8(e.body()).unwrap()}))
+            }
+        }
+    }
+}
+
+#[test]
+fn extensions_are_named() {
+    for ext in Extension::ALL {
+        assert_eq!(Extension::parse(ext.name()), Some(ext));
+    }
+    assert_eq!(Extension::parse("CreateRoom"), None);
+}
+
+#[tokio::test]
+async fn put_room_history_sets_the_limits_and_tells_the_live_room() {
+    let h = harness().await;
+    let id = h.room(json!({})).await;
+    h.events.take();
+    let (status, body) =
+        h.ext(Extension::PutRoomHistory, json!({"roomIdentifier": id, "maxEntries": 100, "maxAgeSeconds": 3600})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"roomArn": format!("{ROOM_ARN_PREFIX}{id}"), "maxEntries": 100, "maxAgeSeconds": 3600}));
+    match h.events.take().as_slice() {
+        [Call::Updated(room)] => assert_eq!(room.history, History { max_entries: 100, max_age_seconds: 3600 }),
+        calls => panic!("expected one update, got {calls:?}"),
+    }
+    let (status, _) =
+        h.ext(Extension::PutRoomHistory, json!({"roomIdentifier": id, "maxEntries": 0, "maxAgeSeconds": 0})).await;
+    assert_eq!(status, 200, "both zero switches history off");
+
+    for bad in [
+        json!({"roomIdentifier": id, "maxEntries": 1001, "maxAgeSeconds": 1}),
+        json!({"roomIdentifier": id, "maxEntries": 1, "maxAgeSeconds": 604_801}),
+        json!({"roomIdentifier": id, "maxEntries": 0, "maxAgeSeconds": 60}),
+        json!({"roomIdentifier": id, "maxEntries": 10}),
+    ] {
+        let (status, body) = h.ext(Extension::PutRoomHistory, bad.clone()).await;
+        assert_eq!((status, body["type"].as_str()), (400, Some("ValidationException")), "{bad}");
+    }
+    let (status, body) = h
+        .ext(Extension::PutRoomHistory, json!({"roomIdentifier": "AbCdEfGhIjKl", "maxEntries": 1, "maxAgeSeconds": 1}))
+        .await;
+    assert_eq!((status, body["type"].as_str()), (404, Some("ResourceNotFoundException")));
+}
+
+#[tokio::test]
+async fn list_room_messages_pages_through_retained_frames_both_ways() {
+    let h = harness().await;
+    let id = h.room(json!({})).await;
+    let (status, body) = h.ext(Extension::ListRoomMessages, json!({"roomIdentifier": id})).await;
+    assert_eq!((status, body), (200, json!({"messages": []})), "nothing retained without history");
+    h.ext(Extension::PutRoomHistory, json!({"roomIdentifier": id, "maxEntries": 10, "maxAgeSeconds": 604_800})).await;
+    let entries = (1..=5)
+        .map(|n| NewEntry {
+            room_id: id.clone(),
+            id: format!("message{n:05}"),
+            kind: EntryKind::Message,
+            send_time: T0 + time::Duration::milliseconds(n),
+            sender: Some("ann".to_owned()),
+            payload: format!(r#"{{"Type":"MESSAGE","Id":"message{n:05}","Content":"m{n}"}}"#),
+            deletes: None,
+        })
+        .collect();
+    h.cp.store().append_history(entries, T0).await.unwrap();
+
+    let ids = |body: &Value| -> Vec<String> {
+        body["messages"].as_array().unwrap().iter().map(|m| m["Id"].as_str().unwrap().to_owned()).collect()
+    };
+    let (_, first) = h.ext(Extension::ListRoomMessages, json!({"roomIdentifier": id, "maxResults": 2})).await;
+    assert_eq!(ids(&first), ["message00005", "message00004"]);
+    assert_eq!(first["messages"][0], json!({"Type": "MESSAGE", "Id": "message00005", "Content": "m5"}));
+    let token = first["nextToken"].as_str().unwrap();
+    let (_, second) =
+        h.ext(Extension::ListRoomMessages, json!({"roomIdentifier": id, "maxResults": 2, "nextToken": token})).await;
+    assert_eq!(ids(&second), ["message00003", "message00002"]);
+    let (_, oldest) = h.ext(Extension::ListRoomMessages, json!({"roomIdentifier": id, "order": "OLDEST_FIRST"})).await;
+    assert_eq!(ids(&oldest), ["message00001", "message00002", "message00003", "message00004", "message00005"]);
+    assert!(oldest.get("nextToken").is_none());
+
+    // A token of one order is not a token of the other; bad values are validation errors.
+    for bad in [
+        json!({"roomIdentifier": id, "order": "OLDEST_FIRST", "nextToken": token}),
+        json!({"roomIdentifier": id, "order": "SIDEWAYS"}),
+        json!({"roomIdentifier": id, "maxResults": 101}),
+    ] {
+        let (status, body) = h.ext(Extension::ListRoomMessages, bad.clone()).await;
+        assert_eq!((status, body["type"].as_str()), (400, Some("ValidationException")), "{bad}");
+    }
+}
