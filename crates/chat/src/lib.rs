@@ -273,7 +273,7 @@ impl ChatService {
     }
 
     /// Redeems the token of a handshake (the `Sec-WebSocket-Protocol` value; `""` when there was none) and loads
-    /// its room. The token counts as used from here on, on every node sharing the store and after restarts: its use
+    /// its room; a user banned from the room (an extension) is refused 403 without using the token up. The token counts as used from here on, on every node sharing the store and after restarts: its use
     /// is on disk before the handshake goes on, and when it cannot be recorded the handshake is refused (503,
     /// retryable), never admitted unchecked.
     pub async fn admit(&self, token: &str) -> Result<Ticket, Refusal> {
@@ -282,6 +282,14 @@ impl ChatService {
         }
         let now = OffsetDateTime::now_utc();
         let claims = self.tokens.verify(token, now).map_err(token::TokenError::refusal)?;
+        match self.store.banned_until(&claims.room_id, &claims.user_id, now).await {
+            Ok(None) => {}
+            Ok(Some(_)) => return Err(Refusal::UserBanned),
+            Err(err) => {
+                tracing::warn!(%err, "Cannot check a chat user's bans; refusing the token for now.");
+                return Err(Refusal::ChatTokenUncheckable);
+            }
+        }
         match self.store.redeem_token(claims.nonce(), claims.token_expires()).await {
             Ok(true) => {}
             Ok(false) => return Err(Refusal::ChatTokenUsed),

@@ -163,6 +163,11 @@ pub trait HistoryStore: Send + Sync {
     /// The retained entries of room `room_id` after message or event `id`, oldest first, or [`Since::Gap`] when `id`
     /// is not retained at `now`.
     async fn history_after(&self, room_id: &str, id: &str, now: OffsetDateTime) -> Result<Since, StoreError>;
+
+    /// The ids of `user_id`'s retained messages in room `room_id` (not deleted, within the age limit at `now`),
+    /// oldest first: what a moderator's purge deletes.
+    async fn user_messages(&self, room_id: &str, user_id: &str, now: OffsetDateTime)
+    -> Result<Vec<String>, StoreError>;
 }
 
 /// The SQL both backends run: `deleted` is 0 or 1 on both, and parameters are `$n`, which SQLite reads as names
@@ -196,6 +201,10 @@ pub(crate) mod sql {
     /// Live entries after a position, oldest first.
     pub(crate) const AFTER: &str = "SELECT seq, id, kind, send_time, sender, payload FROM room_history
         WHERE room_id = $1 AND seq > $2 AND deleted = 0 AND send_time >= $3 ORDER BY seq ASC";
+
+    /// A user's live messages (`$3`: the age cutoff), oldest first.
+    pub(crate) const USER_MESSAGES: &str = "SELECT id FROM room_history WHERE room_id = $1 AND sender = $2
+        AND kind = 'MESSAGE' AND deleted = 0 AND send_time >= $3 ORDER BY seq ASC";
 
     /// One page of live entries (`$2`: the age cutoff, `$3`: the `seq` to resume after or NULL, `$4`: how many).
     pub(crate) fn page(order: Order) -> &'static str {

@@ -124,3 +124,15 @@ async fn a_member_recovering_from_beyond_history_is_told_of_the_gap() {
     carl.recover().await;
     assert_eq!(queued(&carl_conn), 1, "the gap event");
 }
+
+#[tokio::test]
+async fn a_banned_user_is_refused_without_using_the_token_up_until_the_ban_ends() {
+    let f = fixture().await;
+    let token = f.token("mallory", Vec::new()).await.token;
+    let now = OffsetDateTime::now_utc();
+    f.service.store.ban_user(&f.room.id, "mallory", now + time::Duration::hours(1), now).await.unwrap();
+    let refusal = f.service.admit(&token).await.unwrap_err();
+    assert_eq!((refusal.status().as_u16(), refusal.message()), (403, "The user is banned from this room"));
+    f.service.store.ban_user(&f.room.id, "mallory", now, now).await.unwrap();
+    f.service.admit(&token).await.unwrap();
+}

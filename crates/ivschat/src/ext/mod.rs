@@ -1,6 +1,7 @@
 //! Extension operations of the ivschat control plane (not AWS's; the README's "Extensions" section gives their
-//! contracts): room history. They take and answer JSON like the AWS operations, read through the same validation,
-//! and answer errors from the same table; AWS's operations and shapes are untouched.
+//! contracts): room history here, moderation in `moderation.rs`. They take and answer JSON like the AWS operations,
+//! read through the same validation, and answer errors from the same table; AWS's operations and shapes are
+//! untouched.
 //!
 //! - `PutRoomHistory` `{roomIdentifier, maxEntries, maxAgeSeconds}` sets what a room retains (both 0: nothing) and
 //!   answers `{roomArn, maxEntries, maxAgeSeconds}`; the limits reach the live room on every node.
@@ -16,20 +17,27 @@ use wire::ApiError;
 use crate::validate::{PAGINATION_TOKEN, ROOM_IDENTIFIER_RULE};
 use crate::{ControlPlane, Reply, errors, pagination};
 
+mod moderation;
+
 /// An extension operation of ivschat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extension {
     PutRoomHistory,
     ListRoomMessages,
+    BanUser,
+    DeleteUserMessages,
 }
 
 impl Extension {
-    pub const ALL: [Extension; 2] = [Extension::PutRoomHistory, Extension::ListRoomMessages];
+    pub const ALL: [Extension; 4] =
+        [Extension::PutRoomHistory, Extension::ListRoomMessages, Extension::BanUser, Extension::DeleteUserMessages];
 
     pub fn name(self) -> &'static str {
         match self {
             Extension::PutRoomHistory => "PutRoomHistory",
             Extension::ListRoomMessages => "ListRoomMessages",
+            Extension::BanUser => "BanUser",
+            Extension::DeleteUserMessages => "DeleteUserMessages",
         }
     }
 
@@ -42,7 +50,7 @@ impl Extension {
 const ORDERS: [&str; 2] = ["NEWEST_FIRST", "OLDEST_FIRST"];
 const DEFAULT_PAGE: usize = 50;
 
-const fn integer(name: &'static str, min: i64, max: i64) -> Shape {
+pub(super) const fn integer(name: &'static str, min: i64, max: i64) -> Shape {
     Shape { name, kind: Kind::Integer, min: Some(min), max: Some(max), pattern: None, doc: "", error: None }
 }
 
@@ -60,6 +68,8 @@ impl ControlPlane {
         let value = match ext {
             Extension::PutRoomHistory => self.put_room_history(input).await?,
             Extension::ListRoomMessages => self.list_room_messages(input).await?,
+            Extension::BanUser => self.ban_user(input).await?,
+            Extension::DeleteUserMessages => self.delete_user_messages(input).await?,
         };
         Ok(Reply::json(&value))
     }

@@ -101,3 +101,71 @@ async fn list_room_messages_pages_through_retained_frames_both_ways() {
         assert_eq!((status, body["type"].as_str()), (400, Some("ValidationException")), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn a_ban_disconnects_the_user_and_refuses_their_tokens_until_it_ends() {
+    let h = harness().await;
+    let id = h.room(json!({})).await;
+    h.events.take();
+    let ban = json!({"roomIdentifier": id, "userId": "mallory", "durationSeconds": 3600});
+    let (status, body) = h.ext(Extension::BanUser, ban).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["userId"], "mallory");
+    assert_eq!(body["roomArn"], format!("{ROOM_ARN_PREFIX}{id}"));
+    match h.events.take().as_slice() {
+        [Call::DisconnectUser(room, d)] => {
+            assert_eq!((room, d.user_id.as_str(), d.reason.as_deref()), (&id, "mallory", Some("Banned")));
+        }
+        calls => panic!("expected one disconnection, got {calls:?}"),
+    }
+    let refused = h.post("CreateChatToken", json!({"roomIdentifier": id, "userId": "mallory"})).await;
+    assert_eq!((refused.status, refused.error_type), (403, Some("AccessDeniedException")), "{}", refused.body);
+    assert!(refused.body.contains("banned"), "{}", refused.body);
+    h.ok("CreateChatToken", json!({"roomIdentifier": id, "userId": "alice"})).await;
+
+    // Banning for 0 seconds lifts the ban, without disconnecting anyone.
+    let lift = json!({"roomIdentifier": id, "userId": "mallory", "durationSeconds": 0, "reason": "appeal"});
+    assert_eq!(h.ext(Extension::BanUser, lift).await.0, 200);
+    assert!(h.events.take().is_empty());
+    h.ok("CreateChatToken", json!({"roomIdentifier": id, "userId": "mallory"})).await;
+
+    let too_long = json!({"roomIdentifier": id, "userId": "mallory", "durationSeconds": 31_536_001});
+    assert_eq!(h.ext(Extension::BanUser, too_long).await.0, 400);
+    let no_room = json!({"roomIdentifier": "AbCdEfGhIjKl", "userId": "mallory", "durationSeconds": 1});
+    assert_eq!(h.ext(Extension::BanUser, no_room).await.0, 404);
+}
+
+#[tokio::test]
+async fn delete_user_messages_deletes_each_retained_message_of_the_user() {
+    let h = harness().await;
+    let id = h.room(json!({})).await;
+    h.ext(Extension::PutRoomHistory, json!({"roomIdentifier": id, "maxEntries": 10, "maxAgeSeconds": 604_800})).await;
+    let entries = [("message00001", "mallory"), ("message00002", "alice"), ("message00003", "mallory")]
+        .into_iter()
+        .map(|(message, sender)| NewEntry {
+            room_id: id.clone(),
+            id: message.to_owned(),
+            kind: EntryKind::Message,
+            send_time: T0,
+            sender: Some(sender.to_owned()),
+            payload: "{}".to_owned(),
+            deletes: None,
+        })
+        .collect();
+    h.cp.store().append_history(entries, T0).await.unwrap();
+    h.events.take();
+    let purge = json!({"roomIdentifier": id, "userId": "mallory", "reason": "spam"});
+    let (status, body) = h.ext(Extension::DeleteUserMessages, purge).await;
+    assert_eq!((status, body), (200, json!({"deletedMessageIds": ["message00001", "message00003"]})));
+    let deleted: Vec<(String, Option<String>)> = h
+        .events
+        .take()
+        .into_iter()
+        .map(|call| match call {
+            Call::DeleteMessage(_, d) => (d.message_id, d.reason),
+            other => panic!("expected deletions only, got {other:?}"),
+        })
+        .collect();
+    let spam = Some("spam".to_owned());
+    assert_eq!(deleted, [("message00001".to_owned(), spam.clone()), ("message00003".to_owned(), spam)]);
+}

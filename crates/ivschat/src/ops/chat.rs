@@ -37,10 +37,12 @@ impl ControlPlane {
         r.finish()?;
 
         let room = self.admitted_room(Operation::CreateChatToken, &identifier.unwrap_or_default()).await?;
+        let user_id = user_id.unwrap_or_default();
+        self.refuse_banned(&room, &user_id).await?;
         let request = TokenRequest {
             room_arn: shapes::room_arn(&self.config, &room.id),
             room: room.clone(),
-            user_id: user_id.unwrap_or_default(),
+            user_id,
             capabilities,
             session_duration: time::Duration::minutes(minutes.unwrap_or(DEFAULT_SESSION_MINUTES)),
             attributes: attributes.unwrap_or_default(),

@@ -40,7 +40,7 @@ impl ControlPlane {
         Ok(ids)
     }
 
-    fn effect_error(&self, room: &Room, err: EffectError) -> ApiError {
+    pub(crate) fn effect_error(&self, room: &Room, err: EffectError) -> ApiError {
         match err {
             EffectError::Throttled { limit } => errors::throttled(&room.id, limit),
             EffectError::Failed(_) => errors::internal(&err),

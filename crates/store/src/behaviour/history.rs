@@ -144,3 +144,29 @@ pub(crate) async fn history_ages_out_and_goes_with_its_room<S: Store + Clone>(st
     store.set_room_history(ROOM, History { max_entries: 10, max_age_seconds: 60 }, at).await.unwrap();
     assert!(ids(&store, Order::OldestFirst, at).await.is_empty(), "a new room of the same id starts empty");
 }
+
+pub(crate) async fn bans_last_until_their_time_and_a_purge_finds_a_users_messages<S: Store + Clone>(store: S) {
+    let at = now();
+    let later = |s| at + time::Duration::seconds(s);
+    assert!(matches!(store.ban_user(ROOM, "mallory", later(60), at).await, Err(StoreError::NotFound { .. })));
+    store.create_room(new_room(ROOM, at), 10).await.unwrap();
+    assert_eq!(store.banned_until(ROOM, "mallory", at).await.unwrap(), None);
+    store.ban_user(ROOM, "mallory", later(60), at).await.unwrap();
+    assert_eq!(store.banned_until(ROOM, "mallory", at).await.unwrap(), Some(later(60)));
+    assert_eq!(store.banned_until(ROOM, "mallory", later(60)).await.unwrap(), None, "over at its end");
+    assert_eq!(store.banned_until(ROOM, "alice", at).await.unwrap(), None);
+    store.ban_user(ROOM, "mallory", later(5), at).await.unwrap();
+    assert_eq!(store.banned_until(ROOM, "mallory", at).await.unwrap(), Some(later(5)), "a new ban replaces the old");
+
+    store.set_room_history(ROOM, History { max_entries: 10, max_age_seconds: 60 }, at).await.unwrap();
+    let by = |id: &str, sender: &str| NewEntry { sender: Some(sender.to_owned()), ..message(id, at) };
+    let batch = vec![by("m1", "mallory"), by("m2", "alice"), by("m3", "mallory"), by("m4", "mallory")];
+    store.append_history(batch, at).await.unwrap();
+    store.append_history(vec![deletion("e5", "m3", at)], at).await.unwrap();
+    assert_eq!(store.user_messages(ROOM, "mallory", at).await.unwrap(), ["m1", "m4"]);
+    assert!(store.user_messages(ROOM, "nobody", at).await.unwrap().is_empty());
+
+    store.delete_room(ROOM).await.unwrap();
+    store.create_room(new_room(ROOM, at), 10).await.unwrap();
+    assert_eq!(store.banned_until(ROOM, "mallory", at).await.unwrap(), None, "bans go with their room");
+}

@@ -1,5 +1,5 @@
-//! [`HistoryStore`] on PostgreSQL: each call one transaction, writers behind the schema's advisory lock like every
-//! other write (the design and the SQL are in `crate::history`).
+//! [`HistoryStore`] and [`crate::BanStore`] on PostgreSQL: each call one transaction, writers behind the schema's
+//! advisory lock like every other write (the designs and the SQL are in `crate::history` and `crate::bans`).
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
@@ -131,6 +131,52 @@ impl HistoryStore for PostgresStore {
                 Some(seq) => Ok(Since::Entries(entries(query(tx, sql::AFTER, &[&room_id, &seq, &cutoff]).await?)?)),
                 None => Ok(Since::Gap),
             }
+        })
+        .await
+    }
+
+    async fn user_messages(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>, StoreError> {
+        self.read(async |tx| {
+            let history = require_room(tx, room_id).await?;
+            let rows = query(tx, sql::USER_MESSAGES, &[&room_id, &user_id, &history.cutoff_ms(now)]).await?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl crate::BanStore for PostgresStore {
+    async fn ban_user(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.write(async |tx| {
+            require_room(tx, room_id).await?;
+            execute(tx, crate::bans::sql::PURGE, &[&to_ms(now)]).await?;
+            execute(tx, crate::bans::sql::PUT, &[&room_id, &user_id, &to_ms(until)]).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn banned_until(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        self.read(async |tx| {
+            let row = query_opt(tx, crate::bans::sql::GET, &[&room_id, &user_id, &to_ms(now)]).await?;
+            row.map(|row| from_ms(row.get(0))).transpose()
         })
         .await
     }

@@ -98,6 +98,14 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX room_history_by_id ON room_history (room_id, id);
     CREATE INDEX room_history_by_sender ON room_history (room_id, sender);"#,
+    // 5: users banned from chat rooms (an extension), until a time.
+    r#"CREATE TABLE room_bans (
+        room_id  TEXT COLLATE "C" NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        user_id  TEXT COLLATE "C" NOT NULL,
+        until_ms BIGINT NOT NULL,
+        PRIMARY KEY (room_id, user_id)
+    );
+    CREATE INDEX room_bans_by_expiry ON room_bans (until_ms);"#,
 ];
 
 /// The schema version this build writes.

@@ -1,5 +1,5 @@
-//! [`HistoryStore`] on SQLite: each call one transaction, like every other store call (the design and the SQL are in
-//! `crate::history`).
+//! [`HistoryStore`] and [`crate::BanStore`] on SQLite: each call one transaction, like every other store call (the
+//! designs and the SQL are in `crate::history` and `crate::bans`).
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -141,6 +141,59 @@ impl HistoryStore for SqliteStore {
                 Some(seq) => Ok(Since::Entries(entries(tx, sql::AFTER, params![room_id, seq, cutoff])?)),
                 None => Ok(Since::Gap),
             }
+        })
+        .await
+    }
+
+    async fn user_messages(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>, StoreError> {
+        let (room_id, user_id) = (room_id.to_owned(), user_id.to_owned());
+        self.read(move |tx| {
+            let history = require_room(tx, &room_id)?;
+            let mut stmt = tx.prepare_cached(sql::USER_MESSAGES)?;
+            let ids = stmt.query_map(params![room_id, user_id, history.cutoff_ms(now)], |row| row.get(0))?;
+            Ok(ids.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl crate::BanStore for SqliteStore {
+    async fn ban_user(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (room_id, user_id) = (room_id.to_owned(), user_id.to_owned());
+        self.write(move |tx| {
+            require_room(tx, &room_id)?;
+            tx.prepare_cached(crate::bans::sql::PURGE)?.execute([to_ms(now)])?;
+            tx.prepare_cached(crate::bans::sql::PUT)?.execute(params![room_id, user_id, to_ms(until)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn banned_until(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        let (room_id, user_id) = (room_id.to_owned(), user_id.to_owned());
+        self.read(move |tx| {
+            let until: Option<i64> = tx
+                .prepare_cached(crate::bans::sql::GET)?
+                .query_row(params![room_id, user_id, to_ms(now)], |row| row.get(0))
+                .optional()?;
+            until.map(from_ms).transpose()
         })
         .await
     }
