@@ -121,6 +121,23 @@ impl Member {
         }
     }
 
+    /// Slow mode (an extension): at most one message per user per `seconds` in the room, on this node and (in fixed
+    /// windows of `seconds`) across the cluster; refused as the room's rate limit is, with ERROR 429.
+    async fn slow_mode(&self, seconds: u32) -> Result<(), Failure> {
+        if seconds == 0 {
+            return Ok(());
+        }
+        let key = format!("chat-slow:{}:{}", self.room.id, self.user_id);
+        let window = std::time::Duration::from_secs(u64::from(seconds));
+        if self.room.slow_mode_allows(&self.user_id, seconds)
+            && self.service.fanout.window_allows(&key, 1, window).await
+        {
+            Ok(())
+        } else {
+            Err((ChatErrorCode::TooManyRequests, Cow::Owned(format!("slow mode: one message per {seconds} seconds"))))
+        }
+    }
+
     async fn send_message(
         &self,
         request_id: &str,
@@ -135,6 +152,7 @@ impl Member {
         if attributes.as_ref().is_some_and(|a| attribute_bytes(a) > MAX_ATTRIBUTE_BYTES) {
             return Err((ChatErrorCode::PayloadTooLarge, Cow::Borrowed("Request contains fields that are too large")));
         }
+        self.slow_mode(settings.slow_mode_seconds).await?;
         self.take_rate(settings.maximum_message_rate_per_second).await?;
         let id = ids::resource_id();
         let (content, attributes) = match &settings.review {

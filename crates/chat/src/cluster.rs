@@ -93,8 +93,12 @@ impl Fanout for Shared {
 
     async fn rate_allows(&self, room_id: &str, rate: u32) -> bool {
         // With the bus away, the room's own rate bucket decides.
-        match self.state.count_in_window(&format!("chat-rate:{room_id}"), Duration::from_secs(1)).await {
-            Ok(count) => count <= u64::from(rate),
+        self.window_allows(&format!("chat-rate:{room_id}"), rate, Duration::from_secs(1)).await
+    }
+
+    async fn window_allows(&self, key: &str, limit: u32, window: Duration) -> bool {
+        match self.state.count_in_window(key, window).await {
+            Ok(count) => count <= u64::from(limit),
             Err(_) => true,
         }
     }
@@ -141,6 +145,9 @@ struct WireSettings {
     /// The room's history limits (entries, seconds); absent from nodes of older builds.
     #[serde(default)]
     history: (u32, u32),
+    /// The room's slow mode in seconds; absent from nodes of older builds.
+    #[serde(default)]
+    slow: u32,
     /// `update_time` in Unix milliseconds: the newest settings win on every node.
     updated_ms: i64,
 }
@@ -154,6 +161,7 @@ impl WireSettings {
             review_deny: settings.review.as_ref().is_some_and(|h| h.fallback_result == FallbackResult::Deny),
             logging: settings.logging_ids.to_vec(),
             history: (settings.history.max_entries, settings.history.max_age_seconds),
+            slow: settings.slow_mode_seconds,
             updated_ms: (settings.update_time.unix_timestamp_nanos() / 1_000_000) as i64,
         }
     }
@@ -168,6 +176,7 @@ impl WireSettings {
             }),
             logging_ids: self.logging.into(),
             history: store::History { max_entries: self.history.0, max_age_seconds: self.history.1 },
+            slow_mode_seconds: self.slow,
             update_time: OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.updated_ms) * 1_000_000)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         }

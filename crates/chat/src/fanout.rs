@@ -87,6 +87,10 @@ pub(crate) trait Fanout: Send + Sync + std::fmt::Debug {
     /// Whether room `room_id` may take one more message this second beyond what the room's own bucket decides.
     async fn rate_allows(&self, room_id: &str, rate: u32) -> bool;
 
+    /// Whether one more event counted under `key` keeps it at most `limit` in the current fixed `window` on every node
+    /// (slow mode); alone (or with the bus away), the node's own count decides.
+    async fn window_allows(&self, key: &str, limit: u32, window: std::time::Duration) -> bool;
+
     /// UpdateRoom committed: tells the other nodes (this node's rooms are updated already).
     async fn room_updated(&self, room: &Room);
 
@@ -139,6 +143,10 @@ impl Fanout for Alone {
     }
 
     async fn rate_allows(&self, _room_id: &str, _rate: u32) -> bool {
+        true
+    }
+
+    async fn window_allows(&self, _key: &str, _limit: u32, _window: std::time::Duration) -> bool {
         true
     }
 

@@ -19,6 +19,9 @@ use wire::ivschat::{self, Attributes, Frame};
 
 use crate::logging::{LogSink, Record};
 
+/// Senders remembered for slow mode before those whose interval is over are forgotten.
+const SLOW_MODE_PRUNE_AT: usize = 1_024;
+
 /// Attempts to load a room when UpdateRoom or DeleteRoom keep racing with the load.
 const LOAD_ATTEMPTS: usize = 8;
 
@@ -94,6 +97,8 @@ pub(crate) struct Settings {
     pub(crate) logging_ids: Arc<[String]>,
     /// What the room retains (an extension): rooms that retain history send through `history.rs`.
     pub(crate) history: History,
+    /// At most one message per user per this many seconds (an extension; 0: off).
+    pub(crate) slow_mode_seconds: u32,
     pub(crate) update_time: OffsetDateTime,
 }
 
@@ -105,6 +110,7 @@ impl Settings {
             review: room.message_review_handler.clone(),
             logging_ids: room.logging_configuration_ids.clone().into(),
             history: room.history,
+            slow_mode_seconds: room.slow_mode_seconds,
             update_time: room.update_time,
         }
     }
@@ -145,6 +151,8 @@ struct RoomState {
     rate: TokenBucket,
     /// The last `SendTime` given: send times strictly increase within a room.
     last_send_time: OffsetDateTime,
+    /// Slow mode: when each user last sent a message here (users whose interval is over are pruned as it grows).
+    last_message: HashMap<Arc<str>, tokio::time::Instant>,
 }
 
 /// A room with its live state.
@@ -173,6 +181,7 @@ impl LiveRoom {
                 deleted: false,
                 rate,
                 last_send_time: OffsetDateTime::UNIX_EPOCH,
+                last_message: HashMap::new(),
             }),
             listener: Mutex::new(Weak::new()),
         }
@@ -250,6 +259,21 @@ impl LiveRoom {
     #[cfg(test)]
     pub(crate) fn member_count(&self) -> usize {
         self.state.lock().members.len()
+    }
+
+    /// Slow mode on this node: whether `user_id` may send a message now (at most one per `seconds`), noting it if so.
+    pub(crate) fn slow_mode_allows(&self, user_id: &Arc<str>, seconds: u32) -> bool {
+        let interval = std::time::Duration::from_secs(u64::from(seconds));
+        let now = tokio::time::Instant::now();
+        let mut state = self.state.lock();
+        if state.last_message.get(user_id).is_some_and(|last| now < *last + interval) {
+            return false;
+        }
+        if state.last_message.len() >= SLOW_MODE_PRUNE_AT {
+            state.last_message.retain(|_, last| now < *last + interval);
+        }
+        state.last_message.insert(user_id.clone(), now);
+        true
     }
 
     /// Takes one message from the room's rate; `false` when the room is at `maximumMessageRatePerSecond`.
@@ -441,6 +465,7 @@ mod tests {
             logging_configuration_ids: Vec::new(),
             tags: Default::default(),
             history: store::History::OFF,
+            slow_mode_seconds: 0,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Durable state for the IVS Chat and apigatewayv2 control planes: the [`Store`] trait (with [`ApiStore`], the
 //! apigatewayv2 half, whose design is written down in `apis.rs`, and [`HistoryStore`], chat room history, designed in
-//! `history.rs`, and [`BanStore`], bans from chat rooms), its records and errors, the embedded SQLite
+//! `history.rs`, and [`ModerationStore`], bans and slow mode), its records and errors, the embedded SQLite
 //! default ([`SqliteStore`]) and the shared store of a cluster ([`PostgresStore`]).
 //!
 //! The trait speaks in resource ids (12 characters), never ARNs: region and account belong to the caller, so
@@ -13,12 +13,12 @@
 //! cannot race across nodes, while reads run on `REPEATABLE READ` snapshots without waiting.
 
 mod apis;
-mod bans;
 #[cfg(test)]
 mod behaviour;
 mod error;
 mod history;
 mod model;
+mod moderation;
 mod paging;
 mod postgres;
 mod sqlite;
@@ -26,7 +26,6 @@ mod sqlite;
 use async_trait::async_trait;
 
 pub use apis::{ApiChange, ApiRecord, ApiStore, ApiStoreError, NewApi, Snapshot};
-pub use bans::{BanStore, MAX_BAN_SECONDS};
 pub use error::StoreError;
 pub use history::{
     Entry, EntryKind, History, HistoryPage, HistoryStore, Listing, MAX_HISTORY_AGE_SECONDS, MAX_HISTORY_ENTRIES,
@@ -37,6 +36,7 @@ pub use model::{
     LoggingConfigurationState, MessageReviewHandler, NewLoggingConfiguration, NewRoom, Page, ResourceKind, ResourceRef,
     Room, RoomFilter, RoomPatch, Tags,
 };
+pub use moderation::{MAX_BAN_SECONDS, MAX_SLOW_MODE_SECONDS, ModerationStore};
 pub use paging::{PageTokens, page_scope};
 pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::{DATABASE_FILE, SqliteStore};
@@ -48,7 +48,7 @@ pub use sqlite::{DATABASE_FILE, SqliteStore};
 /// ([`Cursor`]): a page resumes strictly after the last row of the previous one, so rows created or deleted
 /// between pages never cause a row present throughout to be skipped or repeated.
 #[async_trait]
-pub trait Store: ApiStore + HistoryStore + BanStore + Send + Sync + 'static {
+pub trait Store: ApiStore + HistoryStore + ModerationStore + Send + Sync + 'static {
     /// Creates a room, failing with [`StoreError::QuotaExceeded`] when `max_rooms` already exist,
     /// [`StoreError::NotFound`] when a logging configuration does not exist and
     /// [`StoreError::AlreadyExists`] when the id is taken.

@@ -103,6 +103,9 @@ pub struct Room {
     /// What the room retains (an extension; [`crate::History::OFF`] unless set by
     /// [`crate::HistoryStore::set_room_history`]).
     pub history: crate::History,
+    /// At most one message per user per this many seconds (an extension; 0, the default: no slow mode), set by
+    /// [`crate::ModerationStore::set_slow_mode`].
+    pub slow_mode_seconds: u32,
 }
 
 /// Input of [`crate::Store::create_room`]; `create_time` is also the first `update_time`.

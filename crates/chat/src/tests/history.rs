@@ -136,3 +136,26 @@ async fn a_banned_user_is_refused_without_using_the_token_up_until_the_ban_ends(
     f.service.store.ban_user(&f.room.id, "mallory", now, now).await.unwrap();
     f.service.admit(&token).await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn slow_mode_lets_each_user_send_one_message_per_interval() {
+    use hub::session::Inbound;
+    let mut f = fixture().await;
+    f.room = f.service.store.set_slow_mode(&f.room.id, 10, OffsetDateTime::now_utc()).await.unwrap();
+    f.service.room_updated(&f.room).await;
+    let sender = vec![ivschat::ChatTokenCapability::SendMessage];
+    let (ann, ann_conn) = f.member_with("ann", sender.clone()).await;
+    let (bob, _bob_conn) = f.member_with("bob", sender).await;
+    let (_carl, carl) = f.member("carl").await;
+    let (mut ann, mut bob) =
+        (actions::ChatSession { member: Box::new(ann) }, actions::ChatSession { member: Box::new(bob) });
+    let send = hub::Utf8Bytes::from(r#"{"Action":"SEND_MESSAGE","RequestId":"r","Content":"hi"}"#);
+    ann.on_text(&ann_conn, send.clone()).await;
+    ann.on_text(&ann_conn, send.clone()).await;
+    bob.on_text(&ann_conn, send.clone()).await;
+    assert_eq!(queued(&carl), 2, "one message of each user");
+    assert_eq!(queued(&ann_conn), 3, "ann's message, her ERROR 429, bob's message");
+    tokio::time::advance(std::time::Duration::from_secs(10)).await;
+    ann.on_text(&ann_conn, send).await;
+    assert_eq!(queued(&carl), 3, "the interval is over");
+}

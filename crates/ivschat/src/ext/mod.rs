@@ -26,11 +26,17 @@ pub enum Extension {
     ListRoomMessages,
     BanUser,
     DeleteUserMessages,
+    PutRoomSlowMode,
 }
 
 impl Extension {
-    pub const ALL: [Extension; 4] =
-        [Extension::PutRoomHistory, Extension::ListRoomMessages, Extension::BanUser, Extension::DeleteUserMessages];
+    pub const ALL: [Extension; 5] = [
+        Extension::PutRoomHistory,
+        Extension::ListRoomMessages,
+        Extension::BanUser,
+        Extension::DeleteUserMessages,
+        Extension::PutRoomSlowMode,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -38,6 +44,7 @@ impl Extension {
             Extension::ListRoomMessages => "ListRoomMessages",
             Extension::BanUser => "BanUser",
             Extension::DeleteUserMessages => "DeleteUserMessages",
+            Extension::PutRoomSlowMode => "PutRoomSlowMode",
         }
     }
 
@@ -70,6 +77,7 @@ impl ControlPlane {
             Extension::ListRoomMessages => self.list_room_messages(input).await?,
             Extension::BanUser => self.ban_user(input).await?,
             Extension::DeleteUserMessages => self.delete_user_messages(input).await?,
+            Extension::PutRoomSlowMode => self.put_room_slow_mode(input).await?,
         };
         Ok(Reply::json(&value))
     }

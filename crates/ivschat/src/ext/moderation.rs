@@ -8,10 +8,13 @@
 //! - `DeleteUserMessages` `{roomIdentifier, userId, reason?}` deletes every retained message of the user, each as
 //!   DeleteMessage does (an `aws:DELETE_MESSAGE` event to the room, the message gone from history), oldest first, and
 //!   answers `{deletedMessageIds}` (at most a room's history limit, 1,000).
+//! - `PutRoomSlowMode` `{roomIdentifier, seconds}` lets each user send at most one message per `seconds` (0: off; at
+//!   most 3,600) in the room and answers `{roomArn, seconds}`; a message sooner gets the chat protocol's ERROR 429,
+//!   as the room's rate limit does.
 
 use aws_models::Shape;
 use serde_json::{Value, json};
-use store::{MAX_BAN_SECONDS, Room};
+use store::{MAX_BAN_SECONDS, MAX_SLOW_MODE_SECONDS, Room};
 use wire::timefmt::rfc3339_millis;
 use wire::{ApiError, ErrorCode};
 
@@ -19,6 +22,7 @@ use crate::ControlPlane;
 use crate::effects::{MessageDeletion, UserDisconnection};
 use crate::validate::{Object, REASON, ROOM_IDENTIFIER_RULE, USER_ID};
 
+static SLOW_MODE_SECONDS: Shape = super::integer("SlowModeSeconds", 0, MAX_SLOW_MODE_SECONDS as i64);
 static BAN_SECONDS: Shape = super::integer("BanDurationSeconds", 0, MAX_BAN_SECONDS as i64);
 /// The reason of the `aws:DISCONNECT_USER` event of a ban that gives none.
 const BANNED: &str = "Banned";
@@ -88,5 +92,18 @@ impl ControlPlane {
             self.events.delete_message(&room, deletion).await.map_err(|e| self.effect_error(&room, e))?;
         }
         Ok(json!({"deletedMessageIds": ids}))
+    }
+
+    pub(super) async fn put_room_slow_mode(&self, mut input: Object) -> Result<Value, ApiError> {
+        let mut r = self.reader();
+        let identifier = r.string(&mut input, "roomIdentifier", true, ROOM_IDENTIFIER_RULE);
+        let seconds = r.integer(&mut input, "seconds", true, &SLOW_MODE_SECONDS);
+        r.end(input);
+        r.finish()?;
+        let room = self.room_of(identifier).await?;
+        let seconds = u32::try_from(seconds.unwrap_or_default()).unwrap_or_default();
+        let room = self.store.set_slow_mode(&room.id, seconds, self.now()).await.map_err(|e| self.store_error(e))?;
+        self.events.room_updated(&room).await;
+        Ok(json!({"roomArn": self.room_arn(&room.id), "seconds": room.slow_mode_seconds}))
     }
 }

@@ -169,3 +169,17 @@ async fn delete_user_messages_deletes_each_retained_message_of_the_user() {
     let spam = Some("spam".to_owned());
     assert_eq!(deleted, [("message00001".to_owned(), spam.clone()), ("message00003".to_owned(), spam)]);
 }
+
+#[tokio::test]
+async fn put_room_slow_mode_sets_the_interval_and_tells_the_live_room() {
+    let h = harness().await;
+    let id = h.room(json!({})).await;
+    h.events.take();
+    let (status, body) = h.ext(Extension::PutRoomSlowMode, json!({"roomIdentifier": id, "seconds": 30})).await;
+    assert_eq!((status, body), (200, json!({"roomArn": format!("{ROOM_ARN_PREFIX}{id}"), "seconds": 30})));
+    match h.events.take().as_slice() {
+        [Call::Updated(room)] => assert_eq!(room.slow_mode_seconds, 30),
+        calls => panic!("expected one update, got {calls:?}"),
+    }
+    assert_eq!(h.ext(Extension::PutRoomSlowMode, json!({"roomIdentifier": id, "seconds": 3601})).await.0, 400);
+}

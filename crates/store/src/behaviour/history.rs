@@ -145,7 +145,7 @@ pub(crate) async fn history_ages_out_and_goes_with_its_room<S: Store + Clone>(st
     assert!(ids(&store, Order::OldestFirst, at).await.is_empty(), "a new room of the same id starts empty");
 }
 
-pub(crate) async fn bans_last_until_their_time_and_a_purge_finds_a_users_messages<S: Store + Clone>(store: S) {
+pub(crate) async fn moderation_bans_until_a_time_purges_and_slows<S: Store + Clone>(store: S) {
     let at = now();
     let later = |s| at + time::Duration::seconds(s);
     assert!(matches!(store.ban_user(ROOM, "mallory", later(60), at).await, Err(StoreError::NotFound { .. })));
@@ -166,7 +166,15 @@ pub(crate) async fn bans_last_until_their_time_and_a_purge_finds_a_users_message
     assert_eq!(store.user_messages(ROOM, "mallory", at).await.unwrap(), ["m1", "m4"]);
     assert!(store.user_messages(ROOM, "nobody", at).await.unwrap().is_empty());
 
+    let room = store.set_slow_mode(ROOM, 5, later(1)).await.unwrap();
+    assert_eq!((room.slow_mode_seconds, room.update_time), (5, later(1)));
+    assert_eq!(store.get_room(ROOM).await.unwrap().slow_mode_seconds, 5);
+    assert_eq!(store.set_slow_mode(ROOM, 0, later(2)).await.unwrap().slow_mode_seconds, 0);
+    store.set_slow_mode(ROOM, 7, later(3)).await.unwrap();
+
     store.delete_room(ROOM).await.unwrap();
-    store.create_room(new_room(ROOM, at), 10).await.unwrap();
+    assert!(matches!(store.set_slow_mode(ROOM, 1, at).await, Err(StoreError::NotFound { .. })));
+    let room = store.create_room(new_room(ROOM, at), 10).await.unwrap();
+    assert_eq!(room.slow_mode_seconds, 0, "slow mode goes with its room");
     assert_eq!(store.banned_until(ROOM, "mallory", at).await.unwrap(), None, "bans go with their room");
 }

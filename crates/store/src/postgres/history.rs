@@ -1,5 +1,5 @@
-//! [`HistoryStore`] and [`crate::BanStore`] on PostgreSQL: each call one transaction, writers behind the schema's
-//! advisory lock like every other write (the designs and the SQL are in `crate::history` and `crate::bans`).
+//! [`HistoryStore`] and [`crate::ModerationStore`] on PostgreSQL: each call one transaction, writers behind the schema's
+//! advisory lock like every other write (the designs and the SQL are in `crate::history` and `crate::moderation`).
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
@@ -12,8 +12,14 @@ use crate::StoreError;
 use crate::history::{Entry, EntryKind, History, HistoryPage, HistoryStore, Listing, NewEntry, Since, sql};
 use crate::model::{ResourceKind, Room};
 
+/// Room `room_id`'s extension settings: history limits and slow mode.
+pub(super) async fn settings(tx: &Transaction<'_>, room_id: &str) -> Result<(History, u32), StoreError> {
+    let seconds = query_opt(tx, crate::moderation::sql::SLOW_MODE, &[&room_id]).await?.map(|row| row.get::<_, i64>(0));
+    Ok((history(tx, room_id).await?, seconds.and_then(|s| u32::try_from(s).ok()).unwrap_or(0)))
+}
+
 /// Room `room_id`'s history limits ([`History::OFF`] when it has none).
-pub(super) async fn settings(tx: &Transaction<'_>, room_id: &str) -> Result<History, StoreError> {
+async fn history(tx: &Transaction<'_>, room_id: &str) -> Result<History, StoreError> {
     Ok(query_opt(tx, sql::SETTINGS, &[&room_id]).await?.map_or(History::OFF, |row| History {
         max_entries: u32::try_from(row.get::<_, i64>(0)).unwrap_or(0),
         max_age_seconds: u32::try_from(row.get::<_, i64>(1)).unwrap_or(0),
@@ -41,7 +47,7 @@ async fn trim(tx: &Transaction<'_>, room_id: &str, history: History, now: Offset
 }
 
 async fn append(tx: &Transaction<'_>, entry: &NewEntry, now: OffsetDateTime) -> Result<bool, StoreError> {
-    let history = settings(tx, &entry.room_id).await?;
+    let history = history(tx, &entry.room_id).await?;
     if !history.is_on() {
         return Ok(false);
     }
@@ -59,7 +65,7 @@ async fn append(tx: &Transaction<'_>, entry: &NewEntry, now: OffsetDateTime) -> 
 
 async fn require_room(tx: &Transaction<'_>, room_id: &str) -> Result<History, StoreError> {
     match query_opt(tx, sql::ROOM_EXISTS, &[&room_id]).await? {
-        Some(_) => settings(tx, room_id).await,
+        Some(_) => history(tx, room_id).await,
         None => Err(StoreError::NotFound { kind: ResourceKind::Room, id: room_id.to_owned() }),
     }
 }
@@ -151,7 +157,26 @@ impl HistoryStore for PostgresStore {
 }
 
 #[async_trait]
-impl crate::BanStore for PostgresStore {
+impl crate::ModerationStore for PostgresStore {
+    async fn set_slow_mode(
+        &self,
+        room_id: &str,
+        seconds: u32,
+        update_time: OffsetDateTime,
+    ) -> Result<Room, StoreError> {
+        self.write(async |tx| {
+            let current = get_room(tx, room_id).await?;
+            let at = crate::sqlite::later_than(update_time, current.update_time);
+            execute(tx, sql::TOUCH_ROOM, &[&at, &room_id]).await?;
+            match seconds {
+                0 => execute(tx, crate::moderation::sql::FORGET_SLOW_MODE, &[&room_id]).await?,
+                s => execute(tx, crate::moderation::sql::PUT_SLOW_MODE, &[&room_id, &i64::from(s)]).await?,
+            };
+            get_room(tx, room_id).await
+        })
+        .await
+    }
+
     async fn ban_user(
         &self,
         room_id: &str,
@@ -161,8 +186,8 @@ impl crate::BanStore for PostgresStore {
     ) -> Result<(), StoreError> {
         self.write(async |tx| {
             require_room(tx, room_id).await?;
-            execute(tx, crate::bans::sql::PURGE, &[&to_ms(now)]).await?;
-            execute(tx, crate::bans::sql::PUT, &[&room_id, &user_id, &to_ms(until)]).await?;
+            execute(tx, crate::moderation::sql::PURGE, &[&to_ms(now)]).await?;
+            execute(tx, crate::moderation::sql::PUT, &[&room_id, &user_id, &to_ms(until)]).await?;
             Ok(())
         })
         .await
@@ -175,7 +200,7 @@ impl crate::BanStore for PostgresStore {
         now: OffsetDateTime,
     ) -> Result<Option<OffsetDateTime>, StoreError> {
         self.read(async |tx| {
-            let row = query_opt(tx, crate::bans::sql::GET, &[&room_id, &user_id, &to_ms(now)]).await?;
+            let row = query_opt(tx, crate::moderation::sql::GET, &[&room_id, &user_id, &to_ms(now)]).await?;
             row.map(|row| from_ms(row.get(0))).transpose()
         })
         .await

@@ -98,14 +98,19 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX room_history_by_id ON room_history (room_id, id);
     CREATE INDEX room_history_by_sender ON room_history (room_id, sender);"#,
-    // 5: users banned from chat rooms (an extension), until a time.
+    // 5: moderation (an extension): users banned from chat rooms until a time, and rooms' slow mode.
     r#"CREATE TABLE room_bans (
         room_id  TEXT COLLATE "C" NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
         user_id  TEXT COLLATE "C" NOT NULL,
         until_ms BIGINT NOT NULL,
         PRIMARY KEY (room_id, user_id)
     );
-    CREATE INDEX room_bans_by_expiry ON room_bans (until_ms);"#,
+    CREATE INDEX room_bans_by_expiry ON room_bans (until_ms);
+
+    CREATE TABLE room_slow_mode (
+        room_id TEXT COLLATE "C" NOT NULL PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE,
+        seconds BIGINT NOT NULL
+    );"#,
 ];
 
 /// The schema version this build writes.

@@ -1,5 +1,5 @@
-//! [`HistoryStore`] and [`crate::BanStore`] on SQLite: each call one transaction, like every other store call (the
-//! designs and the SQL are in `crate::history` and `crate::bans`).
+//! [`HistoryStore`] and [`crate::ModerationStore`] on SQLite: each call one transaction, like every other store call (the
+//! designs and the SQL are in `crate::history` and `crate::moderation`).
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -11,8 +11,15 @@ use crate::StoreError;
 use crate::history::{Entry, EntryKind, History, HistoryPage, HistoryStore, Listing, NewEntry, Since, sql};
 use crate::model::{ResourceKind, Room};
 
+/// Room `room_id`'s extension settings: history limits and slow mode.
+pub(crate) fn settings(conn: &Connection, room_id: &str) -> Result<(History, u32), StoreError> {
+    let seconds: Option<i64> =
+        conn.prepare_cached(crate::moderation::sql::SLOW_MODE)?.query_row([room_id], |row| row.get(0)).optional()?;
+    Ok((history(conn, room_id)?, seconds.and_then(|s| u32::try_from(s).ok()).unwrap_or(0)))
+}
+
 /// Room `room_id`'s history limits ([`History::OFF`] when it has none).
-pub(crate) fn settings(conn: &Connection, room_id: &str) -> Result<History, StoreError> {
+fn history(conn: &Connection, room_id: &str) -> Result<History, StoreError> {
     let found = conn
         .prepare_cached(sql::SETTINGS)?
         .query_row([room_id], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
@@ -47,7 +54,7 @@ fn trim(conn: &Connection, room_id: &str, history: History, now: OffsetDateTime)
 }
 
 fn append(conn: &Connection, entry: &NewEntry, now: OffsetDateTime) -> Result<bool, StoreError> {
-    let history = settings(conn, &entry.room_id)?;
+    let history = history(conn, &entry.room_id)?;
     if !history.is_on() {
         return Ok(false);
     }
@@ -71,7 +78,7 @@ fn append(conn: &Connection, entry: &NewEntry, now: OffsetDateTime) -> Result<bo
 
 fn require_room(conn: &Connection, room_id: &str) -> Result<History, StoreError> {
     match conn.prepare_cached(sql::ROOM_EXISTS)?.exists([room_id])? {
-        true => settings(conn, room_id),
+        true => history(conn, room_id),
         false => Err(StoreError::NotFound { kind: ResourceKind::Room, id: room_id.to_owned() }),
     }
 }
@@ -163,7 +170,26 @@ impl HistoryStore for SqliteStore {
 }
 
 #[async_trait]
-impl crate::BanStore for SqliteStore {
+impl crate::ModerationStore for SqliteStore {
+    async fn set_slow_mode(
+        &self,
+        room_id: &str,
+        seconds: u32,
+        update_time: OffsetDateTime,
+    ) -> Result<Room, StoreError> {
+        let id = room_id.to_owned();
+        self.write(move |tx| {
+            let current = rows::get_room(tx, &id)?;
+            tx.prepare_cached(sql::TOUCH_ROOM)?.execute(params![later_than(update_time, current.update_time), id])?;
+            match seconds {
+                0 => tx.prepare_cached(crate::moderation::sql::FORGET_SLOW_MODE)?.execute([&id])?,
+                s => tx.prepare_cached(crate::moderation::sql::PUT_SLOW_MODE)?.execute(params![id, i64::from(s)])?,
+            };
+            rows::get_room(tx, &id)
+        })
+        .await
+    }
+
     async fn ban_user(
         &self,
         room_id: &str,
@@ -174,8 +200,8 @@ impl crate::BanStore for SqliteStore {
         let (room_id, user_id) = (room_id.to_owned(), user_id.to_owned());
         self.write(move |tx| {
             require_room(tx, &room_id)?;
-            tx.prepare_cached(crate::bans::sql::PURGE)?.execute([to_ms(now)])?;
-            tx.prepare_cached(crate::bans::sql::PUT)?.execute(params![room_id, user_id, to_ms(until)])?;
+            tx.prepare_cached(crate::moderation::sql::PURGE)?.execute([to_ms(now)])?;
+            tx.prepare_cached(crate::moderation::sql::PUT)?.execute(params![room_id, user_id, to_ms(until)])?;
             Ok(())
         })
         .await
@@ -190,7 +216,7 @@ impl crate::BanStore for SqliteStore {
         let (room_id, user_id) = (room_id.to_owned(), user_id.to_owned());
         self.read(move |tx| {
             let until: Option<i64> = tx
-                .prepare_cached(crate::bans::sql::GET)?
+                .prepare_cached(crate::moderation::sql::GET)?
                 .query_row(params![room_id, user_id, to_ms(now)], |row| row.get(0))
                 .optional()?;
             until.map(from_ms).transpose()
