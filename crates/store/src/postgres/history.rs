@@ -63,6 +63,14 @@ async fn append(tx: &Transaction<'_>, entry: &NewEntry, now: OffsetDateTime) -> 
     Ok(true)
 }
 
+/// Moves room `room_id`'s `update_time` forward (an extension setting changed), as UpdateRoom does.
+async fn touch(tx: &Transaction<'_>, room_id: &str, update_time: OffsetDateTime) -> Result<(), StoreError> {
+    let current = get_room(tx, room_id).await?;
+    let at = crate::sqlite::later_than(update_time, current.update_time);
+    execute(tx, sql::TOUCH_ROOM, &[&at, &room_id]).await?;
+    Ok(())
+}
+
 async fn require_room(tx: &Transaction<'_>, room_id: &str) -> Result<History, StoreError> {
     match query_opt(tx, sql::ROOM_EXISTS, &[&room_id]).await? {
         Some(_) => history(tx, room_id).await,
@@ -79,9 +87,7 @@ impl HistoryStore for PostgresStore {
         update_time: OffsetDateTime,
     ) -> Result<Room, StoreError> {
         self.write(async |tx| {
-            let current = get_room(tx, room_id).await?;
-            let at = crate::sqlite::later_than(update_time, current.update_time);
-            execute(tx, sql::TOUCH_ROOM, &[&at, &room_id]).await?;
+            touch(tx, room_id, update_time).await?;
             if history.is_on() {
                 let (entries, age) = (i64::from(history.max_entries), i64::from(history.max_age_seconds));
                 execute(tx, sql::PUT_SETTINGS, &[&room_id, &entries, &age]).await?;
@@ -165,9 +171,7 @@ impl crate::ModerationStore for PostgresStore {
         update_time: OffsetDateTime,
     ) -> Result<Room, StoreError> {
         self.write(async |tx| {
-            let current = get_room(tx, room_id).await?;
-            let at = crate::sqlite::later_than(update_time, current.update_time);
-            execute(tx, sql::TOUCH_ROOM, &[&at, &room_id]).await?;
+            touch(tx, room_id, update_time).await?;
             match seconds {
                 0 => execute(tx, crate::moderation::sql::FORGET_SLOW_MODE, &[&room_id]).await?,
                 s => execute(tx, crate::moderation::sql::PUT_SLOW_MODE, &[&room_id, &i64::from(s)]).await?,

@@ -76,6 +76,13 @@ fn append(conn: &Connection, entry: &NewEntry, now: OffsetDateTime) -> Result<bo
     Ok(true)
 }
 
+/// Moves room `room_id`'s `update_time` forward (an extension setting changed), as UpdateRoom does.
+fn touch(conn: &Connection, room_id: &str, update_time: OffsetDateTime) -> Result<(), StoreError> {
+    let current = rows::get_room(conn, room_id)?;
+    conn.prepare_cached(sql::TOUCH_ROOM)?.execute(params![later_than(update_time, current.update_time), room_id])?;
+    Ok(())
+}
+
 fn require_room(conn: &Connection, room_id: &str) -> Result<History, StoreError> {
     match conn.prepare_cached(sql::ROOM_EXISTS)?.exists([room_id])? {
         true => history(conn, room_id),
@@ -93,8 +100,7 @@ impl HistoryStore for SqliteStore {
     ) -> Result<Room, StoreError> {
         let id = room_id.to_owned();
         self.write(move |tx| {
-            let current = rows::get_room(tx, &id)?;
-            tx.prepare_cached(sql::TOUCH_ROOM)?.execute(params![later_than(update_time, current.update_time), id])?;
+            touch(tx, &id, update_time)?;
             if history.is_on() {
                 let (entries, age) = (i64::from(history.max_entries), i64::from(history.max_age_seconds));
                 tx.prepare_cached(sql::PUT_SETTINGS)?.execute(params![id, entries, age])?;
@@ -179,8 +185,7 @@ impl crate::ModerationStore for SqliteStore {
     ) -> Result<Room, StoreError> {
         let id = room_id.to_owned();
         self.write(move |tx| {
-            let current = rows::get_room(tx, &id)?;
-            tx.prepare_cached(sql::TOUCH_ROOM)?.execute(params![later_than(update_time, current.update_time), id])?;
+            touch(tx, &id, update_time)?;
             match seconds {
                 0 => tx.prepare_cached(crate::moderation::sql::FORGET_SLOW_MODE)?.execute([&id])?,
                 s => tx.prepare_cached(crate::moderation::sql::PUT_SLOW_MODE)?.execute(params![id, i64::from(s)])?,
