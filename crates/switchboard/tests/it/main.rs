@@ -11,6 +11,7 @@ mod cluster;
 mod control;
 mod deployments;
 mod deps;
+mod extensions;
 mod functions;
 mod gateway;
 mod lambda;
