@@ -19,6 +19,8 @@ pub mod apigatewayv2;
 #[rustfmt::skip]
 pub mod ivschat;
 #[rustfmt::skip]
+pub mod ivschat_ext;
+#[rustfmt::skip]
 pub mod lambda;
 pub mod extension;
 pub mod input;

@@ -3,15 +3,17 @@
 
 use crate::extension::ExtensionPath;
 use crate::{
-    Kind, Location, Service, apigatewaymanagementapi, apigatewaymanagementapi_ext, apigatewayv2, ivschat, lambda,
+    Kind, Location, Service, apigatewaymanagementapi, apigatewaymanagementapi_ext, apigatewayv2, ivschat, ivschat_ext,
+    lambda,
 };
 
-const SERVICES: [&Service; 5] = [
+const SERVICES: [&Service; 6] = [
     &apigatewaymanagementapi::SERVICE,
     &apigatewayv2::SERVICE,
     &ivschat::SERVICE,
     &lambda::SERVICE,
     &apigatewaymanagementapi_ext::SERVICE,
+    &ivschat_ext::SERVICE,
 ];
 
 #[test]
@@ -117,6 +119,7 @@ fn the_error_table_agrees_with_the_models_it_serves() {
         &apigatewaymanagementapi::SERVICE,
         &apigatewaymanagementapi_ext::SERVICE,
         &ivschat::SERVICE,
+        &ivschat_ext::SERVICE,
         &apigatewayv2::SERVICE,
     ] {
         for error in service.operations.iter().flat_map(|op| op.errors) {

@@ -9,9 +9,9 @@
 //!   room's retained frames, each exactly as members received it (DeleteMessage applied), `NEWEST_FIRST` (the
 //!   default) or `OLDEST_FIRST`, at most `maxResults` (1 to 100, default 50) a page.
 
-use aws_models::{Kind, Shape};
+use aws_models::ivschat_ext::shapes as model;
 use serde_json::{Map, Value, json};
-use store::{History, Listing, MAX_HISTORY_AGE_SECONDS, MAX_HISTORY_ENTRIES, Order, ResourceKind};
+use store::{History, Listing, Order, ResourceKind};
 use wire::ApiError;
 
 use crate::validate::{PAGINATION_TOKEN, ROOM_IDENTIFIER_RULE};
@@ -19,51 +19,13 @@ use crate::{ControlPlane, Reply, errors, pagination};
 
 mod moderation;
 
-/// An extension operation of ivschat.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Extension {
-    PutRoomHistory,
-    ListRoomMessages,
-    BanUser,
-    DeleteUserMessages,
-    PutRoomSlowMode,
-}
-
-impl Extension {
-    pub const ALL: [Extension; 5] = [
-        Extension::PutRoomHistory,
-        Extension::ListRoomMessages,
-        Extension::BanUser,
-        Extension::DeleteUserMessages,
-        Extension::PutRoomSlowMode,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Extension::PutRoomHistory => "PutRoomHistory",
-            Extension::ListRoomMessages => "ListRoomMessages",
-            Extension::BanUser => "BanUser",
-            Extension::DeleteUserMessages => "DeleteUserMessages",
-            Extension::PutRoomSlowMode => "PutRoomSlowMode",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Extension> {
-        Extension::ALL.into_iter().find(|ext| ext.name() == name)
-    }
-}
+/// An extension operation of ivschat, as its extension model (`models/switchboard/ivschat-ext/`) names it.
+pub use aws_models::ivschat_ext::Operation as Extension;
 
 /// `order` of ListRoomMessages.
 const ORDERS: [&str; 2] = ["NEWEST_FIRST", "OLDEST_FIRST"];
+
 const DEFAULT_PAGE: usize = 50;
-
-pub(super) const fn integer(name: &'static str, min: i64, max: i64) -> Shape {
-    Shape { name, kind: Kind::Integer, min: Some(min), max: Some(max), pattern: None, doc: "", error: None }
-}
-
-static MAX_ENTRIES: Shape = integer("MaxHistoryEntries", 0, MAX_HISTORY_ENTRIES as i64);
-static MAX_AGE_SECONDS: Shape = integer("MaxHistoryAgeSeconds", 0, MAX_HISTORY_AGE_SECONDS as i64);
-static MAX_MESSAGE_RESULTS: Shape = integer("MaxMessageResults", 1, 100);
 
 impl ControlPlane {
     /// Serves one extension operation with its JSON `body`. Authentication happens before this call.
@@ -85,8 +47,8 @@ impl ControlPlane {
     async fn put_room_history(&self, mut input: crate::validate::Object) -> Result<Value, ApiError> {
         let mut r = self.reader();
         let identifier = r.string(&mut input, "roomIdentifier", true, ROOM_IDENTIFIER_RULE);
-        let entries = r.integer(&mut input, "maxEntries", true, &MAX_ENTRIES);
-        let age = r.integer(&mut input, "maxAgeSeconds", true, &MAX_AGE_SECONDS);
+        let entries = r.integer(&mut input, "maxEntries", true, &model::MAX_HISTORY_ENTRIES);
+        let age = r.integer(&mut input, "maxAgeSeconds", true, &model::MAX_HISTORY_AGE_SECONDS);
         r.end(input);
         r.finish()?;
         let history = History {
@@ -110,7 +72,7 @@ impl ControlPlane {
         let mut r = self.reader();
         let identifier = r.string(&mut input, "roomIdentifier", true, ROOM_IDENTIFIER_RULE);
         let order = r.enumeration(&mut input, "order", false, &ORDERS);
-        let max_results = r.integer(&mut input, "maxResults", false, &MAX_MESSAGE_RESULTS);
+        let max_results = r.integer(&mut input, "maxResults", false, &model::MAX_MESSAGE_RESULTS);
         let next_token = r.string(&mut input, "nextToken", false, PAGINATION_TOKEN);
         r.end(input);
         r.finish()?;

@@ -12,9 +12,9 @@
 //!   most 3,600) in the room and answers `{roomArn, seconds}`; a message sooner gets the chat protocol's ERROR 429,
 //!   as the room's rate limit does.
 
-use aws_models::Shape;
+use aws_models::ivschat_ext::shapes as model;
 use serde_json::{Value, json};
-use store::{MAX_BAN_SECONDS, MAX_SLOW_MODE_SECONDS, Room};
+use store::Room;
 use wire::timefmt::rfc3339_millis;
 use wire::{ApiError, ErrorCode};
 
@@ -22,8 +22,6 @@ use crate::ControlPlane;
 use crate::effects::{MessageDeletion, UserDisconnection};
 use crate::validate::{Object, REASON, ROOM_IDENTIFIER_RULE, USER_ID};
 
-static SLOW_MODE_SECONDS: Shape = super::integer("SlowModeSeconds", 0, MAX_SLOW_MODE_SECONDS as i64);
-static BAN_SECONDS: Shape = super::integer("BanDurationSeconds", 0, MAX_BAN_SECONDS as i64);
 /// The reason of the `aws:DISCONNECT_USER` event of a ban that gives none.
 const BANNED: &str = "Banned";
 
@@ -54,7 +52,7 @@ impl ControlPlane {
     pub(super) async fn ban_user(&self, mut input: Object) -> Result<Value, ApiError> {
         let mut r = self.reader();
         let (identifier, user_id) = self.target(&mut r, &mut input);
-        let seconds = r.integer(&mut input, "durationSeconds", true, &BAN_SECONDS);
+        let seconds = r.integer(&mut input, "durationSeconds", true, &model::BAN_DURATION_SECONDS);
         let reason = r.string(&mut input, "reason", false, REASON);
         r.end(input);
         r.finish()?;
@@ -97,7 +95,7 @@ impl ControlPlane {
     pub(super) async fn put_room_slow_mode(&self, mut input: Object) -> Result<Value, ApiError> {
         let mut r = self.reader();
         let identifier = r.string(&mut input, "roomIdentifier", true, ROOM_IDENTIFIER_RULE);
-        let seconds = r.integer(&mut input, "seconds", true, &SLOW_MODE_SECONDS);
+        let seconds = r.integer(&mut input, "seconds", true, &model::SLOW_MODE_SECONDS);
         r.end(input);
         r.finish()?;
         let room = self.room_of(identifier).await?;

@@ -18,11 +18,12 @@ impl H {
 }
 
 #[test]
-fn extensions_are_named() {
-    for ext in Extension::ALL {
-        assert_eq!(Extension::parse(ext.name()), Some(ext));
-    }
-    assert_eq!(Extension::parse("CreateRoom"), None);
+fn the_extension_model_states_the_limits_the_store_enforces() {
+    use aws_models::ivschat_ext::shapes as model;
+    assert_eq!(model::MAX_HISTORY_ENTRIES.max, Some(i64::from(store::MAX_HISTORY_ENTRIES)));
+    assert_eq!(model::MAX_HISTORY_AGE_SECONDS.max, Some(i64::from(store::MAX_HISTORY_AGE_SECONDS)));
+    assert_eq!(model::BAN_DURATION_SECONDS.max, Some(i64::from(store::MAX_BAN_SECONDS)));
+    assert_eq!(model::SLOW_MODE_SECONDS.max, Some(i64::from(store::MAX_SLOW_MODE_SECONDS)));
 }
 
 #[tokio::test]

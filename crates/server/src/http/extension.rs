@@ -4,6 +4,7 @@
 //! extended service's calls are, its members checked against the operation's input shape; then the service's
 //! module here runs it. Every answer is counted by operation and status, as the AWS operations' are.
 
+mod chat;
 mod management;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ fn extended(name: &str) -> Option<Extended> {
         "apigatewaymanagementapi" => {
             Some(Extended { service: &aws_models::apigatewaymanagementapi::SERVICE, invalid: ErrorCode::BadRequest })
         }
+        "ivschat" => Some(Extended { service: &aws_models::ivschat::SERVICE, invalid: ErrorCode::Validation }),
         _ => None,
     }
 }
@@ -86,6 +88,7 @@ async fn serve(
     let call = ExtensionCall { path, operation, body, input };
     match extended.service.name {
         "apigatewaymanagementapi" => management::serve(state, parts, call).await,
+        "ivschat" => chat::serve(state, call).await,
         _ => Err(unknown(path)),
     }
 }

@@ -6,6 +6,7 @@
 mod apigatewayv2;
 mod authorizers;
 mod chat;
+mod chat_extensions;
 mod cli;
 mod cluster;
 mod control;
