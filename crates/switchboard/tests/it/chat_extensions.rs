@@ -176,3 +176,46 @@ async fn the_command_line_knows_the_chat_extensions() {
     assert!(help.ok().contains("SWITCHBOARD EXTENSIONS") && help.ok().contains("o list-room-messages"), "{help:?}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
+async fn a_reconnect_that_lands_on_the_other_node_recovers_there_and_bans_hold_on_every_node() {
+    use crate::cluster::{ClusterEnv, node};
+    let env = ClusterEnv::get();
+    let backend = Backend::ok().await;
+    let (a, b) = (node(&env, &backend).await, node(&env, &backend).await);
+    let (sdk_a, sdk_b) = (a.chat_sdk(), b.chat_sdk());
+    let arn = room(&sdk_a).await;
+    ok(&b, "PutRoomHistory", json!({"roomIdentifier": arn, "maxEntries": 100, "maxAgeSeconds": 3600})).await;
+    let mut ann = join(&a, &token(&sdk_a, &arn, "ann", &[SEND], &[]).await).await;
+    let mut bob = join(&b, &token(&sdk_b, &arn, "bob", &[SEND], &[]).await).await;
+    message(&mut ann, "one").await;
+    let seen = frame(&mut ann).await;
+    assert_eq!(frame(&mut bob).await, seen);
+    drop(ann);
+
+    message(&mut bob, "two").await;
+    sdk_a.send_event().room_identifier(&arn).event_name("app:tick").send().await.unwrap();
+    let missed = [frame(&mut bob).await, frame(&mut bob).await];
+
+    // Ann's reconnection lands on node b: the frames she missed, from the shared store, then live ones.
+    let recover = [("switchboard:recover-after", seen["Id"].as_str().unwrap())];
+    let mut ann = join(&b, &token(&sdk_a, &arn, "ann", &[SEND], &recover).await).await;
+    for expected in &missed {
+        assert_eq!(&frame(&mut ann).await, expected);
+    }
+    message(&mut bob, "three").await;
+    assert_eq!(frame(&mut ann).await["Content"], "three");
+    frame(&mut bob).await;
+
+    // A ban made through node a closes bob's connection on node b and is refused on both.
+    let later = token(&sdk_b, &arn, "bob", &[], &[]).await;
+    ok(&a, "BanUser", json!({"roomIdentifier": arn, "userId": "bob", "durationSeconds": 60})).await;
+    assert_eq!(frame(&mut bob).await["EventName"], "aws:DISCONNECT_USER");
+    assert_eq!(recv_close(&mut bob).await.0, 1000);
+    assert_eq!(refused(&a, Some(&later)).await.0, 403);
+    assert!(sdk_b.create_chat_token().room_identifier(&arn).user_id("bob").send().await.is_err());
+    a.shutdown().await;
+    b.shutdown().await;
+    env.cleanup().await;
+}
