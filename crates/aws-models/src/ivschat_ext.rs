@@ -47,6 +47,16 @@ static OPERATIONS: &[crate::Operation] = &[
         doc: "Lists a room's retained messages and events, each exactly as the room's members received it, with deleted messages left out (Switchboard extension).",
     },
     crate::Operation {
+        name: "ListRoomPresence",
+        cli_name: "list-room-presence",
+        http: Http { method: "POST", request_uri: "/@switchboard/ext/ivschat/ListRoomPresence", response_code: 200 },
+        input: &shapes::LIST_ROOM_PRESENCE_REQUEST,
+        output: Some(&shapes::LIST_ROOM_PRESENCE_RESPONSE),
+        errors: &[&shapes::VALIDATION_EXCEPTION, &shapes::RESOURCE_NOT_FOUND_EXCEPTION, &shapes::INTERNAL_SERVER_EXCEPTION],
+        paginator: Some(crate::Paginator { input_token: "nextToken", output_token: "nextToken", limit_key: Some("maxResults"), result_key: "users" }),
+        doc: "Lists who is connected to a room on every node of the cluster, one entry per user sorted by user id, with the attributes of their first connection, how many connections they have and since when (Switchboard extension).",
+    },
+    crate::Operation {
         name: "PutRoomHistory",
         cli_name: "put-room-history",
         http: Http { method: "POST", request_uri: "/@switchboard/ext/ivschat/PutRoomHistory", response_code: 200 },
@@ -74,16 +84,18 @@ pub enum Operation {
     BanUser,
     DeleteUserMessages,
     ListRoomMessages,
+    ListRoomPresence,
     PutRoomHistory,
     PutRoomSlowMode,
 }
 
 impl Operation {
     /// Every operation, sorted by name.
-    pub const ALL: [Operation; 5] = [
+    pub const ALL: [Operation; 6] = [
         Operation::BanUser,
         Operation::DeleteUserMessages,
         Operation::ListRoomMessages,
+        Operation::ListRoomPresence,
         Operation::PutRoomHistory,
         Operation::PutRoomSlowMode,
     ];
@@ -94,6 +106,7 @@ impl Operation {
             Operation::BanUser => "BanUser",
             Operation::DeleteUserMessages => "DeleteUserMessages",
             Operation::ListRoomMessages => "ListRoomMessages",
+            Operation::ListRoomPresence => "ListRoomPresence",
             Operation::PutRoomHistory => "PutRoomHistory",
             Operation::PutRoomSlowMode => "PutRoomSlowMode",
         }
@@ -105,6 +118,7 @@ impl Operation {
             "BanUser" => Some(Operation::BanUser),
             "DeleteUserMessages" => Some(Operation::DeleteUserMessages),
             "ListRoomMessages" => Some(Operation::ListRoomMessages),
+            "ListRoomPresence" => Some(Operation::ListRoomPresence),
             "PutRoomHistory" => Some(Operation::PutRoomHistory),
             "PutRoomSlowMode" => Some(Operation::PutRoomSlowMode),
             _ => None,
@@ -495,6 +509,78 @@ pub mod shapes {
     pub static STRING: Shape = Shape {
         name: "__string",
         kind: Kind::String,
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static LIST_ROOM_PRESENCE_REQUEST: Shape = Shape {
+        name: "ListRoomPresenceRequest",
+        kind: Kind::Structure(&[
+            Member { name: "roomIdentifier", shape: &ROOM_IDENTIFIER, required: true, location: Location::Body, location_name: "roomIdentifier", doc: "Identifier of the room: its ARN or its 12-character id." },
+            Member { name: "maxResults", shape: &MAX_PRESENCE_RESULTS, required: false, location: Location::Body, location_name: "maxResults", doc: "Most users in one page: 1 to 100. Default: 50." },
+            Member { name: "nextToken", shape: &PAGINATION_TOKEN, required: false, location: Location::Body, location_name: "nextToken", doc: "The nextToken of the previous page of the same room." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static LIST_ROOM_PRESENCE_RESPONSE: Shape = Shape {
+        name: "ListRoomPresenceResponse",
+        kind: Kind::Structure(&[
+            Member { name: "users", shape: &PRESENT_USER_LIST, required: true, location: Location::Body, location_name: "users", doc: "The connected users of this page, by user id." },
+            Member { name: "nextToken", shape: &PAGINATION_TOKEN, required: false, location: Location::Body, location_name: "nextToken", doc: "Present when more users follow: pass it to get the next page." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static MAX_PRESENCE_RESULTS: Shape = Shape {
+        name: "MaxPresenceResults",
+        kind: Kind::Integer,
+        min: Some(1),
+        max: Some(100),
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static PRESENT_USER_LIST: Shape = Shape {
+        name: "PresentUserList",
+        kind: Kind::List(&PRESENT_USER),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static PRESENT_USER: Shape = Shape {
+        name: "PresentUser",
+        kind: Kind::Structure(&[
+            Member { name: "userId", shape: &USER_ID, required: false, location: Location::Body, location_name: "userId", doc: "The user id of the chat tokens." },
+            Member { name: "attributes", shape: &FRAME_ATTRIBUTES, required: false, location: Location::Body, location_name: "attributes", doc: "The attributes of the user's earliest connection's token." },
+            Member { name: "connectionCount", shape: &CONNECTION_COUNT, required: false, location: Location::Body, location_name: "connectionCount", doc: "How many connections the user has to the room." },
+            Member { name: "connectedSince", shape: &TIME, required: false, location: Location::Body, location_name: "connectedSince", doc: "When the user's earliest connection was accepted (ISO 8601)." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static CONNECTION_COUNT: Shape = Shape {
+        name: "ConnectionCount",
+        kind: Kind::Integer,
         min: None,
         max: None,
         pattern: None,

@@ -28,14 +28,54 @@ use crate::rooms::{self, LiveRoom, Outgoing, Rooms, Settings};
 
 /// The fan-out of a service on `bus`: through the bus when other nodes share it, else straight to this node's members.
 /// The one place where the chat service decides whether it is alone.
-pub(crate) fn fanout(bus: &Bus, background: &Background) -> Arc<dyn Fanout> {
+pub(crate) fn fanout(bus: &Bus, background: &Background, rooms: &Arc<Rooms>) -> Arc<dyn Fanout> {
     match bus.is_shared() {
-        true => Arc::new(Shared {
-            pubsub: bus.pubsub().clone(),
-            state: bus.state().clone(),
-            background: background.clone(),
-        }),
+        true => {
+            background.spawn(answer_presence(bus.pubsub().clone(), rooms.clone()));
+            Arc::new(Shared {
+                pubsub: bus.pubsub().clone(),
+                state: bus.state().clone(),
+                background: background.clone(),
+            })
+        }
         false => Arc::new(Alone),
+    }
+}
+
+/// The channel on which every node hears presence queries.
+const PRESENCE: &str = "chat-presence";
+/// How long a presence query waits for the live nodes' answers.
+pub(crate) const PRESENCE_DEADLINE: Duration = Duration::from_secs(1);
+
+/// A presence query: who is in `room`; answer on `reply`.
+#[derive(Debug, Serialize, Deserialize)]
+struct PresenceQuery {
+    room: String,
+    reply: String,
+}
+
+/// One connection as a presence answer carries it.
+#[derive(Debug, Serialize, Deserialize)]
+struct WireConnected {
+    user: String,
+    attributes: std::collections::BTreeMap<String, String>,
+    at_ms: i64,
+}
+
+/// Answers every node's presence queries with this node's connections to the room asked about.
+async fn answer_presence(bus: Arc<dyn PubSub>, rooms: Arc<Rooms>) {
+    let mut queries = bus.subscribe(PRESENCE).await;
+    while let Some(message) = queries.recv().await {
+        let Ok(query) = serde_json::from_slice::<PresenceQuery>(&message.payload) else { continue };
+        let here = rooms.get(&query.room).map(|live| live.presence()).unwrap_or_default();
+        let answer: Vec<WireConnected> = here
+            .into_iter()
+            .map(|c| WireConnected { user: c.user_id, attributes: c.attributes, at_ms: c.connected_at_ms })
+            .collect();
+        let payload = Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());
+        if let Err(err) = bus.publish(&query.reply, payload).await {
+            tracing::debug!(%err, "Cannot answer a presence query.");
+        }
     }
 }
 
@@ -101,6 +141,34 @@ impl Fanout for Shared {
             Ok(count) => count <= u64::from(limit),
             Err(_) => true,
         }
+    }
+
+    async fn presence(&self, room_id: &str, _rooms: &Rooms) -> Result<Vec<ivschat::Connected>, Unsent> {
+        // The nodes alive now: each answers once, a dead one (heartbeat expired) is not waited for.
+        let members = self.state.members().await.map_err(|_| Unsent::BusUnavailable)?;
+        let mut live = 0;
+        for member in members {
+            if self.state.holder(member.node).await.map_err(|_| Unsent::BusUnavailable)? == Some(member.token) {
+                live += 1;
+            }
+        }
+        let reply = format!("chat-presence-reply:{}", ids::resource_id());
+        let mut answers = self.pubsub.subscribe(&reply).await;
+        let query = PresenceQuery { room: room_id.to_owned(), reply: reply.clone() };
+        let payload = Bytes::from(serde_json::to_vec(&query).unwrap_or_default());
+        self.pubsub.publish(PRESENCE, payload).await.map_err(|_| Unsent::BusUnavailable)?;
+        let deadline = tokio::time::Instant::now() + PRESENCE_DEADLINE;
+        let mut connected = Vec::new();
+        for _ in 0..live {
+            let Ok(Some(answer)) = tokio::time::timeout_at(deadline, answers.recv()).await else { break };
+            let wire: Vec<WireConnected> = serde_json::from_slice(&answer.payload).unwrap_or_default();
+            connected.extend(wire.into_iter().map(|c| ivschat::Connected {
+                user_id: c.user,
+                attributes: c.attributes,
+                connected_at_ms: c.at_ms,
+            }));
+        }
+        Ok(connected)
     }
 
     async fn room_updated(&self, room: &Room) {

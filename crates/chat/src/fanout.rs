@@ -91,6 +91,9 @@ pub(crate) trait Fanout: Send + Sync + std::fmt::Debug {
     /// (slow mode); alone (or with the bus away), the node's own count decides.
     async fn window_allows(&self, key: &str, limit: u32, window: std::time::Duration) -> bool;
 
+    /// Every connection to room `room_id`, on every node that answers (presence).
+    async fn presence(&self, room_id: &str, rooms: &Rooms) -> Result<Vec<ivschat::Connected>, Unsent>;
+
     /// UpdateRoom committed: tells the other nodes (this node's rooms are updated already).
     async fn room_updated(&self, room: &Room);
 
@@ -148,6 +151,10 @@ impl Fanout for Alone {
 
     async fn window_allows(&self, _key: &str, _limit: u32, _window: std::time::Duration) -> bool {
         true
+    }
+
+    async fn presence(&self, room_id: &str, rooms: &Rooms) -> Result<Vec<ivschat::Connected>, Unsent> {
+        Ok(rooms.get(room_id).map(|live| live.presence()).unwrap_or_default())
     }
 
     async fn room_updated(&self, _room: &Room) {}

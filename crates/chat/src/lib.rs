@@ -225,7 +225,8 @@ impl ChatService {
     ) -> std::io::Result<Arc<ChatService>> {
         tokio::runtime::Handle::try_current()
             .map_err(|_| std::io::Error::other("chat messaging must start inside a Tokio runtime"))?;
-        let fanout = cluster::fanout(&bus, background);
+        let rooms: Arc<Rooms> = Arc::default();
+        let fanout = cluster::fanout(&bus, background, &rooms);
         let tokens = Tokens::with_key(config.token_key.0);
         let client = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(60))
@@ -252,7 +253,7 @@ impl ChatService {
             background,
         ));
         let history = HistoryWriter::start(store.clone(), fanout.clone(), logs.clone(), background);
-        let (rooms, lost_errors, unsent_frames) = (Arc::default(), AtomicU64::new(0), AtomicU64::new(0));
+        let (lost_errors, unsent_frames) = (AtomicU64::new(0), AtomicU64::new(0));
         Ok(Arc::new(ChatService {
             store,
             hub,
@@ -317,7 +318,9 @@ impl ChatService {
         let user_id: Arc<str> = claims.user_id.as_str().into();
         // The recovery request is for the server: other members never see it among the sender's attributes.
         let recover_after = claims.attributes.remove(frames::RECOVER_AFTER_ATTRIBUTE);
-        room.join(conn.clone(), user_id.clone(), recover_after.is_some()).map_err(|_| Refusal::RoomNotFound)?;
+        let attributes = Arc::new(claims.attributes.clone());
+        let who = (user_id.clone(), attributes);
+        room.join(conn.clone(), who, recover_after.is_some()).map_err(|_| Refusal::RoomNotFound)?;
         Ok(Member {
             service: self.clone(),
             room_arn: self.room_arn(&room.id),
@@ -459,6 +462,13 @@ impl RoomEvents for ChatService {
     async fn room_deleted(&self, room: &Room) {
         self.rooms.deleted(&room.id);
         self.fanout.room_deleted(&room.id).await;
+    }
+
+    async fn presence(&self, room: &Room) -> Result<Vec<ivschat::Connected>, EffectError> {
+        self.fanout
+            .presence(&room.id, &self.rooms)
+            .await
+            .map_err(|_| EffectError::Failed("the cluster bus is unavailable".to_owned()))
     }
 }
 

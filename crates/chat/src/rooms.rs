@@ -119,6 +119,8 @@ impl Settings {
 struct Member {
     conn: Arc<Connection>,
     user_id: Arc<str>,
+    /// The token's attributes (what presence shows).
+    attributes: Arc<Attributes>,
     /// While the member recovers what it missed (`recovery.rs`): the live frames held back until the replay is queued.
     held: Option<Vec<Utf8Bytes>>,
 }
@@ -193,13 +195,18 @@ impl LiveRoom {
 
     /// Adds a member (holding back its live frames when it is `recovering`, until [`LiveRoom::recovered`]); refused
     /// once the room is deleted.
-    pub(crate) fn join(&self, conn: Arc<Connection>, user_id: Arc<str>, recovering: bool) -> Result<(), Gone> {
+    pub(crate) fn join(
+        &self,
+        conn: Arc<Connection>,
+        (user_id, attributes): (Arc<str>, Arc<Attributes>),
+        recovering: bool,
+    ) -> Result<(), Gone> {
         let mut state = self.state.lock();
         if state.deleted {
             return Err(Gone);
         }
         let held = recovering.then(Vec::new);
-        state.members.insert(conn.id(), Member { conn, user_id, held });
+        state.members.insert(conn.id(), Member { conn, user_id, attributes, held });
         Ok(())
     }
 
@@ -250,6 +257,17 @@ impl LiveRoom {
             }
         }
         Ok(())
+    }
+
+    /// This node's connections to the room, for presence.
+    pub(crate) fn presence(&self) -> Vec<::ivschat::Connected> {
+        let state = self.state.lock();
+        let connected = state.members.values().map(|member| ::ivschat::Connected {
+            user_id: member.user_id.to_string(),
+            attributes: (*member.attributes).clone(),
+            connected_at_ms: (member.conn.info().connected_at.unix_timestamp_nanos() / 1_000_000) as i64,
+        });
+        connected.collect()
     }
 
     pub(crate) fn is_idle(&self) -> bool {

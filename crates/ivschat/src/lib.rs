@@ -32,8 +32,8 @@ use wire::ApiError;
 pub use arn::format as resource_arn;
 pub use config::{Config, MAX_ATTRIBUTE_BYTES, MAX_TAGS, Quotas, RateLimits};
 pub use effects::{
-    ChatEvent, ChatTokenCapability, EffectError, IssuedToken, MessageDeletion, RoomEvents, TokenIssuer, TokenRequest,
-    UserDisconnection,
+    ChatEvent, ChatTokenCapability, Connected, EffectError, IssuedToken, MessageDeletion, RoomEvents, TokenIssuer,
+    TokenRequest, UserDisconnection,
 };
 pub use ext::Extension;
 pub use operation::Operation;

@@ -159,3 +159,17 @@ async fn slow_mode_lets_each_user_send_one_message_per_interval() {
     ann.on_text(&ann_conn, send).await;
     assert_eq!(queued(&carl), 3, "the interval is over");
 }
+
+#[tokio::test]
+async fn presence_lists_this_nodes_connections_to_the_room() {
+    let f = fixture().await;
+    assert!(f.service.presence(&f.room).await.unwrap().is_empty());
+    let (_a1, _) = f.member("ann").await;
+    let (_a2, _) = f.member("ann").await;
+    let (bob, _) = f.member("bob").await;
+    let mut users: Vec<String> = f.service.presence(&f.room).await.unwrap().into_iter().map(|c| c.user_id).collect();
+    users.sort();
+    assert_eq!(users, ["ann", "ann", "bob"]);
+    drop(bob);
+    assert_eq!(f.service.presence(&f.room).await.unwrap().len(), 2);
+}

@@ -12,6 +12,7 @@ pub(crate) fn of(operation: Operation) -> &'static [Example] {
         Operation::BanUser => BAN_USER,
         Operation::DeleteUserMessages => DELETE_USER_MESSAGES,
         Operation::PutRoomSlowMode => PUT_ROOM_SLOW_MODE,
+        Operation::ListRoomPresence => LIST_ROOM_PRESENCE,
     }
 }
 
@@ -84,5 +85,24 @@ static PUT_ROOM_SLOW_MODE: &[Example] = &[Example {
     output: r#"{
     "roomArn": "arn:aws:ivschat:us-east-1:000000000000:room/g1H2I3j4k5L6",
     "seconds": 10
+}"#,
+}];
+
+static LIST_ROOM_PRESENCE: &[Example] = &[Example {
+    title: "To list who is connected to a room",
+    text: "The following list-room-presence example lists the users connected to the room on every node, by user id \
+           (a Switchboard extension).",
+    command: "switchboard ivschat list-room-presence --room-identifier g1H2I3j4k5L6",
+    output: r#"{
+    "users": [
+        {
+            "userId": "ann",
+            "attributes": {
+                "displayName": "Ann"
+            },
+            "connectionCount": 2,
+            "connectedSince": "2026-12-06T14:00:00.123Z"
+        }
+    ]
 }"#,
 }];

@@ -1,5 +1,5 @@
 //! Extension operations of the ivschat control plane (not AWS's; the README's "Extensions" section gives their
-//! contracts): room history here, moderation in `moderation.rs`. They take and answer JSON like the AWS operations,
+//! contracts): room history here, moderation in `moderation.rs`, presence in `presence.rs`. They take and answer JSON like the AWS operations,
 //! read through the same validation, and answer errors from the same table; AWS's operations and shapes are
 //! untouched.
 //!
@@ -18,6 +18,7 @@ use crate::validate::{PAGINATION_TOKEN, ROOM_IDENTIFIER_RULE};
 use crate::{ControlPlane, Reply, errors, pagination};
 
 mod moderation;
+mod presence;
 
 /// An extension operation of ivschat, as its extension model (`models/switchboard/ivschat-ext/`) names it.
 pub use aws_models::ivschat_ext::Operation as Extension;
@@ -40,6 +41,7 @@ impl ControlPlane {
             Extension::BanUser => self.ban_user(input).await?,
             Extension::DeleteUserMessages => self.delete_user_messages(input).await?,
             Extension::PutRoomSlowMode => self.put_room_slow_mode(input).await?,
+            Extension::ListRoomPresence => self.list_room_presence(input).await?,
         };
         Ok(Reply::json(&value))
     }

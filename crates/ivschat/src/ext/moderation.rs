@@ -44,7 +44,7 @@ impl ControlPlane {
         (identifier, user_id)
     }
 
-    async fn room_of(&self, identifier: Option<String>) -> Result<Room, ApiError> {
+    pub(super) async fn room_of(&self, identifier: Option<String>) -> Result<Room, ApiError> {
         let id = self.resolve(&identifier.unwrap_or_default(), store::ResourceKind::Room)?;
         self.store.get_room(&id).await.map_err(|e| self.store_error(e))
     }

@@ -184,3 +184,39 @@ async fn put_room_slow_mode_sets_the_interval_and_tells_the_live_room() {
     }
     assert_eq!(h.ext(Extension::PutRoomSlowMode, json!({"roomIdentifier": id, "seconds": 3601})).await.0, 400);
 }
+
+#[tokio::test]
+async fn list_room_presence_merges_a_users_connections_and_pages_by_user_id() {
+    let h = harness().await;
+    let id = h.room(json!({})).await;
+    let connected = |user: &str, at: i64, name: &str| crate::Connected {
+        user_id: user.to_owned(),
+        attributes: [("name".to_owned(), name.to_owned())].into(),
+        connected_at_ms: 1_704_067_200_000 + at,
+    };
+    *h.events.present.lock() = vec![
+        (id.clone(), connected("bob", 5, "Bob")),
+        (id.clone(), connected("ann", 9, "Ann's laptop")),
+        (id.clone(), connected("ann", 2, "Ann's phone")),
+        (id.clone(), connected("carl", 1, "Carl")),
+        ("AbCdEfGhIjKl".to_owned(), connected("dora", 1, "elsewhere")),
+    ];
+    let (status, first) = h.ext(Extension::ListRoomPresence, json!({"roomIdentifier": id, "maxResults": 2})).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        first["users"],
+        json!([
+            {"userId": "ann", "attributes": {"name": "Ann's phone"}, "connectionCount": 2,
+             "connectedSince": "2024-01-01T00:00:00.002Z"},
+            {"userId": "bob", "attributes": {"name": "Bob"}, "connectionCount": 1,
+             "connectedSince": "2024-01-01T00:00:00.005Z"},
+        ])
+    );
+    let token = first["nextToken"].as_str().unwrap();
+    let (_, rest) = h.ext(Extension::ListRoomPresence, json!({"roomIdentifier": id, "nextToken": token})).await;
+    assert_eq!(rest["users"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["users"][0]["userId"], "carl");
+    assert!(rest.get("nextToken").is_none());
+    *h.events.failure.lock() = Some(crate::tests::Failure::Failed);
+    assert_eq!(h.ext(Extension::ListRoomPresence, json!({"roomIdentifier": id})).await.0, 500);
+}

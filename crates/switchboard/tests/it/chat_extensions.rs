@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::chat::{SEND, assert_silent, frame, join, refused, room, send, token};
 use crate::cli::Cli;
@@ -215,6 +216,68 @@ async fn a_reconnect_that_lands_on_the_other_node_recovers_there_and_bans_hold_o
     assert_eq!(recv_close(&mut bob).await.0, 1000);
     assert_eq!(refused(&a, Some(&later)).await.0, 403);
     assert!(sdk_b.create_chat_token().room_identifier(&arn).user_id("bob").send().await.is_err());
+    a.shutdown().await;
+    b.shutdown().await;
+    env.cleanup().await;
+}
+
+async fn presence(server: &TestServer, arn: &str) -> Vec<(String, u64)> {
+    let listed = ok(server, "ListRoomPresence", json!({"roomIdentifier": arn})).await;
+    let users = listed["users"].as_array().unwrap().iter();
+    users.map(|u| (u["userId"].as_str().unwrap().to_owned(), u["connectionCount"].as_u64().unwrap())).collect()
+}
+
+#[tokio::test]
+async fn presence_lists_each_connected_user_once_with_their_connections() {
+    let server = TestServer::start("", |_| {}).await;
+    let sdk = server.chat_sdk();
+    let arn = room(&sdk).await;
+    assert!(presence(&server, &arn).await.is_empty());
+    let _phone = join(&server, &token(&sdk, &arn, "ann", &[], &[("name", "Ann")]).await).await;
+    let _laptop = join(&server, &token(&sdk, &arn, "ann", &[], &[("name", "Ann")]).await).await;
+    let bob = join(&server, &token(&sdk, &arn, "bob", &[], &[]).await).await;
+    assert_eq!(presence(&server, &arn).await, [("ann".to_owned(), 2), ("bob".to_owned(), 1)]);
+    let listed = ok(&server, "ListRoomPresence", json!({"roomIdentifier": arn, "maxResults": 1})).await;
+    assert_eq!(listed["users"][0]["attributes"], json!({"name": "Ann"}));
+    assert!(listed["users"][0]["connectedSince"].as_str().unwrap().ends_with('Z'));
+    assert!(listed["nextToken"].is_string());
+    drop(bob);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while presence(&server, &arn).await.len() != 1 {
+        assert!(std::time::Instant::now() < deadline, "bob left the room");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
+async fn presence_spans_the_cluster_and_forgets_a_node_that_died() {
+    use crate::cluster::{ClusterEnv, Process, node};
+    let env = ClusterEnv::get();
+    let backend = Backend::ok().await;
+    let (a, b) = (node(&env, &backend).await, node(&env, &backend).await);
+    let mut victim = Process::start(&env, &backend);
+    let sdk = a.chat_sdk();
+    let arn = room(&sdk).await;
+    let _ann = join(&a, &token(&sdk, &arn, "ann", &[], &[]).await).await;
+    let _bob = join(&b, &token(&sdk, &arn, "bob", &[], &[]).await).await;
+    let mut request = format!("ws://{}/", victim.addr).into_client_request().unwrap();
+    let carl = token(&sdk, &arn, "carl", &[], &[]).await;
+    request.headers_mut().insert("Sec-WebSocket-Protocol", carl.parse().unwrap());
+    let _carl = tokio_tungstenite::connect_async(request).await.unwrap();
+    let everyone: Vec<(String, u64)> = ["ann", "bob", "carl"].iter().map(|u| ((*u).to_owned(), 1)).collect();
+    assert_eq!(presence(&a, &arn).await, everyone);
+    assert_eq!(presence(&b, &arn).await, everyone);
+
+    victim.child.kill().unwrap();
+    victim.child.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while presence(&b, &arn).await.len() != 2 {
+        assert!(std::time::Instant::now() < deadline, "the dead node's user is still listed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(presence(&a, &arn).await, everyone[..2]);
     a.shutdown().await;
     b.shutdown().await;
     env.cleanup().await;
