@@ -15,6 +15,7 @@
 use aws_models::ivschat_ext::shapes as model;
 use serde_json::{Value, json};
 use store::Room;
+use time::OffsetDateTime;
 use wire::timefmt::rfc3339_millis;
 use wire::{ApiError, ErrorCode};
 
@@ -27,8 +28,8 @@ const BANNED: &str = "Banned";
 
 impl ControlPlane {
     /// CreateChatToken's refusal of a banned user.
-    pub(crate) async fn refuse_banned(&self, room: &Room, user_id: &str) -> Result<(), ApiError> {
-        match self.store.banned_until(&room.id, user_id, self.now()).await.map_err(|e| self.store_error(e))? {
+    pub(crate) async fn refuse_banned(&self, room: &Room, user_id: &str, now: OffsetDateTime) -> Result<(), ApiError> {
+        match self.store.banned_until(&room.id, user_id, now).await.map_err(|e| self.store_error(e))? {
             None => Ok(()),
             Some(until) => Err(ApiError::new(
                 ErrorCode::AccessDenied,
