@@ -1,9 +1,9 @@
 //! Reading a request against the operation's input shape of the generated model: URI labels, query strings and
-//! the JSON body, each body member checked against its shape (type, lengths, ranges, enums, lists, maps, nested
-//! structures, required members); members the shape does not define are refused. Failures are
+//! the JSON body, each body member checked against its shape by `aws_models::input` (type, lengths, ranges, enums,
+//! lists, maps, nested structures, required members; members the shape does not define are refused). Failures are
 //! BadRequestException, as apigatewayv2 answers them.
 
-use aws_models::{Kind, Location, Shape};
+use aws_models::Location;
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 use wire::ApiError;
@@ -45,42 +45,17 @@ pub(crate) fn read(
     body: &[u8],
 ) -> Result<Input, ApiError> {
     let shape = op.model().input;
-    let mut members = parse_body(body)?;
+    let body = aws_models::input::read_body(shape, op.name(), body).map_err(bad_request)?;
     let query = parse_query(raw_query);
-    let mut out = Map::new();
-    for member in shape.members() {
-        match member.location {
-            Location::Body => match members.remove(member.location_name).filter(|v| !v.is_null()) {
-                Some(value) => {
-                    check(member.location_name, &value, member.shape)?;
-                    out.insert(member.location_name.to_owned(), value);
-                }
-                None if member.required => {
-                    return Err(bad_request(format!("Member {} must not be null", member.location_name)));
-                }
-                None => {}
-            },
-            Location::Querystring if member.required && !query.iter().any(|(n, _)| n == member.location_name) => {
-                return Err(bad_request(format!("Parameter {} is required", member.location_name)));
-            }
-            _ => {}
-        }
+    let missing = shape.members().iter().find(|member| {
+        member.location == Location::Querystring
+            && member.required
+            && !query.iter().any(|(n, _)| n == member.location_name)
+    });
+    if let Some(member) = missing {
+        return Err(bad_request(format!("Parameter {} is required", member.location_name)));
     }
-    if let Some(name) = members.keys().next() {
-        return Err(bad_request(format!("Member {name} is not defined by the input of {}", op.name())));
-    }
-    Ok(Input { labels, query, body: out })
-}
-
-fn parse_body(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(members)) => Ok(members),
-        Ok(_) => Err(bad_request("The request body must be a JSON object")),
-        Err(e) => Err(bad_request(format!("The request body is not valid JSON: {e}"))),
-    }
+    Ok(Input { labels, query, body })
 }
 
 fn parse_query(raw_query: Option<&str>) -> Vec<(String, String)> {
@@ -94,79 +69,6 @@ fn parse_query(raw_query: Option<&str>) -> Vec<(String, String)> {
             (decode(k), decode(v))
         })
         .collect()
-}
-
-/// Checks one value against its shape; `path` names it in the message.
-pub(crate) fn check(path: &str, value: &Value, shape: &'static Shape) -> Result<(), ApiError> {
-    let wrong = |what: &str| bad_request(format!("Member {path} must be {what}"));
-    match shape.kind {
-        Kind::String => {
-            let s = value.as_str().ok_or_else(|| wrong("a string"))?;
-            let len = s.chars().count();
-            if len < shape.min_len() || len > shape.max_len() {
-                return Err(wrong(&format!("between {} and {} characters long", shape.min_len(), shape.max_len())));
-            }
-        }
-        Kind::Enum(values) => {
-            let s = value.as_str().ok_or_else(|| wrong("a string"))?;
-            if !values.contains(&s) {
-                return Err(wrong(&format!("one of [{}]", values.join(", "))));
-            }
-        }
-        Kind::Integer | Kind::Long => {
-            let n = value.as_i64().ok_or_else(|| wrong("an integer"))?;
-            if shape.min.is_some_and(|min| n < min) || shape.max.is_some_and(|max| n > max) {
-                let (min, max) = (shape.min.unwrap_or(i64::MIN), shape.max.unwrap_or(i64::MAX));
-                return Err(wrong(&format!("between {min} and {max}")));
-            }
-        }
-        Kind::Double => {
-            value.as_f64().ok_or_else(|| wrong("a number"))?;
-        }
-        Kind::Boolean => {
-            value.as_bool().ok_or_else(|| wrong("a boolean"))?;
-        }
-        Kind::Blob | Kind::Timestamp => {
-            value.as_str().ok_or_else(|| wrong("a string"))?;
-        }
-        Kind::List(item) => {
-            let items = value.as_array().ok_or_else(|| wrong("a list"))?;
-            if items.len() < shape.min_len() || items.len() > shape.max_len() {
-                return Err(wrong(&format!("a list of at most {} items", shape.max_len())));
-            }
-            for (i, v) in items.iter().enumerate() {
-                check(&format!("{path}.{i}"), v, item)?;
-            }
-        }
-        Kind::Map(key, item) => {
-            let entries = value.as_object().ok_or_else(|| wrong("a map"))?;
-            if entries.len() > shape.max_len() {
-                return Err(wrong(&format!("a map of at most {} entries", shape.max_len())));
-            }
-            for (k, v) in entries {
-                check(&format!("{path} key"), &Value::String(k.clone()), key)?;
-                check(&format!("{path}.{k}"), v, item)?;
-            }
-        }
-        Kind::Structure(members) | Kind::Union(members) => {
-            let object = value.as_object().ok_or_else(|| wrong("a structure"))?;
-            for (name, v) in object {
-                let member = members
-                    .iter()
-                    .find(|m| m.location_name == name)
-                    .ok_or_else(|| bad_request(format!("Member {path}.{name} is not defined by {}", shape.name)))?;
-                if !v.is_null() {
-                    check(&format!("{path}.{name}"), v, member.shape)?;
-                }
-            }
-            if let Some(m) =
-                members.iter().find(|m| m.required && object.get(m.location_name).is_none_or(Value::is_null))
-            {
-                return Err(bad_request(format!("Member {path}.{} must not be null", m.location_name)));
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

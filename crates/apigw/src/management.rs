@@ -23,6 +23,9 @@ pub enum Op {
     Post,
     Get,
     Delete,
+    /// Switchboard's CloseConnection extension: DeleteConnection with the close code and reason of its body
+    /// ([`CloseInput`]).
+    Close,
 }
 
 impl Op {
@@ -42,6 +45,7 @@ impl Op {
             Op::Post => "PostToConnection",
             Op::Get => "GetConnection",
             Op::Delete => "DeleteConnection",
+            Op::Close => "CloseConnection",
         }
     }
 }
@@ -114,16 +118,91 @@ impl<'a> Call<'a> {
     /// (else 400).
     pub fn parse(apis: &ApiSet, method: &Method, target: &Target<'a>) -> Result<Call<'a>, ApiError> {
         let op = Op::of(method).ok_or_else(ApiError::forbidden)?;
-        if let Some(stage) = target.stage
-            && target.api.is_none()
-            && apis.apis().all(|api| api.stage(stage).is_none())
-        {
-            return Err(ApiError::forbidden());
-        }
+        check_stage(apis, target.api, target.stage)?;
         let id_text: Cow<'_, str> = percent_decode_str(target.raw_id).decode_utf8_lossy();
-        let id = ConnectionId::parse(&id_text)
-            .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, format!("Invalid connectionId: {id_text}")))?;
-        Ok(Call { op, id, api: target.api, stage: target.stage })
+        Ok(Call { op, id: parse_id(&id_text)?, api: target.api, stage: target.stage })
+    }
+}
+
+impl<'a> Call<'a> {
+    /// Checks a verified CloseConnection extension call (its body's members checked against the model already):
+    /// the stage as [`Call::parse`] does, the close code and reason ([`CloseInput::read`]) and the connection id.
+    pub fn close(
+        apis: &ApiSet,
+        api: Option<&'a str>,
+        stage: Option<&'a str>,
+        connection_id: &str,
+        body: &[u8],
+    ) -> Result<Call<'a>, ApiError> {
+        check_stage(apis, api, stage)?;
+        // Checked here, so that a bad code or reason is refused before a call goes to another node.
+        CloseInput::read(body)?;
+        Ok(Call { op: Op::Close, id: parse_id(connection_id)?, api, stage })
+    }
+}
+
+/// A connection id as a caller gave it: well-formed, or 400 `BadRequestException`.
+pub fn parse_id(text: &str) -> Result<ConnectionId, ApiError> {
+    ConnectionId::parse(text)
+        .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, format!("Invalid connectionId: {text}")))
+}
+
+/// The stage of a management path must be one of the configured APIs' (else 403, as API Gateway answers an unknown
+/// stage); the stage of an `/@apis/{apiId}/…` path is checked by whoever serves that API.
+pub fn check_stage(apis: &ApiSet, api: Option<&str>, stage: Option<&str>) -> Result<(), ApiError> {
+    match stage {
+        Some(stage) if api.is_none() && apis.apis().all(|a| a.stage(stage).is_none()) => Err(ApiError::forbidden()),
+        _ => Ok(()),
+    }
+}
+
+/// The body of CloseConnection (the extension model's `CloseConnectionRequest`) as the connection's node reads it:
+/// the close code and reason its client receives.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CloseInput {
+    pub close_code: Option<u16>,
+    pub close_reason: Option<String>,
+}
+
+/// The longest close reason: a close frame's payload is at most 125 bytes, two of them the code (RFC 6455 §5.5).
+pub const MAX_CLOSE_REASON_BYTES: usize = 123;
+
+impl CloseInput {
+    /// The body read as a CloseConnection input, code and reason checked: a code RFC 6455 lets a server send
+    /// (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, §7.4.1) or a registered or private one (3000–4999, §7.4.2),
+    /// and a reason of at most [`MAX_CLOSE_REASON_BYTES`] bytes.
+    pub fn read(body: &[u8]) -> Result<CloseInput, ApiError> {
+        let input: CloseInput = serde_json::from_slice(body)
+            .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("Invalid CloseConnection request: {e}")))?;
+        if let Some(code) = input.close_code
+            && !matches!(code, 1000..=1003 | 1007..=1009 | 1011 | 3000..=4999)
+        {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "Invalid CloseCode: {code}; a server may send 1000-1003, 1007-1009, 1011 (RFC 6455) or 3000-4999"
+                ),
+            ));
+        }
+        if input.close_reason.as_ref().is_some_and(|r| r.len() > MAX_CLOSE_REASON_BYTES) {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                format!("Invalid CloseReason: longer than {MAX_CLOSE_REASON_BYTES} bytes of UTF-8"),
+            ));
+        }
+        Ok(input)
+    }
+
+    /// The close the connection's client receives: the caller's code and reason, DeleteConnection's where absent.
+    fn request(self) -> CloseRequest {
+        let default = CloseRequest::deleted();
+        let reason = match self.close_reason {
+            Some(reason) => Cow::Owned(reason),
+            None if self.close_code.is_none_or(|code| code == default.code) => default.reason,
+            None => Cow::Borrowed(""),
+        };
+        CloseRequest { code: self.close_code.unwrap_or(default.code), reason, cause: default.cause }
     }
 }
 
@@ -174,12 +253,12 @@ pub fn apply_within(
             };
             Ok(Reply { status: 200, json: Some(serde_json::to_string(&output).unwrap_or_default()) })
         }
-        Op::Delete => {
-            if conn.close(CloseRequest::deleted()) {
-                Ok(Reply { status: 204, json: None })
-            } else {
-                Err(ApiError::gone())
-            }
+        Op::Delete | Op::Close => {
+            let close = match op {
+                Op::Close => CloseInput::read(&body)?.request(),
+                _ => CloseRequest::deleted(),
+            };
+            if conn.close(close) { Ok(Reply { status: 204, json: None }) } else { Err(ApiError::gone()) }
         }
     }
 }

@@ -12,6 +12,7 @@ pub static SERVICE: Service = Service {
     protocol: "rest-json",
     doc: "Amazon API Gateway V2",
     operations: OPERATIONS,
+    extension: None,
 };
 
 static OPERATIONS: &[crate::Operation] = &[

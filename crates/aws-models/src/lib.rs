@@ -4,16 +4,26 @@
 //! [`Shape`] per model shape, and an `Operation` enum. This file holds the table types; the service modules are
 //! generated and never edited by hand (a test of `xtask` fails when they are stale).
 //!
+//! Switchboard's own operations of a service (its extensions) are described the same way, in botocore's format under
+//! `models/switchboard/<service>-ext/`, and generated into `<service>_ext` modules: a [`Service`] of the same name,
+//! signing name and endpoint, which the AWS model's [`Service::extension`] points to.
+//!
 //! Documentation is plain text: paragraphs are separated by blank lines, list items start with `* `.
 
 #[rustfmt::skip]
 pub mod apigatewaymanagementapi;
 #[rustfmt::skip]
+pub mod apigatewaymanagementapi_ext;
+#[rustfmt::skip]
 pub mod apigatewayv2;
 #[rustfmt::skip]
 pub mod ivschat;
 #[rustfmt::skip]
+pub mod ivschat_ext;
+#[rustfmt::skip]
 pub mod lambda;
+pub mod extension;
+pub mod input;
 mod names;
 
 pub use names::kebab;
@@ -38,6 +48,8 @@ pub struct Service {
     pub doc: &'static str,
     /// Sorted by name.
     pub operations: &'static [Operation],
+    /// Switchboard's extension model of this service (its `_ext` module), if it has one.
+    pub extension: Option<&'static Service>,
 }
 
 impl Service {
@@ -49,6 +61,12 @@ impl Service {
     /// The operation of this command name (`send-event`).
     pub fn command(&self, cli_name: &str) -> Option<&'static Operation> {
         self.operations.iter().find(|op| op.cli_name == cli_name)
+    }
+
+    /// The service's operations, then its extension model's, each with the model it belongs to.
+    pub fn with_extension(&'static self) -> impl Iterator<Item = (&'static Service, &'static Operation)> {
+        let extension = self.extension.into_iter().flat_map(|ext| ext.operations.iter().map(move |op| (ext, op)));
+        self.operations.iter().map(move |op| (self, op)).chain(extension)
     }
 }
 

@@ -1,10 +1,44 @@
 //! The generated tables hold together: every `Operation` enum matches its service's table, and a few facts of the
 //! models the server and the command line rely on read as botocore has them.
 
-use crate::{Kind, Location, Service, apigatewaymanagementapi, apigatewayv2, ivschat, lambda};
+use crate::extension::ExtensionPath;
+use crate::{
+    Kind, Location, Service, apigatewaymanagementapi, apigatewaymanagementapi_ext, apigatewayv2, ivschat, ivschat_ext,
+    lambda,
+};
 
-const SERVICES: [&Service; 4] =
-    [&apigatewaymanagementapi::SERVICE, &apigatewayv2::SERVICE, &ivschat::SERVICE, &lambda::SERVICE];
+const SERVICES: [&Service; 6] = [
+    &apigatewaymanagementapi::SERVICE,
+    &apigatewayv2::SERVICE,
+    &ivschat::SERVICE,
+    &lambda::SERVICE,
+    &apigatewaymanagementapi_ext::SERVICE,
+    &ivschat_ext::SERVICE,
+];
+
+#[test]
+fn extension_models_extend_their_service_at_their_own_paths() {
+    for service in SERVICES.into_iter().filter(|s| s.extension.is_some()) {
+        let ext = service.extension.unwrap();
+        assert!(ext.extension.is_none());
+        assert_eq!(
+            (ext.name, ext.signing_name, ext.service_id, ext.endpoint_prefix, ext.protocol),
+            (service.name, service.signing_name, service.service_id, service.endpoint_prefix, service.protocol)
+        );
+        for op in ext.operations {
+            assert!(service.operation(op.name).is_none() && service.command(op.cli_name).is_none(), "{}", op.name);
+            let uri = format!("{}{}/{}", crate::extension::MARKER, service.name, op.name);
+            assert_eq!((op.http.method, op.http.request_uri), ("POST", uri.as_str()), "{}", op.name);
+            let path = ExtensionPath::parse(op.http.request_uri).unwrap();
+            assert_eq!(path.operation_of(service).map(|(_, found)| found.name), Some(op.name));
+            let staged = format!("/prod{uri}");
+            assert_eq!(ExtensionPath::parse(&staged).unwrap().stage, Some("prod"));
+        }
+        let all: Vec<&str> = service.with_extension().map(|(_, op)| op.name).collect();
+        assert_eq!(all.len(), service.operations.len() + ext.operations.len());
+    }
+    assert_eq!(apigatewaymanagementapi::SERVICE.extension.map(|e| e.name), Some("apigatewaymanagementapi"));
+}
 
 #[test]
 fn operation_enums_follow_the_tables() {
@@ -81,7 +115,13 @@ fn management_api_facts() {
 
 #[test]
 fn the_error_table_agrees_with_the_models_it_serves() {
-    for service in [&apigatewaymanagementapi::SERVICE, &ivschat::SERVICE, &apigatewayv2::SERVICE] {
+    for service in [
+        &apigatewaymanagementapi::SERVICE,
+        &apigatewaymanagementapi_ext::SERVICE,
+        &ivschat::SERVICE,
+        &ivschat_ext::SERVICE,
+        &apigatewayv2::SERVICE,
+    ] {
         for error in service.operations.iter().flat_map(|op| op.errors) {
             let info = error.error.unwrap();
             let code = wire::ErrorCode::from_aws_type(info.code.unwrap_or(error.name));

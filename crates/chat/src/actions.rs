@@ -121,6 +121,23 @@ impl Member {
         }
     }
 
+    /// Slow mode (an extension): at most one message per user per `seconds` in the room, on this node and (in fixed
+    /// windows of `seconds`) across the cluster; refused as the room's rate limit is, with ERROR 429.
+    async fn slow_mode(&self, seconds: u32) -> Result<(), Failure> {
+        if seconds == 0 {
+            return Ok(());
+        }
+        let key = format!("chat-slow:{}:{}", self.room.id, self.user_id);
+        let window = std::time::Duration::from_secs(u64::from(seconds));
+        if self.room.slow_mode_allows(&self.user_id, seconds)
+            && self.service.fanout.window_allows(&key, 1, window).await
+        {
+            Ok(())
+        } else {
+            Err((ChatErrorCode::TooManyRequests, Cow::Owned(format!("slow mode: one message per {seconds} seconds"))))
+        }
+    }
+
     async fn send_message(
         &self,
         request_id: &str,
@@ -135,6 +152,7 @@ impl Member {
         if attributes.as_ref().is_some_and(|a| attribute_bytes(a) > MAX_ATTRIBUTE_BYTES) {
             return Err((ChatErrorCode::PayloadTooLarge, Cow::Borrowed("Request contains fields that are too large")));
         }
+        self.slow_mode(settings.slow_mode_seconds).await?;
         self.take_rate(settings.maximum_message_rate_per_second).await?;
         let id = ids::resource_id();
         let (content, attributes) = match &settings.review {
@@ -205,11 +223,14 @@ impl Member {
     }
 
     async fn broadcast(&self, outgoing: Outgoing<'_>, disconnect: Option<&str>) -> Result<(), Failure> {
-        let logging_ids = self.room.settings().logging_ids;
-        match self.service.emit(&self.room.id, Some(&self.room), logging_ids, outgoing, disconnect).await {
+        let settings = self.room.settings();
+        let to = (settings.logging_ids, settings.history);
+        match self.service.emit(&self.room.id, Some(&self.room), to, outgoing, disconnect).await {
             Ok(()) => Ok(()),
             Err(Unsent::Gone) => Err((ChatErrorCode::NotFound, Cow::Borrowed("Room not found"))),
-            Err(Unsent::BusUnavailable) => Err((ChatErrorCode::InternalServerError, Cow::Borrowed(NOT_SENT))),
+            Err(Unsent::BusUnavailable | Unsent::HistoryUnavailable) => {
+                Err((ChatErrorCode::InternalServerError, Cow::Borrowed(NOT_SENT)))
+            }
         }
     }
 }

@@ -22,20 +22,60 @@ use store::{FallbackResult, MessageReviewHandler, Room};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::fanout::{Alone, Fanout, Unsent};
-use crate::logging::{LogSink, Record};
+use crate::fanout::{Alone, Fanout, Stamped, Unsent};
+use crate::logging::LogSink;
 use crate::rooms::{self, LiveRoom, Outgoing, Rooms, Settings};
 
 /// The fan-out of a service on `bus`: through the bus when other nodes share it, else straight to this node's members.
 /// The one place where the chat service decides whether it is alone.
-pub(crate) fn fanout(bus: &Bus, background: &Background) -> Arc<dyn Fanout> {
+pub(crate) fn fanout(bus: &Bus, background: &Background, rooms: &Arc<Rooms>) -> Arc<dyn Fanout> {
     match bus.is_shared() {
-        true => Arc::new(Shared {
-            pubsub: bus.pubsub().clone(),
-            state: bus.state().clone(),
-            background: background.clone(),
-        }),
+        true => {
+            background.spawn(answer_presence(bus.pubsub().clone(), rooms.clone()));
+            Arc::new(Shared {
+                pubsub: bus.pubsub().clone(),
+                state: bus.state().clone(),
+                background: background.clone(),
+            })
+        }
         false => Arc::new(Alone),
+    }
+}
+
+/// The channel on which every node hears presence queries.
+const PRESENCE: &str = "chat-presence";
+/// How long a presence query waits for the live nodes' answers.
+pub(crate) const PRESENCE_DEADLINE: Duration = Duration::from_secs(1);
+
+/// A presence query: who is in `room`; answer on `reply`.
+#[derive(Debug, Serialize, Deserialize)]
+struct PresenceQuery {
+    room: String,
+    reply: String,
+}
+
+/// One connection as a presence answer carries it.
+#[derive(Debug, Serialize, Deserialize)]
+struct WireConnected {
+    user: String,
+    attributes: std::collections::BTreeMap<String, String>,
+    at_ms: i64,
+}
+
+/// Answers every node's presence queries with this node's connections to the room asked about.
+async fn answer_presence(bus: Arc<dyn PubSub>, rooms: Arc<Rooms>) {
+    let mut queries = bus.subscribe(PRESENCE).await;
+    while let Some(message) = queries.recv().await {
+        let Ok(query) = serde_json::from_slice::<PresenceQuery>(&message.payload) else { continue };
+        let here = rooms.get(&query.room).map(|live| live.presence()).unwrap_or_default();
+        let answer: Vec<WireConnected> = here
+            .into_iter()
+            .map(|c| WireConnected { user: c.user_id, attributes: c.attributes, at_ms: c.connected_at_ms })
+            .collect();
+        let payload = Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());
+        if let Err(err) = bus.publish(&query.reply, payload).await {
+            tracing::debug!(%err, "Cannot answer a presence query.");
+        }
     }
 }
 
@@ -69,30 +109,66 @@ impl Fanout for Shared {
             None => OffsetDateTime::now_utc(),
         };
         let (json, kind) = outgoing.encode(send_time);
-        let message = RoomMessage::Frame { frame: json, disconnect: disconnect.map(str::to_owned) };
+        self.emit_stamped(room_id, live, logging_ids, Stamped { json, kind, send_time }, disconnect, logs).await
+    }
+
+    async fn emit_stamped(
+        &self,
+        room_id: &str,
+        _live: Option<&Arc<LiveRoom>>,
+        logging_ids: Arc<[String]>,
+        frame: Stamped,
+        disconnect: Option<&str>,
+        logs: &LogSink,
+    ) -> Result<(), Unsent> {
+        let message = RoomMessage::Frame { frame: frame.json.clone(), disconnect: disconnect.map(str::to_owned) };
         if let Err(err) = self.pubsub.publish(&channel(room_id), encode(&message)).await {
             // Delivering to this node's members only would show them a room the other nodes never see.
             tracing::debug!(%err, room_id, "Cluster bus unavailable; the frame reaches nobody.");
             return Err(Unsent::BusUnavailable);
         }
-        if let (false, RoomMessage::Frame { frame, .. }) = (logging_ids.is_empty(), message) {
-            logs.record(Record {
-                room_id: room_id.into(),
-                logging_ids,
-                kind,
-                send_time,
-                payload: Utf8Bytes::from(frame),
-            });
-        }
+        frame.log(room_id, logging_ids, logs);
         Ok(())
     }
 
     async fn rate_allows(&self, room_id: &str, rate: u32) -> bool {
         // With the bus away, the room's own rate bucket decides.
-        match self.state.count_in_window(&format!("chat-rate:{room_id}"), Duration::from_secs(1)).await {
-            Ok(count) => count <= u64::from(rate),
+        self.window_allows(&format!("chat-rate:{room_id}"), rate, Duration::from_secs(1)).await
+    }
+
+    async fn window_allows(&self, key: &str, limit: u32, window: Duration) -> bool {
+        match self.state.count_in_window(key, window).await {
+            Ok(count) => count <= u64::from(limit),
             Err(_) => true,
         }
+    }
+
+    async fn presence(&self, room_id: &str, _rooms: &Rooms) -> Result<Vec<ivschat::Connected>, Unsent> {
+        // The nodes alive now: each answers once, a dead one (heartbeat expired) is not waited for.
+        let members = self.state.members().await.map_err(|_| Unsent::BusUnavailable)?;
+        let mut live = 0;
+        for member in members {
+            if self.state.holder(member.node).await.map_err(|_| Unsent::BusUnavailable)? == Some(member.token) {
+                live += 1;
+            }
+        }
+        let reply = format!("chat-presence-reply:{}", ids::resource_id());
+        let mut answers = self.pubsub.subscribe(&reply).await;
+        let query = PresenceQuery { room: room_id.to_owned(), reply: reply.clone() };
+        let payload = Bytes::from(serde_json::to_vec(&query).unwrap_or_default());
+        self.pubsub.publish(PRESENCE, payload).await.map_err(|_| Unsent::BusUnavailable)?;
+        let deadline = tokio::time::Instant::now() + PRESENCE_DEADLINE;
+        let mut connected = Vec::new();
+        for _ in 0..live {
+            let Ok(Some(answer)) = tokio::time::timeout_at(deadline, answers.recv()).await else { break };
+            let wire: Vec<WireConnected> = serde_json::from_slice(&answer.payload).unwrap_or_default();
+            connected.extend(wire.into_iter().map(|c| ivschat::Connected {
+                user_id: c.user,
+                attributes: c.attributes,
+                connected_at_ms: c.at_ms,
+            }));
+        }
+        Ok(connected)
     }
 
     async fn room_updated(&self, room: &Room) {
@@ -134,6 +210,12 @@ struct WireSettings {
     review_uri: Option<String>,
     review_deny: bool,
     logging: Vec<String>,
+    /// The room's history limits (entries, seconds); absent from nodes of older builds.
+    #[serde(default)]
+    history: (u32, u32),
+    /// The room's slow mode in seconds; absent from nodes of older builds.
+    #[serde(default)]
+    slow: u32,
     /// `update_time` in Unix milliseconds: the newest settings win on every node.
     updated_ms: i64,
 }
@@ -146,6 +228,8 @@ impl WireSettings {
             review_uri: settings.review.as_ref().map(|h| h.uri.clone()),
             review_deny: settings.review.as_ref().is_some_and(|h| h.fallback_result == FallbackResult::Deny),
             logging: settings.logging_ids.to_vec(),
+            history: (settings.history.max_entries, settings.history.max_age_seconds),
+            slow: settings.slow_mode_seconds,
             updated_ms: (settings.update_time.unix_timestamp_nanos() / 1_000_000) as i64,
         }
     }
@@ -159,6 +243,8 @@ impl WireSettings {
                 fallback_result: if self.review_deny { FallbackResult::Deny } else { FallbackResult::Allow },
             }),
             logging_ids: self.logging.into(),
+            history: store::History { max_entries: self.history.0, max_age_seconds: self.history.1 },
+            slow_mode_seconds: self.slow,
             update_time: OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.updated_ms) * 1_000_000)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         }
@@ -228,7 +314,9 @@ async fn listen(bus: Arc<dyn PubSub>, room: Weak<LiveRoom>, rooms: Arc<Rooms>, r
     while let Some(message) = subscription.recv().await {
         let Some(live) = room.upgrade() else { return };
         match serde_json::from_slice::<RoomMessage>(&message.payload) {
-            Ok(RoomMessage::Frame { frame, disconnect }) => live.deliver(Utf8Bytes::from(frame), disconnect.as_deref()),
+            Ok(RoomMessage::Frame { frame, disconnect }) => {
+                let _ = live.deliver(Utf8Bytes::from(frame), disconnect.as_deref());
+            }
             Ok(RoomMessage::Updated(settings)) => {
                 let settings = settings.settings();
                 live.update_settings(settings.clone());

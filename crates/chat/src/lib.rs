@@ -13,7 +13,9 @@
 mod actions;
 mod cluster;
 mod fanout;
+mod history;
 mod logging;
+mod recovery;
 mod review;
 mod rooms;
 mod token;
@@ -40,6 +42,7 @@ use wire::ivschat::{self as frames, Attributes, ChatErrorCode};
 
 use crate::cluster::Listener;
 use crate::fanout::{Fanout, Unsent};
+use crate::history::HistoryWriter;
 use crate::logging::{LogSettings, LogSink};
 use crate::review::Reviewer;
 use crate::rooms::{LiveRoom, Outgoing, Rooms};
@@ -137,7 +140,9 @@ pub struct ChatService {
     tokens: Tokens,
     rooms: Arc<Rooms>,
     reviewer: Reviewer,
-    logs: LogSink,
+    logs: Arc<LogSink>,
+    /// Sends the frames of rooms that retain history: stored first, then sent (`history.rs`).
+    history: HistoryWriter,
     /// Alone or through the cluster bus (see `fanout.rs`, `cluster.rs`), chosen when the service starts.
     fanout: Arc<dyn Fanout>,
     /// ERROR frames dropped because their connection's outbox was full (`actions::send_error`).
@@ -189,6 +194,9 @@ pub struct Member {
     /// The token's attributes: the `Sender.Attributes` of every message of this member.
     attributes: Attributes,
     session_expires: OffsetDateTime,
+    /// The last message id the client saw, when it asked to recover what it missed (the token attribute
+    /// [`frames::RECOVER_AFTER_ATTRIBUTE`]); taken by the recovery at the start of [`ChatService::serve`].
+    recover_after: Option<String>,
     /// Keeps the room's cluster subscription while this member is in it (dropped after `leave`).
     _listener: Option<Arc<Listener>>,
 }
@@ -217,7 +225,8 @@ impl ChatService {
     ) -> std::io::Result<Arc<ChatService>> {
         tokio::runtime::Handle::try_current()
             .map_err(|_| std::io::Error::other("chat messaging must start inside a Tokio runtime"))?;
-        let fanout = cluster::fanout(&bus, background);
+        let rooms: Arc<Rooms> = Arc::default();
+        let fanout = cluster::fanout(&bus, background, &rooms);
         let tokens = Tokens::with_key(config.token_key.0);
         let client = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(60))
@@ -226,7 +235,7 @@ impl ChatService {
             .build()
             .map_err(std::io::Error::other)?;
         let reviewer = Reviewer::new(client.clone(), config.review_timeout, config.review_handlers.clone());
-        let logs = LogSink::start(
+        let logs = Arc::new(LogSink::start(
             LogSettings {
                 root: config.data_dir.join(LOG_DIR),
                 region: config.region.clone(),
@@ -242,8 +251,9 @@ impl ChatService {
             store.clone(),
             client,
             background,
-        );
-        let (rooms, lost_errors, unsent_frames) = (Arc::default(), AtomicU64::new(0), AtomicU64::new(0));
+        ));
+        let history = HistoryWriter::start(store.clone(), fanout.clone(), logs.clone(), background);
+        let (lost_errors, unsent_frames) = (AtomicU64::new(0), AtomicU64::new(0));
         Ok(Arc::new(ChatService {
             store,
             hub,
@@ -252,6 +262,7 @@ impl ChatService {
             rooms,
             reviewer,
             logs,
+            history,
             fanout,
             lost_errors,
             unsent_frames,
@@ -263,7 +274,7 @@ impl ChatService {
     }
 
     /// Redeems the token of a handshake (the `Sec-WebSocket-Protocol` value; `""` when there was none) and loads
-    /// its room. The token counts as used from here on, on every node sharing the store and after restarts: its use
+    /// its room; a user banned from the room (an extension) is refused 403 without using the token up. The token counts as used from here on, on every node sharing the store and after restarts: its use
     /// is on disk before the handshake goes on, and when it cannot be recorded the handshake is refused (503,
     /// retryable), never admitted unchecked.
     pub async fn admit(&self, token: &str) -> Result<Ticket, Refusal> {
@@ -272,6 +283,14 @@ impl ChatService {
         }
         let now = OffsetDateTime::now_utc();
         let claims = self.tokens.verify(token, now).map_err(token::TokenError::refusal)?;
+        match self.store.banned_until(&claims.room_id, &claims.user_id, now).await {
+            Ok(None) => {}
+            Ok(Some(_)) => return Err(Refusal::UserBanned),
+            Err(err) => {
+                tracing::warn!(%err, "Cannot check a chat user's bans; refusing the token for now.");
+                return Err(Refusal::ChatTokenUncheckable);
+            }
+        }
         match self.store.redeem_token(claims.nonce(), claims.token_expires()).await {
             Ok(true) => {}
             Ok(false) => return Err(Refusal::ChatTokenUsed),
@@ -295,9 +314,13 @@ impl ChatService {
 
     /// Makes `conn` a member of the ticket's room: from now on it receives the room's frames.
     pub fn join(self: &Arc<Self>, ticket: Ticket, conn: Arc<Connection>) -> Result<Member, Refusal> {
-        let Ticket { claims, room, listener } = ticket;
+        let Ticket { mut claims, room, listener } = ticket;
         let user_id: Arc<str> = claims.user_id.as_str().into();
-        room.join(conn.clone(), user_id.clone()).map_err(|_| Refusal::RoomNotFound)?;
+        // The recovery request is for the server: other members never see it among the sender's attributes.
+        let recover_after = claims.attributes.remove(frames::RECOVER_AFTER_ATTRIBUTE);
+        let attributes = Arc::new(claims.attributes.clone());
+        let who = (user_id.clone(), attributes);
+        room.join(conn.clone(), who, recover_after.is_some()).map_err(|_| Refusal::RoomNotFound)?;
         Ok(Member {
             service: self.clone(),
             room_arn: self.room_arn(&room.id),
@@ -307,11 +330,13 @@ impl ChatService {
             capabilities: claims.capabilities(),
             session_expires: claims.session_expires(),
             attributes: claims.attributes,
+            recover_after,
             _listener: listener,
         })
     }
 
-    /// Runs a member's session until the connection ends. When the session expires the client receives
+    /// Runs a member's session until the connection ends, after replaying what it missed when it asked to recover
+    /// (`recovery.rs`). When the session expires the client receives
     /// `ERROR 401` and then a close (1000). Chat connections have no idle timeout and last until their session
     /// ends, whatever `session`'s idle timeout and maximum duration say. The member leaves the room at the end.
     pub async fn serve<S>(
@@ -332,6 +357,7 @@ impl ChatService {
             ..session.clone()
         };
         let (service, conn) = (member.service.clone(), member.conn.clone());
+        member.recover().await;
         let mut inbound = actions::ChatSession { member };
         let run = hub::session::run(ws, conn.clone(), &config, shutdown, &mut inbound);
         tokio::pin!(run);
@@ -358,23 +384,30 @@ impl ChatService {
     async fn publish(&self, room: &Room, outgoing: Outgoing<'_>, disconnect: Option<&str>) -> Result<(), EffectError> {
         let live = self.rooms.get(&room.id);
         let logging_ids: Arc<[String]> = room.logging_configuration_ids.clone().into();
-        match self.emit(&room.id, live.as_ref(), logging_ids, outgoing, disconnect).await {
+        match self.emit(&room.id, live.as_ref(), (logging_ids, room.history), outgoing, disconnect).await {
             Ok(()) | Err(Unsent::Gone) => Ok(()),
             Err(Unsent::BusUnavailable) => Err(EffectError::Failed("the cluster bus is unavailable".to_owned())),
+            Err(Unsent::HistoryUnavailable) => {
+                Err(EffectError::Failed("the room's history cannot be stored now".to_owned()))
+            }
         }
     }
 
-    /// Sends a frame into room `room_id` (`live` when this node has it live): alone, straight to the members;
-    /// in a cluster, through the room's bus channel to the members on every node. Logged once, here.
+    /// Sends a frame into room `room_id` (`live` when this node has it live; `to` its logging configurations and
+    /// history limits): alone, straight to the members; in a cluster, through the room's bus channel to the members
+    /// on every node. Logged once, here. A room that retains history stores the frame first (`history.rs`).
     pub(crate) async fn emit(
         &self,
         room_id: &str,
         live: Option<&Arc<LiveRoom>>,
-        logging_ids: Arc<[String]>,
+        (logging_ids, history): (Arc<[String]>, store::History),
         outgoing: Outgoing<'_>,
         disconnect: Option<&str>,
     ) -> Result<(), Unsent> {
-        let sent = self.fanout.emit(room_id, live, logging_ids, outgoing, disconnect, &self.logs).await;
+        let sent = match history.is_on() {
+            true => self.history.emit(room_id, live, logging_ids, outgoing, disconnect).await,
+            false => self.fanout.emit(room_id, live, logging_ids, outgoing, disconnect, &self.logs).await,
+        };
         if sent == Err(Unsent::BusUnavailable) {
             let unsent = self.unsent_frames.fetch_add(1, Ordering::Relaxed) + 1;
             if unsent.is_power_of_two() {
@@ -429,6 +462,13 @@ impl RoomEvents for ChatService {
     async fn room_deleted(&self, room: &Room) {
         self.rooms.deleted(&room.id);
         self.fanout.room_deleted(&room.id).await;
+    }
+
+    async fn presence(&self, room: &Room) -> Result<Vec<ivschat::Connected>, EffectError> {
+        self.fanout
+            .presence(&room.id, &self.rooms)
+            .await
+            .map_err(|_| EffectError::Failed("the cluster bus is unavailable".to_owned()))
     }
 }
 

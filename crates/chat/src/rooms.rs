@@ -13,11 +13,14 @@ use std::sync::{Arc, Weak};
 use hub::{CloseRequest, Connection, ConnectionId, Outbound, Utf8Bytes};
 use parking_lot::{Mutex, RwLock};
 use ratelimit::TokenBucket;
-use store::{MessageReviewHandler, Room, Store, StoreError};
+use store::{History, MessageReviewHandler, Room, Store, StoreError};
 use time::OffsetDateTime;
 use wire::ivschat::{self, Attributes, Frame};
 
 use crate::logging::{LogSink, Record};
+
+/// Senders remembered for slow mode before those whose interval is over are forgotten.
+const SLOW_MODE_PRUNE_AT: usize = 1_024;
 
 /// Attempts to load a room when UpdateRoom or DeleteRoom keep racing with the load.
 const LOAD_ATTEMPTS: usize = 8;
@@ -92,6 +95,10 @@ pub(crate) struct Settings {
     pub(crate) maximum_message_rate_per_second: u32,
     pub(crate) review: Option<MessageReviewHandler>,
     pub(crate) logging_ids: Arc<[String]>,
+    /// What the room retains (an extension): rooms that retain history send through `history.rs`.
+    pub(crate) history: History,
+    /// At most one message per user per this many seconds (an extension; 0: off).
+    pub(crate) slow_mode_seconds: u32,
     pub(crate) update_time: OffsetDateTime,
 }
 
@@ -102,6 +109,8 @@ impl Settings {
             maximum_message_rate_per_second: room.maximum_message_rate_per_second,
             review: room.message_review_handler.clone(),
             logging_ids: room.logging_configuration_ids.clone().into(),
+            history: room.history,
+            slow_mode_seconds: room.slow_mode_seconds,
             update_time: room.update_time,
         }
     }
@@ -110,7 +119,31 @@ impl Settings {
 struct Member {
     conn: Arc<Connection>,
     user_id: Arc<str>,
+    /// The token's attributes (what presence shows).
+    attributes: Arc<Attributes>,
+    /// While the member recovers what it missed (`recovery.rs`): the live frames held back until the replay is queued.
+    held: Option<Vec<Utf8Bytes>>,
 }
+
+impl Member {
+    /// Queues a frame for the member, or holds it back while the member recovers (closing a member that falls more
+    /// than [`RECOVERY_HOLD`] frames behind, as a slow consumer).
+    fn deliver(&mut self, payload: &Utf8Bytes) {
+        match &mut self.held {
+            None => {
+                self.conn.deliver(Outbound::Text(payload.clone()));
+            }
+            Some(held) if held.len() < RECOVERY_HOLD => held.push(payload.clone()),
+            Some(_) => {
+                self.held = None;
+                self.conn.close_after_queued(CloseRequest::new(1008, "Slow consumer", hub::CloseCause::SlowConsumer));
+            }
+        }
+    }
+}
+
+/// Live frames held back for a member while it recovers, at most; past this it is closed as a slow consumer.
+pub(crate) const RECOVERY_HOLD: usize = 1_000;
 
 struct RoomState {
     settings: Settings,
@@ -120,6 +153,8 @@ struct RoomState {
     rate: TokenBucket,
     /// The last `SendTime` given: send times strictly increase within a room.
     last_send_time: OffsetDateTime,
+    /// Slow mode: when each user last sent a message here (users whose interval is over are pruned as it grows).
+    last_message: HashMap<Arc<str>, tokio::time::Instant>,
 }
 
 /// A room with its live state.
@@ -148,6 +183,7 @@ impl LiveRoom {
                 deleted: false,
                 rate,
                 last_send_time: OffsetDateTime::UNIX_EPOCH,
+                last_message: HashMap::new(),
             }),
             listener: Mutex::new(Weak::new()),
         }
@@ -157,14 +193,35 @@ impl LiveRoom {
         self.state.lock().settings.clone()
     }
 
-    /// Adds a member; refused once the room is deleted.
-    pub(crate) fn join(&self, conn: Arc<Connection>, user_id: Arc<str>) -> Result<(), Gone> {
+    /// Adds a member (holding back its live frames when it is `recovering`, until [`LiveRoom::recovered`]); refused
+    /// once the room is deleted.
+    pub(crate) fn join(
+        &self,
+        conn: Arc<Connection>,
+        (user_id, attributes): (Arc<str>, Arc<Attributes>),
+        recovering: bool,
+    ) -> Result<(), Gone> {
         let mut state = self.state.lock();
         if state.deleted {
             return Err(Gone);
         }
-        state.members.insert(conn.id(), Member { conn, user_id });
+        let held = recovering.then(Vec::new);
+        state.members.insert(conn.id(), Member { conn, user_id, attributes, held });
         Ok(())
+    }
+
+    /// Ends member `id`'s recovery: queues `first` (the replayed frames, or the gap event), then the live frames held
+    /// back meanwhile that `first` does not hold already (by frame `Id`), and from then on live frames as they come.
+    pub(crate) fn recovered(&self, id: ConnectionId, first: Vec<(String, Utf8Bytes)>) {
+        let mut state = self.state.lock();
+        let Some(member) = state.members.get_mut(&id) else { return };
+        let Some(held) = member.held.take() else { return };
+        let replayed: std::collections::HashSet<&str> = first.iter().map(|(id, _)| id.as_str()).collect();
+        let fresh = held.into_iter().filter(|frame| !frame_id(frame).is_some_and(|id| replayed.contains(id.as_str())));
+        let frames: Vec<Utf8Bytes> = first.iter().map(|(_, frame)| frame.clone()).chain(fresh).collect();
+        for frame in &frames {
+            member.deliver(frame);
+        }
     }
 
     pub(crate) fn leave(&self, id: ConnectionId) {
@@ -186,20 +243,31 @@ impl LiveRoom {
 
     /// Queues a frame encoded elsewhere (it came through the cluster bus) for every member, then, for
     /// DisconnectUser, closes the connections of `disconnect` once they have it.
-    pub(crate) fn deliver(&self, payload: Utf8Bytes, disconnect: Option<&str>) {
-        let state = self.state.lock();
+    pub(crate) fn deliver(&self, payload: Utf8Bytes, disconnect: Option<&str>) -> Result<(), Gone> {
+        let mut state = self.state.lock();
         if state.deleted {
-            return;
+            return Err(Gone);
         }
-        let message = Outbound::Text(payload);
-        for member in state.members.values() {
-            member.conn.deliver(message.clone());
+        for member in state.members.values_mut() {
+            member.deliver(&payload);
         }
         if let Some(user_id) = disconnect {
             for member in state.members.values().filter(|m| &*m.user_id == user_id) {
                 member.conn.close_after_queued(disconnected());
             }
         }
+        Ok(())
+    }
+
+    /// This node's connections to the room, for presence.
+    pub(crate) fn presence(&self) -> Vec<::ivschat::Connected> {
+        let state = self.state.lock();
+        let connected = state.members.values().map(|member| ::ivschat::Connected {
+            user_id: member.user_id.to_string(),
+            attributes: (*member.attributes).clone(),
+            connected_at_ms: (member.conn.info().connected_at.unix_timestamp_nanos() / 1_000_000) as i64,
+        });
+        connected.collect()
     }
 
     pub(crate) fn is_idle(&self) -> bool {
@@ -209,6 +277,21 @@ impl LiveRoom {
     #[cfg(test)]
     pub(crate) fn member_count(&self) -> usize {
         self.state.lock().members.len()
+    }
+
+    /// Slow mode on this node: whether `user_id` may send a message now (at most one per `seconds`), noting it if so.
+    pub(crate) fn slow_mode_allows(&self, user_id: &Arc<str>, seconds: u32) -> bool {
+        let interval = std::time::Duration::from_secs(u64::from(seconds));
+        let now = tokio::time::Instant::now();
+        let mut state = self.state.lock();
+        if state.last_message.get(user_id).is_some_and(|last| now < *last + interval) {
+            return false;
+        }
+        if state.last_message.len() >= SLOW_MODE_PRUNE_AT {
+            state.last_message.retain(|_, last| now < *last + interval);
+        }
+        state.last_message.insert(user_id.clone(), now);
+        true
     }
 
     /// Takes one message from the room's rate; `false` when the room is at `maximumMessageRatePerSecond`.
@@ -235,9 +318,8 @@ impl LiveRoom {
         state.last_send_time = send_time;
         let (json, kind) = outgoing.encode(send_time);
         let payload = Utf8Bytes::from(json);
-        let message = Outbound::Text(payload.clone());
-        for member in state.members.values() {
-            member.conn.deliver(message.clone());
+        for member in state.members.values_mut() {
+            member.deliver(&payload);
         }
         if !state.settings.logging_ids.is_empty() {
             logs.record(Record {
@@ -282,6 +364,16 @@ impl LiveRoom {
             member.conn.close_after_queued(room_deleted());
         }
     }
+}
+
+/// The `Id` of an encoded frame.
+fn frame_id(frame: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(rename = "Id")]
+        id: String,
+    }
+    serde_json::from_str::<Head>(frame).ok().map(|head| head.id)
 }
 
 /// The close of a user disconnected by DisconnectUser: a clean close, so the official clients do not reconnect.
@@ -390,6 +482,8 @@ mod tests {
             message_review_handler: None,
             logging_configuration_ids: Vec::new(),
             tags: Default::default(),
+            history: store::History::OFF,
+            slow_mode_seconds: 0,
         }
     }
 

@@ -10,6 +10,7 @@ use store::{NewRoom, SqliteStore};
 use super::*;
 
 mod failing;
+mod history;
 
 struct Fixture {
     service: Arc<ChatService>,
@@ -187,10 +188,11 @@ async fn updates_reach_live_rooms() {
 #[tokio::test]
 async fn fan_out_is_chosen_once_from_the_bus() {
     let background = bus::Background::new();
-    let alone = cluster::fanout(&bus::Bus::alone(), &background);
+    let rooms = Arc::default();
+    let alone = cluster::fanout(&bus::Bus::alone(), &background, &rooms);
     assert!(alone.rate_allows("r", 1).await && alone.rate_allows("r", 1).await, "alone, the room's bucket decides");
     let shared = bus::connect(Some("memory://chat-fan-out-is-chosen-once"), "", &background).await.unwrap();
-    let (a, b) = (cluster::fanout(&shared, &background), cluster::fanout(&shared, &background));
+    let (a, b) = (cluster::fanout(&shared, &background, &rooms), cluster::fanout(&shared, &background, &rooms));
     assert!(a.rate_allows("r", 1).await);
     assert!(!b.rate_allows("r", 1).await, "one rate window for every node");
 }

@@ -143,9 +143,9 @@ pub(crate) fn parse(words: &[String], services: &[&'static Service]) -> Result<I
             } else if let (Some(svc), None) = (service, &call) {
                 if word == "help" {
                     help = true;
-                } else if let Some(operation) = svc.command(word) {
+                } else if let Some((model, operation)) = svc.with_extension().find(|(_, op)| op.cli_name == word) {
                     call = Some(Call {
-                        service: svc,
+                        service: model,
                         operation,
                         values: Vec::new(),
                         cli_input_json: None,
@@ -154,7 +154,7 @@ pub(crate) fn parse(words: &[String], services: &[&'static Service]) -> Result<I
                         outfile: None,
                     });
                 } else {
-                    let choices: Vec<&str> = svc.operations.iter().map(|op| op.cli_name).collect();
+                    let choices: Vec<&str> = svc.with_extension().map(|(_, op)| op.cli_name).collect();
                     return Err(CliError::usage(format!(
                         "switchboard: error: argument operation: Invalid choice '{word}', valid choices are: {}",
                         choices.join(" | ")

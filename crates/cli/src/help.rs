@@ -67,6 +67,14 @@ pub(crate) fn service_page(service: &Service) -> String {
         line(&mut out, SECTION, &format!("o {}", operation.cli_name));
         out.push('\n');
     }
+    if let Some(extension) = service.extension {
+        section(&mut out, "SWITCHBOARD EXTENSIONS");
+        paragraphs(&mut out, SECTION, extension.doc);
+        for operation in extension.operations {
+            line(&mut out, SECTION, &format!("o {}", operation.cli_name));
+            out.push('\n');
+        }
+    }
     line(&mut out, SECTION, "o help");
     section(&mut out, "SEE ALSO");
     let sample = service.operations.iter().flat_map(|op| op.input_members()).next();

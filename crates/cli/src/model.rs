@@ -4,13 +4,17 @@
 //! read these tables.
 
 pub(crate) use aws_models::{Kind, Location, Member, Operation, Service, Shape, kebab};
-use aws_models::{apigatewaymanagementapi, apigatewayv2, ivschat, lambda};
+use aws_models::{apigatewaymanagementapi, apigatewaymanagementapi_ext, apigatewayv2, ivschat, ivschat_ext, lambda};
 
 /// An operation of one of the command line's services, typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
     Management(apigatewaymanagementapi::Operation),
+    /// Switchboard's extensions of the management API.
+    ManagementExt(apigatewaymanagementapi_ext::Operation),
     IvsChat(ivschat::Operation),
+    /// Switchboard's extensions of ivschat.
+    IvsChatExt(ivschat_ext::Operation),
     ApiGatewayV2(apigatewayv2::Operation),
     Lambda(lambda::Operation),
 }
@@ -20,8 +24,12 @@ impl Op {
     pub(crate) fn of(service: &Service, operation: &Operation) -> Option<Op> {
         if std::ptr::eq(service, &apigatewaymanagementapi::SERVICE) {
             apigatewaymanagementapi::Operation::from_name(operation.name).map(Op::Management)
+        } else if std::ptr::eq(service, &apigatewaymanagementapi_ext::SERVICE) {
+            apigatewaymanagementapi_ext::Operation::from_name(operation.name).map(Op::ManagementExt)
         } else if std::ptr::eq(service, &ivschat::SERVICE) {
             ivschat::Operation::from_name(operation.name).map(Op::IvsChat)
+        } else if std::ptr::eq(service, &ivschat_ext::SERVICE) {
+            ivschat_ext::Operation::from_name(operation.name).map(Op::IvsChatExt)
         } else if std::ptr::eq(service, &apigatewayv2::SERVICE) {
             apigatewayv2::Operation::from_name(operation.name).map(Op::ApiGatewayV2)
         } else if std::ptr::eq(service, &lambda::SERVICE) {
@@ -35,7 +43,9 @@ impl Op {
     pub(crate) fn examples(self) -> &'static [Example] {
         match self {
             Op::Management(op) => crate::apigw::examples::of(op),
+            Op::ManagementExt(op) => crate::apigw::examples::of_extension(op),
             Op::IvsChat(op) => crate::ivschat::examples::of(op),
+            Op::IvsChatExt(op) => crate::ivschat::ext_examples::of(op),
             Op::ApiGatewayV2(_) => &[],
             Op::Lambda(op) => crate::lambda::examples::of(op),
         }

@@ -83,7 +83,7 @@ fn error(command: &str) -> CliError {
 fn every_help_example_parses_and_validates() {
     let mut count = 0;
     for service in SERVICES {
-        for operation in service.operations {
+        for (service, operation) in service.with_extension() {
             for example in super::model::examples(service, operation) {
                 let (call, _) = parse(example.command).unwrap_or_else(|e| panic!("{}: {}", example.command, e.message));
                 assert_eq!(call.operation.name, operation.name);
@@ -174,7 +174,7 @@ fn input_skeletons_match_the_aws_cli() {
 #[test]
 fn every_yaml_skeleton_reads_back_as_the_json_skeleton() {
     for service in SERVICES {
-        for operation in service.operations {
+        for (_, operation) in service.with_extension() {
             let yaml = yaml::parse(&skeleton::input_yaml(operation)).unwrap();
             let json: Value = serde_json::from_str(&skeleton::input_json(operation)).unwrap();
             let keys = |v: &Value| v.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
@@ -338,7 +338,7 @@ fn base64_mode_refuses_text_that_is_not_base64() {
 fn help_pages_render_for_every_command() {
     for service in SERVICES {
         let page = super::help::service_page(service);
-        for operation in service.operations {
+        for (service, operation) in service.with_extension() {
             assert!(page.contains(&format!("o {}", operation.cli_name)));
             let page = super::help::operation_page(service, operation);
             for member in operation.input_members() {
@@ -367,7 +367,7 @@ fn binary_format_default_is_raw() {
 #[test]
 fn every_command_dispatches_on_a_generated_operation() {
     for service in SERVICES {
-        for operation in service.operations {
+        for (service, operation) in service.with_extension() {
             let op = super::model::Op::of(service, operation);
             assert!(op.is_some(), "{} {}", service.name, operation.name);
         }

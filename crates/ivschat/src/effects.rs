@@ -65,6 +65,19 @@ pub trait RoomEvents: Send + Sync + 'static {
 
     /// DeleteRoom committed: end the room (close its connections, refuse its tokens).
     async fn room_deleted(&self, room: &Room);
+
+    /// Who is connected to `room` on every node (an extension: ListRoomPresence): one entry per connection.
+    async fn presence(&self, room: &Room) -> Result<Vec<Connected>, EffectError>;
+}
+
+/// One connection to a room, as presence lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Connected {
+    pub user_id: String,
+    /// The token's attributes.
+    pub attributes: BTreeMap<String, String>,
+    /// When the connection was accepted, in Unix milliseconds.
+    pub connected_at_ms: i64,
 }
 
 /// A capability granted by a chat token (model enum ChatTokenCapability).

@@ -12,6 +12,7 @@ mod arn;
 mod config;
 mod effects;
 mod errors;
+mod ext;
 mod operation;
 mod ops;
 mod pagination;
@@ -31,9 +32,10 @@ use wire::ApiError;
 pub use arn::format as resource_arn;
 pub use config::{Config, MAX_ATTRIBUTE_BYTES, MAX_TAGS, Quotas, RateLimits};
 pub use effects::{
-    ChatEvent, ChatTokenCapability, EffectError, IssuedToken, MessageDeletion, RoomEvents, TokenIssuer, TokenRequest,
-    UserDisconnection,
+    ChatEvent, ChatTokenCapability, Connected, EffectError, IssuedToken, MessageDeletion, RoomEvents, TokenIssuer,
+    TokenRequest, UserDisconnection,
 };
+pub use ext::Extension;
 pub use operation::Operation;
 pub use store;
 

@@ -10,6 +10,10 @@ pub(crate) use store::page_scope as scope;
 pub(crate) enum Listing {
     Rooms = 1,
     LoggingConfigurations = 2,
+    /// ListRoomMessages (an extension); the cursor's `update_time_ms` holds the history `seq`.
+    RoomMessages = 3,
+    /// ListRoomPresence (an extension); the cursor's `id` holds the last user id.
+    RoomPresence = 4,
 }
 
 /// Encodes and verifies the tokens of the ivschat listings.

@@ -16,8 +16,13 @@ use crate::model::{
 use crate::{Store, StoreError};
 
 mod apis;
+mod history;
 pub(crate) use apis::{
     api_documents_are_versioned, apis_page_by_id, snapshots_come_and_go_with_their_document, the_api_quota_holds,
+};
+pub(crate) use history::{
+    deleted_messages_leave_history_but_keep_their_place, history_ages_out_and_goes_with_its_room,
+    history_is_retained_in_order_within_its_count, moderation_bans_until_a_time_purges_and_slows,
 };
 
 /// Instantiates every behaviour test for one backend.
@@ -29,7 +34,9 @@ macro_rules! behaviour_tests {
             ties_on_update_time_are_broken_by_id, pagination_survives_creates_and_deletes_between_pages,
             list_logging_configurations_pages, concurrent_writers_respect_the_quota, update_time_only_moves_forward,
             api_documents_are_versioned, the_api_quota_holds, snapshots_come_and_go_with_their_document,
-            apis_page_by_id, chat_tokens_are_redeemed_once);
+            apis_page_by_id, chat_tokens_are_redeemed_once, history_is_retained_in_order_within_its_count,
+            deleted_messages_leave_history_but_keep_their_place, history_ages_out_and_goes_with_its_room,
+            moderation_bans_until_a_time_purges_and_slows);
     };
     (@each $open:expr; $attrs:tt; $($name:ident),*) => {
         $( $crate::behaviour::behaviour_tests!(@one $open; $attrs; $name); )*

@@ -1,5 +1,6 @@
 //! Durable state for the IVS Chat and apigatewayv2 control planes: the [`Store`] trait (with [`ApiStore`], the
-//! apigatewayv2 half, whose design is written down in `apis.rs`), its records and errors, the embedded SQLite
+//! apigatewayv2 half, whose design is written down in `apis.rs`, and [`HistoryStore`], chat room history, designed in
+//! `history.rs`, and [`ModerationStore`], bans and slow mode), its records and errors, the embedded SQLite
 //! default ([`SqliteStore`]) and the shared store of a cluster ([`PostgresStore`]).
 //!
 //! The trait speaks in resource ids (12 characters), never ARNs: region and account belong to the caller, so
@@ -15,7 +16,9 @@ mod apis;
 #[cfg(test)]
 mod behaviour;
 mod error;
+mod history;
 mod model;
+mod moderation;
 mod paging;
 mod postgres;
 mod sqlite;
@@ -24,23 +27,28 @@ use async_trait::async_trait;
 
 pub use apis::{ApiChange, ApiRecord, ApiStore, ApiStoreError, NewApi, Snapshot};
 pub use error::StoreError;
+pub use history::{
+    Entry, EntryKind, History, HistoryPage, HistoryStore, Listing, MAX_HISTORY_AGE_SECONDS, MAX_HISTORY_ENTRIES,
+    NewEntry, Order, Since,
+};
 pub use model::{
     Cursor, Destination, FallbackResult, HandlerPatch, LoggingConfiguration, LoggingConfigurationPatch,
     LoggingConfigurationState, MessageReviewHandler, NewLoggingConfiguration, NewRoom, Page, ResourceKind, ResourceRef,
     Room, RoomFilter, RoomPatch, Tags,
 };
+pub use moderation::{MAX_BAN_SECONDS, MAX_SLOW_MODE_SECONDS, ModerationStore};
 pub use paging::{PageTokens, page_scope};
 pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::{DATABASE_FILE, SqliteStore};
 
-/// Rooms, logging configurations, tags and (through [`ApiStore`]) apigatewayv2 APIs, behind one object-safe async trait (`Arc<dyn Store>`).
+/// Rooms, logging configurations, tags, (through [`HistoryStore`]) chat room history and (through [`ApiStore`]) apigatewayv2 APIs, behind one object-safe async trait (`Arc<dyn Store>`).
 ///
 /// Times are whole milliseconds (the wire shows milliseconds); implementations truncate what they are given.
 /// Listing is ordered by `update_time` descending, then `id` descending, and paginated by keyset
 /// ([`Cursor`]): a page resumes strictly after the last row of the previous one, so rows created or deleted
 /// between pages never cause a row present throughout to be skipped or repeated.
 #[async_trait]
-pub trait Store: ApiStore + Send + Sync + 'static {
+pub trait Store: ApiStore + HistoryStore + ModerationStore + Send + Sync + 'static {
     /// Creates a room, failing with [`StoreError::QuotaExceeded`] when `max_rooms` already exist,
     /// [`StoreError::NotFound`] when a logging configuration does not exist and
     /// [`StoreError::AlreadyExists`] when the id is taken.

@@ -100,6 +100,12 @@ pub struct Room {
     /// Ids (not ARNs) of attached logging configurations, in the order given.
     pub logging_configuration_ids: Vec<String>,
     pub tags: Tags,
+    /// What the room retains (an extension; [`crate::History::OFF`] unless set by
+    /// [`crate::HistoryStore::set_room_history`]).
+    pub history: crate::History,
+    /// At most one message per user per this many seconds (an extension; 0, the default: no slow mode), set by
+    /// [`crate::ModerationStore::set_slow_mode`].
+    pub slow_mode_seconds: u32,
 }
 
 /// Input of [`crate::Store::create_room`]; `create_time` is also the first `update_time`.

@@ -83,6 +83,8 @@ error_codes! {
     InvalidRequestContent => "InvalidRequestContentException", 400, Message;
     RequestTooLarge => "RequestTooLargeException", 413, Message;
     LambdaService => "ServiceException", 500, Message;
+    // Switchboard's extension operations (`models/switchboard/`): errors AWS has no type for.
+    UnknownOperation => "UnknownOperationException", 404, Message;
 }
 
 /// An AWS-shaped error: a code from the table, a message and any modeled members.

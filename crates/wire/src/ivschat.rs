@@ -20,6 +20,12 @@ pub type Attributes = BTreeMap<String, String>;
 pub const EVENT_DELETE_MESSAGE: &str = "aws:DELETE_MESSAGE";
 /// The system event of a disconnected user (`UserId`, `Reason`).
 pub const EVENT_DISCONNECT_USER: &str = "aws:DISCONNECT_USER";
+/// Switchboard's event (an extension) telling a reconnecting client that history no longer reaches back to the
+/// message it asked to recover after (`LastMessageId`, `Reason`): what it missed cannot be replayed.
+pub const EVENT_RECOVERY_GAP: &str = "switchboard:recovery-gap";
+/// The chat token attribute (an extension, set by the backend at CreateChatToken) naming the last message id a
+/// reconnecting client saw: it receives every retained frame after it before live ones.
+pub const RECOVER_AFTER_ATTRIBUTE: &str = "switchboard:recover-after";
 /// The `version` of every logged record.
 pub const LOG_RECORD_VERSION: &str = "1.0";
 /// Longest `RequestId` a client may send, in code points. AWS documents no limit; the official client sends a UUIDv4

@@ -60,6 +60,8 @@ refusals! {
     // The token's single use cannot be recorded now (the store is unreachable): the client may retry.
     ChatTokenUncheckable => 503, Compact, "Service Unavailable";
     RoomNotFound => 404, Compact, "Room not found";
+    // A user banned from the room (an extension: BanUser), until the ban ends.
+    UserBanned => 403, Compact, "The user is banned from this room";
     Internal => 500, Compact, "Internal Server Error";
 }
 

@@ -22,29 +22,53 @@ pub(crate) const SERVICES: &[(&str, &str)] = &[
     ("lambda", "2015-03-31"),
 ];
 
+/// Switchboard's extension models, in botocore's format (`models/switchboard/<service>-ext/<version>/`): the
+/// operations Switchboard adds to an AWS service. Each is generated into `<service>_ext.rs` as a [`Service`] of the
+/// same name, signing name and endpoint, reached from the AWS model's `SERVICE.extension`.
+pub(crate) const EXTENSIONS: &[(&str, &str)] = &[("apigatewaymanagementapi", "2026-12-01"), ("ivschat", "2026-12-01")];
+
+/// The module of `service`'s extension model (`apigatewaymanagementapi_ext`).
+pub(crate) fn extension_module(service: &str) -> String {
+    format!("{service}_ext")
+}
+
 /// The workspace root (two levels above this crate).
 pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).map(Path::to_path_buf).unwrap_or_default()
 }
 
-/// Where the module of `service` is written.
-pub(crate) fn output_path(root: &Path, service: &str) -> PathBuf {
-    root.join("crates/aws-models/src").join(format!("{service}.rs"))
+/// Where the module `module` is written.
+pub(crate) fn output_path(root: &Path, module: &str) -> PathBuf {
+    root.join("crates/aws-models/src").join(format!("{module}.rs"))
 }
 
-/// Every generated module, by its path, from the models under `root`.
+/// Every generated module, by its path, from the models under `root`: the AWS services, then the extensions.
 pub(crate) fn generate_all(root: &Path) -> Result<Vec<(PathBuf, String)>> {
-    SERVICES
-        .iter()
-        .map(|(service, version)| {
-            let folder = format!("models/botocore-{BOTOCORE_VERSION}/{service}/{version}");
-            let model = read_json(root, &format!("{folder}/service-2.json"))?;
-            let paginators = read_json(root, &format!("{folder}/paginators-1.json"))?;
-            let code =
-                generate(service, &folder, &model, &paginators).with_context(|| format!("generating {service}"))?;
-            Ok((output_path(root, service), code))
-        })
-        .collect()
+    let aws = SERVICES.iter().map(|(service, version)| {
+        let folder = format!("models/botocore-{BOTOCORE_VERSION}/{service}/{version}");
+        let extension = EXTENSIONS.iter().any(|(s, _)| s == service).then(|| extension_module(service));
+        generate_folder(root, service, service, &folder, extension.as_deref())
+    });
+    let extensions = EXTENSIONS.iter().map(|(service, version)| {
+        let folder = format!("models/switchboard/{service}-ext/{version}");
+        generate_folder(root, service, &extension_module(service), &folder, None)
+    });
+    aws.chain(extensions).collect()
+}
+
+/// The module `module` of the model in `folder`, named `service`.
+fn generate_folder(
+    root: &Path,
+    service: &str,
+    module: &str,
+    folder: &str,
+    extension: Option<&str>,
+) -> Result<(PathBuf, String)> {
+    let model = read_json(root, &format!("{folder}/service-2.json"))?;
+    let paginators = read_json(root, &format!("{folder}/paginators-1.json"))?;
+    let code =
+        generate(service, folder, &model, &paginators, extension).with_context(|| format!("generating {module}"))?;
+    Ok((output_path(root, module), code))
 }
 
 fn read_json(root: &Path, relative: &str) -> Result<Value> {
@@ -64,8 +88,15 @@ pub(crate) fn run(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-/// The Rust module of one service model (`service-2.json` and `paginators-1.json` of the folder `source`).
-pub(crate) fn generate(service: &str, source: &str, model: &Value, paginators: &Value) -> Result<String> {
+/// The Rust module of one service model (`service-2.json` and `paginators-1.json` of the folder `source`);
+/// `extension` names the module of the service's extension model, if it has one.
+pub(crate) fn generate(
+    service: &str,
+    source: &str,
+    model: &Value,
+    paginators: &Value,
+    extension: Option<&str>,
+) -> Result<String> {
     let metadata = object(model, "metadata")?;
     let shapes = object(model, "shapes")?;
     let operations = object(model, "operations")?;
@@ -84,7 +115,12 @@ pub(crate) fn generate(service: &str, source: &str, model: &Value, paginators: &
     writeln!(out, "    endpoint_prefix: {:?},", meta("endpointPrefix"))?;
     writeln!(out, "    protocol: {:?},", meta("protocol"))?;
     writeln!(out, "    doc: {:?},", doc(model))?;
-    out.push_str("    operations: OPERATIONS,\n};\n\n");
+    out.push_str("    operations: OPERATIONS,\n");
+    match extension {
+        Some(module) => writeln!(out, "    extension: Some(&crate::{module}::SERVICE),")?,
+        None => out.push_str("    extension: None,\n"),
+    }
+    out.push_str("};\n\n");
 
     let mut names: Vec<&String> = operations.keys().collect();
     names.sort();

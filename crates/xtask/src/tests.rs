@@ -21,19 +21,36 @@ fn generated_models_are_fresh() {
     );
 }
 
-#[test]
-fn every_vendored_service_is_generated() {
-    let root = codegen::workspace_root();
-    let models = root.join(format!("models/botocore-{}", codegen::BOTOCORE_VERSION));
-    let mut vendored: Vec<String> = std::fs::read_dir(&models)
+/// The folders in `dir`, sorted by name.
+fn folders(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|entry| entry.ok())
         .filter(|entry| entry.path().is_dir())
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .collect();
-    vendored.sort();
+    names.sort();
+    names
+}
+
+#[test]
+fn every_vendored_service_is_generated() {
+    let root = codegen::workspace_root();
+    let models = root.join(format!("models/botocore-{}", codegen::BOTOCORE_VERSION));
+    let vendored = folders(&models);
     let generated: Vec<&str> = codegen::SERVICES.iter().map(|(service, _)| *service).collect();
     assert_eq!(vendored, generated);
+}
+
+#[test]
+fn every_extension_model_is_generated_and_extends_a_generated_service() {
+    let root = codegen::workspace_root();
+    let written = folders(&root.join("models/switchboard"));
+    let generated: Vec<String> = codegen::EXTENSIONS.iter().map(|(service, _)| format!("{service}-ext")).collect();
+    assert_eq!(written, generated);
+    for (service, _) in codegen::EXTENSIONS {
+        assert!(codegen::SERVICES.iter().any(|(s, _)| s == service), "{service} extends no generated AWS service");
+    }
 }
 
 #[test]

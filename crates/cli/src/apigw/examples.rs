@@ -1,6 +1,7 @@
 //! The examples of the `switchboard apigatewaymanagementapi` help pages, after the AWS CLI's own.
 
 use aws_models::apigatewaymanagementapi::Operation;
+use aws_models::apigatewaymanagementapi_ext::Operation as ExtOperation;
 
 use crate::model::Example;
 
@@ -37,6 +38,23 @@ static DELETE_CONNECTION: &[Example] = &[Example {
     title: "To delete a WebSocket connection",
     text: "The following delete-connection example disconnects a client from the specified WebSocket API.",
     command: "switchboard apigatewaymanagementapi delete-connection \\\n    --connection-id L0SM9cOFvHcCIhw= \\\n    \
+              --endpoint-url http://127.0.0.1:4510/prod",
+    output: "",
+}];
+
+/// The examples of an extension operation's help page.
+pub(crate) fn of_extension(operation: ExtOperation) -> &'static [Example] {
+    match operation {
+        ExtOperation::CloseConnection => CLOSE_CONNECTION,
+    }
+}
+
+static CLOSE_CONNECTION: &[Example] = &[Example {
+    title: "To close a WebSocket connection with a close code and reason",
+    text: "The following close-connection example disconnects a client with the application's close code 4001 \
+           and a reason the client can show (a Switchboard extension; DeleteConnection always sends 1000).",
+    command: "switchboard apigatewaymanagementapi close-connection \\\n    --connection-id L0SM9cOFvHcCIhw= \\\n    \
+              --close-code 4001 --close-reason \"Session replaced\" \\\n    \
               --endpoint-url http://127.0.0.1:4510/prod",
     output: "",
 }];

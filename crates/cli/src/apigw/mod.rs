@@ -1,3 +1,3 @@
-//! `switchboard apigatewaymanagementapi`: the examples of its help pages (its calls go through `restjson`).
+//! `switchboard apigatewaymanagementapi`: the examples of its help pages, its extensions' included (its calls go through `restjson`).
 
 pub(crate) mod examples;

@@ -1,7 +1,8 @@
 //! `ivschat_control` and `apigatewayv2_control`: a sequence of requests (the text form of [`crate::request`],
 //! separated by `---` lines) through [`ivschat::ControlPlane::handle`] and [`apigatewayv2::ControlPlane::handle`]
 //! over a SQLite store in a temporary directory: routing by method and path, path labels and query parameters, each
-//! operation's JSON body against the model's shapes and AWS's rules, and the operations themselves.
+//! operation's JSON body against the model's shapes and AWS's rules, and the operations themselves; a path under
+//! `/@switchboard/ext/ivschat/` goes to ivschat's extension operations (`ControlPlane::handle_extension`).
 //!
 //! `{name}` in a later request stands for the last string member `name` of an earlier answer (`{apiId}`, `{arn}`,
 //! `{routeId}`, …), so that sequences reach what they created. Whatever an input creates is deleted at its end, which
@@ -21,6 +22,9 @@ use wire::ApiError;
 
 use crate::fixture::{block_on, once};
 use crate::request::{Request, split_requests};
+
+/// Where the server serves ivschat's extension operations (`/@switchboard/ext/ivschat/{Operation}`).
+const EXTENSION_PATH: &str = "/@switchboard/ext/ivschat/";
 
 /// Requests one input runs at most: longer sequences add time, not coverage.
 const MAX_REQUESTS: usize = 16;
@@ -144,15 +148,27 @@ where
     created
 }
 
+/// One request to the ivschat control plane, or to its extensions, as the server hands them over once their path
+/// named one.
+async fn ivschat_call(
+    control: &ivschat::ControlPlane,
+    method: Method,
+    path: String,
+    query: Option<String>,
+    body: Vec<u8>,
+) -> Result<(u16, Vec<u8>), ApiError> {
+    let reply = match path.strip_prefix(EXTENSION_PATH).and_then(ivschat::Extension::from_name) {
+        Some(extension) => control.handle_extension(extension, &body).await?,
+        None => control.handle(&method, &path, query.as_deref(), &body).await?,
+    };
+    Ok((reply.status.as_u16(), reply.body))
+}
+
 pub fn ivschat_control(data: &[u8]) {
     let fixture = once(&IVSCHAT, IvsChat::new);
     block_on(async {
         let control = &fixture.control;
-        let answers = run(data, |method, path, query, body| async move {
-            let reply = control.handle(&method, &path, query.as_deref(), &body).await?;
-            Ok((reply.status.as_u16(), reply.body))
-        })
-        .await;
+        let answers = run(data, |method, path, query, body| ivschat_call(control, method, path, query, body)).await;
         // Rooms first: a logging configuration a room uses cannot be deleted.
         for operation in ["/CreateRoom", "/CreateLoggingConfiguration"] {
             let delete = operation.replace("Create", "Delete");
@@ -221,12 +237,11 @@ mod tests {
     fn lifecycle_seeds_succeed_request_by_request() {
         let ivschat = once(&IVSCHAT, IvsChat::new);
         let ivschat = &ivschat.control;
-        for name in ["ivschat_control/room-lifecycle", "ivschat_control/logging-and-tags"] {
+        for name in ["ivschat_control/room-lifecycle", "ivschat_control/logging-and-tags", "ivschat_control/extensions"]
+        {
             let data = seed(name);
-            let answers = block_on(run(&data, |method, path, query, body| async move {
-                let reply = ivschat.handle(&method, &path, query.as_deref(), &body).await?;
-                Ok((reply.status.as_u16(), reply.body))
-            }));
+            let answers =
+                block_on(run(&data, |method, path, query, body| ivschat_call(ivschat, method, path, query, body)));
             assert_eq!(
                 answers.len(),
                 requests(&data),

@@ -1,18 +1,23 @@
 //! `management_path`: a request in the text form of [`crate::request`] through the `@connections` management API as
 //! the server runs it after the signature check: the path ([`Target::parse`], `/@apis/{apiId}/{stage}` endpoints),
-//! the method, stage and connection id ([`Call::parse`]) and the operation on a hub ([`apply_within`]). `{id}` in
-//! the path stands for the id of a live connection of API `a`, stage `prod`, so inputs can reach it.
+//! the method, stage and connection id ([`Call::parse`]) and the operation on a hub ([`apply_within`]); an extension
+//! path ([`ExtensionPath`]) instead has its body read against the extension model's input shape and runs
+//! CloseConnection ([`Call::close`]). `{id}` in the path and body stands for the id of a live connection of API
+//! `a`, stage `prod`, so inputs can reach it.
 
 use std::cell::OnceCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use apigw::management::{Call, Target, apply_within};
+use apigw::management::{Call, Reply, Target, apply_within};
 use apigw::{Api, ApiSet, Stage};
+use aws_models::apigatewaymanagementapi_ext::Operation;
+use aws_models::extension::ExtensionPath;
 use bytes::Bytes;
 use http::Method;
 use hub::{ConnectionInfo, Hub, HubConfig, Scope};
 use time::OffsetDateTime;
+use wire::ApiError;
 
 use crate::fixture::once;
 use crate::request::Request;
@@ -48,6 +53,7 @@ pub fn management_path(data: &[u8]) {
     });
     fixture.hub.register(conn.clone());
     let path = request.path.replace("{id}", &conn.id().to_string());
+    let body = String::from_utf8_lossy(request.body).replace("{id}", &conn.id().to_string());
 
     if let Some((api_id, stage)) = apigw::deployed::endpoint_path(&path) {
         assert!(!api_id.is_empty() && !stage.is_empty() && !stage.contains('/'));
@@ -57,18 +63,47 @@ pub fn management_path(data: &[u8]) {
         match Call::parse(&fixture.apis, &method, &target) {
             Ok(call) => {
                 let body = Bytes::copy_from_slice(request.body);
-                match apply_within(&fixture.hub, call.op, call.id, call.api, call.stage, body) {
-                    Ok(reply) => {
-                        assert!(matches!(reply.status, 200 | 204), "{reply:?}");
-                        if let Some(json) = reply.json {
-                            serde_json::from_str::<serde_json::Value>(&json).expect("a JSON answer");
-                        }
-                    }
-                    Err(err) => assert!(err.status().is_client_error(), "{err:?}"),
-                }
+                answered(apply_within(&fixture.hub, call.op, call.id, call.api, call.stage, body));
             }
             Err(err) => assert!(err.status().is_client_error(), "{err:?}"),
         }
     }
+    if let Some(extension) = ExtensionPath::parse(&path) {
+        assert!(!path.starts_with("/@apis/") || extension.api.is_some(), "{extension:?}");
+        if let Some(result) = extension_call(&fixture, &extension, body.as_bytes()) {
+            answered(result);
+        }
+    }
     fixture.hub.unregister(conn.id());
+}
+
+/// An extension call of the management API, as the server runs it after the signature check.
+fn extension_call(fixture: &Fixture, path: &ExtensionPath<'_>, body: &[u8]) -> Option<Result<Reply, ApiError>> {
+    let (_, operation) = path.operation_of(&aws_models::apigatewaymanagementapi::SERVICE)?;
+    let result = aws_models::input::read_body(operation.input, operation.name, body)
+        .map_err(|message| ApiError::new(wire::ErrorCode::BadRequest, message))
+        .and_then(|input| match Operation::from_name(operation.name) {
+            Some(Operation::CloseConnection) => {
+                let id = input.get("ConnectionId").and_then(serde_json::Value::as_str).unwrap_or_default();
+                Call::close(&fixture.apis, path.api, path.stage, id, body)
+            }
+            None => Err(ApiError::forbidden()),
+        })
+        .and_then(|call| {
+            apply_within(&fixture.hub, call.op, call.id, call.api, call.stage, Bytes::copy_from_slice(body))
+        });
+    Some(result)
+}
+
+/// A management answer: a success with a JSON body or none, or a client error.
+fn answered(result: Result<Reply, ApiError>) {
+    match result {
+        Ok(reply) => {
+            assert!(matches!(reply.status, 200 | 204), "{reply:?}");
+            if let Some(json) = reply.json {
+                serde_json::from_str::<serde_json::Value>(&json).expect("a JSON answer");
+            }
+        }
+        Err(err) => assert!(err.status().is_client_error(), "{err:?}"),
+    }
 }

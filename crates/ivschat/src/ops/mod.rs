@@ -17,7 +17,7 @@ use crate::{ControlPlane, errors};
 const ID_ATTEMPTS: usize = 3;
 
 impl ControlPlane {
-    fn reader(&self) -> Reader {
+    pub(crate) fn reader(&self) -> Reader {
         Reader::new(self.config.reject_unknown_fields)
     }
 
@@ -40,7 +40,7 @@ impl ControlPlane {
         Ok(ids)
     }
 
-    fn effect_error(&self, room: &Room, err: EffectError) -> ApiError {
+    pub(crate) fn effect_error(&self, room: &Room, err: EffectError) -> ApiError {
         match err {
             EffectError::Throttled { limit } => errors::throttled(&room.id, limit),
             EffectError::Failed(_) => errors::internal(&err),

@@ -51,6 +51,8 @@ pub(crate) enum Failure {
 pub(crate) struct Recorder {
     pub(crate) calls: Mutex<Vec<Call>>,
     pub(crate) failure: Mutex<Option<Failure>>,
+    /// The connections presence answers: (room id, connection).
+    pub(crate) present: Mutex<Vec<(String, crate::Connected)>>,
 }
 
 impl Recorder {
@@ -93,6 +95,11 @@ impl RoomEvents for Recorder {
 
     async fn room_deleted(&self, room: &Room) {
         self.calls.lock().push(Call::Deleted(room.clone()));
+    }
+
+    async fn presence(&self, room: &Room) -> Result<Vec<crate::Connected>, EffectError> {
+        self.outcome()?;
+        Ok(self.present.lock().iter().filter(|(id, _)| *id == room.id).map(|(_, c)| c.clone()).collect())
     }
 }
 

@@ -2,9 +2,12 @@
 //!
 //! One listener serves every API, so each destination is recognised by something no other destination can send:
 //!
-//! - `/@switchboard/…` is reserved: stage names cannot contain `@` and no AWS API path starts with it. Under it,
-//!   `/@switchboard/ext/{operation}` is the slot for Switchboard's own extension operations (operations AWS does not
-//!   have, such as test hooks), so they can never clash with an AWS path, a stage or the health and metrics paths.
+//! - `/@switchboard/…` is reserved: stage names cannot contain `@` and no AWS API path starts with it.
+//! - `{endpoint}/@switchboard/ext/{service}/{Operation}` is a Switchboard extension operation of `service`
+//!   (operations AWS does not have, described by `models/switchboard/<service>-ext/`), where `{endpoint}` is the
+//!   path of the endpoint a client of that service gives: nothing (`/@switchboard/ext/ivschat/…`), a stage
+//!   (`/prod/@switchboard/ext/apigatewaymanagementapi/…`, as `--endpoint-url https://host/prod` makes it) or a
+//!   defined API's stage (`/@apis/{apiId}/prod/@switchboard/ext/…`); see `aws_models::extension`.
 //! - `/@connections/{id}` and `/{stage}/@connections/{id}` are the management API (any signature; it checks its own).
 //! - `/@apis/{apiId}/{stage}/@connections/{id}` is the management API of an API defined through the control plane.
 //! - A WebSocket upgrade is the chat socket at `/`, a defined API's socket at `/@apis/{apiId}/{stage}` (its
@@ -16,13 +19,11 @@
 //!   answers them (`MissingAuthenticationTokenException`, or `InvalidSignatureException` for the wrong scope).
 
 use apigw::management::Target;
+pub(crate) use aws_models::extension::ExtensionPath;
 use http::request::Parts;
 use http::{HeaderName, header};
 
 use super::RESERVED_PREFIX;
-
-/// The extension operations' slot, under the reserved prefix.
-pub(crate) const EXTENSION_PREFIX: &str = "/@switchboard/ext/";
 
 /// The SigV4 service name of API Gateway's `@connections` management API.
 pub(crate) const EXECUTE_API: &str = "execute-api";
@@ -32,8 +33,8 @@ pub(crate) const EXECUTE_API: &str = "execute-api";
 pub(crate) enum Front<'a> {
     /// `/@switchboard/{rest}`: health, metrics.
     Reserved(&'a str),
-    /// `/@switchboard/ext/{operation}`: a Switchboard extension operation.
-    Extension(&'a str),
+    /// `{endpoint}/@switchboard/ext/{service}/{Operation}`: a Switchboard extension operation.
+    Extension(ExtensionPath<'a>),
     /// The `@connections` management API.
     Management(Target<'a>),
     /// `GET /` with `Upgrade: websocket`: an IVS Chat messaging socket.
@@ -100,8 +101,8 @@ impl Service {
 /// Where a request goes.
 pub(crate) fn classify(parts: &Parts) -> Front<'_> {
     let path = parts.uri.path();
-    if let Some(operation) = path.strip_prefix(EXTENSION_PREFIX) {
-        return Front::Extension(operation);
+    if let Some(extension) = ExtensionPath::parse(path) {
+        return Front::Extension(extension);
     }
     if let Some(rest) = path.strip_prefix(RESERVED_PREFIX) {
         return Front::Reserved(rest);

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use apigw::management::{Call, Op, Target};
+use bytes::Bytes;
 use http::request::Parts;
 use http::{Response, StatusCode};
 use hyper::body::Incoming;
@@ -32,24 +33,39 @@ async fn serve(
     body: Incoming,
     target: &Target<'_>,
 ) -> Result<Response<Body>, ApiError> {
-    let limit = state.config.limits.max_message_bytes;
-    let body = read_body(body, limit).await.map_err(|err| match err {
-        BodyError::TooLarge => {
-            ApiError::new(ErrorCode::PayloadTooLarge, format!("Request payload exceeds the maximum of {limit} bytes"))
-        }
-        BodyError::Unreadable => ApiError::new(ErrorCode::BadRequest, "Could not read the request body"),
-    })?;
+    let body = read_request(body, state.config.limits.max_message_bytes).await?;
     auth::verify(state, parts, &body, EXECUTE_API)?;
     if !state.management_limit.try_take() {
         return Err(ApiError::new(ErrorCode::LimitExceeded, "Rate exceeded"));
     }
     let call = Call::parse(&state.apis, &parts.method, target)?;
+    run(state, parts, &call, body).await
+}
+
+/// Reads a management request's body of at most `limit` bytes: else 413 `PayloadTooLargeException`, or 400 when
+/// it cannot be read.
+pub(super) async fn read_request(body: Incoming, limit: usize) -> Result<Bytes, ApiError> {
+    read_body(body, limit).await.map_err(|err| match err {
+        BodyError::TooLarge => {
+            ApiError::new(ErrorCode::PayloadTooLarge, format!("Request payload exceeds the maximum of {limit} bytes"))
+        }
+        BodyError::Unreadable => ApiError::new(ErrorCode::BadRequest, "Could not read the request body"),
+    })
+}
+
+/// Runs a verified call on the connection's node: here, or through the cluster for another node's connection.
+pub(super) async fn run(
+    state: &Arc<AppState>,
+    parts: &Parts,
+    call: &Call<'_>,
+    body: Bytes,
+) -> Result<Response<Body>, ApiError> {
     // The connection id names the node that holds it; another node's connections are reached through the cluster.
     let reply = if call.id.node() == state.cluster.node() {
         apigw::management::apply_within(&state.hub, call.op, call.id, call.api, call.stage, body)?
     } else {
         let invocation = parts.headers.get("amz-sdk-invocation-id").and_then(|v| v.to_str().ok());
-        state.cluster.forward(&call, body, invocation).await?
+        state.cluster.forward(call, body, invocation).await?
     };
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     Ok(match reply.json {

@@ -8,6 +8,7 @@ mod auth;
 mod chat_socket;
 mod control;
 mod deployed;
+mod extension;
 mod front;
 mod lambda;
 mod management;
@@ -59,8 +60,7 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
     Span::current().record("destination", front.name());
     match front {
         Front::Reserved(rest) => reserved(state, rest),
-        // No extension operation exists yet: the slot answers as unknown reserved paths always have.
-        Front::Extension(_) => error_response(&ApiError::forbidden()),
+        Front::Extension(path) => extension::handle(state, &parts, body, &path).await,
         Front::Management(target) => management::handle(state, &parts, body, &target).await,
         Front::ChatSocket => {
             let req = Request::from_parts(parts, body);

@@ -15,6 +15,7 @@
 //! its deadline fails with [`StoreError::Timeout`]; its connection is dropped rather than returned to the pool.
 
 mod apis;
+mod history;
 mod ops;
 mod rows;
 mod schema;

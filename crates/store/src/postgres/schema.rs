@@ -77,6 +77,40 @@ const MIGRATIONS: &[&str] = &[
         expires_ms BIGINT NOT NULL
     );
     CREATE INDEX chat_token_redemptions_by_expiry ON chat_token_redemptions (expires_ms);"#,
+    // 4: chat room history (an extension): each room's limits, and its retained frames numbered by `seq`.
+    r#"CREATE TABLE room_history_settings (
+        room_id         TEXT COLLATE "C" NOT NULL PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE,
+        max_entries     BIGINT NOT NULL,
+        max_age_seconds BIGINT NOT NULL,
+        next_seq        BIGINT NOT NULL
+    );
+
+    CREATE TABLE room_history (
+        room_id   TEXT COLLATE "C" NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        seq       BIGINT  NOT NULL,
+        id        TEXT COLLATE "C" NOT NULL,
+        kind      TEXT    NOT NULL,
+        send_time BIGINT  NOT NULL,
+        sender    TEXT COLLATE "C",
+        deleted   BIGINT  NOT NULL,
+        payload   TEXT    NOT NULL,
+        PRIMARY KEY (room_id, seq)
+    );
+    CREATE UNIQUE INDEX room_history_by_id ON room_history (room_id, id);
+    CREATE INDEX room_history_by_sender ON room_history (room_id, sender);"#,
+    // 5: moderation (an extension): users banned from chat rooms until a time, and rooms' slow mode.
+    r#"CREATE TABLE room_bans (
+        room_id  TEXT COLLATE "C" NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        user_id  TEXT COLLATE "C" NOT NULL,
+        until_ms BIGINT NOT NULL,
+        PRIMARY KEY (room_id, user_id)
+    );
+    CREATE INDEX room_bans_by_expiry ON room_bans (until_ms);
+
+    CREATE TABLE room_slow_mode (
+        room_id TEXT COLLATE "C" NOT NULL PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE,
+        seconds BIGINT NOT NULL
+    );"#,
 ];
 
 /// The schema version this build writes.

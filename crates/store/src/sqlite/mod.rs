@@ -2,6 +2,7 @@
 //! `spawn_blocking` so no query ever runs on a runtime worker.
 
 mod apis;
+mod history;
 mod redemptions;
 mod rows;
 mod schema;

@@ -72,6 +72,40 @@ const MIGRATIONS: &[&str] = &[
         expires_ms INTEGER NOT NULL
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX chat_token_redemptions_by_expiry ON chat_token_redemptions (expires_ms);",
+    // 4: chat room history (an extension): each room's limits, and its retained frames numbered by `seq`.
+    "CREATE TABLE room_history_settings (
+        room_id         TEXT    NOT NULL PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE,
+        max_entries     INTEGER NOT NULL,
+        max_age_seconds INTEGER NOT NULL,
+        next_seq        INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE room_history (
+        room_id   TEXT    NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        seq       INTEGER NOT NULL,
+        id        TEXT    NOT NULL,
+        kind      TEXT    NOT NULL,
+        send_time INTEGER NOT NULL,
+        sender    TEXT,
+        deleted   INTEGER NOT NULL,
+        payload   TEXT    NOT NULL,
+        PRIMARY KEY (room_id, seq)
+    ) STRICT;
+    CREATE UNIQUE INDEX room_history_by_id ON room_history (room_id, id);
+    CREATE INDEX room_history_by_sender ON room_history (room_id, sender);",
+    // 5: moderation (an extension): users banned from chat rooms until a time, and rooms' slow mode.
+    "CREATE TABLE room_bans (
+        room_id  TEXT    NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+        user_id  TEXT    NOT NULL,
+        until_ms INTEGER NOT NULL,
+        PRIMARY KEY (room_id, user_id)
+    ) STRICT;
+    CREATE INDEX room_bans_by_expiry ON room_bans (until_ms);
+
+    CREATE TABLE room_slow_mode (
+        room_id TEXT    NOT NULL PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE,
+        seconds INTEGER NOT NULL
+    ) STRICT;",
 ];
 
 /// The schema version this build writes.

@@ -19,17 +19,17 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::harness::*;
 
-const SEND: ChatTokenCapability = ChatTokenCapability::SendMessage;
+pub(crate) const SEND: ChatTokenCapability = ChatTokenCapability::SendMessage;
 const DELETE: ChatTokenCapability = ChatTokenCapability::DeleteMessage;
 const DISCONNECT: ChatTokenCapability = ChatTokenCapability::DisconnectUser;
 
 /// A room allowing 100 messages per second; returns its ARN.
-async fn room(sdk: &aws_sdk_ivschat::Client) -> String {
+pub(crate) async fn room(sdk: &aws_sdk_ivschat::Client) -> String {
     let room = sdk.create_room().maximum_message_rate_per_second(100).send().await.unwrap();
     room.arn().unwrap().to_owned()
 }
 
-async fn token(
+pub(crate) async fn token(
     sdk: &aws_sdk_ivschat::Client,
     arn: &str,
     user: &str,
@@ -55,14 +55,14 @@ fn chat_request(server: &TestServer, token: Option<&str>) -> http::Request<()> {
 }
 
 /// Connects with the token as subprotocol and checks that the server echoed it.
-async fn join(server: &TestServer, token: &str) -> Ws {
+pub(crate) async fn join(server: &TestServer, token: &str) -> Ws {
     let (ws, response) = tokio_tungstenite::connect_async(chat_request(server, Some(token))).await.unwrap();
     assert_eq!(response.headers()["sec-websocket-protocol"], token);
     ws
 }
 
 /// A refused handshake's status and body.
-async fn refused(server: &TestServer, token: Option<&str>) -> (u16, Value) {
+pub(crate) async fn refused(server: &TestServer, token: Option<&str>) -> (u16, Value) {
     match tokio_tungstenite::connect_async(chat_request(server, token)).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             let body = response.body().clone().unwrap_or_default();
@@ -73,12 +73,12 @@ async fn refused(server: &TestServer, token: Option<&str>) -> (u16, Value) {
     }
 }
 
-async fn frame(ws: &mut Ws) -> Value {
+pub(crate) async fn frame(ws: &mut Ws) -> Value {
     let text = recv_text(ws).await;
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
 }
 
-async fn send(ws: &mut Ws, value: Value) {
+pub(crate) async fn send(ws: &mut Ws, value: Value) {
     send_text(ws, &value.to_string()).await;
 }
 
@@ -92,7 +92,7 @@ fn is_id(v: &Value) -> bool {
 
 /// Asserts that no data frame arrives within `wait`.
 /// Nothing but control frames arrives for `wait`, and the connection is still open at the end of it.
-async fn assert_silent(ws: &mut Ws, wait: Duration) {
+pub(crate) async fn assert_silent(ws: &mut Ws, wait: Duration) {
     let until = tokio::time::Instant::now() + wait;
     loop {
         match tokio::time::timeout_at(until, ws.next()).await {

@@ -17,7 +17,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// One run of the binary.
 #[derive(Debug)]
-struct Run {
+pub(crate) struct Run {
     code: i32,
     stdout: String,
     stderr: String,
@@ -26,26 +26,26 @@ struct Run {
 impl Run {
     /// Exit code 0, nothing on stderr; the answer on stdout.
     #[track_caller]
-    fn ok(&self) -> &str {
+    pub(crate) fn ok(&self) -> &str {
         assert_eq!((self.code, self.stderr.as_str()), (0, ""), "{self:?}");
         &self.stdout
     }
 
     /// Exit code 0 and nothing at all printed (post-to-connection, delete-connection, delete-room, …).
     #[track_caller]
-    fn silent(&self) {
+    pub(crate) fn silent(&self) {
         assert_eq!(self.ok(), "", "{self:?}");
     }
 
     #[track_caller]
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         let out = self.ok();
         serde_json::from_str(out).unwrap_or_else(|_| panic!("not JSON: {out}"))
     }
 
     /// The exit code, nothing on stdout, and exactly one line on stderr (no panic, no trace), which is returned.
     #[track_caller]
-    fn fails(&self, code: i32) -> &str {
+    pub(crate) fn fails(&self, code: i32) -> &str {
         assert_eq!(self.code, code, "{self:?}");
         assert_eq!(self.stdout, "", "{self:?}");
         assert_eq!(self.stderr.lines().count(), 1, "one line: {self:?}");
@@ -57,19 +57,19 @@ impl Run {
 
 /// The binary with a clean environment: a fresh HOME, no AWS_* or SWITCHBOARD_* variables but those given, and the
 /// instance metadata service off (no test may reach anything but loopback).
-struct Cli {
+pub(crate) struct Cli {
     home: tempfile::TempDir,
     env: Vec<(String, String)>,
 }
 
 impl Cli {
     /// The test servers' key pair in the environment.
-    fn new() -> Cli {
+    pub(crate) fn new() -> Cli {
         Cli::bare().env("AWS_ACCESS_KEY_ID", AKID).env("AWS_SECRET_ACCESS_KEY", SECRET)
     }
 
     /// No credentials, no region, no endpoint.
-    fn bare() -> Cli {
+    pub(crate) fn bare() -> Cli {
         let home = tempfile::tempdir().unwrap();
         let data = home.path().join("no-server-here");
         Cli { home, env: Vec::new() }
@@ -77,7 +77,7 @@ impl Cli {
             .env("SWITCHBOARD_DATA_DIR", data.to_str().unwrap())
     }
 
-    fn env(mut self, name: &str, value: &str) -> Cli {
+    pub(crate) fn env(mut self, name: &str, value: &str) -> Cli {
         self.env.retain(|(n, _)| n != name);
         self.env.push((name.to_owned(), value.to_owned()));
         self
@@ -88,14 +88,14 @@ impl Cli {
     }
 
     /// Writes a file under HOME and returns its path.
-    fn file(&self, name: &str, contents: &[u8]) -> PathBuf {
+    pub(crate) fn file(&self, name: &str, contents: &[u8]) -> PathBuf {
         let path = self.home().join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, contents).unwrap();
         path
     }
 
-    async fn run(&self, args: &[&str]) -> Run {
+    pub(crate) async fn run(&self, args: &[&str]) -> Run {
         let mut command = std::process::Command::new(BIN);
         command.args(args).env_clear().env("HOME", self.home());
         if let Some(path) = std::env::var_os("PATH") {
@@ -114,7 +114,7 @@ impl Cli {
 }
 
 /// A gateway server, its backend, and one connected WebSocket client with its connection id.
-async fn connected() -> (TestServer, Backend, Ws, String) {
+pub(crate) async fn connected() -> (TestServer, Backend, Ws, String) {
     let mut backend = Backend::ok().await;
     let server = TestServer::with_backend(&backend).await;
     let ws = server.connect("/prod").await;

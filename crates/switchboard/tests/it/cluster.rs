@@ -190,14 +190,14 @@ async fn a_forwarded_post_repeated_under_one_invocation_id_arrives_once() {
 }
 
 /// A `switchboard serve` process of the cluster, to kill with SIGKILL.
-struct Process {
-    child: Child,
-    addr: std::net::SocketAddr,
+pub(crate) struct Process {
+    pub(crate) child: Child,
+    pub(crate) addr: std::net::SocketAddr,
     _dir: tempfile::TempDir,
 }
 
 impl Process {
-    fn start(env: &ClusterEnv, backend: &Backend) -> Process {
+    pub(crate) fn start(env: &ClusterEnv, backend: &Backend) -> Process {
         let dir = tempfile::tempdir().unwrap();
         let url = backend.url();
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))

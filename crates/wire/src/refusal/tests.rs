@@ -34,6 +34,7 @@ fn every_refusal_body_is_pinned() {
         (Refusal::ChatTokenNotAHeader, 401, r#"{"message":"Unauthorized"}"#),
         (Refusal::ChatTokenUncheckable, 503, r#"{"message":"Service Unavailable"}"#),
         (Refusal::RoomNotFound, 404, r#"{"message":"Room not found"}"#),
+        (Refusal::UserBanned, 403, r#"{"message":"The user is banned from this room"}"#),
         (Refusal::Internal, 500, r#"{"message":"Internal Server Error"}"#),
     ];
     assert_eq!(expected.len(), Refusal::ALL.len(), "every refusal in the table has a pinned body");

@@ -3,7 +3,7 @@
 use apigw::management::Target;
 use http::request::Parts;
 
-use super::{Front, Service, classify, credential_service};
+use super::{ExtensionPath, Front, Service, classify, credential_service};
 
 #[test]
 fn finds_the_service_in_the_scope() {
@@ -37,6 +37,15 @@ fn signed_for(service: &str) -> String {
     )
 }
 
+fn extension(
+    api: Option<&'static str>,
+    stage: Option<&'static str>,
+    service: &'static str,
+    operation: &'static str,
+) -> Front<'static> {
+    Front::Extension(ExtensionPath { api, stage, service, operation })
+}
+
 const UPGRADE: &[(&str, &str)] = &[("upgrade", "websocket"), ("connection", "keep-alive, Upgrade")];
 
 #[test]
@@ -51,8 +60,29 @@ fn every_destination_from_a_table_of_requests() {
         (request("GET", "/@switchboard/health", &[]), Front::Reserved("health")),
         (request("GET", "/@switchboard/metrics", &[("authorization", &execute_api)]), Front::Reserved("metrics")),
         (request("GET", "/@switchboard/other", &[]), Front::Reserved("other")),
-        (request("POST", "/@switchboard/ext/reset", &[]), Front::Extension("reset")),
-        (request("POST", "/@switchboard/ext/", &[]), Front::Extension("")),
+        (request("POST", "/@switchboard/ext/reset", &[]), extension(None, None, "reset", "")),
+        (request("POST", "/@switchboard/ext/", &[]), extension(None, None, "", "")),
+        (
+            request("POST", "/@switchboard/ext/ivschat/ListRoomMessages", &[("authorization", &ivschat)]),
+            extension(None, None, "ivschat", "ListRoomMessages"),
+        ),
+        (
+            request("POST", "/prod/@switchboard/ext/apigatewaymanagementapi/CloseConnection", &[]),
+            extension(None, Some("prod"), "apigatewaymanagementapi", "CloseConnection"),
+        ),
+        (
+            request("POST", "/@apis/abcdefghij/prod/@switchboard/ext/apigatewaymanagementapi/X", &[]),
+            extension(Some("abcdefghij"), Some("prod"), "apigatewaymanagementapi", "X"),
+        ),
+        // Not an endpoint's path before the marker: no extension.
+        (
+            request("POST", "/a/b/@switchboard/ext/apigatewaymanagementapi/X", &[("authorization", &execute_api)]),
+            Front::Forbidden,
+        ),
+        (
+            request("POST", "/@apis/abc/@switchboard/ext/ivschat/X", &[("authorization", &ivschat)]),
+            Front::Service(Service::IvsChat),
+        ),
         (
             request("POST", "/prod/@connections/abc", &[("authorization", &execute_api)]),
             Front::Management(Target { api: None, stage: Some("prod"), raw_id: "abc" }),
@@ -107,7 +137,7 @@ fn the_registry_names_each_service_once() {
 fn each_destination_has_its_own_name_in_logs() {
     let destinations = [
         Front::Reserved("health"),
-        Front::Extension("reset"),
+        extension(None, None, "reset", ""),
         Front::Management(Target { api: None, stage: None, raw_id: "abc" }),
         Front::ChatSocket,
         Front::ApiSocket,
