@@ -10,6 +10,7 @@ fn args() -> ServeArgs {
 fn defaults() {
     let config = Config::merge(args(), FileConfig::default()).unwrap();
     assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+    assert_eq!(config.admin_listen.to_string(), "127.0.0.1:4511", "loopback, next to the public port");
     assert_eq!(config.region, "us-east-1");
     assert_eq!(config.apis.len(), 1);
     assert_eq!(config.apis[0].api_id, "switchboard");
@@ -40,6 +41,7 @@ fn flags_override_file_and_routes_become_integrations() {
     a.route_responses = vec!["send".to_owned()];
     let config = Config::merge(a, file).unwrap();
     assert_eq!(config.listen.port(), 9999);
+    assert_eq!(config.admin_listen.to_string(), "127.0.0.1:10000");
     assert_eq!(config.region, "us-west-2");
     assert_eq!(config.limits.idle_timeout, Duration::from_secs(5));
     let api = &config.apis[0];
@@ -216,4 +218,17 @@ fn the_file_defines_hosted_functions_and_their_settings() {
     assert_eq!(Config::merge(args(), FileConfig::default()).unwrap().functions, defaults);
     let unknown = toml::from_str::<FileConfig>("[[functions]]\nname = \"f\"\ncolour = 1\n").unwrap_err();
     assert!(unknown.to_string().contains("colour"), "{unknown}");
+}
+
+#[test]
+fn the_admin_listener_is_set_by_flag_or_file_and_defaults_to_loopback() {
+    let file: FileConfig = toml::from_str(r#"admin_listen = "127.0.0.1:9100""#).unwrap();
+    assert_eq!(Config::merge(args(), file).unwrap().admin_listen.to_string(), "127.0.0.1:9100");
+    let mut a = args();
+    a.listen = Some("0.0.0.0:0".parse().unwrap());
+    let config = Config::merge(a, FileConfig::default()).unwrap();
+    assert_eq!(config.admin_listen.to_string(), "127.0.0.1:0", "never the public interface unless asked");
+    let mut a = args();
+    a.admin_listen = Some("[::1]:9200".parse().unwrap());
+    assert_eq!(Config::merge(a, FileConfig::default()).unwrap().admin_listen.to_string(), "[::1]:9200");
 }

@@ -2,6 +2,7 @@
 //! reserved `/@switchboard/` paths, the management API, a WebSocket socket or a SigV4 service's API — and renders
 //! AWS-shaped errors.
 
+mod admin;
 mod api_socket;
 mod apigatewayv2;
 mod auth;
@@ -26,6 +27,7 @@ use hyper::body::Incoming;
 use tracing::{Instrument, Span, field};
 use wire::ApiError;
 
+pub(crate) use self::admin::accept as accept_admin;
 use self::api_socket::ApiSocket;
 use self::chat_socket::ChatSocket;
 pub(crate) use self::deployed::DeployedStages;
@@ -93,32 +95,11 @@ fn request_span<B>(request_id: &str, req: &Request<B>) -> Span {
     )
 }
 
+/// The public listener's reserved paths: only the health status, for load balancers; the full health document and
+/// the metrics are served by the admin listener ([`admin`]).
 fn reserved(state: &AppState, rest: &str) -> Response<Body> {
     match rest {
-        "health" => {
-            // Degraded: the cluster bus is away; this node still serves its own clients.
-            let status = if state.shutdown.is_cancelled() {
-                "shutting-down"
-            } else if state.cluster.bus().health() == bus::Health::Degraded {
-                "degraded"
-            } else {
-                "ok"
-            };
-            let body = serde_json::json!({
-                "status": status,
-                "connections": state.hub.len(),
-                "cluster": crate::cluster::health_json(&state.cluster),
-            });
-            json_response(StatusCode::OK, body.to_string())
-        }
-        "metrics" => {
-            let mut response = Response::new(Body::from(state.metrics.render()));
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-            );
-            response
-        }
+        "health" => json_response(StatusCode::OK, serde_json::json!({ "status": admin::status(state) }).to_string()),
         _ => error_response(&ApiError::forbidden()),
     }
 }

@@ -64,7 +64,7 @@ pub async fn node(env: &ClusterEnv, backend: &Backend) -> TestServer {
 }
 
 pub async fn health(server: &TestServer) -> Value {
-    serde_json::from_str(&reqwest::get(server.url("/@switchboard/health")).await.unwrap().text().await.unwrap())
+    serde_json::from_str(&reqwest::get(server.admin_url("/@switchboard/health")).await.unwrap().text().await.unwrap())
         .unwrap()
 }
 

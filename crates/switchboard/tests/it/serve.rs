@@ -37,24 +37,41 @@ async fn tls_serves_https_and_the_management_api() {
     server.shutdown().await;
 }
 
+/// The admin listener serves the full health document and the metrics; the internet-facing one answers only the
+/// health status (for load balancers) and refuses the metrics as any other reserved path.
 #[tokio::test]
-async fn health_and_metrics() {
+async fn health_and_metrics_are_served_on_the_admin_listener_only() {
     let server = TestServer::start("", |_| {}).await;
+    assert!(server.admin_addr.ip().is_loopback());
+    assert_ne!(server.admin_addr, server.addr);
     let _ws = server.connect("/prod").await;
-    let health: serde_json::Value =
-        serde_json::from_str(&reqwest::get(server.url("/@switchboard/health")).await.unwrap().text().await.unwrap())
-            .unwrap();
+    let health: serde_json::Value = serde_json::from_str(
+        &reqwest::get(server.admin_url("/@switchboard/health")).await.unwrap().text().await.unwrap(),
+    )
+    .unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["connections"], 1);
+    assert!(health.get("cluster").is_some(), "{health}");
     let _ = Raw::new("GET", "/prod/@connections/L0SM9cOFvHcCIhw%3D").send(&server).await;
-    let metrics = reqwest::get(server.url("/@switchboard/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = server.metrics().await;
     assert!(metrics.contains("switchboard_connections_opened_total 1"), "{metrics}");
     assert!(
         metrics.contains(r#"switchboard_api_requests_total{operation="GetConnection",status="410"} 1"#),
         "{metrics}"
     );
-    let reserved = reqwest::get(server.url("/@switchboard/other")).await.unwrap();
-    assert_eq!(reserved.status(), 403);
+    let unknown = reqwest::get(server.admin_url("/@switchboard/other")).await.unwrap();
+    assert_eq!(unknown.status(), 404);
+
+    // The public listener: the status alone, no counts or cluster facts; no metrics.
+    let public = reqwest::get(server.url("/@switchboard/health")).await.unwrap();
+    assert_eq!(public.status(), 200);
+    let public: serde_json::Value = serde_json::from_str(&public.text().await.unwrap()).unwrap();
+    assert_eq!(public, serde_json::json!({ "status": "ok" }));
+    for path in ["/@switchboard/metrics", "/@switchboard/other"] {
+        let refused = reqwest::get(server.url(path)).await.unwrap();
+        assert_eq!(refused.status(), 403, "{path}");
+        assert!(!refused.text().await.unwrap().contains("switchboard_"), "{path}");
+    }
     server.shutdown().await;
 }
 
