@@ -102,7 +102,7 @@ fn split_marker(s: &str) -> Option<&str> {
 pub struct Call<'a> {
     pub op: Op,
     pub id: ConnectionId,
-    /// The API of an `/@apis/{apiId}/…` path.
+    /// The API reached: that of an `/@apis/{apiId}/…` path, or the configured API the stage and `Host` choose.
     pub api: Option<&'a str>,
     /// The stage of the request path, if it had one.
     pub stage: Option<&'a str>,
@@ -112,18 +112,26 @@ impl<'a> Call<'a> {
     /// Checks a request whose signature was verified: a known method (else 403), a known stage of the configured
     /// APIs (else 403; the caller checks the stage of an `/@apis/{apiId}/…` path) and a well-formed connection id
     /// (else 400).
-    pub fn parse(apis: &ApiSet, method: &Method, target: &Target<'a>) -> Result<Call<'a>, ApiError> {
+    ///
+    /// The API reached is chosen as an upgrade chooses it: at `/{stage}/@connections/…`, the API of that stage whose
+    /// id is the first label of `host` (`{apiId}.execute-api.…`), else the first declared with the stage; at
+    /// `/@connections/…`, the API `host` names, if any (else connections of every API are reachable).
+    pub fn parse(
+        apis: &'a ApiSet,
+        method: &Method,
+        target: &Target<'a>,
+        host: Option<&str>,
+    ) -> Result<Call<'a>, ApiError> {
         let op = Op::of(method).ok_or_else(ApiError::forbidden)?;
-        if let Some(stage) = target.stage
-            && target.api.is_none()
-            && apis.apis().all(|api| api.stage(stage).is_none())
-        {
-            return Err(ApiError::forbidden());
-        }
+        let api = match (target.api, target.stage) {
+            (Some(api), _) => Some(api),
+            (None, Some(stage)) => Some(apis.resolve_id(stage, host).ok_or_else(ApiError::forbidden)?),
+            (None, None) => apis.named_by_host(host),
+        };
         let id_text: Cow<'_, str> = percent_decode_str(target.raw_id).decode_utf8_lossy();
         let id = ConnectionId::parse(&id_text)
             .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, format!("Invalid connectionId: {id_text}")))?;
-        Ok(Call { op, id, api: target.api, stage: target.stage })
+        Ok(Call { op, id, api, stage: target.stage })
     }
 }
 

@@ -58,6 +58,8 @@ pub struct Raw {
     pub send_body: Option<Vec<u8>>,
     /// Sent without being signed (as SDKs send `amz-sdk-invocation-id`).
     pub unsigned_headers: Vec<(&'static str, String)>,
+    /// The `Host` signed and sent instead of the server's address (`{apiId}.execute-api.…`).
+    pub host: Option<String>,
 }
 
 impl Raw {
@@ -72,11 +74,12 @@ impl Raw {
             time: time::OffsetDateTime::now_utc(),
             send_body: None,
             unsigned_headers: Vec::new(),
+            host: None,
         }
     }
 
     pub async fn send(self, server: &TestServer) -> reqwest::Response {
-        let host = server.addr.to_string();
+        let host = self.host.clone().unwrap_or_else(|| server.addr.to_string());
         let mut headers = http::HeaderMap::new();
         headers.insert(http::header::HOST, host.parse().unwrap());
         if self.sign {

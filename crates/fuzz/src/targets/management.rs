@@ -63,7 +63,9 @@ pub fn management_path(data: &[u8]) {
     }
     if let Some(target) = Target::parse(&path) {
         let method = Method::from_bytes(request.method.as_bytes()).unwrap_or(Method::PUT);
-        match Call::parse(&fixture.apis, &method, &target) {
+        // The Host chooses between the two APIs with a `prod` stage as it would for an upgrade.
+        let host = request.body.first().map(|b| if b % 2 == 0 { "a.localhost" } else { "b.execute-api.localhost" });
+        match Call::parse(&fixture.apis, &method, &target, host) {
             Ok(call) => {
                 let body = Bytes::copy_from_slice(request.body);
                 match apply_within(&fixture.hub, call.op, call.id, call.api, call.stage, body) {

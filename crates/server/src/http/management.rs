@@ -1,7 +1,8 @@
 //! The `@connections` management API over HTTP: reads and verifies the request, then runs the operation of
 //! [`apigw::management`] here or, for another node's connection, through the cluster.
 //!
-//! Under `/@apis/{apiId}/{stage}/…` only that API's connections are reachable; a name that serves nothing answers
+//! A call reaches only the connections of the API it names: the configured API its stage and `Host` choose, as
+//! for an upgrade ([`Call::parse`]). Under `/@apis/{apiId}/{stage}/…` only that API's connections are reachable; a name that serves nothing answers
 //! 410 like a connection that is gone (a deleted API's or stage's connections answer 410 from then on).
 
 use std::sync::Arc;
@@ -40,7 +41,9 @@ async fn serve(
         BodyError::Unreadable => ApiError::new(ErrorCode::BadRequest, "Could not read the request body"),
     })?;
     auth::verify(state, parts, &body, EXECUTE_API)?;
-    let call = Call::parse(&state.apis, &parts.method, target)?;
+    // The `Host` chooses the API as it does for upgrades (`{apiId}.execute-api.…`); HTTP/2 carries it as `:authority`.
+    let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).or(parts.uri.host());
+    let call = Call::parse(&state.apis, &parts.method, target, host)?;
     // The connection id names the node that holds it; another node's connections are reached through the cluster.
     let reply = if call.id.node() == state.cluster.node() {
         apigw::management::apply_within(&state.hub, call.op, call.id, call.api, call.stage, body)?
