@@ -332,6 +332,18 @@ impl Config {
                 .max_connections_per_address
                 .or(f.max_connections_per_address)
                 .unwrap_or(10_000),
+            max_unauthenticated_requests: l
+                .max_unauthenticated_requests
+                .or(f.max_unauthenticated_requests)
+                .unwrap_or(1024),
+            max_unauthenticated_requests_per_address: l
+                .max_unauthenticated_requests_per_address
+                .or(f.max_unauthenticated_requests_per_address)
+                .unwrap_or(256),
+            new_connections_per_second_per_address: l
+                .new_connections_per_second_per_address
+                .or(f.new_connections_per_second_per_address)
+                .unwrap_or(100),
         };
         if limits.max_frame_bytes == 0 || limits.max_message_bytes < limits.max_frame_bytes {
             bail!("limits: max_frame_bytes must be positive and at most max_message_bytes");
@@ -350,6 +362,8 @@ impl Config {
             limits.max_pending_connections_per_address,
             limits.max_connections,
             limits.max_connections_per_address,
+            limits.max_unauthenticated_requests,
+            limits.max_unauthenticated_requests_per_address,
         ];
         if counts.contains(&0) || limits.http2_max_streams == 0 {
             bail!("limits: connection bounds must be positive");

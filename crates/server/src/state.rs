@@ -50,6 +50,10 @@ pub struct AppState {
     pub keys: Option<Keyring>,
     pub metrics: Metrics,
     pub connect_limit: TokenBucket,
+    /// New connections per second from one client address.
+    pub(crate) connect_limit_per_address: crate::ratelimit::PerAddress,
+    /// Signed API requests whose signature is not verified yet (`http::auth::check_head`).
+    pub(crate) unauthenticated: Gate,
     /// Live WebSocket connections of both kinds, bounded in total and per client address.
     pub(crate) sockets: Gate,
     /// Sessions, `$disconnect` calls and in-flight integrations; shutdown waits for them.
@@ -91,7 +95,12 @@ impl AppState {
         let ws_config = hub::session::websocket_config(limits.max_message_bytes, limits.max_frame_bytes);
         Arc::new(AppState {
             connect_limit: TokenBucket::new(limits.new_connections_per_second),
+            connect_limit_per_address: crate::ratelimit::PerAddress::new(limits.new_connections_per_second_per_address),
             sockets: Gate::new(limits.max_connections, limits.max_connections_per_address),
+            unauthenticated: Gate::new(
+                limits.max_unauthenticated_requests,
+                limits.max_unauthenticated_requests_per_address,
+            ),
             hub,
             control,
             apigatewayv2,

@@ -58,6 +58,18 @@ pub struct LimitArgs {
     /// Live WebSocket connections per client address; past it handshakes answer 429 [default: 10000].
     #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS_PER_ADDRESS", value_name = "N")]
     pub max_connections_per_address: Option<usize>,
+    /// Signed API requests whose signature is not verified yet (their body being read), in total; past it they
+    /// answer 429 [default: 1024].
+    #[arg(long, env = "SWITCHBOARD_MAX_UNAUTHENTICATED_REQUESTS", value_name = "N")]
+    pub max_unauthenticated_requests: Option<usize>,
+    /// Signed API requests whose signature is not verified yet, per client address; past it they answer 429
+    /// [default: 256].
+    #[arg(long, env = "SWITCHBOARD_MAX_UNAUTHENTICATED_REQUESTS_PER_ADDRESS", value_name = "N")]
+    pub max_unauthenticated_requests_per_address: Option<usize>,
+    /// New WebSocket connections accepted per second from one client address, with a burst of the same size;
+    /// 0 = unlimited [default: 100]. A chat handshake counts only once its token's signature checked out.
+    #[arg(long, env = "SWITCHBOARD_NEW_CONNECTIONS_PER_SECOND_PER_ADDRESS", value_name = "N")]
+    pub new_connections_per_second_per_address: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -79,6 +91,9 @@ pub struct FileLimits {
     pub http2_max_streams: Option<u32>,
     pub max_connections: Option<usize>,
     pub max_connections_per_address: Option<usize>,
+    pub max_unauthenticated_requests: Option<usize>,
+    pub max_unauthenticated_requests_per_address: Option<usize>,
+    pub new_connections_per_second_per_address: Option<u32>,
 }
 
 /// Effective limits.
@@ -105,6 +120,11 @@ pub struct Limits {
     /// Live WebSocket connections: in total, and per client address.
     pub max_connections: usize,
     pub max_connections_per_address: usize,
+    /// Signed API requests not verified yet (their body being read): in total, and per client address.
+    pub max_unauthenticated_requests: usize,
+    pub max_unauthenticated_requests_per_address: usize,
+    /// New connections per second from one address (0: unlimited).
+    pub new_connections_per_second_per_address: u32,
 }
 
 /// The smallest `max_header_bytes`: hyper's read buffer never holds less.

@@ -20,6 +20,9 @@ fn defaults() {
     assert_eq!(config.limits.idle_timeout, Duration::from_secs(600));
     assert_eq!(config.limits.max_connection, Duration::from_secs(7200));
     assert!(!config.insecure_no_auth);
+    assert_eq!(config.limits.new_connections_per_second_per_address, 100);
+    assert_eq!(config.limits.max_unauthenticated_requests, 1024);
+    assert_eq!(config.limits.max_unauthenticated_requests_per_address, 256);
 }
 
 #[test]

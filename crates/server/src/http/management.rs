@@ -5,6 +5,7 @@
 //! for an upgrade ([`Call::parse`]). Under `/@apis/{apiId}/{stage}/…` only that API's connections are reachable; a name that serves nothing answers
 //! 410 like a connection that is gone (a deleted API's or stage's connections answer 410 from then on).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use apigw::management::{Call, Op, Target};
@@ -19,20 +20,23 @@ use crate::state::AppState;
 
 pub(super) async fn handle(
     state: &Arc<AppState>,
+    peer: IpAddr,
     parts: &Parts,
     body: Incoming,
     target: &Target<'_>,
 ) -> Response<Body> {
     let operation = Op::of(&parts.method).map_or("Unknown", Op::name);
-    counted(state, operation, serve(state, parts, body, target).await)
+    counted(state, operation, serve(state, peer, parts, body, target).await)
 }
 
 async fn serve(
     state: &Arc<AppState>,
+    peer: IpAddr,
     parts: &Parts,
     body: Incoming,
     target: &Target<'_>,
 ) -> Result<Response<Body>, ApiError> {
+    let (body, _unverified) = auth::check_head(state, peer, parts, body, EXECUTE_API)?;
     let limit = state.config.limits.max_message_bytes;
     let body = read_body(body, limit).await.map_err(|err| match err {
         BodyError::TooLarge => {

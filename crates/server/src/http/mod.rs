@@ -63,7 +63,7 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
         Front::Reserved(rest) => reserved(state, rest),
         // No extension operation exists yet: the slot answers as unknown reserved paths always have.
         Front::Extension(_) => error_response(&ApiError::forbidden()),
-        Front::Management(target) => management::handle(state, &parts, body, &target).await,
+        Front::Management(target) => management::handle(state, peer.ip(), &parts, body, &target).await,
         Front::ChatSocket => {
             let req = Request::from_parts(parts, body);
             socket::accept_websocket::<ChatSocket>(state, peer, req, request_id).await
@@ -72,9 +72,9 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
             let req = Request::from_parts(parts, body);
             socket::accept_websocket::<ApiSocket>(state, peer, req, request_id).await
         }
-        Front::Service(Service::IvsChat) => control::handle(state, &parts, body).await,
-        Front::Service(Service::ApiGateway) => apigatewayv2::handle(state, &parts, body).await,
-        Front::Service(Service::Lambda) => lambda::handle(state, &parts, body).await,
+        Front::Service(Service::IvsChat) => control::handle(state, peer.ip(), &parts, body).await,
+        Front::Service(Service::ApiGateway) => apigatewayv2::handle(state, peer.ip(), &parts, body).await,
+        Front::Service(Service::Lambda) => lambda::handle(state, peer.ip(), &parts, body).await,
         Front::Forbidden => error_response(&ApiError::forbidden()),
     }
 }
@@ -110,7 +110,7 @@ const BODY_DEADLINE: Duration = Duration::from_secs(30);
 /// How many bytes past its limit a body is read and thrown away, so that a client that sends all of it (with or
 /// without `Expect: 100-continue`) reads the 413 instead of a reset connection. A body declared longer still is
 /// answered without being read, and a longer one is answered once this much was thrown away; both close the connection.
-const DISCARD_LIMIT: u64 = 1 << 20;
+pub(crate) const DISCARD_LIMIT: u64 = 1 << 20;
 
 /// Why a request body could not be read.
 #[derive(Debug, PartialEq, Eq)]

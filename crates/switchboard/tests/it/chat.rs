@@ -893,7 +893,11 @@ async fn a_stalled_member_is_disconnected_without_delaying_the_others() {
 async fn a_room_of_1000_members_receives_every_message_in_order() {
     const MEMBERS: usize = 1000;
     const MESSAGES: usize = 20;
-    let server = TestServer::start("", |a| a.limits.new_connections_per_second = Some(0)).await;
+    let server = TestServer::start("", |a| {
+        a.limits.new_connections_per_second = Some(0);
+        a.limits.new_connections_per_second_per_address = Some(0);
+    })
+    .await;
     let sdk = server.chat_sdk();
     let arn = room(&sdk).await;
 

@@ -3,6 +3,7 @@
 
 #![allow(unreachable_pub)]
 
+mod abuse;
 mod apigatewayv2;
 mod authorizers;
 mod chat;
