@@ -955,3 +955,20 @@ async fn a_room_of_1000_members_receives_every_message_in_order() {
     eprintln!("1,000 members: tokens and handshakes in {joined:?}; {} deliveries in {delivered:?}", MEMBERS * MESSAGES);
     server.shutdown().await;
 }
+
+/// A chat handshake that is not WebSocket version 13 answers 400 (and names the version it wants).
+#[tokio::test]
+async fn a_handshake_of_another_websocket_version_answers_400() {
+    let server = TestServer::start("", |_| {}).await;
+    let request = reqwest::Client::new()
+        .get(server.url("/"))
+        .header("upgrade", "websocket")
+        .header("connection", "upgrade")
+        .header("sec-websocket-version", "8")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-protocol", "token");
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["sec-websocket-version"], "13");
+    server.shutdown().await;
+}

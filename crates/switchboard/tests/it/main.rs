@@ -22,6 +22,7 @@ mod readme;
 mod remote;
 mod runtime_clients;
 mod serve;
+mod shutdown;
 mod templates;
 mod terraform;
 

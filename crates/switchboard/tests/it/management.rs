@@ -80,6 +80,16 @@ async fn signature_refusals() {
     let (status, error_type, body) = parts(old.send(&server).await).await;
     assert_eq!((status, error_type.as_str()), (403, "InvalidSignatureException"));
     assert!(body.contains("Signature expired"), "{body}");
+
+    // An Authorization header without its SignedHeaders and Signature: AWS's 400.
+    let incomplete = "AWS4-HMAC-SHA256 Credential=AKIDSWITCHBOARDTEST1/20240101/us-east-1/execute-api/aws4_request";
+    let raw = Raw {
+        sign: false,
+        unsigned_headers: vec![("authorization", incomplete.to_owned()), ("x-amz-date", "20240101T000000Z".to_owned())],
+        ..Raw::new("GET", path.clone())
+    };
+    let (status, error_type, body) = parts(raw.send(&server).await).await;
+    assert_eq!((status, error_type.as_str()), (400, "IncompleteSignatureException"), "{body}");
     server.shutdown().await;
 }
 
