@@ -306,9 +306,8 @@ async fn wait_for_status(server: &TestServer, status: &str, within: Duration) ->
 #[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
 async fn redis_restart_degrades_nodes_then_they_recover_by_themselves() {
     let mut env = ClusterEnv::get();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut redis = PrivateRedis::start(port);
-    env.redis = format!("redis://127.0.0.1:{}/", redis.port);
+    let mut redis = PrivateRedis::start();
+    env.redis = redis.url();
     let mut backend = Backend::ok().await;
     let a = node(&env, &backend).await;
     let b = node(&env, &backend).await;
@@ -332,7 +331,7 @@ async fn redis_restart_degrades_nodes_then_they_recover_by_themselves() {
     assert_eq!((status, error.as_str()), (500, "InternalServerException"));
 
     // Redis comes back empty: the nodes reconnect, resubscribe, prove it with a canary and register again.
-    let _redis = PrivateRedis::start(port);
+    redis.restart();
     for n in [&a, &b] {
         let h = wait_for_status(n, "ok", Duration::from_secs(10)).await;
         let cluster = &h["cluster"];
