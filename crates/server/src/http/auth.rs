@@ -59,6 +59,10 @@ pub(crate) fn check_head(
     let checked =
         Verifier::new(service).check_head(&SignedRequest::from_parts(parts, &[]), &lookup, OffsetDateTime::now_utc());
     if let Err(err) = checked {
+        // A client that waits for `100 Continue` sends no body after a final answer: nothing to drain.
+        if parts.headers.get(http::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue")) {
+            return Err(refusal(&err));
+        }
         let shutdown = state.shutdown.clone();
         state.tasks.spawn(async move {
             tokio::select! {

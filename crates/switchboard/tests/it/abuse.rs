@@ -54,6 +54,13 @@ async fn heads_that_cannot_authenticate_are_refused_before_the_body() {
         // The body follows the answer and is read and thrown away, not refused with a reset.
         tcp.write_all(&vec![b'x'; len]).await.unwrap();
     }
+    // A client that waits for `100 Continue` gets the final answer instead, and sends no body.
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    let waiting =
+        format!("POST {path} HTTP/1.1\r\nhost: localhost\r\ncontent-length: {len}\r\nexpect: 100-continue\r\n\r\n");
+    tcp.write_all(waiting.as_bytes()).await.unwrap();
+    let answer = read_answer_head(&mut tcp).await;
+    assert!(answer.starts_with("HTTP/1.1 403 "), "{answer}");
     // A head that passes is read as before: a wrong body fails the signature itself.
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
     tcp.write_all(signed_head(&server, path, 5, "", (AKID, now)).as_bytes()).await.unwrap();
