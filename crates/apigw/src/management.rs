@@ -106,7 +106,7 @@ fn split_marker(s: &str) -> Option<&str> {
 pub struct Call<'a> {
     pub op: Op,
     pub id: ConnectionId,
-    /// The API of an `/@apis/{apiId}/…` path.
+    /// The API reached: that of an `/@apis/{apiId}/…` path, or the configured API the stage and `Host` choose.
     pub api: Option<&'a str>,
     /// The stage of the request path, if it had one.
     pub stage: Option<&'a str>,
@@ -116,25 +116,35 @@ impl<'a> Call<'a> {
     /// Checks a request whose signature was verified: a known method (else 403), a known stage of the configured
     /// APIs (else 403; the caller checks the stage of an `/@apis/{apiId}/…` path) and a well-formed connection id
     /// (else 400).
-    pub fn parse(apis: &ApiSet, method: &Method, target: &Target<'a>) -> Result<Call<'a>, ApiError> {
+    ///
+    /// The API reached is chosen as an upgrade chooses it: at `/{stage}/@connections/…`, the API of that stage whose
+    /// id is the first label of `host` (`{apiId}.execute-api.…`), else the first declared with the stage; at
+    /// `/@connections/…`, the API `host` names, if any (else connections of every API are reachable).
+    pub fn parse(
+        apis: &'a ApiSet,
+        method: &Method,
+        target: &Target<'a>,
+        host: Option<&str>,
+    ) -> Result<Call<'a>, ApiError> {
         let op = Op::of(method).ok_or_else(ApiError::forbidden)?;
-        check_stage(apis, target.api, target.stage)?;
+        let api = reached(apis, target.api, target.stage, host)?;
         let id_text: Cow<'_, str> = percent_decode_str(target.raw_id).decode_utf8_lossy();
-        Ok(Call { op, id: parse_id(&id_text)?, api: target.api, stage: target.stage })
+        Ok(Call { op, id: parse_id(&id_text)?, api, stage: target.stage })
     }
 }
 
 impl<'a> Call<'a> {
     /// Checks a verified CloseConnection extension call (its body's members checked against the model already):
-    /// the stage as [`Call::parse`] does, the close code and reason ([`CloseInput::read`]) and the connection id.
+    /// the API reached as [`Call::parse`] chooses it, the close code and reason ([`CloseInput::read`]) and the
+    /// connection id.
     pub fn close(
-        apis: &ApiSet,
-        api: Option<&'a str>,
-        stage: Option<&'a str>,
+        apis: &'a ApiSet,
+        (api, stage): (Option<&'a str>, Option<&'a str>),
+        host: Option<&str>,
         connection_id: &str,
         body: &[u8],
     ) -> Result<Call<'a>, ApiError> {
-        check_stage(apis, api, stage)?;
+        let api = reached(apis, api, stage, host)?;
         // Checked here, so that a bad code or reason is refused before a call goes to another node.
         CloseInput::read(body)?;
         Ok(Call { op: Op::Close, id: parse_id(connection_id)?, api, stage })
@@ -147,12 +157,20 @@ pub fn parse_id(text: &str) -> Result<ConnectionId, ApiError> {
         .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, format!("Invalid connectionId: {text}")))
 }
 
-/// The stage of a management path must be one of the configured APIs' (else 403, as API Gateway answers an unknown
-/// stage); the stage of an `/@apis/{apiId}/…` path is checked by whoever serves that API.
-pub fn check_stage(apis: &ApiSet, api: Option<&str>, stage: Option<&str>) -> Result<(), ApiError> {
-    match stage {
-        Some(stage) if api.is_none() && apis.apis().all(|a| a.stage(stage).is_none()) => Err(ApiError::forbidden()),
-        _ => Ok(()),
+/// The API a management call reaches, chosen as an upgrade chooses it: that of an `/@apis/{apiId}/…` path (whose
+/// stage is checked by whoever serves that API); at `/{stage}/…`, the configured API of that stage whose id is the
+/// first label of `host`, else the first declared with the stage (403 when none has it, as API Gateway answers an
+/// unknown stage); at `/@connections/…`, the API `host` names, if any (else connections of every API are reachable).
+pub fn reached<'a>(
+    apis: &'a ApiSet,
+    api: Option<&'a str>,
+    stage: Option<&'a str>,
+    host: Option<&str>,
+) -> Result<Option<&'a str>, ApiError> {
+    match (api, stage) {
+        (Some(api), _) => Ok(Some(api)),
+        (None, Some(stage)) => apis.resolve_id(stage, host).map(Some).ok_or_else(ApiError::forbidden),
+        (None, None) => Ok(apis.named_by_host(host)),
     }
 }
 

@@ -242,13 +242,28 @@ impl ApiSet {
     /// The API serving `stage`; when several do, the one whose id is the first label of `host`, else the first
     /// declared.
     pub fn resolve(&self, stage: &str, host: Option<&str>) -> Option<(Arc<ApiRuntime>, &Stage)> {
+        let chosen = self.chosen(stage, host)?;
+        let stage = chosen.stage(stage)?;
+        Some((chosen.clone(), stage))
+    }
+
+    /// The id of the API [`ApiSet::resolve`] chooses: the one a management call at `/{stage}/@connections/…` with
+    /// this `host` reaches, as an upgrade to `/{stage}` with it would have connected to.
+    pub fn resolve_id(&self, stage: &str, host: Option<&str>) -> Option<&str> {
+        self.chosen(stage, host).map(|api| api.api.api_id.as_str())
+    }
+
+    /// The API the first label of `host` names, if one is configured.
+    pub fn named_by_host(&self, host: Option<&str>) -> Option<&str> {
+        let wanted = host.and_then(|h| h.split('.').next())?;
+        self.by_id(wanted).map(|api| api.api.api_id.as_str())
+    }
+
+    fn chosen(&self, stage: &str, host: Option<&str>) -> Option<&Arc<ApiRuntime>> {
         let wanted = host.and_then(|h| h.split('.').next());
         let mut candidates = self.apis.iter().filter(|a| a.stage(stage).is_some());
         let first = candidates.next()?;
-        let chosen =
-            std::iter::once(first).chain(candidates).find(|a| Some(a.api.api_id.as_str()) == wanted).unwrap_or(first);
-        let stage = chosen.stage(stage)?;
-        Some((chosen.clone(), stage))
+        Some(std::iter::once(first).chain(candidates).find(|a| Some(a.api.api_id.as_str()) == wanted).unwrap_or(first))
     }
 
     pub fn by_id(&self, api_id: &str) -> Option<&Arc<ApiRuntime>> {

@@ -90,7 +90,8 @@ impl Server {
                     .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
                     .arg(&dir)
                     .args(["--access-key-id", ACCESS_KEY_ID, "--secret-access-key", SECRET_ACCESS_KEY])
-                    .args(["--new-connections-per-second", "0", "--shutdown-grace-secs", "1"])
+                    .args(["--new-connections-per-second", "0", "--new-connections-per-second-per-address", "0"])
+                    .args(["--shutdown-grace-secs", "1"])
                     .env("SWITCHBOARD_LOG", "warn");
                 if let Some(url) = &options.connect_route {
                     command.arg("--route").arg(format!("$connect={url}"));

@@ -167,9 +167,8 @@ async fn wait_for(bus: &dyn PubSub, health: Health, within: Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server on PATH (a private one is started)"]
 async fn redis_restart_degrades_then_recovers_and_counts_the_loss() {
-    let port = PrivateRedis::free_port();
-    let mut redis = PrivateRedis::start(port);
-    let url = format!("redis://127.0.0.1:{}/", redis.port);
+    let mut redis = PrivateRedis::start();
+    let url = redis.url();
     let ns = namespace();
     let a = connect(Some(&url), &ns, &Background::new()).await.unwrap().pubsub().clone();
     let b = connect(Some(&url), &ns, &Background::new()).await.unwrap().pubsub().clone();
@@ -185,7 +184,7 @@ async fn redis_restart_degrades_then_recovers_and_counts_the_loss() {
     }
     assert!(a.canary(Duration::from_millis(300)).await.is_err(), "a canary cannot pass while Redis is away");
 
-    let _redis = PrivateRedis::start(port);
+    redis.restart();
     wait_for(a.as_ref(), Health::Connected, Duration::from_secs(10)).await;
     wait_for(b.as_ref(), Health::Connected, Duration::from_secs(10)).await;
     // Resubscribed by itself: new messages arrive, and the gap is counted.

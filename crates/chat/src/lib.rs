@@ -273,6 +273,15 @@ impl ChatService {
         &self.config
     }
 
+    /// Checks a handshake's token without redeeming it — its form, signature and expiry — so that a forged one is
+    /// refused before it costs anything.
+    pub fn check_token(&self, token: &str) -> Result<(), Refusal> {
+        if token.is_empty() {
+            return Err(Refusal::ChatTokenMissing);
+        }
+        self.tokens.verify(token, OffsetDateTime::now_utc()).map(|_| ()).map_err(token::TokenError::refusal)
+    }
+
     /// Redeems the token of a handshake (the `Sec-WebSocket-Protocol` value; `""` when there was none) and loads
     /// its room; a user banned from the room (an extension) is refused 403 without using the token up. The token counts as used from here on, on every node sharing the store and after restarts: its use
     /// is on disk before the handshake goes on, and when it cannot be recorded the handshake is refused (503,

@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:4510].
     #[arg(long, env = "SWITCHBOARD_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Address of the admin listener, which serves /@switchboard/health in full and /@switchboard/metrics
+    /// [default: 127.0.0.1 at the --listen port + 1, an ephemeral port when that one is].
+    #[arg(long, env = "SWITCHBOARD_ADMIN_LISTEN", value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
     /// Directory for credentials and data [default: $XDG_DATA_HOME/switchboard or ~/.local/share/switchboard].
     #[arg(long, env = "SWITCHBOARD_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -147,6 +151,7 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub listen: Option<SocketAddr>,
+    pub admin_listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub region: Option<String>,
     pub account_id: Option<String>,
@@ -221,6 +226,8 @@ pub struct TlsFiles {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// The admin listener: full health and metrics.
+    pub admin_listen: SocketAddr,
     pub data_dir: PathBuf,
     pub region: String,
     pub account_id: String,
@@ -334,9 +341,11 @@ impl Config {
                 region: region.clone(),
             },
         )?;
+        let listen = args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default"));
         Ok(Config {
             functions,
-            listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            listen,
+            admin_listen: args.admin_listen.or(file.admin_listen).unwrap_or_else(|| default_admin_listen(listen)),
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(default_data_dir),
             region,
             account_id,
@@ -365,6 +374,16 @@ impl Config {
             watch,
         })
     }
+}
+
+/// The admin listener's default: loopback, at the public listener's port + 1, or an ephemeral port when the public
+/// one is ephemeral (or the last port).
+pub fn default_admin_listen(listen: SocketAddr) -> SocketAddr {
+    let port = match listen.port() {
+        0 | u16::MAX => 0,
+        port => port + 1,
+    };
+    SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port))
 }
 
 /// The longest duration any setting may have: a year. Longer ones mean "never" to a person, and would overflow the

@@ -1,4 +1,4 @@
-//! Prometheus metrics of a node, served on the reserved path `/@switchboard/metrics`.
+//! Prometheus metrics of a node, served on the admin listener's `/@switchboard/metrics` (never the public one).
 
 use hub::CloseCause;
 use hub::session::EndCause;

@@ -59,10 +59,8 @@ fn print_banner(server: &Server) {
         let arn = functions::arn::function_arn(&config.region, &config.account_id, &spec.name);
         println!("  Function {} ({}): {arn}   code {}", spec.name, spec.runtime.name(), spec.code_dir.display());
     }
-    println!(
-        "  Health: {}://{addr}/@switchboard/health   Metrics: {}://{addr}/@switchboard/metrics",
-        scheme.1, scheme.1
-    );
+    let admin = server.admin_addr();
+    println!("  Health: http://{admin}/@switchboard/health   Metrics: http://{admin}/@switchboard/metrics");
     if let Some(applied) = state.stack.applied.lock().as_ref() {
         println!();
         for line in applied.report() {

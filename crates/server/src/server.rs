@@ -27,6 +27,7 @@ use crate::state::{AppState, ControlPlanes};
 pub struct Server {
     state: Arc<AppState>,
     local_addr: SocketAddr,
+    admin_addr: SocketAddr,
     accept_loop: tokio::task::JoinHandle<()>,
     key_source: Option<KeySource>,
     /// The bus supervisor, the chat log writer and room listeners: stopped last, once connections are gone.
@@ -89,6 +90,10 @@ impl Server {
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
+        let admin_listener = TcpListener::bind(config.admin_listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (--admin-listen)", config.admin_listen))?;
+        let admin_addr = admin_listener.local_addr()?;
         let apigatewayv2 =
             apigatewayv2::ControlPlane::new(store.clone(), apigatewayv2_config(&config, local_addr, &pagination_key));
         // The template's APIs are defined before the listener accepts, so that its URLs work once printed; its
@@ -116,11 +121,18 @@ impl Server {
         crate::stack::watch(&state, &background);
         Cluster::start(&state);
         let accept_loop = state.tasks.spawn(accept_loop(listener, tls, state.clone()));
-        Ok(Server { state, local_addr, accept_loop, key_source, background })
+        // The admin listener outlives connection work, so that its health says `shutting-down` while they drain.
+        background.spawn(crate::http::accept_admin(admin_listener, state.clone(), background.clone()));
+        Ok(Server { state, local_addr, admin_addr, accept_loop, key_source, background })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The admin listener's address: full health and metrics.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
     }
 
     pub fn state(&self) -> &Arc<AppState> {

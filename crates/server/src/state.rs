@@ -53,6 +53,10 @@ pub struct AppState {
     /// `@connections` calls per second on this node (`--management-requests-per-second`; AWS's account throttle in
     /// strict mode).
     pub management_limit: TokenBucket,
+    /// New connections per second from one client address.
+    pub(crate) connect_limit_per_address: crate::ratelimit::PerAddress,
+    /// Signed API requests whose signature is not verified yet (`http::auth::check_head`).
+    pub(crate) unauthenticated: Gate,
     /// Live WebSocket connections of both kinds, bounded in total and per client address.
     pub(crate) sockets: Gate,
     /// Sessions, `$disconnect` calls and in-flight integrations; shutdown waits for them.
@@ -95,7 +99,12 @@ impl AppState {
         Arc::new(AppState {
             connect_limit: TokenBucket::new(limits.new_connections_per_second),
             management_limit: TokenBucket::with_burst(limits.management_requests_per_second, limits.management_burst()),
+            connect_limit_per_address: crate::ratelimit::PerAddress::new(limits.new_connections_per_second_per_address),
             sockets: Gate::new(limits.max_connections, limits.max_connections_per_address),
+            unauthenticated: Gate::new(
+                limits.max_unauthenticated_requests,
+                limits.max_unauthenticated_requests_per_address,
+            ),
             hub,
             control,
             apigatewayv2,

@@ -128,11 +128,34 @@ impl Verifier {
         credentials: &C,
         now: OffsetDateTime,
     ) -> Result<Principal, SigV4Error> {
+        self.run(request, credentials, now, Depth::Full)
+    }
+
+    /// Everything [`Verifier::verify`] checks before it needs the body: the signature's form and parameters, the
+    /// credential scope (service, region, date), the time window and a known access key. A request that passes may
+    /// still fail [`Verifier::verify`]; one that fails here fails it with the same error. The body of `request` is
+    /// not read.
+    pub fn check_head<C: SecretLookup + ?Sized>(
+        &self,
+        request: &SignedRequest<'_>,
+        credentials: &C,
+        now: OffsetDateTime,
+    ) -> Result<(), SigV4Error> {
+        self.run(request, credentials, now, Depth::Head).map(|_| ())
+    }
+
+    fn run<C: SecretLookup + ?Sized>(
+        &self,
+        request: &SignedRequest<'_>,
+        credentials: &C,
+        now: OffsetDateTime,
+        depth: Depth,
+    ) -> Result<Principal, SigV4Error> {
         let now = now.unix_timestamp();
         let raw_query = request.raw_query.unwrap_or_default();
         if let Some(value) = request.headers.get(http::header::AUTHORIZATION) {
             let authorization = String::from_utf8_lossy(value.as_bytes());
-            return self.verify_header(request, &authorization, raw_query, credentials, now);
+            return self.verify_header(request, &authorization, raw_query, credentials, (now, depth));
         }
         let pairs = parse_query(raw_query);
         let presigned = pairs.iter().any(|p| {
@@ -141,7 +164,7 @@ impl Verifier {
         if !presigned {
             return Err(SigV4Error::MissingAuthenticationToken);
         }
-        self.verify_query(request, pairs, credentials, now)
+        self.verify_query(request, pairs, credentials, (now, depth))
     }
 
     fn verify_header<C: SecretLookup + ?Sized>(
@@ -150,7 +173,7 @@ impl Verifier {
         authorization: &str,
         raw_query: &str,
         credentials: &C,
-        now: i64,
+        (now, depth): (i64, Depth),
     ) -> Result<Principal, SigV4Error> {
         let header = AuthorizationHeader::parse(authorization)?;
         let x_amz_date = request.headers.get("x-amz-date");
@@ -207,7 +230,7 @@ impl Verifier {
         let content_sha256 = request.headers.get("x-amz-content-sha256").map(|v| String::from_utf8_lossy(v.as_bytes()));
         let mut query = parse_query(raw_query);
         sort_query(&mut query);
-        self.finish(request, &claims, &query, content_sha256.as_deref(), false, credentials)
+        self.finish(request, &claims, &query, (content_sha256.as_deref(), false, depth), credentials)
     }
 
     fn verify_query<'q, C: SecretLookup + ?Sized>(
@@ -215,7 +238,7 @@ impl Verifier {
         request: &SignedRequest<'_>,
         mut pairs: Vec<QueryPair<'q>>,
         credentials: &C,
-        now: i64,
+        (now, depth): (i64, Depth),
     ) -> Result<Principal, SigV4Error> {
         // One pass over the pairs; the first occurrence of each parameter wins.
         let mut found: [Option<&'q str>; PRESIGN_PARAMETERS.len()] = [None; PRESIGN_PARAMETERS.len()];
@@ -268,7 +291,7 @@ impl Verifier {
         check_host_signed(&signed_headers)?;
         pairs.retain(|p| !key_is(p.key, X_AMZ_SIGNATURE));
         sort_query(&mut pairs);
-        self.finish(request, &claims, &pairs, content_sha256.as_deref(), true, credentials)
+        self.finish(request, &claims, &pairs, (content_sha256.as_deref(), true, depth), credentials)
     }
 
     /// Checks the credential's shape, service and region.
@@ -344,14 +367,24 @@ impl Verifier {
         request: &SignedRequest<'_>,
         claims: &Claims<'_>,
         query: &[QueryPair<'_>],
-        content_sha256: Option<&str>,
-        presigned: bool,
+        (content_sha256, presigned, depth): (Option<&str>, bool, Depth),
         credentials: &C,
     ) -> Result<Principal, SigV4Error> {
         let scope = &claims.scope;
+        let principal = || Principal {
+            access_key_id: scope.access_key_id.to_owned(),
+            region: scope.region.to_owned(),
+            service: scope.service.to_owned(),
+            session_token: claims.session_token.as_deref().map(str::to_owned),
+            signed_at: OffsetDateTime::from_unix_timestamp(claims.signed_at).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            location: claims.location,
+        };
         let Some(key) = credentials.signing_key(scope.access_key_id, scope.date, scope.region, scope.service) else {
             return Err(SigV4Error::UnrecognizedClient { access_key_id: scope.access_key_id.to_owned() });
         };
+        if depth == Depth::Head {
+            return Ok(principal());
+        }
 
         // The payload hashes to try, in order. A declared hash is the only candidate; a presigned
         // request without one may have been signed with `UNSIGNED-PAYLOAD` (S3-style presigners)
@@ -420,15 +453,15 @@ impl Verifier {
             }
         }
 
-        Ok(Principal {
-            access_key_id: scope.access_key_id.to_owned(),
-            region: scope.region.to_owned(),
-            service: scope.service.to_owned(),
-            session_token: claims.session_token.as_deref().map(str::to_owned),
-            signed_at: OffsetDateTime::from_unix_timestamp(claims.signed_at).unwrap_or(OffsetDateTime::UNIX_EPOCH),
-            location: claims.location,
-        })
+        Ok(principal())
     }
+}
+
+/// How far a check goes: up to the signing key ([`Verifier::check_head`]) or the whole signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Depth {
+    Head,
+    Full,
 }
 
 fn check_host_signed(signed_headers: &str) -> Result<(), SigV4Error> {

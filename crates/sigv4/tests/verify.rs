@@ -1142,3 +1142,38 @@ fn arbitrary_input_never_panics() {
     a.set("x-a", &"v ".repeat(50_000));
     assert_mismatch(a.verify(T0), "huge");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The head check: what can be refused before the body is read.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_head_check_refuses_what_verify_refuses_without_reading_the_body() {
+    let verifier = Verifier::new("execute-api");
+    let head = |req: &Req, now: i64| verifier.check_head(&req.signed(), &keys(), at(now));
+    let a = vector_a();
+    assert_eq!(head(&a, T0), Ok(()));
+    let mut other_body = a.clone();
+    other_body.body = b"not what was signed".to_vec();
+    assert_eq!(head(&other_body, T0), Ok(()), "the body is not looked at");
+    assert!(matches!(other_body.verify(T0), Err(SigV4Error::SignatureMismatch { .. })), "verify still reads it");
+
+    let mut cases: Vec<(Req, i64)> = vec![(a.clone(), T0 + 3600), (a.clone(), T0 - 3600)];
+    let mut unsigned = a.clone();
+    unsigned.headers.remove(http::header::AUTHORIZATION);
+    cases.push((unsigned, T0));
+    for (from, to) in [("AKIDEXAMPLE", "AKIDUNKNOWN"), ("execute-api", "ivschat"), ("20240101/", "20240102/")] {
+        let mut changed = a.clone();
+        let auth = changed.headers[http::header::AUTHORIZATION].to_str().unwrap().replacen(from, to, 1);
+        changed.set("authorization", &auth);
+        cases.push((changed, T0));
+    }
+    let mut garbled = a.clone();
+    garbled.set("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/execute-api/aws4_request");
+    cases.push((garbled, T0));
+    for (req, now) in &cases {
+        let full = req.verify(*now).unwrap_err();
+        assert!(!matches!(full, SigV4Error::SignatureMismatch { .. }), "{full:?}");
+        assert_eq!(head(req, *now), Err(full));
+    }
+}

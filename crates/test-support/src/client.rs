@@ -58,6 +58,8 @@ pub struct Raw {
     pub send_body: Option<Vec<u8>>,
     /// Sent without being signed (as SDKs send `amz-sdk-invocation-id`).
     pub unsigned_headers: Vec<(&'static str, String)>,
+    /// The `Host` signed and sent instead of the server's address (`{apiId}.execute-api.…`).
+    pub host: Option<String>,
 }
 
 impl Raw {
@@ -72,11 +74,12 @@ impl Raw {
             time: time::OffsetDateTime::now_utc(),
             send_body: None,
             unsigned_headers: Vec::new(),
+            host: None,
         }
     }
 
     pub async fn send(self, server: &TestServer) -> reqwest::Response {
-        let host = server.addr.to_string();
+        let host = self.host.clone().unwrap_or_else(|| server.addr.to_string());
         let mut headers = http::HeaderMap::new();
         headers.insert(http::header::HOST, host.parse().unwrap());
         if self.sign {
@@ -110,6 +113,36 @@ impl Raw {
             .await
             .unwrap()
     }
+}
+
+/// The head of an HTTP/1.1 `POST {path}` to `server`, signed for `execute-api` with `akid` (and the test secret) at
+/// `time` over an empty body, declaring `len` body bytes, with `extra` header lines: for tests that send the body
+/// (or not) themselves; the checks made before a body is read never look at it.
+pub fn signed_head(
+    server: &TestServer,
+    path: &str,
+    len: usize,
+    extra: &str,
+    (akid, time): (&str, time::OffsetDateTime),
+) -> String {
+    let host = server.addr.to_string();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::HOST, host.parse().unwrap());
+    let request = sigv4::SignedRequest::new("POST", path, None, &headers, b"");
+    let params = sigv4::SigningParams {
+        access_key_id: akid,
+        secret_access_key: SECRET,
+        session_token: None,
+        region: REGION,
+        service: "execute-api",
+        time,
+    };
+    let signature = sigv4::sign(&request, &params);
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: {host}\r\nx-amz-date: {}\r\nauthorization: {}\r\ncontent-length: {len}\r\n\
+         {extra}\r\n",
+        signature.amz_date, signature.authorization
+    )
 }
 
 /// Status, `x-amzn-ErrorType` and body of a response.

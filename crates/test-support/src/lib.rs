@@ -13,7 +13,7 @@ mod server;
 #[cfg(feature = "harness")]
 pub use backend::{Backend, Reply};
 #[cfg(feature = "harness")]
-pub use client::{Raw, parts, post, recv_close, recv_text, send_text};
+pub use client::{Raw, parts, post, recv_close, recv_text, send_text, signed_head};
 pub use redis::PrivateRedis;
 #[cfg(feature = "harness")]
 pub use server::TestServer;

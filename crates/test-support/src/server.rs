@@ -14,6 +14,8 @@ use crate::{AKID, Backend, REGION, SECRET, Ws};
 pub struct TestServer {
     server: Option<Server>,
     pub addr: SocketAddr,
+    /// The admin listener: full health and metrics.
+    pub admin_addr: SocketAddr,
     dir: Arc<tempfile::TempDir>,
 }
 
@@ -39,8 +41,8 @@ impl TestServer {
         let file: FileConfig = toml::from_str(file_toml).unwrap();
         let config = Config::merge(args, file).unwrap();
         let server = Server::start(config).await.unwrap();
-        let addr = server.local_addr();
-        TestServer { server: Some(server), addr, dir }
+        let (addr, admin_addr) = (server.local_addr(), server.admin_addr());
+        TestServer { server: Some(server), addr, admin_addr, dir }
     }
 
     /// The data directory, to restart a server on it.
@@ -59,6 +61,16 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// A URL of the admin listener (`/@switchboard/health`, `/@switchboard/metrics`).
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.admin_addr)
+    }
+
+    /// The admin listener's metrics, as text.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.admin_url("/@switchboard/metrics")).await.unwrap().text().await.unwrap()
     }
 
     pub async fn connect(&self, path: &str) -> Ws {

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use wire::ErrorCode;
 
 use super::{Call, Op, Reply, Target, apply, apply_within};
+use crate::ApiSet;
 
 #[test]
 fn parses_management_paths() {
@@ -57,15 +58,19 @@ fn checks_method_stage_and_id() {
     });
     let raw = id.id().to_string();
     let target = Target { api: None, stage: Some("prod"), raw_id: &raw };
-    let call = Call::parse(&apis, &Method::DELETE, &target).unwrap();
-    assert_eq!(call, Call { op: Op::Delete, id: id.id(), api: None, stage: Some("prod") });
+    let call = Call::parse(&apis, &Method::DELETE, &target, None).unwrap();
+    assert_eq!(call, Call { op: Op::Delete, id: id.id(), api: Some("a"), stage: Some("prod") });
 
-    let code = |method: Method, target: Target<'_>| Call::parse(&apis, &method, &target).unwrap_err().code;
+    let code = |method: Method, target: Target<'_>| Call::parse(&apis, &method, &target, None).unwrap_err().code;
     assert_eq!(code(Method::PUT, Target { api: None, stage: Some("prod"), raw_id: &raw }), ErrorCode::Forbidden);
     assert_eq!(code(Method::GET, Target { api: None, stage: Some("nostage"), raw_id: &raw }), ErrorCode::Forbidden);
     assert_eq!(code(Method::GET, Target { api: None, stage: None, raw_id: "not-an-id" }), ErrorCode::BadRequest);
     let defined = Target { api: Some("abcdefghij"), stage: Some("nostage"), raw_id: &raw };
-    assert_eq!(Call::parse(&apis, &Method::GET, &defined).unwrap().api, Some("abcdefghij"), "checked by the caller");
+    assert_eq!(
+        Call::parse(&apis, &Method::GET, &defined, None).unwrap().api,
+        Some("abcdefghij"),
+        "checked by the caller"
+    );
     assert_eq!(Op::of(&Method::POST).map(Op::name), Some("PostToConnection"));
 }
 
@@ -92,4 +97,26 @@ fn applies_operations_to_api_connections_only() {
     assert!(gone(apply(&hub, Op::Delete, api.id(), None, Bytes::new())), "already closing");
     hub.unregister(api.id());
     assert!(gone(apply(&hub, Op::Post, api.id(), None, Bytes::new())), "unregistered");
+}
+
+#[test]
+fn the_host_chooses_the_api_a_call_reaches_as_it_chooses_the_api_of_an_upgrade() {
+    let mut two = crate::testing::one_api().apis().map(|api| api.api.clone()).collect::<Vec<_>>();
+    let mut other = two[0].clone();
+    other.api_id = "other".to_owned();
+    two.push(other);
+    let apis = ApiSet::new(two).unwrap();
+    let raw = "L0SM9cOFvHcCIhw=";
+    let staged = Target { api: None, stage: Some("prod"), raw_id: raw };
+    let api =
+        |target: &Target<'static>, host| Call::parse(&apis, &Method::GET, target, host).unwrap().api.map(str::to_owned);
+    assert_eq!(api(&staged, Some("other.execute-api.us-east-1.amazonaws.com")), Some("other".to_owned()));
+    assert_eq!(api(&staged, Some("a.localhost:4510")), Some("a".to_owned()));
+    assert_eq!(api(&staged, Some("localhost:4510")), Some("a".to_owned()), "the first declared, as for an upgrade");
+    assert_eq!(api(&staged, None), Some("a".to_owned()));
+    let stageless = Target { api: None, stage: None, raw_id: raw };
+    assert_eq!(api(&stageless, Some("other.localhost")), Some("other".to_owned()));
+    assert_eq!(api(&stageless, Some("localhost")), None, "a Host that names no API reaches every API");
+    let defined = Target { api: Some("abcdefghij"), stage: Some("prod"), raw_id: raw };
+    assert_eq!(api(&defined, Some("other.localhost")), Some("abcdefghij".to_owned()), "the path's API wins");
 }

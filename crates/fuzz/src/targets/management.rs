@@ -58,9 +58,11 @@ pub fn management_path(data: &[u8]) {
     if let Some((api_id, stage)) = apigw::deployed::endpoint_path(&path) {
         assert!(!api_id.is_empty() && !stage.is_empty() && !stage.contains('/'));
     }
+    // The Host chooses between the two APIs with a `prod` stage as it would for an upgrade.
+    let host = request.body.first().map(|b| if b % 2 == 0 { "a.localhost" } else { "b.execute-api.localhost" });
     if let Some(target) = Target::parse(&path) {
         let method = Method::from_bytes(request.method.as_bytes()).unwrap_or(Method::PUT);
-        match Call::parse(&fixture.apis, &method, &target) {
+        match Call::parse(&fixture.apis, &method, &target, host) {
             Ok(call) => {
                 let body = Bytes::copy_from_slice(request.body);
                 answered(apply_within(&fixture.hub, call.op, call.id, call.api, call.stage, body));
@@ -70,7 +72,7 @@ pub fn management_path(data: &[u8]) {
     }
     if let Some(extension) = ExtensionPath::parse(&path) {
         assert!(!path.starts_with("/@apis/") || extension.api.is_some(), "{extension:?}");
-        if let Some(result) = extension_call(&fixture, &extension, body.as_bytes()) {
+        if let Some(result) = extension_call(&fixture, &extension, host, body.as_bytes()) {
             answered(result);
         }
     }
@@ -78,14 +80,19 @@ pub fn management_path(data: &[u8]) {
 }
 
 /// An extension call of the management API, as the server runs it after the signature check.
-fn extension_call(fixture: &Fixture, path: &ExtensionPath<'_>, body: &[u8]) -> Option<Result<Reply, ApiError>> {
+fn extension_call(
+    fixture: &Fixture,
+    path: &ExtensionPath<'_>,
+    host: Option<&str>,
+    body: &[u8],
+) -> Option<Result<Reply, ApiError>> {
     let (_, operation) = path.operation_of(&aws_models::apigatewaymanagementapi::SERVICE)?;
     let result = aws_models::input::read_body(operation.input, operation.name, body)
         .map_err(|message| ApiError::new(wire::ErrorCode::BadRequest, message))
         .and_then(|input| match Operation::from_name(operation.name) {
             Some(Operation::CloseConnection) => {
                 let id = input.get("ConnectionId").and_then(serde_json::Value::as_str).unwrap_or_default();
-                Call::close(&fixture.apis, path.api, path.stage, id, body)
+                Call::close(&fixture.apis, (path.api, path.stage), host, id, body)
             }
             None => Err(ApiError::forbidden()),
         })

@@ -11,7 +11,8 @@ use store::PostgresSettings;
 #[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Default, clap::Args)]
 pub struct ClusterArgs {
-    /// Cluster: the message bus shared by every node, redis://[:password@]host:port[/db] [default: in-process].
+    /// Cluster: the message bus shared by every node, redis://[:password@]host:port[/db] or redis+unix:///path
+    /// [default: in-process].
     #[arg(long, env = "SWITCHBOARD_BUS_URL", value_name = "URL", hide_env_values = true)]
     pub bus_url: Option<String>,
     /// Cluster: the store shared by every node, postgres://user[:password]@host[:port]/database [default: SQLite
@@ -82,9 +83,9 @@ impl ClusterConfig {
         }
         let bus_url = args.bus_url.or(file.bus_url).filter(|u| !u.is_empty());
         if let Some(url) = &bus_url
-            && !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("memory://"))
+            && !["redis://", "rediss://", "redis+unix://", "memory://"].iter().any(|scheme| url.starts_with(scheme))
         {
-            bail!("bus URL must start with redis:// (or memory:// for nodes in one process)");
+            bail!("bus URL must start with redis:// (or redis+unix://, or memory:// for nodes in one process)");
         }
         if store_url.is_some() && bus_url.is_none() {
             // Nodes sharing a store but no bus would each be node 0: they would answer 410 for each other's
@@ -163,6 +164,8 @@ mod tests {
         assert_eq!(merged.bus_url.as_deref(), Some("redis://flag:6379/"));
         assert_eq!(merged.store_url.as_deref(), Some("postgres://file/db"));
         assert_eq!(merged.node_id, Some(7));
+        let socket = ClusterArgs { bus_url: Some("redis+unix:///run/redis.sock".into()), ..ClusterArgs::default() };
+        assert!(ClusterConfig::merge(socket, ClusterFile::default()).is_ok(), "a Redis Unix socket is a bus");
 
         for bad in [
             ClusterArgs { bus_url: Some("nats://x".into()), ..ClusterArgs::default() },

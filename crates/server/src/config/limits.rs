@@ -89,6 +89,18 @@ pub struct LimitArgs {
     /// Live WebSocket connections per client address; past it handshakes answer 429 [default: 10000].
     #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS_PER_ADDRESS", value_name = "N")]
     pub max_connections_per_address: Option<usize>,
+    /// Signed API requests whose signature is not verified yet (their body being read), in total; past it they
+    /// answer 429 [default: 1024].
+    #[arg(long, env = "SWITCHBOARD_MAX_UNAUTHENTICATED_REQUESTS", value_name = "N")]
+    pub max_unauthenticated_requests: Option<usize>,
+    /// Signed API requests whose signature is not verified yet, per client address; past it they answer 429
+    /// [default: 256].
+    #[arg(long, env = "SWITCHBOARD_MAX_UNAUTHENTICATED_REQUESTS_PER_ADDRESS", value_name = "N")]
+    pub max_unauthenticated_requests_per_address: Option<usize>,
+    /// New WebSocket connections accepted per second from one client address, with a burst of the same size;
+    /// 0 = unlimited [default: 100]. A chat handshake counts only once its token's signature checked out.
+    #[arg(long, env = "SWITCHBOARD_NEW_CONNECTIONS_PER_SECOND_PER_ADDRESS", value_name = "N")]
+    pub new_connections_per_second_per_address: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -111,6 +123,9 @@ pub struct FileLimits {
     pub http2_max_streams: Option<u32>,
     pub max_connections: Option<usize>,
     pub max_connections_per_address: Option<usize>,
+    pub max_unauthenticated_requests: Option<usize>,
+    pub max_unauthenticated_requests_per_address: Option<usize>,
+    pub new_connections_per_second_per_address: Option<u32>,
 }
 
 /// Effective limits.
@@ -139,6 +154,11 @@ pub struct Limits {
     /// Live WebSocket connections: in total, and per client address.
     pub max_connections: usize,
     pub max_connections_per_address: usize,
+    /// Signed API requests not verified yet (their body being read): in total, and per client address.
+    pub max_unauthenticated_requests: usize,
+    pub max_unauthenticated_requests_per_address: usize,
+    /// New connections per second from one address (0: unlimited).
+    pub new_connections_per_second_per_address: u32,
     /// Whether AWS's limits and quotas all apply (`--aws-limits strict`).
     pub aws: AwsLimits,
 }
@@ -193,6 +213,18 @@ impl Limits {
                 .max_connections_per_address
                 .or(f.max_connections_per_address)
                 .unwrap_or(10_000),
+            max_unauthenticated_requests: l
+                .max_unauthenticated_requests
+                .or(f.max_unauthenticated_requests)
+                .unwrap_or(1024),
+            max_unauthenticated_requests_per_address: l
+                .max_unauthenticated_requests_per_address
+                .or(f.max_unauthenticated_requests_per_address)
+                .unwrap_or(256),
+            new_connections_per_second_per_address: l
+                .new_connections_per_second_per_address
+                .or(f.new_connections_per_second_per_address)
+                .unwrap_or(100),
             aws,
         };
         limits.check()?;
@@ -222,6 +254,8 @@ impl Limits {
             self.max_pending_connections_per_address,
             self.max_connections,
             self.max_connections_per_address,
+            self.max_unauthenticated_requests,
+            self.max_unauthenticated_requests_per_address,
         ];
         if counts.contains(&0) || self.http2_max_streams == 0 {
             bail!("limits: connection bounds must be positive");

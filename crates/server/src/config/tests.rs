@@ -10,6 +10,7 @@ fn args() -> ServeArgs {
 fn defaults() {
     let config = Config::merge(args(), FileConfig::default()).unwrap();
     assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+    assert_eq!(config.admin_listen.to_string(), "127.0.0.1:4511", "loopback, next to the public port");
     assert_eq!(config.region, "us-east-1");
     assert_eq!(config.apis.len(), 1);
     assert_eq!(config.apis[0].api_id, "switchboard");
@@ -19,6 +20,9 @@ fn defaults() {
     assert_eq!(config.limits.idle_timeout, Duration::from_secs(600));
     assert_eq!(config.limits.max_connection, Duration::from_secs(7200));
     assert!(!config.insecure_no_auth);
+    assert_eq!(config.limits.new_connections_per_second_per_address, 100);
+    assert_eq!(config.limits.max_unauthenticated_requests, 1024);
+    assert_eq!(config.limits.max_unauthenticated_requests_per_address, 256);
 }
 
 #[test]
@@ -40,6 +44,7 @@ fn flags_override_file_and_routes_become_integrations() {
     a.route_responses = vec!["send".to_owned()];
     let config = Config::merge(a, file).unwrap();
     assert_eq!(config.listen.port(), 9999);
+    assert_eq!(config.admin_listen.to_string(), "127.0.0.1:10000");
     assert_eq!(config.region, "us-west-2");
     assert_eq!(config.limits.idle_timeout, Duration::from_secs(5));
     let api = &config.apis[0];
@@ -276,4 +281,17 @@ fn the_files_apis_may_validate_messages_with_models() {
     let validator = route.validator.as_ref().unwrap();
     assert!(validator.accepts(r#"{"action":"send","text":"hi"}"#));
     assert!(!validator.accepts(r#"{"action":"send"}"#));
+}
+
+#[test]
+fn the_admin_listener_is_set_by_flag_or_file_and_defaults_to_loopback() {
+    let file: FileConfig = toml::from_str(r#"admin_listen = "127.0.0.1:9100""#).unwrap();
+    assert_eq!(Config::merge(args(), file).unwrap().admin_listen.to_string(), "127.0.0.1:9100");
+    let mut a = args();
+    a.listen = Some("0.0.0.0:0".parse().unwrap());
+    let config = Config::merge(a, FileConfig::default()).unwrap();
+    assert_eq!(config.admin_listen.to_string(), "127.0.0.1:0", "never the public interface unless asked");
+    let mut a = args();
+    a.admin_listen = Some("[::1]:9200".parse().unwrap());
+    assert_eq!(Config::merge(a, FileConfig::default()).unwrap().admin_listen.to_string(), "[::1]:9200");
 }

@@ -71,7 +71,7 @@ impl SocketKind for ApiSocket {
         } else {
             None
         };
-        take_connect_slot(state).map_err(refuse)?;
+        take_connect_slot(state, peer).map_err(refuse)?;
         let scope = Scope::Api { api_id: api.api.api_id.as_str().into(), stage: stage.stage_name.as_str().into() };
         let conn = new_connection(state, peer, parts, scope);
         let default_host = state.config.listen.to_string();

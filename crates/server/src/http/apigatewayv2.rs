@@ -1,5 +1,6 @@
 //! The apigatewayv2 control plane over HTTP: restJson1 paths under `/v2/`, SigV4 service `apigateway`.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use http::Response;
@@ -11,13 +12,14 @@ use super::front::Service;
 use super::{Body, auth, counted, read_body, reply_response};
 use crate::state::AppState;
 
-pub(super) async fn handle(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Response<Body> {
+pub(super) async fn handle(state: &Arc<AppState>, peer: IpAddr, parts: &Parts, body: Incoming) -> Response<Body> {
     let operation =
         apigatewayv2::ControlPlane::operation(&parts.method, parts.uri.path()).map_or("Unknown", |op| op.name());
-    counted(state, operation, serve(state, parts, body).await)
+    counted(state, operation, serve(state, peer, parts, body).await)
 }
 
-async fn serve(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Result<Response<Body>, ApiError> {
+async fn serve(state: &Arc<AppState>, peer: IpAddr, parts: &Parts, body: Incoming) -> Result<Response<Body>, ApiError> {
+    let (body, _unverified) = auth::check_head(state, peer, parts, body, Service::ApiGateway.scope_name())?;
     let control = &state.apigatewayv2;
     // One byte over the limit is enough for the control plane to refuse an oversize body with its own error.
     let body = read_body(body, control.config().max_body_bytes + 1)

@@ -1,12 +1,15 @@
 //! SigV4 checks for the AWS-compatible APIs, through the one `sigv4` verifier, scoped per service.
 
 use std::borrow::Cow;
+use std::net::IpAddr;
 
+use hyper::body::Incoming;
 use parking_lot::Mutex;
 use sigv4::{Principal, SecretLookup, SignedRequest, Verifier};
 use time::OffsetDateTime;
 use wire::{ApiError, ErrorCode};
 
+use crate::gate::Pass;
 use crate::state::AppState;
 
 /// Verifies the request's signature for `service` (its credential scope name) unless auth is switched off (then
@@ -24,11 +27,59 @@ pub(crate) fn verify(
     let lookup = CachedKeys { keys };
     match verifier.verify(&SignedRequest::from_parts(parts, body), &lookup, OffsetDateTime::now_utc()) {
         Ok(principal) => Ok(Some(principal)),
-        Err(err) => {
-            let code = ErrorCode::from_aws_type(err.error_type()).unwrap_or(ErrorCode::InvalidSignature);
-            Err(ApiError::new(code, err.to_string()))
-        }
+        Err(err) => Err(refusal(&err)),
     }
+}
+
+/// The checks a request's head allows before its body is read — the signature's form, its credential scope, the
+/// date window and a known access key — while holding a place among the requests not authenticated yet, per client
+/// address and in total; the returned pass keeps it until dropped (after [`verify`]). Past either bound the request
+/// answers 429 with the service's throttling error at once. A head refused otherwise is answered at once too, and
+/// its body read and thrown away behind the answer, still holding the place (as a body over the limit is: at most
+/// [`super::DISCARD_LIMIT`] bytes, within the body deadline), so that a client that sends it all reads the answer,
+/// not a reset. Nothing when auth is switched off.
+pub(crate) fn check_head(
+    state: &AppState,
+    peer: IpAddr,
+    parts: &http::request::Parts,
+    body: Incoming,
+    service: &'static str,
+) -> Result<(Incoming, Option<Pass>), ApiError> {
+    let Some(keys) = &state.keys else {
+        return Ok((body, None));
+    };
+    let pass = state.unauthenticated.enter(peer).map_err(|_| {
+        let code = match service {
+            super::front::EXECUTE_API => ErrorCode::LimitExceeded,
+            "ivschat" => ErrorCode::Throttling,
+            _ => ErrorCode::TooManyRequests,
+        };
+        ApiError::new(code, "Too many requests are being authenticated; retry later")
+    })?;
+    let lookup = CachedKeys { keys };
+    let checked =
+        Verifier::new(service).check_head(&SignedRequest::from_parts(parts, &[]), &lookup, OffsetDateTime::now_utc());
+    if let Err(err) = checked {
+        // A client that waits for `100 Continue` sends no body after a final answer: nothing to drain.
+        if parts.headers.get(http::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue")) {
+            return Err(refusal(&err));
+        }
+        let shutdown = state.shutdown.clone();
+        state.tasks.spawn(async move {
+            tokio::select! {
+                _ = super::read_body(body, 0) => {}
+                () = shutdown.cancelled() => {}
+            }
+            drop(pass);
+        });
+        return Err(refusal(&err));
+    }
+    Ok((body, Some(pass)))
+}
+
+fn refusal(err: &sigv4::SigV4Error) -> ApiError {
+    let code = ErrorCode::from_aws_type(err.error_type()).unwrap_or(ErrorCode::InvalidSignature);
+    ApiError::new(code, err.to_string())
 }
 
 /// Derived SigV4 signing keys: deriving one takes four HMACs, over half the cost of verifying a request, and a key

@@ -4,8 +4,8 @@
 //!
 //! Refusals (the handshake table's `ChatToken*`, `RoomNotFound`, `TooManyConnections`, …) answer `{"message": …}`
 //! with 400 (not a WebSocket version 13 handshake), 401 (no token, or a malformed, forged, expired, already used or
-//! pre-restart token), 404 (the token's room does not exist), 429 (over the new connection rate) or 503 (shutting
-//! down).
+//! pre-restart token), 404 (the token's room does not exist), 429 (over the new connection rate, of the client's
+//! address or in total; only handshakes whose token is genuine count) or 503 (shutting down).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,8 +48,10 @@ impl SocketKind for ChatSocket {
         _request_id: &str,
     ) -> Result<Admitted<ChatSocket>, Response<Body>> {
         let token = token(parts);
-        // Checked before the token is redeemed, so a refused client keeps its token.
-        take_connect_slot(state).map_err(refuse)?;
+        // The token's signature first, so that a flood of forged tokens spends no one's connection budget; the rate
+        // before it is redeemed, so that a refused client keeps its token.
+        state.chat.check_token(&token).map_err(refuse)?;
+        take_connect_slot(state, peer).map_err(refuse)?;
         let ticket = state.chat.admit(&token).await.map_err(refuse)?;
         let scope = Scope::Chat { room_id: ticket.room_id().into(), user_id: ticket.user_id().into() };
         let conn = new_connection(state, peer, parts, scope);

@@ -1,5 +1,6 @@
 //! The IVS Chat control plane over HTTP: `POST /{Operation}` and `/tags/{resourceArn}`, SigV4 service `ivschat`.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use http::Response;
@@ -11,12 +12,13 @@ use super::front::Service;
 use super::{Body, auth, counted, read_body, reply_response};
 use crate::state::AppState;
 
-pub(super) async fn handle(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Response<Body> {
+pub(super) async fn handle(state: &Arc<AppState>, peer: IpAddr, parts: &Parts, body: Incoming) -> Response<Body> {
     let operation = operation_label(&parts.method, parts.uri.path());
-    counted(state, operation, serve(state, parts, body).await)
+    counted(state, operation, serve(state, peer, parts, body).await)
 }
 
-async fn serve(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Result<Response<Body>, ApiError> {
+async fn serve(state: &Arc<AppState>, peer: IpAddr, parts: &Parts, body: Incoming) -> Result<Response<Body>, ApiError> {
+    let (body, _unverified) = auth::check_head(state, peer, parts, body, Service::IvsChat.scope_name())?;
     // One byte over the limit is enough for the control plane to refuse an oversize body with its own error.
     let limit = state.control.config().max_body_bytes + 1;
     let body = read_body(body, limit).await.map_err(|_| {

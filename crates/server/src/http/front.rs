@@ -31,7 +31,7 @@ pub(crate) const EXECUTE_API: &str = "execute-api";
 /// Where a request goes.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Front<'a> {
-    /// `/@switchboard/{rest}`: health, metrics.
+    /// `/@switchboard/{rest}`: on this listener, only the health status (the admin listener serves the rest).
     Reserved(&'a str),
     /// `{endpoint}/@switchboard/ext/{service}/{Operation}`: a Switchboard extension operation.
     Extension(ExtensionPath<'a>),

@@ -1,6 +1,7 @@
 //! The Lambda API of the hosted functions over HTTP: restJson1 paths under `/2015-03-31/functions`, SigV4 service
 //! `lambda`; the operations are `functions::api::LambdaApi`'s.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use http::request::Parts;
@@ -12,12 +13,13 @@ use super::front::Service;
 use super::{Body, BodyError, auth, counted, read_body};
 use crate::state::AppState;
 
-pub(super) async fn handle(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Response<Body> {
+pub(super) async fn handle(state: &Arc<AppState>, peer: IpAddr, parts: &Parts, body: Incoming) -> Response<Body> {
     let operation = functions::api::operation(&parts.method, parts.uri.path()).map_or("Unknown", |op| op.name());
-    counted(state, operation, serve(state, parts, body).await)
+    counted(state, operation, serve(state, peer, parts, body).await)
 }
 
-async fn serve(state: &Arc<AppState>, parts: &Parts, body: Incoming) -> Result<Response<Body>, ApiError> {
+async fn serve(state: &Arc<AppState>, peer: IpAddr, parts: &Parts, body: Incoming) -> Result<Response<Body>, ApiError> {
+    let (body, _unverified) = auth::check_head(state, peer, parts, body, Service::Lambda.scope_name())?;
     // One byte over the limit is enough for the API to refuse an oversize payload with Lambda's own error.
     let body = match read_body(body, functions::MAX_PAYLOAD_BYTES + 1).await {
         Ok(body) => body,

@@ -1,9 +1,11 @@
 //! The `@connections` management API over HTTP: reads and verifies the request, then runs the operation of
 //! [`apigw::management`] here or, for another node's connection, through the cluster.
 //!
-//! Under `/@apis/{apiId}/{stage}/…` only that API's connections are reachable; a name that serves nothing answers
+//! A call reaches only the connections of the API it names: the configured API its stage and `Host` choose, as
+//! for an upgrade ([`Call::parse`]). Under `/@apis/{apiId}/{stage}/…` only that API's connections are reachable; a name that serves nothing answers
 //! 410 like a connection that is gone (a deleted API's or stage's connections answer 410 from then on).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use apigw::management::{Call, Op, Target};
@@ -19,27 +21,36 @@ use crate::state::AppState;
 
 pub(super) async fn handle(
     state: &Arc<AppState>,
+    peer: IpAddr,
     parts: &Parts,
     body: Incoming,
     target: &Target<'_>,
 ) -> Response<Body> {
     let operation = Op::of(&parts.method).map_or("Unknown", Op::name);
-    counted(state, operation, serve(state, parts, body, target).await)
+    counted(state, operation, serve(state, peer, parts, body, target).await)
 }
 
 async fn serve(
     state: &Arc<AppState>,
+    peer: IpAddr,
     parts: &Parts,
     body: Incoming,
     target: &Target<'_>,
 ) -> Result<Response<Body>, ApiError> {
+    let (body, _unverified) = auth::check_head(state, peer, parts, body, EXECUTE_API)?;
     let body = read_request(body, state.config.limits.max_message_bytes).await?;
     auth::verify(state, parts, &body, EXECUTE_API)?;
     if !state.management_limit.try_take() {
         return Err(ApiError::new(ErrorCode::LimitExceeded, "Rate exceeded"));
     }
-    let call = Call::parse(&state.apis, &parts.method, target)?;
+    let call = Call::parse(&state.apis, &parts.method, target, request_host(parts))?;
     run(state, parts, &call, body).await
+}
+
+/// The `Host` of a request, which chooses the API as it does for upgrades (`{apiId}.execute-api.…`); HTTP/2 carries
+/// it as `:authority`.
+pub(super) fn request_host(parts: &Parts) -> Option<&str> {
+    parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).or(parts.uri.host())
 }
 
 /// Reads a management request's body of at most `limit` bytes: else 413 `PayloadTooLargeException`, or 400 when

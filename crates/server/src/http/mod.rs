@@ -2,6 +2,7 @@
 //! reserved `/@switchboard/` paths, the management API, a WebSocket socket or a SigV4 service's API — and renders
 //! AWS-shaped errors.
 
+mod admin;
 mod api_socket;
 mod apigatewayv2;
 mod auth;
@@ -27,6 +28,7 @@ use hyper::body::Incoming;
 use tracing::{Instrument, Span, field};
 use wire::ApiError;
 
+pub(crate) use self::admin::accept as accept_admin;
 use self::api_socket::ApiSocket;
 use self::chat_socket::ChatSocket;
 pub(crate) use self::deployed::DeployedStages;
@@ -61,7 +63,7 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
     match front {
         Front::Reserved(rest) => reserved(state, rest),
         Front::Extension(path) => extension::handle(state, &parts, body, &path).await,
-        Front::Management(target) => management::handle(state, &parts, body, &target).await,
+        Front::Management(target) => management::handle(state, peer.ip(), &parts, body, &target).await,
         Front::ChatSocket => {
             let req = Request::from_parts(parts, body);
             socket::accept_websocket::<ChatSocket>(state, peer, req, request_id).await
@@ -70,9 +72,9 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
             let req = Request::from_parts(parts, body);
             socket::accept_websocket::<ApiSocket>(state, peer, req, request_id).await
         }
-        Front::Service(Service::IvsChat) => control::handle(state, &parts, body).await,
-        Front::Service(Service::ApiGateway) => apigatewayv2::handle(state, &parts, body).await,
-        Front::Service(Service::Lambda) => lambda::handle(state, &parts, body).await,
+        Front::Service(Service::IvsChat) => control::handle(state, peer.ip(), &parts, body).await,
+        Front::Service(Service::ApiGateway) => apigatewayv2::handle(state, peer.ip(), &parts, body).await,
+        Front::Service(Service::Lambda) => lambda::handle(state, peer.ip(), &parts, body).await,
         Front::Forbidden => error_response(&ApiError::forbidden()),
     }
 }
@@ -93,32 +95,11 @@ fn request_span<B>(request_id: &str, req: &Request<B>) -> Span {
     )
 }
 
+/// The public listener's reserved paths: only the health status, for load balancers; the full health document and
+/// the metrics are served by the admin listener ([`admin`]).
 fn reserved(state: &AppState, rest: &str) -> Response<Body> {
     match rest {
-        "health" => {
-            // Degraded: the cluster bus is away; this node still serves its own clients.
-            let status = if state.shutdown.is_cancelled() {
-                "shutting-down"
-            } else if state.cluster.bus().health() == bus::Health::Degraded {
-                "degraded"
-            } else {
-                "ok"
-            };
-            let body = serde_json::json!({
-                "status": status,
-                "connections": state.hub.len(),
-                "cluster": crate::cluster::health_json(&state.cluster),
-            });
-            json_response(StatusCode::OK, body.to_string())
-        }
-        "metrics" => {
-            let mut response = Response::new(Body::from(state.metrics.render()));
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-            );
-            response
-        }
+        "health" => json_response(StatusCode::OK, serde_json::json!({ "status": admin::status(state) }).to_string()),
         _ => error_response(&ApiError::forbidden()),
     }
 }
@@ -129,7 +110,7 @@ const BODY_DEADLINE: Duration = Duration::from_secs(30);
 /// How many bytes past its limit a body is read and thrown away, so that a client that sends all of it (with or
 /// without `Expect: 100-continue`) reads the 413 instead of a reset connection. A body declared longer still is
 /// answered without being read, and a longer one is answered once this much was thrown away; both close the connection.
-const DISCARD_LIMIT: u64 = 1 << 20;
+pub(crate) const DISCARD_LIMIT: u64 = 1 << 20;
 
 /// Why a request body could not be read.
 #[derive(Debug, PartialEq, Eq)]

@@ -206,9 +206,11 @@ pub(super) fn refuse(refusal: Refusal) -> Response<Body> {
     response
 }
 
-/// Takes one of the server's new-connection tokens, or refuses the handshake.
-pub(super) fn take_connect_slot(state: &AppState) -> Result<(), Refusal> {
-    if state.connect_limit.try_take() { Ok(()) } else { Err(Refusal::TooManyConnections) }
+/// Takes one of the new-connection tokens of the client's address, then one of the server's, or refuses the
+/// handshake.
+pub(super) fn take_connect_slot(state: &AppState, peer: SocketAddr) -> Result<(), Refusal> {
+    let taken = state.connect_limit_per_address.try_take(peer.ip()) && state.connect_limit.try_take();
+    if taken { Ok(()) } else { Err(Refusal::TooManyConnections) }
 }
 
 /// A new hub connection for a handshake from `peer`, in `scope`.

@@ -893,7 +893,11 @@ async fn a_stalled_member_is_disconnected_without_delaying_the_others() {
 async fn a_room_of_1000_members_receives_every_message_in_order() {
     const MEMBERS: usize = 1000;
     const MESSAGES: usize = 20;
-    let server = TestServer::start("", |a| a.limits.new_connections_per_second = Some(0)).await;
+    let server = TestServer::start("", |a| {
+        a.limits.new_connections_per_second = Some(0);
+        a.limits.new_connections_per_second_per_address = Some(0);
+    })
+    .await;
     let sdk = server.chat_sdk();
     let arn = room(&sdk).await;
 
@@ -949,5 +953,22 @@ async fn a_room_of_1000_members_receives_every_message_in_order() {
     let delivered = fan_out.elapsed();
     assert_eq!(ids.unwrap().into_iter().collect::<HashSet<_>>().len(), MESSAGES);
     eprintln!("1,000 members: tokens and handshakes in {joined:?}; {} deliveries in {delivered:?}", MEMBERS * MESSAGES);
+    server.shutdown().await;
+}
+
+/// A chat handshake that is not WebSocket version 13 answers 400 (and names the version it wants).
+#[tokio::test]
+async fn a_handshake_of_another_websocket_version_answers_400() {
+    let server = TestServer::start("", |_| {}).await;
+    let request = reqwest::Client::new()
+        .get(server.url("/"))
+        .header("upgrade", "websocket")
+        .header("connection", "upgrade")
+        .header("sec-websocket-version", "8")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-protocol", "token");
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["sec-websocket-version"], "13");
     server.shutdown().await;
 }

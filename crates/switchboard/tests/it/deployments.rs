@@ -94,6 +94,20 @@ async fn exchange(ws: &mut Ws, n: u32) -> Value {
     serde_json::from_str(&recv_text(ws).await).unwrap()
 }
 
+/// Exchanges messages from `n` on until the `second` backend answers one (a deployment reaches open connections once
+/// their node's copy of the stage is older than half a second); fails after five seconds. Returns that answer.
+async fn until_second_answers(ws: &mut Ws, mut n: u32) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let answer = exchange(ws, n).await;
+        if answer.get("second").is_some() {
+            return answer;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the deployment never reached the connection: {answer}");
+        n += 1;
+    }
+}
+
 #[tokio::test]
 async fn a_deployed_stage_serves_its_endpoint_and_follows_redeployments() {
     let server = TestServer::start("", |_| {}).await;
@@ -117,8 +131,8 @@ async fn a_deployed_stage_serves_its_endpoint_and_follows_redeployments() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(exchange(&mut ws, 2).await, json!({"first": {"action": "send", "n": 2}}), "not deployed yet");
     sdk.create_deployment().api_id(&api).stage_name("prod").send().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(exchange(&mut ws, 3).await, json!({"second": {"action": "send", "n": 3}}));
+    let answer = until_second_answers(&mut ws, 3).await;
+    assert_eq!(answer["second"]["action"], "send");
 
     // The management API answers under the endpoint, for this API's connections only.
     let base = format!("/@apis/{api}/prod");
@@ -188,8 +202,8 @@ async fn every_node_of_a_cluster_follows_deployments_within_a_second() {
     assert!(err.into_service_error().is_gone_exception());
     sdk_b.update_route().api_id(&api).route_id(&send).target(&two).send().await.unwrap();
     sdk_a.create_deployment().api_id(&api).stage_name("prod").send().await.unwrap();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(exchange(&mut ws, 2).await, json!({"second": {"action": "send", "n": 2}}));
+    let answer = until_second_answers(&mut ws, 2).await;
+    assert_eq!(answer["second"]["action"], "send");
 
     // Deleting the API on node a closes its connection on node b.
     sdk_a.delete_api().api_id(&api).send().await.unwrap();

@@ -128,7 +128,7 @@ async fn extension_errors_are_aws_shaped() {
         let (s, t, b) = parts(raw.send(&server).await).await;
         assert_eq!((s, t.as_str(), b.as_str()), (status, error_type, body), "{what}");
     }
-    let metrics = reqwest::get(server.url("/@switchboard/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = server.metrics().await;
     assert!(metrics.contains(r#"operation="CloseConnection",status="410""#), "{metrics}");
     assert!(metrics.contains(r#"operation="UnknownExtension",status="404""#), "{metrics}");
     server.shutdown().await;

@@ -448,3 +448,78 @@ async fn a_stalled_client_is_disconnected_as_a_slow_consumer() {
     assert!(gone.is_gone_exception());
     server.shutdown().await;
 }
+
+/// A message over the 128 KiB limit is refused with 1009 even when each of its frames is within the frame limit.
+#[tokio::test]
+async fn a_message_over_the_limit_in_several_frames_closes_1009() {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let mut backend = Backend::ok().await;
+    let server = TestServer::with_backend(&backend).await;
+    let mut ws = server.connect("/prod").await;
+    backend.next_of("CONNECT").await;
+    // Five frames of 30 KiB: each under the 32 KiB frame limit, 150 KiB in all.
+    let chunk = vec![b'x'; 30 * 1024];
+    for i in 0..5 {
+        let opcode = if i == 0 { OpCode::Data(Data::Text) } else { OpCode::Data(Data::Continue) };
+        let frame = Frame::message(chunk.clone(), opcode, i == 4);
+        if ws.send(Message::Frame(frame)).await.is_err() {
+            break;
+        }
+    }
+    assert_eq!(recv_close(&mut ws).await.0, 1009);
+    assert_eq!(backend.next_of("DISCONNECT").await["requestContext"]["disconnectStatusCode"], 1009);
+    server.shutdown().await;
+}
+
+/// Pings keep nothing alive: a client that only pings is closed at the idle timeout.
+#[tokio::test]
+async fn pings_do_not_count_as_activity() {
+    use futures_util::StreamExt;
+    let server = TestServer::start("", |a| a.limits.idle_timeout_secs = Some(1)).await;
+    let mut ws = server.connect("/prod").await;
+    let connected = std::time::Instant::now();
+    let mut pings = tokio::time::interval(Duration::from_millis(200));
+    let mut pongs = 0;
+    let close = loop {
+        tokio::select! {
+            _ = pings.tick() => ws.send(Message::Ping(Vec::new().into())).await.unwrap(),
+            message = ws.next() => match message {
+                Some(Ok(Message::Pong(_))) => pongs += 1,
+                Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+                other => panic!("unexpected {other:?}"),
+            },
+        }
+        assert!(connected.elapsed() < Duration::from_secs(5), "pings kept the connection open");
+    };
+    assert_eq!(close, Some(1001));
+    assert!(pongs >= 2, "the server answered the pings ({pongs} pongs)");
+    assert!(connected.elapsed() >= Duration::from_millis(950), "closed before the idle timeout");
+    server.shutdown().await;
+}
+
+/// `--max-in-flight`: with one integration in flight per connection, the next message's integration starts only
+/// once the first answered.
+#[tokio::test]
+async fn max_in_flight_bounds_the_integrations_of_a_connection() {
+    let mut backend = Backend::start(|event| match event["requestContext"]["eventType"].as_str() {
+        Some("MESSAGE") => Reply::Delay(Duration::from_millis(800), json!({ "statusCode": 200 })),
+        _ => Reply::Json(json!({ "statusCode": 200 })),
+    })
+    .await;
+    let url = backend.url();
+    let server = TestServer::start("", |a| {
+        a.routes = vec![format!("$default={url}")];
+        a.limits.max_in_flight = Some(1);
+    })
+    .await;
+    let mut ws = server.connect("/prod").await;
+    send_text(&mut ws, "first").await;
+    send_text(&mut ws, "second").await;
+    assert_eq!(backend.next_of("MESSAGE").await["body"], "first");
+    let first_arrived = std::time::Instant::now();
+    assert_eq!(backend.next_of("MESSAGE").await["body"], "second");
+    let gap = first_arrived.elapsed();
+    assert!(gap >= Duration::from_millis(700), "the second integration started while the first ran ({gap:?})");
+    server.shutdown().await;
+}

@@ -3,6 +3,7 @@
 
 #![allow(unreachable_pub)]
 
+mod abuse;
 mod apigatewayv2;
 mod authorizers;
 mod aws_limits;
@@ -27,6 +28,7 @@ mod route_rules;
 
 mod runtime_clients;
 mod serve;
+mod shutdown;
 mod templates;
 mod terraform;
 

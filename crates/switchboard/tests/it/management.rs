@@ -80,6 +80,16 @@ async fn signature_refusals() {
     let (status, error_type, body) = parts(old.send(&server).await).await;
     assert_eq!((status, error_type.as_str()), (403, "InvalidSignatureException"));
     assert!(body.contains("Signature expired"), "{body}");
+
+    // An Authorization header without its SignedHeaders and Signature: AWS's 400.
+    let incomplete = "AWS4-HMAC-SHA256 Credential=AKIDSWITCHBOARDTEST1/20240101/us-east-1/execute-api/aws4_request";
+    let raw = Raw {
+        sign: false,
+        unsigned_headers: vec![("authorization", incomplete.to_owned()), ("x-amz-date", "20240101T000000Z".to_owned())],
+        ..Raw::new("GET", path.clone())
+    };
+    let (status, error_type, body) = parts(raw.send(&server).await).await;
+    assert_eq!((status, error_type.as_str()), (400, "IncompleteSignatureException"), "{body}");
     server.shutdown().await;
 }
 
@@ -129,5 +139,50 @@ async fn full_outbox_answers_429_and_the_connection_survives() {
     // Still connected: GetConnection works and the queued data arrives once the client reads.
     sdk.get_connection().connection_id(&id).send().await.unwrap();
     assert_eq!(recv_text(&mut ws).await.len(), 128 * 1024);
+    server.shutdown().await;
+}
+
+/// A management call reaches only the connections of the API its `Host` chooses, as an upgrade with that `Host`
+/// connects to (`{apiId}.execute-api.…`); a `Host` that names no API chooses the first declared with the stage.
+#[tokio::test]
+async fn the_host_chooses_whose_connections_a_call_reaches() {
+    let mut backend = Backend::ok().await;
+    let url = backend.url();
+    let api = |id: &str| {
+        format!(
+            r#"
+            [[apis]]
+            api_id = "{id}"
+            stages = [{{ stage_name = "prod" }}]
+            integrations = [{{ integration_id = "f", integration_type = "AWS_PROXY", integration_uri = "{url}" }}]
+            routes = [{{ route_key = "$connect", target = "integrations/f" }}]
+            "#
+        )
+    };
+    let server = TestServer::start(&format!("{}{}", api("first"), api("other")), |_| {}).await;
+    let other_host = format!("other.execute-api.localhost:{}", server.addr.port());
+    let (mut ids, mut sockets) = (Vec::new(), Vec::new());
+    for host in [None, Some(other_host.as_str())] {
+        let headers: Vec<(&str, &str)> = host.map(|h| ("host", h)).into_iter().collect();
+        sockets.push(server.try_connect("/prod", &headers).await.unwrap());
+        let connect = backend.next_of("CONNECT").await;
+        ids.push(connect["requestContext"]["connectionId"].as_str().unwrap().to_owned());
+        let expected = if host.is_some() { "other" } else { "first" };
+        assert_eq!(connect["requestContext"]["apiId"], expected);
+    }
+    let status = |id: &str, host: Option<&str>, path: &str| {
+        let mut raw = Raw::new("GET", format!("{path}{id}"));
+        raw.host = host.map(str::to_owned);
+        let server = &server;
+        async move { raw.send(server).await.status().as_u16() }
+    };
+    let (first, other) = (&ids[0], &ids[1]);
+    assert_eq!(status(first, None, "/prod/@connections/").await, 200);
+    assert_eq!(status(other, None, "/prod/@connections/").await, 410, "another API's connection");
+    assert_eq!(status(other, Some(&other_host), "/prod/@connections/").await, 200);
+    assert_eq!(status(first, Some(&other_host), "/prod/@connections/").await, 410, "another API's connection");
+    // Without a stage, a Host that names an API still chooses it; one that names none reaches every API.
+    assert_eq!(status(first, Some(&other_host), "/@connections/").await, 410);
+    assert_eq!(status(other, None, "/@connections/").await, 200);
     server.shutdown().await;
 }

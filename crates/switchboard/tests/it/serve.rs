@@ -29,6 +29,7 @@ async fn tls_serves_https_and_the_management_api() {
     let base = format!("https://localhost:{}", server.addr.port());
     let health = client.get(format!("{base}/@switchboard/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);
+    assert_eq!(health.version(), http::Version::HTTP_2, "HTTP/2 is negotiated over TLS (ALPN)");
     let unsigned = client.get(format!("{base}/prod/@connections/L0SM9cOFvHcCIhw%3D")).send().await.unwrap();
     assert_eq!(unsigned.status(), 403);
     assert_eq!(unsigned.headers()["x-amzn-errortype"], "MissingAuthenticationTokenException");
@@ -37,24 +38,41 @@ async fn tls_serves_https_and_the_management_api() {
     server.shutdown().await;
 }
 
+/// The admin listener serves the full health document and the metrics; the internet-facing one answers only the
+/// health status (for load balancers) and refuses the metrics as any other reserved path.
 #[tokio::test]
-async fn health_and_metrics() {
+async fn health_and_metrics_are_served_on_the_admin_listener_only() {
     let server = TestServer::start("", |_| {}).await;
+    assert!(server.admin_addr.ip().is_loopback());
+    assert_ne!(server.admin_addr, server.addr);
     let _ws = server.connect("/prod").await;
-    let health: serde_json::Value =
-        serde_json::from_str(&reqwest::get(server.url("/@switchboard/health")).await.unwrap().text().await.unwrap())
-            .unwrap();
+    let health: serde_json::Value = serde_json::from_str(
+        &reqwest::get(server.admin_url("/@switchboard/health")).await.unwrap().text().await.unwrap(),
+    )
+    .unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["connections"], 1);
+    assert!(health.get("cluster").is_some(), "{health}");
     let _ = Raw::new("GET", "/prod/@connections/L0SM9cOFvHcCIhw%3D").send(&server).await;
-    let metrics = reqwest::get(server.url("/@switchboard/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = server.metrics().await;
     assert!(metrics.contains("switchboard_connections_opened_total 1"), "{metrics}");
     assert!(
         metrics.contains(r#"switchboard_api_requests_total{operation="GetConnection",status="410"} 1"#),
         "{metrics}"
     );
-    let reserved = reqwest::get(server.url("/@switchboard/other")).await.unwrap();
-    assert_eq!(reserved.status(), 403);
+    let unknown = reqwest::get(server.admin_url("/@switchboard/other")).await.unwrap();
+    assert_eq!(unknown.status(), 404);
+
+    // The public listener: the status alone, no counts or cluster facts; no metrics.
+    let public = reqwest::get(server.url("/@switchboard/health")).await.unwrap();
+    assert_eq!(public.status(), 200);
+    let public: serde_json::Value = serde_json::from_str(&public.text().await.unwrap()).unwrap();
+    assert_eq!(public, serde_json::json!({ "status": "ok" }));
+    for path in ["/@switchboard/metrics", "/@switchboard/other"] {
+        let refused = reqwest::get(server.url(path)).await.unwrap();
+        assert_eq!(refused.status(), 403, "{path}");
+        assert!(!refused.text().await.unwrap().contains("switchboard_"), "{path}");
+    }
     server.shutdown().await;
 }
 
@@ -64,12 +82,22 @@ pub(crate) async fn serve_process(
     home: &std::path::Path,
     extra: &[&std::ffi::OsStr],
 ) -> (std::process::Child, Vec<String>) {
+    serve_process_with_env(home, extra, &[]).await
+}
+
+/// [`serve_process`] with `variables` in its environment too.
+async fn serve_process_with_env(
+    home: &std::path::Path,
+    extra: &[&std::ffi::OsStr],
+    variables: &[(&str, &str)],
+) -> (std::process::Child, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .env_clear()
         .env("HOME", home)
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(variables.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -140,4 +168,28 @@ async fn the_secret_is_printed_when_generated_and_never_again() {
     assert!(!text.contains(secret), "{text}");
     assert!(text.contains(&format!("its secret stored in {}", creds.display())), "{text}");
     assert!(lines.iter().any(|l| l == "  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1"), "{text}");
+}
+
+/// Every setting can come from its `SWITCHBOARD_*` variable; a flag wins over the variable.
+#[tokio::test]
+async fn settings_come_from_the_environment_and_flags_win() {
+    let home = tempfile::tempdir().unwrap();
+    let variables = [
+        ("SWITCHBOARD_API_ID", "fromenv"),
+        ("SWITCHBOARD_STAGE", "envstage"),
+        ("SWITCHBOARD_ACCESS_KEY_ID", "AKIDFROMENVIRONMENT1"),
+        ("SWITCHBOARD_SECRET_ACCESS_KEY", "secret-from-the-environment"),
+        ("SWITCHBOARD_ADMIN_LISTEN", "127.0.0.1:0"),
+    ];
+    let flags = [std::ffi::OsStr::new("--stage"), std::ffi::OsStr::new("flagstage")];
+    let (mut child, lines) = serve_process_with_env(home.path(), &flags, &variables).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = lines.join("\n");
+    assert!(text.contains("WebSocket API fromenv: ws://127.0.0.1:"), "{text}");
+    assert!(text.contains("/flagstage") && !text.contains("envstage"), "the flag wins: {text}");
+    assert!(text.contains("Configured credentials: access key AKIDFROMENVIRONMENT1"), "{text}");
+    assert!(!text.contains("secret-from-the-environment"), "{text}");
+    let health = text.split("Health: ").nth(1).unwrap().split_whitespace().next().unwrap();
+    assert!(health.starts_with("http://127.0.0.1:"), "the admin listener from the variable: {health}");
 }

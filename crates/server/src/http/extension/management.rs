@@ -23,7 +23,8 @@ pub(super) async fn serve(
     let Some(operation) = Operation::from_name(call.operation.name) else { return Err(ApiError::forbidden()) };
     match operation {
         Operation::CloseConnection => {
-            let close = Call::close(&state.apis, path.api, path.stage, call.str("ConnectionId"), &call.body)?;
+            let host = crate::http::management::request_host(parts);
+            let close = Call::close(&state.apis, (path.api, path.stage), host, call.str("ConnectionId"), &call.body)?;
             crate::http::management::run(state, parts, &close, call.body).await
         }
     }

@@ -1,0 +1,88 @@
+//! The admin listener (`--admin-listen`, loopback by default): the full health document and the metrics, which the
+//! internet-facing listener does not serve (it answers only the health status, for load balancers).
+//!
+//! It runs on the server's [`Background`], so that it keeps answering — `"status":"shutting-down"` — while shutdown
+//! drains connections, and stops last. Its connections are bounded ([`MAX_ADMIN_CONNECTIONS`]) and each request head
+//! has the header timeout, as on the public listener.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tasks::Background;
+use tokio::net::TcpListener;
+
+use super::{Body, RESERVED_PREFIX, empty_response, json_response};
+use crate::state::AppState;
+
+/// Connections the admin listener serves at once; past it, new ones are closed at once.
+pub(crate) const MAX_ADMIN_CONNECTIONS: usize = 64;
+
+/// Accepts admin connections until the background tasks stop.
+pub(crate) async fn accept(listener: TcpListener, state: Arc<AppState>, background: Background) {
+    let open = Arc::new(tokio::sync::Semaphore::new(MAX_ADMIN_CONNECTIONS));
+    loop {
+        let Ok((tcp, peer)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            tracing::debug!(%peer, "Too many admin connections; closed.");
+            continue;
+        };
+        let state = state.clone();
+        background.spawn(async move {
+            let _permit = permit;
+            let header_timeout = state.config.limits.header_timeout;
+            let service = service_fn(move |req| std::future::ready(Ok::<_, Infallible>(answer(&state, &req))));
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(tcp), service);
+            if let Err(err) = connection.await {
+                tracing::debug!(%peer, %err, "Admin connection ended with an error.");
+            }
+        });
+    }
+}
+
+/// `GET /@switchboard/health` (the full document) and `GET /@switchboard/metrics`; 404 for anything else.
+fn answer<B>(state: &AppState, req: &Request<B>) -> Response<Body> {
+    if req.method() != Method::GET {
+        return empty_response(StatusCode::METHOD_NOT_ALLOWED);
+    }
+    match req.uri().path().strip_prefix(RESERVED_PREFIX) {
+        Some("health") => {
+            let body = serde_json::json!({
+                "status": status(state),
+                "connections": state.hub.len(),
+                "cluster": crate::cluster::health_json(&state.cluster),
+            });
+            json_response(StatusCode::OK, body.to_string())
+        }
+        Some("metrics") => {
+            let mut response = Response::new(Body::from(state.metrics.render()));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+            );
+            response
+        }
+        _ => empty_response(StatusCode::NOT_FOUND),
+    }
+}
+
+/// `shutting-down` once shutdown began; `degraded` while the cluster bus is away (this node still serves its own
+/// clients); else `ok`.
+pub(crate) fn status(state: &AppState) -> &'static str {
+    if state.shutdown.is_cancelled() {
+        "shutting-down"
+    } else if state.cluster.bus().health() == bus::Health::Degraded {
+        "degraded"
+    } else {
+        "ok"
+    }
+}
