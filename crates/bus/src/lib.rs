@@ -152,7 +152,7 @@ pub trait ClusterState: Send + Sync + fmt::Debug + 'static {
     /// incarnation), else the lowest id from 1 whose heartbeat is not held. Records the incarnation as a member.
     async fn join(&self, node: Option<u16>, token: &str, ttl: Duration) -> Result<Incarnation, BusError>;
 
-    /// Renews the heartbeat of `me` for another `ttl`.
+    /// Renews the heartbeat of `me` for another `ttl`. A buried incarnation is not renewed: [`Renewal::Lapsed`].
     async fn renew(&self, me: &Incarnation, ttl: Duration) -> Result<Renewal, BusError>;
 
     /// The token of the incarnation whose heartbeat holds `node` now, if any.
@@ -161,8 +161,10 @@ pub trait ClusterState: Send + Sync + fmt::Debug + 'static {
     /// Every incarnation that joined and was not forgotten yet.
     async fn members(&self) -> Result<Vec<Incarnation>, BusError>;
 
-    /// Marks `dead` as declared dead (a tombstone that outlives it for `keep`), so that it learns it if it comes back.
-    async fn bury(&self, dead: &Incarnation, keep: Duration) -> Result<(), BusError>;
+    /// Marks `dead` as declared dead (a tombstone that outlives it for `keep`), so that it learns it if it comes back:
+    /// false, burying nothing, when `dead` holds its heartbeat (it renewed since it was judged). Atomic with
+    /// [`ClusterState::renew`], which never revives a buried incarnation: once buried, it can only join again.
+    async fn bury(&self, dead: &Incarnation, keep: Duration) -> Result<bool, BusError>;
 
     /// Whether `incarnation` was declared dead.
     async fn is_buried(&self, incarnation: &Incarnation) -> Result<bool, BusError>;

@@ -54,11 +54,17 @@ impl RedisBusConfig {
 const CONNECTED: u8 = 0;
 const DEGRADED: u8 = 1;
 
-/// Renews a heartbeat held by the same token, sets a missing one (answering 0) or reports the holder.
-const RENEW_SCRIPT: &str = "local cur = redis.call('GET', KEYS[1])
+/// Renews a heartbeat held by the same token, sets a missing one (answering 0) or reports the holder; a buried
+/// incarnation (its tombstone, KEYS[3]) is never revived (answering 0).
+const RENEW_SCRIPT: &str = "if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+local cur = redis.call('GET', KEYS[1])
 if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]); redis.call('SADD', KEYS[2], ARGV[3]); return 1 end
 if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]); redis.call('SADD', KEYS[2], ARGV[3]); return 0 end
 return cur";
+
+/// Buries an incarnation (its tombstone KEYS[2]) unless it holds its heartbeat (KEYS[1]) again.
+const BURY_SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], 1, 'PX', ARGV[2]) return 1";
 
 /// A [`PubSub`] and [`ClusterState`] on Redis. See the module documentation.
 pub struct RedisBus {
@@ -182,6 +188,10 @@ impl RedisBus {
 
     fn members_key(&self) -> String {
         self.key(format_args!("members"))
+    }
+
+    fn tombstone_key(&self, incarnation: &Incarnation) -> String {
+        self.key(format_args!("dead:{}:{}", incarnation.node, incarnation.token))
     }
 
     fn registry_key(&self, owner: &Incarnation) -> String {
@@ -471,9 +481,10 @@ impl ClusterState for RedisBus {
             .query(
                 redis::cmd("EVAL")
                     .arg(RENEW_SCRIPT)
-                    .arg(2)
+                    .arg(3)
                     .arg(self.heartbeat_key(me.node))
                     .arg(self.members_key())
+                    .arg(self.tombstone_key(me))
                     .arg(&me.token)
                     .arg(millis(ttl))
                     .arg(me.to_string()),
@@ -496,15 +507,23 @@ impl ClusterState for RedisBus {
         Ok(members.iter().filter_map(|m| Incarnation::parse(m)).collect())
     }
 
-    async fn bury(&self, dead: &Incarnation, keep: Duration) -> Result<(), BusError> {
-        let key = self.key(format_args!("dead:{}:{}", dead.node, dead.token));
-        let _: Value = self.query(redis::cmd("SET").arg(key).arg(1).arg("PX").arg(millis(keep))).await?;
-        Ok(())
+    async fn bury(&self, dead: &Incarnation, keep: Duration) -> Result<bool, BusError> {
+        let buried: i64 = self
+            .query(
+                redis::cmd("EVAL")
+                    .arg(BURY_SCRIPT)
+                    .arg(2)
+                    .arg(self.heartbeat_key(dead.node))
+                    .arg(self.tombstone_key(dead))
+                    .arg(&dead.token)
+                    .arg(millis(keep)),
+            )
+            .await?;
+        Ok(buried == 1)
     }
 
     async fn is_buried(&self, incarnation: &Incarnation) -> Result<bool, BusError> {
-        let key = self.key(format_args!("dead:{}:{}", incarnation.node, incarnation.token));
-        let n: i64 = self.query(redis::cmd("EXISTS").arg(key)).await?;
+        let n: i64 = self.query(redis::cmd("EXISTS").arg(self.tombstone_key(incarnation))).await?;
         Ok(n > 0)
     }
 

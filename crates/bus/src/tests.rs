@@ -117,6 +117,7 @@ async fn has_the_cluster_state_semantics(on: On) {
     let one = a.join(None, "tok1", ttl).await.unwrap();
     let two = b.join(None, "tok2", ttl).await.unwrap();
     assert_ne!(one.node, two.node, "{name}: allocated ids differ");
+    let three = b.join(None, "tok3b", ttl).await.unwrap();
     assert_eq!(a.holder(one.node).await.unwrap().as_deref(), Some("tok1"));
     assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Renewed, "{name}");
     let members = b.members().await.unwrap();
@@ -141,9 +142,17 @@ async fn has_the_cluster_state_semantics(on: On) {
     assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Superseded { by: "tok3".into() }, "{name}");
     assert_eq!(again.node, one.node);
 
-    b.bury(&one, Duration::from_secs(5)).await.unwrap();
+    assert!(b.bury(&one, Duration::from_secs(5)).await.unwrap(), "{name}");
     assert!(a.is_buried(&one).await.unwrap());
     assert!(!a.is_buried(&two).await.unwrap());
+    // A live incarnation is not buried; a buried one is never revived by renewing, only by joining again.
+    b.renew(&two, ttl).await.unwrap();
+    assert!(!a.bury(&two, Duration::from_secs(5)).await.unwrap(), "{name}: two renewed, so it lives");
+    assert!(!a.is_buried(&two).await.unwrap());
+    assert!(a.bury(&three, Duration::from_secs(5)).await.unwrap(), "{name}");
+    assert_eq!(b.renew(&three, ttl).await.unwrap(), Renewal::Lapsed, "{name}");
+    assert_eq!(a.holder(three.node).await.unwrap(), None, "{name}: a buried incarnation stays dead");
+    a.forget(&three).await.unwrap();
     a.forget(&one).await.unwrap();
     assert!(!b.members().await.unwrap().contains(&one), "{name}");
     assert!(b.registered(&one).await.unwrap().is_empty());

@@ -38,6 +38,23 @@ impl PrivateRedis {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open and nothing is answered, as during a stall; its keys'
+    /// time to live runs on.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws a paused server (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("running");
+        let status = Command::new("kill").args([signal, &child.id().to_string()]).status().expect("kill");
+        assert!(status.success(), "kill {signal}");
+    }
+
     /// Kills the server (its data is lost); `start` on the same port brings an empty one back.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

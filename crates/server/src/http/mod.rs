@@ -96,10 +96,11 @@ fn request_span<B>(request_id: &str, req: &Request<B>) -> Span {
 fn reserved(state: &AppState, rest: &str) -> Response<Body> {
     match rest {
         "health" => {
-            // Degraded: the cluster bus is away; this node still serves its own clients.
+            // Degraded: the cluster bus is away; this node still serves its own clients until it is fenced (then its
+            // chat clients only).
             let status = if state.shutdown.is_cancelled() {
                 "shutting-down"
-            } else if state.cluster.bus().health() == bus::Health::Degraded {
+            } else if state.cluster.bus().health() == bus::Health::Degraded || state.cluster.is_fenced() {
                 "degraded"
             } else {
                 "ok"

@@ -8,6 +8,7 @@ mod authorizers;
 mod chat;
 mod cli;
 mod cluster;
+mod cluster_faults;
 mod control;
 mod deployments;
 mod deps;
