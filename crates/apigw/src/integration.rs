@@ -373,6 +373,7 @@ mod tests {
             ua: None,
             host: String::new(),
             auth: None,
+            deployed: false,
         };
         let ctx = record.context(&apis, "id").unwrap();
         let with = |uri: &str| Integration {

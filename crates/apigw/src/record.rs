@@ -9,6 +9,7 @@ use wire::apigw::Identity;
 
 use crate::ApiSet;
 use crate::connect::ConnContext;
+use crate::model::ApiRuntime;
 
 /// What a survivor needs to deliver a connection's `$disconnect`. Its JSON is what nodes share: field names stay.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +24,11 @@ pub struct Record {
     /// `requestContext.authorizer` of the connection's events, when `$connect` had an authorizer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Whether the API is one defined through apigatewayv2 (`/@apis/{id}/{stage}`), served from its stage's current
+    /// deployment in the shared store, rather than one of the configuration's (`--route`, `[[apis]]`, chosen by path
+    /// or `Host`), which every node has.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deployed: bool,
 }
 
 impl Record {
@@ -35,17 +41,27 @@ impl Record {
             ua: ctx.identity.user_agent.clone(),
             host: ctx.domain_name.clone(),
             auth: ctx.authorizer.clone(),
+            deployed: false,
         }
+    }
+
+    /// The record of a connection to a deployed stage (see [`Record::deployed`]).
+    pub fn of_deployed(ctx: &ConnContext) -> Record {
+        Record { deployed: true, ..Record::of(ctx) }
     }
 
     /// The context of connection `id` for its `$disconnect` event (without the handshake's headers and query,
     /// which the record does not keep); `None` when this node does not have the record's API.
     pub fn context(&self, apis: &ApiSet, id: &str) -> Option<ConnContext> {
-        let api: Arc<_> = apis.by_id(&self.api)?.clone();
+        Some(self.context_of(apis.by_id(&self.api)?.clone(), id))
+    }
+
+    /// The context of connection `id` for its `$disconnect` event, on `api` (what the record's API serves now).
+    pub fn context_of(&self, api: Arc<ApiRuntime>, id: &str) -> ConnContext {
         let stage_variables = api.stage(&self.stage).map(|s| s.stage_variables.clone()).unwrap_or_default();
         let connected_at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.at) * 1_000_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        Some(ConnContext {
+        ConnContext {
             api,
             stage: self.stage.clone(),
             stage_variables,
@@ -56,7 +72,7 @@ impl Record {
             headers: Vec::new(),
             query: Vec::new(),
             authorizer: self.auth.clone(),
-        })
+        }
     }
 }
 
@@ -75,6 +91,7 @@ mod tests {
             ua: None,
             host: "example.com".to_owned(),
             auth: None,
+            deployed: false,
         };
         let json = serde_json::to_string(&record).unwrap();
         assert_eq!(
@@ -84,6 +101,10 @@ mod tests {
         let ctx = record.context(&apis, "id").unwrap();
         assert_eq!(ctx.stage_variables["v"], "1");
         assert_eq!(Record::of(&ctx), record);
-        assert!(Record { api: "other".to_owned(), ..record }.context(&apis, "id").is_none());
+        assert!(Record { api: "other".to_owned(), ..record.clone() }.context(&apis, "id").is_none());
+        // A deployed stage's record says so; a configured API's JSON stays as it was.
+        let deployed = Record::of_deployed(&ctx);
+        assert!(serde_json::to_string(&deployed).unwrap().ends_with(r#","deployed":true}"#));
+        assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), record);
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use apigw::model::ApiRuntime;
 use apigw::record::Record;
 use bus::{Health, Incarnation};
 use tokio::time::Instant;
@@ -117,12 +118,28 @@ pub(super) async fn spawn_disconnect(state: &Arc<AppState>, id: String, record: 
     state.tasks.spawn(
         async move {
             let _permit = permit;
-            let Some(ctx) = record.context(&task_state.apis, &id) else {
+            let Some(api) = api_of(&task_state, &record).await else {
                 tracing::warn!("A connection's record names an API this node does not have.");
                 return;
             };
+            let ctx = record.context_of(api, &id);
             apigw::connect::notify_disconnect(&task_state.invoker, &ctx, code, &reason).await;
         }
         .instrument(span),
     );
+}
+
+/// What a record's API serves now: the configuration's API of that id, or a deployed stage's current deployment read
+/// through the deployed stages' cache (from the shared store, so every node finds it).
+async fn api_of(state: &AppState, record: &Record) -> Option<Arc<ApiRuntime>> {
+    if !record.deployed {
+        return state.apis.by_id(&record.api).cloned();
+    }
+    match state.deployed.get(&state.apigatewayv2, &record.api, &record.stage).await {
+        Ok(api) => api,
+        Err(err) => {
+            tracing::warn!(?err, "Cannot read a deployed stage for a $disconnect now.");
+            None
+        }
+    }
 }

@@ -93,7 +93,11 @@ impl SocketKind for ApiSocket {
     /// Registered before the session runs, so that its end is always claimed after its registration; a node fenced
     /// meanwhile closes it at once.
     async fn starting(&mut self, conn: &Arc<Connection>, state: &AppState) {
-        state.cluster.track(conn.id(), &Record::of(&self.ctx)).await;
+        let record = match self.live {
+            Some(_) => Record::of_deployed(&self.ctx),
+            None => Record::of(&self.ctx),
+        };
+        state.cluster.track(conn.id(), &record).await;
         if state.cluster.is_fenced() {
             conn.close(CloseRequest::new(1001, "Going away", CloseCause::Shutdown));
         }

@@ -151,3 +151,36 @@ async fn a_partitioned_node_fences_itself_before_a_survivor_delivers_its_disconn
     cut_off.shutdown().await;
     env.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL (SWITCHBOARD_TEST_POSTGRES_URL, SWITCHBOARD_TEST_REDIS_URL) and redis-server on PATH"]
+async fn a_survivor_delivers_the_disconnect_of_a_deployed_apis_connection() {
+    use crate::deployments::{Defined, define, exchange, next_event};
+    let mut env = ClusterEnv::get();
+    let redis = PrivateRedis::start(PrivateRedis::free_port());
+    env.redis = redis.url();
+    let relay = Relay::start(([127, 0, 0, 1], redis.port).into()).await;
+    let nodes_backend = Backend::ok().await;
+    let survivor = node(&env, &nodes_backend).await;
+    let cut_off = node_via(&env, &nodes_backend, relay.redis_url()).await;
+    // An API defined and deployed through apigatewayv2 on the survivor, which only the shared store knows.
+    let (mut first, second) = (Backend::ok().await, Backend::ok().await);
+    let sdk = crate::apigatewayv2::sdk(&survivor);
+    let Defined { api, .. } = define(&sdk, &first, &second).await;
+    sdk.create_deployment().api_id(&api).stage_name("prod").send().await.unwrap();
+    let url = format!("ws://{}/@apis/{api}/prod", cut_off.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let id = next_event(&mut first, "CONNECT").await;
+    assert!(exchange(&mut ws, 1).await.is_object(), "the session runs, so the connection is registered");
+
+    relay.cut();
+    assert_eq!(recv_close(&mut ws).await.0, 1001, "fenced");
+    let delivered = tokio::time::timeout(Duration::from_secs(10), next_event(&mut first, "DISCONNECT")).await;
+    assert_eq!(delivered.expect("the survivor delivers the $disconnect"), id);
+    let again = tokio::time::timeout(Duration::from_secs(2), next_event(&mut first, "DISCONNECT")).await;
+    assert!(again.is_err(), "delivered once: {again:?}");
+    assert_eq!(health(&survivor).await["cluster"]["disconnectsDeliveredForDeadNodes"], 1);
+    survivor.shutdown().await;
+    cut_off.shutdown().await;
+    env.cleanup().await;
+}
