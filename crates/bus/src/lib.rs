@@ -83,6 +83,8 @@ pub struct BusStats {
     /// Canaries that came back, and canaries that did not within their deadline.
     pub canaries_ok: u64,
     pub canaries_failed: u64,
+    /// Loss notices handed to subscriptions ([`Message::lost`]).
+    pub loss_notices: u64,
 }
 
 /// What renewing a node's heartbeat found.

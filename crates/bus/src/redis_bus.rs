@@ -265,6 +265,8 @@ async fn supervise(
         if !first {
             shared.router.reconnects.fetch_add(1, Ordering::Relaxed);
             tracing::info!(channels = channels.len(), "Cluster bus subscription re-established.");
+            // Redis kept nothing for us while we were away: every subscription hears of it before what comes next.
+            shared.router.notify_loss();
         }
         first = false;
         shared.subscribed.store(true, Ordering::Release);

@@ -24,6 +24,16 @@ pub struct Message {
     pub payload: Bytes,
     /// The publishing bus client (random per process).
     pub origin: u64,
+    /// A loss notice rather than a message (empty payload, origin 0): messages published on this channel before it
+    /// may never have reached this subscription — the subscription was re-established after the bus was away, or
+    /// this subscription's inbox overflowed. Never sent for nothing lost but never silent about a loss.
+    pub lost: bool,
+}
+
+impl Message {
+    fn notice(channel: Arc<str>) -> Message {
+        Message { channel, payload: Bytes::new(), origin: 0, lost: true }
+    }
 }
 
 /// A live subscription; dropping it unsubscribes (the channel is left once its last subscription is gone).
@@ -65,10 +75,47 @@ impl Drop for Subscription {
     }
 }
 
+/// One subscription's sending side, and whether it owes its subscriber a loss notice.
+#[derive(Debug)]
+struct Subscriber {
+    id: u64,
+    tx: mpsc::Sender<Message>,
+    owes_notice: bool,
+}
+
+impl Subscriber {
+    /// Hands `message` over, after the loss notice owed if any; a full inbox drops it and owes a notice.
+    fn send(&mut self, message: Message, router: &Router) {
+        if self.owes_notice {
+            if self.tx.try_send(Message::notice(message.channel.clone())).is_err() {
+                router.missed.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            self.owes_notice = false;
+            router.loss_notices.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.tx.try_send(message).is_err() {
+            router.missed.fetch_add(1, Ordering::Relaxed);
+            self.owes_notice = true;
+        }
+    }
+
+    /// Sends a loss notice now, or owes it when the inbox is full.
+    fn notify_loss(&mut self, channel: &Arc<str>, router: &Router) {
+        match self.tx.try_send(Message::notice(channel.clone())) {
+            Ok(()) => {
+                self.owes_notice = false;
+                router.loss_notices.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => self.owes_notice = true,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct ChannelState {
     name: Arc<str>,
-    subscribers: Vec<(u64, mpsc::Sender<Message>)>,
+    subscribers: Vec<Subscriber>,
     /// What was received from each publisher on this channel.
     last_seen: HashMap<u64, Track>,
 }
@@ -113,6 +160,8 @@ pub(crate) struct Router {
     pub(crate) degradations: AtomicU64,
     pub(crate) canaries_ok: AtomicU64,
     pub(crate) canaries_failed: AtomicU64,
+    /// Loss notices handed to subscriptions.
+    pub(crate) loss_notices: AtomicU64,
 }
 
 impl Router {
@@ -132,6 +181,7 @@ impl Router {
             degradations: AtomicU64::new(0),
             canaries_ok: AtomicU64::new(0),
             canaries_failed: AtomicU64::new(0),
+            loss_notices: AtomicU64::new(0),
         }
     }
 
@@ -151,7 +201,7 @@ impl Router {
                 subscribers: Vec::new(),
                 last_seen: HashMap::new(),
             });
-            state.subscribers.push((id, tx));
+            state.subscribers.push(Subscriber { id, tx, owes_notice: false });
             state.subscribers.len() == 1
         };
         (Subscription { channel, id, rx, router: self.clone() }, first)
@@ -163,7 +213,7 @@ impl Router {
             let Some(state) = channels.get_mut(channel) else {
                 return;
             };
-            state.subscribers.retain(|(sid, _)| *sid != id);
+            state.subscribers.retain(|s| s.id != id);
             if state.subscribers.is_empty() {
                 self.missed.fetch_add(state.missing(), Ordering::Relaxed);
                 channels.remove(channel);
@@ -207,10 +257,18 @@ impl Router {
         track.lowest = track.lowest.min(seq);
         track.highest = track.highest.max(seq);
         track.received += 1;
-        let message = Message { channel: state.name.clone(), payload, origin };
-        for (_, tx) in &state.subscribers {
-            if tx.try_send(message.clone()).is_err() {
-                self.missed.fetch_add(1, Ordering::Relaxed);
+        let message = Message { channel: state.name.clone(), payload, origin, lost: false };
+        for subscriber in &mut state.subscribers {
+            subscriber.send(message.clone(), self);
+        }
+    }
+
+    /// Tells every subscription that messages may have been lost (its subscription was re-established after a loss).
+    pub(crate) fn notify_loss(&self) {
+        let mut channels = self.channels.lock();
+        for state in channels.values_mut() {
+            for subscriber in &mut state.subscribers {
+                subscriber.notify_loss(&state.name, self);
             }
         }
     }
@@ -226,6 +284,7 @@ impl Router {
             degradations: get(&self.degradations),
             canaries_ok: get(&self.canaries_ok),
             canaries_failed: get(&self.canaries_failed),
+            loss_notices: get(&self.loss_notices),
         }
     }
 }

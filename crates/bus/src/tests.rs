@@ -197,13 +197,17 @@ async fn redis_restart_degrades_then_recovers_and_counts_the_loss() {
     let _redis = PrivateRedis::start(port);
     wait_for(a.as_ref(), Health::Connected, Duration::from_secs(10)).await;
     wait_for(b.as_ref(), Health::Connected, Duration::from_secs(10)).await;
-    // Resubscribed by itself: new messages arrive, and the gap is counted.
+    // Resubscribed by itself: the subscription first hears that messages may have been lost, then new messages
+    // arrive, and the gap is counted.
+    let notice = recv(&mut sub).await;
+    assert!(notice.lost && notice.payload.is_empty(), "{notice:?}");
     a.publish("room", Bytes::from_static(b"after")).await.unwrap();
-    assert_eq!(recv(&mut sub).await.payload, Bytes::from_static(b"after"));
+    let after = recv(&mut sub).await;
+    assert_eq!((after.payload, after.lost), (Bytes::from_static(b"after"), false));
     let (sa, sb) = (a.stats(), b.stats());
     assert_eq!(sa.publish_failed, 3, "{sa:?}");
     assert_eq!(sb.missed, 3, "the subscriber counts the three lost messages: {sb:?}");
-    assert!(sb.reconnects >= 1 && sb.degradations >= 1, "{sb:?}");
+    assert!(sb.reconnects >= 1 && sb.degradations >= 1 && sb.loss_notices >= 1, "{sb:?}");
     assert!(sa.canaries_failed >= 1, "{sa:?}");
 }
 
@@ -223,7 +227,17 @@ async fn gaps_count_as_missed_only_while_unfilled() {
         router.dispatch("c", 8, seq, Bytes::from_static(b"y"));
     }
     assert_eq!(router.stats().missed, 2 + 25 - 16);
-    while sub.try_recv().is_some() {}
+    let mut kept = 0;
+    while let Some(message) = sub.try_recv() {
+        assert!(!message.lost);
+        kept += 1;
+    }
+    assert_eq!(kept, 16, "what fitted the inbox");
+    // The subscriber hears of the overflow before the next message.
+    router.dispatch("c", 8, 21, Bytes::from_static(b"z"));
+    assert!(sub.try_recv().unwrap().lost, "a loss notice first");
+    assert_eq!(sub.try_recv().unwrap().payload, Bytes::from_static(b"z"));
+    assert_eq!(router.stats().loss_notices, 1);
     drop(sub);
     assert_eq!(router.stats().missed, 11, "kept after the channel is left");
 }

@@ -177,6 +177,7 @@ pub(crate) fn health_json(cluster: &Cluster) -> serde_json::Value {
         "publishFailed": stats.publish_failed,
         "received": stats.received,
         "missed": stats.missed,
+        "lossNotices": stats.loss_notices,
         "reconnects": stats.reconnects,
         "degradations": stats.degradations,
         "canariesOk": stats.canaries_ok,

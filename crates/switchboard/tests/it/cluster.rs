@@ -412,7 +412,7 @@ async fn redis_restart_degrades_nodes_then_they_recover_by_themselves() {
 }
 
 /// A chat token from `via`'s control plane.
-async fn chat_token(via: &TestServer, arn: &str, user: &str, send: bool) -> String {
+pub async fn chat_token(via: &TestServer, arn: &str, user: &str, send: bool) -> String {
     let mut request = via.chat_sdk().create_chat_token().room_identifier(arn).user_id(user);
     if send {
         request = request
@@ -422,22 +422,22 @@ async fn chat_token(via: &TestServer, arn: &str, user: &str, send: bool) -> Stri
     request.send().await.unwrap().token().unwrap().to_owned()
 }
 
-fn chat_request(server: &TestServer, token: &str) -> http::Request<()> {
+pub fn chat_request(server: &TestServer, token: &str) -> http::Request<()> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let mut request = format!("ws://{}/", server.addr).into_client_request().unwrap();
     request.headers_mut().insert("Sec-WebSocket-Protocol", token.parse().unwrap());
     request
 }
 
-async fn chat_join(server: &TestServer, token: &str) -> Ws {
+pub async fn chat_join(server: &TestServer, token: &str) -> Ws {
     tokio_tungstenite::connect_async(chat_request(server, token)).await.unwrap().0
 }
 
-async fn chat_frame(ws: &mut Ws) -> Value {
+pub async fn chat_frame(ws: &mut Ws) -> Value {
     serde_json::from_str(&recv_text(ws).await).unwrap()
 }
 
-async fn chat_send(ws: &mut Ws, request_id: &str, content: &str) {
+pub async fn chat_send(ws: &mut Ws, request_id: &str, content: &str) {
     let action = serde_json::json!({"Action": "SEND_MESSAGE", "RequestId": request_id, "Content": content});
     send_text(ws, &action.to_string()).await;
 }

@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::cluster::{ClusterEnv, assert_refused_503, client, health, node, post_when_routed, wait_fenced};
+use crate::cluster::{
+    ClusterEnv, assert_refused_503, chat_frame, chat_join, chat_send, chat_token, client, health, node,
+    post_when_routed, wait_fenced, wait_for_status,
+};
 use crate::harness::*;
 
 /// A node of `env` reaching Redis at `bus_url`.
@@ -182,5 +185,56 @@ async fn a_survivor_delivers_the_disconnect_of_a_deployed_apis_connection() {
     assert_eq!(health(&survivor).await["cluster"]["disconnectsDeliveredForDeadNodes"], 1);
     survivor.shutdown().await;
     cut_off.shutdown().await;
+    env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL (SWITCHBOARD_TEST_POSTGRES_URL, SWITCHBOARD_TEST_REDIS_URL) and redis-server on PATH"]
+async fn room_members_hear_of_frames_lost_while_redis_was_away() {
+    let mut env = ClusterEnv::get();
+    let port = PrivateRedis::free_port();
+    let mut redis = PrivateRedis::start(port);
+    env.redis = redis.url();
+    let backend = Backend::ok().await;
+    let (a, b) = (node(&env, &backend).await, node(&env, &backend).await);
+    let room = a.chat_sdk().create_room().send().await.unwrap();
+    let arn = room.arn().unwrap().to_owned();
+    let mut on_a = chat_join(&a, &chat_token(&a, &arn, "ann", true).await).await;
+    let mut on_b = chat_join(&b, &chat_token(&a, &arn, "bob", true).await).await;
+    chat_send(&mut on_a, "r1", "before").await;
+    for ws in [&mut on_a, &mut on_b] {
+        assert_eq!(chat_frame(ws).await["Content"], "before");
+    }
+
+    redis.stop();
+    for n in [&a, &b] {
+        wait_for_status(n, "degraded", Duration::from_secs(5)).await;
+    }
+    // A frame the bus does not take reaches nobody, and its sender hears of it.
+    chat_send(&mut on_a, "r2", "during").await;
+    let error = chat_frame(&mut on_a).await;
+    assert_eq!((error["Type"].as_str(), error["ErrorCode"].as_u64()), (Some("ERROR"), Some(500)), "{error}");
+
+    // Redis comes back: each node's subscription was re-established, so every member hears that frames may have
+    // been lost (frames other nodes published between the loss and the resubscription never reach them), then the
+    // room goes on.
+    let _redis = PrivateRedis::start(port);
+    for ws in [&mut on_a, &mut on_b] {
+        let notice = tokio::time::timeout(Duration::from_secs(10), chat_frame(ws)).await.expect("a loss notice");
+        assert_eq!(
+            (notice["Type"].as_str(), notice["EventName"].as_str()),
+            (Some("EVENT"), Some("switchboard:messages-lost"))
+        );
+    }
+    for n in [&a, &b] {
+        let h = wait_for_status(n, "ok", Duration::from_secs(10)).await;
+        assert!(h["cluster"]["lossNotices"].as_u64().unwrap() >= 1, "{h}");
+    }
+    chat_send(&mut on_b, "r3", "after").await;
+    for ws in [&mut on_a, &mut on_b] {
+        assert_eq!(chat_frame(ws).await["Content"], "after");
+    }
+    a.shutdown().await;
+    b.shutdown().await;
     env.cleanup().await;
 }
