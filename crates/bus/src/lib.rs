@@ -15,6 +15,7 @@
 //! `memory://NAME`); [`RedisBus`] serves a cluster through Redis pub/sub and keys; both implement both traits. Nothing
 //! above these traits knows which one runs. [`connect`] picks one from a URL.
 
+mod auth;
 mod local;
 mod redis_bus;
 mod router;
@@ -27,6 +28,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 pub use tasks::Background;
 
+pub use auth::ClusterKey;
 pub use local::LocalBus;
 pub use redis_bus::{RedisBus, RedisBusConfig};
 pub use router::{Message, Subscription};
@@ -85,6 +87,8 @@ pub struct BusStats {
     pub canaries_failed: u64,
     /// Loss notices handed to subscriptions ([`Message::lost`]).
     pub loss_notices: u64,
+    /// Messages and registry records dropped because they failed the cluster key's check.
+    pub rejected: u64,
 }
 
 /// What renewing a node's heartbeat found.
@@ -232,17 +236,29 @@ impl Bus {
     }
 }
 
-/// A bus from a URL: `redis://…` (or `rediss://…` where the redis crate supports it) for a cluster, `memory://NAME`
-/// for a bus shared by everything in this process that names the same `NAME`, and `None` for a private in-process
-/// bus. `namespace` prefixes every Redis key and channel, so that several clusters (or test runs) share one Redis.
+/// A bus from a URL: `redis://…` (or `rediss://…` for TLS) for a cluster, `memory://NAME` for a bus shared by
+/// everything in this process that names the same `NAME`, and `None` for a private in-process bus. `namespace`
+/// prefixes every Redis key and channel, so that several clusters (or test runs) share one Redis.
 pub async fn connect(url: Option<&str>, namespace: &str, background: &Background) -> Result<Bus, BusError> {
+    connect_keyed(url, namespace, None, background).await
+}
+
+/// [`connect`], with Redis messages and registry records authenticated by `key` when given (every node of the
+/// cluster must hold the same key; see `auth.rs`). In-process buses need no key.
+pub async fn connect_keyed(
+    url: Option<&str>,
+    namespace: &str,
+    key: Option<&[u8]>,
+    background: &Background,
+) -> Result<Bus, BusError> {
     match url {
         None => Ok(Bus::alone()),
         Some(url) if url.starts_with("memory://") => Ok(Bus::of(LocalBus::named(&url["memory://".len()..]), true)),
         Some(url)
             if url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://") =>
         {
-            let config = RedisBusConfig::new(url, namespace);
+            let mut config = RedisBusConfig::new(url, namespace);
+            config.key = key.map(|key| ClusterKey(key.to_vec()));
             Ok(Bus::of(Arc::new(RedisBus::connect(config, background).await?), true))
         }
         Some(url) => Err(BusError::UnsupportedUrl(url.to_owned())),

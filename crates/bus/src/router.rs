@@ -12,9 +12,11 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
 use crate::BusStats;
+use crate::auth::{Signer, TAG};
 
-/// First byte of every enveloped message.
+/// First byte of every enveloped message, without and with a tag.
 const MAGIC: u8 = 0xB5;
+const MAGIC_TAGGED: u8 = 0xB6;
 const HEADER: usize = 1 + 8 + 8;
 
 /// A message received on a subscribed channel.
@@ -162,6 +164,8 @@ pub(crate) struct Router {
     pub(crate) canaries_failed: AtomicU64,
     /// Loss notices handed to subscriptions.
     pub(crate) loss_notices: AtomicU64,
+    /// Messages and records that failed the cluster key's check (or lacked a tag), dropped.
+    pub(crate) rejected: AtomicU64,
 }
 
 impl Router {
@@ -182,6 +186,7 @@ impl Router {
             canaries_ok: AtomicU64::new(0),
             canaries_failed: AtomicU64::new(0),
             loss_notices: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
         }
     }
 
@@ -285,27 +290,41 @@ impl Router {
             canaries_ok: get(&self.canaries_ok),
             canaries_failed: get(&self.canaries_failed),
             loss_notices: get(&self.loss_notices),
+            rejected: get(&self.rejected),
         }
     }
 }
 
-/// Wraps a payload with its publisher and sequence number.
-pub(crate) fn encode(origin: u64, seq: u64, payload: &[u8]) -> Bytes {
-    let mut out = BytesMut::with_capacity(HEADER + payload.len());
-    out.put_u8(MAGIC);
+/// Wraps a payload with its publisher and sequence number, and with a cluster key the tag over them, the channel
+/// (its Redis name) and the payload.
+pub(crate) fn encode(origin: u64, seq: u64, payload: &[u8], signer: Option<(&Signer, &str)>) -> Bytes {
+    let mut out = BytesMut::with_capacity(HEADER + TAG + payload.len());
+    out.put_u8(if signer.is_some() { MAGIC_TAGGED } else { MAGIC });
     out.put_u64(origin);
     out.put_u64(seq);
+    if let Some((signer, channel)) = signer {
+        out.put_slice(&signer.tag(&[channel.as_bytes(), &out[1..HEADER], payload]));
+    }
     out.put_slice(payload);
     out.freeze()
 }
 
-/// Unwraps what [`encode`] made; `None` for anything else (a message from a foreign publisher).
-pub(crate) fn decode(mut raw: Bytes) -> Option<(u64, u64, Bytes)> {
-    if raw.len() < HEADER || raw[0] != MAGIC {
+/// Unwraps what [`encode`] made with the same key (or without one when `signer` is `None`); `None` for anything else:
+/// a message from a foreign publisher, or one whose tag does not check.
+pub(crate) fn decode(mut raw: Bytes, signer: Option<(&Signer, &str)>) -> Option<(u64, u64, Bytes)> {
+    let magic = if signer.is_some() { MAGIC_TAGGED } else { MAGIC };
+    let header = if signer.is_some() { HEADER + TAG } else { HEADER };
+    if raw.len() < header || raw[0] != magic {
+        return None;
+    }
+    if let Some((signer, channel)) = signer
+        && !signer.verify(&[channel.as_bytes(), &raw[1..HEADER], &raw[header..]], &raw[HEADER..header])
+    {
         return None;
     }
     raw.advance(1);
     let origin = raw.get_u64();
     let seq = raw.get_u64();
+    raw.advance(header - HEADER);
     Some((origin, seq, raw))
 }

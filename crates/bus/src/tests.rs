@@ -263,3 +263,33 @@ async fn messaging_and_state_may_come_from_different_backends() {
     assert!(messages.members().await.unwrap().is_empty(), "the messaging backend holds no state");
     assert_eq!(bus.health(), Health::Connected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: SWITCHBOARD_TEST_REDIS_URL"]
+async fn a_cluster_key_keeps_out_messages_and_records_it_did_not_tag() {
+    let url = test_support::service_url("SWITCHBOARD_TEST_REDIS_URL");
+    let ns = namespace();
+    let key: &[u8] = b"the cluster key 0123456789";
+    let keyed = |key| {
+        let (url, ns) = (url.clone(), ns.clone());
+        async move { connect_keyed(Some(&url), &ns, key, &Background::new()).await.unwrap() }
+    };
+    let (a, b) = (keyed(Some(key)).await, keyed(Some(key)).await);
+    let intruder = keyed(None).await;
+    let forger = keyed(Some(b"another key 0123456789".as_slice())).await;
+    let mut sub = b.pubsub().subscribe("room:x").await;
+    for (bus, payload) in [(&intruder, "untagged"), (&forger, "forged"), (&a, "genuine")] {
+        bus.pubsub().publish("room:x", Bytes::from(payload)).await.unwrap();
+    }
+    assert_eq!(recv(&mut sub).await.payload, Bytes::from_static(b"genuine"), "only the tagged message arrives");
+    assert_eq!(b.pubsub().stats().rejected, 2);
+
+    // Registry records: a claim planted by someone without the key is never read back.
+    let owner = a.state().join(None, "tok", Duration::from_secs(5)).await.unwrap();
+    a.state().register(&owner, vec![("c1".into(), Bytes::from_static(b"r1"))]).await.unwrap();
+    intruder.state().register(&owner, vec![("c2".into(), Bytes::from_static(b"planted"))]).await.unwrap();
+    forger.state().register(&owner, vec![("c3".into(), Bytes::from_static(b"forged"))]).await.unwrap();
+    assert_eq!(b.state().registered(&owner).await.unwrap(), vec![("c1".into(), Bytes::from_static(b"r1"))]);
+    assert_eq!(b.pubsub().stats().rejected, 4);
+    a.state().forget(&owner).await.unwrap();
+}

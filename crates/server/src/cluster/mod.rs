@@ -178,6 +178,7 @@ pub(crate) fn health_json(cluster: &Cluster) -> serde_json::Value {
         "received": stats.received,
         "missed": stats.missed,
         "lossNotices": stats.loss_notices,
+        "rejected": stats.rejected,
         "reconnects": stats.reconnects,
         "degradations": stats.degradations,
         "canariesOk": stats.canaries_ok,

@@ -9,6 +9,7 @@ mod chat;
 mod cli;
 mod cluster;
 mod cluster_faults;
+mod cluster_trust;
 mod control;
 mod deployments;
 mod deps;
