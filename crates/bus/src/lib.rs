@@ -240,15 +240,24 @@ impl Bus {
 /// everything in this process that names the same `NAME`, and `None` for a private in-process bus. `namespace`
 /// prefixes every Redis key and channel, so that several clusters (or test runs) share one Redis.
 pub async fn connect(url: Option<&str>, namespace: &str, background: &Background) -> Result<Bus, BusError> {
-    connect_keyed(url, namespace, None, background).await
+    connect_with(url, namespace, &BusOptions::default(), background).await
 }
 
-/// [`connect`], with Redis messages and registry records authenticated by `key` when given (every node of the
-/// cluster must hold the same key; see `auth.rs`). In-process buses need no key.
-pub async fn connect_keyed(
+/// How a node reaches a shared bus, beyond its URL.
+#[derive(Clone, Debug, Default)]
+pub struct BusOptions {
+    /// Authenticates Redis messages and registry records (every node of the cluster must hold the same key; see
+    /// `auth.rs`). In-process buses need none.
+    pub key: Option<ClusterKey>,
+    /// For `rediss://`: the certificates (PEM) that may sign Redis's, instead of the system's roots.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+/// [`connect`] with [`BusOptions`].
+pub async fn connect_with(
     url: Option<&str>,
     namespace: &str,
-    key: Option<&[u8]>,
+    options: &BusOptions,
     background: &Background,
 ) -> Result<Bus, BusError> {
     match url {
@@ -258,7 +267,8 @@ pub async fn connect_keyed(
             if url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://") =>
         {
             let mut config = RedisBusConfig::new(url, namespace);
-            config.key = key.map(|key| ClusterKey(key.to_vec()));
+            config.key = options.key.clone();
+            config.ca_pem = options.ca_pem.clone();
             Ok(Bus::of(Arc::new(RedisBus::connect(config, background).await?), true))
         }
         Some(url) => Err(BusError::UnsupportedUrl(url.to_owned())),

@@ -269,10 +269,13 @@ async fn messaging_and_state_may_come_from_different_backends() {
 async fn a_cluster_key_keeps_out_messages_and_records_it_did_not_tag() {
     let url = test_support::service_url("SWITCHBOARD_TEST_REDIS_URL");
     let ns = namespace();
-    let key: &[u8] = b"the cluster key 0123456789";
-    let keyed = |key| {
+    let key: &'static [u8] = b"the cluster key 0123456789";
+    let keyed = |key: Option<&'static [u8]>| {
         let (url, ns) = (url.clone(), ns.clone());
-        async move { connect_keyed(Some(&url), &ns, key, &Background::new()).await.unwrap() }
+        async move {
+            let options = BusOptions { key: key.map(|key| ClusterKey(key.to_vec())), ca_pem: None };
+            connect_with(Some(&url), &ns, &options, &Background::new()).await.unwrap()
+        }
     };
     let (a, b) = (keyed(Some(key)).await, keyed(Some(key)).await);
     let intruder = keyed(None).await;

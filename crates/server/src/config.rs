@@ -180,6 +180,7 @@ pub struct FileConfig {
     pub store_deadline_ms: Option<u64>,
     pub forward_timeout_ms: Option<u64>,
     pub cluster_key: Option<String>,
+    pub bus_ca_file: Option<PathBuf>,
     /// A SAM or CloudFormation template to run.
     #[serde(default)]
     pub template: TemplateFile,
@@ -402,6 +403,7 @@ impl Config {
                     store_deadline_ms: file.store_deadline_ms,
                     forward_timeout_ms: file.forward_timeout_ms,
                     cluster_key: file.cluster_key,
+                    bus_ca_file: file.bus_ca_file,
                 },
             )?,
             template,

@@ -87,14 +87,15 @@ impl Server {
         // Backends: the Redis bus and the PostgreSQL store when configured, else the embedded defaults. Nothing
         // above this point knows which runs.
         let background = Background::new();
-        let bus = bus::connect_keyed(
-            cluster_config.bus_url.as_deref(),
-            &cluster_config.namespace,
-            cluster_key.as_deref(),
-            &background,
-        )
-        .await
-        .context("cannot connect to the cluster bus")?;
+        let ca_pem = match &cluster_config.bus_ca_file {
+            Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?),
+            None => None,
+        };
+        let options = bus::BusOptions { key: cluster_key.map(bus::ClusterKey), ca_pem };
+        let bus =
+            bus::connect_with(cluster_config.bus_url.as_deref(), &cluster_config.namespace, &options, &background)
+                .await
+                .context("cannot connect to the cluster bus")?;
         // Alone, the node is 0 as it always was; in a cluster the bus allocates an id unless one is configured.
         let node = cluster_config.node_id.or(if cluster_config.bus_url.is_none() { Some(0) } else { None });
         let settings =

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct PrivateRedis {
     pub port: u16,
+    tls: bool,
     child: Option<Child>,
 }
 
@@ -19,8 +20,21 @@ impl PrivateRedis {
 
     /// Starts `redis-server` on `port` and returns once it accepts connections (panics after 5 seconds).
     pub fn start(port: u16) -> PrivateRedis {
+        PrivateRedis::spawn(port, &["--port", &port.to_string()], false)
+    }
+
+    /// Starts `redis-server` speaking TLS only on `port`, with the certificate and key (PEM files) given; clients
+    /// need no certificate of their own.
+    pub fn start_tls(port: u16, cert: &std::path::Path, key: &std::path::Path) -> PrivateRedis {
+        let (cert, key) = (cert.to_str().expect("UTF-8 path"), key.to_str().expect("UTF-8 path"));
+        let args = ["--port", "0", "--tls-port", &port.to_string(), "--tls-cert-file", cert, "--tls-key-file", key];
+        PrivateRedis::spawn(port, &[&args[..], &["--tls-auth-clients", "no"]].concat(), true)
+    }
+
+    fn spawn(port: u16, args: &[&str], tls: bool) -> PrivateRedis {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(args)
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -30,12 +44,12 @@ impl PrivateRedis {
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        PrivateRedis { port, child: Some(child) }
+        PrivateRedis { port, tls, child: Some(child) }
     }
 
-    /// `redis://127.0.0.1:{port}/`.
+    /// `redis://127.0.0.1:{port}/`, or `rediss://…` for a server started with [`PrivateRedis::start_tls`].
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        format!("{}://127.0.0.1:{}/", if self.tls { "rediss" } else { "redis" }, self.port)
     }
 
     /// Freezes the server (SIGSTOP): connections stay open and nothing is answered, as during a stall; its keys'

@@ -43,6 +43,8 @@ pub struct RedisBusConfig {
     pub inbox: usize,
     /// Authenticates messages and registry records when set (see `auth.rs`).
     pub key: Option<ClusterKey>,
+    /// For `rediss://`: the certificates (PEM) that may sign Redis's, instead of the system's roots.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl RedisBusConfig {
@@ -54,6 +56,7 @@ impl RedisBusConfig {
             canary_interval: Duration::from_millis(500),
             inbox: 65_536,
             key: None,
+            ca_pem: None,
         }
     }
 }
@@ -141,8 +144,14 @@ impl RedisBus {
     /// cannot be reached now; once started, the bus survives Redis going away and coming back.
     /// Connects, and starts the subscription supervisor and the health watch on `background`.
     pub async fn connect(config: RedisBusConfig, background: &Background) -> Result<RedisBus, BusError> {
-        let client =
-            Client::open(config.url.as_str()).map_err(|e| BusError::UnsupportedUrl(format!("{}: {e}", config.url)))?;
+        let client = match &config.ca_pem {
+            Some(pem) => Client::build_with_tls(
+                config.url.as_str(),
+                redis::TlsCertificates { client_tls: None, root_cert: Some(pem.clone()) },
+            ),
+            None => Client::open(config.url.as_str()),
+        }
+        .map_err(|e| BusError::UnsupportedUrl(format!("{}: {e}", config.url)))?;
         let manager_config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.op_timeout))
             .set_response_timeout(Some(config.op_timeout))

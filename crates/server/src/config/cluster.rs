@@ -43,6 +43,10 @@ pub struct ClusterArgs {
     /// the shared store; none without one].
     #[arg(long, env = "SWITCHBOARD_CLUSTER_KEY", value_name = "SECRET", hide_env_values = true)]
     pub cluster_key: Option<String>,
+    /// Cluster: for a rediss:// bus URL, a PEM file of the certificates that may sign Redis's [default: the
+    /// system's roots].
+    #[arg(long, env = "SWITCHBOARD_BUS_CA_FILE", value_name = "PATH")]
+    pub bus_ca_file: Option<std::path::PathBuf>,
 }
 
 /// The cluster keys of the config file (top level).
@@ -57,6 +61,7 @@ pub struct ClusterFile {
     pub store_deadline_ms: Option<u64>,
     pub forward_timeout_ms: Option<u64>,
     pub cluster_key: Option<String>,
+    pub bus_ca_file: Option<std::path::PathBuf>,
 }
 
 /// Effective cluster settings.
@@ -73,6 +78,8 @@ pub struct ClusterConfig {
     pub forward_timeout: Duration,
     /// The configured secret of the cluster bus (else the store's, see `Server::start`).
     pub cluster_key: Option<String>,
+    /// The roots a `rediss://` bus's certificate must chain to, when not the system's.
+    pub bus_ca_file: Option<std::path::PathBuf>,
 }
 
 impl ClusterConfig {
@@ -129,6 +136,7 @@ impl ClusterConfig {
         }
         Ok(ClusterConfig {
             cluster_key,
+            bus_ca_file: args.bus_ca_file.or(file.bus_ca_file),
             bus_url,
             store_url,
             node_id: args.node_id.or(file.node_id),
