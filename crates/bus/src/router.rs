@@ -129,9 +129,33 @@ struct Track {
     lowest: u64,
     highest: u64,
     received: u64,
+    /// Which of the `REPLAY_WINDOW` sequence numbers up to `highest` arrived (bit `d` for `highest - d`).
+    seen: u128,
 }
 
+/// How far behind the highest sequence number of its publisher a message may arrive and still be taken.
+const REPLAY_WINDOW: u64 = 128;
+
 impl Track {
+    /// Records `seq`; false for a sequence number that already arrived (a replay) or is too far behind to tell.
+    fn first_sight(&mut self, seq: u64) -> bool {
+        if seq > self.highest {
+            let shift = seq - self.highest;
+            self.seen = if shift >= REPLAY_WINDOW { 0 } else { self.seen << shift };
+            self.seen |= 1;
+            self.highest = seq;
+        } else {
+            let behind = self.highest - seq;
+            if behind >= REPLAY_WINDOW || self.seen & (1 << behind) != 0 {
+                return false;
+            }
+            self.seen |= 1 << behind;
+        }
+        self.lowest = self.lowest.min(seq);
+        self.received += 1;
+        true
+    }
+
     fn missing(&self) -> u64 {
         (self.highest - self.lowest + 1).saturating_sub(self.received)
     }
@@ -257,11 +281,13 @@ impl Router {
         let Some(state) = channels.get_mut(channel) else {
             return;
         };
+        let track = state.last_seen.entry(origin).or_insert(Track { lowest: seq, highest: seq, received: 0, seen: 0 });
+        if !track.first_sight(seq) {
+            // A publisher never sends a sequence number twice: this is a replay.
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         self.received.fetch_add(1, Ordering::Relaxed);
-        let track = state.last_seen.entry(origin).or_insert(Track { lowest: seq, highest: seq, received: 0 });
-        track.lowest = track.lowest.min(seq);
-        track.highest = track.highest.max(seq);
-        track.received += 1;
         let message = Message { channel: state.name.clone(), payload, origin, lost: false };
         for subscriber in &mut state.subscribers {
             subscriber.send(message.clone(), self);
@@ -295,36 +321,49 @@ impl Router {
     }
 }
 
-/// Wraps a payload with its publisher and sequence number, and with a cluster key the tag over them, the channel
-/// (its Redis name) and the payload.
+/// How far a tagged message's time may be from the receiver's clock (replays of older messages are refused).
+const FRESHNESS_MS: u64 = 60_000;
+
+/// Wraps a payload with its publisher and sequence number, and with a cluster key its time (Unix milliseconds) and the
+/// tag over them, the channel (its Redis name) and the payload.
 pub(crate) fn encode(origin: u64, seq: u64, payload: &[u8], signer: Option<(&Signer, &str)>) -> Bytes {
-    let mut out = BytesMut::with_capacity(HEADER + TAG + payload.len());
+    let mut out = BytesMut::with_capacity(HEADER + 8 + TAG + payload.len());
     out.put_u8(if signer.is_some() { MAGIC_TAGGED } else { MAGIC });
     out.put_u64(origin);
     out.put_u64(seq);
     if let Some((signer, channel)) = signer {
-        out.put_slice(&signer.tag(&[channel.as_bytes(), &out[1..HEADER], payload]));
+        out.put_u64(now_ms());
+        out.put_slice(&signer.tag(&[channel.as_bytes(), &out[1..HEADER + 8], payload]));
     }
     out.put_slice(payload);
     out.freeze()
 }
 
 /// Unwraps what [`encode`] made with the same key (or without one when `signer` is `None`); `None` for anything else:
-/// a message from a foreign publisher, or one whose tag does not check.
+/// a message from a foreign publisher, one whose tag does not check, or a tagged one too far from this clock.
 pub(crate) fn decode(mut raw: Bytes, signer: Option<(&Signer, &str)>) -> Option<(u64, u64, Bytes)> {
     let magic = if signer.is_some() { MAGIC_TAGGED } else { MAGIC };
-    let header = if signer.is_some() { HEADER + TAG } else { HEADER };
+    let header = if signer.is_some() { HEADER + 8 + TAG } else { HEADER };
     if raw.len() < header || raw[0] != magic {
         return None;
     }
-    if let Some((signer, channel)) = signer
-        && !signer.verify(&[channel.as_bytes(), &raw[1..HEADER], &raw[header..]], &raw[HEADER..header])
-    {
-        return None;
+    if let Some((signer, channel)) = signer {
+        let stamped = HEADER + 8;
+        if !signer.verify(&[channel.as_bytes(), &raw[1..stamped], &raw[header..]], &raw[stamped..header]) {
+            return None;
+        }
+        let at = u64::from_be_bytes(raw[HEADER..stamped].try_into().ok()?);
+        if now_ms().abs_diff(at) > FRESHNESS_MS {
+            return None;
+        }
     }
     raw.advance(1);
     let origin = raw.get_u64();
     let seq = raw.get_u64();
     raw.advance(header - HEADER);
     Some((origin, seq, raw))
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }

@@ -238,6 +238,11 @@ async fn gaps_count_as_missed_only_while_unfilled() {
     assert!(sub.try_recv().unwrap().lost, "a loss notice first");
     assert_eq!(sub.try_recv().unwrap().payload, Bytes::from_static(b"z"));
     assert_eq!(router.stats().loss_notices, 1);
+    // A sequence number that already arrived is a replay: dropped and counted, whatever its payload.
+    router.dispatch("c", 8, 21, Bytes::from_static(b"again"));
+    router.dispatch("c", 7, 12, Bytes::from_static(b"again"));
+    assert!(sub.try_recv().is_none(), "replays reach nobody");
+    assert_eq!(router.stats().rejected, 2);
     drop(sub);
     assert_eq!(router.stats().missed, 11, "kept after the channel is left");
 }
@@ -295,4 +300,26 @@ async fn a_cluster_key_keeps_out_messages_and_records_it_did_not_tag() {
     assert_eq!(b.state().registered(&owner).await.unwrap(), vec![("c1".into(), Bytes::from_static(b"r1"))]);
     assert_eq!(b.pubsub().stats().rejected, 4);
     a.state().forget(&owner).await.unwrap();
+}
+
+#[test]
+fn tagged_messages_check_their_key_channel_and_time() {
+    use bytes::{BufMut, BytesMut};
+    let signer = auth::Signer::new(b"the cluster key 0123456789");
+    let on = |channel| Some((&signer, channel));
+    let raw = router::encode(1, 2, b"p", on("ns:ch:a"));
+    assert_eq!(router::decode(raw.clone(), on("ns:ch:a")), Some((1, 2, Bytes::from_static(b"p"))));
+    assert!(router::decode(raw.clone(), on("ns:ch:b")).is_none(), "tagged for another channel");
+    assert!(router::decode(raw, None).is_none(), "a node without the key takes no tagged message");
+    // Well tagged, but two minutes old: a replay.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let mut stale = BytesMut::new();
+    stale.put_u8(0xB6);
+    stale.put_u64(1);
+    stale.put_u64(3);
+    stale.put_u64(now - 120_000);
+    let tag = signer.tag(&[b"ns:ch:a", &stale[1..], b"p"]);
+    stale.put_slice(&tag);
+    stale.put_slice(b"p");
+    assert!(router::decode(stale.freeze(), on("ns:ch:a")).is_none(), "too old");
 }
