@@ -17,6 +17,7 @@ mod socket;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -113,6 +114,8 @@ fn reserved(state: &AppState, rest: &str) -> Response<Body> {
             json_response(StatusCode::OK, body.to_string())
         }
         "metrics" => {
+            let cluster = &state.cluster;
+            state.metrics.observe_bus(&cluster.bus().pubsub().stats(), cluster.fences.load(Ordering::Relaxed));
             let mut response = Response::new(Body::from(state.metrics.render()));
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
