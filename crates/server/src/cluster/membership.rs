@@ -43,10 +43,13 @@ impl Cluster {
         let Some(tracked) = self.tracked.lock().remove(&id) else {
             return true;
         };
+        let owner = Incarnation { node: id.node(), token: tracked.token.to_string() };
         if !tracked.synced {
+            // Its registration failed as far as we know, so nobody else can report it; but an answer lost after
+            // Redis applied it would leave an entry a survivor could claim later: remove it if there is one.
+            let _ = self.bus.state().claim_registered(&owner, &id.to_string()).await;
             return true;
         }
-        let owner = Incarnation { node: id.node(), token: tracked.token.to_string() };
         loop {
             if !self.is_fenced()
                 && let Ok(deliver) = self.claim_own(&owner, &id.to_string()).await
