@@ -379,6 +379,7 @@ mod tests {
             host: String::new(),
             auth: None,
             iam: None,
+            deployed: false,
         };
         let ctx = record.context(&apis, "id").unwrap();
         let with = |uri: &str| Integration {

@@ -9,6 +9,7 @@ use wire::apigw::{IamCaller, Identity};
 
 use crate::ApiSet;
 use crate::connect::ConnContext;
+use crate::model::ApiRuntime;
 
 /// What a survivor needs to deliver a connection's `$disconnect`. Its JSON is what nodes share: field names stay.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +27,11 @@ pub struct Record {
     /// The IAM caller of an `AWS_IAM` `$connect`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iam: Option<Box<IamCaller>>,
+    /// Whether the API is one defined through apigatewayv2 (`/@apis/{id}/{stage}`), served from its stage's current
+    /// deployment in the shared store, rather than one of the configuration's (`--route`, `[[apis]]`, chosen by path
+    /// or `Host`), which every node has.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deployed: bool,
 }
 
 impl Record {
@@ -39,17 +45,27 @@ impl Record {
             host: ctx.domain_name.clone(),
             auth: ctx.authorizer.clone(),
             iam: ctx.caller.clone(),
+            deployed: false,
         }
+    }
+
+    /// The record of a connection to a deployed stage (see [`Record::deployed`]).
+    pub fn of_deployed(ctx: &ConnContext) -> Record {
+        Record { deployed: true, ..Record::of(ctx) }
     }
 
     /// The context of connection `id` for its `$disconnect` event (without the handshake's headers and query,
     /// which the record does not keep); `None` when this node does not have the record's API.
     pub fn context(&self, apis: &ApiSet, id: &str) -> Option<ConnContext> {
-        let api: Arc<_> = apis.by_id(&self.api)?.clone();
+        Some(self.context_of(apis.by_id(&self.api)?.clone(), id))
+    }
+
+    /// The context of connection `id` for its `$disconnect` event, on `api` (what the record's API serves now).
+    pub fn context_of(&self, api: Arc<ApiRuntime>, id: &str) -> ConnContext {
         let stage_variables = api.stage(&self.stage).map(|s| s.stage_variables.clone()).unwrap_or_default();
         let connected_at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.at) * 1_000_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        Some(ConnContext {
+        ConnContext {
             api,
             stage: self.stage.clone(),
             stage_variables,
@@ -61,7 +77,7 @@ impl Record {
             query: Vec::new(),
             authorizer: self.auth.clone(),
             caller: self.iam.clone(),
-        })
+        }
     }
 }
 
@@ -81,6 +97,7 @@ mod tests {
             host: "example.com".to_owned(),
             auth: None,
             iam: None,
+            deployed: false,
         };
         let json = serde_json::to_string(&record).unwrap();
         assert_eq!(
@@ -91,9 +108,13 @@ mod tests {
         assert_eq!(ctx.stage_variables["v"], "1");
         assert_eq!(Record::of(&ctx), record);
         assert!(Record { api: "other".to_owned(), ..record.clone() }.context(&apis, "id").is_none());
+        // A deployed stage's record says so; a configured API's JSON stays as it was.
+        let deployed = Record::of_deployed(&ctx);
+        assert!(serde_json::to_string(&deployed).unwrap().ends_with(r#","deployed":true}"#));
+        assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), record);
         // An `AWS_IAM` connection's caller reaches its `$disconnect` on a survivor too.
         let caller = Box::new(wire::apigw::IamCaller::of_account("AKID", "000000000000"));
-        let signed = Record { iam: Some(caller.clone()), ..record };
+        let signed = Record { iam: Some(caller.clone()), ..record.clone() };
         let json = serde_json::to_string(&signed).unwrap();
         assert!(json.ends_with(r#""iam":{"accessKey":"AKID","accountId":"000000000000","caller":"000000000000","user":"000000000000","userArn":"arn:aws:iam::000000000000:root"}}"#), "{json}");
         let back: Record = serde_json::from_str(&json).unwrap();

@@ -15,6 +15,7 @@
 //! `memory://NAME`); [`RedisBus`] serves a cluster through Redis pub/sub and keys; both implement both traits. Nothing
 //! above these traits knows which one runs. [`connect`] picks one from a URL.
 
+mod auth;
 mod local;
 mod redis_bus;
 mod router;
@@ -27,6 +28,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 pub use tasks::Background;
 
+pub use auth::ClusterKey;
 pub use local::LocalBus;
 pub use redis_bus::{RedisBus, RedisBusConfig};
 pub use router::{Message, Subscription};
@@ -83,6 +85,10 @@ pub struct BusStats {
     /// Canaries that came back, and canaries that did not within their deadline.
     pub canaries_ok: u64,
     pub canaries_failed: u64,
+    /// Loss notices handed to subscriptions ([`Message::lost`]).
+    pub loss_notices: u64,
+    /// Messages and registry records dropped because they failed the cluster key's check.
+    pub rejected: u64,
 }
 
 /// What renewing a node's heartbeat found.
@@ -152,7 +158,7 @@ pub trait ClusterState: Send + Sync + fmt::Debug + 'static {
     /// incarnation), else the lowest id from 1 whose heartbeat is not held. Records the incarnation as a member.
     async fn join(&self, node: Option<u16>, token: &str, ttl: Duration) -> Result<Incarnation, BusError>;
 
-    /// Renews the heartbeat of `me` for another `ttl`.
+    /// Renews the heartbeat of `me` for another `ttl`. A buried incarnation is not renewed: [`Renewal::Lapsed`].
     async fn renew(&self, me: &Incarnation, ttl: Duration) -> Result<Renewal, BusError>;
 
     /// The token of the incarnation whose heartbeat holds `node` now, if any.
@@ -161,8 +167,10 @@ pub trait ClusterState: Send + Sync + fmt::Debug + 'static {
     /// Every incarnation that joined and was not forgotten yet.
     async fn members(&self) -> Result<Vec<Incarnation>, BusError>;
 
-    /// Marks `dead` as declared dead (a tombstone that outlives it for `keep`), so that it learns it if it comes back.
-    async fn bury(&self, dead: &Incarnation, keep: Duration) -> Result<(), BusError>;
+    /// Marks `dead` as declared dead (a tombstone that outlives it for `keep`), so that it learns it if it comes back:
+    /// false, burying nothing, when `dead` holds its heartbeat (it renewed since it was judged). Atomic with
+    /// [`ClusterState::renew`], which never revives a buried incarnation: once buried, it can only join again.
+    async fn bury(&self, dead: &Incarnation, keep: Duration) -> Result<bool, BusError>;
 
     /// Whether `incarnation` was declared dead.
     async fn is_buried(&self, incarnation: &Incarnation) -> Result<bool, BusError>;
@@ -228,17 +236,39 @@ impl Bus {
     }
 }
 
-/// A bus from a URL: `redis://…` (or `rediss://…` where the redis crate supports it) for a cluster, `memory://NAME`
-/// for a bus shared by everything in this process that names the same `NAME`, and `None` for a private in-process
-/// bus. `namespace` prefixes every Redis key and channel, so that several clusters (or test runs) share one Redis.
+/// A bus from a URL: `redis://…` (or `rediss://…` for TLS) for a cluster, `memory://NAME` for a bus shared by
+/// everything in this process that names the same `NAME`, and `None` for a private in-process bus. `namespace`
+/// prefixes every Redis key and channel, so that several clusters (or test runs) share one Redis.
 pub async fn connect(url: Option<&str>, namespace: &str, background: &Background) -> Result<Bus, BusError> {
+    connect_with(url, namespace, &BusOptions::default(), background).await
+}
+
+/// How a node reaches a shared bus, beyond its URL.
+#[derive(Clone, Debug, Default)]
+pub struct BusOptions {
+    /// Authenticates Redis messages and registry records (every node of the cluster must hold the same key; see
+    /// `auth.rs`). In-process buses need none.
+    pub key: Option<ClusterKey>,
+    /// For `rediss://`: the certificates (PEM) that may sign Redis's, instead of the system's roots.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+/// [`connect`] with [`BusOptions`].
+pub async fn connect_with(
+    url: Option<&str>,
+    namespace: &str,
+    options: &BusOptions,
+    background: &Background,
+) -> Result<Bus, BusError> {
     match url {
         None => Ok(Bus::alone()),
         Some(url) if url.starts_with("memory://") => Ok(Bus::of(LocalBus::named(&url["memory://".len()..]), true)),
         Some(url)
             if url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("redis+unix://") =>
         {
-            let config = RedisBusConfig::new(url, namespace);
+            let mut config = RedisBusConfig::new(url, namespace);
+            config.key = options.key.clone();
+            config.ca_pem = options.ca_pem.clone();
             Ok(Bus::of(Arc::new(RedisBus::connect(config, background).await?), true))
         }
         Some(url) => Err(BusError::UnsupportedUrl(url.to_owned())),

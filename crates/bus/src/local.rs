@@ -117,6 +117,9 @@ impl ClusterState for LocalBus {
     async fn renew(&self, me: &Incarnation, ttl: Duration) -> Result<Renewal, BusError> {
         let now = Instant::now();
         let mut state = self.state.lock();
+        if state.buried.contains(me) {
+            return Ok(Renewal::Lapsed);
+        }
         let renewal = match live(state.heartbeats.get(&me.node), now) {
             Some(token) if *token == me.token => Renewal::Renewed,
             Some(token) => return Ok(Renewal::Superseded { by: token.clone() }),
@@ -135,9 +138,13 @@ impl ClusterState for LocalBus {
         Ok(self.state.lock().members.iter().cloned().collect())
     }
 
-    async fn bury(&self, dead: &Incarnation, _keep: Duration) -> Result<(), BusError> {
-        self.state.lock().buried.insert(dead.clone());
-        Ok(())
+    async fn bury(&self, dead: &Incarnation, _keep: Duration) -> Result<bool, BusError> {
+        let mut state = self.state.lock();
+        if live(state.heartbeats.get(&dead.node), Instant::now()) == Some(&dead.token) {
+            return Ok(false);
+        }
+        state.buried.insert(dead.clone());
+        Ok(true)
     }
 
     async fn is_buried(&self, incarnation: &Incarnation) -> Result<bool, BusError> {

@@ -117,6 +117,7 @@ async fn has_the_cluster_state_semantics(on: On) {
     let one = a.join(None, "tok1", ttl).await.unwrap();
     let two = b.join(None, "tok2", ttl).await.unwrap();
     assert_ne!(one.node, two.node, "{name}: allocated ids differ");
+    let three = b.join(None, "tok3b", ttl).await.unwrap();
     assert_eq!(a.holder(one.node).await.unwrap().as_deref(), Some("tok1"));
     assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Renewed, "{name}");
     let members = b.members().await.unwrap();
@@ -141,9 +142,17 @@ async fn has_the_cluster_state_semantics(on: On) {
     assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Superseded { by: "tok3".into() }, "{name}");
     assert_eq!(again.node, one.node);
 
-    b.bury(&one, Duration::from_secs(5)).await.unwrap();
+    assert!(b.bury(&one, Duration::from_secs(5)).await.unwrap(), "{name}");
     assert!(a.is_buried(&one).await.unwrap());
     assert!(!a.is_buried(&two).await.unwrap());
+    // A live incarnation is not buried; a buried one is never revived by renewing, only by joining again.
+    b.renew(&two, ttl).await.unwrap();
+    assert!(!a.bury(&two, Duration::from_secs(5)).await.unwrap(), "{name}: two renewed, so it lives");
+    assert!(!a.is_buried(&two).await.unwrap());
+    assert!(a.bury(&three, Duration::from_secs(5)).await.unwrap(), "{name}");
+    assert_eq!(b.renew(&three, ttl).await.unwrap(), Renewal::Lapsed, "{name}");
+    assert_eq!(a.holder(three.node).await.unwrap(), None, "{name}: a buried incarnation stays dead");
+    a.forget(&three).await.unwrap();
     a.forget(&one).await.unwrap();
     assert!(!b.members().await.unwrap().contains(&one), "{name}");
     assert!(b.registered(&one).await.unwrap().is_empty());
@@ -187,13 +196,17 @@ async fn redis_restart_degrades_then_recovers_and_counts_the_loss() {
     redis.restart();
     wait_for(a.as_ref(), Health::Connected, Duration::from_secs(10)).await;
     wait_for(b.as_ref(), Health::Connected, Duration::from_secs(10)).await;
-    // Resubscribed by itself: new messages arrive, and the gap is counted.
+    // Resubscribed by itself: the subscription first hears that messages may have been lost, then new messages
+    // arrive, and the gap is counted.
+    let notice = recv(&mut sub).await;
+    assert!(notice.lost && notice.payload.is_empty(), "{notice:?}");
     a.publish("room", Bytes::from_static(b"after")).await.unwrap();
-    assert_eq!(recv(&mut sub).await.payload, Bytes::from_static(b"after"));
+    let after = recv(&mut sub).await;
+    assert_eq!((after.payload, after.lost), (Bytes::from_static(b"after"), false));
     let (sa, sb) = (a.stats(), b.stats());
     assert_eq!(sa.publish_failed, 3, "{sa:?}");
     assert_eq!(sb.missed, 3, "the subscriber counts the three lost messages: {sb:?}");
-    assert!(sb.reconnects >= 1 && sb.degradations >= 1, "{sb:?}");
+    assert!(sb.reconnects >= 1 && sb.degradations >= 1 && sb.loss_notices >= 1, "{sb:?}");
     assert!(sa.canaries_failed >= 1, "{sa:?}");
 }
 
@@ -213,7 +226,22 @@ async fn gaps_count_as_missed_only_while_unfilled() {
         router.dispatch("c", 8, seq, Bytes::from_static(b"y"));
     }
     assert_eq!(router.stats().missed, 2 + 25 - 16);
-    while sub.try_recv().is_some() {}
+    let mut kept = 0;
+    while let Some(message) = sub.try_recv() {
+        assert!(!message.lost);
+        kept += 1;
+    }
+    assert_eq!(kept, 16, "what fitted the inbox");
+    // The subscriber hears of the overflow before the next message.
+    router.dispatch("c", 8, 21, Bytes::from_static(b"z"));
+    assert!(sub.try_recv().unwrap().lost, "a loss notice first");
+    assert_eq!(sub.try_recv().unwrap().payload, Bytes::from_static(b"z"));
+    assert_eq!(router.stats().loss_notices, 1);
+    // A sequence number that already arrived is a replay: dropped and counted, whatever its payload.
+    router.dispatch("c", 8, 21, Bytes::from_static(b"again"));
+    router.dispatch("c", 7, 12, Bytes::from_static(b"again"));
+    assert!(sub.try_recv().is_none(), "replays reach nobody");
+    assert_eq!(router.stats().rejected, 2);
     drop(sub);
     assert_eq!(router.stats().missed, 11, "kept after the channel is left");
 }
@@ -238,4 +266,59 @@ async fn messaging_and_state_may_come_from_different_backends() {
     assert_eq!(state.members().await.unwrap(), vec![me]);
     assert!(messages.members().await.unwrap().is_empty(), "the messaging backend holds no state");
     assert_eq!(bus.health(), Health::Connected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: SWITCHBOARD_TEST_REDIS_URL"]
+async fn a_cluster_key_keeps_out_messages_and_records_it_did_not_tag() {
+    let url = test_support::service_url("SWITCHBOARD_TEST_REDIS_URL");
+    let ns = namespace();
+    let key: &'static [u8] = b"the cluster key 0123456789";
+    let keyed = |key: Option<&'static [u8]>| {
+        let (url, ns) = (url.clone(), ns.clone());
+        async move {
+            let options = BusOptions { key: key.map(|key| ClusterKey(key.to_vec())), ca_pem: None };
+            connect_with(Some(&url), &ns, &options, &Background::new()).await.unwrap()
+        }
+    };
+    let (a, b) = (keyed(Some(key)).await, keyed(Some(key)).await);
+    let intruder = keyed(None).await;
+    let forger = keyed(Some(b"another key 0123456789".as_slice())).await;
+    let mut sub = b.pubsub().subscribe("room:x").await;
+    for (bus, payload) in [(&intruder, "untagged"), (&forger, "forged"), (&a, "genuine")] {
+        bus.pubsub().publish("room:x", Bytes::from(payload)).await.unwrap();
+    }
+    assert_eq!(recv(&mut sub).await.payload, Bytes::from_static(b"genuine"), "only the tagged message arrives");
+    assert_eq!(b.pubsub().stats().rejected, 2);
+
+    // Registry records: a claim planted by someone without the key is never read back.
+    let owner = a.state().join(None, "tok", Duration::from_secs(5)).await.unwrap();
+    a.state().register(&owner, vec![("c1".into(), Bytes::from_static(b"r1"))]).await.unwrap();
+    intruder.state().register(&owner, vec![("c2".into(), Bytes::from_static(b"planted"))]).await.unwrap();
+    forger.state().register(&owner, vec![("c3".into(), Bytes::from_static(b"forged"))]).await.unwrap();
+    assert_eq!(b.state().registered(&owner).await.unwrap(), vec![("c1".into(), Bytes::from_static(b"r1"))]);
+    assert_eq!(b.pubsub().stats().rejected, 4);
+    a.state().forget(&owner).await.unwrap();
+}
+
+#[test]
+fn tagged_messages_check_their_key_channel_and_time() {
+    use bytes::{BufMut, BytesMut};
+    let signer = auth::Signer::new(b"the cluster key 0123456789");
+    let on = |channel| Some((&signer, channel));
+    let raw = router::encode(1, 2, b"p", on("ns:ch:a"));
+    assert_eq!(router::decode(raw.clone(), on("ns:ch:a")), Some((1, 2, Bytes::from_static(b"p"))));
+    assert!(router::decode(raw.clone(), on("ns:ch:b")).is_none(), "tagged for another channel");
+    assert!(router::decode(raw, None).is_none(), "a node without the key takes no tagged message");
+    // Well tagged, but two minutes old: a replay.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let mut stale = BytesMut::new();
+    stale.put_u8(0xB6);
+    stale.put_u64(1);
+    stale.put_u64(3);
+    stale.put_u64(now - 120_000);
+    let tag = signer.tag(&[b"ns:ch:a", &stale[1..], b"p"]);
+    stale.put_slice(&tag);
+    stale.put_slice(b"p");
+    assert!(router::decode(stale.freeze(), on("ns:ch:a")).is_none(), "too old");
 }

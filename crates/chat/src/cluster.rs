@@ -8,7 +8,10 @@
 //! holds members of that room (a [`Listener`] shared by the room's tickets and members) and forgets the room when the
 //! last one leaves. UpdateRoom and DeleteRoom are published on the same channel, so they take effect on every node.
 //! When the bus does not take a frame (Redis unreachable), nobody receives it, on this node either, so that no member
-//! ever sees a room the others do not: the requester gets an ERROR frame (500) and may retry.
+//! ever sees a room the others do not: the requester gets an ERROR frame (500) and may retry. Frames the bus took but
+//! this node's subscription missed (it was re-established after Redis was away, or its inbox overflowed) are lost,
+//! never silently: the bus hands the listener a loss notice, and every member of the room on this node receives an
+//! EVENT named [`MESSAGES_LOST_EVENT`] before what comes next.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -313,6 +316,11 @@ async fn listen(bus: Arc<dyn PubSub>, room: Weak<LiveRoom>, rooms: Arc<Rooms>, r
     let _ = ready.send(true);
     while let Some(message) = subscription.recv().await {
         let Some(live) = room.upgrade() else { return };
+        if message.lost {
+            tracing::warn!(room_id = %id, "Room frames may have been lost while the cluster bus was away; telling members.");
+            let _ = live.deliver(loss_notice(), None); // a deleted room has nobody to tell
+            continue;
+        }
         match serde_json::from_slice::<RoomMessage>(&message.payload) {
             Ok(RoomMessage::Frame { frame, disconnect }) => {
                 let _ = live.deliver(Utf8Bytes::from(frame), disconnect.as_deref());
@@ -329,4 +337,15 @@ async fn listen(bus: Arc<dyn PubSub>, room: Weak<LiveRoom>, rooms: Arc<Rooms>, r
             Err(err) => tracing::debug!(%err, room_id = %id, "Ignoring a malformed room message."),
         }
     }
+}
+
+/// The EVENT a room's members receive when frames of the room may not have reached them (see the module
+/// documentation): a name of Switchboard's own (chat clients send messages, not events; backends should leave the
+/// `switchboard:` prefix alone as they leave `aws:`).
+pub const MESSAGES_LOST_EVENT: &str = "switchboard:messages-lost";
+
+fn loss_notice() -> Utf8Bytes {
+    let id = ids::resource_id();
+    let outgoing = Outgoing::Event { id: &id, request_id: "", name: MESSAGES_LOST_EVENT, attributes: None };
+    Utf8Bytes::from(outgoing.encode(OffsetDateTime::now_utc()).0)
 }

@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+pub use cluster::MESSAGES_LOST_EVENT;
 use hub::session::{SessionConfig, SessionEnd};
 use hub::{Connection, Hub};
 use ivschat::{

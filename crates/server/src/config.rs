@@ -190,6 +190,8 @@ pub struct FileConfig {
     pub store_pool_size: Option<usize>,
     pub store_deadline_ms: Option<u64>,
     pub forward_timeout_ms: Option<u64>,
+    pub cluster_key: Option<String>,
+    pub bus_ca_file: Option<PathBuf>,
     /// A SAM or CloudFormation template to run.
     #[serde(default)]
     pub template: TemplateFile,
@@ -368,6 +370,8 @@ impl Config {
                     store_pool_size: file.store_pool_size,
                     store_deadline_ms: file.store_deadline_ms,
                     forward_timeout_ms: file.forward_timeout_ms,
+                    cluster_key: file.cluster_key,
+                    bus_ca_file: file.bus_ca_file,
                 },
             )?,
             template,

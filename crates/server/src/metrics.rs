@@ -51,6 +51,12 @@ pub struct Metrics {
     pub handshakes_rejected: Family<StatusLabels, Counter>,
     pub messages_received: Counter,
     pub api_requests: Family<OperationLabels, Counter>,
+    /// The cluster bus's own counters, brought up to date when the metrics are read (`Metrics::observe_bus`).
+    bus_publish_failed: Counter,
+    bus_missed: Counter,
+    bus_loss_notices: Counter,
+    bus_rejected: Counter,
+    fences: Counter,
 }
 
 impl Default for Metrics {
@@ -64,6 +70,11 @@ impl Default for Metrics {
             handshakes_rejected: Family::default(),
             messages_received: Counter::default(),
             api_requests: Family::default(),
+            bus_publish_failed: Counter::default(),
+            bus_missed: Counter::default(),
+            bus_loss_notices: Counter::default(),
+            bus_rejected: Counter::default(),
+            fences: Counter::default(),
         };
         registry.register("connections_opened", "WebSocket connections accepted", metrics.connections_opened.clone());
         registry.register("connections_active", "WebSocket connections open now", metrics.connections_active.clone());
@@ -83,11 +94,43 @@ impl Default for Metrics {
             "AWS-compatible API requests, by operation and status",
             metrics.api_requests.clone(),
         );
+        let bus: [(&str, &str, &Counter); 5] = [
+            ("bus_publish_failed", "Cluster bus messages that could not be published", &metrics.bus_publish_failed),
+            ("bus_missed", "Cluster bus messages this node never received", &metrics.bus_missed),
+            (
+                "bus_loss_notices",
+                "Loss notices handed to bus subscriptions (chat rooms tell their members)",
+                &metrics.bus_loss_notices,
+            ),
+            (
+                "bus_rejected",
+                "Cluster bus messages and records that failed the cluster key's check",
+                &metrics.bus_rejected,
+            ),
+            ("cluster_fences", "Times this node fenced itself, cut off from the cluster bus", &metrics.fences),
+        ];
+        for (name, help, counter) in bus {
+            registry.register(name, help, counter.clone());
+        }
         Metrics { registry, ..metrics }
     }
 }
 
 impl Metrics {
+    /// Brings the bus's counters (and the fences) up to what the bus and the cluster counted.
+    pub fn observe_bus(&self, stats: &bus::BusStats, fences: u64) {
+        let pairs = [
+            (&self.bus_publish_failed, stats.publish_failed),
+            (&self.bus_missed, stats.missed),
+            (&self.bus_loss_notices, stats.loss_notices),
+            (&self.bus_rejected, stats.rejected),
+            (&self.fences, fences),
+        ];
+        for (counter, now) in pairs {
+            counter.inc_by(now.saturating_sub(counter.get()));
+        }
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -111,5 +154,17 @@ mod tests {
         let text = metrics.render();
         assert!(text.contains("switchboard_connections_closed_total{cause=\"client\"} 1"), "{text}");
         assert!(text.contains("switchboard_connections_closed_total{cause=\"idle_timeout\"} 1"), "{text}");
+    }
+
+    #[test]
+    fn the_bus_counters_follow_the_bus() {
+        let metrics = Metrics::default();
+        let stats = |loss_notices, rejected| bus::BusStats { loss_notices, rejected, ..bus::BusStats::default() };
+        metrics.observe_bus(&stats(2, 1), 1);
+        metrics.observe_bus(&stats(3, 1), 1);
+        let text = metrics.render();
+        assert!(text.contains("switchboard_bus_loss_notices_total 3"), "{text}");
+        assert!(text.contains("switchboard_bus_rejected_total 1"), "{text}");
+        assert!(text.contains("switchboard_cluster_fences_total 1"), "{text}");
     }
 }

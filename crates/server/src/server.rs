@@ -47,22 +47,13 @@ impl Server {
         let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-        // Backends: the Redis bus and the PostgreSQL store when configured, else the embedded defaults. Nothing
-        // above this point knows which runs.
-        let cluster_config = &config.cluster;
-        let background = Background::new();
-        let bus = bus::connect(cluster_config.bus_url.as_deref(), &cluster_config.namespace, &background)
-            .await
-            .context("cannot connect to the cluster bus")?;
-        // Alone, the node is 0 as it always was; in a cluster the bus allocates an id unless one is configured.
-        let node = cluster_config.node_id.or(if cluster_config.bus_url.is_none() { Some(0) } else { None });
-        let settings =
-            ClusterSettings { liveness_ttl: cluster_config.node_ttl, forward_timeout: cluster_config.forward_timeout };
-        let cluster = Cluster::join(bus, node, settings).await.context("cannot join the cluster")?;
         // Keys that sign tokens clients hold: the data directory's alone; in a cluster the store's, so that tokens
         // issued by one node are accepted by all.
         let data_key = |file| local::load_or_create_key(&config.data_dir.join(file));
-        let (store, pagination_key, chat_key): (Arc<dyn store::Store>, _, _) = match &cluster_config.store_url {
+        let cluster_config = &config.cluster;
+        let (store, pagination_key, chat_key, bus_key): (Arc<dyn store::Store>, _, _, _) = match &cluster_config
+            .store_url
+        {
             Some(url) => {
                 let store = store::PostgresStore::connect_with(url, &cluster_config.namespace, cluster_config.store)
                     .await
@@ -71,14 +62,46 @@ impl Server {
                 let chat_key = store.shared_secret("chat-token", &rand::random::<[u8; 32]>()).await?;
                 let chat_key = <[u8; 32]>::try_from(chat_key)
                     .map_err(|_| anyhow::anyhow!("the shared chat-token key is not 32 bytes"))?;
-                (Arc::new(store), pagination_key, chat_key)
+                // The key of the cluster bus: configured, or generated once and shared through the store.
+                let bus_key = match &cluster_config.cluster_key {
+                    Some(_) => None,
+                    None => Some(store.shared_secret("cluster-bus", &rand::random::<[u8; 32]>()).await?),
+                };
+                (Arc::new(store), pagination_key, chat_key, bus_key)
             }
             None => {
                 let store =
                     store::SqliteStore::open(&config.data_dir).await.context("cannot open the embedded store")?;
-                (Arc::new(store), data_key(local::PAGINATION_KEY_FILE)?.to_vec(), data_key(local::CHAT_TOKEN_KEY_FILE)?)
+                let (pagination, chat) = (data_key(local::PAGINATION_KEY_FILE)?, data_key(local::CHAT_TOKEN_KEY_FILE)?);
+                (Arc::new(store), pagination.to_vec(), chat, None)
             }
         };
+        // Bus messages and registry records are authenticated with the cluster key (`--cluster-key`, else the store's):
+        // whoever reaches Redis without it cannot inject deliveries, management calls or claims.
+        let cluster_key = cluster_config.cluster_key.as_ref().map(|key| key.as_bytes().to_vec()).or(bus_key);
+        if cluster_key.is_none() && cluster_config.bus_url.as_deref().is_some_and(|url| !url.starts_with("memory://")) {
+            tracing::warn!(
+                "The cluster bus is not authenticated: set --cluster-key on every node (or share a --store-url, \
+                 which holds one)."
+            );
+        }
+        // Backends: the Redis bus and the PostgreSQL store when configured, else the embedded defaults. Nothing
+        // above this point knows which runs.
+        let background = Background::new();
+        let ca_pem = match &cluster_config.bus_ca_file {
+            Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?),
+            None => None,
+        };
+        let options = bus::BusOptions { key: cluster_key.map(bus::ClusterKey), ca_pem };
+        let bus =
+            bus::connect_with(cluster_config.bus_url.as_deref(), &cluster_config.namespace, &options, &background)
+                .await
+                .context("cannot connect to the cluster bus")?;
+        // Alone, the node is 0 as it always was; in a cluster the bus allocates an id unless one is configured.
+        let node = cluster_config.node_id.or(if cluster_config.bus_url.is_none() { Some(0) } else { None });
+        let settings =
+            ClusterSettings { liveness_ttl: cluster_config.node_ttl, forward_timeout: cluster_config.forward_timeout };
+        let cluster = Cluster::join(bus, node, settings).await.context("cannot join the cluster")?;
         let hub = AppState::new_hub(&config, cluster.node());
         let mut chat_config = config.chat.chat_config(&config.data_dir, &config.region, &config.account_id);
         chat_config.token_key = chat::TokenKey(chat_key);

@@ -1,5 +1,5 @@
 //! Test helpers shared by Switchboard's suites (a dev-dependency only): a private `redis-server` ([`PrivateRedis`]),
-//! and with the `harness` feature the integration harness: a server on `127.0.0.1:0` (`TestServer`), a recording
+//! and with the `harness` feature the integration harness (with a TCP relay a test can cut, `Relay`): a server on `127.0.0.1:0` (`TestServer`), a recording
 //! Lambda-style backend (`Backend`) and real clients (the AWS SDK, WebSocket helpers, signed raw requests).
 
 #[cfg(feature = "harness")]
@@ -8,6 +8,8 @@ mod backend;
 mod client;
 mod redis;
 #[cfg(feature = "harness")]
+mod relay;
+#[cfg(feature = "harness")]
 mod server;
 
 #[cfg(feature = "harness")]
@@ -15,6 +17,8 @@ pub use backend::{Backend, Reply};
 #[cfg(feature = "harness")]
 pub use client::{Raw, parts, post, recv_close, recv_text, send_text, signed_head};
 pub use redis::PrivateRedis;
+#[cfg(feature = "harness")]
+pub use relay::{Relay, RelayTarget};
 #[cfg(feature = "harness")]
 pub use server::TestServer;
 

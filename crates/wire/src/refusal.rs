@@ -40,6 +40,8 @@ refusals! {
     // The caps on live connections: all of them, and those of one client address.
     MaxConnections => 503, Compact, "Service Unavailable";
     MaxConnectionsPerAddress => 429, Compact, "Too Many Requests";
+    // API sockets of a cluster node fenced off the cluster bus (its connections' ends cannot be recorded).
+    Fenced => 503, Compact, "Service Unavailable";
     // API sockets (reference apigw.md §2): the URL limit, and `$connect` integrations that failed or timed out.
     UriTooLong => 414, Compact, "Request-URI Too Long";
     IntegrationFailed => 502, Gateway, "Internal server error";

@@ -146,6 +146,10 @@ pub(super) async fn serve_inbox(state: Arc<AppState>, mut inbox: Subscription) {
             _ = state.shutdown.cancelled() => return,
             message = inbox.recv() => match message { Some(m) => m, None => return },
         };
+        if message.lost {
+            // Calls lost meanwhile time out at their callers (a retryable 500); nothing to answer here.
+            continue;
+        }
         let Ok(envelope) = serde_json::from_slice::<Envelope>(&message.payload) else {
             tracing::debug!("Ignoring a malformed cluster message.");
             continue;

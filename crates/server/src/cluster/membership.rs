@@ -1,22 +1,20 @@
 //! Membership: this node's heartbeat, the registry of its API connections (the records a `$disconnect` is
-//! delivered from), recovery after its heartbeat lapsed, and reaping dead nodes.
+//! delivered from) and recovery after its heartbeat lapsed.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use apigw::record::Record;
-use bus::{Health, Incarnation, Renewal};
+use bus::{Incarnation, Renewal};
 use bytes::Bytes;
-use hub::{CloseRequest, ConnectionId};
+use hub::ConnectionId;
 use tokio::time::Instant;
-use tracing::Instrument;
 
 use super::{Cluster, Tracked};
 use crate::state::AppState;
 
-/// How long a survivor keeps a dead incarnation's tombstone, so that it learns its fate when it comes back.
-const TOMBSTONE_KEEP: Duration = Duration::from_secs(24 * 3600);
+/// How often a connection's end retries claiming its registry entry while the bus does not answer.
+const CLAIM_RETRY: Duration = Duration::from_millis(100);
 
 impl Cluster {
     /// Records a new API Gateway connection in the registry, so that a survivor can report its end if this node dies.
@@ -38,61 +36,66 @@ impl Cluster {
         }
     }
 
-    /// A connection ended: whether this node delivers its `$disconnect` (false when a survivor already did, because
-    /// this node had been declared dead).
-    pub(crate) async fn release(&self, id: ConnectionId) -> bool {
+    /// A connection ended with `code` and `reason`: whether this node delivers its `$disconnect` now. False when a
+    /// survivor delivered it (this node had been declared dead), and when the registry cannot be reached before the
+    /// fence: then the end is deferred, and delivered by this node or a survivor once the bus answers.
+    pub(crate) async fn release(&self, id: ConnectionId, code: u16, reason: &str) -> bool {
         let Some(tracked) = self.tracked.lock().remove(&id) else {
             return true;
         };
+        let owner = Incarnation { node: id.node(), token: tracked.token.to_string() };
         if !tracked.synced {
+            // Its registration failed as far as we know, so nobody else can report it; but an answer lost after
+            // Redis applied it would leave an entry a survivor could claim later: remove it if there is one.
+            let _ = self.bus.state().claim_registered(&owner, &id.to_string()).await;
             return true;
         }
-        let owner = Incarnation { node: id.node(), token: tracked.token.to_string() };
-        match self.bus.state().claim_registered(&owner, &id.to_string()).await {
-            Ok(true) => true,
-            // Claimed by a survivor, or lost with Redis's data: only the tombstone tells which.
-            Ok(false) => !self.bus.state().is_buried(&owner).await.unwrap_or(false),
-            // The bus is away: report it ourselves (a survivor can only have reaped us after our heartbeat lapsed).
-            Err(_) => true,
-        }
-    }
-
-    async fn reap(&self, state: &Arc<AppState>, dead: &Incarnation) -> Result<(), bus::BusError> {
-        self.bus.state().bury(dead, TOMBSTONE_KEEP).await?;
-        let entries = self.bus.state().registered(dead).await?;
-        let mut won = 0;
-        for (id, record) in entries {
-            if !self.bus.state().claim_registered(dead, &id).await? {
-                continue;
+        loop {
+            if !self.is_fenced()
+                && let Ok(deliver) = self.claim_own(&owner, &id.to_string()).await
+            {
+                return deliver;
             }
-            won += 1;
-            let Ok(record) = serde_json::from_slice::<Record>(&record) else { continue };
-            let span =
-                tracing::error_span!("connection", connection_id = %id, api = %record.api, stage = %record.stage);
-            let state2 = state.clone();
-            state.tasks.spawn(async move { deliver_disconnect(&state2, &id, &record).await }.instrument(span));
+            let now = Instant::now();
+            let fence = self.fence_deadline();
+            if self.is_fenced() || now >= fence {
+                self.defer(id, tracked, code, reason);
+                return false;
+            }
+            tokio::time::sleep(CLAIM_RETRY.min(fence - now)).await;
         }
-        self.bus.state().forget(dead).await?;
-        if won > 0 {
-            self.reaped.fetch_add(won, Ordering::Relaxed);
-        }
-        tracing::warn!(node = dead.node, disconnects = won, "A node is gone; delivered its connections' $disconnect.");
-        Ok(())
     }
 
-    /// Our heartbeat had lapsed: either survivors buried us, or the bus lost its data.
-    async fn recover(&self, state: &Arc<AppState>) {
+    /// Claims a connection of this node's registry: whether its `$disconnect` is this node's to deliver.
+    pub(super) async fn claim_own(&self, owner: &Incarnation, id: &str) -> Result<bool, bus::BusError> {
+        if self.bus.state().claim_registered(owner, id).await? {
+            return Ok(true);
+        }
+        // Claimed by a survivor, or lost with Redis's data: only the tombstone tells which.
+        Ok(!self.bus.state().is_buried(owner).await?)
+    }
+
+    /// Our heartbeat had lapsed: either survivors buried us, or the bus lost its data (or was paused past the TTL).
+    /// Whether this node holds a live heartbeat again, and since when.
+    async fn recover(&self, state: &Arc<AppState>, sent: Instant) -> Option<Instant> {
         let me = self.me.read().clone();
         match self.bus.state().is_buried(&me).await {
             Ok(true) => {
                 tracing::error!(node = me.node, "This node was declared dead by the cluster; closing its connections.");
-                let token = format!("{:016x}", rand::random::<u64>());
-                match self.bus.state().join(Some(me.node), &token, self.settings.liveness_ttl).await {
-                    Ok(fresh) => *self.me.write() = fresh,
-                    Err(err) => tracing::warn!(%err, "Cannot join the cluster again."),
-                }
                 // Their `$disconnect` was delivered by a survivor: `release` finds them claimed and buried.
-                state.hub.close_all(&CloseRequest::new(1001, "Going away", hub::CloseCause::Shutdown));
+                self.close_tracked(state);
+                let token = format!("{:016x}", rand::random::<u64>());
+                let sent = Instant::now();
+                match self.bus.state().join(Some(me.node), &token, self.settings.liveness_ttl).await {
+                    Ok(fresh) => {
+                        *self.me.write() = fresh;
+                        Some(sent)
+                    }
+                    Err(err) => {
+                        tracing::warn!(%err, "Cannot join the cluster again.");
+                        None
+                    }
+                }
             }
             Ok(false) => {
                 let entries: Vec<(String, Bytes)> = {
@@ -108,11 +111,13 @@ impl Cluster {
                     self.mark_synced(&me);
                     tracing::warn!(
                         connections = count,
-                        "The cluster bus lost its state; registered this node's connections again."
+                        "This node's heartbeat had lapsed without a burial; registered its connections again."
                     );
+                    return Some(sent);
                 }
+                None
             }
-            Err(_) => {}
+            Err(_) => None,
         }
     }
 
@@ -140,63 +145,33 @@ impl Cluster {
     }
 }
 
-/// Renews the heartbeat, repairs the registry after bus outages and reaps dead nodes.
+/// Renews the heartbeat and repairs the registry after bus outages; once renewed, settles the connection ends that
+/// were deferred and lifts the fence. Reaping others is the reaper's (`reaper.rs`), so that it never delays this.
 pub(super) async fn heartbeat(state: Arc<AppState>) {
     let cluster = &state.cluster;
     let ttl = cluster.settings.liveness_ttl;
-    let interval = (ttl / 3).max(Duration::from_millis(50));
-    let mut healthy_since: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = state.shutdown.cancelled() => return,
-            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep(cluster.interval()) => {}
         }
         let me = cluster.me.read().clone();
-        match cluster.bus.state().renew(&me, ttl).await {
-            Ok(Renewal::Renewed) => cluster.sync_unsynced().await,
-            Ok(Renewal::Lapsed) => cluster.recover(&state).await,
+        let sent = Instant::now();
+        let live = match cluster.bus.state().renew(&me, ttl).await {
+            Ok(Renewal::Renewed) => {
+                cluster.sync_unsynced().await;
+                Some(sent)
+            }
+            Ok(Renewal::Lapsed) => cluster.recover(&state, sent).await,
             Ok(Renewal::Superseded { by }) => {
                 tracing::error!(node = me.node, %by, "Another process holds this node id; check --node-id on every node.");
+                None
             }
-            Err(_) => {}
-        }
-        if cluster.bus.health() == Health::Connected {
-            healthy_since.get_or_insert_with(Instant::now);
-        } else {
-            healthy_since = None;
-        }
-        // Judge others only once every live node has had a whole TTL of working bus to renew its heartbeat.
-        if healthy_since.is_some_and(|since| since.elapsed() >= ttl + interval) {
-            reap_dead(&state).await;
-        }
-    }
-}
-
-async fn reap_dead(state: &Arc<AppState>) {
-    let cluster = &state.cluster;
-    let Ok(members) = cluster.bus.state().members().await else { return };
-    let me = cluster.me.read().clone();
-    for member in members {
-        if member == me {
-            continue;
-        }
-        let alive = match cluster.bus.state().holder(member.node).await {
-            Ok(holder) => holder.as_deref() == Some(member.token.as_str()),
-            Err(_) => return,
+            Err(_) => None,
         };
-        if !alive && let Err(err) = cluster.reap(state, &member).await {
-            tracing::warn!(%err, node = member.node, "Cannot reap a dead node now; will retry.");
-            return;
+        if let Some(sent) = live {
+            cluster.renewed_at(sent);
+            cluster.settle_deferred(&state).await;
         }
     }
-}
-
-/// Delivers the `$disconnect` of a connection of a dead node: 1006, as for a TCP connection that dropped.
-/// Delivers the `$disconnect` of a connection of a dead node: 1006, as for a TCP connection that dropped.
-async fn deliver_disconnect(state: &AppState, id: &str, record: &Record) {
-    let Some(ctx) = record.context(&state.apis, id) else {
-        tracing::warn!("A dead node's connection belongs to an API this node does not have.");
-        return;
-    };
-    apigw::connect::notify_disconnect(&state.invoker, &ctx, 1006, "").await;
 }

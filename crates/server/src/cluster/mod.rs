@@ -9,10 +9,17 @@
 //!   Survivors reap a dead incarnation: they bury it (a tombstone), claim every record and deliver the `$disconnect`
 //!   of each record they won. So each `$disconnect` is delivered once, by the owner or by one survivor, within TTL +
 //!   one heartbeat interval of the death.
+//! - **Fencing** (`fence.rs`). A node that has not renewed its heartbeat for TTL − margin (tokio's clock, since the
+//!   send time of its last successful renewal) stops serving before anyone may judge it: it closes its API
+//!   connections without delivering their `$disconnect` and refuses new API handshakes (503). Survivors reap an
+//!   incarnation only once its heartbeat has been gone for the margin (`reaper.rs`), so a cut-off node is always
+//!   fenced before its connections are claimed. The ends it could not claim are deferred, and claimed once the bus
+//!   answers again: won, this node delivers them; lost, a survivor did.
 //! - **Bus outages.** Reaping waits until the bus has been healthy for a whole TTL, so that nodes coming back from a
 //!   shared outage renew their heartbeats before anyone judges them. A node that finds its heartbeat lapsed checks
 //!   its tombstone: buried, it closes its connections (their `$disconnect` was delivered by a survivor) and joins
-//!   again; not buried (Redis lost its data), it registers its connections again.
+//!   again; not buried (Redis lost its data, or was paused), it registers its connections again. Burial and renewal
+//!   are atomic against each other: a buried incarnation is never renewed, a renewed one never buried.
 //! - **Forwarding** (`forward.rs`). A connection id names its node. A management call for another node's
 //!   connection is forwarded over the bus to `node:{id}` as a request with a reply channel and a timeout; the owner
 //!   runs [`apigw::management::apply`] exactly as for a local call and answers the status and body, which the
@@ -21,12 +28,14 @@
 //!   (`applied.rs`), so the SDK's retry is answered, not applied twice.
 
 mod applied;
+mod fence;
 mod forward;
 mod membership;
+mod reaper;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use apigw::management::Reply;
@@ -34,7 +43,8 @@ use bus::{Bus, Incarnation, Subscription};
 use bytes::Bytes;
 use hub::ConnectionId;
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
+use tokio::time::Instant;
 
 use crate::state::AppState;
 
@@ -69,14 +79,25 @@ pub struct Cluster {
     /// Calls other nodes forwarded here, remembered so that a retry is not applied twice.
     applied: applied::Applied,
     inbox: Mutex<Option<Subscription>>,
+    /// When this node's heartbeat renewals succeeded (tokio's clock): the fence falls TTL − margin after the last.
+    renewed: Mutex<fence::Renewals>,
+    /// Set while this node is fenced (see `fence.rs`).
+    fenced: AtomicBool,
+    /// Connections that ended while this node could not claim their registry entry, to claim when the bus answers.
+    deferred: Mutex<HashMap<ConnectionId, fence::Deferred>>,
+    /// Bounds the `$disconnect` calls the reaper has in flight.
+    reaping: Arc<Semaphore>,
     /// `$disconnect` events this node delivered for dead nodes.
     pub(crate) reaped: AtomicU64,
+    /// Times this node fenced itself.
+    pub(crate) fences: AtomicU64,
 }
 
 impl Cluster {
     /// Joins the cluster under `node` (or an id the bus allocates) and subscribes to this node's channel.
     pub async fn join(bus: Bus, node: Option<u16>, settings: ClusterSettings) -> Result<Cluster, bus::BusError> {
         let token = format!("{:016x}", rand::random::<u64>());
+        let sent = Instant::now();
         let me = bus.state().join(node, &token, settings.liveness_ttl).await?;
         let inbox = bus.pubsub().subscribe(&forward::node_channel(me.node)).await;
         tracing::info!(node = me.node, shared = bus.is_shared(), "Joined the cluster.");
@@ -88,7 +109,12 @@ impl Cluster {
             pending: Mutex::new(HashMap::new()),
             applied: applied::Applied::default(),
             inbox: Mutex::new(Some(inbox)),
+            renewed: Mutex::new(fence::Renewals { last: sent, streak: sent }),
+            fenced: AtomicBool::new(false),
+            deferred: Mutex::new(HashMap::new()),
+            reaping: Arc::new(Semaphore::new(REAP_CONCURRENCY)),
             reaped: AtomicU64::new(0),
+            fences: AtomicU64::new(0),
         })
     }
 
@@ -100,20 +126,44 @@ impl Cluster {
         &self.bus
     }
 
-    /// Leaves the cluster at shutdown, once every `$disconnect` of this node was delivered.
+    /// Leaves the cluster at shutdown, once every `$disconnect` of this node was delivered. Ends this node could not
+    /// claim stay registered, for survivors to deliver once the heartbeat lapsed.
     pub async fn leave(&self) {
+        if !self.deferred.lock().is_empty() {
+            tracing::warn!("Leaving connection ends this node could not claim to the survivors.");
+            return;
+        }
         let me = self.me.read().clone();
         let _ = self.bus.state().forget(&me).await;
     }
 
-    /// Starts the node's cluster tasks: answering forwarded calls, the heartbeat and the reaper. They end at shutdown.
+    /// Starts the node's cluster tasks: answering forwarded calls, the heartbeat, the fence and the reaper. They end
+    /// at shutdown.
     pub(crate) fn start(state: &Arc<AppState>) {
         if let Some(inbox) = state.cluster.inbox.lock().take() {
             state.tasks.spawn(forward::serve_inbox(state.clone(), inbox));
         }
         state.tasks.spawn(membership::heartbeat(state.clone()));
+        if state.cluster.bus.is_shared() {
+            state.tasks.spawn(fence::watch(state.clone()));
+            state.tasks.spawn(reaper::run(state.clone()));
+        }
+    }
+
+    /// How often the heartbeat is renewed: a third of the TTL.
+    fn interval(&self) -> Duration {
+        (self.settings.liveness_ttl / 3).max(Duration::from_millis(50))
+    }
+
+    /// How long before its heartbeat can expire a node fences itself, and how long after it expired survivors wait
+    /// before claiming its connections: one heartbeat interval each.
+    fn margin(&self) -> Duration {
+        self.interval()
     }
 }
+
+/// `$disconnect` calls the reaper has in flight at most.
+const REAP_CONCURRENCY: usize = 64;
 
 /// What the health endpoint says about the cluster.
 pub(crate) fn health_json(cluster: &Cluster) -> serde_json::Value {
@@ -127,10 +177,14 @@ pub(crate) fn health_json(cluster: &Cluster) -> serde_json::Value {
         "publishFailed": stats.publish_failed,
         "received": stats.received,
         "missed": stats.missed,
+        "lossNotices": stats.loss_notices,
+        "rejected": stats.rejected,
         "reconnects": stats.reconnects,
         "degradations": stats.degradations,
         "canariesOk": stats.canaries_ok,
         "canariesFailed": stats.canaries_failed,
         "disconnectsDeliveredForDeadNodes": cluster.reaped.load(Ordering::Relaxed),
+        "fenced": cluster.is_fenced(),
+        "fences": cluster.fences.load(Ordering::Relaxed),
     })
 }

@@ -39,6 +39,15 @@ pub struct ClusterArgs {
     /// before a retryable 500 [default: 3000].
     #[arg(long, env = "SWITCHBOARD_FORWARD_TIMEOUT_MS", value_name = "MS")]
     pub forward_timeout_ms: Option<u64>,
+    /// Cluster: the secret (at least 16 characters, the same on every node) that authenticates bus messages and
+    /// registry records, so that a client reaching Redis cannot inject them [default: generated once and kept in
+    /// the shared store; none without one].
+    #[arg(long, env = "SWITCHBOARD_CLUSTER_KEY", value_name = "SECRET", hide_env_values = true)]
+    pub cluster_key: Option<String>,
+    /// Cluster: for a rediss:// bus URL, a PEM file of the certificates that may sign Redis's [default: the
+    /// system's roots].
+    #[arg(long, env = "SWITCHBOARD_BUS_CA_FILE", value_name = "PATH")]
+    pub bus_ca_file: Option<std::path::PathBuf>,
 }
 
 /// The cluster keys of the config file (top level).
@@ -52,6 +61,8 @@ pub struct ClusterFile {
     pub store_pool_size: Option<usize>,
     pub store_deadline_ms: Option<u64>,
     pub forward_timeout_ms: Option<u64>,
+    pub cluster_key: Option<String>,
+    pub bus_ca_file: Option<std::path::PathBuf>,
 }
 
 /// Effective cluster settings.
@@ -66,6 +77,10 @@ pub struct ClusterConfig {
     pub store: PostgresSettings,
     /// How long a management call forwarded to another node waits for its answer.
     pub forward_timeout: Duration,
+    /// The configured secret of the cluster bus (else the store's, see `Server::start`).
+    pub cluster_key: Option<String>,
+    /// The roots a `rediss://` bus's certificate must chain to, when not the system's.
+    pub bus_ca_file: Option<std::path::PathBuf>,
 }
 
 impl ClusterConfig {
@@ -116,7 +131,13 @@ impl ClusterConfig {
             args.forward_timeout_ms.or(file.forward_timeout_ms),
             DEFAULT_FORWARD_TIMEOUT,
         )?;
+        let cluster_key = args.cluster_key.or(file.cluster_key).filter(|k| !k.is_empty());
+        if cluster_key.as_ref().is_some_and(|key| key.len() < 16) {
+            bail!("cluster_key must be at least 16 characters");
+        }
         Ok(ClusterConfig {
+            cluster_key,
+            bus_ca_file: args.bus_ca_file.or(file.bus_ca_file),
             bus_url,
             store_url,
             node_id: args.node_id.or(file.node_id),
@@ -166,6 +187,10 @@ mod tests {
         assert_eq!(merged.node_id, Some(7));
         let socket = ClusterArgs { bus_url: Some("redis+unix:///run/redis.sock".into()), ..ClusterArgs::default() };
         assert!(ClusterConfig::merge(socket, ClusterFile::default()).is_ok(), "a Redis Unix socket is a bus");
+        assert_eq!(merged.cluster_key, None, "generated and kept in the store unless configured");
+        let file = ClusterFile { cluster_key: Some("file-secret-0123456789".into()), ..ClusterFile::default() };
+        let keyed = ClusterConfig::merge(ClusterArgs::default(), file).unwrap();
+        assert_eq!(keyed.cluster_key.as_deref(), Some("file-secret-0123456789"));
 
         for bad in [
             ClusterArgs { bus_url: Some("nats://x".into()), ..ClusterArgs::default() },
@@ -175,6 +200,7 @@ mod tests {
             ClusterArgs { store_pool_size: Some(0), ..ClusterArgs::default() },
             ClusterArgs { store_deadline_ms: Some(0), ..ClusterArgs::default() },
             ClusterArgs { forward_timeout_ms: Some(0), ..ClusterArgs::default() },
+            ClusterArgs { cluster_key: Some("too short".into()), ..ClusterArgs::default() },
         ] {
             assert!(ClusterConfig::merge(bad, ClusterFile::default()).is_err());
         }

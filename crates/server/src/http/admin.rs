@@ -7,6 +7,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -64,6 +65,8 @@ fn answer<B>(state: &AppState, req: &Request<B>) -> Response<Body> {
             json_response(StatusCode::OK, body.to_string())
         }
         Some("metrics") => {
+            let cluster = &state.cluster;
+            state.metrics.observe_bus(&cluster.bus().pubsub().stats(), cluster.fences.load(Ordering::Relaxed));
             let mut response = Response::new(Body::from(state.metrics.render()));
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -75,12 +78,12 @@ fn answer<B>(state: &AppState, req: &Request<B>) -> Response<Body> {
     }
 }
 
-/// `shutting-down` once shutdown began; `degraded` while the cluster bus is away (this node still serves its own
-/// clients); else `ok`.
+/// `shutting-down` once shutdown began; `degraded` while the cluster bus is away or this node fenced itself (it still
+/// serves its own clients until it is fenced, then its chat clients only); else `ok`.
 pub(crate) fn status(state: &AppState) -> &'static str {
     if state.shutdown.is_cancelled() {
         "shutting-down"
-    } else if state.cluster.bus().health() == bus::Health::Degraded {
+    } else if state.cluster.bus().health() == bus::Health::Degraded || state.cluster.is_fenced() {
         "degraded"
     } else {
         "ok"

@@ -16,8 +16,8 @@ use http::request::Parts;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use hub::session::SessionEnd;
 use hub::{CloseCause, CloseRequest, Connection, Scope};
-use wire::ApiError;
 use wire::apigw::IamCaller;
+use wire::{ApiError, Refusal};
 
 use super::deployed::{DeployedStages, Live};
 use super::front::EXECUTE_API;
@@ -56,6 +56,9 @@ impl SocketKind for ApiSocket {
         parts: &Parts,
         request_id: &str,
     ) -> Result<Admitted<ApiSocket>, Response<Body>> {
+        if state.cluster.is_fenced() {
+            return Err(refuse(Refusal::Fenced));
+        }
         let resolved = resolve(state, parts).await.map_err(|err| error_response(&err))?;
         let Some((api, stage_name, live)) = resolved else {
             return Err(error_response(&ApiError::forbidden()));
@@ -98,9 +101,17 @@ impl SocketKind for ApiSocket {
         }
     }
 
-    /// Registered before the session runs, so that its end is always claimed after its registration.
+    /// Registered before the session runs, so that its end is always claimed after its registration; a node fenced
+    /// meanwhile closes it at once.
     async fn starting(&mut self, conn: &Arc<Connection>, state: &AppState) {
-        state.cluster.track(conn.id(), &Record::of(&self.ctx)).await;
+        let record = match self.live {
+            Some(_) => Record::of_deployed(&self.ctx),
+            None => Record::of(&self.ctx),
+        };
+        state.cluster.track(conn.id(), &record).await;
+        if state.cluster.is_fenced() {
+            conn.close(CloseRequest::new(1001, "Going away", CloseCause::Shutdown));
+        }
     }
 
     async fn serve(&mut self, ws: &mut Ws, conn: &Arc<Connection>, state: &AppState) -> SessionEnd {
@@ -127,7 +138,7 @@ impl SocketKind for ApiSocket {
     /// `$disconnect` (of the stage's current deployment), unless a survivor already reported it (this node had been
     /// declared dead by the cluster).
     async fn ended(self, end: &SessionEnd, conn: &Arc<Connection>, state: &AppState) {
-        if state.cluster.release(conn.id()).await {
+        if state.cluster.release(conn.id(), end.code, &end.reason).await {
             let current = match &self.live {
                 Some(live) => live.current().await,
                 None => None,

@@ -211,3 +211,27 @@ async fn rejects_empty_settings() {
         assert!(err.to_string().contains("invalid PostgreSQL settings"), "{err}");
     }
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: SWITCHBOARD_TEST_POSTGRES_URL"]
+async fn sslmode_require_speaks_tls_and_checks_the_certificate() {
+    // The test server's certificate (Debian's self-signed "snakeoil", or none when TLS is off) is not one the
+    // system's roots vouch for: with sslmode=require the store refuses to go on, never falling back to cleartext.
+    let url = url();
+    let url = format!("{url}{}sslmode=require", if url.contains('?') { '&' } else { '?' });
+    let Err(err) = PostgresStore::connect_in(&url, &unique_schema()).await else {
+        panic!("connected with sslmode=require to a server whose certificate nothing vouches for");
+    };
+    assert!(format!("{err:?}").to_lowercase().contains("tls handshake"), "{err:?}");
+    // Why, from the connector the store uses: PostgreSQL's certificate was checked and refused (or TLS is off there).
+    let connector = super::tls::RustlsConnect::with_system_roots().unwrap();
+    let Err(err) = tokio_postgres::connect(&url, connector).await else { panic!("connected") };
+    let mut why = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        why = format!("{why}: {cause}");
+        source = cause.source();
+    }
+    let why = why.to_lowercase();
+    assert!(why.contains("certificate") || why.contains("server does not support tls"), "{why}");
+}

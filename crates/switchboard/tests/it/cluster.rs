@@ -69,10 +69,44 @@ pub async fn health(server: &TestServer) -> Value {
 }
 
 /// Connects a client to `server` and returns it with its connection id (from the backend's CONNECT event).
-async fn client(server: &TestServer, backend: &mut Backend) -> (Ws, String) {
+pub async fn client(server: &TestServer, backend: &mut Backend) -> (Ws, String) {
     let ws = server.connect("/prod").await;
     let event = backend.next_of("CONNECT").await;
     (ws, event["requestContext"]["connectionId"].as_str().unwrap().to_owned())
+}
+
+/// Waits until `server` reports `fenced` as `fenced`.
+pub async fn wait_fenced(server: &TestServer, fenced: bool, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let h = health(server).await;
+        if h["cluster"]["fenced"] == fenced {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "fenced never became {fenced}: {h}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A fenced node refuses API handshakes with 503.
+pub async fn assert_refused_503(server: &TestServer) {
+    match server.try_connect("/prod", &[]).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 503),
+        other => panic!("a fenced node accepted a handshake: {:?}", other.map(|_| ())),
+    }
+}
+
+/// PostToConnection through `via`, retried for up to five seconds while the bus cannot route it yet (a node that just
+/// came back).
+pub async fn post_when_routed(via: &TestServer, id: &str, text: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match post(&via.sdk("prod"), id, text).await {
+            Ok(()) => return,
+            Err(_) if tokio::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(err) => panic!("cross-node call after recovery: {err:?}"),
+        }
+    }
 }
 
 /// A connection id naming a node nobody holds (the first character carries the node id's high bits).
@@ -290,7 +324,7 @@ async fn a_killed_node_is_reported_gone_and_its_disconnects_are_delivered_once()
     env.cleanup().await;
 }
 
-async fn wait_for_status(server: &TestServer, status: &str, within: Duration) -> Value {
+pub async fn wait_for_status(server: &TestServer, status: &str, within: Duration) -> Value {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let h = health(server).await;
@@ -321,16 +355,22 @@ async fn redis_restart_degrades_nodes_then_they_recover_by_themselves() {
         let h = wait_for_status(n, "degraded", Duration::from_secs(5)).await;
         assert_eq!(h["cluster"]["state"], "degraded", "{h}");
     }
-    // Each node keeps serving its own clients.
-    post(&a.sdk("prod"), &id_a, "local a").await.unwrap();
-    assert_eq!(recv_text(&mut ws_a).await, "local a");
-    post(&b.sdk("prod"), &id_b, "local b").await.unwrap();
-    assert_eq!(recv_text(&mut ws_b).await, "local b");
     // A call for the other node cannot be routed: a retryable 500, never a false 410.
     let (status, error, _) = parts(Raw::new("POST", format!("/prod/@connections/{id_a}")).send(&b).await).await;
     assert_eq!((status, error.as_str()), (500, "InternalServerException"));
+    // Cut off from Redis for longer than the heartbeat allows, each node fences itself: its API connections are
+    // closed and new ones refused, and no `$disconnect` is delivered while nobody can tell who owns them.
+    for ws in [&mut ws_a, &mut ws_b] {
+        assert_eq!(recv_close(ws).await.0, 1001);
+    }
+    for n in [&a, &b] {
+        assert_eq!(health(n).await["cluster"]["fenced"], true);
+        assert_refused_503(n).await;
+    }
+    backend.assert_quiet(Duration::from_millis(500)).await;
 
-    // Redis comes back empty: the nodes reconnect, resubscribe, prove it with a canary and register again.
+    // Redis comes back empty: the nodes reconnect, resubscribe, prove it with a canary, find their heartbeats lapsed
+    // without a burial, and deliver the `$disconnect` of the connections they closed, once each.
     redis.restart();
     for n in [&a, &b] {
         let h = wait_for_status(n, "ok", Duration::from_secs(10)).await;
@@ -340,14 +380,22 @@ async fn redis_restart_degrades_nodes_then_they_recover_by_themselves() {
         assert!(cluster["canariesOk"].as_u64().unwrap() >= 1, "{h}");
         assert!(cluster["publishFailed"].is_u64() && cluster["missed"].is_u64(), "{h}");
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match post(&b.sdk("prod"), &id_a, "cross 2").await {
-            Ok(()) => break,
-            Err(_) if tokio::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
-            Err(err) => panic!("cross-node call after recovery: {err:?}"),
-        }
+    let mut ended = Vec::new();
+    for _ in 0..2 {
+        let event = tokio::time::timeout(Duration::from_secs(10), backend.next_of("DISCONNECT")).await.unwrap();
+        assert_eq!(event["requestContext"]["disconnectStatusCode"], 1001);
+        ended.push(event["requestContext"]["connectionId"].as_str().unwrap().to_owned());
     }
+    ended.sort();
+    let mut expected = vec![id_a, id_b];
+    expected.sort();
+    assert_eq!(ended, expected, "one $disconnect for each connection the fence closed");
+    for n in [&a, &b] {
+        wait_fenced(n, false, Duration::from_secs(5)).await;
+    }
+    let (mut ws_a, id_a) = client(&a, &mut backend).await;
+    let (mut ws_b, id_b) = client(&b, &mut backend).await;
+    post_when_routed(&b, &id_a, "cross 2").await;
     assert_eq!(recv_text(&mut ws_a).await, "cross 2");
     // Nobody was declared dead: no $disconnect for live connections, even after a whole TTL.
     backend.assert_quiet(Duration::from_secs(3)).await;
@@ -363,7 +411,7 @@ async fn redis_restart_degrades_nodes_then_they_recover_by_themselves() {
 }
 
 /// A chat token from `via`'s control plane.
-async fn chat_token(via: &TestServer, arn: &str, user: &str, send: bool) -> String {
+pub async fn chat_token(via: &TestServer, arn: &str, user: &str, send: bool) -> String {
     let mut request = via.chat_sdk().create_chat_token().room_identifier(arn).user_id(user);
     if send {
         request = request
@@ -373,22 +421,22 @@ async fn chat_token(via: &TestServer, arn: &str, user: &str, send: bool) -> Stri
     request.send().await.unwrap().token().unwrap().to_owned()
 }
 
-fn chat_request(server: &TestServer, token: &str) -> http::Request<()> {
+pub fn chat_request(server: &TestServer, token: &str) -> http::Request<()> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let mut request = format!("ws://{}/", server.addr).into_client_request().unwrap();
     request.headers_mut().insert("Sec-WebSocket-Protocol", token.parse().unwrap());
     request
 }
 
-async fn chat_join(server: &TestServer, token: &str) -> Ws {
+pub async fn chat_join(server: &TestServer, token: &str) -> Ws {
     tokio_tungstenite::connect_async(chat_request(server, token)).await.unwrap().0
 }
 
-async fn chat_frame(ws: &mut Ws) -> Value {
+pub async fn chat_frame(ws: &mut Ws) -> Value {
     serde_json::from_str(&recv_text(ws).await).unwrap()
 }
 
-async fn chat_send(ws: &mut Ws, request_id: &str, content: &str) {
+pub async fn chat_send(ws: &mut Ws, request_id: &str, content: &str) {
     let action = serde_json::json!({"Action": "SEND_MESSAGE", "RequestId": request_id, "Content": content});
     send_text(ws, &action.to_string()).await;
 }

@@ -39,7 +39,7 @@ async fn integration(sdk: &aws_sdk_apigatewayv2::Client, api: &str, uri: &str) -
 }
 
 /// The next request `backend` receives with the given `x-event`, and its `x-connection` header.
-async fn next_event(backend: &mut Backend, event: &str) -> String {
+pub async fn next_event(backend: &mut Backend, event: &str) -> String {
     loop {
         let parts = backend.next_request().await;
         if parts.headers.get("x-event").is_some_and(|v| v == event) {
@@ -50,14 +50,14 @@ async fn next_event(backend: &mut Backend, event: &str) -> String {
 
 /// An API defined through the SDK: `$connect`, `$disconnect` and the two-way `send` reach `first`; integration
 /// `two` reaches the backend the stage variable `second` names; stage `prod` names `second` there, undeployed.
-struct Defined {
-    api: String,
-    endpoint: String,
-    send: String,
-    two: String,
+pub struct Defined {
+    pub api: String,
+    pub endpoint: String,
+    pub send: String,
+    pub two: String,
 }
 
-async fn define(sdk: &aws_sdk_apigatewayv2::Client, first: &Backend, second: &Backend) -> Defined {
+pub async fn define(sdk: &aws_sdk_apigatewayv2::Client, first: &Backend, second: &Backend) -> Defined {
     let created = sdk
         .create_api()
         .name("live")
@@ -89,7 +89,7 @@ async fn define(sdk: &aws_sdk_apigatewayv2::Client, first: &Backend, second: &Ba
 }
 
 /// Sends `{"action":"send","n":n}` and returns the route response.
-async fn exchange(ws: &mut Ws, n: u32) -> Value {
+pub async fn exchange(ws: &mut Ws, n: u32) -> Value {
     send_text(ws, &format!(r#"{{"action":"send","n":{n}}}"#)).await;
     serde_json::from_str(&recv_text(ws).await).unwrap()
 }

@@ -11,6 +11,8 @@ mod chat;
 mod chat_extensions;
 mod cli;
 mod cluster;
+mod cluster_faults;
+mod cluster_trust;
 mod control;
 mod deployments;
 mod deps;

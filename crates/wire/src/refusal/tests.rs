@@ -11,6 +11,7 @@ fn every_refusal_body_is_pinned() {
         (Refusal::TooManyConnections, 429, r#"{"message":"Too Many Requests"}"#),
         (Refusal::MaxConnections, 503, r#"{"message":"Service Unavailable"}"#),
         (Refusal::MaxConnectionsPerAddress, 429, r#"{"message":"Too Many Requests"}"#),
+        (Refusal::Fenced, 503, r#"{"message":"Service Unavailable"}"#),
         (Refusal::UriTooLong, 414, r#"{"message":"Request-URI Too Long"}"#),
         (Refusal::IntegrationFailed, 502, r#"{"message": "Internal server error"}"#),
         (Refusal::IntegrationTimedOut, 504, r#"{"message": "Endpoint request timed out"}"#),

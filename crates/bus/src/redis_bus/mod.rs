@@ -15,15 +15,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures_util::StreamExt;
 use parking_lot::Mutex;
 use redis::aio::ConnectionManager;
 use redis::{Client, Cmd, FromRedisValue, Value};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::{Instant, sleep, timeout};
 
-use crate::router::{Router, decode, encode};
+use crate::auth::{ClusterKey, Signer, TAG};
+use crate::router::{Router, encode};
+
+mod supervisor;
+
 use crate::{Background, BusError, BusStats, ClusterState, Health, Incarnation, PubSub, Renewal, Subscription};
+use supervisor::{run_canary, supervise, watch_health};
 
 /// Settings of a [`RedisBus`].
 #[derive(Clone, Debug)]
@@ -37,6 +41,10 @@ pub struct RedisBusConfig {
     pub canary_interval: Duration,
     /// Messages a subscription may hold before new ones are dropped (and counted as missed).
     pub inbox: usize,
+    /// Authenticates messages and registry records when set (see `auth.rs`).
+    pub key: Option<ClusterKey>,
+    /// For `rediss://`: the certificates (PEM) that may sign Redis's, instead of the system's roots.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl RedisBusConfig {
@@ -47,6 +55,8 @@ impl RedisBusConfig {
             op_timeout: Duration::from_secs(1),
             canary_interval: Duration::from_millis(500),
             inbox: 65_536,
+            key: None,
+            ca_pem: None,
         }
     }
 }
@@ -54,11 +64,17 @@ impl RedisBusConfig {
 const CONNECTED: u8 = 0;
 const DEGRADED: u8 = 1;
 
-/// Renews a heartbeat held by the same token, sets a missing one (answering 0) or reports the holder.
-const RENEW_SCRIPT: &str = "local cur = redis.call('GET', KEYS[1])
+/// Renews a heartbeat held by the same token, sets a missing one (answering 0) or reports the holder; a buried
+/// incarnation (its tombstone, KEYS[3]) is never revived (answering 0).
+const RENEW_SCRIPT: &str = "if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+local cur = redis.call('GET', KEYS[1])
 if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]); redis.call('SADD', KEYS[2], ARGV[3]); return 1 end
 if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]); redis.call('SADD', KEYS[2], ARGV[3]); return 0 end
 return cur";
+
+/// Buries an incarnation (its tombstone KEYS[2]) unless it holds its heartbeat (KEYS[1]) again.
+const BURY_SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], 1, 'PX', ARGV[2]) return 1";
 
 /// A [`PubSub`] and [`ClusterState`] on Redis. See the module documentation.
 pub struct RedisBus {
@@ -78,6 +94,7 @@ impl std::fmt::Debug for RedisBus {
 
 struct Shared {
     config: RedisBusConfig,
+    signer: Option<Signer>,
     router: Arc<Router>,
     health: AtomicU8,
     /// Whether the subscription connection is up (a canary still has to prove it).
@@ -127,8 +144,14 @@ impl RedisBus {
     /// cannot be reached now; once started, the bus survives Redis going away and coming back.
     /// Connects, and starts the subscription supervisor and the health watch on `background`.
     pub async fn connect(config: RedisBusConfig, background: &Background) -> Result<RedisBus, BusError> {
-        let client =
-            Client::open(config.url.as_str()).map_err(|e| BusError::UnsupportedUrl(format!("{}: {e}", config.url)))?;
+        let client = match &config.ca_pem {
+            Some(pem) => Client::build_with_tls(
+                config.url.as_str(),
+                redis::TlsCertificates { client_tls: None, root_cert: Some(pem.clone()) },
+            ),
+            None => Client::open(config.url.as_str()),
+        }
+        .map_err(|e| BusError::UnsupportedUrl(format!("{}: {e}", config.url)))?;
         let manager_config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.op_timeout))
             .set_response_timeout(Some(config.op_timeout))
@@ -138,6 +161,7 @@ impl RedisBus {
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager_config).map_err(unavailable)?;
         let (emptied_tx, emptied_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
+            signer: config.key.as_ref().map(|key| Signer::new(&key.0)),
             router: Arc::new(Router::new(config.inbox, Some(emptied_tx))),
             config,
             health: AtomicU8::new(DEGRADED),
@@ -184,6 +208,10 @@ impl RedisBus {
         self.key(format_args!("members"))
     }
 
+    fn tombstone_key(&self, incarnation: &Incarnation) -> String {
+        self.key(format_args!("dead:{}:{}", incarnation.node, incarnation.token))
+    }
+
     fn registry_key(&self, owner: &Incarnation) -> String {
         self.key(format_args!("reg:{}:{}", owner.node, owner.token))
     }
@@ -200,171 +228,6 @@ fn unavailable(err: redis::RedisError) -> BusError {
     BusError::Unavailable(err.to_string())
 }
 
-/// Owns the subscription connection: connects, subscribes, routes messages, and starts over when it breaks.
-async fn supervise(
-    shared: Arc<Shared>,
-    client: Client,
-    mut control: mpsc::UnboundedReceiver<Control>,
-    mut emptied: mpsc::UnboundedReceiver<Arc<str>>,
-) {
-    let mut backoff = Duration::from_millis(50);
-    let mut first = true;
-    let prefix = format!("{}:ch:", shared.config.namespace);
-    let canary_channel = shared.canary_channel();
-    while !shared.closed.load(Ordering::Acquire) {
-        let connected = timeout(shared.config.op_timeout, client.get_async_pubsub()).await;
-        let pubsub = match connected {
-            Ok(Ok(pubsub)) => pubsub,
-            failed => {
-                let reason = match failed {
-                    Ok(Err(err)) => err.to_string(),
-                    _ => "connect timed out".to_owned(),
-                };
-                tracing::debug!(%reason, "Cannot open the cluster bus subscription; retrying.");
-                shared.set_health(Health::Degraded);
-                // Subscriptions asked for meanwhile are recorded in the router; applied on connect.
-                let wait = sleep(backoff);
-                tokio::pin!(wait);
-                loop {
-                    tokio::select! {
-                        _ = &mut wait => break,
-                        Some(Control::Subscribe(_, ack)) = control.recv() => { let _ = ack.send(()); }
-                        Some(_) = emptied.recv() => {}
-                    }
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-                continue;
-            }
-        };
-        let (mut sink, mut stream) = pubsub.split();
-        let mut channels: Vec<String> = shared.router.channels().iter().map(|c| shared.channel_key(c)).collect();
-        channels.push(canary_channel.clone());
-        let mut ok = true;
-        for chunk in channels.chunks(256) {
-            if !matches!(timeout(shared.config.op_timeout * 2, sink.subscribe(chunk)).await, Ok(Ok(()))) {
-                ok = false;
-                break;
-            }
-        }
-        if !ok {
-            shared.set_health(Health::Degraded);
-            sleep(backoff).await;
-            continue;
-        }
-        backoff = Duration::from_millis(50);
-        if !first {
-            shared.router.reconnects.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(channels = channels.len(), "Cluster bus subscription re-established.");
-        }
-        first = false;
-        shared.subscribed.store(true, Ordering::Release);
-        shared.consecutive_canary_failures.store(0, Ordering::Relaxed);
-        loop {
-            tokio::select! {
-                message = stream.next() => {
-                    let Some(message) = message else { break };
-                    let name = message.get_channel_name();
-                    let payload = Bytes::copy_from_slice(message.get_payload_bytes());
-                    if name == canary_channel {
-                        if let Ok(bytes) = <[u8; 8]>::try_from(&payload[..]) {
-                            let nonce = u64::from_be_bytes(bytes);
-                            if let Some(done) = shared.canaries.lock().remove(&nonce) {
-                                let _ = done.send(());
-                            }
-                        }
-                    } else if let Some(channel) = name.strip_prefix(&prefix)
-                        && let Some((origin, seq, payload)) = decode(payload)
-                    {
-                        shared.router.dispatch(channel, origin, seq, payload);
-                    }
-                }
-                control_message = control.recv() => match control_message {
-                    Some(Control::Subscribe(channel, ack)) => {
-                        let done = timeout(shared.config.op_timeout, sink.subscribe(shared.channel_key(&channel))).await;
-                        let _ = ack.send(());
-                        if !matches!(done, Ok(Ok(()))) { break; }
-                    }
-                    None => return,
-                },
-                Some(channel) = emptied.recv() => {
-                    if !shared.router.has(&channel) {
-                        let done = timeout(shared.config.op_timeout, sink.unsubscribe(shared.channel_key(&channel))).await;
-                        if !matches!(done, Ok(Ok(()))) { break; }
-                    }
-                }
-                _ = shared.recycle.notified() => {
-                    tracing::warn!("Cluster bus subscription stopped delivering canaries; reconnecting.");
-                    break;
-                }
-            }
-        }
-        shared.subscribed.store(false, Ordering::Release);
-        shared.set_health(Health::Degraded);
-    }
-}
-
-/// Publishes a canary every interval; the bus is connected while they come back.
-async fn watch_health(shared: std::sync::Weak<Shared>, conn: ConnectionManager) {
-    loop {
-        let Some(shared) = shared.upgrade() else { return };
-        if shared.closed.load(Ordering::Acquire) {
-            return;
-        }
-        let interval = shared.config.canary_interval;
-        if shared.subscribed.load(Ordering::Acquire) {
-            let result = run_canary(&shared, conn.clone(), interval.max(Duration::from_millis(200))).await;
-            match result {
-                Ok(_) => {
-                    shared.consecutive_canary_failures.store(0, Ordering::Relaxed);
-                    shared.set_health(Health::Connected);
-                }
-                Err(_) => {
-                    let failures = shared.consecutive_canary_failures.fetch_add(1, Ordering::Relaxed) + 1;
-                    if failures >= 2 {
-                        shared.set_health(Health::Degraded);
-                    }
-                    if failures >= 4 {
-                        // Connected but deaf: a dead subscription must never look healthy. Start it over.
-                        shared.consecutive_canary_failures.store(0, Ordering::Relaxed);
-                        shared.recycle.notify_one();
-                    }
-                }
-            }
-        } else {
-            shared.set_health(Health::Degraded);
-        }
-        drop(shared);
-        sleep(interval).await;
-    }
-}
-
-async fn run_canary(shared: &Shared, mut conn: ConnectionManager, wait: Duration) -> Result<Duration, BusError> {
-    let nonce: u64 = rand::random();
-    let (tx, rx) = oneshot::channel();
-    shared.canaries.lock().insert(nonce, tx);
-    let started = Instant::now();
-    let mut publish = redis::cmd("PUBLISH");
-    publish.arg(shared.canary_channel()).arg(&nonce.to_be_bytes()[..]);
-    let result = async {
-        match timeout(wait, publish.query_async::<i64>(&mut conn)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(err)) => return Err(unavailable(err)),
-            Err(_) => return Err(BusError::Unavailable("canary publish timed out".to_owned())),
-        }
-        match timeout(wait.saturating_sub(started.elapsed()), rx).await {
-            Ok(Ok(())) => Ok(started.elapsed()),
-            _ => Err(BusError::Unavailable("canary did not come back".to_owned())),
-        }
-    }
-    .await;
-    shared.canaries.lock().remove(&nonce);
-    match result {
-        Ok(_) => shared.router.canaries_ok.fetch_add(1, Ordering::Relaxed),
-        Err(_) => shared.router.canaries_failed.fetch_add(1, Ordering::Relaxed),
-    };
-    result
-}
-
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
@@ -378,9 +241,10 @@ impl PubSub for RedisBus {
     async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BusError> {
         let router = &self.shared.router;
         let seq = router.next_sequence(channel);
-        let message = encode(router.origin(), seq, &payload);
-        let result: Result<i64, BusError> =
-            self.query(redis::cmd("PUBLISH").arg(self.shared.channel_key(channel)).arg(&message[..])).await;
+        let name = self.shared.channel_key(channel);
+        let message =
+            encode(router.origin(), seq, &payload, self.shared.signer.as_ref().map(|signer| (signer, &name[..])));
+        let result: Result<i64, BusError> = self.query(redis::cmd("PUBLISH").arg(&name).arg(&message[..])).await;
         match result {
             Ok(_) => {
                 router.published.fetch_add(1, Ordering::Relaxed);
@@ -471,9 +335,10 @@ impl ClusterState for RedisBus {
             .query(
                 redis::cmd("EVAL")
                     .arg(RENEW_SCRIPT)
-                    .arg(2)
+                    .arg(3)
                     .arg(self.heartbeat_key(me.node))
                     .arg(self.members_key())
+                    .arg(self.tombstone_key(me))
                     .arg(&me.token)
                     .arg(millis(ttl))
                     .arg(me.to_string()),
@@ -496,15 +361,23 @@ impl ClusterState for RedisBus {
         Ok(members.iter().filter_map(|m| Incarnation::parse(m)).collect())
     }
 
-    async fn bury(&self, dead: &Incarnation, keep: Duration) -> Result<(), BusError> {
-        let key = self.key(format_args!("dead:{}:{}", dead.node, dead.token));
-        let _: Value = self.query(redis::cmd("SET").arg(key).arg(1).arg("PX").arg(millis(keep))).await?;
-        Ok(())
+    async fn bury(&self, dead: &Incarnation, keep: Duration) -> Result<bool, BusError> {
+        let buried: i64 = self
+            .query(
+                redis::cmd("EVAL")
+                    .arg(BURY_SCRIPT)
+                    .arg(2)
+                    .arg(self.heartbeat_key(dead.node))
+                    .arg(self.tombstone_key(dead))
+                    .arg(&dead.token)
+                    .arg(millis(keep)),
+            )
+            .await?;
+        Ok(buried == 1)
     }
 
     async fn is_buried(&self, incarnation: &Incarnation) -> Result<bool, BusError> {
-        let key = self.key(format_args!("dead:{}:{}", incarnation.node, incarnation.token));
-        let n: i64 = self.query(redis::cmd("EXISTS").arg(key)).await?;
+        let n: i64 = self.query(redis::cmd("EXISTS").arg(self.tombstone_key(incarnation))).await?;
         Ok(n > 0)
     }
 
@@ -520,7 +393,12 @@ impl ClusterState for RedisBus {
             let mut cmd = redis::cmd("HSET");
             cmd.arg(&key);
             for (id, record) in chunk {
-                cmd.arg(id).arg(&record[..]);
+                match &self.shared.signer {
+                    Some(signer) => {
+                        cmd.arg(id).arg([&signer.tag(&[key.as_bytes(), id.as_bytes(), record])[..], record].concat())
+                    }
+                    None => cmd.arg(id).arg(&record[..]),
+                };
             }
             let _: i64 = self.query(&mut cmd).await?;
         }
@@ -528,8 +406,22 @@ impl ClusterState for RedisBus {
     }
 
     async fn registered(&self, owner: &Incarnation) -> Result<Vec<(String, Bytes)>, BusError> {
-        let entries: HashMap<String, Vec<u8>> = self.query(redis::cmd("HGETALL").arg(self.registry_key(owner))).await?;
-        Ok(entries.into_iter().map(|(k, v)| (k, Bytes::from(v))).collect())
+        let key = self.registry_key(owner);
+        let entries: HashMap<String, Vec<u8>> = self.query(redis::cmd("HGETALL").arg(&key)).await?;
+        let Some(signer) = &self.shared.signer else {
+            return Ok(entries.into_iter().map(|(k, v)| (k, Bytes::from(v))).collect());
+        };
+        let mut checked = Vec::with_capacity(entries.len());
+        for (id, value) in entries {
+            let mut value = Bytes::from(value);
+            if value.len() >= TAG && signer.verify(&[key.as_bytes(), id.as_bytes(), &value[TAG..]], &value[..TAG]) {
+                checked.push((id, value.split_off(TAG)));
+            } else {
+                self.shared.router.rejected.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%id, "Ignored a registry record that failed the cluster key's check.");
+            }
+        }
+        Ok(checked)
     }
 
     async fn claim_registered(&self, owner: &Incarnation, id: &str) -> Result<bool, BusError> {
