@@ -15,8 +15,8 @@ use apigw::router::MessageRouter;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use hub::session::SessionEnd;
-use hub::{CloseCause, CloseRequest, Connection, Scope};
-use wire::ApiError;
+use hub::{CloseCause, CloseRequest, Connection, Scope, TagChange};
+use wire::{ApiError, Refusal};
 
 use super::deployed::{DeployedStages, Live};
 use super::socket::{Admitted, SocketKind, Ws, new_connection, refuse, take_connect_slot};
@@ -69,7 +69,12 @@ impl SocketKind for ApiSocket {
         let mut ctx = ConnContext::of_handshake(parts, (api.clone(), stage), &conn, peer);
         // `$connect` (and its authorizer, whose answer joins the context) reads the handshake; later events do not.
         match apigw::connect::decide(&state.invoker, &mut ctx, request_id).await {
-            ConnectDecision::Accept { headers } => {
+            ConnectDecision::Accept { headers, tags } => {
+                // Checked against the model's bounds already; the connection is not reachable yet.
+                if tags != TagChange::default() {
+                    let limits = apigw::management::ext::tag_limits();
+                    state.hub.update_tags(&conn, &tags, limits).map_err(|_| refuse(Refusal::IntegrationFailed))?;
+                }
                 let headers = headers
                     .into_iter()
                     .filter_map(|(name, value)| {
