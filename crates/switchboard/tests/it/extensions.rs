@@ -414,3 +414,67 @@ fn base64_of(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+#[tokio::test]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
+async fn every_extension_spans_a_two_node_cluster() {
+    let env = crate::cluster::ClusterEnv::get();
+    let mut backend = tagging_backend().await;
+    let one = crate::cluster::node(&env, &backend).await;
+    let two = crate::cluster::node(&env, &backend).await;
+    let (mut a, a_id) = client(&one, &mut backend, "/prod?g=lobby&m=user%3Da").await;
+    let (mut b, b_id) = client(&two, &mut backend, "/prod?g=lobby").await;
+    let (mut c, c_id) = client(&two, &mut backend, "/prod").await;
+    let everyone = sorted(vec![a_id.clone(), b_id.clone(), c_id.clone()]);
+
+    // Listed from either node, in id order, a page at a time across the nodes.
+    assert_eq!(ids(&ok(&two, "/prod", "ListConnections", json!({})).await), everyone);
+    let mut paged = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = json!({"MaxResults": 1});
+        if let Some(token) = &token {
+            body["NextToken"] = Value::String(token.clone());
+        }
+        let page = ok(&one, "/prod", "ListConnections", body).await;
+        paged.extend(ids(&page));
+        match page["NextToken"].as_str() {
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(paged, everyone, "pages in id order, each connection once");
+
+    // UpdateConnection of another node's connection, then a group post from a third party's view.
+    let updated = ok(&one, "/prod", "UpdateConnection", json!({"ConnectionId": c_id, "JoinGroups": ["lobby"]})).await;
+    assert_eq!(updated["Groups"], json!(["lobby"]));
+    let lobby = ok(&one, "/prod", "ListConnections", json!({"Group": "lobby"})).await;
+    assert_eq!(ids(&lobby), everyone);
+    let posted = ok(&one, "/prod", "PostToGroup", json!({"Group": "lobby", "Data": "Z3JvdXA="})).await;
+    assert_eq!(posted, json!({"Delivered": 3, "OutboxFull": 0, "UnreachableNodes": 0}));
+    for ws in [&mut a, &mut b, &mut c] {
+        assert_eq!(recv_text(ws).await, "group");
+    }
+
+    // A broadcast from the second node: one forward for the first node's id, a node nobody holds is gone.
+    let nobody = format!("Z{}", &a_id[1..]);
+    let body = json!({"ConnectionIds": [a_id, b_id, nobody, c_id], "Data": "YWxs"});
+    let answer = ok(&two, "/prod", "PostToConnections", body).await;
+    let statuses: Vec<&str> =
+        answer["Results"].as_array().unwrap().iter().map(|r| r["Status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["DELIVERED", "DELIVERED", "GONE", "DELIVERED"]);
+    for ws in [&mut a, &mut b, &mut c] {
+        assert_eq!(recv_text(ws).await, "all");
+    }
+
+    // CloseConnection of the first node's connection from the second.
+    let close = json!({"ConnectionId": a_id, "CloseCode": 4002, "CloseReason": "moved"});
+    let (status, _, _) = parts(call("/prod", "CloseConnection", &close).send(&two).await).await;
+    assert_eq!(status, 204);
+    assert_eq!(recv_close(&mut a).await, (4002, "moved".to_owned()));
+    backend.next_of("DISCONNECT").await;
+    assert_eq!(ids(&ok(&two, "/prod", "ListConnections", json!({"Group": "lobby"})).await), sorted(vec![b_id, c_id]));
+    one.shutdown().await;
+    two.shutdown().await;
+    env.cleanup().await;
+}
