@@ -159,6 +159,59 @@ async fn the_command_line_knows_the_extension_model() {
         "Parameter validation failed: Invalid value for parameter CloseCode, value: 999, valid min value: 1000"
     );
 
+    // Groups, metadata, listing (every page, as the AWS CLI pages), a group post and a broadcast.
+    let (mut ws, id) = (server.connect("/prod").await, backend.next_of("CONNECT").await);
+    let id_two = id["requestContext"]["connectionId"].as_str().unwrap().to_owned();
+    let (mut ws_three, three) = (server.connect("/prod").await, backend.next_of("CONNECT").await);
+    let id_three = three["requestContext"]["connectionId"].as_str().unwrap().to_owned();
+    for id in [&id_two, &id_three] {
+        let update = [&base[..1], &["update-connection", "--endpoint-url", &endpoint, "--connection-id", id]].concat();
+        let answer = cli.run(&[&update[..], &["--join-groups", "room-42", "--metadata", "user=alice"]].concat()).await;
+        assert_eq!(answer.json()["Groups"], json!(["room-42"]));
+    }
+    let listed = cli
+        .run(&["apigatewaymanagementapi", "list-connections", "--group", "room-42", "--endpoint-url", &endpoint])
+        .await;
+    assert_eq!(listed.json()["Connections"].as_array().unwrap().len(), 2);
+    let list = ["apigatewaymanagementapi", "list-connections", "--max-results", "1", "--endpoint-url", &endpoint];
+    let first = cli.run(&list).await.json();
+    let token = first["NextToken"].as_str().unwrap();
+    let query = ["--query", "[Connections[].Metadata.user, NextToken]", "--output", "text"];
+    let second = cli.run(&[&list[..], &["--next-token", token], &query[..]].concat()).await;
+    let mut words: Vec<&str> = second.ok().split_whitespace().collect();
+    words.sort_unstable();
+    assert_eq!(words, ["None", "alice"], "the last page, with no token");
+    let posted = cli
+        .run(&[
+            "apigatewaymanagementapi",
+            "post-to-group",
+            "--group",
+            "room-42",
+            "--data",
+            "hi",
+            "--endpoint-url",
+            &endpoint,
+        ])
+        .await;
+    assert_eq!(posted.json()["Delivered"], 2);
+    let sent = cli
+        .run(&[
+            "apigatewaymanagementapi",
+            "post-to-connections",
+            "--connection-ids",
+            &id_two,
+            "nope",
+            "--data",
+            "yo",
+            "--endpoint-url",
+            &endpoint,
+        ])
+        .await;
+    assert_eq!(sent.json()["Results"][1], json!({"ConnectionId": "nope", "Status": "MALFORMED_ID"}));
+    assert_eq!(recv_text(&mut ws).await, "hi");
+    assert_eq!(recv_text(&mut ws).await, "yo");
+    assert_eq!(recv_text(&mut ws_three).await, "hi");
+
     let help = cli.run(&["apigatewaymanagementapi", "help"]).await;
     assert!(help.ok().contains("SWITCHBOARD EXTENSIONS") && help.ok().contains("o close-connection"), "{help:?}");
     let page = cli.run(&["apigatewaymanagementapi", "close-connection", "help"]).await;
