@@ -90,6 +90,12 @@ async fn extension_errors_are_aws_shaped() {
             "BadRequestException",
             r#"{"message":"The request body is not valid JSON: EOF while parsing a list at line 1 column 1"}"#,
         ),
+        (
+            Raw { body: vec![b' '; (1 << 20) + 1], ..Raw::new("POST", ext("/prod", "CloseConnection")) },
+            413,
+            "PayloadTooLargeException",
+            r#"{"message":"Request payload exceeds the maximum of 1048576 bytes"}"#,
+        ),
         // Unknown operations, methods and stages.
         (
             call("/prod", "Nothing", &json!({})),
@@ -124,7 +130,7 @@ async fn extension_errors_are_aws_shaped() {
         ),
     ];
     for (raw, status, error_type, body) in cases {
-        let what = format!("{} {} {}", raw.method, raw.path, String::from_utf8_lossy(&raw.body));
+        let what = format!("{} {} {:.200}", raw.method, raw.path, String::from_utf8_lossy(&raw.body));
         let (s, t, b) = parts(raw.send(&server).await).await;
         assert_eq!((s, t.as_str(), b.as_str()), (status, error_type, body), "{what}");
     }
