@@ -74,8 +74,9 @@ pub trait LiveStage: Send + Sync + std::fmt::Debug {
 /// What to answer a WebSocket handshake.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ConnectDecision {
-    /// Upgrade, adding these response headers (e.g. `Sec-WebSocket-Protocol`).
-    Accept { headers: Vec<(String, String)> },
+    /// Upgrade, adding these response headers (e.g. `Sec-WebSocket-Protocol`), the connection joining the groups
+    /// and taking the metadata the answer set (`X-Switchboard-Groups`, `X-Switchboard-Metadata`).
+    Accept { headers: Vec<(String, String)>, tags: hub::TagChange },
     /// Refuse with the integration's status and body.
     Reject { status: u16, body: Option<String> },
     /// Refuse as API Gateway does when the integration failed or timed out.
@@ -98,13 +99,20 @@ pub async fn decide(invoker: &Invoker, ctx: &mut ConnContext, request_id: &str) 
     }
     let ctx = &*ctx;
     let Some(integration) = ctx.api.route("$connect").and_then(|r| r.integration.clone()) else {
-        return ConnectDecision::Accept { headers: Vec::new() };
+        return ConnectDecision::Accept { headers: Vec::new(), tags: hub::TagChange::default() };
     };
     let call = Call::connect(ctx, request_id);
     match invoker.invoke(&integration, &call).await {
-        Outcome::Answer(answer) if (200..300).contains(&answer.status) => ConnectDecision::Accept {
-            headers: answer.headers.into_iter().filter(|(name, _)| is_forwardable(name)).collect(),
-        },
+        Outcome::Answer(answer) if (200..300).contains(&answer.status) => {
+            let mut headers: Vec<_> = answer.headers.into_iter().filter(|(name, _)| is_forwardable(name)).collect();
+            match crate::management::ext::take_connect_tags(&mut headers) {
+                Ok(tags) => ConnectDecision::Accept { headers, tags },
+                Err(reason) => {
+                    tracing::warn!(%reason, "The $connect integration set groups or metadata out of bounds.");
+                    ConnectDecision::Refuse(Refusal::IntegrationFailed)
+                }
+            }
+        }
         Outcome::Answer(answer) => ConnectDecision::Reject { status: answer.status, body: answer.body },
         Outcome::Failed(reason) => {
             tracing::warn!(%reason, "The $connect integration failed.");

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use http::Method;
-use hub::{CloseRequest, ConnectionId, Hub, Outbound, Scope, SendError};
+use hub::{CloseRequest, ConnectionId, Hub, Outbound, SendError};
 use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 use wire::apigw::{GetConnectionOutput, Identity};
@@ -26,6 +26,8 @@ pub enum Op {
     /// Switchboard's CloseConnection extension: DeleteConnection with the close code and reason of its body
     /// ([`CloseInput`]).
     Close,
+    /// Switchboard's UpdateConnection extension: groups and metadata ([`ext`]).
+    Update,
 }
 
 impl Op {
@@ -46,6 +48,7 @@ impl Op {
             Op::Get => "GetConnection",
             Op::Delete => "DeleteConnection",
             Op::Close => "CloseConnection",
+            Op::Update => "UpdateConnection",
         }
     }
 }
@@ -239,14 +242,8 @@ pub fn apply_within(
     stage: Option<&str>,
     body: Bytes,
 ) -> Result<Reply, ApiError> {
-    let conn = hub.get(id).ok_or_else(ApiError::gone)?;
-    // A chat connection is not an API Gateway connection.
-    let Scope::Api { api_id: conn_api, stage: conn_stage } = &conn.info().scope else {
-        return Err(ApiError::gone());
-    };
-    if stage.is_some_and(|s| s != &**conn_stage) || api.is_some_and(|a| a != &**conn_api) {
-        return Err(ApiError::gone());
-    }
+    // A chat connection is not an API Gateway connection, nor is another API's or stage's.
+    let conn = hub.get(id).filter(|conn| ext::reachable(conn, api, stage)).ok_or_else(ApiError::gone)?;
 
     match op {
         Op::Post => match conn.send(Outbound::from_bytes(body)) {
@@ -271,6 +268,7 @@ pub fn apply_within(
             };
             Ok(Reply { status: 200, json: Some(serde_json::to_string(&output).unwrap_or_default()) })
         }
+        Op::Update => ext::update(hub, &conn, &body),
         Op::Delete | Op::Close => {
             let close = match op {
                 Op::Close => CloseInput::read(&body)?.request(),
@@ -281,5 +279,6 @@ pub fn apply_within(
     }
 }
 
+pub mod ext;
 #[cfg(test)]
 mod tests;

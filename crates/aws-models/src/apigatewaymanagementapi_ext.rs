@@ -26,24 +26,76 @@ static OPERATIONS: &[crate::Operation] = &[
         paginator: None,
         doc: "Closes the connection with the provided id, as DeleteConnection does, with the WebSocket close code and reason of the caller's choice (Switchboard extension).",
     },
+    crate::Operation {
+        name: "ListConnections",
+        cli_name: "list-connections",
+        http: Http { method: "POST", request_uri: "/@switchboard/ext/apigatewaymanagementapi/ListConnections", response_code: 200 },
+        input: &shapes::LIST_CONNECTIONS_REQUEST,
+        output: Some(&shapes::LIST_CONNECTIONS_RESPONSE),
+        errors: &[&shapes::BAD_REQUEST_EXCEPTION, &shapes::FORBIDDEN_EXCEPTION, &shapes::INTERNAL_SERVER_EXCEPTION],
+        paginator: Some(crate::Paginator { input_token: "NextToken", output_token: "NextToken", limit_key: Some("MaxResults"), result_key: "Connections" }),
+        doc: "Lists the connections of the endpoint's stage (every stage without one), or of one group of them, across every node of a cluster, ordered by connection id (Switchboard extension).",
+    },
+    crate::Operation {
+        name: "PostToConnections",
+        cli_name: "post-to-connections",
+        http: Http { method: "POST", request_uri: "/@switchboard/ext/apigatewaymanagementapi/PostToConnections", response_code: 200 },
+        input: &shapes::POST_TO_CONNECTIONS_REQUEST,
+        output: Some(&shapes::POST_TO_CONNECTIONS_RESPONSE),
+        errors: &[&shapes::BAD_REQUEST_EXCEPTION, &shapes::PAYLOAD_TOO_LARGE_EXCEPTION, &shapes::FORBIDDEN_EXCEPTION],
+        paginator: None,
+        doc: "Sends the same data to up to 10,000 connections in one call and answers each id's outcome: DELIVERED, GONE, OUTBOX_FULL, MALFORMED_ID, or UNAVAILABLE when the node holding it cannot be reached now (Switchboard extension).",
+    },
+    crate::Operation {
+        name: "PostToGroup",
+        cli_name: "post-to-group",
+        http: Http { method: "POST", request_uri: "/@switchboard/ext/apigatewaymanagementapi/PostToGroup", response_code: 200 },
+        input: &shapes::POST_TO_GROUP_REQUEST,
+        output: Some(&shapes::POST_TO_GROUP_RESPONSE),
+        errors: &[&shapes::BAD_REQUEST_EXCEPTION, &shapes::PAYLOAD_TOO_LARGE_EXCEPTION, &shapes::FORBIDDEN_EXCEPTION],
+        paginator: None,
+        doc: "Sends data to every connection of a group on the endpoint's stage (every stage without one), across every node of a cluster (Switchboard extension).",
+    },
+    crate::Operation {
+        name: "UpdateConnection",
+        cli_name: "update-connection",
+        http: Http { method: "POST", request_uri: "/@switchboard/ext/apigatewaymanagementapi/UpdateConnection", response_code: 200 },
+        input: &shapes::UPDATE_CONNECTION_REQUEST,
+        output: Some(&shapes::UPDATE_CONNECTION_RESPONSE),
+        errors: &[&shapes::GONE_EXCEPTION, &shapes::BAD_REQUEST_EXCEPTION, &shapes::FORBIDDEN_EXCEPTION, &shapes::GROUP_LIMIT_EXCEEDED_EXCEPTION, &shapes::METADATA_LIMIT_EXCEEDED_EXCEPTION],
+        paginator: None,
+        doc: "Adds the connection to groups and removes it from groups, and sets and removes metadata keys, all or nothing; answers its groups and metadata after the change (Switchboard extension).",
+    },
 ];
 
 /// One operation of the service, in the order of [`SERVICE`]'s operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operation {
     CloseConnection,
+    ListConnections,
+    PostToConnections,
+    PostToGroup,
+    UpdateConnection,
 }
 
 impl Operation {
     /// Every operation, sorted by name.
-    pub const ALL: [Operation; 1] = [
+    pub const ALL: [Operation; 5] = [
         Operation::CloseConnection,
+        Operation::ListConnections,
+        Operation::PostToConnections,
+        Operation::PostToGroup,
+        Operation::UpdateConnection,
     ];
 
     /// The model's operation name.
     pub const fn name(self) -> &'static str {
         match self {
             Operation::CloseConnection => "CloseConnection",
+            Operation::ListConnections => "ListConnections",
+            Operation::PostToConnections => "PostToConnections",
+            Operation::PostToGroup => "PostToGroup",
+            Operation::UpdateConnection => "UpdateConnection",
         }
     }
 
@@ -51,6 +103,10 @@ impl Operation {
     pub fn from_name(name: &str) -> Option<Operation> {
         match name {
             "CloseConnection" => Some(Operation::CloseConnection),
+            "ListConnections" => Some(Operation::ListConnections),
+            "PostToConnections" => Some(Operation::PostToConnections),
+            "PostToGroup" => Some(Operation::PostToGroup),
+            "UpdateConnection" => Some(Operation::UpdateConnection),
             _ => None,
         }
     }
@@ -71,6 +127,28 @@ impl std::fmt::Display for Operation {
 pub mod shapes {
     use super::*;
 
+    pub static BAD_REQUEST_EXCEPTION: Shape = Shape {
+        name: "BadRequestException",
+        kind: Kind::Structure(&[
+            Member { name: "Message", shape: &STRING, required: false, location: Location::Body, location_name: "message", doc: "" },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "The request is not valid: a member is missing, malformed or out of range.",
+        error: Some(ErrorInfo { status: 400, code: None, sender_fault: true }),
+    };
+
+    pub static CLOSE_CODE: Shape = Shape {
+        name: "CloseCode",
+        kind: Kind::Integer,
+        min: Some(1000),
+        max: Some(4999),
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
     pub static CLOSE_CONNECTION_REQUEST: Shape = Shape {
         name: "CloseConnectionRequest",
         kind: Kind::Structure(&[
@@ -80,16 +158,6 @@ pub mod shapes {
         ]),
         min: None,
         max: None,
-        pattern: None,
-        doc: "",
-        error: None,
-    };
-
-    pub static CLOSE_CODE: Shape = Shape {
-        name: "CloseCode",
-        kind: Kind::Integer,
-        min: Some(1000),
-        max: Some(4999),
         pattern: None,
         doc: "",
         error: None,
@@ -105,16 +173,51 @@ pub mod shapes {
         error: None,
     };
 
-    pub static BAD_REQUEST_EXCEPTION: Shape = Shape {
-        name: "BadRequestException",
+    pub static CONNECTION_ID_LIST: Shape = Shape {
+        name: "ConnectionIdList",
+        kind: Kind::List(&STRING),
+        min: Some(1),
+        max: Some(10000),
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static CONNECTION_LIST: Shape = Shape {
+        name: "ConnectionList",
+        kind: Kind::List(&CONNECTION_SUMMARY),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static CONNECTION_SUMMARY: Shape = Shape {
+        name: "ConnectionSummary",
         kind: Kind::Structure(&[
-            Member { name: "Message", shape: &STRING, required: false, location: Location::Body, location_name: "message", doc: "" },
+            Member { name: "ConnectionId", shape: &STRING, required: false, location: Location::Body, location_name: "ConnectionId", doc: "The connection's id." },
+            Member { name: "ConnectedAt", shape: &TIMESTAMP_ISO8601, required: false, location: Location::Body, location_name: "ConnectedAt", doc: "The time in ISO 8601 format for when the connection was established." },
+            Member { name: "LastActiveAt", shape: &TIMESTAMP_ISO8601, required: false, location: Location::Body, location_name: "LastActiveAt", doc: "The time in ISO 8601 format for when the connection last sent or received a message." },
+            Member { name: "Identity", shape: &IDENTITY, required: false, location: Location::Body, location_name: "Identity", doc: "The client's source IP and user agent." },
+            Member { name: "Groups", shape: &GROUP_NAME_LIST, required: false, location: Location::Body, location_name: "Groups", doc: "The groups the connection is in." },
+            Member { name: "Metadata", shape: &METADATA, required: false, location: Location::Body, location_name: "Metadata", doc: "The connection's metadata." },
         ]),
         min: None,
         max: None,
         pattern: None,
-        doc: "The request is not valid: a member is missing, malformed or out of range.",
-        error: Some(ErrorInfo { status: 400, code: None, sender_fault: true }),
+        doc: "",
+        error: None,
+    };
+
+    pub static DATA: Shape = Shape {
+        name: "Data",
+        kind: Kind::Blob,
+        min: None,
+        max: Some(131072),
+        pattern: None,
+        doc: "The data to be sent: at most 128 KB.",
+        error: None,
     };
 
     pub static FORBIDDEN_EXCEPTION: Shape = Shape {
@@ -139,9 +242,313 @@ pub mod shapes {
         error: Some(ErrorInfo { status: 410, code: None, sender_fault: true }),
     };
 
+    pub static GROUP_LIMIT_EXCEEDED_EXCEPTION: Shape = Shape {
+        name: "GroupLimitExceededException",
+        kind: Kind::Structure(&[
+            Member { name: "Message", shape: &STRING, required: false, location: Location::Body, location_name: "message", doc: "" },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "The change would put the connection in more groups than a connection may be in (50).",
+        error: Some(ErrorInfo { status: 400, code: None, sender_fault: true }),
+    };
+
+    pub static GROUP_NAME: Shape = Shape {
+        name: "GroupName",
+        kind: Kind::String,
+        min: Some(1),
+        max: Some(128),
+        pattern: None,
+        doc: "A group's name: 1 to 128 characters.",
+        error: None,
+    };
+
+    pub static GROUP_NAME_LIST: Shape = Shape {
+        name: "GroupNameList",
+        kind: Kind::List(&GROUP_NAME),
+        min: None,
+        max: Some(50),
+        pattern: None,
+        doc: "Group names; a connection is in at most 50 groups.",
+        error: None,
+    };
+
+    pub static IDENTITY: Shape = Shape {
+        name: "Identity",
+        kind: Kind::Structure(&[
+            Member { name: "SourceIp", shape: &STRING, required: true, location: Location::Body, location_name: "SourceIp", doc: "The source IP address of the TCP connection making the request to API Gateway." },
+            Member { name: "UserAgent", shape: &STRING, required: true, location: Location::Body, location_name: "UserAgent", doc: "The User Agent of the API caller." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static INTERNAL_SERVER_EXCEPTION: Shape = Shape {
+        name: "InternalServerException",
+        kind: Kind::Structure(&[
+            Member { name: "Message", shape: &STRING, required: false, location: Location::Body, location_name: "message", doc: "" },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "A node of the cluster could not be reached now; retry later.",
+        error: Some(ErrorInfo { status: 500, code: None, sender_fault: true }),
+    };
+
+    pub static LIST_CONNECTIONS_REQUEST: Shape = Shape {
+        name: "ListConnectionsRequest",
+        kind: Kind::Structure(&[
+            Member { name: "Group", shape: &GROUP_NAME, required: false, location: Location::Body, location_name: "Group", doc: "Only the members of this group." },
+            Member { name: "MaxResults", shape: &MAX_RESULTS, required: false, location: Location::Body, location_name: "MaxResults", doc: "The most connections in one answer (1 to 100; default 100)." },
+            Member { name: "NextToken", shape: &NEXT_TOKEN, required: false, location: Location::Body, location_name: "NextToken", doc: "The NextToken of the previous answer, to read the next page." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static LIST_CONNECTIONS_RESPONSE: Shape = Shape {
+        name: "ListConnectionsResponse",
+        kind: Kind::Structure(&[
+            Member { name: "Connections", shape: &CONNECTION_LIST, required: false, location: Location::Body, location_name: "Connections", doc: "The connections of this page." },
+            Member { name: "NextToken", shape: &NEXT_TOKEN, required: false, location: Location::Body, location_name: "NextToken", doc: "Present when more connections may follow: pass it to read them." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static MAX_RESULTS: Shape = Shape {
+        name: "MaxResults",
+        kind: Kind::Integer,
+        min: Some(1),
+        max: Some(100),
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static METADATA: Shape = Shape {
+        name: "Metadata",
+        kind: Kind::Map(&METADATA_KEY, &METADATA_VALUE),
+        min: None,
+        max: Some(16),
+        pattern: None,
+        doc: "Key-value pairs; a connection has at most 16.",
+        error: None,
+    };
+
+    pub static METADATA_KEY: Shape = Shape {
+        name: "MetadataKey",
+        kind: Kind::String,
+        min: Some(1),
+        max: Some(64),
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static METADATA_KEY_LIST: Shape = Shape {
+        name: "MetadataKeyList",
+        kind: Kind::List(&METADATA_KEY),
+        min: None,
+        max: Some(16),
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static METADATA_LIMIT_EXCEEDED_EXCEPTION: Shape = Shape {
+        name: "MetadataLimitExceededException",
+        kind: Kind::Structure(&[
+            Member { name: "Message", shape: &STRING, required: false, location: Location::Body, location_name: "message", doc: "" },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "The change would give the connection more metadata pairs than a connection may have (16).",
+        error: Some(ErrorInfo { status: 400, code: None, sender_fault: true }),
+    };
+
+    pub static METADATA_VALUE: Shape = Shape {
+        name: "MetadataValue",
+        kind: Kind::String,
+        min: None,
+        max: Some(256),
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static NEXT_TOKEN: Shape = Shape {
+        name: "NextToken",
+        kind: Kind::String,
+        min: Some(1),
+        max: Some(1024),
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static PAYLOAD_TOO_LARGE_EXCEPTION: Shape = Shape {
+        name: "PayloadTooLargeException",
+        kind: Kind::Structure(&[
+            Member { name: "Message", shape: &STRING, required: false, location: Location::Body, location_name: "message", doc: "" },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "The data has exceeded the maximum size allowed.",
+        error: Some(ErrorInfo { status: 413, code: None, sender_fault: true }),
+    };
+
+    pub static POST_RESULT: Shape = Shape {
+        name: "PostResult",
+        kind: Kind::Structure(&[
+            Member { name: "ConnectionId", shape: &STRING, required: false, location: Location::Body, location_name: "ConnectionId", doc: "The id as requested." },
+            Member { name: "Status", shape: &POST_STATUS, required: false, location: Location::Body, location_name: "Status", doc: "The outcome for this id." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static POST_RESULT_LIST: Shape = Shape {
+        name: "PostResultList",
+        kind: Kind::List(&POST_RESULT),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static POST_STATUS: Shape = Shape {
+        name: "PostStatus",
+        kind: Kind::Enum(&["DELIVERED", "GONE", "OUTBOX_FULL", "MALFORMED_ID", "UNAVAILABLE"]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static POST_TO_CONNECTIONS_REQUEST: Shape = Shape {
+        name: "PostToConnectionsRequest",
+        kind: Kind::Structure(&[
+            Member { name: "ConnectionIds", shape: &CONNECTION_ID_LIST, required: true, location: Location::Body, location_name: "ConnectionIds", doc: "The connections to send the data to (1 to 10,000)." },
+            Member { name: "Data", shape: &DATA, required: true, location: Location::Body, location_name: "Data", doc: "The data to be sent, encoded once for every connection." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static POST_TO_CONNECTIONS_RESPONSE: Shape = Shape {
+        name: "PostToConnectionsResponse",
+        kind: Kind::Structure(&[
+            Member { name: "Results", shape: &POST_RESULT_LIST, required: false, location: Location::Body, location_name: "Results", doc: "One outcome per requested id, in the order of the request." },
+            Member { name: "Delivered", shape: &INTEGER, required: false, location: Location::Body, location_name: "Delivered", doc: "How many connections the data was queued for." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static POST_TO_GROUP_REQUEST: Shape = Shape {
+        name: "PostToGroupRequest",
+        kind: Kind::Structure(&[
+            Member { name: "Group", shape: &GROUP_NAME, required: true, location: Location::Body, location_name: "Group", doc: "The group to send the data to." },
+            Member { name: "Data", shape: &DATA, required: true, location: Location::Body, location_name: "Data", doc: "The data to be sent, encoded once for every member." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static POST_TO_GROUP_RESPONSE: Shape = Shape {
+        name: "PostToGroupResponse",
+        kind: Kind::Structure(&[
+            Member { name: "Delivered", shape: &INTEGER, required: false, location: Location::Body, location_name: "Delivered", doc: "How many members the data was queued for." },
+            Member { name: "OutboxFull", shape: &INTEGER, required: false, location: Location::Body, location_name: "OutboxFull", doc: "How many members were skipped because their outbox was full." },
+            Member { name: "UnreachableNodes", shape: &INTEGER, required: false, location: Location::Body, location_name: "UnreachableNodes", doc: "How many nodes of the cluster could not be reached now (their members did not receive the data)." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static UPDATE_CONNECTION_REQUEST: Shape = Shape {
+        name: "UpdateConnectionRequest",
+        kind: Kind::Structure(&[
+            Member { name: "ConnectionId", shape: &STRING, required: true, location: Location::Body, location_name: "ConnectionId", doc: "The id of the connection to change." },
+            Member { name: "JoinGroups", shape: &GROUP_NAME_LIST, required: false, location: Location::Body, location_name: "JoinGroups", doc: "Groups to add the connection to." },
+            Member { name: "LeaveGroups", shape: &GROUP_NAME_LIST, required: false, location: Location::Body, location_name: "LeaveGroups", doc: "Groups to remove the connection from (a group disappears with its last member)." },
+            Member { name: "Metadata", shape: &METADATA, required: false, location: Location::Body, location_name: "Metadata", doc: "Metadata keys to set, with their values." },
+            Member { name: "RemoveMetadata", shape: &METADATA_KEY_LIST, required: false, location: Location::Body, location_name: "RemoveMetadata", doc: "Metadata keys to remove." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static UPDATE_CONNECTION_RESPONSE: Shape = Shape {
+        name: "UpdateConnectionResponse",
+        kind: Kind::Structure(&[
+            Member { name: "ConnectionId", shape: &STRING, required: false, location: Location::Body, location_name: "ConnectionId", doc: "The connection's id." },
+            Member { name: "Groups", shape: &GROUP_NAME_LIST, required: false, location: Location::Body, location_name: "Groups", doc: "The groups the connection is in after the change." },
+            Member { name: "Metadata", shape: &METADATA, required: false, location: Location::Body, location_name: "Metadata", doc: "The connection's metadata after the change." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static INTEGER: Shape = Shape {
+        name: "__integer",
+        kind: Kind::Integer,
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
     pub static STRING: Shape = Shape {
         name: "__string",
         kind: Kind::String,
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static TIMESTAMP_ISO8601: Shape = Shape {
+        name: "__timestampIso8601",
+        kind: Kind::Timestamp,
         min: None,
         max: None,
         pattern: None,

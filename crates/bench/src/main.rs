@@ -36,7 +36,8 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// Scenarios, comma-separated: idle, post, fanout, connect.
+    /// Scenarios, comma-separated: idle, post, fanout, connect, broadcast (PostToConnections to every receiver, up to
+    /// 10,000 ids per call, and PostToGroup; receivers: --post-receivers).
     #[arg(long, value_delimiter = ',', default_value = "idle,post,fanout,connect")]
     scenarios: Vec<String>,
     /// Servers, comma-separated: switchboard, sockudo.
@@ -117,6 +118,9 @@ struct RunArgs {
     /// Listen address of the `$connect` integration (for --switchboard-addr servers configured with that route).
     #[arg(long)]
     backend_addr: Option<SocketAddr>,
+    /// Calls of each broadcast operation per run.
+    #[arg(long, default_value_t = 20)]
+    broadcast_rounds: u64,
     /// Hard limit on the whole run.
     #[arg(long, default_value_t = 90)]
     max_minutes: u64,
@@ -198,6 +202,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         idle_counts: args.idle_counts.clone(),
         idle_settle: Duration::from_secs(args.idle_settle_secs),
         post_receivers: args.post_receivers,
+        broadcast_rounds: args.broadcast_rounds,
         post_concurrency: args.post_concurrency,
         post_duration: Duration::from_secs(args.post_secs),
         connect_count: args.connect_count,
@@ -216,6 +221,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         options.idle_counts = vec![50];
         options.idle_settle = Duration::from_millis(200);
         options.post_receivers = 10;
+        options.broadcast_rounds = 2;
         options.post_concurrency = 4;
         options.post_duration = Duration::from_secs(1);
         options.connect_count = 100;

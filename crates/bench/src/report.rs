@@ -177,6 +177,30 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
         let _ = writeln!(md, "\n![memory per connection]({stem}/memory.svg)\n");
     }
 
+    if !results.broadcast.is_empty() {
+        let _ = writeln!(md, "### 5. Extensions: PostToConnections and PostToGroup\n");
+        let _ = writeln!(
+            md,
+            "Every receiver joined one group (UpdateConnection); then calls one after another on one keep-alive \
+             connection: PostToConnections naming every receiver (at most 10,000 ids), and PostToGroup to the group.\n"
+        );
+        let _ = writeln!(md, "| Operation | receivers | calls | calls/s | deliveries/s | HTTP p50 / p99 ms |");
+        let _ = writeln!(md, "|---|---|---|---|---|---|");
+        for r in &results.broadcast {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.1} | {:.0} | {:.1} / {:.1} |",
+                r.operation,
+                r.receivers,
+                r.calls,
+                r.calls as f64 / r.seconds,
+                r.delivered as f64 / r.seconds,
+                r.http.p50 as f64 / 1000.0,
+                r.http.p99 as f64 / 1000.0
+            );
+        }
+        let _ = writeln!(md);
+    }
     if !results.post.is_empty() {
         let rs = &results.post;
         let _ = writeln!(md, "### 2. Management API: PostToConnection\n");

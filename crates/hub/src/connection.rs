@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::ConnectionId;
+use crate::tags::{TagCell, Tags};
 
 /// A message on its way to a client. Clones share the payload, so one encoded message serves every recipient.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -187,6 +188,8 @@ pub struct Connection {
     outbox: Mutex<Outbox>,
     /// Wakes the session task when the outbox gains a message or a close request.
     wake: Notify,
+    /// Groups and metadata; changed only through [`crate::Hub::update_tags`], under the group index's lock.
+    pub(crate) tags: Mutex<TagCell>,
 }
 
 impl Connection {
@@ -199,6 +202,7 @@ impl Connection {
             limit,
             outbox: Mutex::new(Outbox::default()),
             wake: Notify::new(),
+            tags: Mutex::new(TagCell::default()),
         }
     }
 
@@ -208,6 +212,11 @@ impl Connection {
 
     pub fn info(&self) -> &ConnectionInfo {
         &self.info
+    }
+
+    /// The connection's groups and metadata now.
+    pub fn tags(&self) -> Tags {
+        self.tags.lock().tags.clone()
     }
 
     /// Last message in either direction.

@@ -7,6 +7,7 @@ mod connection;
 mod id;
 mod lean;
 pub mod session;
+mod tags;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub use connection::{
 };
 pub use id::{ConnectionId, IdGenerator, random_id};
 pub use lean::{LeanStream, READ_AHEAD};
+pub use tags::{TagChange, TagError, TagLimits, Tags};
 pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 const SHARDS: usize = 32;
@@ -57,13 +59,20 @@ struct Shared {
     /// `.await` and never while a connection's own outbox lock is taken.
     shards: Box<[Shard]>,
     live: AtomicUsize,
+    groups: tags::GroupIndex,
 }
 
 impl Hub {
     pub fn new(config: HubConfig) -> Hub {
         let shards = (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect();
         Hub {
-            shared: Arc::new(Shared { ids: IdGenerator::new(config.node), config, shards, live: AtomicUsize::new(0) }),
+            shared: Arc::new(Shared {
+                ids: IdGenerator::new(config.node),
+                config,
+                shards,
+                live: AtomicUsize::new(0),
+                groups: tags::GroupIndex::default(),
+            }),
         }
     }
 
@@ -84,13 +93,33 @@ impl Hub {
         }
     }
 
-    /// Removes a connection; its id is gone for good.
+    /// Removes a connection; its id is gone for good, and it leaves its groups.
     pub fn unregister(&self, id: ConnectionId) -> Option<Arc<Connection>> {
         let removed = self.shard(id).write().remove(&id);
-        if removed.is_some() {
+        if let Some(conn) = &removed {
             self.shared.live.fetch_sub(1, Ordering::Relaxed);
+            let mut index = self.shared.groups.0.write();
+            conn.tags.lock().remove(id, &mut index);
         }
         removed
+    }
+
+    /// Changes a registered connection's groups and metadata within `limits`, all or nothing; its tags after it.
+    pub fn update_tags(&self, conn: &Connection, change: &TagChange, limits: TagLimits) -> Result<Tags, TagError> {
+        let mut index = self.shared.groups.0.write();
+        conn.tags.lock().apply(conn.id(), &mut index, change, limits)
+    }
+
+    /// The registered members of `group` (none when it does not exist).
+    pub fn group_members(&self, group: &str) -> Vec<Arc<Connection>> {
+        let ids: Vec<ConnectionId> =
+            self.shared.groups.0.read().get(group).map(|members| members.iter().copied().collect()).unwrap_or_default();
+        ids.into_iter().filter_map(|id| self.get(id)).collect()
+    }
+
+    /// How many groups have members on this node.
+    pub fn group_count(&self) -> usize {
+        self.shared.groups.0.read().len()
     }
 
     pub fn get(&self, id: ConnectionId) -> Option<Arc<Connection>> {

@@ -111,3 +111,45 @@ async fn close_after_queued_writes_the_queue_first() {
     assert_eq!(conn.next_outbound(&mut batch).await, Some(CloseRequest::deleted()));
     assert!(batch.is_empty());
 }
+
+#[test]
+fn groups_are_bounded_and_disappear_with_their_last_member() {
+    let hub = Hub::new(HubConfig::default());
+    let limits = TagLimits { groups: 2, metadata: 1 };
+    let (a, b) = (hub.new_connection(info()), hub.new_connection(info()));
+    hub.register(a.clone());
+    hub.register(b.clone());
+    let join =
+        |groups: &[&str]| TagChange { join: groups.iter().map(|g| (*g).to_owned()).collect(), ..TagChange::default() };
+    let tags = hub.update_tags(&a, &join(&["red", "blue"]), limits).unwrap();
+    assert_eq!(tags.groups.iter().map(String::as_str).collect::<Vec<_>>(), ["blue", "red"]);
+    hub.update_tags(&b, &join(&["red"]), limits).unwrap();
+    assert_eq!(hub.update_tags(&a, &join(&["green"]), limits), Err(TagError::TooManyGroups));
+    assert_eq!(a.tags().groups.len(), 2, "a refused change applies nothing");
+    let members = |g: &str| {
+        let mut ids: Vec<ConnectionId> = hub.group_members(g).iter().map(|c| c.id()).collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![a.id(), b.id()];
+    both.sort();
+    assert_eq!(members("red"), both);
+    assert_eq!(hub.group_count(), 2);
+
+    let set = TagChange { set: [("k".to_owned(), "v".to_owned())].into(), ..TagChange::default() };
+    assert_eq!(hub.update_tags(&b, &set, limits).unwrap().metadata["k"], "v");
+    let more = TagChange { set: [("k2".to_owned(), "v".to_owned())].into(), ..TagChange::default() };
+    assert_eq!(hub.update_tags(&b, &more, limits), Err(TagError::TooManyMetadata));
+    let swap = TagChange { unset: vec!["k".to_owned()], ..more };
+    assert_eq!(hub.update_tags(&b, &swap, limits).unwrap().metadata.keys().collect::<Vec<_>>(), ["k2"]);
+
+    let leave = TagChange { leave: vec!["blue".to_owned()], ..TagChange::default() };
+    hub.update_tags(&a, &leave, limits).unwrap();
+    assert!(members("blue").is_empty());
+    assert_eq!(hub.group_count(), 1, "blue disappeared with its last member");
+    hub.unregister(a.id());
+    assert_eq!(members("red"), [b.id()]);
+    assert_eq!(hub.update_tags(&a, &join(&["red"]), limits), Err(TagError::Gone));
+    hub.unregister(b.id());
+    assert_eq!(hub.group_count(), 0);
+}

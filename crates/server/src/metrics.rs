@@ -19,6 +19,12 @@ pub struct OperationLabels {
     pub status: u16,
 }
 
+/// The extension operation that delivered messages (PostToConnections, PostToGroup): a fixed set.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabels {
+    pub operation: &'static str,
+}
+
 /// Why a connection ended: one of a fixed set of values, never the close code (clients choose any of ≈2,000).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CauseLabels {
@@ -57,6 +63,15 @@ pub struct Metrics {
     bus_loss_notices: Counter,
     bus_rejected: Counter,
     fences: Counter,
+    pub extension_deliveries: Family<DeliveryLabels, Counter>,
+    pub extension_outcomes: Family<OutcomeLabels, Counter>,
+}
+
+/// The outcome of a post to one connection by an extension operation: a fixed set.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub operation: &'static str,
+    pub outcome: &'static str,
 }
 
 impl Default for Metrics {
@@ -75,6 +90,8 @@ impl Default for Metrics {
             bus_loss_notices: Counter::default(),
             bus_rejected: Counter::default(),
             fences: Counter::default(),
+            extension_deliveries: Family::default(),
+            extension_outcomes: Family::default(),
         };
         registry.register("connections_opened", "WebSocket connections accepted", metrics.connections_opened.clone());
         registry.register("connections_active", "WebSocket connections open now", metrics.connections_active.clone());
@@ -112,6 +129,16 @@ impl Default for Metrics {
         for (name, help, counter) in bus {
             registry.register(name, help, counter.clone());
         }
+        registry.register(
+            "extension_deliveries",
+            "Messages queued for connections by the broadcast and group extensions, by operation",
+            metrics.extension_deliveries.clone(),
+        );
+        registry.register(
+            "extension_outcomes",
+            "Connections the broadcast and group extensions could not deliver to, by operation and outcome",
+            metrics.extension_outcomes.clone(),
+        );
         Metrics { registry, ..metrics }
     }
 }

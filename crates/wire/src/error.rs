@@ -85,6 +85,8 @@ error_codes! {
     LambdaService => "ServiceException", 500, Message;
     // Switchboard's extension operations (`models/switchboard/`): errors AWS has no type for.
     UnknownOperation => "UnknownOperationException", 404, Message;
+    GroupLimitExceeded => "GroupLimitExceededException", 400, Message;
+    MetadataLimitExceeded => "MetadataLimitExceededException", 400, Message;
 }
 
 /// An AWS-shaped error: a code from the table, a message and any modeled members.

@@ -1,5 +1,5 @@
-//! The scenarios: idle memory, PostToConnection, room fan-out and connection setup, each against a fresh server per
-//! run, with the server's and the generator's CPU read from `/proc` around every phase.
+//! The scenarios: idle memory, PostToConnection, room fan-out, connection setup and the broadcast extensions, each
+//! against a fresh server per run, with the server's and the generator's CPU read from `/proc` around every phase.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -22,8 +22,11 @@ use crate::target::{self, Kind, Launch, Server, SwitchboardOptions};
 use crate::worker::{Protocol, WorkerSpec};
 use crate::workers::Workers;
 
+mod broadcast;
 mod fanout;
 mod post;
+
+pub use broadcast::BroadcastRow;
 
 pub use fanout::probe_chat;
 use fanout::{chat_tokens, create_room, fanout};
@@ -64,6 +67,8 @@ pub struct Options {
     pub idle_counts: Vec<usize>,
     pub idle_settle: Duration,
     pub post_receivers: usize,
+    /// Calls of each broadcast operation per run.
+    pub broadcast_rounds: u64,
     pub post_concurrency: usize,
     pub post_duration: Duration,
     pub connect_count: usize,
@@ -208,6 +213,9 @@ pub struct Results {
     pub post: Vec<PostRow>,
     pub connect: Vec<ConnectRow>,
     pub fanout: Vec<FanoutRow>,
+    /// PostToConnections and PostToGroup (absent from results of builds before them).
+    #[serde(default)]
+    pub broadcast: Vec<BroadcastRow>,
 }
 
 struct Ctx<'a> {
@@ -354,8 +362,17 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
                     }
                 }
             }
-            "post" => {}
-            other => bail!("unknown scenario `{other}` (idle, post, fanout, connect)"),
+            "broadcast" if options.targets.contains(&Kind::Switchboard) => {
+                for run in 0..options.runs {
+                    progress(&format!("broadcast: run {}", run + 1));
+                    match broadcast::broadcast(&ctx, options.broadcast_rounds).await {
+                        Ok(rows) => results.broadcast.extend(rows),
+                        Err(err) => failed(&mut results, progress, &format!("broadcast run {}", run + 1), &err),
+                    }
+                }
+            }
+            "post" | "broadcast" => {}
+            other => bail!("unknown scenario `{other}` (idle, post, fanout, connect, broadcast)"),
         }
     }
     Ok(results)

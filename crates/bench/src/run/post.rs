@@ -3,7 +3,18 @@
 
 use super::*;
 
-pub(super) async fn post(ctx: &Ctx<'_>) -> anyhow::Result<PostRow> {
+/// A fresh server whose `$connect` integration records connection ids, with `--post-receivers` clients connected.
+pub(super) struct Receivers {
+    pub(super) server: Server,
+    pub(super) workers: Workers,
+    pub(super) connected: usize,
+    /// Their connection ids, in the order the clients connected.
+    pub(super) ids: Vec<String>,
+    /// The `$connect` integration when the run has none of its own; kept for as long as the clients.
+    pub(super) backend: Option<Backend>,
+}
+
+pub(super) async fn receivers(ctx: &Ctx<'_>, scenario: &str) -> anyhow::Result<Receivers> {
     let o = ctx.options;
     let own = if ctx.backend.is_none() { Some(Backend::start(None).await?) } else { None };
     let backend = ctx.backend.as_ref().or(own.as_ref()).context("no backend")?;
@@ -17,17 +28,24 @@ pub(super) async fn post(ctx: &Ctx<'_>) -> anyhow::Result<PostRow> {
     let mut workers = Workers::spawn(&o.worker_bin, &spec).await?;
     let ready = workers.ready().await?;
     if ready.connected == 0 {
-        bail!("post: no receiver connected: {:?}", ready.errors);
+        bail!("{scenario}: no receiver connected: {:?}", ready.errors);
     }
-    let ids: Rc<Vec<String>> = {
+    let ids = {
         let map = backend.ids.lock().unwrap_or_else(|e| e.into_inner());
         let mut ids: Vec<(usize, String)> = map.iter().map(|(i, id)| (*i, id.clone())).collect();
         ids.sort();
-        Rc::new(ids.into_iter().map(|(_, id)| id.replace('=', "%3D")).collect())
+        ids.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
     };
     if ids.is_empty() {
-        bail!("post: the $connect integration saw no connection id");
+        bail!("{scenario}: the $connect integration saw no connection id");
     }
+    Ok(Receivers { server, workers, connected: ready.connected, ids, backend: own })
+}
+
+pub(super) async fn post(ctx: &Ctx<'_>) -> anyhow::Result<PostRow> {
+    let o = ctx.options;
+    let Receivers { server, mut workers, connected, ids, backend: _backend } = receivers(ctx, "post").await?;
+    let ids: Rc<Vec<String>> = Rc::new(ids.iter().map(|id| id.replace('=', "%3D")).collect());
     // Warm-up, then the measured phase.
     let payload_size = 100;
     let _ = post_load(server.addr, &ids, o.post_concurrency, Duration::from_millis(300), payload_size).await?;
@@ -41,7 +59,7 @@ pub(super) async fn post(ctx: &Ctx<'_>) -> anyhow::Result<PostRow> {
     workers.stop().await;
     Ok(PostRow {
         target: Kind::Switchboard,
-        receivers: ready.connected,
+        receivers: connected,
         concurrency: o.post_concurrency,
         payload: payload_size,
         requests: load.requests,

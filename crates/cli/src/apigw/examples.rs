@@ -46,6 +46,10 @@ static DELETE_CONNECTION: &[Example] = &[Example {
 pub(crate) fn of_extension(operation: ExtOperation) -> &'static [Example] {
     match operation {
         ExtOperation::CloseConnection => CLOSE_CONNECTION,
+        ExtOperation::ListConnections => LIST_CONNECTIONS,
+        ExtOperation::PostToConnections => POST_TO_CONNECTIONS,
+        ExtOperation::PostToGroup => POST_TO_GROUP,
+        ExtOperation::UpdateConnection => UPDATE_CONNECTION,
     }
 }
 
@@ -55,6 +59,44 @@ static CLOSE_CONNECTION: &[Example] = &[Example {
            and a reason the client can show (a Switchboard extension; DeleteConnection always sends 1000).",
     command: "switchboard apigatewaymanagementapi close-connection \\\n    --connection-id L0SM9cOFvHcCIhw= \\\n    \
               --close-code 4001 --close-reason \"Session replaced\" \\\n    \
+              --endpoint-url http://127.0.0.1:4510/prod",
+    output: "",
+}];
+
+static LIST_CONNECTIONS: &[Example] = &[Example {
+    title: "To list the connections of a group",
+    text: "The following list-connections example lists the connections of the stage that are in the group \
+           room-42, with their groups and metadata, across every node of a cluster (a Switchboard extension).",
+    command: "switchboard apigatewaymanagementapi list-connections --group room-42 \\\n    \
+              --endpoint-url http://127.0.0.1:4510/prod",
+    output: "",
+}];
+
+static POST_TO_CONNECTIONS: &[Example] = &[Example {
+    title: "To send data to many connections in one call",
+    text: "The following post-to-connections example sends one message to two connections and prints each id's \
+           outcome (a Switchboard extension).",
+    command: "switchboard apigatewaymanagementapi post-to-connections \\\n    \
+              --connection-ids L0SM9cOFvHcCIhw= L0SM9cOFvHcCIhx= --data \"Hello, everyone\" \\\n    \
+              --endpoint-url http://127.0.0.1:4510/prod",
+    output: "",
+}];
+
+static POST_TO_GROUP: &[Example] = &[Example {
+    title: "To send data to every member of a group",
+    text: "The following post-to-group example sends one message to every connection in the group room-42 \
+           (a Switchboard extension).",
+    command: "switchboard apigatewaymanagementapi post-to-group --group room-42 --data \"Hello, room\" \\\n    \
+              --endpoint-url http://127.0.0.1:4510/prod",
+    output: "",
+}];
+
+static UPDATE_CONNECTION: &[Example] = &[Example {
+    title: "To add a connection to a group and set its metadata",
+    text: "The following update-connection example adds a connection to the group room-42 and sets its user \
+           metadata (a Switchboard extension).",
+    command: "switchboard apigatewaymanagementapi update-connection --connection-id L0SM9cOFvHcCIhw= \\\n    \
+              --join-groups room-42 --metadata user=alice \\\n    \
               --endpoint-url http://127.0.0.1:4510/prod",
     output: "",
 }];

@@ -1,21 +1,23 @@
 //! `management_path`: a request in the text form of [`crate::request`] through the `@connections` management API as
 //! the server runs it after the signature check: the path ([`Target::parse`], `/@apis/{apiId}/{stage}` endpoints),
 //! the method, stage and connection id ([`Call::parse`]) and the operation on a hub ([`apply_within`]); an extension
-//! path ([`ExtensionPath`]) instead has its body read against the extension model's input shape and runs
-//! CloseConnection ([`Call::close`]). `{id}` in the path and body stands for the id of a live connection of API
+//! path ([`ExtensionPath`]) instead has its body read against the extension model's input shape and runs its
+//! operation (CloseConnection through [`Call::close`], UpdateConnection, and the per-node [`NodeCall`]s). `{id}` in the path and body stands for the id of a live connection of API
 //! `a`, stage `prod`, so inputs can reach it.
 
 use std::cell::OnceCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use apigw::management::{Call, Reply, Target, apply_within};
+use apigw::management::ext::NodeCall;
+use apigw::management::{Call, Op, Reply, Target, apply_within};
 use apigw::{Api, ApiSet, Stage};
 use aws_models::apigatewaymanagementapi_ext::Operation;
 use aws_models::extension::ExtensionPath;
 use bytes::Bytes;
 use http::Method;
 use hub::{ConnectionInfo, Hub, HubConfig, Scope};
+use serde_json::Value;
 use time::OffsetDateTime;
 use wire::ApiError;
 
@@ -89,14 +91,38 @@ fn extension_call(
     let (_, operation) = path.operation_of(&aws_models::apigatewaymanagementapi::SERVICE)?;
     let result = aws_models::input::read_body(operation.input, operation.name, body)
         .map_err(|message| ApiError::new(wire::ErrorCode::BadRequest, message))
-        .and_then(|input| match Operation::from_name(operation.name) {
-            Some(Operation::CloseConnection) => {
-                let id = input.get("ConnectionId").and_then(serde_json::Value::as_str).unwrap_or_default();
-                Call::close(&fixture.apis, (path.api, path.stage), host, id, body)
-            }
-            None => Err(ApiError::forbidden()),
-        })
-        .and_then(|call| {
+        .and_then(|input| {
+            let text = |name: &str| input.get(name).and_then(Value::as_str).map(str::to_owned);
+            let (api, stage) = (path.api.map(str::to_owned), path.stage.map(str::to_owned));
+            let call = match Operation::from_name(operation.name) {
+                Some(Operation::CloseConnection) => Call::close(
+                    &fixture.apis,
+                    (path.api, path.stage),
+                    host,
+                    &text("ConnectionId").unwrap_or_default(),
+                    body,
+                )?,
+                Some(Operation::UpdateConnection) => {
+                    let id = apigw::management::parse_id(&text("ConnectionId").unwrap_or_default())?;
+                    Call { op: Op::Update, id, api: path.api, stage: path.stage }
+                }
+                Some(Operation::ListConnections) => {
+                    let limit = input.get("MaxResults").and_then(Value::as_u64).unwrap_or(100) as usize;
+                    let after = text("NextToken");
+                    return NodeCall::List { api, stage, group: text("Group"), after, limit }.apply(&fixture.hub);
+                }
+                Some(Operation::PostToConnections) => {
+                    let ids = input["ConnectionIds"].as_array().cloned().unwrap_or_default();
+                    let ids = ids.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+                    return NodeCall::Post { api, stage, ids, data: text("Data").unwrap_or_default() }
+                        .apply(&fixture.hub);
+                }
+                Some(Operation::PostToGroup) => {
+                    let (group, data) = (text("Group").unwrap_or_default(), text("Data").unwrap_or_default());
+                    return NodeCall::PostGroup { api, stage, group, data }.apply(&fixture.hub);
+                }
+                None => return Err(ApiError::forbidden()),
+            };
             apply_within(&fixture.hub, call.op, call.id, call.api, call.stage, Bytes::copy_from_slice(body))
         });
     Some(result)

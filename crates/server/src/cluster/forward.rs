@@ -1,8 +1,11 @@
 //! Forwarding management calls: a call for a connection of another node goes to that node's bus channel as a
 //! request with a reply channel; the owner runs [`apigw::management::apply_within`] and answers its result unchanged.
+//! Extension calls about a node's connections in general ([`NodeCall`]: a page of ListConnections, a share of a
+//! PostToConnections, PostToGroup) go the same way, once per node, and the node runs [`NodeCall::apply`].
 
 use std::sync::Arc;
 
+use apigw::management::ext::NodeCall;
 use apigw::management::{Call, Op, Reply};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -62,6 +65,12 @@ enum Envelope {
         id: u64,
         result: Result<Reply, WireError>,
     },
+    /// An extension call about the node's connections in general.
+    Node {
+        id: u64,
+        from: u16,
+        call: NodeCall,
+    },
 }
 
 impl Cluster {
@@ -74,6 +83,27 @@ impl Cluster {
         invocation: Option<&str>,
     ) -> Result<Reply, ApiError> {
         let node = call.id.node();
+        let request = |id| Envelope::Request {
+            id,
+            from: self.node(),
+            op: call.op,
+            conn: call.id.to_string(),
+            api: call.api.map(str::to_owned),
+            stage: call.stage.map(str::to_owned),
+            body: BASE64.encode(&body),
+            invocation: invocation.map(str::to_owned),
+        };
+        self.request(node, request).await
+    }
+
+    /// Runs an extension call on `node` for its own connections (410 when no such node is alive).
+    pub(crate) async fn call_node(&self, node: u16, call: &NodeCall) -> Result<Reply, ApiError> {
+        self.request(node, |id| Envelope::Node { id, from: self.node(), call: call.clone() }).await
+    }
+
+    /// Sends the request `envelope` makes with its id to `node` and waits for the answer, within the forward
+    /// timeout.
+    async fn request(&self, node: u16, envelope: impl FnOnce(u64) -> Envelope) -> Result<Reply, ApiError> {
         match self.bus.state().holder(node).await {
             Ok(Some(_)) => {}
             Ok(None) => return Err(ApiError::gone()),
@@ -84,18 +114,7 @@ impl Cluster {
         }
         let (tx, rx) = oneshot::channel();
         let waiting = Waiting::new(self, tx);
-        let id = waiting.id;
-        let envelope = Envelope::Request {
-            id,
-            from: self.node(),
-            op: call.op,
-            conn: call.id.to_string(),
-            api: call.api.map(str::to_owned),
-            stage: call.stage.map(str::to_owned),
-            body: BASE64.encode(&body),
-            invocation: invocation.map(str::to_owned),
-        };
-        let payload = Bytes::from(serde_json::to_vec(&envelope).unwrap_or_default());
+        let payload = Bytes::from(serde_json::to_vec(&envelope(waiting.id)).unwrap_or_default());
         let result = match self.bus.pubsub().publish(&node_channel(node), payload).await {
             Ok(()) => match tokio::time::timeout(self.settings.forward_timeout, rx).await {
                 Ok(Ok(result)) => result.map_err(ApiError::from),
@@ -105,6 +124,23 @@ impl Cluster {
         };
         drop(waiting);
         result
+    }
+
+    /// The nodes of the cluster now, in id order (this one included).
+    pub(crate) async fn nodes(&self) -> Result<Vec<u16>, ApiError> {
+        let members = self.bus.state().members().await.map_err(|err| {
+            tracing::warn!(%err, "Cannot list the cluster's nodes: the cluster bus is unavailable.");
+            unreachable_node()
+        })?;
+        let mut nodes: Vec<u16> = members.iter().map(|m| m.node).chain([self.node()]).collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        Ok(nodes)
+    }
+
+    /// Runs `call` on `node`: here for this node, through the bus for another.
+    pub(crate) async fn on_node(&self, hub: &hub::Hub, node: u16, call: &NodeCall) -> Result<Reply, ApiError> {
+        if node == self.node() { call.apply(hub) } else { self.call_node(node, call).await }
     }
 }
 
@@ -183,13 +219,22 @@ pub(super) async fn serve_inbox(state: Arc<AppState>, mut inbox: Subscription) {
                     }
                     result
                 });
-                let reply = Envelope::Reply { id, result };
-                let payload = Bytes::from(serde_json::to_vec(&reply).unwrap_or_default());
-                let bus = state.cluster.bus.clone();
-                state.tasks.spawn(async move {
-                    let _ = bus.pubsub().publish(&node_channel(from), payload).await;
-                });
+                reply(&state, from, id, result);
+            }
+            Envelope::Node { id, from, call } => {
+                let result = call.apply(&state.hub).map_err(|e| WireError::from(&e));
+                reply(&state, from, id, result);
             }
         }
     }
+}
+
+/// Answers request `id` of node `from`.
+fn reply(state: &Arc<AppState>, from: u16, id: u64, result: Result<Reply, WireError>) {
+    let reply = Envelope::Reply { id, result };
+    let payload = Bytes::from(serde_json::to_vec(&reply).unwrap_or_default());
+    let bus = state.cluster.bus.clone();
+    state.tasks.spawn(async move {
+        let _ = bus.pubsub().publish(&node_channel(from), payload).await;
+    });
 }

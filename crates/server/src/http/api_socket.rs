@@ -15,7 +15,7 @@ use apigw::router::MessageRouter;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use hub::session::SessionEnd;
-use hub::{CloseCause, CloseRequest, Connection, Scope};
+use hub::{CloseCause, CloseRequest, Connection, Scope, TagChange};
 use wire::apigw::IamCaller;
 use wire::{ApiError, Refusal};
 
@@ -83,7 +83,12 @@ impl SocketKind for ApiSocket {
         ctx.caller = caller;
         // `$connect` (and its authorizer, whose answer joins the context) reads the handshake; later events do not.
         match apigw::connect::decide(&state.invoker, &mut ctx, request_id).await {
-            ConnectDecision::Accept { headers } => {
+            ConnectDecision::Accept { headers, tags } => {
+                // Checked against the model's bounds already; the connection is not reachable yet.
+                if tags != TagChange::default() {
+                    let limits = apigw::management::ext::tag_limits();
+                    state.hub.update_tags(&conn, &tags, limits).map_err(|_| refuse(Refusal::IntegrationFailed))?;
+                }
                 let headers = headers
                     .into_iter()
                     .filter_map(|(name, value)| {

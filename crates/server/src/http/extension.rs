@@ -7,6 +7,7 @@
 mod chat;
 mod management;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use aws_models::{Operation, Service};
@@ -58,6 +59,7 @@ impl ExtensionCall<'_> {
 
 pub(super) async fn handle(
     state: &Arc<AppState>,
+    peer: IpAddr,
     parts: &Parts,
     body: Incoming,
     path: &ExtensionPath<'_>,
@@ -67,12 +69,12 @@ pub(super) async fn handle(
     let Some((extended, operation)) = found else {
         return counted(state, "UnknownExtension", Err(unknown(path)));
     };
-    counted(state, operation.name, serve(state, parts, body, path, &extended, operation).await)
+    counted(state, operation.name, serve(state, (peer, parts), body, path, &extended, operation).await)
 }
 
 async fn serve(
     state: &Arc<AppState>,
-    parts: &Parts,
+    (peer, parts): (IpAddr, &Parts),
     body: Incoming,
     path: &ExtensionPath<'_>,
     extended: &Extended,
@@ -81,8 +83,13 @@ async fn serve(
     if parts.method.as_str() != operation.http.method {
         return Err(unknown(path));
     }
+    let (body, _unverified) = auth::check_head(state, peer, parts, body, extended.service.signing_name)?;
     let body = super::management::read_request(body, MAX_EXTENSION_BODY_BYTES).await?;
     auth::verify(state, parts, &body, extended.service.signing_name)?;
+    // The management API's extensions count against its throttle, as calls of API Gateway's callback API do.
+    if extended.service.name == "apigatewaymanagementapi" && !state.management_limit.try_take() {
+        return Err(ApiError::new(ErrorCode::LimitExceeded, "Rate exceeded"));
+    }
     let input = aws_models::input::read_body(operation.input, operation.name, &body)
         .map_err(|message| ApiError::new(extended.invalid, message))?;
     let call = ExtensionCall { path, operation, body, input };

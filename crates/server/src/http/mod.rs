@@ -62,7 +62,7 @@ async fn dispatch(state: &Arc<AppState>, peer: SocketAddr, req: Request<Incoming
     Span::current().record("destination", front.name());
     match front {
         Front::Reserved(rest) => reserved(state, rest),
-        Front::Extension(path) => extension::handle(state, &parts, body, &path).await,
+        Front::Extension(path) => extension::handle(state, peer.ip(), &parts, body, &path).await,
         Front::Management(target) => management::handle(state, peer.ip(), &parts, body, &target).await,
         Front::ChatSocket => {
             let req = Request::from_parts(parts, body);

@@ -31,6 +31,8 @@ fn every_error_body_is_pinned() {
         (ErrorCode::RequestTooLarge, 413, "RequestTooLargeException", r#"{"message":"m"}"#),
         (ErrorCode::LambdaService, 500, "ServiceException", r#"{"message":"m"}"#),
         (ErrorCode::UnknownOperation, 404, "UnknownOperationException", r#"{"message":"m"}"#),
+        (ErrorCode::GroupLimitExceeded, 400, "GroupLimitExceededException", r#"{"message":"m"}"#),
+        (ErrorCode::MetadataLimitExceeded, 400, "MetadataLimitExceededException", r#"{"message":"m"}"#),
     ];
     assert_eq!(expected.len(), ErrorCode::ALL.len(), "every code in the table has a pinned body");
     for (code, status, aws_type, body) in expected {
