@@ -31,4 +31,5 @@ pub const TARGETS: &[Target] = &[
     Target { name: "apigatewayv2_control", run: targets::apigatewayv2_control },
     Target { name: "management_path", run: targets::management_path },
     Target { name: "websocket", run: targets::websocket },
+    Target { name: "template", run: targets::template },
 ];

@@ -59,4 +59,5 @@ replays!(
     apigatewayv2_control,
     management_path,
     websocket,
+    template,
 );

@@ -39,8 +39,8 @@ struct IvsChat {
     _dir: tempfile::TempDir,
 }
 
-struct ApiGatewayV2 {
-    control: apigatewayv2::ControlPlane,
+pub(super) struct ApiGatewayV2 {
+    pub(super) control: apigatewayv2::ControlPlane,
     _dir: tempfile::TempDir,
 }
 
@@ -69,7 +69,7 @@ impl IvsChat {
 }
 
 impl ApiGatewayV2 {
-    fn new() -> ApiGatewayV2 {
+    pub(super) fn new() -> ApiGatewayV2 {
         block_on(async {
             let (store, dir) = sqlite().await;
             let mut config = apigatewayv2::Config::new("us-east-1", "123456789012", "ws://127.0.0.1:4510");

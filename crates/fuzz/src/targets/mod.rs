@@ -6,6 +6,7 @@ mod control;
 mod management;
 mod selection;
 mod sigv4;
+mod template;
 mod websocket;
 
 pub use chat::{chat_frame, chat_token};
@@ -14,4 +15,5 @@ pub use control::{apigatewayv2_control, ivschat_control};
 pub use management::management_path;
 pub use selection::selection;
 pub use sigv4::sigv4;
+pub use template::template;
 pub use websocket::websocket;

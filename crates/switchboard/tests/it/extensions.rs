@@ -449,7 +449,7 @@ async fn post_to_connections_answers_each_id_in_order() {
     let big = base64_of(&vec![b'x'; 128 * 1024 + 1]);
     let too_big = refused(&server, "PostToConnections", json!({"ConnectionIds": [a_id], "Data": big})).await;
     assert_eq!((too_big.0, too_big.1.as_str()), (413, "PayloadTooLargeException"));
-    let metrics = reqwest::get(server.url("/@switchboard/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains(r#"switchboard_extension_deliveries_total{operation="PostToConnections"} 4"#),
         "{metrics}"
