@@ -173,6 +173,8 @@ async fn the_command_line_knows_the_chat_extensions() {
     assert_eq!(listed["messages"][0]["EventName"], "app:hello");
     let slow = cli.run(&args(&with(&["put-room-slow-mode", "--seconds", "5"]), &arn)).await.json();
     assert_eq!(slow["seconds"], 5);
+    let presence = cli.run(&args(&with(&["put-room-presence-events", "--enabled", "true"]), &arn)).await.json();
+    assert_eq!(presence, json!({"roomArn": arn, "enabled": true}));
     let help = cli.run(&["ivschat", "help"]).await;
     assert!(help.ok().contains("SWITCHBOARD EXTENSIONS") && help.ok().contains("o list-room-messages"), "{help:?}");
     server.shutdown().await;
@@ -281,4 +283,60 @@ async fn presence_spans_the_cluster_and_forgets_a_node_that_died() {
     a.shutdown().await;
     b.shutdown().await;
     env.cleanup().await;
+}
+
+#[tokio::test]
+async fn presence_events_announce_a_users_first_join_and_last_leave_while_on() {
+    let server = TestServer::start("", |_| {}).await;
+    let sdk = server.chat_sdk();
+    let arn = room(&sdk).await;
+    let marker = |name: &'static str| sdk.send_event().room_identifier(&arn).event_name(name).send();
+    ok(&server, "PutRoomHistory", json!({"roomIdentifier": arn, "maxEntries": 100, "maxAgeSeconds": 3600})).await;
+    let mut ann = join(&server, &token(&sdk, &arn, "ann", &[], &[]).await).await;
+
+    // Off by default: bob's coming and going is not announced.
+    drop(join(&server, &token(&sdk, &arn, "bob", &[], &[]).await).await);
+    let on = ok(&server, "PutRoomPresenceEvents", json!({"roomIdentifier": arn, "enabled": true})).await;
+    assert_eq!(on, json!({"roomArn": arn, "enabled": true}));
+    marker("app:one").await.unwrap();
+    assert_eq!(frame(&mut ann).await["EventName"], "app:one");
+
+    // On: bob's first connection joins, his second does not, and his messages follow his join.
+    let mut bob = join(&server, &token(&sdk, &arn, "bob", &[SEND], &[]).await).await;
+    let joined = frame(&mut ann).await;
+    assert_eq!((joined["Type"].as_str(), joined["RequestId"].as_str()), (Some("EVENT"), Some("")));
+    assert_eq!(
+        (joined["EventName"].as_str(), &joined["Attributes"]),
+        (Some("switchboard:join"), &json!({"UserId": "bob"}))
+    );
+    assert_eq!(frame(&mut bob).await, joined, "bob hears his own join");
+    let bob_again = join(&server, &token(&sdk, &arn, "bob", &[], &[]).await).await;
+    message(&mut bob, "hello").await;
+    assert_eq!(frame(&mut ann).await["Content"], "hello", "bob's second connection is not announced");
+
+    // Only bob's last connection to end announces his leave.
+    drop(bob);
+    drop(bob_again);
+    let left = frame(&mut ann).await;
+    assert_eq!(
+        (left["EventName"].as_str(), &left["Attributes"]),
+        (Some("switchboard:leave"), &json!({"UserId": "bob"}))
+    );
+    marker("app:two").await.unwrap();
+    assert_eq!(frame(&mut ann).await["EventName"], "app:two", "one leave");
+
+    // Off again: nothing more is announced. The room's history retained what was.
+    let off = ok(&server, "PutRoomPresenceEvents", json!({"roomIdentifier": arn, "enabled": false})).await;
+    assert_eq!(off["enabled"], false);
+    drop(join(&server, &token(&sdk, &arn, "carl", &[], &[]).await).await);
+    marker("app:three").await.unwrap();
+    assert_eq!(frame(&mut ann).await["EventName"], "app:three");
+    let listed = ok(&server, "ListRoomMessages", json!({"roomIdentifier": arn, "order": "OLDEST_FIRST"})).await;
+    let names: Vec<&str> =
+        listed["messages"].as_array().unwrap().iter().map(|m| m["EventName"].as_str().unwrap_or("MESSAGE")).collect();
+    assert_eq!(names, ["app:one", "switchboard:join", "MESSAGE", "switchboard:leave", "app:two", "app:three"]);
+    let (status, error_type, _) =
+        ext(&server, "PutRoomPresenceEvents", json!({"roomIdentifier": arn, "enabled": 1})).await;
+    assert_eq!((status, error_type.as_str()), (400, "ValidationException"));
+    server.shutdown().await;
 }
