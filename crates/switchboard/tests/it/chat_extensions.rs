@@ -340,3 +340,35 @@ async fn presence_events_announce_a_users_first_join_and_last_leave_while_on() {
     assert_eq!((status, error_type.as_str()), (400, "ValidationException"));
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
+async fn presence_events_reach_every_node_and_each_node_announces_its_own_first_and_last() {
+    use crate::cluster::{ClusterEnv, node};
+    let env = ClusterEnv::get();
+    let backend = Backend::ok().await;
+    let (a, b) = (node(&env, &backend).await, node(&env, &backend).await);
+    let (sdk_a, sdk_b) = (a.chat_sdk(), b.chat_sdk());
+    let arn = room(&sdk_a).await;
+    let mut ann = join(&a, &token(&sdk_a, &arn, "ann", &[], &[]).await).await;
+    // Turned on through node b: the setting reaches ann's live room on node a through the room's channel.
+    ok(&b, "PutRoomPresenceEvents", json!({"roomIdentifier": arn, "enabled": true})).await;
+    let announced = |f: Value| (f["EventName"].as_str().unwrap().to_owned(), f["Attributes"]["UserId"].clone());
+    let of = |name: &str, user: &str| (name.to_owned(), json!(user));
+    let mut bob_b = join(&b, &token(&sdk_b, &arn, "bob", &[], &[]).await).await;
+    let joined = frame(&mut ann).await;
+    assert_eq!(announced(joined.clone()), of("switchboard:join", "bob"), "node b's join reaches node a");
+    assert_eq!(frame(&mut bob_b).await, joined, "one frame for every node");
+    // Bob's first connection through node a is announced too: first and last are per node.
+    let bob_a = join(&a, &token(&sdk_a, &arn, "bob", &[], &[]).await).await;
+    assert_eq!(announced(frame(&mut ann).await), of("switchboard:join", "bob"));
+    assert_eq!(announced(frame(&mut bob_b).await), of("switchboard:join", "bob"));
+    drop(bob_a);
+    assert_eq!(announced(frame(&mut ann).await), of("switchboard:leave", "bob"));
+    assert_eq!(announced(frame(&mut bob_b).await), of("switchboard:leave", "bob"), "node a's leave reaches node b");
+    drop(bob_b);
+    assert_eq!(announced(frame(&mut ann).await), of("switchboard:leave", "bob"));
+    a.shutdown().await;
+    b.shutdown().await;
+    env.cleanup().await;
+}
