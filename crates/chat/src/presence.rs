@@ -76,6 +76,12 @@ impl Announcer {
         self.queue(Announcement { room: room.clone(), user_id, name: frames::EVENT_LEAVE, sent: None });
     }
 
+    /// Announcements dropped so far because the queue was full.
+    #[cfg(test)]
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
     fn queue(&self, announcement: Announcement) -> bool {
         if self.queue.try_send(announcement).is_ok() {
             return true;

@@ -141,3 +141,18 @@ async fn in_a_cluster_announcements_go_through_the_rooms_channel_and_first_and_l
     drop(bob_b);
     assert_eq!(wait(ann, 5).await, 5, "bob left node B");
 }
+
+#[tokio::test]
+async fn announcements_past_the_queue_are_dropped_and_counted() {
+    let f = fixture().await;
+    let room = f.service.rooms.load(f.service.store.as_ref(), &f.room.id).await.unwrap();
+    let (announcer, _waiting) = presence::Announcer::new();
+    let user: Arc<str> = "ann".into();
+    for _ in 0..presence::ANNOUNCEMENT_QUEUE {
+        announcer.leave(&room, user.clone());
+    }
+    assert_eq!(announcer.dropped(), 0);
+    assert!(announcer.join(&room, &user).is_none(), "no answer to wait for: the join was dropped");
+    announcer.leave(&room, user);
+    assert_eq!(announcer.dropped(), 2);
+}
