@@ -67,6 +67,16 @@ static OPERATIONS: &[crate::Operation] = &[
         doc: "Sets what a room retains of its messages and events (Switchboard extension): at most maxEntries frames, none older than maxAgeSeconds; both 0 retains nothing and forgets what was retained. Retained frames are listed by ListRoomMessages and replayed to clients that reconnect asking to recover.",
     },
     crate::Operation {
+        name: "PutRoomPresenceEvents",
+        cli_name: "put-room-presence-events",
+        http: Http { method: "POST", request_uri: "/@switchboard/ext/ivschat/PutRoomPresenceEvents", response_code: 200 },
+        input: &shapes::PUT_ROOM_PRESENCE_EVENTS_REQUEST,
+        output: Some(&shapes::PUT_ROOM_PRESENCE_EVENTS_RESPONSE),
+        errors: &[&shapes::VALIDATION_EXCEPTION, &shapes::RESOURCE_NOT_FOUND_EXCEPTION, &shapes::INTERNAL_SERVER_EXCEPTION],
+        paginator: None,
+        doc: "Turns a room's presence events on or off (Switchboard extension). While on, the room's members receive an EVENT named switchboard:join when a user's first connection to the room on a node joins and switchboard:leave when their last one there ends, with the attribute UserId. Off by default.",
+    },
+    crate::Operation {
         name: "PutRoomSlowMode",
         cli_name: "put-room-slow-mode",
         http: Http { method: "POST", request_uri: "/@switchboard/ext/ivschat/PutRoomSlowMode", response_code: 200 },
@@ -86,17 +96,19 @@ pub enum Operation {
     ListRoomMessages,
     ListRoomPresence,
     PutRoomHistory,
+    PutRoomPresenceEvents,
     PutRoomSlowMode,
 }
 
 impl Operation {
     /// Every operation, sorted by name.
-    pub const ALL: [Operation; 6] = [
+    pub const ALL: [Operation; 7] = [
         Operation::BanUser,
         Operation::DeleteUserMessages,
         Operation::ListRoomMessages,
         Operation::ListRoomPresence,
         Operation::PutRoomHistory,
+        Operation::PutRoomPresenceEvents,
         Operation::PutRoomSlowMode,
     ];
 
@@ -108,6 +120,7 @@ impl Operation {
             Operation::ListRoomMessages => "ListRoomMessages",
             Operation::ListRoomPresence => "ListRoomPresence",
             Operation::PutRoomHistory => "PutRoomHistory",
+            Operation::PutRoomPresenceEvents => "PutRoomPresenceEvents",
             Operation::PutRoomSlowMode => "PutRoomSlowMode",
         }
     }
@@ -120,6 +133,7 @@ impl Operation {
             "ListRoomMessages" => Some(Operation::ListRoomMessages),
             "ListRoomPresence" => Some(Operation::ListRoomPresence),
             "PutRoomHistory" => Some(Operation::PutRoomHistory),
+            "PutRoomPresenceEvents" => Some(Operation::PutRoomPresenceEvents),
             "PutRoomSlowMode" => Some(Operation::PutRoomSlowMode),
             _ => None,
         }
@@ -278,6 +292,32 @@ pub mod shapes {
         error: None,
     };
 
+    pub static PUT_ROOM_PRESENCE_EVENTS_REQUEST: Shape = Shape {
+        name: "PutRoomPresenceEventsRequest",
+        kind: Kind::Structure(&[
+            Member { name: "roomIdentifier", shape: &ROOM_IDENTIFIER, required: true, location: Location::Body, location_name: "roomIdentifier", doc: "Identifier of the room: its ARN or its 12-character id." },
+            Member { name: "enabled", shape: &PRESENCE_EVENTS_ENABLED, required: true, location: Location::Body, location_name: "enabled", doc: "Whether the room sends switchboard:join and switchboard:leave events to its members." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static PUT_ROOM_PRESENCE_EVENTS_RESPONSE: Shape = Shape {
+        name: "PutRoomPresenceEventsResponse",
+        kind: Kind::Structure(&[
+            Member { name: "roomArn", shape: &ROOM_ARN, required: false, location: Location::Body, location_name: "roomArn", doc: "ARN of the room." },
+            Member { name: "enabled", shape: &PRESENCE_EVENTS_ENABLED, required: false, location: Location::Body, location_name: "enabled", doc: "Whether the room sends presence events." },
+        ]),
+        min: None,
+        max: None,
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
     pub static ROOM_IDENTIFIER: Shape = Shape {
         name: "RoomIdentifier",
         kind: Kind::String,
@@ -373,6 +413,16 @@ pub mod shapes {
         kind: Kind::Integer,
         min: Some(0),
         max: Some(3600),
+        pattern: None,
+        doc: "",
+        error: None,
+    };
+
+    pub static PRESENCE_EVENTS_ENABLED: Shape = Shape {
+        name: "PresenceEventsEnabled",
+        kind: Kind::Boolean,
+        min: None,
+        max: None,
         pattern: None,
         doc: "",
         error: None,

@@ -219,6 +219,9 @@ struct WireSettings {
     /// The room's slow mode in seconds; absent from nodes of older builds.
     #[serde(default)]
     slow: u32,
+    /// Whether the room sends presence events; absent from nodes of older builds.
+    #[serde(default)]
+    presence: bool,
     /// `update_time` in Unix milliseconds: the newest settings win on every node.
     updated_ms: i64,
 }
@@ -233,6 +236,7 @@ impl WireSettings {
             logging: settings.logging_ids.to_vec(),
             history: (settings.history.max_entries, settings.history.max_age_seconds),
             slow: settings.slow_mode_seconds,
+            presence: settings.presence_events,
             updated_ms: (settings.update_time.unix_timestamp_nanos() / 1_000_000) as i64,
         }
     }
@@ -248,6 +252,7 @@ impl WireSettings {
             logging_ids: self.logging.into(),
             history: store::History { max_entries: self.history.0, max_age_seconds: self.history.1 },
             slow_mode_seconds: self.slow,
+            presence_events: self.presence,
             update_time: OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.updated_ms) * 1_000_000)
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         }

@@ -15,6 +15,7 @@ mod cluster;
 mod fanout;
 mod history;
 mod logging;
+mod presence;
 mod recovery;
 mod review;
 mod rooms;
@@ -150,6 +151,8 @@ pub struct ChatService {
     lost_errors: AtomicU64,
     /// Frames refused because the cluster bus did not take them (`emit`): nobody received them.
     unsent_frames: AtomicU64,
+    /// Presence events waiting to be sent (`presence.rs`).
+    announcer: presence::Announcer,
 }
 
 impl std::fmt::Debug for ChatService {
@@ -198,13 +201,17 @@ pub struct Member {
     /// The last message id the client saw, when it asked to recover what it missed (the token attribute
     /// [`frames::RECOVER_AFTER_ATTRIBUTE`]); taken by the recovery at the start of [`ChatService::serve`].
     recover_after: Option<String>,
+    /// Told when this member's join was announced (presence events), which its session waits for.
+    announced: Option<tokio::sync::oneshot::Receiver<()>>,
     /// Keeps the room's cluster subscription while this member is in it (dropped after `leave`).
     _listener: Option<Arc<Listener>>,
 }
 
 impl Drop for Member {
     fn drop(&mut self) {
-        self.room.leave(self.conn.id());
+        if let Some(user_id) = self.room.leave(self.conn.id()) {
+            self.service.announcer.leave(&self.room, user_id);
+        }
     }
 }
 
@@ -255,7 +262,8 @@ impl ChatService {
         ));
         let history = HistoryWriter::start(store.clone(), fanout.clone(), logs.clone(), background);
         let (lost_errors, unsent_frames) = (AtomicU64::new(0), AtomicU64::new(0));
-        Ok(Arc::new(ChatService {
+        let (announcer, announcements) = presence::Announcer::new();
+        let service = Arc::new(ChatService {
             store,
             hub,
             config,
@@ -267,7 +275,10 @@ impl ChatService {
             fanout,
             lost_errors,
             unsent_frames,
-        }))
+            announcer,
+        });
+        background.spawn(presence::announce(Arc::downgrade(&service), announcements));
+        Ok(service)
     }
 
     pub fn config(&self) -> &ChatConfig {
@@ -330,7 +341,8 @@ impl ChatService {
         let recover_after = claims.attributes.remove(frames::RECOVER_AFTER_ATTRIBUTE);
         let attributes = Arc::new(claims.attributes.clone());
         let who = (user_id.clone(), attributes);
-        room.join(conn.clone(), who, recover_after.is_some()).map_err(|_| Refusal::RoomNotFound)?;
+        let first = room.join(conn.clone(), who, recover_after.is_some()).map_err(|_| Refusal::RoomNotFound)?;
+        let announced = if first { self.announcer.join(&room, &user_id) } else { None };
         Ok(Member {
             service: self.clone(),
             room_arn: self.room_arn(&room.id),
@@ -341,16 +353,17 @@ impl ChatService {
             session_expires: claims.session_expires(),
             attributes: claims.attributes,
             recover_after,
+            announced,
             _listener: listener,
         })
     }
 
-    /// Runs a member's session until the connection ends, after replaying what it missed when it asked to recover
-    /// (`recovery.rs`). When the session expires the client receives
+    /// Runs a member's session until the connection ends, after its join was announced (when the room's presence
+    /// events are on, `presence.rs`) and what it missed replayed when it asked to recover (`recovery.rs`). When the session expires the client receives
     /// `ERROR 401` and then a close (1000). Chat connections have no idle timeout and last until their session
     /// ends, whatever `session`'s idle timeout and maximum duration say. The member leaves the room at the end.
     pub async fn serve<S>(
-        member: Box<Member>,
+        mut member: Box<Member>,
         ws: &mut WebSocketStream<S>,
         session: &SessionConfig,
         shutdown: &CancellationToken,
@@ -367,6 +380,9 @@ impl ChatService {
             ..session.clone()
         };
         let (service, conn) = (member.service.clone(), member.conn.clone());
+        if let Some(announced) = member.announced.take() {
+            let _ = tokio::time::timeout(presence::JOIN_WAIT, announced).await;
+        }
         member.recover().await;
         let mut inbound = actions::ChatSession { member };
         let run = hub::session::run(ws, conn.clone(), &config, shutdown, &mut inbound);

@@ -99,6 +99,8 @@ pub(crate) struct Settings {
     pub(crate) history: History,
     /// At most one message per user per this many seconds (an extension; 0: off).
     pub(crate) slow_mode_seconds: u32,
+    /// Whether users' first joins and last leaves are announced to the room (an extension; `presence.rs`).
+    pub(crate) presence_events: bool,
     pub(crate) update_time: OffsetDateTime,
 }
 
@@ -111,6 +113,7 @@ impl Settings {
             logging_ids: room.logging_configuration_ids.clone().into(),
             history: room.history,
             slow_mode_seconds: room.slow_mode_seconds,
+            presence_events: room.presence_events,
             update_time: room.update_time,
         }
     }
@@ -148,6 +151,8 @@ pub(crate) const RECOVERY_HOLD: usize = 1_000;
 struct RoomState {
     settings: Settings,
     members: HashMap<ConnectionId, Member>,
+    /// How many of `members` each user has (presence events: a user's first join and last leave on this node).
+    per_user: HashMap<Arc<str>, usize>,
     deleted: bool,
     /// The room's bucket for `maximumMessageRatePerSecond`: a burst of one second's worth, refilled continuously.
     rate: TokenBucket,
@@ -180,6 +185,7 @@ impl LiveRoom {
             state: Mutex::new(RoomState {
                 settings,
                 members: HashMap::new(),
+                per_user: HashMap::new(),
                 deleted: false,
                 rate,
                 last_send_time: OffsetDateTime::UNIX_EPOCH,
@@ -194,20 +200,24 @@ impl LiveRoom {
     }
 
     /// Adds a member (holding back its live frames when it is `recovering`, until [`LiveRoom::recovered`]); refused
-    /// once the room is deleted.
+    /// once the room is deleted. Answers whether the join is to be announced: the user's first connection to the room
+    /// on this node, while the room's presence events are on.
     pub(crate) fn join(
         &self,
         conn: Arc<Connection>,
         (user_id, attributes): (Arc<str>, Arc<Attributes>),
         recovering: bool,
-    ) -> Result<(), Gone> {
+    ) -> Result<bool, Gone> {
         let mut state = self.state.lock();
         if state.deleted {
             return Err(Gone);
         }
         let held = recovering.then(Vec::new);
+        let connections = state.per_user.entry(user_id.clone()).or_default();
+        *connections += 1;
+        let first = *connections == 1;
         state.members.insert(conn.id(), Member { conn, user_id, attributes, held });
-        Ok(())
+        Ok(first && state.settings.presence_events)
     }
 
     /// Ends member `id`'s recovery: queues `first` (the replayed frames, or the gap event), then the live frames held
@@ -224,8 +234,18 @@ impl LiveRoom {
         }
     }
 
-    pub(crate) fn leave(&self, id: ConnectionId) {
-        self.state.lock().members.remove(&id);
+    /// Removes member `id`; answers its user when the leave is to be announced: their last connection to the room on
+    /// this node, while the room's presence events are on.
+    pub(crate) fn leave(&self, id: ConnectionId) -> Option<Arc<str>> {
+        let mut state = self.state.lock();
+        let member = state.members.remove(&id)?;
+        let connections = state.per_user.get_mut(&member.user_id)?;
+        *connections -= 1;
+        if *connections > 0 {
+            return None;
+        }
+        state.per_user.remove(&member.user_id);
+        state.settings.presence_events.then_some(member.user_id)
     }
 
     /// The next `SendTime` of the room: now, or just after the last one (send times strictly increase).
@@ -484,6 +504,7 @@ mod tests {
             tags: Default::default(),
             history: store::History::OFF,
             slow_mode_seconds: 0,
+            presence_events: false,
         }
     }
 

@@ -11,6 +11,7 @@ use super::*;
 
 mod failing;
 mod history;
+mod presence;
 
 struct Fixture {
     service: Arc<ChatService>,

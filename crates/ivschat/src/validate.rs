@@ -215,6 +215,22 @@ impl Reader {
         }
     }
 
+    /// A boolean member.
+    pub(crate) fn boolean(&mut self, obj: &mut Object, name: &str, required: bool) -> Option<bool> {
+        let path = obj.path_of(name);
+        match obj.take(name) {
+            None => {
+                self.missing(&path, required);
+                None
+            }
+            Some(Value::Bool(b)) => Some(b),
+            Some(_) => {
+                self.fail(path, "Member must be a boolean");
+                None
+            }
+        }
+    }
+
     /// A nested structure member.
     pub(crate) fn object(&mut self, obj: &mut Object, name: &str, required: bool) -> Option<Object> {
         let path = obj.path_of(name);

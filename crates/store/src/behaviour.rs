@@ -23,6 +23,7 @@ pub(crate) use apis::{
 pub(crate) use history::{
     deleted_messages_leave_history_but_keep_their_place, history_ages_out_and_goes_with_its_room,
     history_is_retained_in_order_within_its_count, moderation_bans_until_a_time_purges_and_slows,
+    presence_events_are_a_room_setting_off_by_default,
 };
 
 /// Instantiates every behaviour test for one backend.
@@ -36,7 +37,7 @@ macro_rules! behaviour_tests {
             api_documents_are_versioned, the_api_quota_holds, snapshots_come_and_go_with_their_document,
             apis_page_by_id, chat_tokens_are_redeemed_once, history_is_retained_in_order_within_its_count,
             deleted_messages_leave_history_but_keep_their_place, history_ages_out_and_goes_with_its_room,
-            moderation_bans_until_a_time_purges_and_slows);
+            moderation_bans_until_a_time_purges_and_slows, presence_events_are_a_room_setting_off_by_default);
     };
     (@each $open:expr; $attrs:tt; $($name:ident),*) => {
         $( $crate::behaviour::behaviour_tests!(@one $open; $attrs; $name); )*

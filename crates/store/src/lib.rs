@@ -1,6 +1,6 @@
 //! Durable state for the IVS Chat and apigatewayv2 control planes: the [`Store`] trait (with [`ApiStore`], the
 //! apigatewayv2 half, whose design is written down in `apis.rs`, and [`HistoryStore`], chat room history, designed in
-//! `history.rs`, and [`ModerationStore`], bans and slow mode), its records and errors, the embedded SQLite
+//! `history.rs`, and [`ModerationStore`], bans, slow mode and presence events), its records and errors, the embedded SQLite
 //! default ([`SqliteStore`]) and the shared store of a cluster ([`PostgresStore`]).
 //!
 //! The trait speaks in resource ids (12 characters), never ARNs: region and account belong to the caller, so

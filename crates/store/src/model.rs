@@ -106,6 +106,9 @@ pub struct Room {
     /// At most one message per user per this many seconds (an extension; 0, the default: no slow mode), set by
     /// [`crate::ModerationStore::set_slow_mode`].
     pub slow_mode_seconds: u32,
+    /// Whether the room sends `switchboard:join` / `switchboard:leave` events to its members (an extension; off by
+    /// default), set by [`crate::ModerationStore::set_presence_events`].
+    pub presence_events: bool,
 }
 
 /// Input of [`crate::Store::create_room`]; `create_time` is also the first `update_time`.

@@ -23,6 +23,12 @@ pub const EVENT_DISCONNECT_USER: &str = "aws:DISCONNECT_USER";
 /// Switchboard's event (an extension) telling a reconnecting client that history no longer reaches back to the
 /// message it asked to recover after (`LastMessageId`, `Reason`): what it missed cannot be replayed.
 pub const EVENT_RECOVERY_GAP: &str = "switchboard:recovery-gap";
+/// Switchboard's event (an extension, sent by rooms whose presence events are on) of a user's first connection to a
+/// room on a node (`UserId`).
+pub const EVENT_JOIN: &str = "switchboard:join";
+/// Switchboard's event (an extension, sent by rooms whose presence events are on) of the end of a user's last
+/// connection to a room on a node (`UserId`).
+pub const EVENT_LEAVE: &str = "switchboard:leave";
 /// The chat token attribute (an extension, set by the backend at CreateChatToken) naming the last message id a
 /// reconnecting client saw: it receives every retained frame after it before live ones.
 pub const RECOVER_AFTER_ATTRIBUTE: &str = "switchboard:recover-after";

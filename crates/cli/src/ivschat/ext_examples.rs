@@ -13,6 +13,7 @@ pub(crate) fn of(operation: Operation) -> &'static [Example] {
         Operation::DeleteUserMessages => DELETE_USER_MESSAGES,
         Operation::PutRoomSlowMode => PUT_ROOM_SLOW_MODE,
         Operation::ListRoomPresence => LIST_ROOM_PRESENCE,
+        Operation::PutRoomPresenceEvents => PUT_ROOM_PRESENCE_EVENTS,
     }
 }
 
@@ -104,5 +105,17 @@ static LIST_ROOM_PRESENCE: &[Example] = &[Example {
             "connectedSince": "2026-12-06T14:00:00.123Z"
         }
     ]
+}"#,
+}];
+
+static PUT_ROOM_PRESENCE_EVENTS: &[Example] = &[Example {
+    title: "To announce users joining and leaving a room",
+    text: "The following put-room-presence-events example makes the room send its members a switchboard:join event \
+           when a user's first connection joins and a switchboard:leave event when their last one ends (a \
+           Switchboard extension); --enabled false turns them off.",
+    command: "switchboard ivschat put-room-presence-events --room-identifier g1H2I3j4k5L6 --enabled true",
+    output: r#"{
+    "roomArn": "arn:aws:ivschat:us-east-1:000000000000:room/g1H2I3j4k5L6",
+    "enabled": true
 }"#,
 }];

@@ -42,6 +42,7 @@ impl ControlPlane {
             Extension::DeleteUserMessages => self.delete_user_messages(input).await?,
             Extension::PutRoomSlowMode => self.put_room_slow_mode(input).await?,
             Extension::ListRoomPresence => self.list_room_presence(input).await?,
+            Extension::PutRoomPresenceEvents => self.put_room_presence_events(input).await?,
         };
         Ok(Reply::json(&value))
     }

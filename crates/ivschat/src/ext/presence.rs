@@ -1,8 +1,13 @@
-//! Presence (an extension operation): `ListRoomPresence` `{roomIdentifier, maxResults?, nextToken?}` answers
+//! Presence (extension operations): `ListRoomPresence` `{roomIdentifier, maxResults?, nextToken?}` answers
 //! `{users, nextToken?}`: who is connected to the room on every node, one entry per user, sorted by user id, with the
 //! attributes of their earliest connection's token, their `connectionCount` and `connectedSince` (their earliest
 //! connection). The messaging layer gathers the connections (`RoomEvents::presence`); a page resumes after the last
 //! user id of the previous one.
+//!
+//! `PutRoomPresenceEvents` `{roomIdentifier, enabled}` turns the room's presence events on or off (off by default)
+//! and answers `{roomArn, enabled}`; the setting reaches the live room on every node. While on, members receive the
+//! EVENTs `switchboard:join` and `switchboard:leave` (attribute `UserId`) as users come and go (the messaging layer's
+//! `presence.rs` says exactly when).
 
 use std::collections::BTreeMap;
 
@@ -24,6 +29,19 @@ struct Present {
 }
 
 impl ControlPlane {
+    pub(super) async fn put_room_presence_events(&self, mut input: Object) -> Result<Value, ApiError> {
+        let mut r = self.reader();
+        let identifier = r.string(&mut input, "roomIdentifier", true, ROOM_IDENTIFIER_RULE);
+        let enabled = r.boolean(&mut input, "enabled", true);
+        r.end(input);
+        r.finish()?;
+        let room = self.room_of(identifier).await?;
+        let (id, enabled) = (room.id, enabled.unwrap_or_default());
+        let room = self.store.set_presence_events(&id, enabled, self.now()).await.map_err(|e| self.store_error(e))?;
+        self.events.room_updated(&room).await;
+        Ok(json!({"roomArn": self.room_arn(&room.id), "enabled": room.presence_events}))
+    }
+
     pub(super) async fn list_room_presence(&self, mut input: Object) -> Result<Value, ApiError> {
         let mut r = self.reader();
         let identifier = r.string(&mut input, "roomIdentifier", true, ROOM_IDENTIFIER_RULE);

@@ -220,3 +220,26 @@ async fn list_room_presence_merges_a_users_connections_and_pages_by_user_id() {
     *h.events.failure.lock() = Some(crate::tests::Failure::Failed);
     assert_eq!(h.ext(Extension::ListRoomPresence, json!({"roomIdentifier": id})).await.0, 500);
 }
+
+#[tokio::test]
+async fn put_room_presence_events_turns_them_on_and_off_and_tells_the_live_room() {
+    let h = harness().await;
+    let id = h.room(json!({})).await;
+    h.events.take();
+    for enabled in [true, false] {
+        let (status, body) =
+            h.ext(Extension::PutRoomPresenceEvents, json!({"roomIdentifier": id, "enabled": enabled})).await;
+        assert_eq!((status, body), (200, json!({"roomArn": format!("{ROOM_ARN_PREFIX}{id}"), "enabled": enabled})));
+        match h.events.take().as_slice() {
+            [Call::Updated(room)] => assert_eq!(room.presence_events, enabled),
+            calls => panic!("expected one update, got {calls:?}"),
+        }
+    }
+    let (status, body) = h.ext(Extension::PutRoomPresenceEvents, json!({"roomIdentifier": id, "enabled": "yes"})).await;
+    assert_eq!((status, body["type"].as_str()), (400, Some("ValidationException")));
+    assert!(body["body"].as_str().unwrap().contains("Member must be a boolean"), "{body}");
+    assert_eq!(h.ext(Extension::PutRoomPresenceEvents, json!({"roomIdentifier": id})).await.0, 400);
+    let missing = json!({"roomIdentifier": "AbCdEfGhIjKl", "enabled": true});
+    assert_eq!(h.ext(Extension::PutRoomPresenceEvents, missing).await.0, 404);
+    assert!(h.events.take().is_empty(), "refused calls change nothing live");
+}

@@ -178,3 +178,27 @@ pub(crate) async fn moderation_bans_until_a_time_purges_and_slows<S: Store + Clo
     assert_eq!(room.slow_mode_seconds, 0, "slow mode goes with its room");
     assert_eq!(store.banned_until(ROOM, "mallory", at).await.unwrap(), None, "bans go with their room");
 }
+
+pub(crate) async fn presence_events_are_a_room_setting_off_by_default<S: Store + Clone>(store: S) {
+    let at = now();
+    let later = |s| at + time::Duration::seconds(s);
+    assert!(matches!(store.set_presence_events(ROOM, true, at).await, Err(StoreError::NotFound { .. })));
+    let room = store.create_room(new_room(ROOM, at), 10).await.unwrap();
+    assert!(!room.presence_events, "off by default");
+    store.set_slow_mode(ROOM, 7, later(1)).await.unwrap();
+    let room = store.set_presence_events(ROOM, true, later(2)).await.unwrap();
+    assert_eq!((room.presence_events, room.update_time, room.slow_mode_seconds), (true, later(2), 7));
+    assert!(store.set_presence_events(ROOM, true, later(3)).await.unwrap().presence_events, "on twice stays on");
+    assert!(store.get_room(ROOM).await.unwrap().presence_events);
+    let listed = store.list_rooms(&Default::default(), None, 10).await.unwrap();
+    assert!(listed.items.len() == 1 && listed.items[0].presence_events, "listed rooms carry the setting");
+    let room = store.set_presence_events(ROOM, false, later(1)).await.unwrap();
+    assert!(!room.presence_events && room.update_time > later(3), "off, and update_time moved forward");
+    assert_eq!(store.get_room(ROOM).await.unwrap().slow_mode_seconds, 7, "slow mode untouched");
+    store.set_presence_events(ROOM, true, later(4)).await.unwrap();
+    store.delete_room(ROOM).await.unwrap();
+    assert!(
+        !store.create_room(new_room(ROOM, at), 10).await.unwrap().presence_events,
+        "the setting goes with its room"
+    );
+}

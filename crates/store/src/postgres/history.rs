@@ -12,10 +12,13 @@ use crate::StoreError;
 use crate::history::{Entry, EntryKind, History, HistoryPage, HistoryStore, Listing, NewEntry, Since, sql};
 use crate::model::{ResourceKind, Room};
 
-/// Room `room_id`'s extension settings: history limits and slow mode.
-pub(super) async fn settings(tx: &Transaction<'_>, room_id: &str) -> Result<(History, u32), StoreError> {
-    let seconds = query_opt(tx, crate::moderation::sql::SLOW_MODE, &[&room_id]).await?.map(|row| row.get::<_, i64>(0));
-    Ok((history(tx, room_id).await?, seconds.and_then(|s| u32::try_from(s).ok()).unwrap_or(0)))
+/// Room `room_id`'s extension settings: history limits, slow mode and presence events.
+pub(super) async fn settings(tx: &Transaction<'_>, room_id: &str) -> Result<crate::moderation::Extras, StoreError> {
+    let row = query(tx, crate::moderation::sql::SETTINGS, &[&room_id]).await?;
+    let (seconds, presence_events) =
+        row.first().map_or((None, false), |row| (row.get::<_, Option<i64>>(0), row.get::<_, bool>(1)));
+    let slow_mode_seconds = seconds.and_then(|s| u32::try_from(s).ok()).unwrap_or(0);
+    Ok(crate::moderation::Extras { history: history(tx, room_id).await?, slow_mode_seconds, presence_events })
 }
 
 /// Room `room_id`'s history limits ([`History::OFF`] when it has none).
@@ -176,6 +179,21 @@ impl crate::ModerationStore for PostgresStore {
                 0 => execute(tx, crate::moderation::sql::FORGET_SLOW_MODE, &[&room_id]).await?,
                 s => execute(tx, crate::moderation::sql::PUT_SLOW_MODE, &[&room_id, &i64::from(s)]).await?,
             };
+            get_room(tx, room_id).await
+        })
+        .await
+    }
+
+    async fn set_presence_events(
+        &self,
+        room_id: &str,
+        enabled: bool,
+        update_time: OffsetDateTime,
+    ) -> Result<Room, StoreError> {
+        self.write(async |tx| {
+            touch(tx, room_id, update_time).await?;
+            let sql = crate::moderation::sql::presence_events(enabled);
+            execute(tx, sql, &[&room_id]).await?;
             get_room(tx, room_id).await
         })
         .await

@@ -155,10 +155,12 @@ pub(super) async fn room_from_row(tx: &Transaction<'_>, row: &Row) -> Result<Roo
     let handler_fallback: Option<String> = row.get(7);
     let lcs = query(tx, "SELECT lc_id FROM room_logging WHERE room_id = $1 ORDER BY position", &[&id]).await?;
     let tags = tags_of(tx, &ResourceRef::room(id.clone())).await?;
-    let (history, slow_mode_seconds) = super::history::settings(tx, &id).await?;
+    let crate::moderation::Extras { history, slow_mode_seconds, presence_events } =
+        super::history::settings(tx, &id).await?;
     Ok(Room {
         history,
         slow_mode_seconds,
+        presence_events,
         name: row.get(1),
         create_time: from_ms(row.get(2))?,
         update_time: from_ms(row.get(3))?,

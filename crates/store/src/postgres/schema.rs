@@ -111,6 +111,10 @@ const MIGRATIONS: &[&str] = &[
         room_id TEXT COLLATE "C" NOT NULL PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE,
         seconds BIGINT NOT NULL
     );"#,
+    // 6: presence events (an extension): the rooms that send join and leave events to their members.
+    r#"CREATE TABLE room_presence_events (
+        room_id TEXT COLLATE "C" NOT NULL PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE
+    );"#,
 ];
 
 /// The schema version this build writes.

@@ -11,11 +11,13 @@ use crate::StoreError;
 use crate::history::{Entry, EntryKind, History, HistoryPage, HistoryStore, Listing, NewEntry, Since, sql};
 use crate::model::{ResourceKind, Room};
 
-/// Room `room_id`'s extension settings: history limits and slow mode.
-pub(crate) fn settings(conn: &Connection, room_id: &str) -> Result<(History, u32), StoreError> {
-    let seconds: Option<i64> =
-        conn.prepare_cached(crate::moderation::sql::SLOW_MODE)?.query_row([room_id], |row| row.get(0)).optional()?;
-    Ok((history(conn, room_id)?, seconds.and_then(|s| u32::try_from(s).ok()).unwrap_or(0)))
+/// Room `room_id`'s extension settings: history limits, slow mode and presence events.
+pub(crate) fn settings(conn: &Connection, room_id: &str) -> Result<crate::moderation::Extras, StoreError> {
+    let (seconds, presence_events): (Option<i64>, bool) = conn
+        .prepare_cached(crate::moderation::sql::SETTINGS)?
+        .query_row([room_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    let slow_mode_seconds = seconds.and_then(|s| u32::try_from(s).ok()).unwrap_or(0);
+    Ok(crate::moderation::Extras { history: history(conn, room_id)?, slow_mode_seconds, presence_events })
 }
 
 /// Room `room_id`'s history limits ([`History::OFF`] when it has none).
@@ -190,6 +192,22 @@ impl crate::ModerationStore for SqliteStore {
                 0 => tx.prepare_cached(crate::moderation::sql::FORGET_SLOW_MODE)?.execute([&id])?,
                 s => tx.prepare_cached(crate::moderation::sql::PUT_SLOW_MODE)?.execute(params![id, i64::from(s)])?,
             };
+            rows::get_room(tx, &id)
+        })
+        .await
+    }
+
+    async fn set_presence_events(
+        &self,
+        room_id: &str,
+        enabled: bool,
+        update_time: OffsetDateTime,
+    ) -> Result<Room, StoreError> {
+        let id = room_id.to_owned();
+        self.write(move |tx| {
+            touch(tx, &id, update_time)?;
+            let sql = crate::moderation::sql::presence_events(enabled);
+            tx.prepare_cached(sql)?.execute([&id])?;
             rows::get_room(tx, &id)
         })
         .await

@@ -66,10 +66,12 @@ impl RawRoom {
         };
         let logging_configuration_ids = room_logging_ids(conn, &self.id)?;
         let tags = tags_of(conn, &ResourceRef::room(self.id.clone()))?;
-        let (history, slow_mode_seconds) = super::history::settings(conn, &self.id)?;
+        let crate::moderation::Extras { history, slow_mode_seconds, presence_events } =
+            super::history::settings(conn, &self.id)?;
         Ok(Room {
             history,
             slow_mode_seconds,
+            presence_events,
             name: self.name,
             create_time: from_ms(self.create_time)?,
             update_time: from_ms(self.update_time)?,

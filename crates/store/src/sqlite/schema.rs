@@ -106,6 +106,10 @@ const MIGRATIONS: &[&str] = &[
         room_id TEXT    NOT NULL PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE,
         seconds INTEGER NOT NULL
     ) STRICT;",
+    // 6: presence events (an extension): the rooms that send join and leave events to their members.
+    "CREATE TABLE room_presence_events (
+        room_id TEXT NOT NULL PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE
+    ) STRICT;",
 ];
 
 /// The schema version this build writes.

@@ -173,6 +173,8 @@ async fn the_command_line_knows_the_chat_extensions() {
     assert_eq!(listed["messages"][0]["EventName"], "app:hello");
     let slow = cli.run(&args(&with(&["put-room-slow-mode", "--seconds", "5"]), &arn)).await.json();
     assert_eq!(slow["seconds"], 5);
+    let presence = cli.run(&args(&with(&["put-room-presence-events", "--enabled", "true"]), &arn)).await.json();
+    assert_eq!(presence, json!({"roomArn": arn, "enabled": true}));
     let help = cli.run(&["ivschat", "help"]).await;
     assert!(help.ok().contains("SWITCHBOARD EXTENSIONS") && help.ok().contains("o list-room-messages"), "{help:?}");
     server.shutdown().await;
@@ -278,6 +280,94 @@ async fn presence_spans_the_cluster_and_forgets_a_node_that_died() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(presence(&a, &arn).await, everyone[..2]);
+    a.shutdown().await;
+    b.shutdown().await;
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn presence_events_announce_a_users_first_join_and_last_leave_while_on() {
+    let server = TestServer::start("", |_| {}).await;
+    let sdk = server.chat_sdk();
+    let arn = room(&sdk).await;
+    let marker = |name: &'static str| sdk.send_event().room_identifier(&arn).event_name(name).send();
+    ok(&server, "PutRoomHistory", json!({"roomIdentifier": arn, "maxEntries": 100, "maxAgeSeconds": 3600})).await;
+    let mut ann = join(&server, &token(&sdk, &arn, "ann", &[], &[]).await).await;
+
+    // Off by default: bob's coming and going is not announced.
+    drop(join(&server, &token(&sdk, &arn, "bob", &[], &[]).await).await);
+    let on = ok(&server, "PutRoomPresenceEvents", json!({"roomIdentifier": arn, "enabled": true})).await;
+    assert_eq!(on, json!({"roomArn": arn, "enabled": true}));
+    marker("app:one").await.unwrap();
+    assert_eq!(frame(&mut ann).await["EventName"], "app:one");
+
+    // On: bob's first connection joins, his second does not, and his messages follow his join.
+    let mut bob = join(&server, &token(&sdk, &arn, "bob", &[SEND], &[]).await).await;
+    let joined = frame(&mut ann).await;
+    assert_eq!((joined["Type"].as_str(), joined["RequestId"].as_str()), (Some("EVENT"), Some("")));
+    assert_eq!(
+        (joined["EventName"].as_str(), &joined["Attributes"]),
+        (Some("switchboard:join"), &json!({"UserId": "bob"}))
+    );
+    assert_eq!(frame(&mut bob).await, joined, "bob hears his own join");
+    let bob_again = join(&server, &token(&sdk, &arn, "bob", &[], &[]).await).await;
+    message(&mut bob, "hello").await;
+    assert_eq!(frame(&mut ann).await["Content"], "hello", "bob's second connection is not announced");
+
+    // Only bob's last connection to end announces his leave.
+    drop(bob);
+    drop(bob_again);
+    let left = frame(&mut ann).await;
+    assert_eq!(
+        (left["EventName"].as_str(), &left["Attributes"]),
+        (Some("switchboard:leave"), &json!({"UserId": "bob"}))
+    );
+    marker("app:two").await.unwrap();
+    assert_eq!(frame(&mut ann).await["EventName"], "app:two", "one leave");
+
+    // Off again: nothing more is announced. The room's history retained what was.
+    let off = ok(&server, "PutRoomPresenceEvents", json!({"roomIdentifier": arn, "enabled": false})).await;
+    assert_eq!(off["enabled"], false);
+    drop(join(&server, &token(&sdk, &arn, "carl", &[], &[]).await).await);
+    marker("app:three").await.unwrap();
+    assert_eq!(frame(&mut ann).await["EventName"], "app:three");
+    let listed = ok(&server, "ListRoomMessages", json!({"roomIdentifier": arn, "order": "OLDEST_FIRST"})).await;
+    let names: Vec<&str> =
+        listed["messages"].as_array().unwrap().iter().map(|m| m["EventName"].as_str().unwrap_or("MESSAGE")).collect();
+    assert_eq!(names, ["app:one", "switchboard:join", "MESSAGE", "switchboard:leave", "app:two", "app:three"]);
+    let (status, error_type, _) =
+        ext(&server, "PutRoomPresenceEvents", json!({"roomIdentifier": arn, "enabled": 1})).await;
+    assert_eq!((status, error_type.as_str()), (400, "ValidationException"));
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
+async fn presence_events_reach_every_node_and_each_node_announces_its_own_first_and_last() {
+    use crate::cluster::{ClusterEnv, node};
+    let env = ClusterEnv::get();
+    let backend = Backend::ok().await;
+    let (a, b) = (node(&env, &backend).await, node(&env, &backend).await);
+    let (sdk_a, sdk_b) = (a.chat_sdk(), b.chat_sdk());
+    let arn = room(&sdk_a).await;
+    let mut ann = join(&a, &token(&sdk_a, &arn, "ann", &[], &[]).await).await;
+    // Turned on through node b: the setting reaches ann's live room on node a through the room's channel.
+    ok(&b, "PutRoomPresenceEvents", json!({"roomIdentifier": arn, "enabled": true})).await;
+    let announced = |f: Value| (f["EventName"].as_str().unwrap().to_owned(), f["Attributes"]["UserId"].clone());
+    let of = |name: &str, user: &str| (name.to_owned(), json!(user));
+    let mut bob_b = join(&b, &token(&sdk_b, &arn, "bob", &[], &[]).await).await;
+    let joined = frame(&mut ann).await;
+    assert_eq!(announced(joined.clone()), of("switchboard:join", "bob"), "node b's join reaches node a");
+    assert_eq!(frame(&mut bob_b).await, joined, "one frame for every node");
+    // Bob's first connection through node a is announced too: first and last are per node.
+    let bob_a = join(&a, &token(&sdk_a, &arn, "bob", &[], &[]).await).await;
+    assert_eq!(announced(frame(&mut ann).await), of("switchboard:join", "bob"));
+    assert_eq!(announced(frame(&mut bob_b).await), of("switchboard:join", "bob"));
+    drop(bob_a);
+    assert_eq!(announced(frame(&mut ann).await), of("switchboard:leave", "bob"));
+    assert_eq!(announced(frame(&mut bob_b).await), of("switchboard:leave", "bob"), "node a's leave reaches node b");
+    drop(bob_b);
+    assert_eq!(announced(frame(&mut ann).await), of("switchboard:leave", "bob"));
     a.shutdown().await;
     b.shutdown().await;
     env.cleanup().await;

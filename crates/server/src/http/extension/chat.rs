@@ -1,6 +1,6 @@
-//! The extensions of the IVS Chat control plane (`aws_models::ivschat_ext`: room history, bans, purges, slow mode),
-//! signed for `ivschat` and reached at `https://host/@switchboard/ext/ivschat/{Operation}`; the semantics are
-//! `ivschat::ControlPlane::handle_extension`'s.
+//! The extensions of the IVS Chat control plane (`aws_models::ivschat_ext`: room history, bans, purges, slow mode,
+//! presence and presence events), signed for `ivschat` and reached at
+//! `https://host/@switchboard/ext/ivschat/{Operation}`; the semantics are `ivschat::ControlPlane::handle_extension`'s.
 
 use std::sync::Arc;
 
