@@ -23,8 +23,9 @@ pub(crate) const SERVICES: &[(&str, &str)] = &[
 ];
 
 /// Switchboard's extension models, in botocore's format (`models/switchboard/<service>-ext/<version>/`): the
-/// operations Switchboard adds to an AWS service. Each is generated into `<service>_ext.rs` as an `aws_models::Service` of the
-/// same name, signing name and endpoint, reached from the AWS model's `SERVICE.extension`.
+/// operations Switchboard adds to an AWS service. Each is generated into `<service>_ext.rs` as an
+/// `aws_models::Service` of the same name, signing name and endpoint, reached from the AWS model's
+/// `SERVICE.extension`.
 pub(crate) const EXTENSIONS: &[(&str, &str)] = &[("apigatewaymanagementapi", "2026-12-01"), ("ivschat", "2026-12-01")];
 
 /// The module of `service`'s extension model (`apigatewaymanagementapi_ext`).
