@@ -84,7 +84,7 @@ pub struct Route {
     /// `$default` makes the route two-way once it also has a `$default` route response.
     #[serde(default)]
     pub route_response_selection_expression: Option<String>,
-    /// `NONE` (the default) or `CUSTOM` (with `authorizer_id`; `$connect` only).
+    /// `NONE` (the default), `CUSTOM` (with `authorizer_id`) or `AWS_IAM`; the last two on `$connect` only.
     #[serde(default)]
     pub authorization_type: Option<String>,
     #[serde(default)]

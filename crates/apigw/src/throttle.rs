@@ -44,10 +44,11 @@ impl RouteSettings {
     }
 }
 
-/// The buckets of every throttled (stage, route) of one API.
+/// The buckets of every throttled route of one API, by stage then route key (looked up by `&str`, so a message costs
+/// no allocation).
 #[derive(Debug, Default)]
 pub(crate) struct Throttles {
-    buckets: HashMap<(String, String), Mutex<TokenBucket>>,
+    buckets: HashMap<String, HashMap<String, Mutex<TokenBucket>>>,
 }
 
 impl Throttles {
@@ -55,11 +56,15 @@ impl Throttles {
         let mut buckets = HashMap::new();
         for stage in stages {
             let default = stage.default_route_settings.unwrap_or_default();
-            for route in routes {
-                let settings = stage.route_settings.get(&route.route_key).copied().unwrap_or_default().over(default);
-                if let Some(bucket) = settings.bucket() {
-                    buckets.insert((stage.stage_name.clone(), route.route_key.clone()), Mutex::new(bucket));
-                }
+            let throttled: HashMap<String, Mutex<TokenBucket>> = routes
+                .iter()
+                .filter_map(|route| {
+                    let settings = stage.route_settings.get(&route.route_key).copied().unwrap_or_default();
+                    Some((route.route_key.clone(), Mutex::new(settings.over(default).bucket()?)))
+                })
+                .collect();
+            if !throttled.is_empty() {
+                buckets.insert(stage.stage_name.clone(), throttled);
             }
         }
         Throttles { buckets }
@@ -67,11 +72,7 @@ impl Throttles {
 
     /// Takes one request of `route_key` at `stage`; false when its limit is reached.
     pub(crate) fn admit(&self, stage: &str, route_key: &str) -> bool {
-        // A lookup by borrowed pair would need a second map; the pair is short and this runs only when throttled.
-        if self.buckets.is_empty() {
-            return true;
-        }
-        match self.buckets.get(&(stage.to_owned(), route_key.to_owned())) {
+        match self.buckets.get(stage).and_then(|routes| routes.get(route_key)) {
             Some(bucket) => bucket.lock().try_take(Instant::now()),
             None => true,
         }

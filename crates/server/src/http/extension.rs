@@ -87,8 +87,8 @@ async fn serve(
     let body = super::management::read_request(body, MAX_EXTENSION_BODY_BYTES).await?;
     auth::verify(state, parts, &body, extended.service.signing_name)?;
     // The management API's extensions count against its throttle, as calls of API Gateway's callback API do.
-    if extended.service.name == "apigatewaymanagementapi" && !state.management_limit.try_take() {
-        return Err(ApiError::new(ErrorCode::LimitExceeded, "Rate exceeded"));
+    if extended.service.name == "apigatewaymanagementapi" {
+        super::management::admit(state)?;
     }
     let input = aws_models::input::read_body(operation.input, operation.name, &body)
         .map_err(|message| ApiError::new(extended.invalid, message))?;

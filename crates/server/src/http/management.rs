@@ -40,11 +40,19 @@ async fn serve(
     let (body, _unverified) = auth::check_head(state, peer, parts, body, EXECUTE_API)?;
     let body = read_request(body, state.config.limits.max_message_bytes).await?;
     auth::verify(state, parts, &body, EXECUTE_API)?;
-    if !state.management_limit.try_take() {
-        return Err(ApiError::new(ErrorCode::LimitExceeded, "Rate exceeded"));
-    }
+    admit(state)?;
     let call = Call::parse(&state.apis, &parts.method, target, request_host(parts))?;
     run(state, parts, &call, body).await
+}
+
+/// Takes one verified call from the `@connections` throttle (`--management-requests-per-second`, AWS's account
+/// throttle in strict mode), which the management API's extension operations share; past it, 429.
+pub(super) fn admit(state: &AppState) -> Result<(), ApiError> {
+    if state.management_limit.try_take() {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::LimitExceeded, "Rate exceeded"))
+    }
 }
 
 /// The `Host` of a request, which chooses the API as it does for upgrades (`{apiId}.execute-api.…`); HTTP/2 carries
