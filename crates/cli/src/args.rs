@@ -7,6 +7,7 @@ use std::ffi::OsString;
 
 use super::CliError;
 use super::model::{Kind, Member, MemberExt, Operation, Service};
+use super::paginate::{self, PagingOptions};
 
 /// Options of every command.
 #[derive(Debug, Default)]
@@ -20,6 +21,8 @@ pub(crate) struct Globals {
     pub(crate) binary_format: Option<BinaryFormat>,
     pub(crate) read_timeout: Option<u64>,
     pub(crate) connect_timeout: Option<u64>,
+    /// `--no-paginate`: one call, even for an operation with a paginator.
+    pub(crate) no_paginate: bool,
 }
 
 /// How blob parameters given as text are read (`--cli-binary-format`).
@@ -66,6 +69,8 @@ pub(crate) struct Call {
     pub(crate) skeleton: Option<SkeletonKind>,
     /// The positional `outfile` of an operation that writes its blob payload to a file (`lambda invoke`).
     pub(crate) outfile: Option<String>,
+    /// `--starting-token`, `--page-size` and `--max-items` of an operation with a paginator.
+    pub(crate) paging: PagingOptions,
 }
 
 #[derive(Debug)]
@@ -152,6 +157,7 @@ pub(crate) fn parse(words: &[String], services: &[&'static Service]) -> Result<I
                         cli_input_yaml: None,
                         skeleton: None,
                         outfile: None,
+                        paging: PagingOptions::default(),
                     });
                 } else {
                     let choices: Vec<&str> = svc.with_extension().map(|(_, op)| op.cli_name).collect();
@@ -188,6 +194,8 @@ pub(crate) fn parse(words: &[String], services: &[&'static Service]) -> Result<I
                 )));
             } else if name == "debug" {
                 globals.debug = true;
+            } else if name == "no-paginate" {
+                globals.no_paginate = true;
             }
             continue;
         }
@@ -219,6 +227,10 @@ pub(crate) fn parse(words: &[String], services: &[&'static Service]) -> Result<I
                     }
                 });
             }
+            _ if paginate::is_paging_option(call.operation, name) => {
+                let value = scalar_value(name, inline, words, &mut i)?;
+                call.paging.set(name, value);
+            }
             _ => match call.operation.input_members().iter().find(|m| m.is_spelled(name)) {
                 Some(member) => {
                     let value = member_words(member, name, inline, words, &mut i)?;
@@ -247,7 +259,8 @@ pub(crate) fn parse(words: &[String], services: &[&'static Service]) -> Result<I
                 service.name
             )));
         }
-        (Some(call), false) => {
+        (Some(mut call), false) => {
+            paginate::settle(&mut call, globals.no_paginate)?;
             if !unknown.is_empty() {
                 return Err(CliError::usage(format!("switchboard: error: Unknown options: {}", unknown.join(", "))));
             }

@@ -48,12 +48,52 @@ const GLOBAL_OPTIONS: &[(&str, &str, &str)] = &[
     ),
     ("--cli-read-timeout", "int", "The maximum socket read time in seconds (60 by default; 0 waits forever)."),
     ("--cli-connect-timeout", "int", "The maximum socket connect time in seconds (60 by default; 0 waits forever)."),
+    (
+        "--no-paginate",
+        "boolean",
+        "Disable automatic pagination: a paginated command makes one call and shows the service's own token.",
+    ),
+];
+
+/// The options of a command whose operation has a paginator, as the AWS CLI documents them.
+const PAGING_OPTIONS: &[(&str, &str, &str)] = &[
+    (
+        "--starting-token",
+        "string",
+        "A token to specify where to start paginating: the NextToken of a previously truncated answer.",
+    ),
+    (
+        "--page-size",
+        "integer",
+        "The size of each page to get in the service call. This does not affect the number of items returned in \
+         the command's output; a smaller page size makes more calls, each retrieving fewer items.",
+    ),
+    (
+        "--max-items",
+        "integer",
+        "The total number of items to return in the command's output. If more are available, the output has a \
+         NextToken, which --starting-token takes to resume.",
+    ),
 ];
 
 const EXIT_STATUS: &str = "0 on success. 252 when the command line cannot be parsed or the parameters are invalid. \
     253 when the configuration is incomplete (no region, no credentials, an unknown profile). 254 when the service \
     answered with an error (the message names its type and the operation). 255 for anything else, such as an \
     endpoint that cannot be reached or blob text that is not base64.";
+
+/// The members a command documents: all but the token and page size of a paginated operation, which the paging
+/// options stand for (they still work, and turn automatic pagination off, as in the AWS CLI).
+fn shown_members(operation: &Operation) -> impl Iterator<Item = &Member> {
+    let paginator = operation.paginator;
+    operation.input_members().iter().filter(move |m| {
+        paginator.is_none_or(|p| m.name != p.input_token && Some(m.name) != p.limit_key)
+            && !paging_options(operation).any(|(name, _, _)| m.is_spelled(&name[2..]))
+    })
+}
+
+fn paging_options(operation: &Operation) -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    PAGING_OPTIONS.iter().filter(move |(name, _, _)| crate::paginate::is_paging_option(operation, &name[2..]))
+}
 
 /// `switchboard <service> help`.
 pub(crate) fn service_page(service: &Service) -> String {
@@ -109,9 +149,12 @@ pub(crate) fn operation_page(service: &Service, operation: &Operation) -> String
 
     section(&mut out, "SYNOPSIS");
     line(&mut out, SECTION + 5, operation.cli_name);
-    for member in operation.input_members() {
+    for member in shown_members(operation) {
         let option = format!("{} <value>", member.option());
         line(&mut out, SECTION + 3, &if member.required { option } else { format!("[{option}]") });
+    }
+    for (name, _, _) in paging_options(operation) {
+        line(&mut out, SECTION + 3, &format!("[{name} <value>]"));
     }
     line(&mut out, SECTION + 3, "[--cli-input-json | --cli-input-yaml]");
     line(&mut out, SECTION + 3, "[--generate-cli-skeleton <value>]");
@@ -127,8 +170,13 @@ pub(crate) fn operation_page(service: &Service, operation: &Operation) -> String
     }
 
     section(&mut out, "OPTIONS");
-    for member in operation.input_members() {
+    for member in shown_members(operation) {
         option(&mut out, member);
+    }
+    for (name, kind, doc) in paging_options(operation) {
+        line(&mut out, SECTION, &format!("{name} ({kind})"));
+        paragraphs(&mut out, SECTION + 3, doc);
+        out.push('\n');
     }
     if crate::args::takes_outfile(operation) {
         line(&mut out, SECTION, "outfile (string)");

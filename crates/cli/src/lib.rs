@@ -17,6 +17,7 @@ mod ivschat;
 mod lambda;
 mod model;
 mod output;
+mod paginate;
 mod params;
 mod restjson;
 mod shorthand;
@@ -158,7 +159,18 @@ async fn call_operation(globals: &Globals, call: &Call) -> Result<String, CliErr
         };
     }
     let target = env::resolve(globals, call.service, &profiles).await?;
-    match restjson::call(&target, call.service, call.operation, &parameters).await? {
+    let answer = match paginate::Plan::of(call, &parameters, globals.no_paginate)? {
+        Some(plan) => {
+            let target = &target;
+            plan.run(
+                parameters,
+                |params| async move { restjson::call(target, call.service, call.operation, &params).await },
+            )
+            .await?
+        }
+        None => restjson::call(&target, call.service, call.operation, &parameters).await?,
+    };
+    match answer {
         Some(value) => {
             let value = match &call.outfile {
                 Some(path) => write_payload(value, path)?,

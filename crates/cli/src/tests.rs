@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::args::{self, BinaryFormat, Command};
 use super::model::MemberExt;
-use super::{CliError, ErrorKind, SERVICES, params, skeleton};
+use super::{CliError, ErrorKind, SERVICES, help, params, skeleton};
 
 /// Splits a shell command line as `sh` would for the examples: quotes, backslash escapes and continuations.
 fn shell_words(command: &str) -> Vec<String> {
@@ -341,7 +341,9 @@ fn help_pages_render_for_every_command() {
         for (service, operation) in service.with_extension() {
             assert!(page.contains(&format!("o {}", operation.cli_name)));
             let page = super::help::operation_page(service, operation);
-            for member in operation.input_members() {
+            // Every member, but the token and page size of a paginated command, which the paging options replace.
+            let paging = operation.paginator.map_or(vec![], |p| [Some(p.input_token), p.limit_key].to_vec());
+            for member in operation.input_members().iter().filter(|m| !paging.contains(&Some(m.name))) {
                 assert!(page.contains(&member.option()), "{} documents {}", operation.cli_name, member.name);
             }
             assert!(page.lines().all(|l| l.chars().count() <= 120), "{}: no runaway lines", operation.cli_name);
@@ -396,4 +398,30 @@ fn lambda_invoke_takes_its_outfile_as_the_aws_cli_does() {
     assert!(error("switchboard lambda list-functions out.json").message.contains("Unknown options: out.json"));
     let written = super::write_payload(json!({"StatusCode": 200, "Payload": "eyJhIjoxfQ=="}), "/dev/null").unwrap();
     assert_eq!(written, json!({"StatusCode": 200}));
+}
+
+#[test]
+fn paginated_commands_take_the_paging_options_and_no_paginate_gives_members_back() {
+    // `--max-items` of list-functions is the CLI's total, not the request's MaxItems, unless --no-paginate.
+    let (call, params) = parse("switchboard lambda list-functions --max-items 5 --page-size 2").unwrap();
+    assert_eq!((call.paging.max_items.as_deref(), call.paging.page_size.as_deref()), (Some("5"), Some("2")));
+    assert_eq!(Value::Object(params), json!({}));
+    let (_, params) = parse("switchboard lambda list-functions --max-items 5 --no-paginate").unwrap();
+    assert_eq!(Value::Object(params), json!({"MaxItems": 5}));
+    let refused = error("switchboard apigatewayv2 get-apis --no-paginate --page-size 1 --starting-token t");
+    assert_eq!(
+        (refused.kind, refused.message.as_str()),
+        (
+            ErrorKind::Usage,
+            "switchboard: error: Cannot specify --no-paginate along with pagination arguments: --starting-token, \
+             --page-size"
+        )
+    );
+    // An operation without a paginator has no paging options (ivschat has none in botocore).
+    assert!(error("switchboard ivschat list-rooms --max-items 1").message.contains("Unknown options: --max-items"));
+    // The help of a paginated command shows the paging options in place of the token and page-size members.
+    let page =
+        help::operation_page(&aws_models::apigatewayv2::SERVICE, aws_models::apigatewayv2::Operation::GetApis.model());
+    assert!(page.contains("[--starting-token <value>]") && page.contains("[--max-items <value>]"), "{page}");
+    assert!(!page.contains("--next-token") && !page.contains("--max-results"), "{page}");
 }

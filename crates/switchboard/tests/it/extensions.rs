@@ -181,14 +181,24 @@ async fn the_command_line_knows_the_extension_model() {
         .run(&["apigatewaymanagementapi", "list-connections", "--group", "room-42", "--endpoint-url", &endpoint])
         .await;
     assert_eq!(listed.json()["Connections"].as_array().unwrap().len(), 2);
-    let list = ["apigatewaymanagementapi", "list-connections", "--max-results", "1", "--endpoint-url", &endpoint];
-    let first = cli.run(&list).await.json();
+    // A page of one a call, joined; then the CLI's own token where --max-items stops, which --starting-token
+    // resumes; and the service's token with --no-paginate.
+    let list = ["apigatewaymanagementapi", "list-connections", "--endpoint-url", &endpoint];
+    let all = cli.run(&[&list[..], &["--page-size", "1"]].concat()).await.json();
+    assert_eq!((all["Connections"].as_array().unwrap().len(), all.get("NextToken")), (2, None), "{all}");
+    let first = cli.run(&[&list[..], &["--max-items", "1"]].concat()).await.json();
+    assert_eq!(first["Connections"].as_array().unwrap().len(), 1);
     let token = first["NextToken"].as_str().unwrap();
     let query = ["--query", "[Connections[].Metadata.user, NextToken]", "--output", "text"];
-    let second = cli.run(&[&list[..], &["--next-token", token], &query[..]].concat()).await;
+    let second = cli.run(&[&list[..], &["--starting-token", token], &query[..]].concat()).await;
     let mut words: Vec<&str> = second.ok().split_whitespace().collect();
     words.sort_unstable();
     assert_eq!(words, ["None", "alice"], "the last page, with no token");
+    let one = cli.run(&[&list[..], &["--no-paginate", "--max-results", "1"]].concat()).await.json();
+    let (listed, service_token) = (one["Connections"].as_array().unwrap().len(), one["NextToken"].as_str().unwrap());
+    assert_eq!(listed, 1);
+    let by_hand = cli.run(&[&list[..], &["--next-token", service_token, "--max-results", "1"]].concat()).await.json();
+    assert_eq!(by_hand["Connections"].as_array().unwrap().len(), 1, "a token given by hand makes one call");
     let posted = cli
         .run(&[
             "apigatewaymanagementapi",

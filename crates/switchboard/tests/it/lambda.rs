@@ -278,6 +278,25 @@ async fn the_aws_cli_and_boto3_invoke_hosted_functions() {
     let listed = python(&["-m", "awscli", "lambda", "list-functions", "--endpoint-url", &endpoint, "--max-items", "1"]);
     assert_eq!(listed["Functions"][0]["FunctionName"], "echo");
     assert!(listed["NextToken"].is_string(), "the CLI pages with its own token over Marker: {listed}");
+    // The project's command line pages as the AWS CLI does, to the same answer and token, and resumes from it.
+    let ours = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["lambda", "list-functions", "--endpoint-url", &endpoint, "--region", REGION])
+            .args(args)
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("AWS_ACCESS_KEY_ID", AKID)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    assert_eq!(tokio::task::block_in_place(|| ours(&["--max-items", "1"])), listed);
+    let token = listed["NextToken"].as_str().unwrap();
+    let rest =
+        tokio::task::block_in_place(|| ours(&["--starting-token", token, "--query", "Functions[].FunctionName"]));
+    assert_eq!(rest, json!(["reserved"]));
 
     // boto3.
     let script = r#"
@@ -360,5 +379,22 @@ async fn switchboard_lambda_invoke_writes_the_payload_to_its_outfile() {
     let (code, stdout, _) =
         tokio::task::block_in_place(|| run(&["list-functions", "--query", "Functions[].FunctionName"]));
     assert_eq!((code, serde_json::from_str::<Value>(&stdout).unwrap()), (Some(0), json!(["echo", "reserved"])));
+    // Every page, one function a call; and with --no-paginate, one call and the service's own token.
+    let (code, stdout, _) = tokio::task::block_in_place(|| {
+        run(&["list-functions", "--page-size", "1", "--query", "[Functions[].FunctionName, NextMarker]"])
+    });
+    assert_eq!((code, serde_json::from_str::<Value>(&stdout).unwrap()), (Some(0), json!([["echo", "reserved"], null])));
+    let (code, stdout, _) =
+        tokio::task::block_in_place(|| run(&["list-functions", "--no-paginate", "--max-items", "1"]));
+    let one: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!((code, one["Functions"].as_array().map(Vec::len)), (Some(0), Some(1)), "{one}");
+    assert!(one["NextMarker"].is_string() && one.get("NextToken").is_none(), "{one}");
+    let (code, _, stderr) =
+        tokio::task::block_in_place(|| run(&["list-functions", "--no-paginate", "--starting-token", "x"]));
+    assert_eq!(code, Some(252));
+    assert!(
+        stderr.contains("Cannot specify --no-paginate along with pagination arguments: --starting-token"),
+        "{stderr}"
+    );
     server.shutdown().await;
 }
