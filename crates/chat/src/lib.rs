@@ -155,6 +155,17 @@ pub struct ChatService {
     announcer: presence::Announcer,
 }
 
+/// The counters of [`ChatService::stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChatStats {
+    /// ERROR frames dropped because their connection's outbox was full.
+    pub lost_errors: u64,
+    /// Frames refused because the cluster bus did not take them: nobody received them.
+    pub unsent_frames: u64,
+    /// Presence events (`switchboard:join`/`leave`) dropped because this node's announcement queue was full.
+    pub dropped_presence_events: u64,
+}
+
 impl std::fmt::Debug for ChatService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ChatService")
@@ -283,6 +294,15 @@ impl ChatService {
 
     pub fn config(&self) -> &ChatConfig {
         &self.config
+    }
+
+    /// What this node's rooms lost so far, for the metrics.
+    pub fn stats(&self) -> ChatStats {
+        ChatStats {
+            lost_errors: self.lost_errors.load(Ordering::Relaxed),
+            unsent_frames: self.unsent_frames.load(Ordering::Relaxed),
+            dropped_presence_events: self.announcer.dropped(),
+        }
     }
 
     /// Checks a handshake's token without redeeming it — its form, signature and expiry — so that a forged one is

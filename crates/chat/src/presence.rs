@@ -77,7 +77,6 @@ impl Announcer {
     }
 
     /// Announcements dropped so far because the queue was full.
-    #[cfg(test)]
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }

@@ -63,6 +63,10 @@ pub struct Metrics {
     bus_loss_notices: Counter,
     bus_rejected: Counter,
     fences: Counter,
+    /// The chat rooms' own counters, brought up to date when the metrics are read (`Metrics::observe_chat`).
+    chat_lost_errors: Counter,
+    chat_unsent_frames: Counter,
+    chat_dropped_presence_events: Counter,
     pub extension_deliveries: Family<DeliveryLabels, Counter>,
     pub extension_outcomes: Family<OutcomeLabels, Counter>,
 }
@@ -90,6 +94,9 @@ impl Default for Metrics {
             bus_loss_notices: Counter::default(),
             bus_rejected: Counter::default(),
             fences: Counter::default(),
+            chat_lost_errors: Counter::default(),
+            chat_unsent_frames: Counter::default(),
+            chat_dropped_presence_events: Counter::default(),
             extension_deliveries: Family::default(),
             extension_outcomes: Family::default(),
         };
@@ -126,7 +133,24 @@ impl Default for Metrics {
             ),
             ("cluster_fences", "Times this node fenced itself, cut off from the cluster bus", &metrics.fences),
         ];
-        for (name, help, counter) in bus {
+        let chat: [(&str, &str, &Counter); 3] = [
+            (
+                "chat_lost_errors",
+                "Chat ERROR frames dropped because their connection's outbox was full",
+                &metrics.chat_lost_errors,
+            ),
+            (
+                "chat_unsent_frames",
+                "Chat frames refused because the cluster bus did not take them (their senders got ERROR 500)",
+                &metrics.chat_unsent_frames,
+            ),
+            (
+                "chat_dropped_presence_events",
+                "switchboard:join and switchboard:leave events dropped because the announcement queue was full",
+                &metrics.chat_dropped_presence_events,
+            ),
+        ];
+        for (name, help, counter) in bus.into_iter().chain(chat) {
             registry.register(name, help, counter.clone());
         }
         registry.register(
@@ -153,9 +177,16 @@ impl Metrics {
             (&self.bus_rejected, stats.rejected),
             (&self.fences, fences),
         ];
-        for (counter, now) in pairs {
-            counter.inc_by(now.saturating_sub(counter.get()));
-        }
+        catch_up(pairs);
+    }
+
+    /// Brings the chat rooms' counters up to what the chat service counted.
+    pub fn observe_chat(&self, stats: chat::ChatStats) {
+        catch_up([
+            (&self.chat_lost_errors, stats.lost_errors),
+            (&self.chat_unsent_frames, stats.unsent_frames),
+            (&self.chat_dropped_presence_events, stats.dropped_presence_events),
+        ]);
     }
 
     /// The text exposition format.
@@ -163,6 +194,13 @@ impl Metrics {
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+/// Raises each counter to a total counted elsewhere (counters only go up).
+fn catch_up<const N: usize>(pairs: [(&Counter, u64); N]) {
+    for (counter, now) in pairs {
+        counter.inc_by(now.saturating_sub(counter.get()));
     }
 }
 
@@ -193,5 +231,16 @@ mod tests {
         assert!(text.contains("switchboard_bus_loss_notices_total 3"), "{text}");
         assert!(text.contains("switchboard_bus_rejected_total 1"), "{text}");
         assert!(text.contains("switchboard_cluster_fences_total 1"), "{text}");
+    }
+
+    #[test]
+    fn the_chat_counters_follow_the_chat_service() {
+        let metrics = Metrics::default();
+        metrics.observe_chat(chat::ChatStats { lost_errors: 1, unsent_frames: 0, dropped_presence_events: 2 });
+        metrics.observe_chat(chat::ChatStats { lost_errors: 1, unsent_frames: 4, dropped_presence_events: 5 });
+        let text = metrics.render();
+        assert!(text.contains("switchboard_chat_lost_errors_total 1"), "{text}");
+        assert!(text.contains("switchboard_chat_unsent_frames_total 4"), "{text}");
+        assert!(text.contains("switchboard_chat_dropped_presence_events_total 5"), "{text}");
     }
 }

@@ -67,6 +67,7 @@ fn answer<B>(state: &AppState, req: &Request<B>) -> Response<Body> {
         Some("metrics") => {
             let cluster = &state.cluster;
             state.metrics.observe_bus(&cluster.bus().pubsub().stats(), cluster.fences.load(Ordering::Relaxed));
+            state.metrics.observe_chat(state.chat.stats());
             let mut response = Response::new(Body::from(state.metrics.render()));
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
