@@ -110,6 +110,22 @@ async fn a_recovering_member_receives_what_it_missed_once_then_live_frames() {
 }
 
 #[tokio::test]
+async fn a_recovering_member_that_falls_more_than_the_hold_behind_is_closed_as_a_slow_consumer() {
+    let f = fixture().await;
+    let (bob, bob_conn) = f.recovering("bob", "event0000001").await;
+    for n in 0..crate::rooms::RECOVERY_HOLD {
+        f.event(&format!("held{n:08}")).await;
+    }
+    assert!(bob_conn.is_open(), "the hold is full, not over");
+    assert_eq!(queued(&bob_conn), 0, "every frame held back");
+    f.event("overTheHold1").await;
+    assert!(!bob_conn.is_open(), "one more closes it, as a slow consumer");
+    bob.recover().await;
+    f.event("afterClosed1").await;
+    assert_eq!(queued(&bob_conn), 0, "nothing held is replayed to, or queued for, a closed member");
+}
+
+#[tokio::test]
 async fn a_member_recovering_from_beyond_history_is_told_of_the_gap() {
     let mut f = fixture().await;
     f.with_history(2).await;
