@@ -22,7 +22,7 @@ async fn ext(server: &TestServer, operation: &str, body: Value) -> (u16, String,
     (status, error_type, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn ok(server: &TestServer, operation: &str, body: Value) -> Value {
+pub(crate) async fn ok(server: &TestServer, operation: &str, body: Value) -> Value {
     let (status, error_type, answer) = ext(server, operation, body).await;
     assert_eq!((status, error_type.as_str()), (200, ""), "{operation}: {answer}");
     answer

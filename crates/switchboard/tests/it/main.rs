@@ -8,6 +8,7 @@ mod apigatewayv2;
 mod authorizers;
 mod aws_limits;
 mod chat;
+mod chat_client;
 mod chat_extensions;
 mod cli;
 mod cluster;
