@@ -15,6 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::cluster::{Cluster, ClusterSettings};
 use crate::config::{Config, TlsFiles};
@@ -32,7 +33,19 @@ pub struct Server {
     key_source: Option<KeySource>,
     /// The bus supervisor, the chat log writer and room listeners: stopped last, once connections are gone.
     background: Background,
+    /// Set while [`Server::hold_connections_open`]'s guard lives.
+    hold: HoldOpen,
 }
+
+/// Shutdown leaves open HTTP connections open while this lives ([`Server::hold_connections_open`]).
+#[derive(Debug)]
+pub struct ConnectionsHeld {
+    _held: DropGuard,
+}
+
+/// Where [`Server::hold_connections_open`] leaves the token whose cancellation lets shutdown close open HTTP
+/// connections.
+type HoldOpen = Arc<parking_lot::Mutex<Option<CancellationToken>>>;
 
 impl Server {
     /// Binds and starts serving; returns once the listener is bound.
@@ -143,10 +156,11 @@ impl Server {
         *state.stack.applied.lock() = applied;
         crate::stack::watch(&state, &background);
         Cluster::start(&state);
-        let accept_loop = state.tasks.spawn(accept_loop(listener, tls, state.clone()));
+        let hold = HoldOpen::default();
+        let accept_loop = state.tasks.spawn(accept_loop(listener, tls, state.clone(), hold.clone()));
         // The admin listener outlives connection work, so that its health says `shutting-down` while they drain.
         background.spawn(crate::http::accept_admin(admin_listener, state.clone(), background.clone()));
-        Ok(Server { state, local_addr, admin_addr, accept_loop, key_source, background })
+        Ok(Server { state, local_addr, admin_addr, accept_loop, key_source, background, hold })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -164,6 +178,15 @@ impl Server {
 
     pub fn key_source(&self) -> Option<&KeySource> {
         self.key_source.as_ref()
+    }
+
+    /// A seam for tests of the draining phase: until the guard is dropped (at most the grace period), shutdown leaves
+    /// the HTTP connections that were open when it began open. It still stops accepting and refuses handshakes, so a
+    /// test can send on such a connection what a client could in the moment before they are closed.
+    pub fn hold_connections_open(&self) -> ConnectionsHeld {
+        let token = CancellationToken::new();
+        *self.hold.lock() = Some(token.clone());
+        ConnectionsHeld { _held: token.drop_guard() }
     }
 
     /// Stops accepting, closes every connection with 1001, delivers every `$disconnect` and the queued chat logs, and
@@ -198,7 +221,7 @@ impl Server {
 /// The longest pause of the accept loop while accepting fails (out of file descriptors and the like).
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
-async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc<AppState>) {
+async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc<AppState>, hold: HoldOpen) {
     let graceful = GracefulShutdown::new();
     let limits = &state.config.limits;
     let pending = Gate::new(limits.max_pending_connections, limits.max_pending_connections_per_address);
@@ -253,6 +276,10 @@ async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc
                 },
             }
         });
+    }
+    let held = hold.lock().clone();
+    if let Some(held) = held {
+        let _ = tokio::time::timeout(state.config.limits.shutdown_grace, held.cancelled()).await;
     }
     // HTTP requests in flight get the grace period; upgraded WebSockets are closed by their sessions.
     let _ = tokio::time::timeout(Duration::from_secs(1), graceful.shutdown()).await;
