@@ -68,9 +68,16 @@ impl Server {
             .store_url
         {
             Some(url) => {
-                let store = store::PostgresStore::connect_with(url, &cluster_config.namespace, cluster_config.store)
-                    .await
-                    .context("cannot open the PostgreSQL store")?;
+                let ca_pem = read_pem(cluster_config.store_ca_file.as_deref())?;
+                let settings = cluster_config.store;
+                let store = store::PostgresStore::connect_with_roots(
+                    url,
+                    &cluster_config.namespace,
+                    settings,
+                    ca_pem.as_deref(),
+                )
+                .await
+                .context("cannot open the PostgreSQL store")?;
                 let pagination_key = store.shared_secret("pagination", &rand::random::<[u8; 32]>()).await?;
                 let chat_key = store.shared_secret("chat-token", &rand::random::<[u8; 32]>()).await?;
                 let chat_key = <[u8; 32]>::try_from(chat_key)
@@ -101,10 +108,7 @@ impl Server {
         // Backends: the Redis bus and the PostgreSQL store when configured, else the embedded defaults. Nothing
         // above this point knows which runs.
         let background = Background::new();
-        let ca_pem = match &cluster_config.bus_ca_file {
-            Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?),
-            None => None,
-        };
+        let ca_pem = read_pem(cluster_config.bus_ca_file.as_deref())?;
         let options = bus::BusOptions { key: cluster_key.map(bus::ClusterKey), ca_pem };
         let bus =
             bus::connect_with(cluster_config.bus_url.as_deref(), &cluster_config.namespace, &options, &background)
@@ -216,6 +220,11 @@ impl Server {
             tracing::warn!(remaining = self.background.len(), "Background tasks did not stop in time.");
         }
     }
+}
+
+/// The bytes of a CA file, when one is configured.
+fn read_pem(path: Option<&std::path::Path>) -> anyhow::Result<Option<Vec<u8>>> {
+    path.map(|path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))).transpose()
 }
 
 /// The longest pause of the accept loop while accepting fails (out of file descriptors and the like).
