@@ -188,6 +188,14 @@ pub trait ClusterState: Send + Sync + fmt::Debug + 'static {
     /// reports the connection's end.
     async fn claim_registered(&self, owner: &Incarnation, id: &str) -> Result<bool, BusError>;
 
+    /// A survivor's claim of a buried incarnation's entry: as [`ClusterState::claim_registered`], and when it wins,
+    /// the claim is remembered for `keep` (as the tombstone is), so that the owner, coming back, can tell an entry a
+    /// survivor reported ([`ClusterState::was_reaped`]) from one it removed itself but never heard the answer of.
+    async fn reap_registered(&self, dead: &Incarnation, id: &str, keep: Duration) -> Result<bool, BusError>;
+
+    /// Whether a survivor claimed `id` from `owner`'s registry ([`ClusterState::reap_registered`]).
+    async fn was_reaped(&self, owner: &Incarnation, id: &str) -> Result<bool, BusError>;
+
     /// Adds one to the counter `key` of the current fixed window of length `window` and returns the new count.
     async fn count_in_window(&self, key: &str, window: Duration) -> Result<u64, BusError>;
 }

@@ -28,6 +28,8 @@ struct State {
     heartbeats: HashMap<u16, (String, Instant)>,
     members: BTreeSet<Incarnation>,
     registries: HashMap<Incarnation, HashMap<String, Bytes>>,
+    /// The entries survivors claimed, by owner (`reap_registered`).
+    reaped: HashMap<Incarnation, HashSet<String>>,
     buried: HashSet<Incarnation>,
     windows: HashMap<String, (u64, Instant)>,
 }
@@ -174,6 +176,19 @@ impl ClusterState for LocalBus {
 
     async fn claim_registered(&self, owner: &Incarnation, id: &str) -> Result<bool, BusError> {
         Ok(self.state.lock().registries.get_mut(owner).and_then(|r| r.remove(id)).is_some())
+    }
+
+    async fn reap_registered(&self, dead: &Incarnation, id: &str, _keep: Duration) -> Result<bool, BusError> {
+        let mut state = self.state.lock();
+        if state.registries.get_mut(dead).and_then(|r| r.remove(id)).is_none() {
+            return Ok(false);
+        }
+        state.reaped.entry(dead.clone()).or_default().insert(id.to_owned());
+        Ok(true)
+    }
+
+    async fn was_reaped(&self, owner: &Incarnation, id: &str) -> Result<bool, BusError> {
+        Ok(self.state.lock().reaped.get(owner).is_some_and(|r| r.contains(id)))
     }
 
     async fn count_in_window(&self, key: &str, window: Duration) -> Result<u64, BusError> {

@@ -192,6 +192,7 @@ pub struct FileConfig {
     pub forward_timeout_ms: Option<u64>,
     pub cluster_key: Option<String>,
     pub bus_ca_file: Option<PathBuf>,
+    pub store_ca_file: Option<PathBuf>,
     /// A SAM or CloudFormation template to run.
     #[serde(default)]
     pub template: TemplateFile,
@@ -372,6 +373,7 @@ impl Config {
                     forward_timeout_ms: file.forward_timeout_ms,
                     cluster_key: file.cluster_key,
                     bus_ca_file: file.bus_ca_file,
+                    store_ca_file: file.store_ca_file,
                 },
             )?,
             template,

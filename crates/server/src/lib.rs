@@ -16,6 +16,6 @@ mod stack;
 mod state;
 
 pub use run::serve;
-pub use server::Server;
+pub use server::{ConnectionsHeld, Server};
 pub use stack::Stack;
 pub use state::AppState;

@@ -69,6 +69,14 @@ pub struct Metrics {
     chat_dropped_presence_events: Counter,
     pub extension_deliveries: Family<DeliveryLabels, Counter>,
     pub extension_outcomes: Family<OutcomeLabels, Counter>,
+    /// `--watch`'s applies of a changed template, by outcome (`applied` or `refused`).
+    pub template_reloads: Family<ReloadLabels, Counter>,
+}
+
+/// How a reload of the template ended: `applied` or `refused` (what runs stayed as it was).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadLabels {
+    pub outcome: &'static str,
 }
 
 /// The outcome of a post to one connection by an extension operation: a fixed set.
@@ -99,6 +107,7 @@ impl Default for Metrics {
             chat_dropped_presence_events: Counter::default(),
             extension_deliveries: Family::default(),
             extension_outcomes: Family::default(),
+            template_reloads: Family::default(),
         };
         registry.register("connections_opened", "WebSocket connections accepted", metrics.connections_opened.clone());
         registry.register("connections_active", "WebSocket connections open now", metrics.connections_active.clone());
@@ -162,6 +171,11 @@ impl Default for Metrics {
             "extension_outcomes",
             "Connections the broadcast and group extensions could not deliver to, by operation and outcome",
             metrics.extension_outcomes.clone(),
+        );
+        registry.register(
+            "template_reloads",
+            "Applies of a changed template (--watch), by outcome: applied, or refused with what runs unchanged",
+            metrics.template_reloads.clone(),
         );
         Metrics { registry, ..metrics }
     }

@@ -15,6 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::cluster::{Cluster, ClusterSettings};
 use crate::config::{Config, TlsFiles};
@@ -32,7 +33,19 @@ pub struct Server {
     key_source: Option<KeySource>,
     /// The bus supervisor, the chat log writer and room listeners: stopped last, once connections are gone.
     background: Background,
+    /// Set while [`Server::hold_connections_open`]'s guard lives.
+    hold: HoldOpen,
 }
+
+/// Shutdown leaves open HTTP connections open while this lives ([`Server::hold_connections_open`]).
+#[derive(Debug)]
+pub struct ConnectionsHeld {
+    _held: DropGuard,
+}
+
+/// Where [`Server::hold_connections_open`] leaves the token whose cancellation lets shutdown close open HTTP
+/// connections.
+type HoldOpen = Arc<parking_lot::Mutex<Option<CancellationToken>>>;
 
 impl Server {
     /// Binds and starts serving; returns once the listener is bound.
@@ -55,9 +68,16 @@ impl Server {
             .store_url
         {
             Some(url) => {
-                let store = store::PostgresStore::connect_with(url, &cluster_config.namespace, cluster_config.store)
-                    .await
-                    .context("cannot open the PostgreSQL store")?;
+                let ca_pem = read_pem(cluster_config.store_ca_file.as_deref())?;
+                let settings = cluster_config.store;
+                let store = store::PostgresStore::connect_with_roots(
+                    url,
+                    &cluster_config.namespace,
+                    settings,
+                    ca_pem.as_deref(),
+                )
+                .await
+                .context("cannot open the PostgreSQL store")?;
                 let pagination_key = store.shared_secret("pagination", &rand::random::<[u8; 32]>()).await?;
                 let chat_key = store.shared_secret("chat-token", &rand::random::<[u8; 32]>()).await?;
                 let chat_key = <[u8; 32]>::try_from(chat_key)
@@ -88,10 +108,7 @@ impl Server {
         // Backends: the Redis bus and the PostgreSQL store when configured, else the embedded defaults. Nothing
         // above this point knows which runs.
         let background = Background::new();
-        let ca_pem = match &cluster_config.bus_ca_file {
-            Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?),
-            None => None,
-        };
+        let ca_pem = read_pem(cluster_config.bus_ca_file.as_deref())?;
         let options = bus::BusOptions { key: cluster_key.map(bus::ClusterKey), ca_pem };
         let bus =
             bus::connect_with(cluster_config.bus_url.as_deref(), &cluster_config.namespace, &options, &background)
@@ -143,10 +160,11 @@ impl Server {
         *state.stack.applied.lock() = applied;
         crate::stack::watch(&state, &background);
         Cluster::start(&state);
-        let accept_loop = state.tasks.spawn(accept_loop(listener, tls, state.clone()));
+        let hold = HoldOpen::default();
+        let accept_loop = state.tasks.spawn(accept_loop(listener, tls, state.clone(), hold.clone()));
         // The admin listener outlives connection work, so that its health says `shutting-down` while they drain.
         background.spawn(crate::http::accept_admin(admin_listener, state.clone(), background.clone()));
-        Ok(Server { state, local_addr, admin_addr, accept_loop, key_source, background })
+        Ok(Server { state, local_addr, admin_addr, accept_loop, key_source, background, hold })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -164,6 +182,15 @@ impl Server {
 
     pub fn key_source(&self) -> Option<&KeySource> {
         self.key_source.as_ref()
+    }
+
+    /// A seam for tests of the draining phase: until the guard is dropped (at most the grace period), shutdown leaves
+    /// the HTTP connections that were open when it began open. It still stops accepting and refuses handshakes, so a
+    /// test can send on such a connection what a client could in the moment before they are closed.
+    pub fn hold_connections_open(&self) -> ConnectionsHeld {
+        let token = CancellationToken::new();
+        *self.hold.lock() = Some(token.clone());
+        ConnectionsHeld { _held: token.drop_guard() }
     }
 
     /// Stops accepting, closes every connection with 1001, delivers every `$disconnect` and the queued chat logs, and
@@ -195,10 +222,15 @@ impl Server {
     }
 }
 
+/// The bytes of a CA file, when one is configured.
+fn read_pem(path: Option<&std::path::Path>) -> anyhow::Result<Option<Vec<u8>>> {
+    path.map(|path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))).transpose()
+}
+
 /// The longest pause of the accept loop while accepting fails (out of file descriptors and the like).
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
-async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc<AppState>) {
+async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc<AppState>, hold: HoldOpen) {
     let graceful = GracefulShutdown::new();
     let limits = &state.config.limits;
     let pending = Gate::new(limits.max_pending_connections, limits.max_pending_connections_per_address);
@@ -253,6 +285,10 @@ async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc
                 },
             }
         });
+    }
+    let held = hold.lock().clone();
+    if let Some(held) = held {
+        let _ = tokio::time::timeout(state.config.limits.shutdown_grace, held.cancelled()).await;
     }
     // HTTP requests in flight get the grace period; upgraded WebSockets are closed by their sessions.
     let _ = tokio::time::timeout(Duration::from_secs(1), graceful.shutdown()).await;

@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 use tasks::Background;
 
 use crate::config::{Config, TemplateSettings};
+use crate::metrics::ReloadLabels;
 use crate::state::AppState;
 
 /// How often `--watch` looks at the template file.
@@ -91,8 +92,12 @@ pub(crate) fn watch(state: &Arc<AppState>, background: &Background) {
                     log_report(&applied);
                     report_function_changes(&state.functions, &applied.functions);
                     *state.stack.applied.lock() = Some(applied);
+                    state.metrics.template_reloads.get_or_create(&ReloadLabels { outcome: "applied" }).inc();
                 }
-                Err(err) => tracing::warn!(%err, "The template was not applied; what runs is unchanged."),
+                Err(err) => {
+                    tracing::warn!(%err, "The template was not applied; what runs is unchanged.");
+                    state.metrics.template_reloads.get_or_create(&ReloadLabels { outcome: "refused" }).inc();
+                }
             }
         }
     });

@@ -1,4 +1,5 @@
 //! Test helpers shared by Switchboard's suites (a dev-dependency only): a private `redis-server` ([`PrivateRedis`]),
+//! a private PostgreSQL server ([`PrivatePostgres`]),
 //! and with the `harness` feature the integration harness (with a TCP relay a test can cut, `Relay`): a server on `127.0.0.1:0` (`TestServer`), a recording
 //! Lambda-style backend (`Backend`) and real clients (the AWS SDK, WebSocket helpers, signed raw requests).
 
@@ -6,6 +7,7 @@
 mod backend;
 #[cfg(feature = "harness")]
 mod client;
+mod postgres;
 mod redis;
 #[cfg(feature = "harness")]
 mod relay;
@@ -16,6 +18,7 @@ mod server;
 pub use backend::{Backend, Reply};
 #[cfg(feature = "harness")]
 pub use client::{Raw, parts, post, recv_close, recv_text, send_text, signed_head};
+pub use postgres::PrivatePostgres;
 pub use redis::PrivateRedis;
 #[cfg(feature = "harness")]
 pub use relay::{Relay, RelayTarget};

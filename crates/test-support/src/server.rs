@@ -121,6 +121,11 @@ impl TestServer {
         self.server.as_ref().expect("running").state()
     }
 
+    /// See `Server::hold_connections_open`: shutdown leaves the open HTTP connections open while the guard lives.
+    pub fn hold_connections_open(&self) -> server::ConnectionsHeld {
+        self.server.as_ref().expect("running").hold_connections_open()
+    }
+
     pub async fn shutdown(mut self) {
         if let Some(server) = self.server.take() {
             server.shutdown().await;

@@ -76,6 +76,10 @@ return cur";
 const BURY_SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], 1, 'PX', ARGV[2]) return 1";
 
+/// A survivor's claim: the registry entry removed and, if it was there, remembered as reaped (kept as the tombstone).
+const REAP_SCRIPT: &str = "if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[1]) redis.call('PEXPIRE', KEYS[2], ARGV[2]) return 1";
+
 /// A [`PubSub`] and [`ClusterState`] on Redis. See the module documentation.
 pub struct RedisBus {
     shared: Arc<Shared>,
@@ -214,6 +218,10 @@ impl RedisBus {
 
     fn registry_key(&self, owner: &Incarnation) -> String {
         self.key(format_args!("reg:{}:{}", owner.node, owner.token))
+    }
+
+    fn reaped_key(&self, owner: &Incarnation) -> String {
+        self.key(format_args!("reaped:{}:{}", owner.node, owner.token))
     }
 }
 
@@ -427,6 +435,18 @@ impl ClusterState for RedisBus {
     async fn claim_registered(&self, owner: &Incarnation, id: &str) -> Result<bool, BusError> {
         let removed: i64 = self.query(redis::cmd("HDEL").arg(self.registry_key(owner)).arg(id)).await?;
         Ok(removed == 1)
+    }
+
+    async fn reap_registered(&self, dead: &Incarnation, id: &str, keep: Duration) -> Result<bool, BusError> {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(REAP_SCRIPT).arg(2).arg(self.registry_key(dead)).arg(self.reaped_key(dead)).arg(id).arg(millis(keep));
+        let removed: i64 = self.query(&mut cmd).await?;
+        Ok(removed == 1)
+    }
+
+    async fn was_reaped(&self, owner: &Incarnation, id: &str) -> Result<bool, BusError> {
+        let n: i64 = self.query(redis::cmd("SISMEMBER").arg(self.reaped_key(owner)).arg(id)).await?;
+        Ok(n == 1)
     }
 
     async fn count_in_window(&self, key: &str, window: Duration) -> Result<u64, BusError> {

@@ -43,13 +43,9 @@ impl Cluster {
         let Some(tracked) = self.tracked.lock().remove(&id) else {
             return true;
         };
+        // Registered or not as far as we know (a registration whose answer was lost may have been applied), the end
+        // is claimed: an entry that is there is removed, so a survivor cannot report it too.
         let owner = Incarnation { node: id.node(), token: tracked.token.to_string() };
-        if !tracked.synced {
-            // Its registration failed as far as we know, so nobody else can report it; but an answer lost after
-            // Redis applied it would leave an entry a survivor could claim later: remove it if there is one.
-            let _ = self.bus.state().claim_registered(&owner, &id.to_string()).await;
-            return true;
-        }
         loop {
             if !self.is_fenced()
                 && let Ok(deliver) = self.claim_own(&owner, &id.to_string()).await
@@ -71,8 +67,10 @@ impl Cluster {
         if self.bus.state().claim_registered(owner, id).await? {
             return Ok(true);
         }
-        // Claimed by a survivor, or lost with Redis's data: only the tombstone tells which.
-        Ok(!self.bus.state().is_buried(owner).await?)
+        // Not there: a survivor claimed it (and remembered so), or it is gone otherwise — this node removed it
+        // earlier and lost the answer, its registration never arrived, or Redis lost its data — and nobody reported
+        // it: this node does. Whether the incarnation was buried does not decide it.
+        Ok(!self.bus.state().was_reaped(owner, id).await?)
     }
 
     /// Our heartbeat had lapsed: either survivors buried us, or the bus lost its data (or was paused past the TTL).

@@ -6,15 +6,17 @@
 //!   incarnation dead. Each node records its API Gateway connections ([`apigw::record::Record`]: what a
 //!   `$disconnect` event needs) under its incarnation. When a connection ends, its node claims the record
 //!   (`claim_registered`, true for exactly one caller) and delivers `$disconnect` only if the claim succeeds.
-//!   Survivors reap a dead incarnation: they bury it (a tombstone), claim every record and deliver the `$disconnect`
-//!   of each record they won. So each `$disconnect` is delivered once, by the owner or by one survivor, within TTL +
+//!   Survivors reap a dead incarnation: they bury it (a tombstone), claim every record (`reap_registered`, which
+//!   remembers the claim as long as the tombstone) and deliver the `$disconnect` of each record they won. An owner
+//!   that finds its record gone delivers unless a survivor claimed it (`was_reaped`), so a claim of its own whose
+//!   answer was lost, or a registration that never arrived, is still reported once. So each `$disconnect` is delivered once, by the owner or by one survivor, within TTL +
 //!   one heartbeat interval of the death.
 //! - **Fencing** (`fence.rs`). A node that has not renewed its heartbeat for TTL − margin (tokio's clock, since the
 //!   send time of its last successful renewal) stops serving before anyone may judge it: it closes its API
 //!   connections without delivering their `$disconnect` and refuses new API handshakes (503). Survivors reap an
 //!   incarnation only once its heartbeat has been gone for the margin (`reaper.rs`), so a cut-off node is always
 //!   fenced before its connections are claimed. The ends it could not claim are deferred, and claimed once the bus
-//!   answers again: won, this node delivers them; lost, a survivor did.
+//!   answers again: won or gone unclaimed, this node delivers them; reaped, a survivor did.
 //! - **Bus outages.** Reaping waits until the bus has been healthy for a whole TTL, so that nodes coming back from a
 //!   shared outage renew their heartbeats before anyone judges them. A node that finds its heartbeat lapsed checks
 //!   its tombstone: buried, it closes its connections (their `$disconnect` was delivered by a survivor) and joins
@@ -32,6 +34,8 @@ mod fence;
 mod forward;
 mod membership;
 mod reaper;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -92,7 +92,7 @@ impl Cluster {
         let entries = self.bus.state().registered(dead).await?;
         let mut won = 0;
         for (id, record) in entries {
-            if !self.bus.state().claim_registered(dead, &id).await? {
+            if !self.bus.state().reap_registered(dead, &id, TOMBSTONE_KEEP).await? {
                 continue;
             }
             won += 1;

@@ -48,6 +48,10 @@ pub struct ClusterArgs {
     /// system's roots].
     #[arg(long, env = "SWITCHBOARD_BUS_CA_FILE", value_name = "PATH")]
     pub bus_ca_file: Option<std::path::PathBuf>,
+    /// Cluster: for a store URL with sslmode=require, a PEM file of the certificates that may sign PostgreSQL's
+    /// [default: the system's roots].
+    #[arg(long, env = "SWITCHBOARD_STORE_CA_FILE", value_name = "PATH")]
+    pub store_ca_file: Option<std::path::PathBuf>,
 }
 
 /// The cluster keys of the config file (top level).
@@ -63,6 +67,7 @@ pub struct ClusterFile {
     pub forward_timeout_ms: Option<u64>,
     pub cluster_key: Option<String>,
     pub bus_ca_file: Option<std::path::PathBuf>,
+    pub store_ca_file: Option<std::path::PathBuf>,
 }
 
 /// Effective cluster settings.
@@ -81,6 +86,8 @@ pub struct ClusterConfig {
     pub cluster_key: Option<String>,
     /// The roots a `rediss://` bus's certificate must chain to, when not the system's.
     pub bus_ca_file: Option<std::path::PathBuf>,
+    /// The roots the store's certificate must chain to (`sslmode=require`), when not the system's.
+    pub store_ca_file: Option<std::path::PathBuf>,
 }
 
 impl ClusterConfig {
@@ -138,6 +145,7 @@ impl ClusterConfig {
         Ok(ClusterConfig {
             cluster_key,
             bus_ca_file: args.bus_ca_file.or(file.bus_ca_file),
+            store_ca_file: args.store_ca_file.or(file.store_ca_file),
             bus_url,
             store_url,
             node_id: args.node_id.or(file.node_id),

@@ -115,6 +115,17 @@ impl PostgresStore {
         schema: &str,
         settings: PostgresSettings,
     ) -> Result<PostgresStore, StoreError> {
+        PostgresStore::connect_with_roots(url, schema, settings, None).await
+    }
+
+    /// Like [`PostgresStore::connect_with`]; with `sslmode=require`, the server's certificate must chain to one of
+    /// `ca_pem`'s (PEM) when given, instead of the system's roots.
+    pub async fn connect_with_roots(
+        url: &str,
+        schema: &str,
+        settings: PostgresSettings,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<PostgresStore, StoreError> {
         if settings.pool_size == 0 || settings.deadline.is_zero() {
             return Err(StoreError::Backend(format!(
                 "invalid PostgreSQL settings {settings:?} (both must be positive)"
@@ -137,7 +148,7 @@ impl PostgresStore {
         config.application_name("switchboard");
         let recycling = ManagerConfig { recycling_method: RecyclingMethod::Fast };
         let manager = match config.get_ssl_mode() {
-            SslMode::Require => Manager::from_config(config, tls::RustlsConnect::with_system_roots()?, recycling),
+            SslMode::Require => Manager::from_config(config, tls::RustlsConnect::with_roots(ca_pem)?, recycling),
             _ => Manager::from_config(config, NoTls, recycling),
         };
         let pool = Pool::builder(manager)

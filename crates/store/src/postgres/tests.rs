@@ -224,7 +224,7 @@ async fn sslmode_require_speaks_tls_and_checks_the_certificate() {
     };
     assert!(format!("{err:?}").to_lowercase().contains("tls handshake"), "{err:?}");
     // Why, from the connector the store uses: PostgreSQL's certificate was checked and refused (or TLS is off there).
-    let connector = super::tls::RustlsConnect::with_system_roots().unwrap();
+    let connector = super::tls::RustlsConnect::with_roots(None).unwrap();
     let Err(err) = tokio_postgres::connect(&url, connector).await else { panic!("connected") };
     let mut why = err.to_string();
     let mut source = std::error::Error::source(&err);
@@ -234,4 +234,43 @@ async fn sslmode_require_speaks_tls_and_checks_the_certificate() {
     }
     let why = why.to_lowercase();
     assert!(why.contains("certificate") || why.contains("server does not support tls"), "{why}");
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL's initdb and pg_ctl (a private server speaking TLS is started)"]
+async fn sslmode_require_connects_when_the_certificate_chains_to_the_ca_file_and_names_the_host() {
+    let Some(bin) = test_support::PrivatePostgres::binaries() else {
+        eprintln!("skipped: no initdb and pg_ctl on PATH or in /usr/lib/postgresql/*/bin");
+        return;
+    };
+    let ca = authority();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&key, &ca).unwrap();
+    let server = test_support::PrivatePostgres::start_tls(&bin, &cert.pem(), &key.serialize_pem());
+    let connect = async |host: &str, ca_pem: &str| {
+        let url = format!("{}?sslmode=require", server.url(host));
+        PostgresStore::connect_with_roots(&url, "tls", PostgresSettings::default(), Some(ca_pem.as_bytes())).await
+    };
+
+    // The CA that signed the server's certificate, and the host it names: connected, over TLS.
+    let store = connect("localhost", &ca.pem()).await.unwrap();
+    assert_eq!(store.shared_secret("probe", b"over tls").await.unwrap(), b"over tls");
+    let client = store.pool.get().await.unwrap();
+    let row = client.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.unwrap();
+    assert!(row.get::<_, bool>(0), "the store's connection is not encrypted");
+
+    // Another CA, or a host the certificate does not name: refused, never cleartext.
+    for (host, roots) in [("localhost", authority().pem()), ("127.0.0.1", ca.pem())] {
+        let Err(err) = connect(host, &roots).await else { panic!("connected to {host} with the wrong roots or name") };
+        assert!(format!("{err:?}").to_lowercase().contains("tls handshake"), "{host}: {err:?}");
+    }
+    let err = connect("localhost", "not a certificate").await.err().unwrap();
+    assert!(err.to_string().contains("the store's CA file"), "{err}");
+}
+
+/// A certificate authority of its own.
+fn authority() -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap()
 }

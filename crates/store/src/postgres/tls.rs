@@ -1,5 +1,5 @@
 //! TLS to PostgreSQL for URLs with `sslmode=require`: rustls, with the certificate checked against the system's roots
-//! (`SSL_CERT_FILE` / `SSL_CERT_DIR` name others) and the URL's host — stricter than libpq's `require`, which
+//! (`SSL_CERT_FILE` / `SSL_CERT_DIR` name others) or the store's CA file, and the URL's host — stricter than libpq's `require`, which
 //! encrypts without checking. Other URLs connect without TLS, as before.
 
 use std::future::Future;
@@ -8,7 +8,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use rustls::pki_types::ServerName;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 use tokio_rustls::TlsConnector;
@@ -22,20 +23,40 @@ pub(crate) struct RustlsConnect {
 }
 
 impl RustlsConnect {
-    /// A connector trusting the system's roots.
-    pub(crate) fn with_system_roots() -> Result<RustlsConnect, StoreError> {
-        let found = rustls_native_certs::load_native_certs();
-        let mut roots = rustls::RootCertStore::empty();
-        let (added, _) = roots.add_parsable_certificates(found.certs);
-        if added == 0 {
-            return Err(StoreError::Backend(format!(
-                "sslmode=require, but no root certificate was found to check PostgreSQL's with ({:?})",
-                found.errors
-            )));
-        }
+    /// A connector trusting the certificates of `ca_pem` (PEM) when given, else the system's roots.
+    pub(crate) fn with_roots(ca_pem: Option<&[u8]>) -> Result<RustlsConnect, StoreError> {
+        let roots = match ca_pem {
+            Some(pem) => pem_roots(pem)?,
+            None => system_roots()?,
+        };
         let config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
         Ok(RustlsConnect { config: Arc::new(config) })
     }
+}
+
+fn system_roots() -> Result<rustls::RootCertStore, StoreError> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        return Err(StoreError::Backend(format!(
+            "sslmode=require, but no root certificate was found to check PostgreSQL's with ({:?})",
+            found.errors
+        )));
+    }
+    Ok(roots)
+}
+
+fn pem_roots(pem: &[u8]) -> Result<rustls::RootCertStore, StoreError> {
+    let invalid = |why: String| StoreError::Backend(format!("the store's CA file: {why}"));
+    let certs =
+        CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>().map_err(|e| invalid(e.to_string()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(invalid("no certificate in it".to_owned()));
+    }
+    Ok(roots)
 }
 
 impl<S> MakeTlsConnect<S> for RustlsConnect

@@ -123,9 +123,18 @@ pub(crate) async fn connected() -> (TestServer, Backend, Ws, String) {
     (server, backend, ws, id)
 }
 
-/// A loopback port nothing listens on.
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// A loopback port that refuses connections while this lives: bound, so nothing else can take it, and never
+/// listening, so the kernel answers every attempt to connect with a reset.
+struct ClosedPort {
+    _bound: tokio::net::TcpSocket,
+    port: u16,
+}
+
+fn closed_port() -> ClosedPort {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    ClosedPort { _bound: socket, port }
 }
 
 fn is_timestamp(v: &Value) -> bool {
@@ -744,7 +753,8 @@ async fn service_errors_exit_254_and_unreachable_endpoints_255() {
         "{run:?}"
     );
 
-    let port = closed_port();
+    let closed = closed_port();
+    let port = closed.port;
     let run = Cli::new()
         .run(&[
             "apigatewaymanagementapi",
@@ -787,7 +797,8 @@ async fn endpoint_from_flag_environment_profile_or_the_local_default() {
     works(Cli::new().env("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", &stage).run(&get).await);
     works(Cli::new().env("AWS_ENDPOINT_URL", &stage).run(&get).await);
     // The service-specific variable wins over the global one, the flag over both.
-    let closed = format!("http://127.0.0.1:{}", closed_port());
+    let refusing = closed_port();
+    let closed = format!("http://127.0.0.1:{}", refusing.port);
     works(
         Cli::new()
             .env("AWS_ENDPOINT_URL", &closed)
@@ -1331,7 +1342,8 @@ async fn apigatewayv2_help_skeletons_and_validation_come_from_its_model() {
     assert_eq!(skeleton["RouteKey"], "");
     assert_eq!(skeleton["RequestParameters"], json!({"KeyName": {"Required": true}}));
     // Required members are checked before anything is sent (nothing listens on that port).
-    let nowhere = format!("http://127.0.0.1:{}", closed_port());
+    let refusing = closed_port();
+    let nowhere = format!("http://127.0.0.1:{}", refusing.port);
     let run = cli.run(&["apigatewayv2", "create-api", "--name", "x", "--endpoint-url", &nowhere]).await;
     assert_eq!(run.fails(252), "switchboard: error: the following arguments are required: --protocol-type");
     let run = cli.run(&["apigatewayv2", "get-apis", "--endpoint-url", &nowhere]).await;

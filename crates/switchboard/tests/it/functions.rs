@@ -111,6 +111,11 @@ pub fn alive(pid: &Value) -> bool {
     Path::new(&format!("/proc/{}", pid.as_u64().unwrap())).exists()
 }
 
+/// How many invocations the function's log says a runtime took (its `START` lines).
+fn starts(log: &Path) -> usize {
+    std::fs::read_to_string(log).unwrap_or_default().matches("\tSTART RequestId: ").count()
+}
+
 pub async fn until_gone(pid: &Value) {
     for _ in 0..100 {
         if !alive(pid) {
@@ -204,8 +209,15 @@ async fn past_the_concurrency_limit_invocations_are_throttled_and_idle_environme
     .await;
     let mut busy = server.connect("/prod").await;
     let mut other = server.connect("/prod").await;
+    // `other` asks only once the runtime took `busy`'s invocation (its `START` line is in the function's log).
+    let log = server.data_dir().path().join("functions/chat.log");
+    let started = starts(&log);
     send_text(&mut busy, r#"{"action":"sleep","ms":600}"#).await;
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while starts(&log) == started {
+        assert!(tokio::time::Instant::now() < deadline, "the runtime never took the invocation");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     send_text(&mut other, r#"{"action":"whoami"}"#).await;
     assert!(internal_server_error(&recv_text(&mut other).await), "throttled past one environment");
     assert_eq!(recv_text(&mut busy).await, "slept");

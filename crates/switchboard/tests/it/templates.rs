@@ -257,13 +257,14 @@ async fn watch_applies_a_changed_template_and_keeps_the_running_api_when_the_cha
 
     // A broken template is refused; what runs stays.
     let good = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, good.replace("\"Ref\": \"Greeting\"", "\"Ref\": \"Greting\"")).unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    replace_file(&path, &good.replace("\"Ref\": \"Greeting\"", "\"Ref\": \"Greting\""));
+    until_reloads(&server, "refused", 1).await;
+    assert_eq!(reloads(&server, "applied").await, 0);
     send_text(&mut ws, r#"{"action":"hello"}"#).await;
     assert_eq!(recv_text(&mut ws).await, "hello");
 
     // A good change is applied as a new deployment: the open connection follows it, the API id stays.
-    std::fs::write(&path, good.replace("\"Default\": \"hello\"", "\"Default\": \"bonjour\"")).unwrap();
+    replace_file(&path, &good.replace("\"Default\": \"hello\"", "\"Default\": \"bonjour\""));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         send_text(&mut ws, r#"{"action":"hello"}"#).await;
@@ -275,8 +276,32 @@ async fn watch_applies_a_changed_template_and_keeps_the_running_api_when_the_cha
     }
     let applied = server.state().stack.applied.lock().clone().unwrap();
     assert_eq!((applied.apis[0].api_id.as_str(), applied.apis[0].updated), (api_id.as_str(), true));
+    assert_eq!((reloads(&server, "applied").await, reloads(&server, "refused").await), (1, 1));
     assert_eq!(sdk(&server).get_apis().send().await.unwrap().items().len(), 1);
     server.shutdown().await;
+}
+
+/// Replaces the file's contents at once (a rename), so the watcher never reads half of them.
+fn replace_file(path: &Path, text: &str) {
+    let next = path.with_extension("next");
+    std::fs::write(&next, text).unwrap();
+    std::fs::rename(&next, path).unwrap();
+}
+
+/// How many of `--watch`'s reloads ended with `outcome`, as the server's metrics count them.
+async fn reloads(server: &TestServer, outcome: &str) -> u64 {
+    let line = format!("switchboard_template_reloads_total{{outcome=\"{outcome}\"}} ");
+    let text = server.metrics().await;
+    text.lines().find_map(|l| l.strip_prefix(line.as_str())).map_or(0, |n| n.trim().parse().unwrap())
+}
+
+/// Waits (at most 15 s) until the server has counted `n` reloads that ended with `outcome`.
+async fn until_reloads(server: &TestServer, outcome: &str, n: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while reloads(server, outcome).await < n {
+        assert!(tokio::time::Instant::now() < deadline, "the server never counted {n} {outcome} reloads");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Starting a server on `template` fails; its error.

@@ -1,0 +1,70 @@
+//! The owner's side of `$disconnect` exactly once, on the in-process shared bus: when a node finds its registry
+//! entry gone at a connection's end, it reports the end unless a survivor claimed the entry — whether or not the
+//! node was buried meanwhile, and whether or not it knew its registration had arrived.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bus::{Bus, Incarnation, LocalBus};
+use bytes::Bytes;
+use hub::{ConnectionId, IdGenerator};
+
+use super::{Cluster, ClusterSettings, Tracked};
+
+const TTL: Duration = Duration::from_secs(1);
+const KEEP: Duration = Duration::from_secs(3600);
+
+async fn node() -> (Cluster, Bus) {
+    let bus = Bus::of(Arc::new(LocalBus::new()), true);
+    let settings = ClusterSettings { liveness_ttl: TTL, forward_timeout: Duration::from_secs(1) };
+    (Cluster::join(bus.clone(), None, settings).await.unwrap(), bus)
+}
+
+/// A connection the node tracks (as `track` does), `synced` if it knows its registration arrived; and whether the
+/// registration did arrive is up to the caller.
+fn tracked(cluster: &Cluster, synced: bool) -> (ConnectionId, Incarnation) {
+    let me = cluster.me.read().clone();
+    let id = IdGenerator::new(me.node).next();
+    let tracked = Tracked { record: Bytes::from_static(b"{}"), token: me.token.as_str().into(), synced };
+    cluster.tracked.lock().insert(id, tracked);
+    (id, me)
+}
+
+async fn register(bus: &Bus, me: &Incarnation, id: ConnectionId) {
+    bus.state().register(me, vec![(id.to_string(), Bytes::from_static(b"{}"))]).await.unwrap();
+}
+
+/// Survivors judge the node dead and bury it.
+async fn bury(bus: &Bus, me: &Incarnation) {
+    tokio::time::advance(TTL * 2).await;
+    assert!(bus.state().bury(me, KEEP).await.unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_claim_whose_answer_was_lost_is_reported_by_its_node_even_once_buried() {
+    let (cluster, bus) = node().await;
+    let (lost_answer, me) = tracked(&cluster, true);
+    let (reaped, _) = tracked(&cluster, true);
+    register(&bus, &me, lost_answer).await;
+    register(&bus, &me, reaped).await;
+    // The node's own claim was applied but its answer lost; then survivors buried the node and claimed the other
+    // entry, the only one left.
+    assert!(bus.state().claim_registered(&me, &lost_answer.to_string()).await.unwrap());
+    bury(&bus, &me).await;
+    assert!(bus.state().reap_registered(&me, &reaped.to_string(), KEEP).await.unwrap());
+    assert!(cluster.release(lost_answer, 1001, "Going away").await, "nobody else reported it: the node does");
+    assert!(!cluster.release(reaped, 1001, "Going away").await, "a survivor reported it");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_registration_whose_answer_was_lost_is_reported_once() {
+    let (cluster, bus) = node().await;
+    // Both registrations' answers were lost; one had been applied, and a survivor claimed it after burying the node.
+    let (applied, me) = tracked(&cluster, false);
+    let (never_arrived, _) = tracked(&cluster, false);
+    register(&bus, &me, applied).await;
+    bury(&bus, &me).await;
+    assert!(bus.state().reap_registered(&me, &applied.to_string(), KEEP).await.unwrap());
+    assert!(!cluster.release(applied, 1006, "").await, "a survivor reported it");
+    assert!(cluster.release(never_arrived, 1006, "").await, "nobody else could report it: the node does");
+}
