@@ -326,8 +326,12 @@ pub(crate) fn stage(doc: &Document, item: &Item, creating: bool) -> Result<(), A
         if arn.is_some_and(|a| !a.starts_with("arn:")) {
             return Err(bad_request("AccessLogSettings.DestinationArn must be an ARN"));
         }
-        if arn.is_some() != log.get("format").and_then(Value::as_str).is_some() {
+        let format = log.get("format").and_then(Value::as_str);
+        if arn.is_some() != format.is_some() {
             return Err(bad_request("AccessLogSettings needs both DestinationArn and Format"));
+        }
+        if let Some(format) = format {
+            apigw::access_log::check_format(format).map_err(bad_request)?;
         }
     }
     Ok(())

@@ -65,6 +65,8 @@ pub struct Metrics {
     fences: Counter,
     pub extension_deliveries: Family<DeliveryLabels, Counter>,
     pub extension_outcomes: Family<OutcomeLabels, Counter>,
+    /// Access log lines dropped because the writer was behind (`crate::access_log`).
+    pub access_log_dropped: Counter,
 }
 
 /// The outcome of a post to one connection by an extension operation: a fixed set.
@@ -76,6 +78,13 @@ pub struct OutcomeLabels {
 
 impl Default for Metrics {
     fn default() -> Metrics {
+        Metrics::new(Counter::default())
+    }
+}
+
+impl Metrics {
+    /// The metrics, counting dropped access log lines in the writer's own counter.
+    pub fn new(access_log_dropped: Counter) -> Metrics {
         let mut registry = Registry::with_prefix("switchboard");
         let metrics = Metrics {
             registry: Registry::default(),
@@ -92,6 +101,7 @@ impl Default for Metrics {
             fences: Counter::default(),
             extension_deliveries: Family::default(),
             extension_outcomes: Family::default(),
+            access_log_dropped,
         };
         registry.register("connections_opened", "WebSocket connections accepted", metrics.connections_opened.clone());
         registry.register("connections_active", "WebSocket connections open now", metrics.connections_active.clone());
@@ -139,11 +149,14 @@ impl Default for Metrics {
             "Connections the broadcast and group extensions could not deliver to, by operation and outcome",
             metrics.extension_outcomes.clone(),
         );
+        registry.register(
+            "access_log_lines_dropped",
+            "Access log lines of API stages dropped because their writer was behind",
+            metrics.access_log_dropped.clone(),
+        );
         Metrics { registry, ..metrics }
     }
-}
 
-impl Metrics {
     /// Brings the bus's counters (and the fences) up to what the bus and the cluster counted.
     pub fn observe_bus(&self, stats: &bus::BusStats, fences: u64) {
         let pairs = [

@@ -31,6 +31,7 @@ mod route_rules;
 mod runtime_clients;
 mod serve;
 mod shutdown;
+mod stage_settings;
 mod templates;
 mod terraform;
 
