@@ -336,3 +336,18 @@ pub(crate) fn stage(doc: &Document, item: &Item, creating: bool) -> Result<(), A
     }
     Ok(())
 }
+
+/// AWS's answer to a tag key with the reserved prefix.
+pub(crate) const RESERVED_TAG_KEY: &str = "Invalid tag key. Tag keys cannot start with 'aws:' (case insensitive)";
+
+/// Refuses tag keys that start with `aws:` in any case, but CloudFormation's own (`aws:cloudformation:*`) when the
+/// template loader sets them.
+pub(crate) fn check_tag_keys<'a>(keys: impl Iterator<Item = &'a String>, stack: bool) -> Result<(), ApiError> {
+    for key in keys {
+        let reserved = key.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case("aws:"));
+        if reserved && !(stack && key.starts_with("aws:cloudformation:")) {
+            return Err(bad_request(RESERVED_TAG_KEY));
+        }
+    }
+    Ok(())
+}
