@@ -111,6 +111,13 @@ impl std::fmt::Debug for ControlPlane {
     }
 }
 
+/// Who calls the control plane: a client, or the template loader (which may set CloudFormation's own tags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Caller {
+    User,
+    Stack,
+}
+
 /// What a change writes besides the document: a deployment's snapshot and the snapshots it deletes.
 #[derive(Default)]
 pub(crate) struct Effects {
@@ -182,9 +189,33 @@ impl ControlPlane {
     }
 
     /// Serves one request. `raw_path` is the path as sent (still percent-encoded), `raw_query` the query without
-    /// `?`, `body` the raw body. Authentication happens before this call.
+    /// `?`, `body` the raw body. Authentication happens before this call. Tags with the reserved `aws:` prefix are
+    /// refused, as AWS refuses them to its users.
     pub async fn handle(
         &self,
+        method: &Method,
+        raw_path: &str,
+        raw_query: Option<&str>,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
+        self.handle_as(Caller::User, method, raw_path, raw_query, body).await
+    }
+
+    /// Serves one request of the template loader, which tags what it creates with `aws:cloudformation:*` as
+    /// CloudFormation does; other `aws:` tags are refused to it too.
+    pub async fn handle_for_stack(
+        &self,
+        method: &Method,
+        raw_path: &str,
+        raw_query: Option<&str>,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
+        self.handle_as(Caller::Stack, method, raw_path, raw_query, body).await
+    }
+
+    async fn handle_as(
+        &self,
+        caller: Caller,
         method: &Method,
         raw_path: &str,
         raw_query: Option<&str>,
@@ -202,6 +233,9 @@ impl ControlPlane {
             throttle.admit(op, (self.clock)())?;
         }
         let input = input::read(op, route.labels, raw_query, body)?;
+        if let Some(Value::Object(tags)) = input.body.get("tags") {
+            rules::check_tag_keys(tags.keys(), caller == Caller::Stack)?;
+        }
         let value = self.dispatch(op, input).await?;
         let status = StatusCode::from_u16(op.model().http.response_code).unwrap_or(StatusCode::OK);
         let body = match value {

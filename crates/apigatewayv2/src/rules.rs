@@ -326,8 +326,27 @@ pub(crate) fn stage(doc: &Document, item: &Item, creating: bool) -> Result<(), A
         if arn.is_some_and(|a| !a.starts_with("arn:")) {
             return Err(bad_request("AccessLogSettings.DestinationArn must be an ARN"));
         }
-        if arn.is_some() != log.get("format").and_then(Value::as_str).is_some() {
+        let format = log.get("format").and_then(Value::as_str);
+        if arn.is_some() != format.is_some() {
             return Err(bad_request("AccessLogSettings needs both DestinationArn and Format"));
+        }
+        if let Some(format) = format {
+            apigw::access_log::check_format(format).map_err(bad_request)?;
+        }
+    }
+    Ok(())
+}
+
+/// AWS's answer to a tag key with the reserved prefix.
+pub(crate) const RESERVED_TAG_KEY: &str = "Invalid tag key. Tag keys cannot start with 'aws:' (case insensitive)";
+
+/// Refuses tag keys that start with `aws:` in any case, but CloudFormation's own (`aws:cloudformation:*`) when the
+/// template loader sets them.
+pub(crate) fn check_tag_keys<'a>(keys: impl Iterator<Item = &'a String>, stack: bool) -> Result<(), ApiError> {
+    for key in keys {
+        let reserved = key.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case("aws:"));
+        if reserved && !(stack && key.starts_with("aws:cloudformation:")) {
+            return Err(bad_request(RESERVED_TAG_KEY));
         }
     }
     Ok(())

@@ -487,3 +487,36 @@ async fn configured_apis_are_listed_first_and_read_only() {
     assert_eq!((got["name"].as_str(), got["apiEndpoint"].as_str()), (Some("mid"), Some("ws://127.0.0.1:4510")));
     assert_eq!(f.call(Method::PATCH, "/v2/apis/mid", json!({"name": "x"})).await.0, 404, "read-only");
 }
+
+#[tokio::test]
+async fn tags_with_the_reserved_prefix_are_refused_but_cloudformations_own_from_a_stack() {
+    let f = fixture().await;
+    let api = f.api().await;
+    let base = format!("/v2/apis/{api}");
+    let arn = format!("arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Fapis%2F{api}");
+    let refused = |(status, body): (u16, Value)| {
+        assert_eq!((status, body["message"].as_str()), (400, Some(crate::rules::RESERVED_TAG_KEY)), "{body}");
+    };
+    for key in ["aws:team", "AWS:team", "Aws:cloudformation:stack-name"] {
+        refused(f.call(Method::POST, &format!("/v2/tags/{arn}"), json!({"tags": {"ok": "1", key: "x"}})).await);
+    }
+    let create = json!({"name": "t", "protocolType": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
+                        "tags": {"aws:cloudformation:stack-name": "s"}});
+    refused(f.call(Method::POST, "/v2/apis", create.clone()).await);
+    refused(f.call(Method::POST, &format!("{base}/stages"), json!({"stageName": "p", "tags": {"aws:x": "1"}})).await);
+    assert_eq!(f.ok(Method::GET, &format!("/v2/tags/{arn}"), Value::Null).await, json!({"tags": {}}), "nothing set");
+    // Tags that merely contain the prefix are the user's.
+    f.ok(Method::POST, &format!("/v2/tags/{arn}"), json!({"tags": {"team-aws:": "1", "aws": "2"}})).await;
+
+    // The template loader sets CloudFormation's own tags, and no other `aws:` ones.
+    let control = &f.control;
+    let stack = |body: &Value| {
+        let bytes = body.to_string().into_bytes();
+        async move { control.handle_for_stack(&Method::POST, "/v2/apis", None, &bytes).await }
+    };
+    let created = stack(&create).await.unwrap();
+    assert_eq!(created.status.as_u16(), 201);
+    let other = json!({"name": "t", "protocolType": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
+                       "tags": {"aws:team": "s"}});
+    assert_eq!(stack(&other).await.unwrap_err().message, crate::rules::RESERVED_TAG_KEY);
+}

@@ -21,14 +21,14 @@ pub(crate) const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
 /// API Gateway's limit on an authorizer's answer.
 pub(crate) const MAX_RESULT_BYTES: usize = 8 * 1024;
 
-/// Runs `authorizer` for the `$connect` of `ctx`: what `requestContext.authorizer` carries from now on, or the
-/// refusal.
+/// Runs `authorizer` for the `$connect` of `ctx`: what `requestContext.authorizer` carries from now on and the
+/// answer's `usageIdentifierKey` (the API key of `$context.authorizer.usageIdentifierKey`), or the refusal.
 pub(crate) async fn authorize(
     invoker: &Invoker,
     authorizer: &Authorizer,
     ctx: &ConnContext,
     request_id: &str,
-) -> Result<Map<String, Value>, Refusal> {
+) -> Result<(Map<String, Value>, Option<String>), Refusal> {
     let call = Call::connect(ctx, request_id);
     for source in &authorizer.identity_source {
         if resolve_parameter(source, &call).is_none_or(|value| value.is_empty()) {
@@ -69,7 +69,10 @@ pub(crate) async fn authorize(
         tracing::warn!(bytes = answer.len(), "The authorizer's answer is over 8 KB.");
         return Err(Refusal::AuthorizerFailed);
     }
-    decide(&answer, &method_arn, latency)
+    let context = decide(&answer, &method_arn, latency)?;
+    let read: Value = serde_json::from_slice(&answer).unwrap_or_default();
+    let usage_identifier_key = read.get("usageIdentifierKey").and_then(Value::as_str).map(str::to_owned);
+    Ok((context, usage_identifier_key))
 }
 
 /// The authorizer's answer read as API Gateway reads it.
@@ -113,9 +116,8 @@ fn decide(answer: &[u8], method_arn: &str, latency: u64) -> Result<Map<String, V
                     Value::String(_) | Value::Number(_) | Value::Bool(_) => {
                         authorizer.insert(key.clone(), value.clone());
                     }
-                    // A null value is left out.
-                    Value::Null => {}
-                    // API Gateway takes only string, number and boolean context values.
+                    // API Gateway takes only string, number and boolean context values: a null, an object or a list
+                    // is a configuration error of the authorizer (500), not a value left out.
                     _ => return Err(failed("a context value is not a string, number or boolean")),
                 }
             }
@@ -172,7 +174,7 @@ mod tests {
             "policyDocument": {"Version": "2012-10-17", "Statement": [
                 {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}
             ]},
-            "context": {"user": "alice", "level": 7, "admin": true, "nothing": null},
+            "context": {"user": "alice", "level": 7, "admin": true},
         })
         .to_string()
         .into_bytes()
@@ -209,6 +211,14 @@ mod tests {
         let nested = json!({"principalId": "p", "context": {"a": {"b": 1}}, "policyDocument": {"Statement":
             {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "*"}}});
         assert_eq!(decide(nested.to_string().as_bytes(), ARN, 0), Err(Refusal::AuthorizerFailed));
+        for value in [json!(null), json!([1]), json!({})] {
+            let answer = json!({"principalId": "p", "context": {"ok": "x", "bad": value}, "policyDocument":
+                {"Statement": {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "*"}}});
+            assert_eq!(decide(answer.to_string().as_bytes(), ARN, 0), Err(Refusal::AuthorizerFailed), "{value}");
+        }
+        let null_context = json!({"principalId": "p", "context": null, "policyDocument": {"Statement":
+            {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "*"}}});
+        assert!(decide(null_context.to_string().as_bytes(), ARN, 0).is_ok(), "a null context is no context");
         assert_eq!(decide(b"not json", ARN, 0), Err(Refusal::AuthorizerFailed));
         assert_eq!(decide(br#"{"principalId":"p"}"#, ARN, 0), Err(Refusal::AuthorizerFailed));
     }

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use wire::Refusal;
 use wire::apigw::{EventType, IamCaller, Identity};
 
+use crate::api_keys::ApiKeys;
 use crate::integration::{Call, Invoker, Outcome};
 use crate::model::ApiRuntime;
 
@@ -35,6 +36,8 @@ pub struct ConnContext {
     pub authorizer: Option<Map<String, Value>>,
     /// Who signed the handshake when `$connect`'s authorization is `AWS_IAM` (in every event's identity).
     pub caller: Option<Box<IamCaller>>,
+    /// The API key the handshake presented (by the API's `ApiKeySelectionExpression`), for routes that require one.
+    pub api_key: Option<String>,
 }
 
 impl ConnContext {
@@ -61,6 +64,7 @@ impl ConnContext {
             query: self.query.clone(),
             authorizer: self.authorizer.clone(),
             caller: self.caller.clone(),
+            api_key: self.api_key.clone(),
         }
     }
 }
@@ -84,18 +88,31 @@ pub enum ConnectDecision {
 }
 
 /// Runs the `$connect` route, if any: first its REQUEST authorizer, whose answer joins the context (refused: 401,
-/// 403 or 500), then its integration: 2xx accepts, other statuses reject with that status, an integration failure
-/// refuses with 502 and a timeout with 504 (the refusal table's `IntegrationFailed` and `IntegrationTimedOut`).
-pub async fn decide(invoker: &Invoker, ctx: &mut ConnContext, request_id: &str) -> ConnectDecision {
+/// 403 or 500), then the API key check of a route with `ApiKeyRequired` (403), then its integration: 2xx accepts,
+/// other statuses reject with that status, an integration failure refuses with 502 and a timeout with 504 (the
+/// refusal table's `IntegrationFailed` and `IntegrationTimedOut`).
+pub async fn decide(invoker: &Invoker, keys: &ApiKeys, ctx: &mut ConnContext, request_id: &str) -> ConnectDecision {
     // The stage's route throttling acts on `$connect` before anything runs (429, as the connection rate answers).
     if !ctx.api.admit(&ctx.stage, "$connect") {
         return ConnectDecision::Refuse(Refusal::TooManyConnections);
     }
+    let mut usage_identifier_key = None;
     if let Some(authorizer) = ctx.api.route("$connect").and_then(|r| r.authorizer.clone()) {
         match crate::authorizer::authorize(invoker, &authorizer, ctx, request_id).await {
-            Ok(answer) => ctx.authorizer = Some(answer),
+            Ok((answer, usage_key)) => {
+                ctx.authorizer = Some(answer);
+                usage_identifier_key = usage_key;
+            }
             Err(refusal) => return ConnectDecision::Refuse(refusal),
         }
+    }
+    ctx.api_key =
+        crate::api_keys::presented(ctx.api.api_key_selection_expression(), ctx, usage_identifier_key.as_deref());
+    if ctx.api.route("$connect").is_some_and(|r| r.api_key_required)
+        && !keys.accepts(&ctx.api.api.api_id, ctx.api_key.as_deref())
+    {
+        tracing::debug!("The handshake has no API key the $connect route accepts.");
+        return ConnectDecision::Refuse(Refusal::ApiKeyMissing);
     }
     let ctx = &*ctx;
     let Some(integration) = ctx.api.route("$connect").and_then(|r| r.integration.clone()) else {

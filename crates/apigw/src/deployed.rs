@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use crate::access_log::AccessLogSettings;
 use crate::model::{
     Api, ApiRuntime, Authorizer, Integration, IntegrationType, Model, ModelError, Route, RouteResponse, RouteSettings,
     Stage, default_selection_expression, is_url, validate,
@@ -74,6 +75,7 @@ pub fn runtime(
             authorizer_id,
             model_selection_expression: text(Some(item), "modelSelectionExpression"),
             request_models: strings(item.get("requestModels")),
+            api_key_required: item.get("apiKeyRequired").and_then(Value::as_bool).unwrap_or(false),
         });
     }
     let models = items(definitions.get("models"))
@@ -99,6 +101,7 @@ pub fn runtime(
         api_id: api_id.to_owned(),
         name: text(api, "name"),
         route_selection_expression: text(api, "routeSelectionExpression").unwrap_or_else(default_selection_expression),
+        api_key_selection_expression: text(api, "apiKeySelectionExpression"),
         stages: vec![Stage {
             stage_name: stage_name.to_owned(),
             stage_variables: stage.get("stageVariables").and_then(Value::as_object).cloned().unwrap_or_default(),
@@ -108,6 +111,7 @@ pub fn runtime(
                 .and_then(Value::as_object)
                 .map(|routes| routes.iter().map(|(key, settings)| (key.clone(), route_settings(settings))).collect())
                 .unwrap_or_default(),
+            access_log_settings: stage.get("accessLogSettings").and_then(access_log_settings),
         }],
         routes,
         integrations,
@@ -127,7 +131,8 @@ pub fn listed(api: &Api) -> Map<String, Value> {
     out.insert("name".to_owned(), text(api.name.as_deref().unwrap_or(&api.api_id)));
     out.insert("protocolType".to_owned(), text("WEBSOCKET"));
     out.insert("routeSelectionExpression".to_owned(), text(&api.route_selection_expression));
-    out.insert("apiKeySelectionExpression".to_owned(), text("$request.header.x-api-key"));
+    let api_key_selection = api.api_key_selection_expression.as_deref().unwrap_or(crate::api_keys::DEFAULT_SELECTION);
+    out.insert("apiKeySelectionExpression".to_owned(), text(api_key_selection));
     out.insert("disableExecuteApiEndpoint".to_owned(), Value::Bool(false));
     out.insert("tags".to_owned(), Value::Object(Map::new()));
     out
@@ -152,6 +157,12 @@ fn route_settings(item: &Value) -> RouteSettings {
             .and_then(Value::as_u64)
             .map(|n| n.min(u64::from(u32::MAX)) as u32),
     }
+}
+
+/// A stored `AccessLogSettings` that names both a destination and a format.
+fn access_log_settings(item: &Value) -> Option<AccessLogSettings> {
+    let text = |key: &str| item.get(key).and_then(Value::as_str).map(str::to_owned);
+    Some(AccessLogSettings { destination_arn: text("destinationArn")?, format: text("format")? })
 }
 
 fn strings(value: Option<&Value>) -> HashMap<String, String> {
@@ -211,7 +222,7 @@ mod tests {
             "api": {"apiId": "abcdefghij", "name": "chat", "routeSelectionExpression": "$request.body.type"},
             "routes": {
                 "r1": {"routeId": "r1", "routeKey": "send", "target": "integrations/i1",
-                       "routeResponseSelectionExpression": "$default"},
+                       "routeResponseSelectionExpression": "$default", "apiKeyRequired": true},
                 "r2": {"routeId": "r2", "routeKey": "$default", "target": "integrations/i2"},
             },
             "routeResponses": {"r1": {"x": {"routeResponseKey": "$default"}}},
@@ -227,13 +238,17 @@ mod tests {
         let stage = json!({"stageName": "prod", "stageVariables": {"v": "1"},
                            "defaultRouteSettings": {"throttlingRateLimit": 1.0, "throttlingBurstLimit": 1,
                                                     "loggingLevel": "OFF"},
-                           "routeSettings": {"$default": {"throttlingBurstLimit": 3}}});
+                           "routeSettings": {"$default": {"throttlingBurstLimit": 3}},
+                           "accessLogSettings": {"destinationArn": "arn:aws:logs:us-east-1:000000000000:log-group:g",
+                                                 "format": "$context.requestId"}});
         let api = runtime("abcdefghij", "prod", stage.as_object().unwrap(), &definitions).unwrap();
         assert_eq!(api.api.name.as_deref(), Some("chat"));
         assert_eq!(api.api.route_selection_expression, "$request.body.type");
         assert_eq!(api.stage("prod").unwrap().stage_variables["v"], "1");
         let send = api.route("send").unwrap();
-        assert!(send.two_way);
+        assert!(send.two_way && send.api_key_required);
+        assert!(!api.route("$default").unwrap().api_key_required);
+        assert_eq!(api.access_log("prod").unwrap().destination_arn, "arn:aws:logs:us-east-1:000000000000:log-group:g");
         assert_eq!(send.integration.as_ref().unwrap().timeout_in_millis, 500);
         let lambda = api.route("$default").unwrap().integration.as_ref().unwrap();
         assert!(lambda.integration_uri.as_deref().unwrap().ends_with("functions/f/invocations"), "a Lambda ARN runs");

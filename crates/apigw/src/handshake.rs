@@ -52,6 +52,7 @@ impl ConnContext {
             query: parts.uri.query().map(form_pairs).unwrap_or_default(),
             authorizer: None,
             caller: None,
+            api_key: None,
         }
     }
 }

@@ -364,24 +364,11 @@ pub(crate) fn resolve_parameter(source: &str, call: &Call<'_>) -> Option<String>
 #[cfg(test)]
 mod tests {
     use super::integration_uri;
-    use crate::record::Record;
     use crate::{Integration, IntegrationType};
 
     #[test]
     fn stage_variables_fill_the_integration_uri() {
-        let apis = crate::testing::one_api();
-        let record = Record {
-            api: "a".into(),
-            stage: "prod".into(),
-            at: 0,
-            ip: String::new(),
-            ua: None,
-            host: String::new(),
-            auth: None,
-            iam: None,
-            deployed: false,
-        };
-        let ctx = record.context(&apis, "id").unwrap();
+        let ctx = crate::testing::context();
         let with = |uri: &str| Integration {
             integration_id: "i".to_owned(),
             integration_type: IntegrationType::AwsProxy,

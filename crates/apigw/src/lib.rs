@@ -6,6 +6,8 @@
 //! ([`http::request::Parts`] and bytes), runs [`management::apply`] for management calls (its own or forwarded by
 //! other nodes) and a [`hub::session`] with a [`router::MessageRouter`] as each API socket's inbound handler.
 
+pub mod access_log;
+pub mod api_keys;
 mod authorizer;
 pub mod connect;
 pub mod deployed;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::access_log::{AccessLog, AccessLogSettings};
 use crate::selection::{ExpressionError, SelectionExpression};
 pub use crate::throttle::RouteSettings;
 use crate::throttle::Throttles;
@@ -23,6 +24,10 @@ pub struct Api {
     pub name: Option<String>,
     #[serde(default = "default_selection_expression")]
     pub route_selection_expression: String,
+    /// Where a connection's API key is read for routes with `api_key_required`: `$request.header.x-api-key` (the
+    /// default) or `$context.authorizer.usageIdentifierKey`.
+    #[serde(default)]
+    pub api_key_selection_expression: Option<String>,
     #[serde(default)]
     pub stages: Vec<Stage>,
     #[serde(default)]
@@ -45,6 +50,7 @@ impl Api {
             api_id: api_id.to_owned(),
             name: None,
             route_selection_expression: default_selection_expression(),
+            api_key_selection_expression: None,
             stages,
             routes: Vec::new(),
             integrations: Vec::new(),
@@ -72,6 +78,9 @@ pub struct Stage {
     /// Route key → its throttling.
     #[serde(default)]
     pub route_settings: HashMap<String, RouteSettings>,
+    /// One line per event, in this format, to this destination's file.
+    #[serde(default)]
+    pub access_log_settings: Option<AccessLogSettings>,
 }
 
 /// A route: a key and the integration it targets (`integrations/{integration_id}`, or the bare id).
@@ -95,6 +104,9 @@ pub struct Route {
     /// Selection key → model name.
     #[serde(default)]
     pub request_models: HashMap<String, String>,
+    /// The route answers only connections that presented an API key the server accepts.
+    #[serde(default)]
+    pub api_key_required: bool,
 }
 
 /// A REQUEST authorizer: a Lambda function (its ARN or API Gateway's `…/invocations` URI; or a Lambda-style
@@ -183,6 +195,8 @@ pub struct ApiRuntime {
     pub selection: SelectionExpression,
     routes: HashMap<String, RouteRuntime>,
     throttles: Throttles,
+    /// Stage name → its access log.
+    access_logs: HashMap<String, AccessLog>,
 }
 
 /// A route with its integration resolved.
@@ -198,6 +212,8 @@ pub struct RouteRuntime {
     /// `AWS_IAM`: a handshake must be SigV4-signed (headers or a presigned URL, service `execute-api`) by a key pair
     /// the server accepts (`$connect` only).
     pub iam: bool,
+    /// Only connections with an accepted API key reach it.
+    pub api_key_required: bool,
 }
 
 impl ApiRuntime {
@@ -215,8 +231,18 @@ impl ApiRuntime {
         self.routes.get("$connect").is_some_and(|route| route.iam)
     }
 
+    /// Where a connection's API key is read ([`crate::api_keys::DEFAULT_SELECTION`] unless the API says).
+    pub fn api_key_selection_expression(&self) -> &str {
+        self.api.api_key_selection_expression.as_deref().unwrap_or(crate::api_keys::DEFAULT_SELECTION)
+    }
+
     pub fn stage(&self, name: &str) -> Option<&Stage> {
         self.api.stages.iter().find(|s| s.stage_name == name)
+    }
+
+    /// The access log of stage `name`, if it has one.
+    pub fn access_log(&self, name: &str) -> Option<&AccessLog> {
+        self.access_logs.get(name)
     }
 }
 
@@ -298,6 +324,7 @@ pub(crate) fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
     if api.stages.is_empty() {
         return Err(invalid("at least one stage is required".to_owned()));
     }
+    let mut access_logs = HashMap::new();
     for stage in &api.stages {
         if !is_name(&stage.stage_name) {
             return Err(invalid(format!(
@@ -305,9 +332,26 @@ pub(crate) fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
                 stage.stage_name
             )));
         }
+        if let Some(settings) = &stage.access_log_settings {
+            crate::access_log::check_format(&settings.format)
+                .map_err(|why| invalid(format!("stage `{}`: {why}", stage.stage_name)))?;
+            if !settings.destination_arn.starts_with("arn:") {
+                return Err(invalid(format!("stage `{}`: destination_arn must be an ARN", stage.stage_name)));
+            }
+            access_logs.insert(stage.stage_name.clone(), AccessLog::new(settings));
+        }
     }
     let selection = SelectionExpression::parse(&api.route_selection_expression)
         .map_err(|source| ModelError::Expression { api: api.api_id.clone(), source })?;
+    if let Some(expression) = &api.api_key_selection_expression
+        && ![crate::api_keys::DEFAULT_SELECTION, crate::api_keys::AUTHORIZER_SELECTION].contains(&expression.as_str())
+    {
+        return Err(invalid(format!(
+            "api_key_selection_expression `{expression}` must be {} or {}",
+            crate::api_keys::DEFAULT_SELECTION,
+            crate::api_keys::AUTHORIZER_SELECTION
+        )));
+    }
 
     let mut integrations = HashMap::new();
     for integration in &api.integrations {
@@ -395,7 +439,15 @@ pub(crate) fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
         if routes
             .insert(
                 route.route_key.clone(),
-                RouteRuntime { route_key: route.route_key.clone(), integration, two_way, authorizer, validator, iam },
+                RouteRuntime {
+                    route_key: route.route_key.clone(),
+                    integration,
+                    two_way,
+                    authorizer,
+                    validator,
+                    iam,
+                    api_key_required: route.api_key_required,
+                },
             )
             .is_some()
         {
@@ -411,7 +463,7 @@ pub(crate) fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
         }
     }
     let throttles = Throttles::of(&api.stages, &api.routes);
-    Ok(ApiRuntime { api, selection, routes, throttles })
+    Ok(ApiRuntime { api, selection, routes, throttles, access_logs })
 }
 
 impl Integration {
@@ -503,6 +555,19 @@ mod tests {
                 route_selection_expression = "${request.body.x"
                 stages = [{ stage_name = "p" }]"#,
                 "unterminated",
+            ),
+            (
+                r#"[[apis]]
+                api_id = "a"
+                stages = [{ stage_name = "p", access_log_settings = { destination_arn = "arn:aws:logs:r:1:log-group:g", format = "$context.status" } }]"#,
+                "$context.requestId",
+            ),
+            (
+                r#"[[apis]]
+                api_id = "a"
+                api_key_selection_expression = "$request.header.other"
+                stages = [{ stage_name = "p" }]"#,
+                "api_key_selection_expression",
             ),
         ] {
             let err = api(bad).unwrap_err().to_string();

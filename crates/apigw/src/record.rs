@@ -77,6 +77,7 @@ impl Record {
             query: Vec::new(),
             authorizer: self.auth.clone(),
             caller: self.iam.clone(),
+            api_key: None,
         }
     }
 }

@@ -8,6 +8,8 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 use wire::apigw::{ErrorFrame, EventType};
 
+use crate::access_log::{AccessEvent, AccessLogSink};
+use crate::api_keys::ApiKeys;
 use crate::connect::{ConnContext, LiveStage};
 use crate::integration::{Call, Invoker, Outcome};
 
@@ -23,11 +25,33 @@ pub struct MessageRouter {
     in_flight: Arc<Semaphore>,
     tasks: TaskTracker,
     live: Option<Arc<dyn LiveStage>>,
+    access_log: Option<Arc<dyn AccessLogSink>>,
+    api_keys: Arc<ApiKeys>,
 }
 
 impl MessageRouter {
     pub fn new(ctx: Arc<ConnContext>, invoker: Invoker, max_in_flight: usize, tasks: TaskTracker) -> MessageRouter {
-        MessageRouter { ctx, invoker, in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))), tasks, live: None }
+        let in_flight = Arc::new(Semaphore::new(max_in_flight.max(1)));
+        MessageRouter { ctx, invoker, in_flight, tasks, live: None, access_log: None, api_keys: Arc::default() }
+    }
+
+    /// The API keys that routes with `ApiKeyRequired` accept (none unless given).
+    pub fn with_api_keys(mut self, keys: Arc<ApiKeys>) -> MessageRouter {
+        self.api_keys = keys;
+        self
+    }
+
+    /// Writes a line per message to the stage's access log, when it has one.
+    pub fn with_access_log(mut self, sink: Arc<dyn AccessLogSink>) -> MessageRouter {
+        self.access_log = Some(sink);
+        self
+    }
+
+    /// Answers a message with an error frame, and logs it refused with `status`.
+    fn refuse(&self, conn: &Connection, event: AccessEvent<'_>, status: u16, frame: ErrorFrame) {
+        let id = event.message_id.unwrap_or(event.request_id);
+        conn.deliver(Outbound::from(frame.render(&self.ctx.connection_id, id)));
+        crate::access_log::record(self.access_log.as_deref(), &self.ctx, &event.refused(status, frame.message()));
     }
 
     /// Serves each message with what `live` answers then (a deployed stage's current deployment).
@@ -63,20 +87,31 @@ impl Inbound for MessageRouter {
     async fn on_text(&mut self, conn: &Arc<Connection>, text: Utf8Bytes) {
         self.refresh().await;
         let request_id = hub::random_id();
+        let message_id = hub::random_id();
         let Some(route_key) = self.select_route(text.as_str()).map(str::to_owned) else {
-            conn.deliver(Outbound::from(ErrorFrame::Forbidden.render(&self.ctx.connection_id, &request_id)));
+            let event = AccessEvent::new(EventType::Message, "", &request_id);
+            self.refuse(conn, event, 403, ErrorFrame::Forbidden);
             return;
         };
-        if !self.ctx.api.admit(&self.ctx.stage, &route_key) {
-            tracing::debug!(route = %route_key, "The route's throttling refused the message.");
-            conn.deliver(Outbound::from(ErrorFrame::TooManyRequests.render(&self.ctx.connection_id, &request_id)));
+        let event = || AccessEvent::new(EventType::Message, &route_key, &request_id);
+        if self.ctx.api.route(&route_key).is_some_and(|route| route.api_key_required)
+            && !self.api_keys.accepts(&self.ctx.api.api.api_id, self.ctx.api_key.as_deref())
+        {
+            tracing::debug!(route = %route_key, "The message has no API key the route accepts.");
+            self.refuse(conn, event(), 403, ErrorFrame::Forbidden);
             return;
         }
-        let message_id = hub::random_id();
+        if !self.ctx.api.admit(&self.ctx.stage, &route_key) {
+            tracing::debug!(route = %route_key, "The route's throttling refused the message.");
+            self.refuse(conn, event(), 429, ErrorFrame::TooManyRequests);
+            return;
+        }
         let validator = self.ctx.api.route(&route_key).and_then(|route| route.validator.as_ref());
         if validator.is_some_and(|validator| !validator.accepts(text.as_str())) {
             tracing::debug!(route = %route_key, "The message failed the route's request validation.");
             conn.deliver(Outbound::from(ErrorFrame::bad_request_body(&self.ctx.connection_id, &message_id)));
+            let event = AccessEvent { message_id: Some(&message_id), ..event() };
+            crate::access_log::record(self.access_log.as_deref(), &self.ctx, &event.refused(400, "Bad request body"));
             return;
         }
         let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
@@ -85,11 +120,17 @@ impl Inbound for MessageRouter {
         let ctx = self.ctx.clone();
         let invoker = self.invoker.clone();
         let conn = conn.clone();
+        let access_log = self.access_log.clone();
         // In the connection's span, as everything its session does.
         let invocation = async move {
             let _permit = permit;
             let Some(route) = ctx.api.route(&route_key) else { return };
-            let Some(integration) = route.integration.clone() else { return };
+            let mut event = AccessEvent::new(EventType::Message, &route_key, &request_id);
+            event.message_id = Some(&message_id);
+            let Some(integration) = route.integration.clone() else {
+                crate::access_log::record(access_log.as_deref(), &ctx, &event);
+                return;
+            };
             let call = Call {
                 ctx: &ctx,
                 event_type: EventType::Message,
@@ -99,17 +140,28 @@ impl Inbound for MessageRouter {
                 body: Some(text.as_str()),
                 disconnect: None,
             };
-            let reply = match invoker.invoke(&integration, &call).await {
-                Outcome::Answer(answer) => answer.body.filter(|_| route.two_way),
+            let started = tokio::time::Instant::now();
+            let outcome = invoker.invoke(&integration, &call).await;
+            let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let (reply, refused) = match outcome {
+                Outcome::Answer(answer) => {
+                    event.integration = Some((Some(answer.status), latency));
+                    (answer.body.filter(|_| route.two_way), None)
+                }
                 Outcome::Failed(reason) => {
                     tracing::warn!(route = %route_key, %reason, "Integration failed.");
-                    Some(ErrorFrame::InternalServerError.render(&ctx.connection_id, &request_id))
+                    (None, Some((500, ErrorFrame::InternalServerError)))
                 }
-                Outcome::TimedOut => Some(ErrorFrame::EndpointTimedOut.render(&ctx.connection_id, &request_id)),
+                Outcome::TimedOut => (None, Some((504, ErrorFrame::EndpointTimedOut))),
             };
-            if let Some(reply) = reply {
+            if let Some((status, frame)) = refused {
+                event.integration = Some((None, latency));
+                event = event.refused(status, frame.message());
+                conn.deliver(Outbound::from(frame.render(&ctx.connection_id, &request_id)));
+            } else if let Some(reply) = reply {
                 conn.deliver(Outbound::from(reply));
             }
+            crate::access_log::record(access_log.as_deref(), &ctx, &event);
         };
         self.tasks.spawn(invocation.in_current_span());
     }

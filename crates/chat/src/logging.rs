@@ -16,7 +16,6 @@
 //! seconds, so UpdateLoggingConfiguration takes effect without a restart.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -26,6 +25,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bus::Background;
 use hub::Utf8Bytes;
+use local::logs::segment;
 use sha2::{Digest, Sha256};
 use store::{Destination, Store, StoreError};
 use time::OffsetDateTime;
@@ -289,7 +289,7 @@ impl Writer {
     async fn flush(&mut self, all: bool) {
         if !self.files.is_empty() {
             let files = std::mem::take(&mut self.files);
-            if let Ok(Err(err)) = tokio::task::spawn_blocking(move || append_files(files)).await {
+            if let Ok(Err(err)) = tokio::task::spawn_blocking(move || local::logs::append(files)).await {
                 tracing::warn!(%err, "Cannot write chat logs.");
             }
         }
@@ -421,24 +421,6 @@ impl Writer {
     }
 }
 
-/// One path segment from a name: `%` and `/` percent-encoded, a leading `.` as `%2E`.
-pub(crate) fn segment(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for (i, c) in name.chars().enumerate() {
-        match c {
-            '%' => out.push_str("%25"),
-            '/' => out.push_str("%2F"),
-            '\\' => out.push_str("%5C"),
-            '.' if i == 0 => out.push_str("%2E"),
-            c => out.push(c),
-        }
-    }
-    if out.is_empty() {
-        out.push_str("%00");
-    }
-    out
-}
-
 /// `AWSLogs/{account}/IVSChatLogs/1.0/{region}/room_{id}/{YYYY}/{MM}/{DD}/{HH}/`
 /// `{account}_IVSChatLogs_1.0_{region}_room_{id}_{YYYYMMDDTHHmmZ}_{random}.log.gz`.
 pub(crate) fn s3_key(account: &str, region: &str, room_id: &str, first: OffsetDateTime) -> String {
@@ -452,23 +434,6 @@ pub(crate) fn s3_key(account: &str, region: &str, room_id: &str, first: OffsetDa
     )
 }
 
-fn append_files(files: BTreeMap<PathBuf, String>) -> std::io::Result<()> {
-    let mut result = Ok(());
-    for (path, text) in files {
-        let written = (|| {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
-            file.write_all(text.as_bytes())
-        })();
-        if written.is_err() {
-            result = written;
-        }
-    }
-    result
-}
-
 fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
@@ -477,6 +442,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(bytes)?;
     encoder.finish()
@@ -486,16 +452,6 @@ fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 mod tests {
     use super::*;
     use time::macros::datetime;
-
-    #[test]
-    fn names_stay_inside_the_root() {
-        assert_eq!(segment("chat-logs"), "chat-logs");
-        assert_eq!(segment("/aws/ivschat/lobby"), "%2Faws%2Fivschat%2Flobby");
-        assert_eq!(segment(".."), "%2E.");
-        assert_eq!(segment("."), "%2E");
-        assert_eq!(segment("a%b"), "a%25b");
-        assert_eq!(segment(""), "%00");
-    }
 
     #[test]
     fn s3_keys_have_the_aws_layout() {

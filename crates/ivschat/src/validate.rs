@@ -370,6 +370,18 @@ impl Reader {
         Some(out)
     }
 
+    /// A resource's `tags` (the [`TAGS`] bounds); keys with the `aws:` prefix, in any case, are AWS's own and
+    /// refused, as AWS's tagging rules that the IVS Chat model refers to say.
+    pub(crate) fn tags(&mut self, obj: &mut Object, required: bool) -> Option<BTreeMap<String, String>> {
+        let path = obj.path_of("tags");
+        let tags = self.string_map(obj, "tags", required, TAGS)?;
+        if tags.keys().any(|key| key.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case("aws:"))) {
+            self.fail(path, RESERVED_TAG_KEY);
+            return None;
+        }
+        Some(tags)
+    }
+
     /// Ends reading `obj`: whatever was not read is an unknown member.
     pub(crate) fn end(&mut self, obj: Object) {
         if !self.reject_unknown {
@@ -478,6 +490,9 @@ pub(crate) const DELIVERY_STREAM_NAME: Str = Str::model(&model::DELIVERY_STREAM_
 pub(crate) const MAX_ROOM_LOGGING_CONFIGURATIONS: usize = model::LOGGING_CONFIGURATION_IDENTIFIER_LIST.max_len();
 
 /// Tags: at most 50, keys 1–128, values 0–256.
+/// The message of a tag key with the reserved prefix.
+pub(crate) const RESERVED_TAG_KEY: &str = "Tag keys cannot start with 'aws:' (case insensitive)";
+
 pub(crate) const TAGS: StrMap = StrMap {
     max_entries: Some(crate::config::MAX_TAGS),
     key: Str::of(&model::TAG_KEY),

@@ -1,6 +1,6 @@
 //! A Switchboard installation on this machine as the server and the command line both see it: the address a local
 //! server listens on by default, its data directory, and the files it keeps there (credentials and 32-byte keys,
-//! written readable by their owner only and atomically).
+//! written readable by their owner only and atomically), and its log files (`logs`).
 //!
 //! This is the one writer of key material on disk; everything above it receives keys as values.
 
@@ -8,6 +8,8 @@ use std::io::{Error, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+pub mod logs;
 
 /// The address `switchboard serve` listens on, and the endpoint the command line calls, when none is configured.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4510";

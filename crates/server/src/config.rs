@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use apigw::api_keys::ApiKey;
 use apigw::{Api, Integration, IntegrationType, Route, RouteResponse, Stage};
 use serde::Deserialize;
 
@@ -23,6 +24,8 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 pub const DEFAULT_API_ID: &str = "switchboard";
 pub const DEFAULT_STAGE: &str = "prod";
+/// The name of the default API (the one `--route` shapes), as GetApis lists it.
+pub const DEFAULT_API_NAME: &str = "default";
 
 /// `switchboard serve` flags. Every flag can also be set by its `SWITCHBOARD_*` variable and in the config file.
 #[derive(Debug, Default, clap::Args)]
@@ -62,6 +65,16 @@ pub struct ServeArgs {
     /// Route selection expression of the default API [default: $request.body.action].
     #[arg(long, env = "SWITCHBOARD_ROUTE_SELECTION_EXPRESSION", value_name = "EXPR")]
     pub route_selection_expression: Option<String>,
+    /// An API key that routes with ApiKeyRequired accept, for every API (`[[api_keys]]` in the file can name APIs).
+    /// Repeatable.
+    #[arg(
+        long = "api-key",
+        env = "SWITCHBOARD_API_KEYS",
+        value_name = "KEY",
+        value_delimiter = ' ',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
     /// Access key id accepted in signatures (with --secret-access-key).
     #[arg(long, env = "SWITCHBOARD_ACCESS_KEY_ID", hide_env_values = true)]
     pub access_key_id: Option<String>,
@@ -181,6 +194,9 @@ pub struct FileConfig {
     /// Further WebSocket APIs.
     #[serde(default)]
     pub apis: Vec<Api>,
+    /// API keys of routes with `api_key_required`: `value`, optional `name` and `apis`.
+    #[serde(default)]
+    pub api_keys: Vec<ApiKey>,
     /// Cluster: the Redis bus and the PostgreSQL store shared by every node, this node's id and liveness.
     pub bus_url: Option<String>,
     pub store_url: Option<String>,
@@ -235,6 +251,8 @@ pub struct Config {
     pub region: String,
     pub account_id: String,
     pub apis: Vec<Api>,
+    /// The API keys routes with `ApiKeyRequired` accept: the file's, then `--api-key`'s.
+    pub api_keys: Vec<ApiKey>,
     /// Key pairs from flags, environment or file; when empty the server uses (or generates) the data directory's.
     pub credentials: Vec<KeyPair>,
     pub insecure_no_auth: bool,
@@ -313,6 +331,7 @@ impl Config {
             apis.insert(0, default_api);
         }
 
+        let api_keys = api_keys(file.api_keys, args.api_keys)?;
         let limits = Limits::merge(args.limits, file.limits, args.aws_limits.or(file.aws_limits).unwrap_or_default())?;
 
         let chat = args.ivschat;
@@ -353,6 +372,7 @@ impl Config {
             region,
             account_id,
             apis,
+            api_keys,
             credentials,
             insecure_no_auth: args.insecure_no_auth || file.insecure_no_auth,
             tls,
@@ -427,6 +447,22 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     Ok(file)
 }
 
+/// API Gateway's bounds on an API key's value.
+const API_KEY_LENGTH: std::ops::RangeInclusive<usize> = 20..=128;
+
+/// The file's API keys, then the flags' (for every API), each 20 to 128 characters as API Gateway's.
+fn api_keys(file: Vec<ApiKey>, flags: Vec<String>) -> anyhow::Result<Vec<ApiKey>> {
+    let flags = flags.into_iter().map(|value| ApiKey { value, name: None, apis: Vec::new() });
+    let keys: Vec<ApiKey> = file.into_iter().chain(flags).collect();
+    for key in &keys {
+        if !API_KEY_LENGTH.contains(&key.value.chars().count()) {
+            let name = key.name.as_deref().map(|n| format!(" `{n}`")).unwrap_or_default();
+            bail!("API key{name} must be 20 to 128 characters long, as API Gateway's are");
+        }
+    }
+    Ok(keys)
+}
+
 /// The default API: one stage, AWS_PROXY routes from `--route KEY=URL`.
 fn default_api(
     api_id: String,
@@ -463,6 +499,7 @@ fn default_api(
             authorizer_id: None,
             model_selection_expression: None,
             request_models: Default::default(),
+            api_key_required: false,
         });
     }
     for key in route_responses {
@@ -472,8 +509,9 @@ fn default_api(
     }
     Ok(Api {
         api_id,
-        name: Some("default".to_owned()),
+        name: Some(DEFAULT_API_NAME.to_owned()),
         route_selection_expression,
+        api_key_selection_expression: None,
         stages: vec![Stage { stage_name: stage, ..Stage::default() }],
         routes: api_routes,
         integrations,

@@ -2,6 +2,7 @@
 //!
 //! The `switchboard` binary calls [`serve`]; integration tests start servers in-process through [`Server::start`].
 
+mod access_log;
 pub mod cluster;
 pub mod config;
 pub mod credentials;

@@ -71,6 +71,8 @@ pub struct Metrics {
     pub extension_outcomes: Family<OutcomeLabels, Counter>,
     /// `--watch`'s applies of a changed template, by outcome (`applied` or `refused`).
     pub template_reloads: Family<ReloadLabels, Counter>,
+    /// Access log lines dropped because the writer was behind (`crate::access_log`).
+    pub access_log_dropped: Counter,
 }
 
 /// How a reload of the template ended: `applied` or `refused` (what runs stayed as it was).
@@ -88,6 +90,13 @@ pub struct OutcomeLabels {
 
 impl Default for Metrics {
     fn default() -> Metrics {
+        Metrics::new(Counter::default())
+    }
+}
+
+impl Metrics {
+    /// The metrics, counting dropped access log lines in the writer's own counter.
+    pub fn new(access_log_dropped: Counter) -> Metrics {
         let mut registry = Registry::with_prefix("switchboard");
         let metrics = Metrics {
             registry: Registry::default(),
@@ -108,6 +117,7 @@ impl Default for Metrics {
             extension_deliveries: Family::default(),
             extension_outcomes: Family::default(),
             template_reloads: Family::default(),
+            access_log_dropped,
         };
         registry.register("connections_opened", "WebSocket connections accepted", metrics.connections_opened.clone());
         registry.register("connections_active", "WebSocket connections open now", metrics.connections_active.clone());
@@ -177,11 +187,14 @@ impl Default for Metrics {
             "Applies of a changed template (--watch), by outcome: applied, or refused with what runs unchanged",
             metrics.template_reloads.clone(),
         );
+        registry.register(
+            "access_log_lines_dropped",
+            "Access log lines of API stages dropped because their writer was behind",
+            metrics.access_log_dropped.clone(),
+        );
         Metrics { registry, ..metrics }
     }
-}
 
-impl Metrics {
     /// Brings the bus's counters (and the fences) up to what the bus and the cluster counted.
     pub fn observe_bus(&self, stats: &bus::BusStats, fences: u64) {
         let pairs = [

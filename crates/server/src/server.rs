@@ -18,7 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::cluster::{Cluster, ClusterSettings};
-use crate::config::{Config, TlsFiles};
+use crate::config::{Config, DEFAULT_API_NAME, TlsFiles};
 use crate::credentials::{KeySource, Keyring};
 use crate::gate::{Full, Gate, Pass};
 use crate::state::{AppState, ControlPlanes};
@@ -151,7 +151,14 @@ impl Server {
             None => None,
         };
         let functions = Arc::new(hosted_functions(&config, local_addr, keys.as_ref(), &background)?);
+        let access_log = crate::access_log::AccessLogWriter::start(
+            config.data_dir.join(crate::access_log::ACCESS_LOG_DIR),
+            crate::access_log::QUEUE_LINES,
+            prometheus_client::metrics::counter::Counter::default(),
+            &background,
+        );
         let planes = ControlPlanes {
+            access_log,
             functions,
             apigatewayv2,
             ivschat: ivschat::ControlPlane::new(store, chat.clone(), chat.clone(), control_settings),
@@ -215,6 +222,7 @@ impl Server {
             );
         }
         state.chat.flush_logs(Duration::from_secs(5)).await;
+        state.access_log.flush(Duration::from_secs(1)).await;
         state.cluster.leave().await;
         if !self.background.stop(Duration::from_secs(1)).await {
             tracing::warn!(remaining = self.background.len(), "Background tasks did not stop in time.");
@@ -388,15 +396,16 @@ fn control_config(config: &Config) -> anyhow::Result<ivschat::Config> {
 /// The apigatewayv2 control plane's settings. `ApiEndpoint`s name this listener as a client on the same machine
 /// reaches it (an unspecified listen address becomes loopback), with `wss://` when TLS is on. Its `NextToken`s are
 /// signed with a key of their own, derived from the shared pagination key. The `[[apis]]` of the configuration
-/// file are listed, read-only.
+/// file are listed, read-only, and so is the default API when `--route` (or the file's `[routes]`) gave it routes.
 fn apigatewayv2_config(config: &Config, local_addr: SocketAddr, pagination_key: &[u8]) -> apigatewayv2::Config {
     let addr = reachable(local_addr);
     let scheme = if config.tls.is_some() { "wss" } else { "ws" };
     let mut settings = apigatewayv2::Config::new(&config.region, &config.account_id, &format!("{scheme}://{addr}"));
     settings.pagination_key = [pagination_key, b"/apigatewayv2"].concat();
-    // The default API (shaped by `--route`, `--stage` and the file's top-level keys) is not listed.
-    let is_default = |api: &&apigw::Api| api.api_id == crate::config::DEFAULT_API_ID;
-    settings.configured = config.apis.iter().filter(|api| !is_default(api)).map(apigw::deployed::listed).collect();
+    // The default API (shaped by `--route`, `--stage` and the file's top-level keys) is listed when it has routes:
+    // without any it is only the placeholder that serves an empty `/{stage}`.
+    let placeholder = |api: &&apigw::Api| api.name.as_deref() == Some(DEFAULT_API_NAME) && api.routes.is_empty();
+    settings.configured = config.apis.iter().filter(|api| !placeholder(api)).map(apigw::deployed::listed).collect();
     settings.aws_rate_limits = config.limits.aws == crate::config::AwsLimits::Strict;
     settings
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use apigw::ApiSet;
+use apigw::api_keys::ApiKeys;
 use apigw::integration::Invoker;
 use hub::Hub;
 use hub::session::SessionConfig;
@@ -10,6 +11,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::access_log::AccessLogWriter;
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::credentials::Keyring;
@@ -19,12 +21,14 @@ use crate::metrics::Metrics;
 use crate::ratelimit::TokenBucket;
 
 /// Everything a request handler or session needs; shared as `Arc<AppState>`.
-/// The SigV4 services' control planes, and the hosted functions, as [`AppState::new`] takes them.
+/// The SigV4 services' control planes, the hosted functions and the access log writer, as [`AppState::new`] takes
+/// them.
 #[derive(Debug)]
 pub struct ControlPlanes {
     pub ivschat: ivschat::ControlPlane,
     pub apigatewayv2: apigatewayv2::ControlPlane,
     pub functions: Arc<functions::Functions>,
+    pub access_log: Arc<AccessLogWriter>,
 }
 
 #[derive(Debug)]
@@ -49,6 +53,10 @@ pub struct AppState {
     /// `None` when signature checks are switched off (`--insecure-no-auth`).
     pub keys: Option<Keyring>,
     pub metrics: Metrics,
+    /// Where API stages' access logs go.
+    pub access_log: Arc<AccessLogWriter>,
+    /// The API keys of routes with `ApiKeyRequired` (`[[api_keys]]`, `--api-key`).
+    pub api_keys: Arc<ApiKeys>,
     pub connect_limit: TokenBucket,
     /// `@connections` calls per second on this node (`--management-requests-per-second`; AWS's account throttle in
     /// strict mode).
@@ -86,7 +94,7 @@ impl AppState {
         chat: Arc<chat::ChatService>,
         cluster: Cluster,
     ) -> Arc<AppState> {
-        let ControlPlanes { ivschat: control, apigatewayv2, functions } = planes;
+        let ControlPlanes { ivschat: control, apigatewayv2, functions, access_log } = planes;
         let limits = &config.limits;
         let session = SessionConfig {
             idle_timeout: limits.idle_timeout,
@@ -120,7 +128,9 @@ impl AppState {
             lambda: functions::api::LambdaApi::new(functions.clone()),
             functions,
             keys,
-            metrics: Metrics::default(),
+            metrics: Metrics::new(access_log.dropped_counter()),
+            access_log,
+            api_keys: Arc::new(ApiKeys::new(config.api_keys.clone())),
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),
             session,

@@ -52,6 +52,8 @@ refusals! {
     AuthorizerDenied => 403, Gateway, "User is not authorized to access this resource with an explicit deny";
     AuthorizerNotAllowed => 403, Gateway, "User is not authorized to access this resource";
     AuthorizerFailed => 500, Gateway, "Internal server error";
+    // A `$connect` route with `ApiKeyRequired` and no API key the server accepts.
+    ApiKeyMissing => 403, Compact, "Forbidden";
     // Chat sockets: the chat token (the `Sec-WebSocket-Protocol` value) and its room.
     ChatTokenMissing => 401, Compact, "A chat token is required as the Sec-WebSocket-Protocol header";
     ChatTokenMalformed => 401, Compact, "The chat token is malformed";

@@ -11,7 +11,7 @@ use crate::operation::Operation;
 use crate::pagination::Listing;
 use crate::validate::{
     BUCKET_NAME, DELIVERY_STREAM_NAME, LC_IDENTIFIER_RULE, LOG_GROUP_NAME, LOGGING_CONFIGURATION_NAME, Object,
-    PAGINATION_TOKEN, Reader, Str, TAGS,
+    PAGINATION_TOKEN, Reader, Str,
 };
 use crate::{ControlPlane, errors, shapes};
 
@@ -53,7 +53,7 @@ impl ControlPlane {
         let mut r = self.reader();
         let name = r.string(&mut input, "name", false, LOGGING_CONFIGURATION_NAME);
         let destination = read_destination(&mut r, &mut input, true);
-        let tags = r.string_map(&mut input, "tags", false, TAGS);
+        let tags = r.tags(&mut input, false);
         r.end(input);
         r.finish()?;
         let Some(destination) = destination else { return Err(errors::internal(&"destination missing")) };

@@ -10,7 +10,7 @@ use crate::operation::Operation;
 use crate::pagination::{self, Listing};
 use crate::validate::{
     FALLBACK_RESULTS, LAMBDA_ARN_RULE, LC_IDENTIFIER_RULE, MAX_ROOM_LOGGING_CONFIGURATIONS, Object, PAGINATION_TOKEN,
-    ROOM_IDENTIFIER_RULE, ROOM_NAME, Reader, TAGS,
+    ROOM_IDENTIFIER_RULE, ROOM_NAME, Reader,
 };
 use crate::{ControlPlane, errors, shapes};
 
@@ -50,7 +50,7 @@ impl ControlPlane {
             r.integer(&mut input, "maximumMessageRatePerSecond", false, &model::ROOM_MAX_MESSAGE_RATE_PER_SECOND);
         let length = r.integer(&mut input, "maximumMessageLength", false, &model::ROOM_MAX_MESSAGE_LENGTH);
         let handler = read_handler(&mut r, &mut input);
-        let tags = r.string_map(&mut input, "tags", false, TAGS);
+        let tags = r.tags(&mut input, false);
         let logging = read_logging_identifiers(&mut r, &mut input);
         r.end(input);
         r.finish()?;

@@ -6,7 +6,7 @@ use wire::ApiError;
 
 use crate::config::MAX_TAGS;
 use crate::operation::Operation;
-use crate::validate::{Object, RESOURCE_ARN_RULE, Reader, TAG_KEY, TAGS};
+use crate::validate::{Object, RESOURCE_ARN_RULE, Reader, TAG_KEY};
 use crate::{ControlPlane, arn, errors, shapes};
 
 impl ControlPlane {
@@ -43,7 +43,7 @@ impl ControlPlane {
     ) -> Result<Value, ApiError> {
         let mut r = self.reader();
         let resource_arn = self.read_resource_arn(&mut r, label);
-        let tags = r.string_map(&mut input, "tags", true, TAGS);
+        let tags = r.tags(&mut input, true);
         r.end(input);
         r.finish()?;
         let resource = self.resource(&resource_arn.unwrap_or_default())?;

@@ -508,6 +508,14 @@ async fn tag_constraints() {
     }
     let resp = h.call(Method::GET, "/tags/%C3%28", None, b"").await;
     assert_error(&resp, 400, V, &one("resourceArn", "Member must be valid percent-encoded UTF-8"));
+    // Keys with AWS's reserved prefix, in any case, on TagResource and on creation.
+    let reserved = one("tags", "Tag keys cannot start with 'aws:' (case insensitive)");
+    for body in [r#"{"tags":{"aws:team":"a"}}"#, r#"{"tags":{"ok":"1","AWS:Team":"a"}}"#] {
+        assert_error(&h.call(Method::POST, &path, None, body.as_bytes()).await, 400, V, &reserved);
+    }
+    let resp = h.call(Method::POST, "/CreateRoom", None, br#"{"tags":{"Aws:x":"1"}}"#).await;
+    assert_error(&resp, 400, V, &reserved);
+    assert_eq!(h.call(Method::GET, &path, None, b"").await.body, r#"{"tags":{}}"#, "nothing was set");
 }
 
 #[tokio::test]

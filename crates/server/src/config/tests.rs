@@ -295,3 +295,19 @@ fn the_admin_listener_is_set_by_flag_or_file_and_defaults_to_loopback() {
     a.admin_listen = Some("[::1]:9200".parse().unwrap());
     assert_eq!(Config::merge(a, FileConfig::default()).unwrap().admin_listen.to_string(), "[::1]:9200");
 }
+
+#[test]
+fn api_keys_come_from_the_file_then_the_flags_and_are_as_long_as_api_gateways() {
+    let text = "[[api_keys]]\nvalue = \"file-key-0123456789abcdef\"\nname = \"ci\"\napis = [\"chat\"]\n";
+    let mut a = args();
+    a.api_keys = vec!["flag-key-0123456789abcdef".to_owned()];
+    let config = Config::merge(a, toml::from_str(text).unwrap()).unwrap();
+    let keys: Vec<(&str, &[String])> = config.api_keys.iter().map(|k| (k.value.as_str(), k.apis.as_slice())).collect();
+    assert_eq!(keys, [("file-key-0123456789abcdef", &["chat".to_owned()][..]), ("flag-key-0123456789abcdef", &[])]);
+    let mut a = args();
+    a.api_keys = vec!["short".to_owned()];
+    let err = Config::merge(a, FileConfig::default()).unwrap_err().to_string();
+    assert!(err.contains("20 to 128 characters"), "{err}");
+    let unknown = toml::from_str::<FileConfig>("[[api_keys]]\nvalue = \"file-key-0123456789abcdef\"\nplan = \"x\"\n");
+    assert!(unknown.is_err(), "unknown members are refused");
+}

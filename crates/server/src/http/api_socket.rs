@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use apigw::access_log::{AccessEvent, AccessLogSink};
 use apigw::connect::{ConnContext, ConnectDecision, LiveStage};
 use apigw::handshake::Peer;
 use apigw::model::ApiRuntime;
@@ -16,7 +17,7 @@ use http::request::Parts;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use hub::session::SessionEnd;
 use hub::{CloseCause, CloseRequest, Connection, Scope, TagChange};
-use wire::apigw::IamCaller;
+use wire::apigw::{EventType, IamCaller};
 use wire::{ApiError, Refusal};
 
 use super::deployed::{DeployedStages, Live};
@@ -82,7 +83,15 @@ impl SocketKind for ApiSocket {
         let mut ctx = ConnContext::of_handshake(parts, (api.clone(), stage), &conn, peer);
         ctx.caller = caller;
         // `$connect` (and its authorizer, whose answer joins the context) reads the handshake; later events do not.
-        match apigw::connect::decide(&state.invoker, &mut ctx, request_id).await {
+        let decision = apigw::connect::decide(&state.invoker, &state.api_keys, &mut ctx, request_id).await;
+        let event = AccessEvent::new(EventType::Connect, "$connect", request_id);
+        let event = match &decision {
+            ConnectDecision::Accept { .. } => event,
+            ConnectDecision::Reject { status, .. } => AccessEvent { status: *status, ..event },
+            ConnectDecision::Refuse(refusal) => event.refused(refusal.status().as_u16(), refusal.message()),
+        };
+        access_log(state, &ctx, &event);
+        match decision {
             ConnectDecision::Accept { headers, tags } => {
                 // Checked against the model's bounds already; the connection is not reachable yet.
                 if tags != TagChange::default() {
@@ -121,7 +130,9 @@ impl SocketKind for ApiSocket {
 
     async fn serve(&mut self, ws: &mut Ws, conn: &Arc<Connection>, state: &AppState) -> SessionEnd {
         let limit = state.config.limits.max_in_flight;
-        let mut router = MessageRouter::new(self.ctx.clone(), state.invoker.clone(), limit, state.tasks.clone());
+        let mut router = MessageRouter::new(self.ctx.clone(), state.invoker.clone(), limit, state.tasks.clone())
+            .with_api_keys(state.api_keys.clone())
+            .with_access_log(state.access_log.clone());
         if let Some(live) = &self.live {
             router = router.with_live_stage(live.clone() as Arc<dyn LiveStage>);
         }
@@ -153,6 +164,13 @@ impl SocketKind for ApiSocket {
                 _ => self.ctx,
             };
             apigw::connect::notify_disconnect(&state.invoker, &ctx, end.code, &end.reason).await;
+            let request_id = hub::random_id();
+            access_log(state, &ctx, &AccessEvent::new(EventType::Disconnect, "$disconnect", &request_id));
         }
     }
+}
+
+/// Writes the event's line when the connection's stage has an access log.
+fn access_log(state: &AppState, ctx: &ConnContext, event: &AccessEvent<'_>) {
+    apigw::access_log::record(Some(state.access_log.as_ref() as &dyn AccessLogSink), ctx, event);
 }

@@ -157,7 +157,8 @@ async fn a_deployed_stage_serves_its_endpoint_and_follows_redeployments() {
 #[tokio::test]
 async fn get_apis_lists_the_configured_apis_read_only() {
     let file = "[[apis]]\napi_id = \"filed\"\nname = \"from the file\"\nstages = [{ stage_name = \"prod\" }]\n";
-    let server = TestServer::start(file, |_| {}).await;
+    // The default API that `--route` shapes is listed too (a server without routes lists none: `it::apigatewayv2`).
+    let server = TestServer::start(file, |a| a.routes = vec!["$default=http://127.0.0.1:9/".to_owned()]).await;
     let sdk = sdk(&server);
     let stored = sdk
         .create_api()
@@ -169,7 +170,9 @@ async fn get_apis_lists_the_configured_apis_read_only() {
         .unwrap();
     let listed = sdk.get_apis().send().await.unwrap();
     let ids: Vec<&str> = listed.items().iter().filter_map(|api| api.api_id()).collect();
-    assert_eq!(ids, ["filed", stored.api_id().unwrap()]);
+    assert_eq!(ids, ["filed", "switchboard", stored.api_id().unwrap()]);
+    let default = sdk.get_api().api_id("switchboard").send().await.unwrap();
+    assert_eq!((default.name(), default.route_selection_expression()), (Some("default"), Some("$request.body.action")));
     let filed = sdk.get_api().api_id("filed").send().await.unwrap();
     assert_eq!(filed.name(), Some("from the file"));
     // Its endpoint works as it is: `{ApiEndpoint}/{stage}`.

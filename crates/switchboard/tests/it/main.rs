@@ -32,8 +32,10 @@ mod route_rules;
 mod runtime_clients;
 mod serve;
 mod shutdown;
+mod stage_settings;
 mod templates;
 mod terraform;
+mod terraform_cli;
 
 /// The shared harness (`crates/test-support`): servers on 127.0.0.1:0, the recording backend, clients.
 use test_support as harness;

@@ -48,7 +48,7 @@ pub(crate) async fn call(
         Value::Object(body).to_string().into_bytes()
     };
     let reply = control
-        .handle(&method, &path, query, &bytes)
+        .handle_for_stack(&method, &path, query, &bytes)
         .await
         .map_err(|err| at.error(format!("{} answered {}: {}", model.name, err.code.aws_type(), err.message)))?;
     if reply.body.is_empty() {

@@ -23,6 +23,7 @@ fn every_refusal_body_is_pinned() {
         ),
         (Refusal::AuthorizerNotAllowed, 403, r#"{"message": "User is not authorized to access this resource"}"#),
         (Refusal::AuthorizerFailed, 500, r#"{"message": "Internal server error"}"#),
+        (Refusal::ApiKeyMissing, 403, r#"{"message":"Forbidden"}"#),
         (
             Refusal::ChatTokenMissing,
             401,
