@@ -41,8 +41,10 @@ impl Host {
         })
     }
 
+    /// The next environment's handle; the deadline is generous because a loaded machine (the whole suite on two
+    /// cores) can take seconds to start a process.
     async fn next_handle(&mut self) -> RuntimeHandle {
-        tokio::time::timeout(Duration::from_secs(5), self.handles.recv()).await.unwrap().unwrap()
+        tokio::time::timeout(DEADLINE, self.handles.recv()).await.unwrap().unwrap()
     }
 
     fn environments(&self) -> usize {
@@ -50,7 +52,8 @@ impl Host {
     }
 
     async fn until_environments(&self, n: usize) {
-        for _ in 0..200 {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while tokio::time::Instant::now() < deadline {
             if self.environments() == n {
                 return;
             }
@@ -59,6 +62,9 @@ impl Host {
         panic!("{} environments, want {n}", self.environments());
     }
 }
+
+/// How long a test waits for an environment to start or go.
+const DEADLINE: Duration = Duration::from_secs(30);
 
 const RUNS: &str = "exec sleep 30";
 
