@@ -1,6 +1,9 @@
 //! Routes each client message to its integration and sends back route responses and error frames.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use capture::{Capture, What};
 
 use hub::{Connection, Outbound, Utf8Bytes, session::Inbound};
 use tokio::sync::Semaphore;
@@ -9,7 +12,9 @@ use tracing::Instrument;
 use wire::apigw::{ErrorFrame, EventType};
 
 use crate::connect::{ConnContext, LiveStage};
+use crate::events::proxy_event;
 use crate::integration::{Call, Invoker, Outcome};
+use crate::model::{Integration, IntegrationType};
 
 /// The inbound handler of an API Gateway connection.
 ///
@@ -23,17 +28,37 @@ pub struct MessageRouter {
     in_flight: Arc<Semaphore>,
     tasks: TaskTracker,
     live: Option<Arc<dyn LiveStage>>,
+    capture: Option<Arc<Capture>>,
 }
 
 impl MessageRouter {
     pub fn new(ctx: Arc<ConnContext>, invoker: Invoker, max_in_flight: usize, tasks: TaskTracker) -> MessageRouter {
-        MessageRouter { ctx, invoker, in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))), tasks, live: None }
+        MessageRouter {
+            ctx,
+            invoker,
+            in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            tasks,
+            live: None,
+            capture: None,
+        }
     }
 
     /// Serves each message with what `live` answers then (a deployed stage's current deployment).
     pub fn with_live_stage(mut self, live: Arc<dyn LiveStage>) -> MessageRouter {
         self.live = Some(live);
         self
+    }
+
+    /// Records every route decision (the event sent, the answer, its latency) and every refused message in `capture`.
+    pub fn with_capture(mut self, capture: Option<Arc<Capture>>) -> MessageRouter {
+        self.capture = capture;
+        self
+    }
+
+    fn record_limit(&self, conn: &Connection, limit: &'static str, detail: String) {
+        if let Some(capture) = &self.capture {
+            capture.record(conn.subject(), What::Limit { limit, detail });
+        }
     }
 
     /// The context of the next message: the connection's, moved to its stage's current deployment if that changed.
@@ -55,6 +80,37 @@ impl MessageRouter {
     }
 }
 
+/// Records a route decision: the event the integration received (a proxy event, or the body an HTTP or MOCK
+/// integration is given), its answer or failure, and how long it took.
+fn record_route(
+    capture: &Capture,
+    conn: &Connection,
+    integration: &Integration,
+    call: &Call<'_>,
+    outcome: &Outcome,
+    latency: Duration,
+) {
+    let event = match integration.integration_type {
+        IntegrationType::AwsProxy => String::from_utf8_lossy(&proxy_event(call.ctx, &call.facts())).into_owned(),
+        IntegrationType::HttpProxy | IntegrationType::Mock => call.body.unwrap_or_default().to_owned(),
+    };
+    let (outcome, status, answer) = match outcome {
+        Outcome::Answer(answer) => ("answered", Some(answer.status), answer.body.as_deref().map(|b| capture.cut(b))),
+        Outcome::Failed(reason) => ("failed", None, Some(capture.cut(reason))),
+        Outcome::TimedOut => ("timedOut", None, None),
+    };
+    let what = What::Route {
+        route: call.route_key.to_owned(),
+        request_id: call.request_id.to_owned(),
+        event: capture.cut(&event),
+        outcome,
+        status,
+        answer,
+        latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+    };
+    capture.record(conn.subject(), what);
+}
+
 fn is_lifecycle(key: &str) -> bool {
     key == "$connect" || key == "$disconnect"
 }
@@ -64,11 +120,13 @@ impl Inbound for MessageRouter {
         self.refresh().await;
         let request_id = hub::random_id();
         let Some(route_key) = self.select_route(text.as_str()).map(str::to_owned) else {
+            self.record_limit(conn, "noRoute", "Neither a route nor $default matches the message.".to_owned());
             conn.deliver(Outbound::from(ErrorFrame::Forbidden.render(&self.ctx.connection_id, &request_id)));
             return;
         };
         if !self.ctx.api.admit(&self.ctx.stage, &route_key) {
             tracing::debug!(route = %route_key, "The route's throttling refused the message.");
+            self.record_limit(conn, "routeThrottle", format!("Route {route_key}: too many requests."));
             conn.deliver(Outbound::from(ErrorFrame::TooManyRequests.render(&self.ctx.connection_id, &request_id)));
             return;
         }
@@ -76,6 +134,7 @@ impl Inbound for MessageRouter {
         let validator = self.ctx.api.route(&route_key).and_then(|route| route.validator.as_ref());
         if validator.is_some_and(|validator| !validator.accepts(text.as_str())) {
             tracing::debug!(route = %route_key, "The message failed the route's request validation.");
+            self.record_limit(conn, "validation", format!("Route {route_key}: the message failed request validation."));
             conn.deliver(Outbound::from(ErrorFrame::bad_request_body(&self.ctx.connection_id, &message_id)));
             return;
         }
@@ -85,6 +144,7 @@ impl Inbound for MessageRouter {
         let ctx = self.ctx.clone();
         let invoker = self.invoker.clone();
         let conn = conn.clone();
+        let capture = self.capture.clone();
         // In the connection's span, as everything its session does.
         let invocation = async move {
             let _permit = permit;
@@ -99,7 +159,12 @@ impl Inbound for MessageRouter {
                 body: Some(text.as_str()),
                 disconnect: None,
             };
-            let reply = match invoker.invoke(&integration, &call).await {
+            let started = tokio::time::Instant::now();
+            let outcome = invoker.invoke(&integration, &call).await;
+            if let Some(capture) = &capture {
+                record_route(capture, &conn, &integration, &call, &outcome, started.elapsed());
+            }
+            let reply = match outcome {
                 Outcome::Answer(answer) => answer.body.filter(|_| route.two_way),
                 Outcome::Failed(reason) => {
                     tracing::warn!(route = %route_key, %reason, "Integration failed.");

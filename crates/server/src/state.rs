@@ -67,6 +67,8 @@ pub struct AppState {
     pub ws_config: WebSocketConfig,
     /// This node's part of the cluster (a cluster of one on the default in-process bus).
     pub cluster: Cluster,
+    /// The console's traffic capture; `None` with `--console off`.
+    pub capture: Option<Arc<capture::Capture>>,
     /// The template this server runs, as last applied.
     pub stack: crate::stack::Stack,
 }
@@ -88,11 +90,14 @@ impl AppState {
     ) -> Arc<AppState> {
         let ControlPlanes { ivschat: control, apigatewayv2, functions } = planes;
         let limits = &config.limits;
+        let capture = (config.console == crate::config::Switch::On)
+            .then(|| Arc::new(capture::Capture::new(capture::Limits::default())));
         let session = SessionConfig {
             idle_timeout: limits.idle_timeout,
             max_duration: limits.max_connection,
             write_timeout: limits.write_timeout,
             max_outbound_frame: limits.max_frame_bytes,
+            capture: capture.clone(),
             ..SessionConfig::default()
         };
         let ws_config = hub::session::websocket_config(limits.max_message_bytes, limits.max_frame_bytes);
@@ -126,6 +131,7 @@ impl AppState {
             session,
             ws_config,
             cluster,
+            capture,
             config,
             stack: crate::stack::Stack::default(),
         })

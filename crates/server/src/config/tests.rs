@@ -295,3 +295,15 @@ fn the_admin_listener_is_set_by_flag_or_file_and_defaults_to_loopback() {
     a.admin_listen = Some("[::1]:9200".parse().unwrap());
     assert_eq!(Config::merge(a, FileConfig::default()).unwrap().admin_listen.to_string(), "[::1]:9200");
 }
+
+#[test]
+fn the_console_is_on_unless_a_flag_or_the_file_turns_it_off() {
+    use super::Switch;
+    assert_eq!(Config::merge(args(), FileConfig::default()).unwrap().console, Switch::On);
+    let file: FileConfig = toml::from_str(r#"console = "off""#).unwrap();
+    assert_eq!(Config::merge(args(), file).unwrap().console, Switch::Off);
+    let mut a = args();
+    a.console = Some(Switch::Off);
+    let file: FileConfig = toml::from_str(r#"console = "on""#).unwrap();
+    assert_eq!(Config::merge(a, file).unwrap().console, Switch::Off, "the flag wins over the file");
+}

@@ -106,6 +106,10 @@ impl SocketKind for ApiSocket {
         }
     }
 
+    fn authorizer(&self) -> Option<serde_json::Value> {
+        self.ctx.authorizer.clone().map(serde_json::Value::Object)
+    }
+
     /// Registered before the session runs, so that its end is always claimed after its registration; a node fenced
     /// meanwhile closes it at once.
     async fn starting(&mut self, conn: &Arc<Connection>, state: &AppState) {
@@ -121,7 +125,8 @@ impl SocketKind for ApiSocket {
 
     async fn serve(&mut self, ws: &mut Ws, conn: &Arc<Connection>, state: &AppState) -> SessionEnd {
         let limit = state.config.limits.max_in_flight;
-        let mut router = MessageRouter::new(self.ctx.clone(), state.invoker.clone(), limit, state.tasks.clone());
+        let mut router = MessageRouter::new(self.ctx.clone(), state.invoker.clone(), limit, state.tasks.clone())
+            .with_capture(state.capture.clone());
         if let Some(live) = &self.live {
             router = router.with_live_stage(live.clone() as Arc<dyn LiveStage>);
         }

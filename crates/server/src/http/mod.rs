@@ -7,6 +7,7 @@ mod api_socket;
 mod apigatewayv2;
 mod auth;
 mod chat_socket;
+mod console;
 mod control;
 mod deployed;
 mod extension;

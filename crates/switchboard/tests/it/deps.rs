@@ -1,6 +1,6 @@
 //! The packages the Python and Node fixtures need, installed by the suite from the project's own files, once per run
 //! and cached between runs: `pip install --no-deps --target target/fixtures/python/{name} -r {requirements}` (every
-//! package pinned there) and `npm ci` in `tests/fixtures/lambda-node` (its lock file). A cached install is reused
+//! package pinned there) and `npm ci` in `tests/fixtures/lambda-node` and `tests/fixtures/console` (their lock files). A cached install is reused
 //! while a copy of the file it was made from, kept beside it, is unchanged.
 //!
 //! A test skips, printing why, when the interpreter or the installer is missing or when the package registry is
@@ -121,27 +121,37 @@ pub fn awslambdaric() -> Option<&'static Path> {
 /// `tests/fixtures/lambda-node` with its `node_modules` installed by `npm ci`, or why the test skips.
 pub fn node_fixture() -> Option<&'static Path> {
     static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    skip_unless(DIR.get_or_init(|| {
-        if !installed("node") || !installed("npm") {
-            return Err("node and npm are needed".to_owned());
-        }
-        let fixture = fixtures().join("lambda-node");
-        let lock = fixture.join("package-lock.json");
-        let stamp = fixture.join("node_modules/.switchboard-lock");
-        let wanted = std::fs::read(&lock).unwrap();
-        if std::fs::read(&stamp).is_ok_and(|had| had == wanted) {
-            return Ok(fixture);
-        }
-        let cache = root().join("target/fixtures/npm-cache");
-        let mut command = Command::new("npm");
-        command
-            .args(["ci", "--no-audit", "--no-fund", "--fetch-retries", "1", "--cache"])
-            .arg(&cache)
-            .current_dir(&fixture);
-        run_installer("the Node fixture's packages", &mut command)?;
-        std::fs::write(&stamp, wanted).unwrap();
-        Ok(fixture)
-    }))
+    skip_unless(DIR.get_or_init(|| npm_ci("lambda-node")))
+}
+
+/// `tests/fixtures/console` (Playwright's library, driving Debian's Chromium) with its `node_modules` installed by
+/// `npm ci`, or why the test skips.
+pub fn console_fixture() -> Option<&'static Path> {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    skip_unless(DIR.get_or_init(|| npm_ci("console")))
+}
+
+/// `npm ci` in `tests/fixtures/{name}`, unless its `node_modules` was installed from the same lock file.
+fn npm_ci(name: &str) -> Result<PathBuf, String> {
+    if !installed("node") || !installed("npm") {
+        return Err("node and npm are needed".to_owned());
+    }
+    let fixture = fixtures().join(name);
+    let lock = fixture.join("package-lock.json");
+    let stamp = fixture.join("node_modules/.switchboard-lock");
+    let wanted = std::fs::read(&lock).unwrap();
+    if std::fs::read(&stamp).is_ok_and(|had| had == wanted) {
+        return Ok(fixture);
+    }
+    let cache = root().join("target/fixtures/npm-cache");
+    let mut command = Command::new("npm");
+    command
+        .args(["ci", "--no-audit", "--no-fund", "--fetch-retries", "1", "--cache"])
+        .arg(&cache)
+        .current_dir(&fixture);
+    run_installer(&format!("the {name} fixture's packages"), &mut command)?;
+    std::fs::write(&stamp, wanted).unwrap();
+    Ok(fixture)
 }
 
 fn skip_unless(result: &'static Result<PathBuf, String>) -> Option<&'static Path> {

@@ -1,0 +1,219 @@
+//! The console's JSON API (`/@switchboard/console/api/…`): the overview, the live connections and one connection's
+//! page, and the actions on a connection, which go through the management API's own code
+//! ([`crate::http::management::run_call`]), so they behave as PostToConnection and DeleteConnection do.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use apigw::management::{Call, Op};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use hub::{Connection, ConnectionId, Scope};
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+use wire::timefmt::rfc3339_millis;
+
+use super::{AdminBody, json as json_response, live, signin, status};
+use crate::http::read_body;
+use crate::state::AppState;
+
+/// Connections on one page of the list, at most.
+pub(crate) const MAX_PAGE_SIZE: usize = 200;
+
+/// Bytes of a sign-in body, at most.
+const MAX_SIGNIN_BYTES: usize = 4096;
+
+pub(super) async fn handle(state: &Arc<AppState>, call: &str, req: Request<Incoming>) -> Response<AdminBody> {
+    let method = req.method().clone();
+    let query = Query::of(req.uri().query());
+    match (&method, call) {
+        (&Method::GET, "session") => {
+            let signed_in = signin::allowed(state, req.headers());
+            return json_response(
+                StatusCode::OK,
+                &json!({ "signInRequired": super::needs_signin(state), "signedIn": signed_in }),
+            );
+        }
+        (&Method::POST, "signin") => return sign_in(state, req).await,
+        (&Method::POST, "signout") => return with_cookie(status(StatusCode::NO_CONTENT), &signin::sign_out()),
+        _ => {}
+    }
+    if !signin::allowed(state, req.headers()) {
+        return status(StatusCode::UNAUTHORIZED);
+    }
+    match (&method, call.split('/').collect::<Vec<_>>().as_slice()) {
+        (&Method::GET, ["overview"]) => json_response(StatusCode::OK, &overview(state)),
+        (&Method::GET, ["connections"]) => json_response(StatusCode::OK, &connections(state, &query)),
+        (&Method::GET, ["connections", id]) => connection(state, id),
+        (&Method::POST, ["connections", id, "send"]) => {
+            let limit = state.config.limits.max_message_bytes;
+            match read_body(req.into_body(), limit).await {
+                Ok(body) => act(state, id, Op::Post, body).await,
+                Err(_) => status(StatusCode::PAYLOAD_TOO_LARGE),
+            }
+        }
+        (&Method::POST, ["connections", id, "disconnect"]) => act(state, id, Op::Delete, bytes::Bytes::new()).await,
+        (&Method::GET, ["events"]) => live::events(state, &query),
+        (
+            _,
+            ["overview" | "connections" | "events"] | ["connections", _] | ["connections", _, "send" | "disconnect"],
+        ) => status(StatusCode::METHOD_NOT_ALLOWED),
+        _ => status(StatusCode::NOT_FOUND),
+    }
+}
+
+async fn sign_in(state: &AppState, req: Request<Incoming>) -> Response<AdminBody> {
+    let Ok(body) = read_body(req.into_body(), MAX_SIGNIN_BYTES).await else {
+        return status(StatusCode::PAYLOAD_TOO_LARGE);
+    };
+    match signin::sign_in(state, &body) {
+        Some(cookie) => with_cookie(status(StatusCode::OK), &cookie),
+        None => status(StatusCode::UNAUTHORIZED),
+    }
+}
+
+fn with_cookie(mut response: Response<AdminBody>, cookie: &str) -> Response<AdminBody> {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// A query string's parameters, percent-decoded; the last of a repeated name wins.
+pub(crate) struct Query(BTreeMap<String, String>);
+
+impl Query {
+    pub(crate) fn of(query: Option<&str>) -> Query {
+        let decode =
+            |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+        let pairs = query.unwrap_or_default().split('&').filter(|p| !p.is_empty()).map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        });
+        Query(pairs.collect())
+    }
+
+    /// A non-empty parameter.
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+
+    fn number(&self, name: &str, default: usize) -> usize {
+        self.get(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+    }
+}
+
+/// This node's APIs and stages with their live connections, rooms with their members, the capture's totals (which
+/// the page turns into rates) and the cluster's health. In a cluster it shows this node, and says so.
+fn overview(state: &AppState) -> Value {
+    let mut stages: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut rooms: BTreeMap<String, usize> = BTreeMap::new();
+    for conn in state.hub.snapshot() {
+        match &conn.info().scope {
+            Scope::Api { api_id, stage } => *stages.entry((api_id.to_string(), stage.to_string())).or_default() += 1,
+            Scope::Chat { room_id, .. } => *rooms.entry(room_id.to_string()).or_default() += 1,
+        }
+    }
+    // The configured APIs' stages are listed even without connections.
+    for api in state.apis.apis() {
+        for stage in &api.api.stages {
+            stages.entry((api.api.api_id.to_string(), stage.stage_name.clone())).or_default();
+        }
+    }
+    let capture = state.capture.as_ref();
+    let (kept_events, kept_bytes) = capture.map_or((0, 0), |c| c.kept());
+    json!({
+        "node": state.cluster.node(),
+        "scope": "this node",
+        "status": crate::http::admin::status(state),
+        "connections": state.hub.len(),
+        "stages": stages.into_iter().map(|((api, stage), n)| json!({"api": api, "stage": stage, "connections": n})).collect::<Vec<_>>(),
+        "rooms": rooms.into_iter().map(|(room, n)| json!({"room": room, "members": n})).collect::<Vec<_>>(),
+        "totals": capture.map(|c| c.totals()),
+        "kept": { "events": kept_events, "bytes": kept_bytes },
+        "cluster": crate::cluster::health_json(&state.cluster),
+    })
+}
+
+fn describe(conn: &Connection) -> Value {
+    let info = conn.info();
+    let mut value = json!({
+        "id": conn.id().to_string(),
+        "sourceIp": info.source_ip,
+        "userAgent": info.user_agent,
+        "connectedAt": rfc3339_millis(info.connected_at),
+        "lastActiveAt": rfc3339_millis(conn.last_active()),
+        "groups": conn.tags().groups,
+    });
+    let subject = serde_json::to_value(conn.subject()).unwrap_or_default();
+    if let (Some(value), Value::Object(subject)) = (value.as_object_mut(), subject) {
+        value.extend(subject.into_iter().filter(|(name, _)| name != "connection"));
+    }
+    value
+}
+
+/// A page of live connections, newest first, filtered by `stage`, `room`, `group` and a search `q` (a part of the
+/// id, source address, user agent or user).
+fn connections(state: &AppState, query: &Query) -> Value {
+    let (stage, room, group) = (query.get("stage"), query.get("room"), query.get("group"));
+    let search = query.get("q").map(|q| q.to_lowercase());
+    let page_size = query.number("pageSize", 50).clamp(1, MAX_PAGE_SIZE);
+    let page = query.number("page", 0);
+    let mut found: Vec<Arc<Connection>> = state
+        .hub
+        .snapshot()
+        .into_iter()
+        .filter(|conn| {
+            let info = conn.info();
+            let (in_stage, in_room, user) = match &info.scope {
+                Scope::Api { stage: s, .. } => (stage.as_deref().is_none_or(|want| want == &**s), room.is_none(), ""),
+                Scope::Chat { room_id, user_id } => {
+                    (stage.is_none(), room.as_deref().is_none_or(|want| want == &**room_id), &**user_id)
+                }
+            };
+            let in_group = group.as_ref().is_none_or(|g| conn.tags().groups.contains(g));
+            let matches = search.as_deref().is_none_or(|q| {
+                [conn.id().to_string().as_str(), &info.source_ip, info.user_agent.as_deref().unwrap_or(""), user]
+                    .iter()
+                    .any(|field| field.to_lowercase().contains(q))
+            });
+            in_stage && in_room && in_group && matches
+        })
+        .collect();
+    found.sort_by_key(|conn| std::cmp::Reverse((conn.info().connected_at, conn.id().to_string())));
+    let total = found.len();
+    let items: Vec<Value> =
+        found.iter().skip(page.saturating_mul(page_size)).take(page_size).map(|c| describe(c)).collect();
+    json!({ "total": total, "page": page, "pageSize": page_size, "items": items })
+}
+
+/// A connection id as a path segment (its `=` may be percent-encoded).
+fn connection_id(segment: &str) -> Option<ConnectionId> {
+    ConnectionId::parse(&percent_encoding::percent_decode_str(segment).decode_utf8().ok()?)
+}
+
+/// One connection: what it is while it is live, and its recent events (kept after it closed, while the capture
+/// holds them).
+fn connection(state: &AppState, id: &str) -> Response<AdminBody> {
+    let Some(id) = connection_id(id) else { return status(StatusCode::BAD_REQUEST) };
+    let live = state.hub.get(id).map(|conn| describe(&conn));
+    let filter = capture::Filter { connection: Some(id.to_string()), ..Default::default() };
+    let events = state.capture.as_ref().map(|c| c.recent(&filter, usize::MAX)).unwrap_or_default();
+    if live.is_none() && events.is_empty() {
+        return status(StatusCode::NOT_FOUND);
+    }
+    let events: Vec<Value> = events.iter().map(|e| serde_json::to_value(&**e).unwrap_or_default()).collect();
+    json_response(StatusCode::OK, &json!({ "id": id.to_string(), "live": live, "events": events }))
+}
+
+/// PostToConnection or DeleteConnection, through the management API's code (this node's, or forwarded).
+async fn act(state: &Arc<AppState>, id: &str, op: Op, body: bytes::Bytes) -> Response<AdminBody> {
+    let Some(id) = connection_id(id) else { return status(StatusCode::BAD_REQUEST) };
+    let call = Call { op, id, api: None, stage: None };
+    match crate::http::management::run_call(state, &call, body, None).await {
+        Ok(reply) => json_response(StatusCode::OK, &json!({ "status": reply.status })),
+        Err(err) => {
+            let code = err.code.status();
+            json_response(code, &json!({ "status": code.as_u16(), "message": err.message }))
+        }
+    }
+}
