@@ -67,6 +67,8 @@ pub struct AppState {
     pub ws_config: WebSocketConfig,
     /// This node's part of the cluster (a cluster of one on the default in-process bus).
     pub cluster: Cluster,
+    /// Console sign-in attempts, [`crate::http::CONSOLE_SIGNINS_PER_SECOND`] on this node; past it, 429.
+    pub(crate) console_signins: TokenBucket,
     /// The console's traffic capture; `None` with `--console off`.
     pub capture: Option<Arc<capture::Capture>>,
     /// The template this server runs, as last applied.
@@ -131,6 +133,10 @@ impl AppState {
             session,
             ws_config,
             cluster,
+            console_signins: TokenBucket::with_burst(
+                crate::http::CONSOLE_SIGNINS_PER_SECOND,
+                crate::http::CONSOLE_SIGNIN_BURST,
+            ),
             capture,
             config,
             stack: crate::stack::Stack::default(),

@@ -124,6 +124,14 @@ async fn the_console_api_shows_connections_their_traffic_and_acts_on_them() {
     let answer: Value = serde_json::from_str(route["answer"].as_str().unwrap()).unwrap_or(route["answer"].clone());
     assert_eq!(answer, "echo: hello");
     assert_eq!(events[3]["data"], "echo: hello");
+    // A reconnecting subscriber (`Last-Event-ID`) gets the backlog after what it had, then live events.
+    let resumed = http
+        .get(console_url(&server, "/api/events"))
+        .query(&[("connection", id.as_str()), ("backlog", "100")])
+        .header("last-event-id", events[1]["seq"].to_string());
+    let mut resumed = resumed.send().await.unwrap();
+    let text = read_stream_until(&mut resumed, &["event: route", "event: frameOut"]).await;
+    assert!(!text.contains("event: opened") && !text.contains("event: frameIn"), "{text}");
 
     // Send and disconnect go through the management API's code.
     let sent = http.post(console_url(&server, &format!("/api/connections/{id}/send"))).body("from the console");
@@ -192,6 +200,12 @@ async fn off_loopback_the_console_requires_signing_in_with_a_key_pair() {
     assert_eq!(with(&extended, "/api/overview").await.unwrap().status(), 401);
     let forged = format!("{rest}.{}", "0".repeat(tag.len()));
     assert_eq!(with(&forged, "/api/overview").await.unwrap().status(), 401);
+    // Guessing is throttled: past a burst of ten attempts, two a second.
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(sign_in("a guess").await.unwrap().status().as_u16());
+    }
+    assert!(statuses.contains(&429) && statuses.iter().all(|s| [401, 429].contains(s)), "{statuses:?}");
     server.shutdown().await;
 }
 

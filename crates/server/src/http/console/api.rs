@@ -52,7 +52,10 @@ pub(super) async fn handle(state: &Arc<AppState>, call: &str, req: Request<Incom
             }
         }
         (&Method::POST, ["connections", id, "disconnect"]) => act(state, id, Op::Delete, bytes::Bytes::new()).await,
-        (&Method::GET, ["events"]) => live::events(state, &query),
+        (&Method::GET, ["events"]) => {
+            let last = req.headers().get("last-event-id").and_then(|v| v.to_str().ok()?.parse().ok());
+            live::events(state, &query, last)
+        }
         (
             _,
             ["overview" | "connections" | "events"] | ["connections", _] | ["connections", _, "send" | "disconnect"],
@@ -62,6 +65,9 @@ pub(super) async fn handle(state: &Arc<AppState>, call: &str, req: Request<Incom
 }
 
 async fn sign_in(state: &AppState, req: Request<Incoming>) -> Response<AdminBody> {
+    if !state.console_signins.try_take() {
+        return status(StatusCode::TOO_MANY_REQUESTS);
+    }
     let Ok(body) = read_body(req.into_body(), MAX_SIGNIN_BYTES).await else {
         return status(StatusCode::PAYLOAD_TOO_LARGE);
     };

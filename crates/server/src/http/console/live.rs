@@ -1,6 +1,7 @@
 //! The live event stream (`GET /@switchboard/console/api/events`): Server-Sent Events of the capture, filtered by
 //! `connection`, `stage`, `room` and `route`, optionally preceded by the last `backlog` events that match (at most
-//! [`MAX_BACKLOG`]), with a comment line every [`HEARTBEAT`] so proxies and clients see it alive.
+//! [`MAX_BACKLOG`]; a reconnecting client's `Last-Event-ID` skips those it had), with a comment line every
+//! [`HEARTBEAT`] so proxies and clients see it alive.
 //!
 //! Each subscriber reads the capture's broadcast channel: recording never waits for it, and one that falls behind
 //! by more than the channel holds skips what it missed and is told (`event: lagged`). The stream is the body of a
@@ -40,7 +41,9 @@ struct Feed {
     heartbeat: tokio::time::Interval,
 }
 
-pub(super) fn events(state: &Arc<AppState>, query: &Query) -> Response<AdminBody> {
+/// The stream a subscriber asked for; `last_event_id` (the header a reconnecting `EventSource` sends) skips what it
+/// had received already, the backlog included.
+pub(super) fn events(state: &Arc<AppState>, query: &Query, last_event_id: Option<u64>) -> Response<AdminBody> {
     let Some(capture) = &state.capture else { return status(StatusCode::NOT_FOUND) };
     let filter = Filter {
         connection: query.get("connection"),
@@ -51,10 +54,12 @@ pub(super) fn events(state: &Arc<AppState>, query: &Query) -> Response<AdminBody
     // Subscribed before the backlog is read, so nothing falls between them.
     let live = capture.subscribe();
     let wanted = query.get("backlog").and_then(|n| n.parse().ok()).unwrap_or(0usize).min(MAX_BACKLOG);
-    let backlog: VecDeque<_> = if wanted > 0 { capture.recent(&filter, wanted).into() } else { VecDeque::new() };
+    let seen = last_event_id.unwrap_or(0);
+    let mut backlog: VecDeque<_> = if wanted > 0 { capture.recent(&filter, wanted).into() } else { VecDeque::new() };
+    backlog.retain(|event| event.seq > seen);
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let feed = Feed { live, backlog, sent_up_to: 0, filter, shutdown: state.shutdown.clone(), heartbeat };
+    let feed = Feed { live, backlog, sent_up_to: seen, filter, shutdown: state.shutdown.clone(), heartbeat };
     let stream = futures_util::stream::unfold(feed, |mut feed| async move {
         let chunk = feed.next().await?;
         Some((Ok(Frame::data(chunk)), feed))

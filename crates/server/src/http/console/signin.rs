@@ -16,6 +16,11 @@ pub(crate) const COOKIE: &str = "switchboard_console";
 /// How long a session lasts, in seconds.
 pub(crate) const SESSION_SECONDS: i64 = 12 * 3600;
 
+/// Sign-in attempts per second on a node, after a burst of [`BURST`]; past them the console answers 429, so that
+/// guessing a secret goes nowhere.
+pub(crate) const PER_SECOND: u32 = 2;
+pub(crate) const BURST: u32 = 10;
+
 /// The key of the HMAC under which a posted secret and the configured one are compared, so the comparison takes the
 /// same time wherever they differ.
 const COMPARE_KEY: &[u8] = b"switchboard console sign-in";
