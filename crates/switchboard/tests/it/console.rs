@@ -241,12 +241,17 @@ async fn the_console_works_in_headless_chromium() {
     let temp = tempfile::tempdir().unwrap();
     let shots = std::env::var_os("SWITCHBOARD_CONSOLE_SCREENSHOTS")
         .map_or_else(|| temp.path().to_owned(), |dir| deps::root().join(dir));
+    let sdk = server.chat_sdk();
+    let arn = crate::chat::room(&sdk).await;
+    let room_token = crate::chat::token(&sdk, &arn, "console-user", &[], &[]).await;
     let mut command = tokio::process::Command::new("node");
     command
         .arg(fixture.join("console.mjs"))
         .env("CHROMIUM", CHROMIUM)
         .env("CONSOLE", console_url(&server, ""))
         .env("SOCKET", format!("ws://{}/prod", server.addr))
+        .env("CHAT_SOCKET", format!("ws://{}/", server.addr))
+        .env("ROOM_TOKEN", room_token)
         .env("AKID", AKID)
         .env("SECRET", SECRET)
         .env("SCREENSHOTS", &shots)
@@ -259,7 +264,8 @@ async fn the_console_works_in_headless_chromium() {
     backend.next_of("CONNECT").await;
     let disconnect = backend.next_of("DISCONNECT").await;
     assert_eq!(disconnect["requestContext"]["eventType"], "DISCONNECT");
-    for shot in ["signin.png", "overview.png", "connections.png", "connection.png", "overview-phone.png"] {
+    let shot_names = ["signin.png", "overview.png", "connections.png", "connection.png", "rooms.png", "room.png"];
+    for shot in shot_names.iter().chain(&["overview-phone.png"]) {
         assert!(shots.join(shot).metadata().is_ok_and(|m| m.len() > 1000), "{shot} was taken");
     }
     server.shutdown().await;
@@ -334,5 +340,51 @@ async fn tail_streams_the_log_and_connections_and_rooms_list_what_is_live() {
     let unreachable = command(&["connections", "--admin-endpoint", "http://127.0.0.1:1"]).output().await.unwrap();
     assert!(!unreachable.status.success());
     assert!(String::from_utf8_lossy(&unreachable.stderr).contains("cannot reach the console"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn rooms_list_their_members_stream_their_frames_and_take_the_control_planes_actions() {
+    use crate::chat::{SEND, frame, join, room, send, token};
+    let server = TestServer::start("", |_| {}).await;
+    let sdk = server.chat_sdk();
+    let arn = room(&sdk).await;
+    let mut ann = join(&server, &token(&sdk, &arn, "ann", &[SEND], &[]).await).await;
+    let http = reqwest::Client::new();
+    let (_, listed) = get(&http, &console_url(&server, "/api/rooms")).await;
+    let id = listed["rooms"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(listed["rooms"][0]["members"], 1, "{listed}");
+    let (status, page) = get(&http, &console_url(&server, &format!("/api/rooms/{id}"))).await;
+    assert_eq!((status, &page["members"][0]["user"], &page["room"]["arn"]), (200, &json!("ann"), &json!(arn)));
+    let (_, overview) = get(&http, &console_url(&server, "/api/overview")).await;
+    assert_eq!(overview["rooms"], json!([{ "room": id, "members": 1 }]));
+
+    let mut stream =
+        http.get(console_url(&server, "/api/events")).query(&[("room", id.as_str())]).send().await.unwrap();
+    read_stream_until(&mut stream, &[": subscribed"]).await;
+    let act = |action: &str, input: Value| {
+        http.post(console_url(&server, &format!("/api/rooms/{id}/{action}"))).body(input.to_string()).send()
+    };
+    let sent = act("send-event", json!({ "eventName": "console-notice", "attributes": { "a": "b" } })).await.unwrap();
+    assert_eq!(sent.status(), 200);
+    let event = frame(&mut ann).await;
+    assert_eq!(
+        (&event["Type"], &event["EventName"], &event["Attributes"]),
+        (&json!("EVENT"), &json!("console-notice"), &json!({ "a": "b" }))
+    );
+    read_stream_until(&mut stream, &["event: frameOut", "console-notice"]).await;
+    send(&mut ann, json!({ "Action": "SEND_MESSAGE", "RequestId": "r1", "Content": "hello room" })).await;
+    assert_eq!(frame(&mut ann).await["Content"], "hello room");
+    read_stream_until(&mut stream, &["event: frameIn", "hello room"]).await;
+    let refused = act("send-event", json!({ "eventName": "" })).await.unwrap();
+    assert_eq!(refused.status(), 400, "the control plane's validation answers");
+    assert_eq!(act("send-event", json!([])).await.unwrap().status(), 400);
+    assert_eq!(act("rename", json!({})).await.unwrap().status(), 404);
+    let gone = act("disconnect-user", json!({ "userId": "ann", "reason": "from the console" })).await.unwrap();
+    assert_eq!(gone.status(), 200);
+    let disconnected = frame(&mut ann).await;
+    assert_eq!(disconnected["EventName"], "aws:DISCONNECT_USER");
+    assert_eq!(disconnected["Attributes"], json!({ "Reason": "from the console", "UserId": "ann" }));
+    assert_eq!(recv_close(&mut ann).await.0, 1000);
     server.shutdown().await;
 }

@@ -19,6 +19,9 @@ use crate::state::AppState;
 /// Connections on one page of the list, at most.
 pub(crate) const MAX_PAGE_SIZE: usize = 200;
 
+/// Bytes of a room action's body (SendEvent's attributes), at most.
+const MAX_ROOM_ACTION_BYTES: usize = 64 * 1024;
+
 /// Bytes of a sign-in body, at most.
 const MAX_SIGNIN_BYTES: usize = 4096;
 
@@ -52,6 +55,12 @@ pub(super) async fn handle(state: &Arc<AppState>, call: &str, req: Request<Incom
             }
         }
         (&Method::POST, ["connections", id, "disconnect"]) => act(state, id, Op::Delete, bytes::Bytes::new()).await,
+        (&Method::GET, ["rooms"]) => rooms(state).await,
+        (&Method::GET, ["rooms", id]) => room(state, id).await,
+        (&Method::POST, ["rooms", id, action]) => match read_body(req.into_body(), MAX_ROOM_ACTION_BYTES).await {
+            Ok(body) => room_action(state, id, action, &body).await,
+            Err(_) => status(StatusCode::PAYLOAD_TOO_LARGE),
+        },
         (&Method::GET, ["events"]) => {
             let last = req.headers().get("last-event-id").and_then(|v| v.to_str().ok()?.parse().ok());
             live::events(state, &query, last)
@@ -222,4 +231,74 @@ async fn act(state: &Arc<AppState>, id: &str, op: Op, body: bytes::Bytes) -> Res
             json_response(code, &json!({ "status": code.as_u16(), "message": err.message }))
         }
     }
+}
+
+/// Calls an operation of the IVS Chat control plane as a signed client would: its status and JSON answer.
+async fn chat_call(state: &AppState, operation: &str, input: &Value) -> (StatusCode, Value) {
+    let body = input.to_string();
+    match state.control.handle(&Method::POST, &format!("/{operation}"), None, body.as_bytes()).await {
+        Ok(reply) => (reply.status, serde_json::from_slice(&reply.body).unwrap_or(Value::Null)),
+        Err(err) => (err.code.status(), json!({ "message": err.message })),
+    }
+}
+
+/// The members on this node of each room, by room id.
+fn members_by_room(state: &AppState) -> BTreeMap<String, Vec<Arc<Connection>>> {
+    let mut rooms: BTreeMap<String, Vec<Arc<Connection>>> = BTreeMap::new();
+    for conn in state.hub.snapshot() {
+        if let Scope::Chat { room_id, .. } = &conn.info().scope {
+            rooms.entry(room_id.to_string()).or_default().push(conn.clone());
+        }
+    }
+    rooms
+}
+
+/// The rooms (ListRooms, up to 50) with their members on this node.
+async fn rooms(state: &AppState) -> Response<AdminBody> {
+    let (code, listed) = chat_call(state, "ListRooms", &json!({ "maxResults": 50 })).await;
+    if code != StatusCode::OK {
+        return json_response(code, &listed);
+    }
+    let members = members_by_room(state);
+    let rooms: Vec<Value> = listed["rooms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|room| {
+            let id = room["id"].as_str().unwrap_or_default();
+            let mut room = room.clone();
+            room["members"] = json!(members.get(id).map_or(0, Vec::len));
+            room
+        })
+        .collect();
+    json_response(StatusCode::OK, &json!({ "rooms": rooms }))
+}
+
+/// A room's settings (GetRoom) and its members on this node.
+async fn room(state: &AppState, id: &str) -> Response<AdminBody> {
+    let (code, room) = chat_call(state, "GetRoom", &json!({ "identifier": id })).await;
+    if code != StatusCode::OK {
+        return json_response(code, &room);
+    }
+    let room_id = room["id"].as_str().unwrap_or(id).to_owned();
+    let members: Vec<Value> =
+        members_by_room(state).remove(&room_id).unwrap_or_default().iter().map(|c| describe(c)).collect();
+    json_response(StatusCode::OK, &json!({ "room": room, "members": members }))
+}
+
+/// SendEvent, DeleteMessage or DisconnectUser on a room, through the control plane (so it is checked, logged and
+/// delivered as a signed call's would be); the body is the operation's input without `roomIdentifier`.
+async fn room_action(state: &AppState, id: &str, action: &str, body: &[u8]) -> Response<AdminBody> {
+    let operation = match action {
+        "send-event" => "SendEvent",
+        "delete-message" => "DeleteMessage",
+        "disconnect-user" => "DisconnectUser",
+        _ => return status(StatusCode::NOT_FOUND),
+    };
+    let Ok(Value::Object(mut input)) = serde_json::from_slice::<Value>(body) else {
+        return json_response(StatusCode::BAD_REQUEST, &json!({ "message": "The body is not a JSON object" }));
+    };
+    input.insert("roomIdentifier".to_owned(), json!(id));
+    let (code, answer) = chat_call(state, operation, &Value::Object(input)).await;
+    json_response(code, &json!({ "status": code.as_u16(), "answer": answer }))
 }

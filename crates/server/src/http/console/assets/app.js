@@ -211,6 +211,78 @@ async function connection(id) {
   live({ connection: id, backlog: 200 }, add);
 }
 
+async function rooms() {
+  const draw = async () => {
+    const data = await api("rooms");
+    main.replaceChildren(el("h1", {}, "Chat rooms"),
+      data.rooms.length
+        ? el("table", { "data-testid": "rooms" },
+          el("tr", {}, el("th", {}, "Room"), el("th", {}, "Name"), el("th", {}, "Members here"), el("th", {}, "Updated")),
+          data.rooms.map((r) => el("tr", {},
+            el("td", { class: "id" }, el("a", { href: "#/rooms/" + encodeURIComponent(r.id), "data-testid": "room-link" }, r.id)),
+            el("td", {}, r.name || ""), el("td", {}, r.members), el("td", {}, r.updateTime || ""))))
+        : el("p", { class: "muted" }, "No rooms. Create one with switchboard ivschat create-room."));
+  };
+  await draw();
+  every(5000, () => draw().catch(handle));
+}
+
+// One room: its settings, its members on this node, its live stream, and the control plane's actions on it.
+async function room(id) {
+  const data = await api("rooms/" + encodeURIComponent(id));
+  const members = el("table", { "data-testid": "members" });
+  const drawMembers = (list) => members.replaceChildren(
+    el("tr", {}, el("th", {}, "User"), el("th", {}, "Connection"), el("th", {}, "Source"), el("th", {}, "Connected")),
+    ...list.map((m) => el("tr", {}, el("td", {}, m.user),
+      el("td", { class: "id" }, el("a", { href: "#/connections/" + m.id }, m.id)), el("td", {}, m.sourceIp), el("td", {}, m.connectedAt))));
+  drawMembers(data.members);
+  const log = el("div", { class: "log", "data-testid": "room-log" });
+  // A frame fanned out to every member is shown once.
+  const shown = new Set();
+  const add = (type, e) => {
+    if (type === "frameOut") {
+      if (shown.has(e.data)) return;
+      shown.add(e.data);
+      if (shown.size > 1000) shown.delete(shown.values().next().value);
+    }
+    log.append(el("div", { class: "ev " + type, "data-type": type }, el("time", {}, e.at ? time(e.at) : ""),
+      el("span", { class: "t" }, (LABELS[type] || type) + (e.user && type !== "frameOut" ? ` ${e.user}` : "")), describeEvent(Object.assign({ type }, e))));
+    log.scrollTop = log.scrollHeight;
+  };
+  const result = el("p", { class: "muted", "data-testid": "room-result" });
+  const field = (name, placeholder) => el("input", { name, placeholder, "data-testid": "room-" + name });
+  const form = (title, action, fields, build) => {
+    const node = el("form", { class: "toolbar" }, el("strong", {}, title), ...fields, el("button", { type: "submit" }, title));
+    node.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      let input;
+      try { input = build(); } catch (err) { result.textContent = `${title}: ${err.message}`; return; }
+      try {
+        const answer = await api(`rooms/${encodeURIComponent(id)}/${action}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(input) });
+        result.textContent = `${title}: ${answer.status}`;
+      } catch (err) { if (err instanceof SignInRequired) return handle(err); result.textContent = `${title}: ${err.message}`; }
+    });
+    return node;
+  };
+  const eventName = field("eventName", "event name"), attributes = field("attributes", '{"key": "value"}');
+  const messageId = field("messageId", "message id"), userId = field("userId", "user id");
+  const reason = field("reason", "reason");
+  main.replaceChildren(
+    el("h1", {}, "Room ", el("code", {}, data.room.id)),
+    el("div", { class: "grid2" },
+      el("div", {}, el("h2", {}, "Members on this node"), members),
+      el("div", {}, el("h2", {}, "Act on the room"),
+        form("Send event", "send-event", [eventName, attributes],
+          () => ({ eventName: eventName.value, attributes: attributes.value ? JSON.parse(attributes.value) : undefined })),
+        form("Delete message", "delete-message", [messageId], () => ({ id: messageId.value })),
+        form("Disconnect user", "disconnect-user", [userId, reason], () => ({ userId: userId.value, reason: reason.value || undefined })),
+        result)),
+    el("h2", {}, "Live stream"), log,
+    el("h2", {}, "Settings"), el("pre", { "data-testid": "room-settings" }, JSON.stringify(data.room, null, 2)));
+  live({ room: data.room.id, backlog: 200 }, add);
+  every(5000, () => api("rooms/" + encodeURIComponent(id)).then((d) => drawMembers(d.members)).catch(handle));
+}
+
 function signIn() {
   const id = el("input", { placeholder: "Access key id", autocomplete: "username", "data-testid": "access-key-id" });
   const secret = el("input", { placeholder: "Secret access key", type: "password", autocomplete: "current-password", "data-testid": "secret-access-key" });
@@ -246,7 +318,9 @@ async function route() {
   const page = parts[0] || "overview";
   for (const link of document.querySelectorAll("nav a")) link.classList.toggle("active", link.dataset.page === page);
   try {
-    if (page === "connections" && parts[1]) await connection(decodeURIComponent(parts[1]));
+    if (page === "rooms" && parts[1]) await room(decodeURIComponent(parts[1]));
+    else if (page === "rooms") await rooms();
+    else if (page === "connections" && parts[1]) await connection(decodeURIComponent(parts[1]));
     else if (page === "connections") await connections(params);
     else await overview();
   } catch (err) { handle(err); }
