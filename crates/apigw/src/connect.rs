@@ -86,7 +86,14 @@ pub enum ConnectDecision {
 /// Runs the `$connect` route, if any: first its REQUEST authorizer, whose answer joins the context (refused: 401,
 /// 403 or 500), then its integration: 2xx accepts, other statuses reject with that status, an integration failure
 /// refuses with 502 and a timeout with 504 (the refusal table's `IntegrationFailed` and `IntegrationTimedOut`).
-pub async fn decide(invoker: &Invoker, ctx: &mut ConnContext, request_id: &str) -> ConnectDecision {
+///
+/// With `capture`, the integration's call is recorded as a route decision of the connection.
+pub async fn decide(
+    invoker: &Invoker,
+    ctx: &mut ConnContext,
+    request_id: &str,
+    capture: Option<(&capture::Capture, &hub::Connection)>,
+) -> ConnectDecision {
     // The stage's route throttling acts on `$connect` before anything runs (429, as the connection rate answers).
     if !ctx.api.admit(&ctx.stage, "$connect") {
         return ConnectDecision::Refuse(Refusal::TooManyConnections);
@@ -102,7 +109,12 @@ pub async fn decide(invoker: &Invoker, ctx: &mut ConnContext, request_id: &str) 
         return ConnectDecision::Accept { headers: Vec::new(), tags: hub::TagChange::default() };
     };
     let call = Call::connect(ctx, request_id);
-    match invoker.invoke(&integration, &call).await {
+    let started = tokio::time::Instant::now();
+    let outcome = invoker.invoke(&integration, &call).await;
+    if let Some((capture, conn)) = capture {
+        crate::router::record_route(capture, conn, &integration, &call, &outcome, started.elapsed());
+    }
+    match outcome {
         Outcome::Answer(answer) if (200..300).contains(&answer.status) => {
             let mut headers: Vec<_> = answer.headers.into_iter().filter(|(name, _)| is_forwardable(name)).collect();
             match crate::management::ext::take_connect_tags(&mut headers) {

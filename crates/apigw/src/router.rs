@@ -80,9 +80,9 @@ impl MessageRouter {
     }
 }
 
-/// Records a route decision: the event the integration received (a proxy event, or the body an HTTP or MOCK
-/// integration is given), its answer or failure, and how long it took.
-fn record_route(
+/// Records a route decision (`$connect`'s included): the event the integration received (a proxy event, or the body
+/// an HTTP or MOCK integration is given), its answer or failure, and how long it took.
+pub(crate) fn record_route(
     capture: &Capture,
     conn: &Connection,
     integration: &Integration,
@@ -91,7 +91,10 @@ fn record_route(
     latency: Duration,
 ) {
     let event = match integration.integration_type {
-        IntegrationType::AwsProxy => String::from_utf8_lossy(&proxy_event(call.ctx, &call.facts())).into_owned(),
+        // `$connect`'s event carries the handshake's headers and query: their secrets are masked.
+        IntegrationType::AwsProxy => {
+            capture::mask_event(&String::from_utf8_lossy(&proxy_event(call.ctx, &call.facts())))
+        }
         IntegrationType::HttpProxy | IntegrationType::Mock => call.body.unwrap_or_default().to_owned(),
     };
     let (outcome, status, answer) = match outcome {

@@ -21,7 +21,7 @@ mod mask;
 #[cfg(test)]
 mod tests;
 
-pub use mask::{mask, mask_headers, mask_query};
+pub use mask::{mask, mask_event, mask_headers, mask_query};
 
 /// How much a [`Capture`] keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -43,6 +43,35 @@ pub fn mask_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -
         .collect()
 }
 
+/// A Lambda proxy event (`$connect`'s carries the handshake's headers and query) with secret-sounding headers and
+/// query parameters masked, in `headers`, `multiValueHeaders`, `queryStringParameters` and
+/// `multiValueQueryStringParameters`; text that is not a JSON object is returned as it is.
+pub fn mask_event(event: &str) -> String {
+    let Ok(serde_json::Value::Object(mut map)) = serde_json::from_str::<serde_json::Value>(event) else {
+        return event.to_owned();
+    };
+    for field in ["headers", "multiValueHeaders", "queryStringParameters", "multiValueQueryStringParameters"] {
+        let Some(serde_json::Value::Object(values)) = map.get_mut(field) else { continue };
+        for (name, value) in values.iter_mut() {
+            if !is_secret(name) {
+                continue;
+            }
+            match value {
+                serde_json::Value::String(text) => *text = mask(text),
+                serde_json::Value::Array(items) => {
+                    for item in items.iter_mut() {
+                        if let serde_json::Value::String(text) = item {
+                            *text = mask(text);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    serde_json::Value::Object(map).to_string()
+}
+
 /// A path and query with the values of secret-sounding parameters masked (presigned URLs, tokens in the query).
 pub fn mask_query(path_and_query: &str) -> String {
     let Some((path, query)) = path_and_query.split_once('?') else { return path_and_query.to_owned() };

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Capture, Filter, Limits, Subject, What, mask, mask_headers, mask_query};
+use super::{Capture, Filter, Limits, Subject, What, mask, mask_event, mask_headers, mask_query};
 
 fn of(connection: &str, stage: &str) -> Subject {
     Subject { connection: Some(connection.to_owned()), stage: Some(Arc::from(stage)), ..Subject::default() }
@@ -114,4 +114,25 @@ fn secrets_are_masked() {
     assert_eq!(headers[4].1, "test");
     let path = mask_query("/prod?X-Amz-Signature=0123456789abcdef0123&user=ann&token=abc");
     assert_eq!(path, "/prod?X-Amz-Signature=0123… (20 characters)&user=ann&token=… (3 characters)");
+}
+
+#[test]
+fn proxy_events_have_their_secrets_masked() {
+    let event = serde_json::json!({
+        "headers": { "Authorization": "Bearer abcdefghijklmnop", "Host": "example" },
+        "multiValueHeaders": { "Authorization": ["Bearer abcdefghijklmnop"], "Host": ["example"] },
+        "queryStringParameters": { "token": "0123456789abcdef", "room": "lobby" },
+        "multiValueQueryStringParameters": { "token": ["0123456789abcdef"] },
+        "requestContext": { "routeKey": "$connect" },
+    });
+    let masked: serde_json::Value = serde_json::from_str(&mask_event(&event.to_string())).unwrap();
+    assert_eq!(masked["headers"]["Authorization"], "Bear… (23 characters)");
+    assert_eq!(masked["multiValueHeaders"]["Authorization"][0], "Bear… (23 characters)");
+    assert_eq!(masked["queryStringParameters"]["token"], "0123… (16 characters)");
+    assert_eq!(masked["multiValueQueryStringParameters"]["token"][0], "0123… (16 characters)");
+    assert_eq!(
+        (&masked["headers"]["Host"], &masked["queryStringParameters"]["room"]),
+        (&event["headers"]["Host"], &event["queryStringParameters"]["room"])
+    );
+    assert_eq!(mask_event("plain text"), "plain text");
 }

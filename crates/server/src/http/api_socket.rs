@@ -82,7 +82,8 @@ impl SocketKind for ApiSocket {
         let mut ctx = ConnContext::of_handshake(parts, (api.clone(), stage), &conn, peer);
         ctx.caller = caller;
         // `$connect` (and its authorizer, whose answer joins the context) reads the handshake; later events do not.
-        match apigw::connect::decide(&state.invoker, &mut ctx, request_id).await {
+        let capture = state.capture.as_deref().map(|capture| (capture, &*conn));
+        match apigw::connect::decide(&state.invoker, &mut ctx, request_id, capture).await {
             ConnectDecision::Accept { headers, tags } => {
                 // Checked against the model's bounds already; the connection is not reachable yet.
                 if tags != TagChange::default() {

@@ -89,7 +89,7 @@ async fn the_console_api_shows_connections_their_traffic_and_acts_on_them() {
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     read_stream_until(&mut stream, &[": subscribed"]).await;
 
-    let mut ws = server.connect("/prod").await;
+    let mut ws = server.try_connect("/prod", &[("authorization", "Bearer 0123456789abcdef")]).await.unwrap();
     backend.next_of("CONNECT").await;
     let (_, overview) = get(&http, &console_url(&server, "/api/overview")).await;
     assert_eq!(overview["connections"], 1);
@@ -109,11 +109,19 @@ async fn the_console_api_shows_connections_their_traffic_and_acts_on_them() {
     assert_eq!(status, 200);
     let events = page["events"].as_array().unwrap();
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["opened", "frameIn", "route", "frameOut"], "{page}");
-    let headers: Vec<(String, String)> = serde_json::from_value(events[0]["headers"].clone()).unwrap();
+    assert_eq!(types, ["route", "opened", "frameIn", "route", "frameOut"], "{page}");
+    assert_eq!((&events[0]["route"], &events[0]["status"]), (&json!("$connect"), &json!(200)));
+    let connect: Value = serde_json::from_str(events[0]["event"].as_str().unwrap()).unwrap();
+    assert_eq!(connect["requestContext"]["eventType"], "CONNECT");
+    assert_eq!(
+        connect["headers"]["Authorization"], "Bear… (23 characters)",
+        "secrets in $connect's event are masked: {connect}"
+    );
+    assert!(!events[0].to_string().contains("0123456789abcdef"));
+    let headers: Vec<(String, String)> = serde_json::from_value(events[1]["headers"].clone()).unwrap();
     let key = headers.iter().find(|(name, _)| name == "sec-websocket-key").map(|(_, v)| v.as_str());
     assert!(key.is_some_and(|key| key.len() < 24 && key.ends_with("… (24 characters)")), "masked: {key:?}");
-    let route = &events[2];
+    let route = &events[3];
     assert_eq!(
         (&route["route"], &route["outcome"], &route["status"]),
         (&json!("$default"), &json!("answered"), &json!(200))
@@ -123,12 +131,12 @@ async fn the_console_api_shows_connections_their_traffic_and_acts_on_them() {
     assert_eq!(event["requestContext"]["connectionId"], id.as_str());
     let answer: Value = serde_json::from_str(route["answer"].as_str().unwrap()).unwrap_or(route["answer"].clone());
     assert_eq!(answer, "echo: hello");
-    assert_eq!(events[3]["data"], "echo: hello");
+    assert_eq!(events[4]["data"], "echo: hello");
     // A reconnecting subscriber (`Last-Event-ID`) gets the backlog after what it had, then live events.
     let resumed = http
         .get(console_url(&server, "/api/events"))
         .query(&[("connection", id.as_str()), ("backlog", "100")])
-        .header("last-event-id", events[1]["seq"].to_string());
+        .header("last-event-id", events[2]["seq"].to_string());
     let mut resumed = resumed.send().await.unwrap();
     let text = read_stream_until(&mut resumed, &["event: route", "event: frameOut"]).await;
     assert!(!text.contains("event: opened") && !text.contains("event: frameIn"), "{text}");
