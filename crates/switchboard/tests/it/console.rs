@@ -169,7 +169,12 @@ async fn the_console_api_shows_connections_their_traffic_and_acts_on_them() {
     })
     .await;
     assert_eq!(get(&http, &console_url(&server, "/api/connections/not-an-id")).await.0, 400);
+    // Shutdown ends the live streams (the admin listener stops last, and waits for nothing of theirs).
+    let mut open = http.get(console_url(&server, "/api/events")).send().await.unwrap();
+    read_stream_until(&mut open, &[": subscribed"]).await;
     server.shutdown().await;
+    let ended = tokio::time::timeout(DEADLINE, async { while let Ok(Some(_)) = open.chunk().await {} });
+    assert!(ended.await.is_ok(), "the stream ended with the server");
 }
 
 #[tokio::test]
