@@ -95,6 +95,7 @@ impl Console {
             .http
             .post(format!("{}signin", self.base))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("x-switchboard-console", "1")
             .body(body)
             .send()
             .await

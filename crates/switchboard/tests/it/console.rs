@@ -47,6 +47,11 @@ async fn get(client: &reqwest::Client, url: &str) -> (u16, Value) {
     (status, serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null))
 }
 
+/// A POST as the console's page makes it, with the header state-changing calls need.
+fn post(http: &reqwest::Client, url: String) -> reqwest::RequestBuilder {
+    http.post(url).header("x-switchboard-console", "1")
+}
+
 /// Polls `check` until it answers something, for at most [`DEADLINE`].
 async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
     let deadline = tokio::time::Instant::now() + DEADLINE;
@@ -141,17 +146,26 @@ async fn the_console_api_shows_connections_their_traffic_and_acts_on_them() {
     let text = read_stream_until(&mut resumed, &["event: route", "event: frameOut"]).await;
     assert!(!text.contains("event: opened") && !text.contains("event: frameIn"), "{text}");
 
+    // A call without the console's header (what another site's page could send), or under another site's name (a
+    // rebound DNS name), is refused.
+    let forged = http.post(console_url(&server, &format!("/api/connections/{id}/send"))).body("forged");
+    assert_eq!(forged.send().await.unwrap().status(), 403);
+    let rebound = http.get(console_url(&server, "/api/overview")).header("host", "evil.example:4511");
+    assert_eq!(rebound.send().await.unwrap().status(), 403);
+    let named = http.get(console_url(&server, "/api/overview")).header("host", "localhost:4511");
+    assert_eq!(named.send().await.unwrap().status(), 200);
+
     // Send and disconnect go through the management API's code.
-    let sent = http.post(console_url(&server, &format!("/api/connections/{id}/send"))).body("from the console");
+    let sent = post(&http, console_url(&server, &format!("/api/connections/{id}/send"))).body("from the console");
     assert_eq!(sent.send().await.unwrap().status(), 200);
     assert_eq!(recv_text(&mut ws).await, "from the console");
-    let closed = http.post(console_url(&server, &format!("/api/connections/{id}/disconnect")));
+    let closed = post(&http, console_url(&server, &format!("/api/connections/{id}/disconnect")));
     assert_eq!(closed.send().await.unwrap().status(), 200);
     assert_eq!(recv_close(&mut ws).await.0, 1000);
     let disconnect = backend.next_of("DISCONNECT").await;
     assert_eq!(disconnect["requestContext"]["connectionId"], id.as_str());
     read_stream_until(&mut stream, &["event: management", "event: closed"]).await;
-    let again = http.post(console_url(&server, &format!("/api/connections/{id}/send"))).body("late");
+    let again = post(&http, console_url(&server, &format!("/api/connections/{id}/send"))).body("late");
     assert_eq!(again.send().await.unwrap().status(), 410, "a closed connection is gone");
     let (_, page) = get(&http, &console_url(&server, &format!("/api/connections/{id}"))).await;
     assert_eq!(page["live"], Value::Null);
@@ -189,7 +203,7 @@ async fn off_loopback_the_console_requires_signing_in_with_a_key_pair() {
     let (_, session) = get(&http, &console_url(&server, "/api/session")).await;
     assert_eq!(session, json!({ "signInRequired": true, "signedIn": false }));
     let sign_in = |secret: &str| {
-        http.post(console_url(&server, "/api/signin"))
+        post(&http, console_url(&server, "/api/signin"))
             .header("content-type", "application/json")
             .body(json!({ "accessKeyId": AKID, "secretAccessKey": secret }).to_string())
             .send()
@@ -376,7 +390,7 @@ async fn rooms_list_their_members_stream_their_frames_and_take_the_control_plane
         http.get(console_url(&server, "/api/events")).query(&[("room", id.as_str())]).send().await.unwrap();
     read_stream_until(&mut stream, &[": subscribed"]).await;
     let act = |action: &str, input: Value| {
-        http.post(console_url(&server, &format!("/api/rooms/{id}/{action}"))).body(input.to_string()).send()
+        post(&http, console_url(&server, &format!("/api/rooms/{id}/{action}"))).body(input.to_string()).send()
     };
     let sent = act("send-event", json!({ "eventName": "console-notice", "attributes": { "a": "b" } })).await.unwrap();
     assert_eq!(sent.status(), 200);

@@ -25,8 +25,18 @@ const MAX_ROOM_ACTION_BYTES: usize = 64 * 1024;
 /// Bytes of a sign-in body, at most.
 const MAX_SIGNIN_BYTES: usize = 4096;
 
+/// The header every state-changing call carries. A page of another site cannot send it without a CORS preflight,
+/// which the console never allows, so such a page cannot post to a console it cannot read.
+pub(crate) const CALLER_HEADER: &str = "x-switchboard-console";
+
 pub(super) async fn handle(state: &Arc<AppState>, call: &str, req: Request<Incoming>) -> Response<AdminBody> {
     let method = req.method().clone();
+    if !signin::host_allowed(state, req.headers()) {
+        return status(StatusCode::FORBIDDEN);
+    }
+    if method == Method::POST && !req.headers().contains_key(CALLER_HEADER) {
+        return status(StatusCode::FORBIDDEN);
+    }
     let query = Query::of(req.uri().query());
     match (&method, call) {
         (&Method::GET, "session") => {

@@ -88,3 +88,18 @@ pub(crate) fn session_of(state: &AppState, headers: &HeaderMap) -> Option<String
     session_mac(secret, access_key_id, expiry).verify_slice(&hex::decode(tag).ok()?).ok()?;
     Some(access_key_id.to_owned())
 }
+
+/// Whether a request's `Host` may reach the console: on a loopback admin address, only a loopback name or address
+/// (`localhost`, `127.0.0.1`, `[::1]`, any port), so that a site whose name was rebound to 127.0.0.1 cannot read a
+/// console that asks nobody to sign in; off loopback any host, since the session cookie guards the API.
+pub(crate) fn host_allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    if super::needs_signin(state) {
+        return true;
+    }
+    let Some(host) = headers.get(http::header::HOST).and_then(|v| v.to_str().ok()) else { return false };
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}

@@ -21,8 +21,11 @@ function el(tag, attrs, ...children) {
 
 class SignInRequired extends Error {}
 
+// Every call carries the console's header, which the server asks of state-changing calls.
 async function api(path, options) {
-  const response = await fetch(API + path, Object.assign({ credentials: "same-origin" }, options));
+  const init = Object.assign({ credentials: "same-origin" }, options);
+  init.headers = Object.assign({ "x-switchboard-console": "1" }, init.headers);
+  const response = await fetch(API + path, init);
   if (response.status === 401) throw new SignInRequired();
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.message || response.statusText);
@@ -293,7 +296,7 @@ function signIn() {
     id, secret, el("button", { type: "submit" }, "Sign in"), error);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const response = await fetch(API + "signin", { method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+    const response = await fetch(API + "signin", { method: "POST", credentials: "same-origin", headers: { "content-type": "application/json", "x-switchboard-console": "1" },
       body: JSON.stringify({ accessKeyId: id.value, secretAccessKey: secret.value }) });
     if (response.ok) route(); else error.textContent = "Those credentials are not the server's.";
   });
