@@ -33,7 +33,13 @@ const SCRIPT: &str = include_str!("console/assets/app.js");
 const STYLE: &str = include_str!("console/assets/app.css");
 
 /// Answers a request for `/@switchboard/console…` (`rest` is what follows `console`).
-pub(crate) async fn handle(state: &Arc<AppState>, rest: &str, req: Request<Incoming>) -> Response<AdminBody> {
+/// `watch` is the admin connection's, which its task closes when a live stream stalls.
+pub(crate) async fn handle(
+    state: &Arc<AppState>,
+    rest: &str,
+    req: Request<Incoming>,
+    watch: &Arc<live::Watch>,
+) -> Response<AdminBody> {
     if state.capture.is_none() {
         return text(StatusCode::NOT_FOUND, "text/plain", "The console is off (--console off).\n");
     }
@@ -49,7 +55,7 @@ pub(crate) async fn handle(state: &Arc<AppState>, rest: &str, req: Request<Incom
         "/app.js" => asset("text/javascript; charset=utf-8", SCRIPT),
         "/app.css" => asset("text/css; charset=utf-8", STYLE),
         _ => match rest.strip_prefix("/api/") {
-            Some(call) => api::handle(state, call, req).await,
+            Some(call) => api::handle(state, call, req, watch).await,
             None => status(StatusCode::NOT_FOUND),
         },
     }

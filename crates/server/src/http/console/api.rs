@@ -29,7 +29,12 @@ const MAX_SIGNIN_BYTES: usize = 4096;
 /// which the console never allows, so such a page cannot post to a console it cannot read.
 pub(crate) const CALLER_HEADER: &str = "x-switchboard-console";
 
-pub(super) async fn handle(state: &Arc<AppState>, call: &str, req: Request<Incoming>) -> Response<AdminBody> {
+pub(super) async fn handle(
+    state: &Arc<AppState>,
+    call: &str,
+    req: Request<Incoming>,
+    watch: &Arc<live::Watch>,
+) -> Response<AdminBody> {
     let method = req.method().clone();
     if !signin::host_allowed(state, req.headers()) {
         return status(StatusCode::FORBIDDEN);
@@ -73,7 +78,7 @@ pub(super) async fn handle(state: &Arc<AppState>, call: &str, req: Request<Incom
         },
         (&Method::GET, ["events"]) => {
             let last = req.headers().get("last-event-id").and_then(|v| v.to_str().ok()?.parse().ok());
-            live::events(state, &query, last)
+            live::events(state, &query, last, watch)
         }
         (
             _,

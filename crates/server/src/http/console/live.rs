@@ -31,6 +31,34 @@ pub(crate) const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Past events a subscriber may ask to receive first.
 pub(crate) const MAX_BACKLOG: usize = 1000;
 
+/// A subscriber whose stream hyper has not taken a chunk from for this long (it yields one at least every
+/// [`HEARTBEAT`]) stopped reading: its admin connection is closed.
+pub(crate) const STALLED_AFTER: Duration = Duration::from_secs(60);
+
+/// When the live stream of one admin connection last handed out a chunk; the connection's task closes the
+/// connection once that is [`STALLED_AFTER`] ago (a client that stops reading holds no admin slot for ever).
+#[derive(Debug, Default)]
+pub(crate) struct Watch {
+    last_chunk: parking_lot::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Watch {
+    fn progressed(&self) {
+        *self.last_chunk.lock() = Some(tokio::time::Instant::now());
+    }
+
+    /// Returns once a stream of this connection stalled.
+    pub(crate) async fn stalled(&self) {
+        loop {
+            tokio::time::sleep(STALLED_AFTER / 4).await;
+            let last = *self.last_chunk.lock();
+            if last.is_some_and(|last| last.elapsed() > STALLED_AFTER) {
+                return;
+            }
+        }
+    }
+}
+
 struct Feed {
     live: broadcast::Receiver<Arc<Event>>,
     backlog: VecDeque<Arc<Event>>,
@@ -43,7 +71,12 @@ struct Feed {
 
 /// The stream a subscriber asked for; `last_event_id` (the header a reconnecting `EventSource` sends) skips what it
 /// had received already, the backlog included.
-pub(super) fn events(state: &Arc<AppState>, query: &Query, last_event_id: Option<u64>) -> Response<AdminBody> {
+pub(super) fn events(
+    state: &Arc<AppState>,
+    query: &Query,
+    last_event_id: Option<u64>,
+    watch: &Arc<Watch>,
+) -> Response<AdminBody> {
     let Some(capture) = &state.capture else { return status(StatusCode::NOT_FOUND) };
     let filter = Filter {
         connection: query.get("connection"),
@@ -60,9 +93,14 @@ pub(super) fn events(state: &Arc<AppState>, query: &Query, last_event_id: Option
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let feed = Feed { live, backlog, sent_up_to: seen, filter, shutdown: state.shutdown.clone(), heartbeat };
-    let stream = futures_util::stream::unfold(feed, |mut feed| async move {
-        let chunk = feed.next().await?;
-        Some((Ok(Frame::data(chunk)), feed))
+    watch.progressed();
+    let stream = futures_util::stream::unfold((feed, watch.clone()), |(mut feed, watch)| async move {
+        let Some(chunk) = feed.next().await else {
+            *watch.last_chunk.lock() = None;
+            return None;
+        };
+        watch.progressed();
+        Some((Ok(Frame::data(chunk)), (feed, watch)))
     });
     // The first bytes go out at once, so a client knows it is subscribed.
     let hello = futures_util::stream::once(async { Ok(Frame::data(Bytes::from_static(b": subscribed\n\n"))) });
