@@ -144,3 +144,38 @@ fn render(event: &Event) -> Bytes {
     let data = serde_json::to_string(event).unwrap_or_default();
     Bytes::from(format!("id: {}\nevent: {}\ndata: {data}\n\n", event.seq, event.what.kind()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{STALLED_AFTER, Watch};
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_is_stalled_only_once_nothing_was_taken_for_the_limit() {
+        let watch = Watch::default();
+        let idle = tokio::time::timeout(STALLED_AFTER * 3, watch.stalled()).await;
+        assert!(idle.is_err(), "a connection without a live stream never stalls");
+        watch.progressed();
+        let reading = async {
+            loop {
+                tokio::time::sleep(Duration::from_secs(15)).await;
+                watch.progressed();
+            }
+        };
+        tokio::select! {
+            () = watch.stalled() => panic!("a stream read every 15 s stalled"),
+            () = tokio::time::sleep(STALLED_AFTER * 3) => {}
+            () = reading => {}
+        }
+        watch.progressed();
+        let started = tokio::time::Instant::now();
+        let stalled = tokio::time::timeout(STALLED_AFTER * 2, watch.stalled()).await;
+        assert!(stalled.is_ok(), "a stream nobody read for {STALLED_AFTER:?} stalled");
+        let waited = started.elapsed();
+        assert!(
+            waited > STALLED_AFTER && waited <= STALLED_AFTER + STALLED_AFTER / 4 + Duration::from_secs(15),
+            "{waited:?}"
+        );
+    }
+}
