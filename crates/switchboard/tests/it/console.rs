@@ -86,6 +86,10 @@ async fn the_console_api_shows_connections_their_traffic_and_acts_on_them() {
     let (status, overview) = get(&http, &console_url(&server, "/api/overview")).await;
     assert_eq!((status, &overview["connections"]), (200, &json!(0)), "on loopback nobody signs in: {overview}");
     assert_eq!(overview["stages"], json!([{ "api": "switchboard", "stage": "prod", "connections": 0 }]));
+    assert_eq!(
+        (&overview["node"], &overview["nodes"], &overview["scope"]),
+        (&json!(0), &json!([0]), &json!("this node"))
+    );
     let page = http.get(console_url(&server, "")).send().await.unwrap();
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
     assert!(page.text().await.unwrap().contains("/@switchboard/console/app.js"));

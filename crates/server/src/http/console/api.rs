@@ -19,6 +19,9 @@ use crate::state::AppState;
 /// Connections on one page of the list, at most.
 pub(crate) const MAX_PAGE_SIZE: usize = 200;
 
+/// How long the overview waits for the bus's list of nodes.
+const MEMBERS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Bytes of a room action's body (SendEvent's attributes), at most.
 const MAX_ROOM_ACTION_BYTES: usize = 64 * 1024;
 
@@ -59,7 +62,7 @@ pub(super) async fn handle(
         return status(StatusCode::UNAUTHORIZED);
     }
     match (&method, call.split('/').collect::<Vec<_>>().as_slice()) {
-        (&Method::GET, ["overview"]) => json_response(StatusCode::OK, &overview(state)),
+        (&Method::GET, ["overview"]) => json_response(StatusCode::OK, &overview(state).await),
         (&Method::GET, ["connections"]) => json_response(StatusCode::OK, &connections(state, &query)),
         (&Method::GET, ["connections", id]) => connection(state, id),
         (&Method::POST, ["connections", id, "send"]) => {
@@ -134,7 +137,7 @@ impl Query {
 
 /// This node's APIs and stages with their live connections, rooms with their members, the capture's totals (which
 /// the page turns into rates) and the cluster's health. In a cluster it shows this node, and says so.
-fn overview(state: &AppState) -> Value {
+async fn overview(state: &AppState) -> Value {
     let mut stages: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut rooms: BTreeMap<String, usize> = BTreeMap::new();
     for conn in state.hub.snapshot() {
@@ -149,6 +152,17 @@ fn overview(state: &AppState) -> Value {
             stages.entry((api.api.api_id.to_string(), stage.stage_name.clone())).or_default();
         }
     }
+    // The cluster's live nodes, as the bus lists them (this node alone on the in-process bus).
+    let members = tokio::time::timeout(MEMBERS_DEADLINE, state.cluster.bus().state().members()).await;
+    let nodes = match members {
+        Ok(Ok(members)) => {
+            let mut nodes: Vec<u16> = members.iter().map(|m| m.node).chain([state.cluster.node()]).collect();
+            nodes.sort_unstable();
+            nodes.dedup();
+            json!(nodes)
+        }
+        _ => Value::Null,
+    };
     let capture = state.capture.as_ref();
     let (kept_events, kept_bytes) = capture.map_or((0, 0), |c| c.kept());
     json!({
@@ -161,6 +175,7 @@ fn overview(state: &AppState) -> Value {
         "totals": capture.map(|c| c.totals()),
         "kept": { "events": kept_events, "bytes": kept_bytes },
         "cluster": crate::cluster::health_json(&state.cluster),
+        "nodes": nodes,
     })
 }
 

@@ -94,8 +94,9 @@ async function overview() {
     const last = (series) => series[series.length - 1].toFixed(1) + "/s";
     main.replaceChildren(
       el("h1", {}, "Overview"),
-      el("p", { class: "muted" }, `This page shows node ${data.node} (status ${data.status}). `,
-        data.cluster && data.cluster.bus ? `Cluster bus: ${JSON.stringify(data.cluster.bus.health || data.cluster.bus)}` : ""),
+      el("p", { class: "muted", "data-testid": "scope" }, `This page shows node ${data.node}'s connections and traffic (status ${data.status}). `,
+        `Bus: ${data.cluster.backend} (${data.cluster.state}${data.cluster.fenced ? ", fenced" : ""}). `,
+        data.nodes ? `Nodes: ${data.nodes.join(", ")}.` : "Nodes: the bus did not answer."),
       el("div", { class: "cards" },
         card("Live connections", data.connections, samples.map((s) => s.connections), "total-connections"),
         card("Messages in", last(rates("framesIn")), rates("framesIn"), "rate-in"),
