@@ -91,7 +91,15 @@ pub enum ConnectDecision {
 /// 403 or 500), then the API key check of a route with `ApiKeyRequired` (403), then its integration: 2xx accepts,
 /// other statuses reject with that status, an integration failure refuses with 502 and a timeout with 504 (the
 /// refusal table's `IntegrationFailed` and `IntegrationTimedOut`).
-pub async fn decide(invoker: &Invoker, keys: &ApiKeys, ctx: &mut ConnContext, request_id: &str) -> ConnectDecision {
+///
+/// With `capture`, the integration's call is recorded as a route decision of the connection.
+pub async fn decide(
+    invoker: &Invoker,
+    keys: &ApiKeys,
+    ctx: &mut ConnContext,
+    request_id: &str,
+    capture: Option<(&capture::Capture, &hub::Connection)>,
+) -> ConnectDecision {
     // The stage's route throttling acts on `$connect` before anything runs (429, as the connection rate answers).
     if !ctx.api.admit(&ctx.stage, "$connect") {
         return ConnectDecision::Refuse(Refusal::TooManyConnections);
@@ -119,7 +127,12 @@ pub async fn decide(invoker: &Invoker, keys: &ApiKeys, ctx: &mut ConnContext, re
         return ConnectDecision::Accept { headers: Vec::new(), tags: hub::TagChange::default() };
     };
     let call = Call::connect(ctx, request_id);
-    match invoker.invoke(&integration, &call).await {
+    let started = tokio::time::Instant::now();
+    let outcome = invoker.invoke(&integration, &call).await;
+    if let Some((capture, conn)) = capture {
+        crate::router::record_route(capture, conn, &integration, &call, &outcome, started.elapsed());
+    }
+    match outcome {
         Outcome::Answer(answer) if (200..300).contains(&answer.status) => {
             let mut headers: Vec<_> = answer.headers.into_iter().filter(|(name, _)| is_forwardable(name)).collect();
             match crate::management::ext::take_connect_tags(&mut headers) {

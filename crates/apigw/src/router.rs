@@ -1,7 +1,9 @@
 //! Routes each client message to its integration and sends back route responses and error frames.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use capture::{Capture, What};
 use hub::{Connection, Outbound, Utf8Bytes, session::Inbound};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
@@ -11,7 +13,9 @@ use wire::apigw::{ErrorFrame, EventType};
 use crate::access_log::{AccessEvent, AccessLogSink};
 use crate::api_keys::ApiKeys;
 use crate::connect::{ConnContext, LiveStage};
+use crate::events::proxy_event;
 use crate::integration::{Call, Invoker, Outcome};
+use crate::model::{Integration, IntegrationType};
 
 /// The inbound handler of an API Gateway connection.
 ///
@@ -27,12 +31,22 @@ pub struct MessageRouter {
     live: Option<Arc<dyn LiveStage>>,
     access_log: Option<Arc<dyn AccessLogSink>>,
     api_keys: Arc<ApiKeys>,
+    capture: Option<Arc<Capture>>,
 }
 
 impl MessageRouter {
     pub fn new(ctx: Arc<ConnContext>, invoker: Invoker, max_in_flight: usize, tasks: TaskTracker) -> MessageRouter {
         let in_flight = Arc::new(Semaphore::new(max_in_flight.max(1)));
-        MessageRouter { ctx, invoker, in_flight, tasks, live: None, access_log: None, api_keys: Arc::default() }
+        MessageRouter {
+            ctx,
+            invoker,
+            in_flight,
+            tasks,
+            live: None,
+            access_log: None,
+            api_keys: Arc::default(),
+            capture: None,
+        }
     }
 
     /// The API keys that routes with `ApiKeyRequired` accept (none unless given).
@@ -45,6 +59,18 @@ impl MessageRouter {
     pub fn with_access_log(mut self, sink: Arc<dyn AccessLogSink>) -> MessageRouter {
         self.access_log = Some(sink);
         self
+    }
+
+    /// Records every route decision (the event sent, the answer, its latency) and every refused message in `capture`.
+    pub fn with_capture(mut self, capture: Option<Arc<Capture>>) -> MessageRouter {
+        self.capture = capture;
+        self
+    }
+
+    fn record_limit(&self, conn: &Connection, limit: &'static str, detail: String) {
+        if let Some(capture) = &self.capture {
+            capture.record(conn.subject(), What::Limit { limit, detail });
+        }
     }
 
     /// Answers a message with an error frame, and logs it refused with `status`.
@@ -83,12 +109,47 @@ fn is_lifecycle(key: &str) -> bool {
     key == "$connect" || key == "$disconnect"
 }
 
+/// Records a route decision (`$connect`'s included): the event the integration received (a proxy event, or the body
+/// an HTTP or MOCK integration is given), its answer or failure, and how long it took.
+pub(crate) fn record_route(
+    capture: &Capture,
+    conn: &Connection,
+    integration: &Integration,
+    call: &Call<'_>,
+    outcome: &Outcome,
+    latency: Duration,
+) {
+    let event = match integration.integration_type {
+        // `$connect`'s event carries the handshake's headers and query: their secrets are masked.
+        IntegrationType::AwsProxy => {
+            capture::mask_event(&String::from_utf8_lossy(&proxy_event(call.ctx, &call.facts())))
+        }
+        IntegrationType::HttpProxy | IntegrationType::Mock => call.body.unwrap_or_default().to_owned(),
+    };
+    let (outcome, status, answer) = match outcome {
+        Outcome::Answer(answer) => ("answered", Some(answer.status), answer.body.as_deref().map(|b| capture.cut(b))),
+        Outcome::Failed(reason) => ("failed", None, Some(capture.cut(reason))),
+        Outcome::TimedOut => ("timedOut", None, None),
+    };
+    let what = What::Route {
+        route: call.route_key.to_owned(),
+        request_id: call.request_id.to_owned(),
+        event: capture.cut(&event),
+        outcome,
+        status,
+        answer,
+        latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+    };
+    capture.record(conn.subject(), what);
+}
+
 impl Inbound for MessageRouter {
     async fn on_text(&mut self, conn: &Arc<Connection>, text: Utf8Bytes) {
         self.refresh().await;
         let request_id = hub::random_id();
         let message_id = hub::random_id();
         let Some(route_key) = self.select_route(text.as_str()).map(str::to_owned) else {
+            self.record_limit(conn, "noRoute", "Neither a route nor $default matches the message.".to_owned());
             let event = AccessEvent::new(EventType::Message, "", &request_id);
             self.refuse(conn, event, 403, ErrorFrame::Forbidden);
             return;
@@ -98,17 +159,20 @@ impl Inbound for MessageRouter {
             && !self.api_keys.accepts(&self.ctx.api.api.api_id, self.ctx.api_key.as_deref())
         {
             tracing::debug!(route = %route_key, "The message has no API key the route accepts.");
+            self.record_limit(conn, "apiKey", format!("Route {route_key}: no API key the route accepts."));
             self.refuse(conn, event(), 403, ErrorFrame::Forbidden);
             return;
         }
         if !self.ctx.api.admit(&self.ctx.stage, &route_key) {
             tracing::debug!(route = %route_key, "The route's throttling refused the message.");
+            self.record_limit(conn, "routeThrottle", format!("Route {route_key}: too many requests."));
             self.refuse(conn, event(), 429, ErrorFrame::TooManyRequests);
             return;
         }
         let validator = self.ctx.api.route(&route_key).and_then(|route| route.validator.as_ref());
         if validator.is_some_and(|validator| !validator.accepts(text.as_str())) {
             tracing::debug!(route = %route_key, "The message failed the route's request validation.");
+            self.record_limit(conn, "validation", format!("Route {route_key}: the message failed request validation."));
             conn.deliver(Outbound::from(ErrorFrame::bad_request_body(&self.ctx.connection_id, &message_id)));
             let event = AccessEvent { message_id: Some(&message_id), ..event() };
             crate::access_log::record(self.access_log.as_deref(), &self.ctx, &event.refused(400, "Bad request body"));
@@ -121,6 +185,7 @@ impl Inbound for MessageRouter {
         let invoker = self.invoker.clone();
         let conn = conn.clone();
         let access_log = self.access_log.clone();
+        let capture = self.capture.clone();
         // In the connection's span, as everything its session does.
         let invocation = async move {
             let _permit = permit;
@@ -142,6 +207,9 @@ impl Inbound for MessageRouter {
             };
             let started = tokio::time::Instant::now();
             let outcome = invoker.invoke(&integration, &call).await;
+            if let Some(capture) = &capture {
+                record_route(capture, &conn, &integration, &call, &outcome, started.elapsed());
+            }
             let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let (reply, refused) = match outcome {
                 Outcome::Answer(answer) => {

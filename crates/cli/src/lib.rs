@@ -11,6 +11,7 @@
 
 mod apigw;
 mod args;
+pub mod console;
 mod env;
 mod help;
 mod ivschat;
@@ -95,7 +96,12 @@ pub fn run_if_cli(args: impl IntoIterator<Item = OsString>) -> Option<ExitCode> 
 
 /// Runs one command (`args` without the program name) and returns its exit code.
 pub fn run(args: Vec<OsString>) -> ExitCode {
-    match execute(args) {
+    print_outcome(execute(args))
+}
+
+/// Prints a command's text on stdout, or its error on stderr, and answers the exit code.
+pub(crate) fn print_outcome(outcome: Result<String, CliError>) -> ExitCode {
+    match outcome {
         Ok(text) => {
             if !text.is_empty() {
                 let mut stdout = std::io::stdout().lock();

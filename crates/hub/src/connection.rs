@@ -193,6 +193,25 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// Who the console's capture says an event is about: this connection, and its stage or room.
+    pub fn subject(&self) -> capture::Subject {
+        let connection = Some(self.id.to_string());
+        match &self.info.scope {
+            Scope::Api { api_id, stage } => capture::Subject {
+                connection,
+                api: Some(api_id.clone()),
+                stage: Some(stage.clone()),
+                ..Default::default()
+            },
+            Scope::Chat { room_id, user_id } => capture::Subject {
+                connection,
+                room: Some(room_id.clone()),
+                user: Some(user_id.clone()),
+                ..Default::default()
+            },
+        }
+    }
+
     pub(crate) fn new(id: ConnectionId, info: ConnectionInfo, limit: usize) -> Connection {
         let now = (info.connected_at.unix_timestamp_nanos() / 1_000_000) as i64;
         Connection {

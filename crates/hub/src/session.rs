@@ -33,6 +33,8 @@ pub struct SessionConfig {
     /// How long to wait for the peer's close frame after sending ours.
     pub close_timeout: Duration,
     pub pings_are_activity: bool,
+    /// Where the console's traffic capture records frames in and out; `None` (off) costs one check per message.
+    pub capture: Option<Arc<capture::Capture>>,
 }
 
 impl Default for SessionConfig {
@@ -44,6 +46,7 @@ impl Default for SessionConfig {
             max_outbound_frame: 32 * 1024,
             close_timeout: Duration::from_secs(2),
             pings_are_activity: false,
+            capture: None,
         }
     }
 }
@@ -120,6 +123,9 @@ where
                 if let Some(request) = request {
                     break Box::pin(close_with(ws, request, config)).await;
                 }
+                if let Some(capture) = &config.capture {
+                    record_out(capture, &conn, &batch);
+                }
                 let written = timeout(config.write_timeout, write_batch(ws, &mut batch, config)).await;
                 batch.clear();
                 match written {
@@ -133,6 +139,10 @@ where
                 Some(Ok(Message::Text(text))) => {
                     idle_deadline = Instant::now() + config.idle_timeout;
                     conn.touch();
+                    if let Some(capture) = &config.capture {
+                        let what = capture::What::FrameIn { data: capture.cut(text.as_str()), bytes: text.len() };
+                        capture.record(conn.subject(), what);
+                    }
                     // Boxed, like the closing paths: the task of an idle session is sized by its waits alone.
                     Box::pin(inbound.on_text(&conn, text)).await;
                 }
@@ -184,6 +194,17 @@ where
     };
     conn.finish();
     end
+}
+
+/// Records each message of a batch about to be written.
+fn record_out(capture: &capture::Capture, conn: &Connection, batch: &[Outbound]) {
+    for message in batch {
+        let data = match message {
+            Outbound::Text(text) => capture.cut(text.as_str()),
+            Outbound::Binary(bytes) => format!("({} bytes of binary)", bytes.len()),
+        };
+        capture.record(conn.subject(), capture::What::FrameOut { data, bytes: message.len() });
+    }
 }
 
 async fn write_batch<S>(

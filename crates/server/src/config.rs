@@ -93,6 +93,10 @@ pub struct ServeArgs {
     /// Log format: text or json [default: text].
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// The web console on the admin listener (/@switchboard/console) and the traffic capture behind it and
+    /// `switchboard tail`: on or off [default: on]. Off a loopback admin address it asks for a key pair to sign in.
+    #[arg(long, env = "SWITCHBOARD_CONSOLE", value_name = "on|off")]
+    pub console: Option<Switch>,
     /// `strict` makes every limit and quota AWS enforces act as AWS's defaults do (README, "Limits") [default:
     /// default].
     #[arg(long, env = "SWITCHBOARD_AWS_LIMITS", value_name = "MODE")]
@@ -151,6 +155,15 @@ pub struct IvsChatSettings {
     pub rate_limits: std::collections::BTreeMap<String, u32>,
 }
 
+/// A feature switched on or off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Switch {
+    #[default]
+    On,
+    Off,
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -179,6 +192,7 @@ pub struct FileConfig {
     #[serde(default)]
     pub insecure_no_auth: bool,
     pub log_format: Option<LogFormat>,
+    pub console: Option<Switch>,
     #[serde(default)]
     pub credentials: Vec<KeyPair>,
     pub tls: Option<TlsFiles>,
@@ -258,6 +272,8 @@ pub struct Config {
     pub insecure_no_auth: bool,
     pub tls: Option<TlsFiles>,
     pub log_format: LogFormat,
+    /// The console and its traffic capture.
+    pub console: Switch,
     pub limits: Limits,
     pub ivschat: IvsChatSettings,
     pub chat: ChatSettings,
@@ -377,6 +393,7 @@ impl Config {
             insecure_no_auth: args.insecure_no_auth || file.insecure_no_auth,
             tls,
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            console: args.console.or(file.console).unwrap_or_default(),
             limits,
             ivschat,
             chat: ChatSettings::merge(args.chat, file.chat)?,

@@ -75,6 +75,10 @@ pub struct AppState {
     pub ws_config: WebSocketConfig,
     /// This node's part of the cluster (a cluster of one on the default in-process bus).
     pub cluster: Cluster,
+    /// Console sign-in attempts, [`crate::http::CONSOLE_SIGNINS_PER_SECOND`] on this node; past it, 429.
+    pub(crate) console_signins: TokenBucket,
+    /// The console's traffic capture; `None` with `--console off`.
+    pub capture: Option<Arc<capture::Capture>>,
     /// The template this server runs, as last applied.
     pub stack: crate::stack::Stack,
 }
@@ -96,11 +100,14 @@ impl AppState {
     ) -> Arc<AppState> {
         let ControlPlanes { ivschat: control, apigatewayv2, functions, access_log } = planes;
         let limits = &config.limits;
+        let capture = (config.console == crate::config::Switch::On)
+            .then(|| Arc::new(capture::Capture::new(capture::Limits::default())));
         let session = SessionConfig {
             idle_timeout: limits.idle_timeout,
             max_duration: limits.max_connection,
             write_timeout: limits.write_timeout,
             max_outbound_frame: limits.max_frame_bytes,
+            capture: capture.clone(),
             ..SessionConfig::default()
         };
         let ws_config = hub::session::websocket_config(limits.max_message_bytes, limits.max_frame_bytes);
@@ -136,6 +143,11 @@ impl AppState {
             session,
             ws_config,
             cluster,
+            console_signins: TokenBucket::with_burst(
+                crate::http::CONSOLE_SIGNINS_PER_SECOND,
+                crate::http::CONSOLE_SIGNIN_BURST,
+            ),
+            capture,
             config,
             stack: crate::stack::Stack::default(),
         })

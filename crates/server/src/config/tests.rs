@@ -311,3 +311,15 @@ fn api_keys_come_from_the_file_then_the_flags_and_are_as_long_as_api_gateways() 
     let unknown = toml::from_str::<FileConfig>("[[api_keys]]\nvalue = \"file-key-0123456789abcdef\"\nplan = \"x\"\n");
     assert!(unknown.is_err(), "unknown members are refused");
 }
+
+#[test]
+fn the_console_is_on_unless_a_flag_or_the_file_turns_it_off() {
+    use super::Switch;
+    assert_eq!(Config::merge(args(), FileConfig::default()).unwrap().console, Switch::On);
+    let file: FileConfig = toml::from_str(r#"console = "off""#).unwrap();
+    assert_eq!(Config::merge(args(), file).unwrap().console, Switch::Off);
+    let mut a = args();
+    a.console = Some(Switch::Off);
+    let file: FileConfig = toml::from_str(r#"console = "on""#).unwrap();
+    assert_eq!(Config::merge(a, file).unwrap().console, Switch::Off, "the flag wins over the file");
+}

@@ -1,9 +1,11 @@
 //! The admin listener (`--admin-listen`, loopback by default): the full health document and the metrics, which the
-//! internet-facing listener does not serve (it answers only the health status, for load balancers).
+//! internet-facing listener does not serve (it answers only the health status, for load balancers), and the web
+//! console ([`super::console`]).
 //!
 //! It runs on the server's [`Background`], so that it keeps answering — `"status":"shutting-down"` — while shutdown
-//! drains connections, and stops last. Its connections are bounded ([`MAX_ADMIN_CONNECTIONS`]) and each request head
-//! has the header timeout, as on the public listener.
+//! drains connections, and stops last. Its connections are bounded ([`MAX_ADMIN_CONNECTIONS`]), each request head
+//! has the header timeout, as on the public listener, and a connection whose client stops reading the console's live
+//! stream is closed ([`console::live::STALLED_AFTER`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -11,12 +13,14 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tasks::Background;
 use tokio::net::TcpListener;
 
-use super::{Body, RESERVED_PREFIX, empty_response, json_response};
+use super::{Body, RESERVED_PREFIX, console, empty_response, json_response};
 use crate::state::AppState;
 
 /// Connections the admin listener serves at once; past it, new ones are closed at once.
@@ -38,13 +42,31 @@ pub(crate) async fn accept(listener: TcpListener, state: Arc<AppState>, backgrou
         background.spawn(async move {
             let _permit = permit;
             let header_timeout = state.config.limits.header_timeout;
-            let service = service_fn(move |req| std::future::ready(Ok::<_, Infallible>(answer(&state, &req))));
+            let watch = Arc::new(console::live::Watch::default());
+            let stalled = watch.clone();
+            let service = service_fn(move |req: Request<Incoming>| {
+                let state = state.clone();
+                let watch = watch.clone();
+                async move {
+                    let path = req.uri().path().to_owned();
+                    let console = path.strip_prefix(RESERVED_PREFIX).and_then(|p| p.strip_prefix(console::CONSOLE));
+                    Ok::<_, Infallible>(match console {
+                        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                            console::handle(&state, rest, req, &watch).await
+                        }
+                        _ => answer(&state, &req).map(BodyExt::boxed),
+                    })
+                }
+            });
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
                 .serve_connection(TokioIo::new(tcp), service);
-            if let Err(err) = connection.await {
-                tracing::debug!(%peer, %err, "Admin connection ended with an error.");
+            tokio::select! {
+                result = connection => if let Err(err) = result {
+                    tracing::debug!(%peer, %err, "Admin connection ended with an error.");
+                },
+                () = stalled.stalled() => tracing::debug!(%peer, "An admin client stopped reading its live stream; closed."),
             }
         });
     }

@@ -83,7 +83,8 @@ impl SocketKind for ApiSocket {
         let mut ctx = ConnContext::of_handshake(parts, (api.clone(), stage), &conn, peer);
         ctx.caller = caller;
         // `$connect` (and its authorizer, whose answer joins the context) reads the handshake; later events do not.
-        let decision = apigw::connect::decide(&state.invoker, &state.api_keys, &mut ctx, request_id).await;
+        let capture = state.capture.as_deref().map(|capture| (capture, &*conn));
+        let decision = apigw::connect::decide(&state.invoker, &state.api_keys, &mut ctx, request_id, capture).await;
         let event = AccessEvent::new(EventType::Connect, "$connect", request_id);
         let event = match &decision {
             ConnectDecision::Accept { .. } => event,
@@ -115,6 +116,10 @@ impl SocketKind for ApiSocket {
         }
     }
 
+    fn authorizer(&self) -> Option<serde_json::Value> {
+        self.ctx.authorizer.clone().map(serde_json::Value::Object)
+    }
+
     /// Registered before the session runs, so that its end is always claimed after its registration; a node fenced
     /// meanwhile closes it at once.
     async fn starting(&mut self, conn: &Arc<Connection>, state: &AppState) {
@@ -132,7 +137,8 @@ impl SocketKind for ApiSocket {
         let limit = state.config.limits.max_in_flight;
         let mut router = MessageRouter::new(self.ctx.clone(), state.invoker.clone(), limit, state.tasks.clone())
             .with_api_keys(state.api_keys.clone())
-            .with_access_log(state.access_log.clone());
+            .with_access_log(state.access_log.clone())
+            .with_capture(state.capture.clone());
         if let Some(live) = &self.live {
             router = router.with_live_stage(live.clone() as Arc<dyn LiveStage>);
         }

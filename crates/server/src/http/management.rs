@@ -72,6 +72,23 @@ pub(super) async fn read_request(body: Incoming, limit: usize) -> Result<Bytes, 
     })
 }
 
+/// Runs a call on the connection's node and answers its reply; recorded in the console's capture.
+pub(super) async fn run_call(
+    state: &Arc<AppState>,
+    call: &Call<'_>,
+    body: Bytes,
+    invocation: Option<&str>,
+) -> Result<apigw::management::Reply, ApiError> {
+    let reply = if call.id.node() == state.cluster.node() {
+        apigw::management::apply_within(&state.hub, call.op, call.id, call.api, call.stage, body)
+    } else {
+        state.cluster.forward(call, body, invocation).await
+    };
+    let status = reply.as_ref().map_or_else(|err| err.code.status().as_u16(), |reply| reply.status);
+    super::console::record::management(state, call.op, call.id, status);
+    reply
+}
+
 /// Runs a verified call on the connection's node: here, or through the cluster for another node's connection.
 pub(super) async fn run(
     state: &Arc<AppState>,
@@ -80,12 +97,8 @@ pub(super) async fn run(
     body: Bytes,
 ) -> Result<Response<Body>, ApiError> {
     // The connection id names the node that holds it; another node's connections are reached through the cluster.
-    let reply = if call.id.node() == state.cluster.node() {
-        apigw::management::apply_within(&state.hub, call.op, call.id, call.api, call.stage, body)?
-    } else {
-        let invocation = parts.headers.get("amz-sdk-invocation-id").and_then(|v| v.to_str().ok());
-        state.cluster.forward(call, body, invocation).await?
-    };
+    let invocation = parts.headers.get("amz-sdk-invocation-id").and_then(|v| v.to_str().ok());
+    let reply = run_call(state, call, body, invocation).await?;
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     Ok(match reply.json {
         Some(json) => json_response(status, json),

@@ -55,6 +55,11 @@ pub(super) trait SocketKind: Sized + Send + 'static {
         request_id: &str,
     ) -> impl Future<Output = Result<Admitted<Self>, Response<Body>>> + Send;
 
+    /// The context an authorizer gave the connection, which the console shows; none by default.
+    fn authorizer(&self) -> Option<serde_json::Value> {
+        None
+    }
+
     /// Runs in the connection's task before the upgrade completes; nothing by default.
     fn starting(&mut self, _conn: &Arc<Connection>, _state: &AppState) -> impl Future<Output = ()> + Send {
         async {}
@@ -120,6 +125,7 @@ async fn accept<S: SocketKind>(
     state.hub.register(conn.clone());
     state.metrics.connections_opened.inc();
     state.metrics.connections_active.inc();
+    super::console::record::opened(state, &conn, &parts, socket.authorizer());
     let task_state = state.clone();
     let span = connection_span(&conn, S::KIND);
     let session = async move {
@@ -144,6 +150,7 @@ async fn accept<S: SocketKind>(
         state.metrics.connections_active.dec();
         state.metrics.connections_closed.get_or_create(&CauseLabels::of(end.cause)).inc();
         tracing::debug!(code = end.code, reason = %end.reason, "Connection closed.");
+        super::console::record::closed(&state, &conn, &end);
         Box::pin(socket.ended(&end, &conn, &state)).await;
         drop(place);
     };

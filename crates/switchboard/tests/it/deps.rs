@@ -1,7 +1,8 @@
 //! The packages the Python and Node fixtures need, installed by the suite from the project's own files, once per run
 //! and cached between runs: `pip install --no-deps --target target/fixtures/python/{name} -r {requirements}` (every
-//! package pinned there) and `npm ci` in `tests/fixtures/lambda-node` and `tests/fixtures/ivs-chat-client` (their lock
-//! files). A cached install is reused while a copy of the file it was made from, kept beside it, is unchanged.
+//! package pinned there) and `npm ci` in `tests/fixtures/lambda-node`, `tests/fixtures/ivs-chat-client` and
+//! `tests/fixtures/console` (their lock files). A cached install is reused while a copy of the file it was made
+//! from, kept beside it, is unchanged.
 //!
 //! A test skips, printing why, when the interpreter or the installer is missing or when the package registry is
 //! unreachable (the installer's output says so); any other install failure fails the test with the output.
@@ -131,7 +132,14 @@ pub fn ivs_chat_client() -> Option<&'static Path> {
     skip_unless(DIR.get_or_init(|| npm_ci("ivs-chat-client")))
 }
 
-/// `npm ci` in the fixture `name`, unless its `node_modules` was installed from the same lock file.
+/// `tests/fixtures/console` (Playwright's library, driving Debian's Chromium) with its `node_modules` installed by
+/// `npm ci`, or why the test skips.
+pub fn console_fixture() -> Option<&'static Path> {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    skip_unless(DIR.get_or_init(|| npm_ci("console")))
+}
+
+/// `npm ci` in `tests/fixtures/{name}`, unless its `node_modules` was installed from the same lock file.
 fn npm_ci(name: &str) -> Result<PathBuf, String> {
     if !installed("node") || !installed("npm") {
         return Err("node and npm are needed".to_owned());

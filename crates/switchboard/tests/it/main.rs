@@ -14,6 +14,7 @@ mod cli;
 mod cluster;
 mod cluster_faults;
 mod cluster_trust;
+mod console;
 mod control;
 mod deployments;
 mod deps;

@@ -1,0 +1,334 @@
+//! The console's JSON API (`/@switchboard/console/api/…`): the overview, the live connections and one connection's
+//! page, and the actions on a connection, which go through the management API's own code
+//! ([`crate::http::management::run_call`]), so they behave as PostToConnection and DeleteConnection do.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use apigw::management::{Call, Op};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use hub::{Connection, ConnectionId, Scope};
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+use wire::timefmt::rfc3339_millis;
+
+use super::{AdminBody, json as json_response, live, signin, status};
+use crate::http::read_body;
+use crate::state::AppState;
+
+/// Connections on one page of the list, at most.
+pub(crate) const MAX_PAGE_SIZE: usize = 200;
+
+/// How long the overview waits for the bus's list of nodes.
+const MEMBERS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Bytes of a room action's body (SendEvent's attributes), at most.
+const MAX_ROOM_ACTION_BYTES: usize = 64 * 1024;
+
+/// Bytes of a sign-in body, at most.
+const MAX_SIGNIN_BYTES: usize = 4096;
+
+/// The header every state-changing call carries. A page of another site cannot send it without a CORS preflight,
+/// which the console never allows, so such a page cannot post to a console it cannot read.
+pub(crate) const CALLER_HEADER: &str = "x-switchboard-console";
+
+pub(super) async fn handle(
+    state: &Arc<AppState>,
+    call: &str,
+    req: Request<Incoming>,
+    watch: &Arc<live::Watch>,
+) -> Response<AdminBody> {
+    let method = req.method().clone();
+    if !signin::host_allowed(state, req.headers()) {
+        return status(StatusCode::FORBIDDEN);
+    }
+    if method == Method::POST && !req.headers().contains_key(CALLER_HEADER) {
+        return status(StatusCode::FORBIDDEN);
+    }
+    let query = Query::of(req.uri().query());
+    match (&method, call) {
+        (&Method::GET, "session") => {
+            let signed_in = signin::allowed(state, req.headers());
+            return json_response(
+                StatusCode::OK,
+                &json!({ "signInRequired": super::needs_signin(state), "signedIn": signed_in }),
+            );
+        }
+        (&Method::POST, "signin") => return sign_in(state, req).await,
+        (&Method::POST, "signout") => return with_cookie(status(StatusCode::NO_CONTENT), &signin::sign_out()),
+        _ => {}
+    }
+    if !signin::allowed(state, req.headers()) {
+        return status(StatusCode::UNAUTHORIZED);
+    }
+    match (&method, call.split('/').collect::<Vec<_>>().as_slice()) {
+        (&Method::GET, ["overview"]) => json_response(StatusCode::OK, &overview(state).await),
+        (&Method::GET, ["connections"]) => json_response(StatusCode::OK, &connections(state, &query)),
+        (&Method::GET, ["connections", id]) => connection(state, id),
+        (&Method::POST, ["connections", id, "send"]) => {
+            let limit = state.config.limits.max_message_bytes;
+            match read_body(req.into_body(), limit).await {
+                Ok(body) => act(state, id, Op::Post, body).await,
+                Err(_) => status(StatusCode::PAYLOAD_TOO_LARGE),
+            }
+        }
+        (&Method::POST, ["connections", id, "disconnect"]) => act(state, id, Op::Delete, bytes::Bytes::new()).await,
+        (&Method::GET, ["rooms"]) => rooms(state).await,
+        (&Method::GET, ["rooms", id]) => room(state, id).await,
+        (&Method::POST, ["rooms", id, action]) => match read_body(req.into_body(), MAX_ROOM_ACTION_BYTES).await {
+            Ok(body) => room_action(state, id, action, &body).await,
+            Err(_) => status(StatusCode::PAYLOAD_TOO_LARGE),
+        },
+        (&Method::GET, ["events"]) => {
+            let last = req.headers().get("last-event-id").and_then(|v| v.to_str().ok()?.parse().ok());
+            live::events(state, &query, last, watch)
+        }
+        (
+            _,
+            ["overview" | "connections" | "events"] | ["connections", _] | ["connections", _, "send" | "disconnect"],
+        ) => status(StatusCode::METHOD_NOT_ALLOWED),
+        _ => status(StatusCode::NOT_FOUND),
+    }
+}
+
+async fn sign_in(state: &AppState, req: Request<Incoming>) -> Response<AdminBody> {
+    if !state.console_signins.try_take() {
+        return status(StatusCode::TOO_MANY_REQUESTS);
+    }
+    let Ok(body) = read_body(req.into_body(), MAX_SIGNIN_BYTES).await else {
+        return status(StatusCode::PAYLOAD_TOO_LARGE);
+    };
+    match signin::sign_in(state, &body) {
+        Some(cookie) => with_cookie(status(StatusCode::OK), &cookie),
+        None => status(StatusCode::UNAUTHORIZED),
+    }
+}
+
+fn with_cookie(mut response: Response<AdminBody>, cookie: &str) -> Response<AdminBody> {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// A query string's parameters, percent-decoded; the last of a repeated name wins.
+pub(crate) struct Query(BTreeMap<String, String>);
+
+impl Query {
+    pub(crate) fn of(query: Option<&str>) -> Query {
+        let decode =
+            |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+        let pairs = query.unwrap_or_default().split('&').filter(|p| !p.is_empty()).map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        });
+        Query(pairs.collect())
+    }
+
+    /// A non-empty parameter.
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+
+    fn number(&self, name: &str, default: usize) -> usize {
+        self.get(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+    }
+}
+
+/// This node's APIs and stages with their live connections, rooms with their members, the capture's totals (which
+/// the page turns into rates) and the cluster's health. In a cluster it shows this node, and says so.
+async fn overview(state: &AppState) -> Value {
+    let mut stages: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut rooms: BTreeMap<String, usize> = BTreeMap::new();
+    for conn in state.hub.snapshot() {
+        match &conn.info().scope {
+            Scope::Api { api_id, stage } => *stages.entry((api_id.to_string(), stage.to_string())).or_default() += 1,
+            Scope::Chat { room_id, .. } => *rooms.entry(room_id.to_string()).or_default() += 1,
+        }
+    }
+    // The configured APIs' stages are listed even without connections.
+    for api in state.apis.apis() {
+        for stage in &api.api.stages {
+            stages.entry((api.api.api_id.to_string(), stage.stage_name.clone())).or_default();
+        }
+    }
+    // The cluster's live nodes, as the bus lists them (this node alone on the in-process bus).
+    let members = tokio::time::timeout(MEMBERS_DEADLINE, state.cluster.bus().state().members()).await;
+    let nodes = match members {
+        Ok(Ok(members)) => {
+            let mut nodes: Vec<u16> = members.iter().map(|m| m.node).chain([state.cluster.node()]).collect();
+            nodes.sort_unstable();
+            nodes.dedup();
+            json!(nodes)
+        }
+        _ => Value::Null,
+    };
+    let capture = state.capture.as_ref();
+    let (kept_events, kept_bytes) = capture.map_or((0, 0), |c| c.kept());
+    json!({
+        "node": state.cluster.node(),
+        "scope": "this node",
+        "status": crate::http::admin::status(state),
+        "connections": state.hub.len(),
+        "stages": stages.into_iter().map(|((api, stage), n)| json!({"api": api, "stage": stage, "connections": n})).collect::<Vec<_>>(),
+        "rooms": rooms.into_iter().map(|(room, n)| json!({"room": room, "members": n})).collect::<Vec<_>>(),
+        "totals": capture.map(|c| c.totals()),
+        "kept": { "events": kept_events, "bytes": kept_bytes },
+        "cluster": crate::cluster::health_json(&state.cluster),
+        "nodes": nodes,
+    })
+}
+
+fn describe(conn: &Connection) -> Value {
+    let info = conn.info();
+    let mut value = json!({
+        "id": conn.id().to_string(),
+        "sourceIp": info.source_ip,
+        "userAgent": info.user_agent,
+        "connectedAt": rfc3339_millis(info.connected_at),
+        "lastActiveAt": rfc3339_millis(conn.last_active()),
+        "groups": conn.tags().groups,
+    });
+    let subject = serde_json::to_value(conn.subject()).unwrap_or_default();
+    if let (Some(value), Value::Object(subject)) = (value.as_object_mut(), subject) {
+        value.extend(subject.into_iter().filter(|(name, _)| name != "connection"));
+    }
+    value
+}
+
+/// A page of live connections, newest first, filtered by `stage`, `room`, `group` and a search `q` (a part of the
+/// id, source address, user agent or user).
+fn connections(state: &AppState, query: &Query) -> Value {
+    let (stage, room, group) = (query.get("stage"), query.get("room"), query.get("group"));
+    let search = query.get("q").map(|q| q.to_lowercase());
+    let page_size = query.number("pageSize", 50).clamp(1, MAX_PAGE_SIZE);
+    let page = query.number("page", 0);
+    let mut found: Vec<Arc<Connection>> = state
+        .hub
+        .snapshot()
+        .into_iter()
+        .filter(|conn| {
+            let info = conn.info();
+            let (in_stage, in_room, user) = match &info.scope {
+                Scope::Api { stage: s, .. } => (stage.as_deref().is_none_or(|want| want == &**s), room.is_none(), ""),
+                Scope::Chat { room_id, user_id } => {
+                    (stage.is_none(), room.as_deref().is_none_or(|want| want == &**room_id), &**user_id)
+                }
+            };
+            let in_group = group.as_ref().is_none_or(|g| conn.tags().groups.contains(g));
+            let matches = search.as_deref().is_none_or(|q| {
+                [conn.id().to_string().as_str(), &info.source_ip, info.user_agent.as_deref().unwrap_or(""), user]
+                    .iter()
+                    .any(|field| field.to_lowercase().contains(q))
+            });
+            in_stage && in_room && in_group && matches
+        })
+        .collect();
+    found.sort_by_key(|conn| std::cmp::Reverse((conn.info().connected_at, conn.id().to_string())));
+    let total = found.len();
+    let items: Vec<Value> =
+        found.iter().skip(page.saturating_mul(page_size)).take(page_size).map(|c| describe(c)).collect();
+    json!({ "total": total, "page": page, "pageSize": page_size, "items": items })
+}
+
+/// A connection id as a path segment (its `=` may be percent-encoded).
+fn connection_id(segment: &str) -> Option<ConnectionId> {
+    ConnectionId::parse(&percent_encoding::percent_decode_str(segment).decode_utf8().ok()?)
+}
+
+/// One connection: what it is while it is live, and its recent events (kept after it closed, while the capture
+/// holds them).
+fn connection(state: &AppState, id: &str) -> Response<AdminBody> {
+    let Some(id) = connection_id(id) else { return status(StatusCode::BAD_REQUEST) };
+    let live = state.hub.get(id).map(|conn| describe(&conn));
+    let filter = capture::Filter { connection: Some(id.to_string()), ..Default::default() };
+    let events = state.capture.as_ref().map(|c| c.recent(&filter, usize::MAX)).unwrap_or_default();
+    if live.is_none() && events.is_empty() {
+        return status(StatusCode::NOT_FOUND);
+    }
+    let events: Vec<Value> = events.iter().map(|e| serde_json::to_value(&**e).unwrap_or_default()).collect();
+    json_response(StatusCode::OK, &json!({ "id": id.to_string(), "live": live, "events": events }))
+}
+
+/// PostToConnection or DeleteConnection, through the management API's code (this node's, or forwarded).
+async fn act(state: &Arc<AppState>, id: &str, op: Op, body: bytes::Bytes) -> Response<AdminBody> {
+    let Some(id) = connection_id(id) else { return status(StatusCode::BAD_REQUEST) };
+    let call = Call { op, id, api: None, stage: None };
+    match crate::http::management::run_call(state, &call, body, None).await {
+        Ok(reply) => json_response(StatusCode::OK, &json!({ "status": reply.status })),
+        Err(err) => {
+            let code = err.code.status();
+            json_response(code, &json!({ "status": code.as_u16(), "message": err.message }))
+        }
+    }
+}
+
+/// Calls an operation of the IVS Chat control plane as a signed client would: its status and JSON answer.
+async fn chat_call(state: &AppState, operation: &str, input: &Value) -> (StatusCode, Value) {
+    let body = input.to_string();
+    match state.control.handle(&Method::POST, &format!("/{operation}"), None, body.as_bytes()).await {
+        Ok(reply) => (reply.status, serde_json::from_slice(&reply.body).unwrap_or(Value::Null)),
+        Err(err) => (err.code.status(), json!({ "message": err.message })),
+    }
+}
+
+/// The members on this node of each room, by room id.
+fn members_by_room(state: &AppState) -> BTreeMap<String, Vec<Arc<Connection>>> {
+    let mut rooms: BTreeMap<String, Vec<Arc<Connection>>> = BTreeMap::new();
+    for conn in state.hub.snapshot() {
+        if let Scope::Chat { room_id, .. } = &conn.info().scope {
+            rooms.entry(room_id.to_string()).or_default().push(conn.clone());
+        }
+    }
+    rooms
+}
+
+/// The rooms (ListRooms, up to 50) with their members on this node.
+async fn rooms(state: &AppState) -> Response<AdminBody> {
+    let (code, listed) = chat_call(state, "ListRooms", &json!({ "maxResults": 50 })).await;
+    if code != StatusCode::OK {
+        return json_response(code, &listed);
+    }
+    let members = members_by_room(state);
+    let rooms: Vec<Value> = listed["rooms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|room| {
+            let id = room["id"].as_str().unwrap_or_default();
+            let mut room = room.clone();
+            room["members"] = json!(members.get(id).map_or(0, Vec::len));
+            room
+        })
+        .collect();
+    json_response(StatusCode::OK, &json!({ "rooms": rooms }))
+}
+
+/// A room's settings (GetRoom) and its members on this node.
+async fn room(state: &AppState, id: &str) -> Response<AdminBody> {
+    let (code, room) = chat_call(state, "GetRoom", &json!({ "identifier": id })).await;
+    if code != StatusCode::OK {
+        return json_response(code, &room);
+    }
+    let room_id = room["id"].as_str().unwrap_or(id).to_owned();
+    let members: Vec<Value> =
+        members_by_room(state).remove(&room_id).unwrap_or_default().iter().map(|c| describe(c)).collect();
+    json_response(StatusCode::OK, &json!({ "room": room, "members": members }))
+}
+
+/// SendEvent, DeleteMessage or DisconnectUser on a room, through the control plane (so it is checked, logged and
+/// delivered as a signed call's would be); the body is the operation's input without `roomIdentifier`.
+async fn room_action(state: &AppState, id: &str, action: &str, body: &[u8]) -> Response<AdminBody> {
+    let operation = match action {
+        "send-event" => "SendEvent",
+        "delete-message" => "DeleteMessage",
+        "disconnect-user" => "DisconnectUser",
+        _ => return status(StatusCode::NOT_FOUND),
+    };
+    let Ok(Value::Object(mut input)) = serde_json::from_slice::<Value>(body) else {
+        return json_response(StatusCode::BAD_REQUEST, &json!({ "message": "The body is not a JSON object" }));
+    };
+    input.insert("roomIdentifier".to_owned(), json!(id));
+    let (code, answer) = chat_call(state, operation, &Value::Object(input)).await;
+    json_response(code, &json!({ "status": code.as_u16(), "answer": answer }))
+}
