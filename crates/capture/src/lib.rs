@@ -5,12 +5,13 @@
 //! [`Limits::max_bytes`] bytes (the oldest go first, whichever connection they are about), each connection's view is
 //! its last [`Limits::per_connection`] of them, and frames and integration events are cut to [`Limits::max_data`]
 //! characters. Live subscribers read a `tokio::sync::broadcast` channel: recording never waits for them, and a
-//! subscriber that falls behind skips what it missed. Nothing here knows HTTP; secrets are masked by the recorders
+//! subscriber that falls behind skips what it missed. Frames written to clients are recorded only while a live
+//! subscriber exists ([`Capture::watched`]), so that a room's fan-out costs nothing more when nobody looks. Nothing here knows HTTP; secrets are masked by the recorders
 //! with [`mask`] and [`mask_headers`] before anything is stored.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -182,6 +183,28 @@ pub struct Capture {
     live: broadcast::Sender<Arc<Event>>,
     seq: AtomicU64,
     totals: [AtomicU64; 6],
+    /// Live subscribers now: frames written to clients are recorded only while there is one ([`Capture::watched`]).
+    watchers: Arc<AtomicUsize>,
+}
+
+/// A live feed of the capture (see [`Capture::subscribe`]); while it lives, frames written to clients are recorded.
+#[derive(Debug)]
+pub struct Subscription {
+    live: broadcast::Receiver<Arc<Event>>,
+    watchers: Arc<AtomicUsize>,
+}
+
+impl Subscription {
+    /// The next event, or how many this subscriber skipped because it fell behind.
+    pub async fn recv(&mut self) -> Result<Arc<Event>, broadcast::error::RecvError> {
+        self.live.recv().await
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.watchers.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -194,7 +217,8 @@ struct Kept {
 impl Capture {
     pub fn new(limits: Limits) -> Capture {
         let (live, _) = broadcast::channel(limits.live_buffer.max(1));
-        Capture { limits, kept: Mutex::default(), live, seq: AtomicU64::new(0), totals: Default::default() }
+        let watchers = Arc::new(AtomicUsize::new(0));
+        Capture { limits, kept: Mutex::default(), live, seq: AtomicU64::new(0), totals: Default::default(), watchers }
     }
 
     pub fn limits(&self) -> Limits {
@@ -268,8 +292,17 @@ impl Capture {
     }
 
     /// A live feed of every event recorded from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
-        self.live.subscribe()
+    pub fn subscribe(&self) -> Subscription {
+        self.watchers.fetch_add(1, Ordering::Relaxed);
+        Subscription { live: self.live.subscribe(), watchers: self.watchers.clone() }
+    }
+
+    /// Whether someone reads the live feed (a console page, `switchboard tail`). Frames written to clients are
+    /// recorded only then: a room's fan-out writes one frame per member, and recording each of them for nobody would
+    /// cost every delivery a lock and a copy. Everything else (frames from clients, route decisions, limits, opens,
+    /// closes, management calls) is recorded always.
+    pub fn watched(&self) -> bool {
+        self.watchers.load(Ordering::Relaxed) > 0
     }
 
     pub fn totals(&self) -> Totals {

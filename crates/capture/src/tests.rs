@@ -85,6 +85,18 @@ async fn live_subscribers_get_events_and_a_lagging_one_skips_without_blocking() 
 }
 
 #[test]
+fn the_capture_is_watched_while_a_live_subscriber_lives() {
+    let capture = Capture::new(Limits::default());
+    assert!(!capture.watched());
+    let (one, two) = (capture.subscribe(), capture.subscribe());
+    assert!(capture.watched());
+    drop(one);
+    assert!(capture.watched(), "one still reads");
+    drop(two);
+    assert!(!capture.watched());
+}
+
+#[test]
 fn events_serialize_flat_with_their_type() {
     let capture = Capture::new(Limits::default());
     capture.record(of("a", "prod"), What::Closed { code: 1000, reason: "bye".into(), cause: "client".into() });

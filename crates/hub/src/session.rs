@@ -123,7 +123,7 @@ where
                 if let Some(request) = request {
                     break Box::pin(close_with(ws, request, config)).await;
                 }
-                if let Some(capture) = &config.capture {
+                if let Some(capture) = config.capture.as_deref().filter(|capture| capture.watched()) {
                     record_out(capture, &conn, &batch);
                 }
                 let written = timeout(config.write_timeout, write_batch(ws, &mut batch, config)).await;

@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 use super::api::Query;
@@ -60,7 +60,7 @@ impl Watch {
 }
 
 struct Feed {
-    live: broadcast::Receiver<Arc<Event>>,
+    live: capture::Subscription,
     backlog: VecDeque<Arc<Event>>,
     /// The newest event sent from the backlog; live events up to it were sent already.
     sent_up_to: u64,
