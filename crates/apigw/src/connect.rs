@@ -85,7 +85,8 @@ pub enum ConnectDecision {
 
 /// Runs the `$connect` route, if any: first its REQUEST authorizer, whose answer joins the context (refused: 401,
 /// 403 or 500), then its integration: 2xx accepts, other statuses reject with that status, an integration failure
-/// refuses with 502 and a timeout with 504 (the refusal table's `IntegrationFailed` and `IntegrationTimedOut`).
+/// refuses with 502 and a timeout with 504 (the refusal table's `IntegrationFailed` and `IntegrationTimedOut`); a
+/// non-proxy integration whose passthrough behaviour refuses the request rejects with 415.
 pub async fn decide(invoker: &Invoker, ctx: &mut ConnContext, request_id: &str) -> ConnectDecision {
     // The stage's route throttling acts on `$connect` before anything runs (429, as the connection rate answers).
     if !ctx.api.admit(&ctx.stage, "$connect") {
@@ -119,6 +120,9 @@ pub async fn decide(invoker: &Invoker, ctx: &mut ConnContext, request_id: &str) 
             ConnectDecision::Refuse(Refusal::IntegrationFailed)
         }
         Outcome::TimedOut => ConnectDecision::Refuse(Refusal::IntegrationTimedOut),
+        Outcome::Unsupported => {
+            ConnectDecision::Reject { status: 415, body: Some(r#"{"message":"Unsupported Media Type"}"#.to_owned()) }
+        }
     }
 }
 
@@ -159,6 +163,9 @@ pub async fn notify_disconnect(invoker: &Invoker, ctx: &ConnContext, code: u16, 
         }
         Outcome::TimedOut => {
             tracing::warn!("The $disconnect integration timed out.")
+        }
+        Outcome::Unsupported => {
+            tracing::warn!("No request template of the $disconnect integration matched; it was not called.")
         }
     }
 }

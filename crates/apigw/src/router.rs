@@ -106,6 +106,10 @@ impl Inbound for MessageRouter {
                     Some(ErrorFrame::InternalServerError.render(&ctx.connection_id, &request_id))
                 }
                 Outcome::TimedOut => Some(ErrorFrame::EndpointTimedOut.render(&ctx.connection_id, &request_id)),
+                Outcome::Unsupported => {
+                    tracing::debug!(route = %route_key, "No request template matched and passthrough is refused.");
+                    Some(ErrorFrame::UnsupportedMediaType.render(&ctx.connection_id, &request_id))
+                }
             };
             if let Some(reply) = reply {
                 conn.deliver(Outbound::from(reply));
