@@ -301,5 +301,4 @@ fn params(ctx: &ConnContext) -> Value {
 }
 
 #[cfg(test)]
-#[path = "nonproxy_tests.rs"]
 mod tests;

@@ -101,3 +101,20 @@ async fn templates_that_fail_answer_an_integration_failure() {
     let err = apis.unwrap_err().to_string();
     assert!(err.contains("integration `m`") && err.contains("template"), "{err}");
 }
+
+#[test]
+fn the_readmes_non_proxy_example_is_a_configuration_that_reads() {
+    #[derive(serde::Deserialize)]
+    struct File {
+        apis: Vec<crate::Api>,
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let start = readme.find("# A non-proxy HTTP integration").expect("the README's example");
+    let block = &readme[start..start + readme[start..].find("```").unwrap()];
+    let file: File = toml::from_str(block).unwrap();
+    let apis = crate::ApiSet::new(file.apis).unwrap();
+    let svc = apis.by_id("mapped").unwrap().route("say").unwrap().integration.clone().unwrap();
+    assert_eq!((svc.integration_type, svc.passthrough_behavior), (IntegrationType::Http, PassthroughBehavior::Never));
+    let keys: Vec<&str> = svc.integration_responses.iter().map(|r| r.integration_response_key.as_str()).collect();
+    assert_eq!(keys, ["/2\\d\\d/", "$default"]);
+}
