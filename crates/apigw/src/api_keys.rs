@@ -83,7 +83,8 @@ mod tests {
 
     #[test]
     fn the_selection_expression_finds_the_presented_key() {
-        let mut ctx = crate::testing::context();
+        let apis = crate::testing::one_api();
+        let mut ctx = crate::testing::connection(&apis);
         ctx.headers = vec![("Host".into(), "h".into()), ("X-Api-Key".into(), "k1".into())];
         assert_eq!(presented(DEFAULT_SELECTION, &ctx, Some("u")), Some("k1".to_owned()));
         assert_eq!(presented("$request.header.other", &ctx, None), None);

@@ -90,7 +90,8 @@ pub enum ConnectDecision {
 /// Runs the `$connect` route, if any: first its REQUEST authorizer, whose answer joins the context (refused: 401,
 /// 403 or 500), then the API key check of a route with `ApiKeyRequired` (403), then its integration: 2xx accepts,
 /// other statuses reject with that status, an integration failure refuses with 502 and a timeout with 504 (the
-/// refusal table's `IntegrationFailed` and `IntegrationTimedOut`).
+/// refusal table's `IntegrationFailed` and `IntegrationTimedOut`); a non-proxy integration whose passthrough
+/// behaviour refuses the request rejects with 415.
 ///
 /// With `capture`, the integration's call is recorded as a route decision of the connection.
 pub async fn decide(
@@ -149,6 +150,9 @@ pub async fn decide(
             ConnectDecision::Refuse(Refusal::IntegrationFailed)
         }
         Outcome::TimedOut => ConnectDecision::Refuse(Refusal::IntegrationTimedOut),
+        Outcome::Unsupported => {
+            ConnectDecision::Reject { status: 415, body: Some(r#"{"message":"Unsupported Media Type"}"#.to_owned()) }
+        }
     }
 }
 
@@ -189,6 +193,9 @@ pub async fn notify_disconnect(invoker: &Invoker, ctx: &ConnContext, code: u16, 
         }
         Outcome::TimedOut => {
             tracing::warn!("The $disconnect integration timed out.")
+        }
+        Outcome::Unsupported => {
+            tracing::warn!("No request template of the $disconnect integration matched; it was not called.")
         }
     }
 }

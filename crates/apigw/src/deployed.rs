@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 
 use crate::access_log::AccessLogSettings;
 use crate::model::{
-    Api, ApiRuntime, Authorizer, Integration, IntegrationType, Model, ModelError, Route, RouteResponse, RouteSettings,
-    Stage, default_selection_expression, is_url, validate,
+    Api, ApiRuntime, Authorizer, Integration, IntegrationResponse, IntegrationType, Model, ModelError,
+    PassthroughBehavior, Route, RouteResponse, RouteSettings, Stage, default_selection_expression, is_url, validate,
 };
 
 /// The path prefix of a defined API's endpoint: `{ApiEndpoint}` is `ws://{listen}/@apis/{apiId}`.
@@ -27,8 +27,8 @@ pub fn endpoint_path(path: &str) -> Option<(&str, &str)> {
 
 /// What a deployed stage serves: its API with this one stage, validated as configured APIs are.
 ///
-/// Integrations the router cannot execute yet (types `AWS` and `HTTP`, URIs that are neither `http(s)://` URLs nor
-/// Lambda function ARNs) are left out with a warning, so the routes targeting them run no integration.
+/// Integrations the router cannot execute (URIs that are neither `http(s)://` URLs nor Lambda function ARNs) are
+/// left out with a warning, so the routes targeting them run no integration.
 pub fn runtime(
     api_id: &str,
     stage_name: &str,
@@ -172,12 +172,13 @@ fn strings(value: Option<&Value>) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
-/// An integration the router can execute, with a MOCK's `$default` response templates from its integration
-/// response whose key is `$default`.
+/// An integration the router can execute, with its integration responses.
 fn integration(id: &str, item: &Value, responses: Option<&Value>) -> Option<Integration> {
     let integration_type = match item.get("integrationType").and_then(Value::as_str)? {
         "AWS_PROXY" => IntegrationType::AwsProxy,
+        "AWS" => IntegrationType::Aws,
         "HTTP_PROXY" => IntegrationType::HttpProxy,
+        "HTTP" => IntegrationType::Http,
         "MOCK" => IntegrationType::Mock,
         _ => return None,
     };
@@ -185,20 +186,29 @@ fn integration(id: &str, item: &Value, responses: Option<&Value>) -> Option<Inte
     if integration_type != IntegrationType::Mock && !integration_uri.as_deref().is_some_and(is_url) {
         return None;
     }
-    let response_templates = items(responses)
+    let text = |item: &Value, key: &str| item.get(key).and_then(Value::as_str).map(str::to_owned);
+    let integration_responses = items(responses)
         .into_iter()
-        .find(|(_, r)| r.get("integrationResponseKey").and_then(Value::as_str) == Some("$default"))
-        .map(|(_, r)| strings(r.get("responseTemplates")))
-        .unwrap_or_default();
-    Some(Integration {
-        integration_id: id.to_owned(),
-        integration_type,
-        integration_uri,
-        timeout_in_millis: item.get("timeoutInMillis").and_then(Value::as_u64).unwrap_or(29_000),
-        request_parameters: strings(item.get("requestParameters")),
-        request_templates: strings(item.get("requestTemplates")),
-        response_templates,
-    })
+        .filter_map(|(_, r)| {
+            Some(IntegrationResponse {
+                integration_response_key: text(r, "integrationResponseKey")?,
+                response_templates: strings(r.get("responseTemplates")),
+                template_selection_expression: text(r, "templateSelectionExpression"),
+                content_handling_strategy: text(r, "contentHandlingStrategy"),
+            })
+        })
+        .collect();
+    let mut integration = Integration::new(id, integration_type, integration_uri);
+    integration.timeout_in_millis = item.get("timeoutInMillis").and_then(Value::as_u64).unwrap_or(29_000);
+    integration.request_parameters = strings(item.get("requestParameters"));
+    integration.request_templates = strings(item.get("requestTemplates"));
+    integration.template_selection_expression = text(item, "templateSelectionExpression");
+    integration.passthrough_behavior =
+        text(item, "passthroughBehavior").and_then(|p| PassthroughBehavior::parse(&p)).unwrap_or_default();
+    integration.content_handling_strategy = text(item, "contentHandlingStrategy");
+    integration.integration_response_selection_expression = text(item, "integrationResponseSelectionExpression");
+    integration.integration_responses = integration_responses;
+    Some(integration)
 }
 
 #[cfg(test)]
@@ -253,7 +263,11 @@ mod tests {
         let lambda = api.route("$default").unwrap().integration.as_ref().unwrap();
         assert!(lambda.integration_uri.as_deref().unwrap().ends_with("functions/f/invocations"), "a Lambda ARN runs");
         let mock = api.api.integrations.iter().find(|i| i.integration_id == "i3").unwrap();
-        assert_eq!(mock.response_templates["$default"], "hi");
+        let response = &mock.integration_responses[0];
+        assert_eq!(
+            (response.integration_response_key.as_str(), &response.response_templates["$default"]),
+            ("$default", &"hi".to_owned())
+        );
         let members = listed(&api.api);
         assert_eq!(members["apiId"], "abcdefghij");
         assert_eq!((&members["name"], &members["protocolType"]), (&json!("chat"), &json!("WEBSOCKET")));

@@ -1,5 +1,5 @@
-//! Calls integrations: AWS_PROXY (a hosted Lambda function named by its ARN, or a Lambda-style function over HTTP),
-//! HTTP_PROXY and MOCK.
+//! Calls integrations: AWS_PROXY (a hosted Lambda function named by its ARN, or a Lambda-style function over HTTP)
+//! and HTTP_PROXY here; the non-proxy types (AWS, HTTP, MOCK) through their mapping templates in `nonproxy`.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -23,6 +23,8 @@ pub enum Outcome {
     Failed(String),
     /// The backend did not answer within the integration's timeout.
     TimedOut,
+    /// No request template matched and the passthrough behaviour refuses such requests (AWS's 415).
+    Unsupported,
 }
 
 /// A successful integration answer.
@@ -180,9 +182,11 @@ impl Invoker {
 
     pub async fn invoke(&self, integration: &Integration, call: &Call<'_>) -> Outcome {
         match integration.integration_type {
-            IntegrationType::Mock => mock(integration),
             IntegrationType::AwsProxy => self.aws_proxy(integration, call).await,
             IntegrationType::HttpProxy => self.http_proxy(integration, call).await,
+            IntegrationType::Aws | IntegrationType::Http | IntegrationType::Mock => {
+                crate::nonproxy::invoke(self, integration, call).await
+            }
         }
     }
 
@@ -237,6 +241,25 @@ impl Invoker {
     }
 
     async fn http_proxy(&self, integration: &Integration, call: &Call<'_>) -> Outcome {
+        let body = call.body.map(|body| body.as_bytes().to_vec()).unwrap_or_default();
+        match self.http_call(integration, call, body).await {
+            Ok(answer) => Outcome::Answer(Answer {
+                status: answer.status,
+                headers: answer.headers,
+                body: (!answer.body.is_empty()).then(|| String::from_utf8_lossy(&answer.body).into_owned()),
+            }),
+            Err(outcome) => outcome,
+        }
+    }
+
+    /// POSTs `body` to an HTTP integration's URI, with its request parameters (and, on `$connect`, the
+    /// handshake's headers), within its timeout.
+    pub(crate) async fn http_call(
+        &self,
+        integration: &Integration,
+        call: &Call<'_>,
+        body: Vec<u8>,
+    ) -> Result<HttpAnswer, Outcome> {
         let uri = integration_uri(integration, call.ctx);
         let mut query: Vec<(String, String)> = Vec::new();
         let mut request = self.client.post(uri.as_ref()).timeout(integration.timeout());
@@ -260,13 +283,10 @@ impl Invoker {
         if !query.is_empty() {
             request = request.query(&query);
         }
-        if let Some(body) = call.body {
-            request = request.body(body.to_owned());
+        if !body.is_empty() {
+            request = request.body(body);
         }
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(err) => return transport_failure(&err),
-        };
+        let response = request.send().await.map_err(|err| transport_failure(&err))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -274,11 +294,16 @@ impl Invoker {
             .filter(|(name, _)| !is_hop_by_hop(name.as_str()))
             .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
             .collect();
-        match response.text().await {
-            Ok(body) => Outcome::Answer(Answer { status, headers, body: (!body.is_empty()).then_some(body) }),
-            Err(err) => transport_failure(&err),
-        }
+        let body = response.bytes().await.map_err(|err| transport_failure(&err))?;
+        Ok(HttpAnswer { status, headers, body })
     }
+}
+
+/// What an HTTP endpoint answered.
+pub(crate) struct HttpAnswer {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Bytes,
 }
 
 /// A Lambda proxy result (`{statusCode, headers, body}`) as the integration's answer.
@@ -301,18 +326,6 @@ fn is_hop_by_hop(name: &str) -> bool {
     ["host", "connection", "upgrade", "content-length", "transfer-encoding", "keep-alive", "te", "trailer"]
         .iter()
         .any(|h| name.eq_ignore_ascii_case(h))
-}
-
-fn mock(integration: &Integration) -> Outcome {
-    let status = integration
-        .request_templates
-        .get("$default")
-        .and_then(|t| serde_json::from_str::<Value>(t).ok())
-        .and_then(|v| v.get("statusCode").and_then(Value::as_u64))
-        .and_then(|s| u16::try_from(s).ok())
-        .unwrap_or(200);
-    let body = integration.response_templates.get("$default").cloned();
-    Outcome::Answer(Answer { status, headers: Vec::new(), body })
 }
 
 /// Resolves a request-parameter source (`context.connectionId`, `route.request.header.X`, `'static'`, …).
@@ -342,7 +355,10 @@ pub(crate) fn resolve_parameter(source: &str, call: &Call<'_>) -> Option<String>
             "identity.userArn" => ctx.caller.as_ref()?.user_arn.clone(),
             "disconnectStatusCode" => call.disconnect?.0.to_string(),
             "disconnectReason" => call.disconnect?.1.to_owned(),
-            _ => return None,
+            name => {
+                let value = ctx.authorizer.as_ref()?.get(name.strip_prefix("authorizer.")?)?;
+                value.as_str().map_or_else(|| value.to_string(), str::to_owned)
+            }
         });
     }
     if let Some(name) = source.strip_prefix("stageVariables.") {
@@ -368,16 +384,9 @@ mod tests {
 
     #[test]
     fn stage_variables_fill_the_integration_uri() {
-        let ctx = crate::testing::context();
-        let with = |uri: &str| Integration {
-            integration_id: "i".to_owned(),
-            integration_type: IntegrationType::AwsProxy,
-            integration_uri: Some(uri.to_owned()),
-            timeout_in_millis: 29_000,
-            request_parameters: Default::default(),
-            request_templates: Default::default(),
-            response_templates: Default::default(),
-        };
+        let apis = crate::testing::one_api();
+        let ctx = crate::testing::connection(&apis);
+        let with = |uri: &str| Integration::new("i", IntegrationType::AwsProxy, Some(uri.to_owned()));
         for (uri, expected) in [
             ("http://h/${stageVariables.v}/x", "http://h/1/x"),
             ("http://h/${stageVariables.missing}${stageVariables.v}", "http://h/1"),

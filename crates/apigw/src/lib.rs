@@ -16,6 +16,7 @@ pub mod handshake;
 pub mod integration;
 pub mod management;
 pub mod model;
+mod nonproxy;
 pub mod record;
 pub mod router;
 pub mod selection;
@@ -24,4 +25,6 @@ mod testing;
 mod throttle;
 mod validation;
 
-pub use model::{Api, ApiSet, Integration, IntegrationType, Route, RouteResponse, Stage};
+pub use model::{
+    Api, ApiSet, Integration, IntegrationResponse, IntegrationType, PassthroughBehavior, Route, RouteResponse, Stage,
+};

@@ -3,12 +3,15 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::access_log::{AccessLog, AccessLogSettings};
+mod integration;
+pub use integration::{Integration, IntegrationResponse, IntegrationType, PassthroughBehavior};
+
+use crate::nonproxy::Compiled;
 use crate::selection::{ExpressionError, SelectionExpression};
 pub use crate::throttle::RouteSettings;
 use crate::throttle::Throttles;
@@ -137,48 +140,6 @@ fn default_key() -> String {
     "$default".to_owned()
 }
 
-/// How a route reaches its backend.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-pub enum IntegrationType {
-    /// A Lambda-style function served over HTTP: it is POSTed the Lambda proxy event and answers with the Lambda
-    /// result (`{statusCode, headers, body}`) as its JSON response body.
-    #[serde(rename = "AWS_PROXY")]
-    AwsProxy,
-    /// An HTTP endpoint that receives the raw message body, with context passed through request parameters.
-    #[serde(rename = "HTTP_PROXY")]
-    HttpProxy,
-    /// No backend: the answer comes from the integration's templates.
-    #[serde(rename = "MOCK")]
-    Mock,
-}
-
-/// An integration.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Integration {
-    pub integration_id: String,
-    pub integration_type: IntegrationType,
-    #[serde(default)]
-    pub integration_uri: Option<String>,
-    #[serde(default = "default_timeout")]
-    pub timeout_in_millis: u64,
-    /// `integration.request.header.X` / `integration.request.querystring.X` → source (`context.connectionId`,
-    /// `route.request.header.X`, `route.request.querystring.X`, `route.request.body.X`, `stageVariables.X`,
-    /// `'static'`).
-    #[serde(default)]
-    pub request_parameters: HashMap<String, String>,
-    /// MOCK: `$default` → a JSON template whose `statusCode` is the integration's status (default 200).
-    #[serde(default)]
-    pub request_templates: HashMap<String, String>,
-    /// MOCK: `$default` → the body sent back on a two-way route.
-    #[serde(default)]
-    pub response_templates: HashMap<String, String>,
-}
-
-fn default_timeout() -> u64 {
-    29_000
-}
-
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -260,7 +221,17 @@ impl ApiSet {
             if !ids.insert(api.api_id.clone()) {
                 return Err(ModelError::Invalid { api: api.api_id.clone(), message: "duplicate api_id".to_owned() });
             }
-            out.push(Arc::new(validate(api)?));
+            let runtime = validate(api)?;
+            // A configured template that does not read is refused at start; a deployed one answers errors.
+            for integration in &runtime.api.integrations {
+                if let Some(error) = Compiled::of(integration).first_error() {
+                    return Err(ModelError::Invalid {
+                        api: runtime.api.api_id.clone(),
+                        message: format!("integration `{}`: {error}", integration.integration_id),
+                    });
+                }
+            }
+            out.push(Arc::new(runtime));
         }
         Ok(ApiSet { apis: out })
     }
@@ -370,7 +341,11 @@ pub(crate) fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
                 )));
             }
         }
-        integrations.insert(integration.integration_id.clone(), Arc::new(integration.clone()));
+        let mut integration = integration.clone();
+        if integration.integration_type.maps() {
+            integration.compiled = Some(Arc::new(Compiled::of(&integration)));
+        }
+        integrations.insert(integration.integration_id.clone(), Arc::new(integration));
     }
 
     let mut authorizers = HashMap::new();
@@ -464,12 +439,6 @@ pub(crate) fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
     }
     let throttles = Throttles::of(&api.stages, &api.routes);
     Ok(ApiRuntime { api, selection, routes, throttles, access_logs })
-}
-
-impl Integration {
-    pub fn timeout(&self) -> Duration {
-        Duration::from_millis(self.timeout_in_millis)
-    }
 }
 
 #[cfg(test)]

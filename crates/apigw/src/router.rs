@@ -109,8 +109,9 @@ fn is_lifecycle(key: &str) -> bool {
     key == "$connect" || key == "$disconnect"
 }
 
-/// Records a route decision (`$connect`'s included): the event the integration received (a proxy event, or the body
-/// an HTTP or MOCK integration is given), its answer or failure, and how long it took.
+/// Records a route decision (`$connect`'s included): the event the integration received (a proxy event; for the
+/// other types the client's message, which HTTP_PROXY forwards as it is and a mapping template reads), its answer or
+/// failure, and how long it took.
 pub(crate) fn record_route(
     capture: &Capture,
     conn: &Connection,
@@ -124,12 +125,15 @@ pub(crate) fn record_route(
         IntegrationType::AwsProxy => {
             capture::mask_event(&String::from_utf8_lossy(&proxy_event(call.ctx, &call.facts())))
         }
-        IntegrationType::HttpProxy | IntegrationType::Mock => call.body.unwrap_or_default().to_owned(),
+        IntegrationType::HttpProxy | IntegrationType::Http | IntegrationType::Aws | IntegrationType::Mock => {
+            call.body.unwrap_or_default().to_owned()
+        }
     };
     let (outcome, status, answer) = match outcome {
         Outcome::Answer(answer) => ("answered", Some(answer.status), answer.body.as_deref().map(|b| capture.cut(b))),
         Outcome::Failed(reason) => ("failed", None, Some(capture.cut(reason))),
         Outcome::TimedOut => ("timedOut", None, None),
+        Outcome::Unsupported => ("unsupported", Some(415), None),
     };
     let what = What::Route {
         route: call.route_key.to_owned(),
@@ -221,6 +225,10 @@ impl Inbound for MessageRouter {
                     (None, Some((500, ErrorFrame::InternalServerError)))
                 }
                 Outcome::TimedOut => (None, Some((504, ErrorFrame::EndpointTimedOut))),
+                Outcome::Unsupported => {
+                    tracing::debug!(route = %route_key, "No request template matched and passthrough is refused.");
+                    (None, Some((415, ErrorFrame::UnsupportedMediaType)))
+                }
             };
             if let Some((status, frame)) = refused {
                 event.integration = Some((None, latency));

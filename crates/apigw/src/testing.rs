@@ -1,5 +1,7 @@
 //! Fixtures for the crate's unit tests.
 
+use crate::connect::ConnContext;
+use crate::record::Record;
 use crate::{Api, ApiSet, Stage};
 
 /// One API, `a`, with one stage, `prod` (stage variable `v = "1"`), and no routes.
@@ -9,18 +11,18 @@ pub(crate) fn one_api() -> ApiSet {
     ApiSet::new(vec![Api::with_stages("a", vec![stage])]).unwrap()
 }
 
-/// A connection of [`one_api`]'s `prod` stage, as a cluster survivor would rebuild it (no handshake headers).
-pub(crate) fn context() -> crate::connect::ConnContext {
-    let record = crate::record::Record {
+/// Connection `id`'s context on API `a` of `apis`, as its registry record gives it.
+pub(crate) fn connection(apis: &ApiSet) -> ConnContext {
+    let record = Record {
         api: "a".into(),
         stage: "prod".into(),
         at: 0,
-        ip: String::new(),
+        ip: "127.0.0.1".into(),
         ua: None,
         host: String::new(),
         auth: None,
         iam: None,
         deployed: false,
     };
-    record.context(&one_api(), "id").expect("the record names the API")
+    record.context(apis, "id").unwrap()
 }

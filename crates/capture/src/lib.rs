@@ -79,7 +79,7 @@ pub enum What {
         route: String,
         request_id: String,
         event: String,
-        /// `answered`, `failed` or `timedOut`.
+        /// `answered`, `failed`, `timedOut` or `unsupported` (no request template and passthrough refused).
         outcome: &'static str,
         status: Option<u16>,
         answer: Option<String>,

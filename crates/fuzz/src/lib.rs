@@ -32,4 +32,5 @@ pub const TARGETS: &[Target] = &[
     Target { name: "management_path", run: targets::management_path },
     Target { name: "websocket", run: targets::websocket },
     Target { name: "template", run: targets::template },
+    Target { name: "mapping", run: targets::mapping },
 ];

@@ -58,6 +58,7 @@ replays!(
     ivschat_control,
     apigatewayv2_control,
     management_path,
+    mapping,
     websocket,
     template,
 );

@@ -495,15 +495,7 @@ fn default_api(
             Some(existing) => existing.integration_id.clone(),
             None => {
                 let id = format!("fn{}", integrations.len() + 1);
-                integrations.push(Integration {
-                    integration_id: id.clone(),
-                    integration_type: IntegrationType::AwsProxy,
-                    integration_uri: Some(url.clone()),
-                    timeout_in_millis: 29_000,
-                    request_parameters: Default::default(),
-                    request_templates: Default::default(),
-                    response_templates: Default::default(),
-                });
+                integrations.push(Integration::new(&id, IntegrationType::AwsProxy, Some(url.clone())));
                 id
             }
         };

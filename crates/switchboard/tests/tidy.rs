@@ -13,7 +13,7 @@ const MAX_LINES: usize = 600;
 const HTTP_SERVER_CRATES: &[&str] = &["server", "bench", "switchboard", "test-support"];
 
 /// Crates that neither do IO nor read a clock: their callers pass bytes and `now`.
-const PURE_CRATES: &[&str] = &["wire", "sigv4", "yaml"];
+const PURE_CRATES: &[&str] = &["wire", "sigv4", "yaml", "mapping"];
 
 /// The load generator, exempt from the server's rules: it measures other processes in wall time
 /// (`std::time::Instant`), and its tasks and locks live only as long as one measurement.

@@ -190,6 +190,9 @@ pub enum ErrorFrame {
     EndpointTimedOut,
     /// The route's throttling (its stage's route settings) refused the message.
     TooManyRequests,
+    /// No request template of a non-proxy integration matched and its passthrough behaviour refuses such
+    /// messages.
+    UnsupportedMediaType,
 }
 
 impl ErrorFrame {
@@ -199,6 +202,7 @@ impl ErrorFrame {
             ErrorFrame::Forbidden => "Forbidden",
             ErrorFrame::EndpointTimedOut => "Endpoint request timed out",
             ErrorFrame::TooManyRequests => "Too Many Requests",
+            ErrorFrame::UnsupportedMediaType => "Unsupported Media Type",
         }
     }
 
@@ -244,6 +248,10 @@ mod tests {
         assert_eq!(
             ErrorFrame::TooManyRequests.render("a", "b"),
             r#"{"message": "Too Many Requests", "connectionId":"a", "requestId":"b"}"#
+        );
+        assert_eq!(
+            ErrorFrame::UnsupportedMediaType.render("a", "b"),
+            r#"{"message": "Unsupported Media Type", "connectionId":"a", "requestId":"b"}"#
         );
         assert_eq!(
             ErrorFrame::bad_request_body("a", "m"),

@@ -25,6 +25,7 @@ mod iam;
 mod lambda;
 mod limits;
 mod management;
+mod mapping;
 mod observability;
 mod readme;
 mod remote;
