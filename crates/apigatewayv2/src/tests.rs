@@ -259,8 +259,12 @@ async fn deployments_snapshot_the_definitions_for_a_stage() {
     assert_eq!(f.control.deployed_stage("nosuchapi0", "prod").await.unwrap(), None);
     let (status, body) = f.call(Method::DELETE, &format!("{base}/deployments/{deployment_id}"), Value::Null).await;
     assert_eq!((status, message(&body)), (400, "Active stages pointing to this deployment must be moved or deleted"));
-    // AutoDeploy: every change of the definitions deploys.
-    f.ok(Method::PATCH, &format!("{base}/stages/prod"), json!({"autoDeploy": true})).await;
+    // AutoDeploy: turned on, it deploys at once (the answer names the deployment); then every change deploys.
+    let turned_on = f.ok(Method::PATCH, &format!("{base}/stages/prod"), json!({"autoDeploy": true})).await;
+    let first_auto = turned_on["deploymentId"].as_str().unwrap().to_owned();
+    assert_ne!(first_auto, deployment_id, "deployed at once: {turned_on}");
+    let created = f.ok(Method::POST, &format!("{base}/stages"), json!({"stageName": "auto", "autoDeploy": true})).await;
+    assert!(created["deploymentId"].is_string(), "a stage created with AutoDeploy is deployed at once: {created}");
     f.ok(Method::POST, &format!("{base}/routes"), json!({"routeKey": "again"})).await;
     let stage = f.ok(Method::GET, &format!("{base}/stages/prod"), Value::Null).await;
     let auto = stage["deploymentId"].as_str().unwrap();

@@ -182,11 +182,12 @@ impl ControlPlane {
             let mut candidate = item.clone();
             candidate.extend(input.body.clone());
             self.check(doc, c, parent, &candidate, &id, true)?;
-            doc.items_mut(c, parent).insert(id, Value::Object(item.clone()));
-            if rules_deployed(c) {
+            doc.items_mut(c, parent).insert(id.clone(), Value::Object(item.clone()));
+            if rules_deployed(c) || turns_auto_deploy_on(c, None, &item) {
                 self.auto_deploy(doc, effects, now);
             }
-            Ok(Value::Object(item))
+            // A stage created with AutoDeploy is deployed at once (its answer says with which deployment).
+            Ok(doc.get(c, parent, &id).map_or(Value::Object(item), |item| Value::Object(item.clone())))
         })
         .await
     }
@@ -222,10 +223,10 @@ impl ControlPlane {
             candidate.extend(input.body.clone());
             self.check(doc, c, parent, &candidate, id, false)?;
             doc.items_mut(c, parent).insert(id.to_owned(), Value::Object(item.clone()));
-            if rules_deployed(c) {
+            if rules_deployed(c) || turns_auto_deploy_on(c, Some(&before), &item) {
                 self.auto_deploy(doc, effects, now);
             }
-            Ok(Value::Object(item))
+            Ok(doc.get(c, parent, id).map_or(Value::Object(item), |item| Value::Object(item.clone())))
         })
         .await
     }
@@ -315,6 +316,13 @@ impl ControlPlane {
 /// Whether changes to `c` change what a deployment would capture.
 fn rules_deployed(c: &Collection) -> bool {
     ![&STAGES, &DEPLOYMENTS].contains(&c)
+}
+
+/// Whether a stage is created with `AutoDeploy`, or has it turned on: it is deployed at once, as on AWS, so that it
+/// serves the current definitions without waiting for their next change.
+fn turns_auto_deploy_on(c: &Collection, before: Option<&Map<String, Value>>, after: &Map<String, Value>) -> bool {
+    let on = |item: &Map<String, Value>| item.get("autoDeploy").and_then(Value::as_bool) == Some(true);
+    *c == STAGES && on(after) && !before.is_some_and(on)
 }
 
 /// The members AWS sets on a new resource of kind `c`.
