@@ -200,6 +200,7 @@ fn integration(id: &str, item: &Value, responses: Option<&Value>) -> Option<Inte
         .collect();
     let mut integration = Integration::new(id, integration_type, integration_uri);
     integration.timeout_in_millis = item.get("timeoutInMillis").and_then(Value::as_u64).unwrap_or(29_000);
+    integration.integration_method = text(item, "integrationMethod");
     integration.request_parameters = strings(item.get("requestParameters"));
     integration.request_templates = strings(item.get("requestTemplates"));
     integration.template_selection_expression = text(item, "templateSelectionExpression");

@@ -252,8 +252,8 @@ impl Invoker {
         }
     }
 
-    /// POSTs `body` to an HTTP integration's URI, with its request parameters (and, on `$connect`, the
-    /// handshake's headers), within its timeout.
+    /// Sends `body` to an HTTP integration's URI with its method (`POST` by default), its request parameters (and, on
+    /// `$connect`, the handshake's headers), within its timeout.
     pub(crate) async fn http_call(
         &self,
         integration: &Integration,
@@ -262,7 +262,7 @@ impl Invoker {
     ) -> Result<HttpAnswer, Outcome> {
         let uri = integration_uri(integration, call.ctx);
         let mut query: Vec<(String, String)> = Vec::new();
-        let mut request = self.client.post(uri.as_ref()).timeout(integration.timeout());
+        let mut request = self.client.request(integration.http_method(), uri.as_ref()).timeout(integration.timeout());
         if call.event_type == EventType::Connect {
             for (name, value) in &call.ctx.headers {
                 if !is_hop_by_hop(name) {

@@ -94,6 +94,9 @@ pub struct Integration {
     pub integration_uri: Option<String>,
     #[serde(default = "default_timeout")]
     pub timeout_in_millis: u64,
+    /// HTTP, HTTP_PROXY: the method of the request to the URI (`GET`, `PUT`, …); absent or `ANY`: `POST`.
+    #[serde(default)]
+    pub integration_method: Option<String>,
     /// `integration.request.header.X` / `integration.request.querystring.X` → source (`context.connectionId`,
     /// `route.request.header.X`, `route.request.querystring.X`, `route.request.body.X`, `stageVariables.X`,
     /// `'static'`).
@@ -139,6 +142,7 @@ impl Integration {
             integration_type,
             integration_uri,
             timeout_in_millis: default_timeout(),
+            integration_method: None,
             request_parameters: HashMap::new(),
             request_templates: HashMap::new(),
             template_selection_expression: None,
@@ -157,6 +161,15 @@ fn default_timeout() -> u64 {
 }
 
 impl Integration {
+    /// The method of an HTTP or HTTP_PROXY integration's request: its `IntegrationMethod`, `POST` for none or `ANY`.
+    pub fn http_method(&self) -> http::Method {
+        match self.integration_method.as_deref().map(str::to_ascii_uppercase) {
+            None => http::Method::POST,
+            Some(any) if any == "ANY" => http::Method::POST,
+            Some(method) => http::Method::from_bytes(method.as_bytes()).unwrap_or(http::Method::POST),
+        }
+    }
+
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_in_millis)
     }

@@ -82,7 +82,7 @@ async fn non_proxy_integrations_transform_messages_with_mapping_templates() {
         .create_integration()
         .api_id(&api)
         .integration_type(IntegrationType::Http)
-        .integration_method("POST")
+        .integration_method("PUT")
         .integration_uri(backend.url())
         .template_selection_expression("\\$default")
         .request_templates(
@@ -148,6 +148,7 @@ async fn non_proxy_integrations_transform_messages_with_mapping_templates() {
     // HTTP: the backend receives the request template's output; the 2xx response's template answers.
     send_text(&mut ws, r#"{"action":"say","text":"hello"}"#).await;
     assert_eq!(recv_text(&mut ws).await, "heard hello in test");
+    assert_eq!(backend.next_request().await.method, "PUT", "with the integration's method");
     let received = backend.next().await;
     assert_eq!((&received["say"], &received["env"]), (&json!("hello"), &json!("test")), "{received}");
     let connection_id = received["conn"].as_str().unwrap().to_owned();
