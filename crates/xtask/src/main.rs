@@ -1,7 +1,9 @@
-//! `cargo xtask <task>`: the project's auxiliary commands that plain `cargo` cannot express. For now one task,
-//! `codegen`, which regenerates `crates/aws-models` from the botocore models vendored under `models/`.
+//! `cargo xtask <task>`: the project's auxiliary commands that plain `cargo` cannot express: `codegen`, which
+//! regenerates `crates/aws-models` from the botocore models vendored under `models/`, and `dist`, which builds the
+//! release binary as it ships (`dist.rs`).
 
 mod codegen;
+mod dist;
 mod html;
 /// The naming rule shared with `aws-models`, compiled here from its source so that the generator builds even when
 /// the generated modules do not.
@@ -27,7 +29,17 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        _ => bail!("usage: cargo xtask codegen (regenerates crates/aws-models from models/botocore-*/)"),
+        ["dist"] => {
+            let root = codegen::workspace_root();
+            for (path, size) in dist::run(&root)? {
+                println!("{} ({size} bytes)", path.strip_prefix(&root).unwrap_or(&path).display());
+            }
+            Ok(())
+        }
+        _ => bail!(
+            "usage: cargo xtask codegen (regenerates crates/aws-models from models/botocore-*/)\n       cargo xtask \
+             dist (target/dist/switchboard, stripped, and its switchboard.debug)"
+        ),
     }
 }
 

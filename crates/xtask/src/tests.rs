@@ -70,3 +70,50 @@ fn html_becomes_paragraphs_and_items() {
     assert_eq!(html::to_text("<p>a &lt;b&gt; &amp; c</p><p/>"), "a <b> & c");
     assert_eq!(html::to_text(""), "");
 }
+
+/// `dist`'s split on a small program built as the release profile builds (line tables): the shipped copy has no
+/// debug information or symbols, and its panics still name the function, file and line through the `.debug` file.
+#[test]
+fn a_split_binary_is_stripped_and_its_backtraces_still_name_the_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("boom.rs");
+    std::fs::write(
+        &source,
+        "#[inline(never)]\nfn explode(n: usize) -> usize {\n    if n > 0 { panic!(\"boom\") }\n    n\n}\n\
+         fn main() {\n    println!(\"{}\", explode(std::env::args().count()));\n}\n",
+    )
+    .unwrap();
+    let built = dir.path().join("boom");
+    let rustc = std::process::Command::new("rustc")
+        .args(["-O", "-C", "debuginfo=line-tables-only", "-o"])
+        .arg(&built)
+        .arg(&source)
+        .output()
+        .unwrap();
+    assert!(rustc.status.success(), "{}", String::from_utf8_lossy(&rustc.stderr));
+    let (binary, debug) = crate::dist::split(&built, &dir.path().join("dist")).unwrap();
+    let size = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
+    assert!(size(&binary) < size(&built), "stripped: {} < {}", size(&binary), size(&built));
+    let sections = std::process::Command::new("objdump").arg("-h").arg(&binary).output().unwrap();
+    let sections = String::from_utf8_lossy(&sections.stdout);
+    assert!(sections.contains(".gnu_debuglink") && !sections.contains(".debug_line"), "{sections}");
+    let run = || {
+        let output = std::process::Command::new(&binary).env("RUST_BACKTRACE", "1").output().unwrap();
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    // The frame of `explode`, named and placed (the panic message's own location is compiled in, not debug info).
+    let frame = |backtrace: &str| {
+        let lines: Vec<&str> = backtrace.lines().collect();
+        lines.windows(2).any(|w| {
+            w[0].ends_with("boom::explode") && w[1].trim_start().starts_with("at ") && w[1].contains("boom.rs:3")
+        })
+    };
+    let backtrace = run();
+    assert!(frame(&backtrace), "{backtrace}");
+    std::fs::remove_file(&debug).unwrap();
+    let without = run();
+    assert!(
+        !frame(&without) && !without.contains("boom::explode"),
+        "names and lines come from the .debug file: {without}"
+    );
+}
