@@ -67,9 +67,10 @@ impl MessageRouter {
         self
     }
 
-    fn record_limit(&self, conn: &Connection, limit: &'static str, detail: String) {
+    /// Records a refused message; `detail` is written only when something records.
+    fn record_limit(&self, conn: &Connection, limit: &'static str, detail: impl FnOnce() -> String) {
         if let Some(capture) = &self.capture {
-            capture.record(conn.subject(), What::Limit { limit, detail });
+            capture.record(conn.subject(), What::Limit { limit, detail: detail() });
         }
     }
 
@@ -153,30 +154,33 @@ impl Inbound for MessageRouter {
         let request_id = hub::random_id();
         let message_id = hub::random_id();
         let Some(route_key) = self.select_route(text.as_str()).map(str::to_owned) else {
-            self.record_limit(conn, "noRoute", "Neither a route nor $default matches the message.".to_owned());
+            self.record_limit(conn, "noRoute", || "Neither a route nor $default matches the message.".to_owned());
             let event = AccessEvent::new(EventType::Message, "", &request_id);
             self.refuse(conn, event, 403, ErrorFrame::Forbidden);
             return;
         };
         let event = || AccessEvent::new(EventType::Message, &route_key, &request_id);
-        if self.ctx.api.route(&route_key).is_some_and(|route| route.api_key_required)
+        let route = self.ctx.api.route(&route_key);
+        if route.is_some_and(|route| route.api_key_required)
             && !self.api_keys.accepts(&self.ctx.api.api.api_id, self.ctx.api_key.as_deref())
         {
             tracing::debug!(route = %route_key, "The message has no API key the route accepts.");
-            self.record_limit(conn, "apiKey", format!("Route {route_key}: no API key the route accepts."));
+            self.record_limit(conn, "apiKey", || format!("Route {route_key}: no API key the route accepts."));
             self.refuse(conn, event(), 403, ErrorFrame::Forbidden);
             return;
         }
         if !self.ctx.api.admit(&self.ctx.stage, &route_key) {
             tracing::debug!(route = %route_key, "The route's throttling refused the message.");
-            self.record_limit(conn, "routeThrottle", format!("Route {route_key}: too many requests."));
+            self.record_limit(conn, "routeThrottle", || format!("Route {route_key}: too many requests."));
             self.refuse(conn, event(), 429, ErrorFrame::TooManyRequests);
             return;
         }
-        let validator = self.ctx.api.route(&route_key).and_then(|route| route.validator.as_ref());
+        let validator = route.and_then(|route| route.validator.as_ref());
         if validator.is_some_and(|validator| !validator.accepts(text.as_str())) {
             tracing::debug!(route = %route_key, "The message failed the route's request validation.");
-            self.record_limit(conn, "validation", format!("Route {route_key}: the message failed request validation."));
+            self.record_limit(conn, "validation", || {
+                format!("Route {route_key}: the message failed request validation.")
+            });
             conn.deliver(Outbound::from(ErrorFrame::bad_request_body(&self.ctx.connection_id, &message_id)));
             let event = AccessEvent { message_id: Some(&message_id), ..event() };
             crate::access_log::record(self.access_log.as_deref(), &self.ctx, &event.refused(400, "Bad request body"));
