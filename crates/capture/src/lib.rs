@@ -18,10 +18,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+mod headers;
 mod mask;
 #[cfg(test)]
 mod tests;
 
+pub use headers::Headers;
 pub use mask::{mask, mask_event, mask_headers, mask_query};
 
 /// How much a [`Capture`] keeps.
@@ -69,7 +71,7 @@ pub struct Subject {
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum What {
     /// A handshake was accepted; its headers masked, its authorizer's context if it had one.
-    Opened { path: String, source_ip: String, headers: Vec<(String, String)>, authorizer: Option<Value> },
+    Opened { path: String, source_ip: String, headers: Headers, authorizer: Option<Value> },
     /// A message from the client.
     FrameIn { data: String, bytes: usize },
     /// A message written to the client (route responses, posts, error frames, room frames).
@@ -111,9 +113,7 @@ impl What {
     fn text_len(&self) -> usize {
         match self {
             What::Opened { path, headers, authorizer, .. } => {
-                path.len()
-                    + headers.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>()
-                    + authorizer.as_ref().map_or(0, |a| a.to_string().len())
+                path.len() + headers.text_len() + authorizer.as_ref().map_or(0, |a| a.to_string().len())
             }
             What::FrameIn { data, .. } | What::FrameOut { data, .. } => data.len(),
             What::Route { route, event, answer, .. } => {

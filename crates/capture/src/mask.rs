@@ -1,6 +1,10 @@
 //! Secrets shown only in part: tokens, keys and signatures in headers and query strings keep their first characters
 //! and their length, never their value.
 
+use std::borrow::Cow;
+
+use crate::Headers;
+
 /// Header names whose values are always masked.
 const SECRET_HEADERS: &[&str] = &[
     "authorization",
@@ -33,12 +37,12 @@ fn is_secret(name: &str) -> bool {
 }
 
 /// Headers as the console shows them: secrets masked.
-pub fn mask_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
+pub fn mask_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Headers {
     headers
         .into_iter()
         .map(|(name, value)| {
-            let value = if is_secret(name) { mask(value) } else { value.to_owned() };
-            (name.to_owned(), value)
+            let value = if is_secret(name) { Cow::Owned(mask(value)) } else { Cow::Borrowed(value) };
+            (name, value)
         })
         .collect()
 }

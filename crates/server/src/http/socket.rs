@@ -132,7 +132,7 @@ async fn accept<S: SocketKind>(
         let state = task_state;
         // The rare steps run boxed, so that the task an idle connection keeps is sized by its session alone.
         Box::pin(socket.starting(&conn, &state)).await;
-        let ws = match on_upgrade.await {
+        let mut ws = match on_upgrade.await {
             Ok(upgraded) => {
                 let io = LeanStream::new(TokioIo::new(upgraded));
                 Some(WebSocketStream::from_raw_socket(io, Role::Server, Some(state.ws_config)).await)
@@ -142,8 +142,10 @@ async fn accept<S: SocketKind>(
                 None
             }
         };
-        let end = match ws {
-            Some(mut ws) => socket.serve(&mut ws, &conn, &state).await,
+        // Borrowed where it lies: a `Some(mut ws)` pattern would move the stream to a second place in the task, which
+        // keeps room for both for as long as the session runs.
+        let end = match &mut ws {
+            Some(ws) => socket.serve(ws, &conn, &state).await,
             None => SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal },
         };
         state.hub.unregister(conn.id());
