@@ -1,5 +1,5 @@
 //! The `switchboard-bench` command line: `run` measures and reports, `report` re-renders saved results, `worker` is
-//! the generator's worker process (started by `run`).
+//! the generator's worker process and `floor-server` the floor target (both started by `run`).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -32,15 +32,25 @@ enum Command {
     },
     /// A generator worker process (internal; started by `run`).
     Worker,
+    /// The floor target: a minimal WebSocket server that writes each published frame to every member, one `write`
+    /// each (started by `run` for `--targets floor`).
+    FloorServer {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Writer threads (members spread over them round robin).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
 }
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// Scenarios, comma-separated: idle, post, fanout, connect, broadcast (PostToConnections to every receiver, up to
-    /// 10,000 ids per call, and PostToGroup; receivers: --post-receivers).
+    /// Scenarios, comma-separated: idle, post, fanout, completion (one message at a time to rooms of
+    /// --completion-members), connect, broadcast (PostToConnections to every receiver, up to 10,000 ids per call, and
+    /// PostToGroup; receivers: --post-receivers).
     #[arg(long, value_delimiter = ',', default_value = "idle,post,fanout,connect")]
     scenarios: Vec<String>,
-    /// Servers, comma-separated: switchboard, sockudo.
+    /// Servers, comma-separated: switchboard, sockudo, floor (the machine's own limit: `floor-server`).
     #[arg(long, value_delimiter = ',', default_value = "switchboard")]
     targets: Vec<String>,
     /// A short run of every scenario with tiny sizes (CI).
@@ -100,6 +110,16 @@ struct RunArgs {
     rates_10k: Vec<f64>,
     #[arg(long, default_value_t = 10)]
     fanout_secs: u64,
+    /// Core counts for fan-out and completion, comma-separated: 1 pins the server to --server-core, 2 to it and the
+    /// next core (the floor then writes from two threads).
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    cores: Vec<usize>,
+    /// Room sizes of the completion scenario.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,5000,10000,19500")]
+    completion_members: Vec<usize>,
+    /// Single messages timed per room size and run.
+    #[arg(long, default_value_t = 5)]
+    completion_messages: usize,
     /// A fan-out sweep stops after a phase whose p99 exceeds this.
     #[arg(long, default_value_t = 1000)]
     stop_p99_ms: u64,
@@ -130,6 +150,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Worker => bench::worker::main(),
+        Command::FloorServer { listen, threads } => bench::floor::serve(listen, threads),
         Command::Report { results, out } => report(&results, &out),
         Command::Run(args) => run(*args),
     };
@@ -162,6 +183,8 @@ fn report(files: &[PathBuf], out: &std::path::Path) -> anyhow::Result<()> {
         merged.post.extend(r.post);
         merged.connect.extend(r.connect);
         merged.fanout.extend(r.fanout);
+        merged.broadcast.extend(r.broadcast);
+        merged.completion.extend(r.completion);
     }
     bench::report::write(&merged, out)
 }
@@ -180,6 +203,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         targets.push(match t.as_str() {
             "switchboard" => Kind::Switchboard,
             "sockudo" => Kind::Sockudo,
+            "floor" => Kind::Floor,
             other => anyhow::bail!("unknown target `{other}`"),
         });
     }
@@ -213,6 +237,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         fanout_duration: Duration::from_secs(args.fanout_secs),
         stop_p99: Duration::from_millis(args.stop_p99_ms),
         chat_publish: args.chat_publish,
+        cores: args.cores.iter().map(|c| (*c).clamp(1, 2)).collect(),
+        completion_members: args.completion_members.clone(),
+        completion_messages: args.completion_messages,
         chat: args.chat == "yes",
         backend_addr: args.backend_addr,
     };
@@ -230,6 +257,8 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         options.fanout_payloads = vec![100];
         options.fanout_rates = BTreeMap::from([(50, vec![20.0, 40.0])]);
         options.fanout_duration = Duration::from_secs(1);
+        options.completion_members = vec![20, 50];
+        options.completion_messages = 2;
     }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

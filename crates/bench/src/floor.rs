@@ -1,0 +1,338 @@
+//! The floor (`switchboard-bench floor-server`): the least possible work per delivery, measured with the same
+//! scenarios as the servers under test. It accepts WebSocket upgrades and keeps the sockets; `POST /publish` encodes
+//! its body once as a text frame and writes it to every member with one blocking `write` each, from `--threads`
+//! writer threads (members spread round robin, each member's frames in order), and answers when all are written;
+//! `POST /prod/@connections/{i}` writes to the member whose upgrade carried `?i={i}`. No reading, no queue, no
+//! allocation per delivery: what is left is the kernel's cost of a loopback write and the wake-up of its reader.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use sha1::{Digest, Sha1};
+
+/// The line a started floor server prints, followed by its address.
+pub const LISTENING: &str = "floor server listening on ";
+/// Largest request head and body the floor reads.
+pub const MAX_HEAD: usize = 16 * 1024;
+pub const MAX_BODY: usize = 1024 * 1024;
+/// How long a request (a handshake, a head, a body) may take to arrive, and how long a keep-alive connection may idle.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
+const IDLE_DEADLINE: Duration = Duration::from_secs(120);
+
+/// What a writer thread is asked to do.
+enum Command {
+    Add(usize, TcpStream),
+    /// Write the frame to every member; answer how many writes succeeded.
+    All(Arc<[u8]>, Sender<usize>),
+    /// Write the frame to one member; answer whether it was written.
+    One(usize, Arc<[u8]>, Sender<usize>),
+}
+
+/// One writer thread's members, in the order they came.
+struct Writer {
+    members: Vec<TcpStream>,
+    by_index: HashMap<usize, usize>,
+}
+
+impl Writer {
+    fn run(mut self, commands: Receiver<Command>) {
+        for command in commands {
+            match command {
+                Command::Add(index, stream) => {
+                    self.by_index.insert(index, self.members.len());
+                    self.members.push(stream);
+                }
+                Command::All(frame, done) => {
+                    let mut written = 0;
+                    for member in &mut self.members {
+                        written += usize::from(member.write_all(&frame).is_ok());
+                    }
+                    let _ = done.send(written);
+                }
+                Command::One(index, frame, done) => {
+                    let member = self.by_index.get(&index).and_then(|p| self.members.get_mut(*p));
+                    let _ = done.send(usize::from(member.is_some_and(|m| m.write_all(&frame).is_ok())));
+                }
+            }
+        }
+    }
+}
+
+/// The writer threads and the count of members so far.
+struct Floor {
+    writers: Vec<Sender<Command>>,
+    next: Mutex<usize>,
+}
+
+impl Floor {
+    fn add(&self, index: Option<usize>, stream: TcpStream) {
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let index = index.unwrap_or(*next);
+        let _ = self.writers[*next % self.writers.len()].send(Command::Add(index, stream));
+        *next += 1;
+    }
+
+    /// Writes `payload` as one text frame to every member; returns how many writes succeeded.
+    fn publish(&self, payload: &[u8]) -> usize {
+        let frame: Arc<[u8]> = text_frame(payload).into();
+        let (done, answers) = channel();
+        for writer in &self.writers {
+            let _ = writer.send(Command::All(frame.clone(), done.clone()));
+        }
+        drop(done);
+        answers.iter().sum()
+    }
+
+    /// Writes `payload` to the member with this client index (each writer looks; one has it).
+    fn post(&self, index: usize, payload: &[u8]) -> bool {
+        let frame: Arc<[u8]> = text_frame(payload).into();
+        let (done, answers) = channel();
+        for writer in &self.writers {
+            let _ = writer.send(Command::One(index, frame.clone(), done.clone()));
+        }
+        drop(done);
+        answers.iter().sum::<usize>() > 0
+    }
+}
+
+/// An unmasked WebSocket text frame (server to client) holding `payload`.
+pub fn text_frame(payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(payload.len() + 10);
+    frame.push(0x81);
+    match payload.len() {
+        n if n < 126 => frame.push(n as u8),
+        n if n <= 0xffff => {
+            frame.push(126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            frame.push(127);
+            frame.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// `Sec-WebSocket-Accept` for a client's key (RFC 6455 §4.2.2).
+pub fn accept_key(key: &str) -> String {
+    let mut sha = Sha1::new();
+    sha.update(key.trim().as_bytes());
+    sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
+}
+
+/// Serves until the process is killed: prints [`LISTENING`] and the address, then accepts.
+pub fn serve(listen: SocketAddr, threads: usize) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(listen)?;
+    let mut writers = Vec::new();
+    for _ in 0..threads.max(1) {
+        let (tx, rx) = channel();
+        std::thread::spawn(move || Writer { members: Vec::new(), by_index: HashMap::new() }.run(rx));
+        writers.push(tx);
+    }
+    let floor = Arc::new(Floor { writers, next: Mutex::new(0) });
+    println!("{LISTENING}{}", listener.local_addr()?);
+    io::stdout().flush()?;
+    // Upgrades are answered here, one at a time (each within REQUEST_DEADLINE), so a member costs the floor no thread
+    // and no buffer; HTTP connections (the publishers) get a thread each.
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let mut buf = Vec::with_capacity(1024);
+        if let Ok(Some(http)) = upgrade(stream, &floor, &mut buf) {
+            let floor = floor.clone();
+            let _ = std::thread::Builder::new().stack_size(256 * 1024).spawn(move || {
+                let _ = requests(http, buf, &floor);
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A parsed request head.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Head {
+    pub method: String,
+    pub target: String,
+    pub content_length: usize,
+    pub websocket_key: Option<String>,
+    pub close: bool,
+}
+
+/// Parses a request head (up to and including the blank line).
+pub fn parse_head(head: &[u8]) -> Result<Head, &'static str> {
+    let text = std::str::from_utf8(head).map_err(|_| "request head is not UTF-8")?;
+    let mut lines = text.split("\r\n");
+    let mut first = lines.next().unwrap_or_default().split(' ');
+    let (Some(method), Some(target), Some(version)) = (first.next(), first.next(), first.next()) else {
+        return Err("malformed request line");
+    };
+    if !version.starts_with("HTTP/1.") {
+        return Err("not HTTP/1.x");
+    }
+    let mut parsed = Head {
+        method: method.to_owned(),
+        target: target.to_owned(),
+        content_length: 0,
+        websocket_key: None,
+        close: false,
+    };
+    for line in lines.filter(|l| !l.is_empty()) {
+        let (name, value) = line.split_once(':').ok_or("malformed header")?;
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            parsed.content_length = value.parse().map_err(|_| "malformed Content-Length")?;
+        } else if name.eq_ignore_ascii_case("sec-websocket-key") {
+            parsed.websocket_key = Some(value.to_owned());
+        } else if name.eq_ignore_ascii_case("connection") && value.eq_ignore_ascii_case("close") {
+            parsed.close = true;
+        }
+    }
+    Ok(parsed)
+}
+
+/// The client index in `?i=N`, if any.
+fn query_index(target: &str) -> Option<usize> {
+    let query = target.split_once('?')?.1;
+    query.split('&').find_map(|kv| kv.strip_prefix("i=")).and_then(|v| v.parse().ok())
+}
+
+fn respond(stream: &mut TcpStream, status: &str, body: &str) -> io::Result<()> {
+    let response =
+        format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    stream.write_all(response.as_bytes())
+}
+
+/// Reads the first request head: a WebSocket upgrade is answered and handed to a writer (`None`); any other request
+/// is left in `buf` and its connection returned.
+fn upgrade(mut stream: TcpStream, floor: &Floor, buf: &mut Vec<u8>) -> io::Result<Option<TcpStream>> {
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(REQUEST_DEADLINE))?;
+    let Some(head_end) = read_head(&mut stream, buf)? else { return Ok(None) };
+    let head = match parse_head(&buf[..head_end]) {
+        Ok(head) if head.method != "GET" => return Ok(Some(stream)),
+        Ok(head) => head,
+        Err(why) => {
+            respond(&mut stream, "400 Bad Request", &format!(r#"{{"message":"{why}"}}"#))?;
+            return Ok(None);
+        }
+    };
+    let Some(key) = &head.websocket_key else {
+        respond(&mut stream, "400 Bad Request", r#"{"message":"not a WebSocket upgrade"}"#)?;
+        return Ok(None);
+    };
+    let answer = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n\r\n",
+        accept_key(key)
+    );
+    stream.write_all(answer.as_bytes())?;
+    stream.set_read_timeout(None)?;
+    floor.add(query_index(&head.target), stream);
+    Ok(None)
+}
+
+/// Reads until `buf` holds a request head; its length, or `None` at the end of the stream or past [`MAX_HEAD`].
+fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
+    loop {
+        if let Some(pos) = memchr::memmem::find(buf, b"\r\n\r\n") {
+            return Ok(Some(pos + 4));
+        }
+        if buf.len() > MAX_HEAD {
+            respond(stream, "431 Request Header Fields Too Large", r#"{"message":"head too large"}"#)?;
+            return Ok(None);
+        }
+        if read_more(stream, buf)? == 0 {
+            return Ok(None);
+        }
+    }
+}
+
+/// Keep-alive HTTP requests: `POST /publish` and `POST …/@connections/{i}`.
+fn requests(mut stream: TcpStream, mut buf: Vec<u8>, floor: &Floor) -> io::Result<()> {
+    loop {
+        stream.set_read_timeout(Some(if buf.is_empty() { IDLE_DEADLINE } else { REQUEST_DEADLINE }))?;
+        if buf.is_empty() && read_more(&mut stream, &mut buf)? == 0 {
+            return Ok(());
+        }
+        stream.set_read_timeout(Some(REQUEST_DEADLINE))?;
+        let Some(head_end) = read_head(&mut stream, &mut buf)? else { return Ok(()) };
+        let head = match parse_head(&buf[..head_end]) {
+            Ok(head) => head,
+            Err(why) => return respond(&mut stream, "400 Bad Request", &format!(r#"{{"message":"{why}"}}"#)),
+        };
+        if head.content_length > MAX_BODY {
+            return respond(&mut stream, "413 Payload Too Large", r#"{"message":"body too large"}"#);
+        }
+        while buf.len() < head_end + head.content_length {
+            if read_more(&mut stream, &mut buf)? == 0 {
+                return Ok(());
+            }
+        }
+        let body = &buf[head_end..head_end + head.content_length];
+        let path = head.target.split('?').next().unwrap_or_default();
+        match (head.method.as_str(), path) {
+            ("POST", "/publish") => {
+                let written = floor.publish(body);
+                respond(&mut stream, "200 OK", &format!(r#"{{"written":{written}}}"#))?;
+            }
+            ("POST", p) if p.contains("/@connections/") => {
+                let index = p.rsplit('/').next().and_then(|i| i.parse().ok());
+                if index.is_some_and(|i| floor.post(i, body)) {
+                    respond(&mut stream, "200 OK", "")?;
+                } else {
+                    respond(&mut stream, "410 Gone", r#"{"message":"GoneException"}"#)?;
+                }
+            }
+            _ => respond(&mut stream, "404 Not Found", r#"{"message":"POST /publish or /prod/@connections/{i}"}"#)?,
+        }
+        buf.drain(..head_end + head.content_length);
+        if head.close {
+            return Ok(());
+        }
+    }
+}
+
+fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let mut chunk = [0u8; 4096];
+    let n = stream.read(&mut chunk)?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_accept_key_is_rfc_6455s_example() {
+        assert_eq!(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+
+    #[test]
+    fn frames_carry_their_length_in_the_right_form() {
+        assert_eq!(text_frame(b"hi"), b"\x81\x02hi");
+        let medium = text_frame(&[b'x'; 300]);
+        assert_eq!(&medium[..4], &[0x81, 126, 1, 44]);
+        assert_eq!(medium.len(), 304);
+        let large = text_frame(&vec![b'x'; 70_000]);
+        assert_eq!(&large[..2], &[0x81, 127]);
+        assert_eq!(u64::from_be_bytes(large[2..10].try_into().unwrap()), 70_000);
+    }
+
+    #[test]
+    fn heads_parse_and_bad_ones_are_refused() {
+        let head = parse_head(b"GET /prod?i=7 HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Key: abc\r\n\r\n").unwrap();
+        assert_eq!(head.websocket_key.as_deref(), Some("abc"));
+        assert_eq!(query_index(&head.target), Some(7));
+        let post = parse_head(b"POST /publish HTTP/1.1\r\nContent-Length: 12\r\nConnection: close\r\n\r\n").unwrap();
+        assert_eq!((post.content_length, post.close), (12, true));
+        assert!(parse_head(b"POST /publish HTTP/1.1\r\nContent-Length: many\r\n\r\n").is_err());
+        assert!(parse_head(b"GARBAGE\r\n\r\n").is_err());
+    }
+}
