@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use bench::run::{ChatPublish, Options, Results};
+use bench::run::{ChatPublish, Nodes, Options, Results};
 use bench::target::{Kind, Launch};
 use clap::{Parser, Subcommand};
 
@@ -46,7 +46,7 @@ enum Command {
 #[derive(Debug, clap::Args)]
 struct RunArgs {
     /// Scenarios, comma-separated: idle, post, fanout, completion (one message at a time to rooms of
-    /// --completion-members), connect, broadcast (PostToConnections to every receiver, up to 10,000 ids per call, and
+    /// --completion-members), cluster (cross-node PostToConnection; Redis and PostgreSQL), connect, broadcast (PostToConnections to every receiver, up to 10,000 ids per call, and
     /// PostToGroup; receivers: --post-receivers).
     #[arg(long, value_delimiter = ',', default_value = "idle,post,fanout,connect")]
     scenarios: Vec<String>,
@@ -120,6 +120,23 @@ struct RunArgs {
     /// Single messages timed per room size and run.
     #[arg(long, default_value_t = 5)]
     completion_messages: usize,
+    /// Node counts of the cluster scenario (PostToConnection sent to one node for receivers on the others).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    cluster_nodes: Vec<usize>,
+    /// The cluster's bus, store and namespace (nodes started per run share them).
+    #[arg(long, default_value = "redis://127.0.0.1:6379/")]
+    bus_url: String,
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    store_url: String,
+    #[arg(long, default_value = "switchboard_bench")]
+    cluster_namespace: String,
+    /// Use running cluster nodes at these addresses instead of starting them (their `$connect` route must be
+    /// --backend-addr's).
+    #[arg(long, value_delimiter = ',')]
+    cluster_addrs: Vec<SocketAddr>,
+    /// Requests in flight in the cluster scenario.
+    #[arg(long, default_value_t = 4)]
+    cluster_concurrency: usize,
     /// A fan-out sweep stops after a phase whose p99 exceeds this.
     #[arg(long, default_value_t = 1000)]
     stop_p99_ms: u64,
@@ -185,6 +202,7 @@ fn report(files: &[PathBuf], out: &std::path::Path) -> anyhow::Result<()> {
         merged.fanout.extend(r.fanout);
         merged.broadcast.extend(r.broadcast);
         merged.completion.extend(r.completion);
+        merged.cluster.extend(r.cluster);
     }
     bench::report::write(&merged, out)
 }
@@ -240,6 +258,17 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         cores: args.cores.iter().map(|c| (*c).clamp(1, 2)).collect(),
         completion_members: args.completion_members.clone(),
         completion_messages: args.completion_messages,
+        cluster_nodes: args.cluster_nodes.clone(),
+        cluster: if args.cluster_addrs.is_empty() {
+            Nodes::Start {
+                bus_url: args.bus_url.clone(),
+                store_url: args.store_url.clone(),
+                namespace: args.cluster_namespace.clone(),
+            }
+        } else {
+            Nodes::Running(args.cluster_addrs.clone())
+        },
+        cluster_concurrency: args.cluster_concurrency,
         chat: args.chat == "yes",
         backend_addr: args.backend_addr,
     };
@@ -259,6 +288,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         options.fanout_duration = Duration::from_secs(1);
         options.completion_members = vec![20, 50];
         options.completion_messages = 2;
+        options.cluster_nodes.retain(|n| *n <= 2);
     }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

@@ -1,19 +1,20 @@
 //! The report's growth curves: server RSS against connections, fan-out completion time against room size (with the
-//! floor's), and sustained deliveries/s against the cores the server was pinned to, as SVG charts beside a table.
+//! floor's), sustained deliveries/s against the cores the server was pinned to, and cross-node PostToConnection
+//! latency against the nodes of a cluster, as SVG charts beside tables.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::Path;
 
 use super::{Spread, client_name, ratio, sustained};
-use crate::run::{CompletionRow, Results};
+use crate::run::{ClusterRow, CompletionRow, Results};
 use crate::svg::{COLORS, Series, line_chart};
 use crate::target::Kind;
 
 /// Writes the section and its charts (into `chart_dir`, linked as `{stem}/…`).
 pub(super) fn section(results: &Results, chart_dir: &Path, stem: &str, md: &mut String) -> anyhow::Result<()> {
     let cores_measured = results.fanout.iter().map(|r| r.cores).collect::<BTreeSet<_>>().len() > 1;
-    if results.idle.is_empty() && results.completion.is_empty() && !cores_measured {
+    if results.idle.is_empty() && results.completion.is_empty() && results.cluster.is_empty() && !cores_measured {
         return Ok(());
     }
     let _ = writeln!(md, "### 7. Growth curves\n");
@@ -70,6 +71,64 @@ pub(super) fn section(results: &Results, chart_dir: &Path, stem: &str, md: &mut 
         );
         let _ = writeln!(md, "![deliveries/s against cores]({stem}/cores.svg)\n");
     }
+    if !results.cluster.is_empty() {
+        cluster(&results.cluster, chart_dir, stem, md)?;
+    }
+    Ok(())
+}
+
+fn cluster(rows: &[ClusterRow], chart_dir: &Path, stem: &str, md: &mut String) -> anyhow::Result<()> {
+    let _ = writeln!(
+        md,
+        "**Across a cluster**: nodes sharing Redis (bus) and PostgreSQL (store) on this machine, pinned like the \
+         server; a closed loop of {} signed PostToConnection requests in flight to the first node, for {} receivers \
+         connected to the other nodes (with one node, to it: every call local).\n",
+        rows[0].post.concurrency, rows[0].post.receivers
+    );
+    let _ = writeln!(md, "| Nodes | Runs | requests/s | HTTP p50 / p99 ms | post→receive p50 / p99 ms | statuses |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|");
+    let mut groups: BTreeMap<usize, Vec<&ClusterRow>> = BTreeMap::new();
+    for r in rows {
+        groups.entry(r.nodes).or_default().push(r);
+    }
+    let med = |rs: &[&ClusterRow], f: &dyn Fn(&ClusterRow) -> f64| Spread::of(rs.iter().map(|r| f(r)).collect());
+    for (nodes, rs) in &groups {
+        let statuses: BTreeMap<u16, u64> =
+            rs.iter().flat_map(|r| r.post.statuses.clone()).fold(BTreeMap::new(), |mut m, (k, v)| {
+                *m.entry(k).or_default() += v;
+                m
+            });
+        let _ = writeln!(
+            md,
+            "| {nodes} | {} | {} | {:.2} / {:.2} | {:.2} / {:.2} | {statuses:?} |",
+            rs.len(),
+            med(rs, &|r| r.post.requests as f64 / r.post.seconds).show(1.0, 0),
+            med(rs, &|r| r.post.http.p50 as f64).median / 1000.0,
+            med(rs, &|r| r.post.http.p99 as f64).median / 1000.0,
+            med(rs, &|r| r.post.delivery.p50 as f64).median / 1000.0,
+            med(rs, &|r| r.post.delivery.p99 as f64).median / 1000.0,
+        );
+    }
+    let _ = writeln!(md);
+    let series: Vec<Series> = [("post→receive p50", true), ("post→receive p99", false)]
+        .into_iter()
+        .map(|(name, p50)| Series {
+            name: name.to_owned(),
+            color: COLORS[0],
+            dashed: p50,
+            points: groups
+                .iter()
+                .map(|(nodes, rs)| {
+                    let q =
+                        |r: &ClusterRow| if p50 { r.post.delivery.p50 } else { r.post.delivery.p99 } as f64 / 1000.0;
+                    (*nodes as f64, med(rs, &q).median)
+                })
+                .collect(),
+        })
+        .collect();
+    let chart = line_chart("Cross-node PostToConnection latency", "nodes", "ms", &series, false);
+    std::fs::write(chart_dir.join("nodes.svg"), chart)?;
+    let _ = writeln!(md, "![cross-node latency against nodes]({stem}/nodes.svg)\n");
     Ok(())
 }
 

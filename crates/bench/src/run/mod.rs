@@ -24,11 +24,13 @@ use crate::worker::{Protocol, WorkerSpec};
 use crate::workers::Workers;
 
 mod broadcast;
+mod cluster;
 mod fanout;
 mod growth;
 mod post;
 
 pub use broadcast::BroadcastRow;
+pub use cluster::{ClusterRow, Nodes};
 pub use growth::CompletionRow;
 
 pub use fanout::probe_chat;
@@ -89,6 +91,10 @@ pub struct Options {
     /// Room sizes of the completion scenario, and single messages timed at each.
     pub completion_members: Vec<usize>,
     pub completion_messages: usize,
+    /// Node counts of the cross-node scenario, its nodes, and its requests in flight.
+    pub cluster_nodes: Vec<usize>,
+    pub cluster: Nodes,
+    pub cluster_concurrency: usize,
     /// Whether the chat data plane is served (the smoke test and the report say so when it is not).
     pub chat: bool,
     /// Where the `$connect` integration listens (for a server started by someone else with that route).
@@ -235,6 +241,9 @@ pub struct Results {
     /// Fan-out completion against room size (absent from results of builds before it).
     #[serde(default)]
     pub completion: Vec<CompletionRow>,
+    /// Cross-node PostToConnection against the number of nodes (absent from results of builds before it).
+    #[serde(default)]
+    pub cluster: Vec<ClusterRow>,
 }
 
 struct Ctx<'a> {
@@ -416,8 +425,20 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
                     }
                 }
             }
+            "cluster" => {
+                for &nodes in &options.cluster_nodes {
+                    for run in 0..options.runs {
+                        let what = format!("cluster of {nodes} node(s) run {}", run + 1);
+                        progress(&what);
+                        match cluster::cluster(&ctx, nodes).await {
+                            Ok(row) => results.cluster.push(row),
+                            Err(err) => failed(&mut results, progress, &what, &err),
+                        }
+                    }
+                }
+            }
             "broadcast" => {}
-            other => bail!("unknown scenario `{other}` (idle, post, fanout, completion, connect, broadcast)"),
+            other => bail!("unknown scenario `{other}` (idle, post, fanout, completion, cluster, connect, broadcast)"),
         }
     }
     Ok(results)

@@ -58,24 +58,35 @@ pub(super) async fn receivers(ctx: &Ctx<'_>, kind: Kind, scenario: &str) -> anyh
 }
 
 pub(super) async fn post(ctx: &Ctx<'_>, kind: Kind) -> anyhow::Result<PostRow> {
-    let o = ctx.options;
     let Receivers { server, mut workers, connected, ids, backend: _backend } = receivers(ctx, kind, "post").await?;
     let ids: Rc<Vec<String>> = Rc::new(ids.iter().map(|id| id.replace('=', "%3D")).collect());
-    // Warm-up, then the measured phase.
+    let row = measure(ctx, kind, &server, &mut workers, &ids, ctx.options.post_concurrency).await?;
+    workers.stop().await;
+    Ok(PostRow { receivers: connected, ..row })
+}
+
+/// A warm-up, then the measured closed loop of `concurrency` connections to `server`, and the deliveries it caused.
+pub(super) async fn measure(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    server: &Server,
+    workers: &mut Workers,
+    ids: &Rc<Vec<String>>,
+    concurrency: usize,
+) -> anyhow::Result<PostRow> {
     let payload_size = 100;
-    let _ = post_load(kind, server.addr, &ids, o.post_concurrency, Duration::from_millis(300), payload_size).await?;
+    let _ = post_load(kind, server.addr, ids, concurrency, Duration::from_millis(300), payload_size).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _ = workers.stats().await?;
     let before = workers.stats().await?;
-    let meter = ctx.meter(&server, &workers);
-    let load = post_load(kind, server.addr, &ids, o.post_concurrency, o.post_duration, payload_size).await?;
-    let after = drain(&mut workers, before.delivered + load.ok, Duration::from_secs(3)).await?;
+    let meter = ctx.meter(server, workers);
+    let load = post_load(kind, server.addr, ids, concurrency, ctx.options.post_duration, payload_size).await?;
+    let after = drain(workers, before.delivered + load.ok, Duration::from_secs(3)).await?;
     let cost = meter.stop();
-    workers.stop().await;
     Ok(PostRow {
         target: kind,
-        receivers: connected,
-        concurrency: o.post_concurrency,
+        receivers: ids.len(),
+        concurrency,
         payload: payload_size,
         requests: load.requests,
         statuses: load.statuses,
