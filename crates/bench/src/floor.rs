@@ -130,6 +130,14 @@ pub fn accept_key(key: &str) -> String {
 /// Serves until the process is killed: prints [`LISTENING`] and the address, then accepts.
 pub fn serve(listen: SocketAddr, threads: usize) -> anyhow::Result<()> {
     let listener = TcpListener::bind(listen)?;
+    println!("{LISTENING}{}", listener.local_addr()?);
+    io::stdout().flush()?;
+    run(listener, threads);
+    Ok(())
+}
+
+/// Accepts on `listener` for as long as it lasts, with `threads` writer threads.
+pub fn run(listener: TcpListener, threads: usize) {
     let mut writers = Vec::new();
     for _ in 0..threads.max(1) {
         let (tx, rx) = channel();
@@ -137,8 +145,6 @@ pub fn serve(listen: SocketAddr, threads: usize) -> anyhow::Result<()> {
         writers.push(tx);
     }
     let floor = Arc::new(Floor { writers, next: Mutex::new(0) });
-    println!("{LISTENING}{}", listener.local_addr()?);
-    io::stdout().flush()?;
     // Upgrades are answered here, one at a time (each within REQUEST_DEADLINE), so a member costs the floor no thread
     // and no buffer; HTTP connections (the publishers) get a thread each.
     for stream in listener.incoming() {
@@ -151,7 +157,6 @@ pub fn serve(listen: SocketAddr, threads: usize) -> anyhow::Result<()> {
             });
         }
     }
-    Ok(())
 }
 
 /// A parsed request head.
@@ -240,10 +245,11 @@ fn upgrade(mut stream: TcpStream, floor: &Floor, buf: &mut Vec<u8>) -> io::Resul
 /// Reads until `buf` holds a request head; its length, or `None` at the end of the stream or past [`MAX_HEAD`].
 fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
     loop {
-        if let Some(pos) = memchr::memmem::find(buf, b"\r\n\r\n") {
-            return Ok(Some(pos + 4));
+        let end = memchr::memmem::find(buf, b"\r\n\r\n").map(|pos| pos + 4);
+        if let Some(end) = end.filter(|end| *end <= MAX_HEAD) {
+            return Ok(Some(end));
         }
-        if buf.len() > MAX_HEAD {
+        if end.is_some() || buf.len() > MAX_HEAD {
             respond(stream, "431 Request Header Fields Too Large", r#"{"message":"head too large"}"#)?;
             return Ok(None);
         }
@@ -308,6 +314,74 @@ fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A floor on an ephemeral port, with two writer threads (the thread stays until the test process ends).
+    fn start() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || run(listener, 2));
+        addr
+    }
+
+    fn exchange(stream: &mut TcpStream, request: &[u8]) -> String {
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.write_all(request).unwrap();
+        let mut buf = Vec::new();
+        while memchr::memmem::find(&buf, b"\r\n\r\n").is_none() {
+            assert!(read_more(stream, &mut buf).unwrap() > 0, "closed: {}", String::from_utf8_lossy(&buf));
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    fn member(addr: SocketAddr, index: usize) -> TcpStream {
+        let mut ws = TcpStream::connect(addr).unwrap();
+        let upgrade = format!("GET /prod?i={index} HTTP/1.1\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+        let answer = exchange(&mut ws, upgrade.as_bytes());
+        assert!(answer.starts_with("HTTP/1.1 101 ") && answer.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{answer}");
+        ws
+    }
+
+    fn frame_of(ws: &mut TcpStream, payload: &[u8]) {
+        let mut got = vec![0u8; payload.len() + 2];
+        ws.read_exact(&mut got).unwrap();
+        assert_eq!(got, text_frame(payload));
+    }
+
+    #[test]
+    fn members_get_every_publish_and_their_own_posts_in_order() {
+        let addr = start();
+        let mut members: Vec<TcpStream> = (0..3).map(|i| member(addr, i)).collect();
+        let mut http = TcpStream::connect(addr).unwrap();
+        for body in ["one", "two"] {
+            let request = format!("POST /publish HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            let answer = exchange(&mut http, request.as_bytes());
+            assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+        }
+        let post = exchange(&mut http, b"POST /prod/@connections/1 HTTP/1.1\r\nContent-Length: 4\r\n\r\nmine");
+        assert!(post.starts_with("HTTP/1.1 200 "), "{post}");
+        let gone = exchange(&mut http, b"POST /prod/@connections/9 HTTP/1.1\r\nContent-Length: 1\r\n\r\nx");
+        assert!(gone.starts_with("HTTP/1.1 410 "), "{gone}");
+        for (i, ws) in members.iter_mut().enumerate() {
+            frame_of(ws, b"one");
+            frame_of(ws, b"two");
+            if i == 1 {
+                frame_of(ws, b"mine");
+            }
+        }
+    }
+
+    #[test]
+    fn requests_over_the_limits_are_refused() {
+        let addr = start();
+        let mut big_body = TcpStream::connect(addr).unwrap();
+        let request = format!("POST /publish HTTP/1.1\r\nContent-Length: {}\r\n\r\n", MAX_BODY + 1);
+        assert!(exchange(&mut big_body, request.as_bytes()).starts_with("HTTP/1.1 413 "));
+        let mut big_head = TcpStream::connect(addr).unwrap();
+        let request = format!("POST /publish HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(MAX_HEAD + 1));
+        assert!(exchange(&mut big_head, request.as_bytes()).starts_with("HTTP/1.1 431 "));
+        let mut not_an_upgrade = TcpStream::connect(addr).unwrap();
+        assert!(exchange(&mut not_an_upgrade, b"GET / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 400 "));
+    }
 
     #[test]
     fn the_accept_key_is_rfc_6455s_example() {
