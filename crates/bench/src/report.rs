@@ -281,26 +281,37 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
         );
         let _ = writeln!(
             md,
-            "| Server | `$connect` integration | Runs | handshakes/s | server CPU µs/handshake | generator CPU % | failed |"
+            "| Server | `$connect` integration | Runs | handshakes/s | × floor | server CPU µs/handshake | CPU × floor | generator CPU % | failed |"
         );
-        let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
         let mut groups: BTreeMap<(Kind, bool), Vec<_>> = BTreeMap::new();
         for r in &results.connect {
             groups.entry((r.target, r.with_integration)).or_default().push(r);
         }
+        let rate_of = |rs: &[&crate::run::ConnectRow]| {
+            Spread::of(rs.iter().map(|r| r.connected as f64 / r.seconds.max(1e-9)).collect())
+        };
+        let cpu_of = |rs: &[&crate::run::ConnectRow]| {
+            Spread::of(rs.iter().map(|r| r.cost.server_cpu * 1e6 / r.connected.max(1) as f64).collect())
+        };
+        let floor = groups.get(&(Kind::Floor, false)).map(|fs| (rate_of(fs).median, cpu_of(fs).median));
         for ((kind, with), rs) in &groups {
-            let rate = Spread::of(rs.iter().map(|r| r.connected as f64 / r.seconds.max(1e-9)).collect());
-            let cpu = Spread::of(rs.iter().map(|r| r.cost.server_cpu * 1e6 / r.connected.max(1) as f64).collect());
+            let (rate, cpu) = (rate_of(rs), cpu_of(rs));
+            let vs = |value: f64, base: Option<f64>| {
+                if *kind == Kind::Floor { "—".to_owned() } else { ratio(value, base) }
+            };
             let generator = Spread::of(rs.iter().map(|r| r.cost.generator_load() * 100.0).collect());
             let failed: usize = rs.iter().map(|r| r.attempted - r.connected).sum();
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {failed} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {failed} |",
                 kind.name(),
                 if *with { "yes" } else { "no" },
                 rs.len(),
                 rate.show(1.0, 0),
+                vs(rate.median, floor.map(|f| f.0)),
                 cpu.show(1.0, 0),
+                vs(cpu.median, floor.map(|f| f.1)),
                 generator.show(1.0, 0),
             );
         }
