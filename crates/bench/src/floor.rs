@@ -20,7 +20,8 @@ pub const LISTENING: &str = "floor server listening on ";
 /// Largest request head and body the floor reads.
 pub const MAX_HEAD: usize = 16 * 1024;
 pub const MAX_BODY: usize = 1024 * 1024;
-/// How long a request (a handshake, a head, a body) may take to arrive, and how long a keep-alive connection may idle.
+/// How long a request (a handshake, a head, a body) may take to arrive or a write to a member may stall, and how long
+/// a keep-alive connection may idle.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
 const IDLE_DEADLINE: Duration = Duration::from_secs(120);
 
@@ -33,10 +34,20 @@ enum Command {
     One(usize, Arc<[u8]>, Sender<usize>),
 }
 
-/// One writer thread's members, in the order they came.
+/// One writer thread's members, in the order they came; a member whose write failed or stalled for
+/// [`REQUEST_DEADLINE`] is closed (its slot stays empty).
 struct Writer {
-    members: Vec<TcpStream>,
+    members: Vec<Option<TcpStream>>,
     by_index: HashMap<usize, usize>,
+}
+
+/// Writes `frame` to the member in `slot`; closes it on failure.
+fn write_to(slot: &mut Option<TcpStream>, frame: &[u8]) -> bool {
+    let written = slot.as_mut().is_some_and(|m| m.write_all(frame).is_ok());
+    if !written {
+        *slot = None;
+    }
+    written
 }
 
 impl Writer {
@@ -44,19 +55,20 @@ impl Writer {
         for command in commands {
             match command {
                 Command::Add(index, stream) => {
+                    let _ = stream.set_write_timeout(Some(REQUEST_DEADLINE));
                     self.by_index.insert(index, self.members.len());
-                    self.members.push(stream);
+                    self.members.push(Some(stream));
                 }
                 Command::All(frame, done) => {
                     let mut written = 0;
-                    for member in &mut self.members {
-                        written += usize::from(member.write_all(&frame).is_ok());
+                    for slot in &mut self.members {
+                        written += usize::from(write_to(slot, &frame));
                     }
                     let _ = done.send(written);
                 }
                 Command::One(index, frame, done) => {
-                    let member = self.by_index.get(&index).and_then(|p| self.members.get_mut(*p));
-                    let _ = done.send(usize::from(member.is_some_and(|m| m.write_all(&frame).is_ok())));
+                    let slot = self.by_index.get(&index).and_then(|p| self.members.get_mut(*p));
+                    let _ = done.send(usize::from(slot.is_some_and(|slot| write_to(slot, &frame))));
                 }
             }
         }
