@@ -4,6 +4,7 @@
 //! writer threads (members spread round robin, each member's frames in order), and answers when all are written;
 //! `POST /prod/@connections/{i}` writes to the member whose upgrade carried `?i={i}`. No reading, no queue, no
 //! allocation per delivery: what is left is the kernel's cost of a loopback write and the wake-up of its reader.
+//! Frames published while a writer was busy go out together, one `write` per member (unless `--no-batch`).
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -20,6 +21,8 @@ pub const LISTENING: &str = "floor server listening on ";
 /// Largest request head and body the floor reads.
 pub const MAX_HEAD: usize = 16 * 1024;
 pub const MAX_BODY: usize = 1024 * 1024;
+/// Most bytes of pending frames a batched write joins.
+pub const MAX_BATCH: usize = 64 * 1024;
 /// How long a request (a handshake, a head, a body) may take to arrive or a write to a member may stall, and how long
 /// a keep-alive connection may idle.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
@@ -51,8 +54,20 @@ fn write_to(slot: &mut Option<TcpStream>, frame: &[u8]) -> bool {
 }
 
 impl Writer {
-    fn run(mut self, commands: Receiver<Command>) {
-        for command in commands {
+    /// Runs the commands in order. With `batch`, frames published while earlier ones were being written (up to
+    /// [`MAX_BATCH`] bytes) go out together, one `write` per member, as a server that drains a queue would do.
+    fn run(mut self, commands: Receiver<Command>, batch: bool) {
+        let mut frames: Vec<u8> = Vec::new();
+        let mut waiting: Vec<Sender<usize>> = Vec::new();
+        let mut next = None;
+        loop {
+            let command = match next.take() {
+                Some(command) => command,
+                None => match commands.recv() {
+                    Ok(command) => command,
+                    Err(_) => return,
+                },
+            };
             match command {
                 Command::Add(index, stream) => {
                     let _ = stream.set_write_timeout(Some(REQUEST_DEADLINE));
@@ -60,11 +75,29 @@ impl Writer {
                     self.members.push(Some(stream));
                 }
                 Command::All(frame, done) => {
+                    frames.clear();
+                    frames.extend_from_slice(&frame);
+                    waiting.push(done);
+                    while batch && frames.len() < MAX_BATCH {
+                        match commands.try_recv() {
+                            Ok(Command::All(frame, done)) => {
+                                frames.extend_from_slice(&frame);
+                                waiting.push(done);
+                            }
+                            Ok(other) => {
+                                next = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
                     let mut written = 0;
                     for slot in &mut self.members {
-                        written += usize::from(write_to(slot, &frame));
+                        written += usize::from(write_to(slot, &frames));
                     }
-                    let _ = done.send(written);
+                    for done in waiting.drain(..) {
+                        let _ = done.send(written);
+                    }
                 }
                 Command::One(index, frame, done) => {
                     let slot = self.by_index.get(&index).and_then(|p| self.members.get_mut(*p));
@@ -140,20 +173,20 @@ pub fn accept_key(key: &str) -> String {
 }
 
 /// Serves until the process is killed: prints [`LISTENING`] and the address, then accepts.
-pub fn serve(listen: SocketAddr, threads: usize) -> anyhow::Result<()> {
+pub fn serve(listen: SocketAddr, threads: usize, batch: bool) -> anyhow::Result<()> {
     let listener = TcpListener::bind(listen)?;
     println!("{LISTENING}{}", listener.local_addr()?);
     io::stdout().flush()?;
-    run(listener, threads);
+    run(listener, threads, batch);
     Ok(())
 }
 
-/// Accepts on `listener` for as long as it lasts, with `threads` writer threads.
-pub fn run(listener: TcpListener, threads: usize) {
+/// Accepts on `listener` for as long as it lasts, with `threads` writer threads (batching pending frames or not).
+pub fn run(listener: TcpListener, threads: usize, batch: bool) {
     let mut writers = Vec::new();
     for _ in 0..threads.max(1) {
         let (tx, rx) = channel();
-        std::thread::spawn(move || Writer { members: Vec::new(), by_index: HashMap::new() }.run(rx));
+        std::thread::spawn(move || Writer { members: Vec::new(), by_index: HashMap::new() }.run(rx, batch));
         writers.push(tx);
     }
     let floor = Arc::new(Floor { writers, next: Mutex::new(0) });
@@ -331,7 +364,7 @@ mod tests {
     fn start() -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        std::thread::spawn(move || run(listener, 2));
+        std::thread::spawn(move || run(listener, 2, true));
         addr
     }
 

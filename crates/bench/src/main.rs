@@ -40,6 +40,9 @@ enum Command {
         /// Writer threads (members spread over them round robin).
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// One `write` per frame and member, even when several frames are pending.
+        #[arg(long)]
+        no_batch: bool,
     },
 }
 
@@ -114,6 +117,10 @@ struct RunArgs {
     /// next core (the floor then writes from two threads).
     #[arg(long, value_delimiter = ',', default_value = "1")]
     cores: Vec<usize>,
+    /// The floor writes each frame on its own even when several are pending (default: pending frames go out
+    /// together, one write per member).
+    #[arg(long)]
+    floor_no_batch: bool,
     /// Room sizes of the completion scenario.
     #[arg(long, value_delimiter = ',', default_value = "100,1000,5000,10000,19500")]
     completion_members: Vec<usize>,
@@ -167,7 +174,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Worker => bench::worker::main(),
-        Command::FloorServer { listen, threads } => bench::floor::serve(listen, threads),
+        Command::FloorServer { listen, threads, no_batch } => bench::floor::serve(listen, threads, !no_batch),
         Command::Report { results, out } => report(&results, &out),
         Command::Run(args) => run(*args),
     };
@@ -256,6 +263,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         stop_p99: Duration::from_millis(args.stop_p99_ms),
         chat_publish: args.chat_publish,
         cores: args.cores.iter().map(|c| (*c).clamp(1, 2)).collect(),
+        floor_batch: !args.floor_no_batch,
         completion_members: args.completion_members.clone(),
         completion_messages: args.completion_messages,
         cluster_nodes: args.cluster_nodes.clone(),

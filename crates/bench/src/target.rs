@@ -108,6 +108,7 @@ impl Server {
             }
             Kind::Floor => {
                 command.args(["floor-server", "--listen", "127.0.0.1:0", "--threads"]).arg(cores.to_string());
+                command.args(&options.extra_args);
             }
             Kind::Sockudo => {
                 command.env("RUST_LOG", "warn");

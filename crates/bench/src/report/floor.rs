@@ -1,7 +1,7 @@
-//! The report's generator-headroom section: the floor's highest rates in the same run are the generator's own
-//! ceiling, and every Switchboard and Sockudo figure is shown as a share of it.
+//! The report's generator-headroom section: the floor's highest rates in the same run, which the generator is known
+//! to drive, with the generator's CPU there, and every Switchboard and Sockudo figure as a share of them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::{Spread, Sweep, fanout_groups, sustained};
@@ -11,8 +11,8 @@ use crate::target::Kind;
 /// "Before the knee": p99 within a second, no loss, no disconnect.
 const KNEE_P99_US: u64 = 1_000_000;
 
-/// The generator's ceiling on a fan-out sweep: the floor's highest median deliveries/s, the generator's CPU share
-/// in that phase, and whether the floor's sweep ended below its knee (the ceiling is then higher still).
+/// The floor's highest median deliveries/s in a fan-out sweep, the generator's CPU share in that phase, and whether
+/// the floor's sweep ended below its knee (the generator's ceiling is then higher still).
 pub(super) fn ceiling(rows: &[FanoutRow], cores: usize, members: usize, payload: usize) -> Option<(f64, f64, bool)> {
     let groups = fanout_groups(rows);
     let sweep: Vec<_> = groups
@@ -58,11 +58,13 @@ pub(super) fn headroom(results: &Results, md: &mut String) {
     let _ = writeln!(
         md,
         "The floor (`switchboard-bench floor-server`, pinned like the servers) accepts the same WebSocket clients and, \
-         per publish, writes one pre-encoded frame to every member with one `write` each, from one thread per core: \
-         the least work a server can do per delivery on this machine. Its highest rate in a sweep is therefore the \
-         generator's own ceiling (same workers, same publisher): a Switchboard or Sockudo figure close to it may be \
-         the generator's limit rather than the server's. \"≥\" marks a floor sweep that ended below its knee (the \
-         ceiling is higher still). Sustained = the highest median deliveries/s with p99 ≤ 1 s, no loss and no \
+         per publish, writes one pre-encoded frame to every member with one `write` each (frames pending together: \
+         one `write` of all of them), from one thread per core: the least work a server can do per delivery on this \
+         machine. The same workers and publisher drove it, so the generator reaches at least the floor's highest \
+         rate; where the generator's CPU there is well below 90 %, the floor's knee is the server core's, and the \
+         generator's ceiling lies higher still. A Switchboard or Sockudo figure close to the floor's with the \
+         generator near 90 % may be the generator's limit rather than the server's. \"≥\" marks a floor sweep that \
+         ended below its knee. Sustained = the highest median deliveries/s with p99 ≤ 1 s, no loss and no \
          disconnect.\n"
     );
     if !floor_posts.is_empty() {
@@ -74,8 +76,8 @@ pub(super) fn headroom(results: &Results, md: &mut String) {
         };
         let _ = writeln!(
             md,
-            "HTTP publish path (section 2): generator ceiling {ceiling:.0} requests/s; Switchboard {}, Sockudo {} \
-             (requests/s, share of the ceiling).\n",
+            "HTTP publish path (section 2): generator ceiling ≥ {ceiling:.0} requests/s (the floor's); Switchboard \
+             {}, Sockudo {} (requests/s, share of the floor's).\n",
             share(of(Kind::Switchboard), ceiling),
             share(of(Kind::Sockudo), ceiling),
         );
@@ -85,27 +87,21 @@ pub(super) fn headroom(results: &Results, md: &mut String) {
     }
     let _ = writeln!(
         md,
-        "| Cores | N | Payload B | generator ceiling deliveries/s | generator CPU % there | Switchboard sustained (share) | Sockudo sustained (share) |"
+        "| Cores | N | Payload B | floor's highest deliveries/s | generator CPU % there | Switchboard sustained (share) | Sockudo sustained (share) |"
     );
     let _ = writeln!(md, "|---|---|---|---|---|---|---|");
-    let mut rows: BTreeMap<(usize, usize, usize), String> = BTreeMap::new();
     for (cores, members, payload) in sweeps {
         let Some((ceiling, generator, below_knee)) = ceiling(&results.fanout, cores, members, payload) else {
             continue;
         };
         let of = |kind: Kind| sustained(&results.fanout, (kind, cores, members, payload) as Sweep, KNEE_P99_US);
-        rows.insert(
-            (cores, members, payload),
-            format!(
-                "| {cores} | {members} | {payload} | {}{ceiling:.0} | {generator:.0} | {} | {} |",
-                if below_knee { "≥ " } else { "" },
-                share(of(Kind::Switchboard), ceiling),
-                share(of(Kind::Sockudo), ceiling),
-            ),
+        let _ = writeln!(
+            md,
+            "| {cores} | {members} | {payload} | {}{ceiling:.0} | {generator:.0} | {} | {} |",
+            if below_knee { "≥ " } else { "" },
+            share(of(Kind::Switchboard), ceiling),
+            share(of(Kind::Sockudo), ceiling),
         );
-    }
-    for row in rows.values() {
-        let _ = writeln!(md, "{row}");
     }
     let _ = writeln!(md);
 }

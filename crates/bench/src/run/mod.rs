@@ -88,6 +88,8 @@ pub struct Options {
     /// Core counts the server is pinned to in the fan-out and completion scenarios (1: the server core only; 2: it
     /// and the next one).
     pub cores: Vec<usize>,
+    /// Whether the floor joins pending frames into one write per member.
+    pub floor_batch: bool,
     /// Room sizes of the completion scenario, and single messages timed at each.
     pub completion_members: Vec<usize>,
     pub completion_messages: usize,
@@ -268,6 +270,11 @@ impl Ctx<'_> {
     }
 
     fn start(&self, kind: Kind, options: &SwitchboardOptions) -> anyhow::Result<Server> {
+        if kind == Kind::Floor && !self.options.floor_batch {
+            let mut options = options.clone();
+            options.extra_args.push("--no-batch".to_owned());
+            return Server::start(kind, self.launch(kind)?, self.options.server_core, &options);
+        }
         Server::start(kind, self.launch(kind)?, self.options.server_core, options)
     }
 
