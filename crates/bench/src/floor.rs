@@ -2,9 +2,10 @@
 //! scenarios as the servers under test. It accepts WebSocket upgrades and keeps the sockets; `POST /publish` encodes
 //! its body once as a text frame and writes it to every member with one blocking `write` each, from `--threads`
 //! writer threads (members spread round robin, each member's frames in order), and answers when all are written;
-//! `POST /prod/@connections/{i}` writes to the member whose upgrade carried `?i={i}`. No reading, no queue, no
-//! allocation per delivery: what is left is the kernel's cost of a loopback write and the wake-up of its reader.
-//! Frames published while a writer was busy go out together, one `write` per member (unless `--no-batch`).
+//! `POST /prod/@connections/{i}` writes, from the request's thread, to the member whose upgrade carried `?i={i}`.
+//! No reading, no queue, no allocation per delivery: what is left is the kernel's cost of a loopback write and the
+//! wake-up of its reader. Frames published while a writer was busy go out together, one `write` per member (unless
+//! `--no-batch`).
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -28,24 +29,26 @@ pub const MAX_BATCH: usize = 64 * 1024;
 const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
 const IDLE_DEADLINE: Duration = Duration::from_secs(120);
 
+/// A member's socket (`None` once closed); its lock is only ever taken for one write, uncontended but for a post
+/// and a publish to the same member at once.
+type Member = Arc<Mutex<Option<TcpStream>>>;
+
 /// What a writer thread is asked to do.
 enum Command {
-    Add(usize, TcpStream),
+    Add(Member),
     /// Write the frame to every member; answer how many writes succeeded.
     All(Arc<[u8]>, Sender<usize>),
-    /// Write the frame to one member; answer whether it was written.
-    One(usize, Arc<[u8]>, Sender<usize>),
 }
 
 /// One writer thread's members, in the order they came; a member whose write failed or stalled for
-/// [`REQUEST_DEADLINE`] is closed (its slot stays empty).
+/// [`REQUEST_DEADLINE`] is closed.
 struct Writer {
-    members: Vec<Option<TcpStream>>,
-    by_index: HashMap<usize, usize>,
+    members: Vec<Member>,
 }
 
-/// Writes `frame` to the member in `slot`; closes it on failure.
-fn write_to(slot: &mut Option<TcpStream>, frame: &[u8]) -> bool {
+/// Writes `frame` to `member`; closes it on failure.
+fn write_to(member: &Member, frame: &[u8]) -> bool {
+    let mut slot = member.lock().unwrap_or_else(|e| e.into_inner());
     let written = slot.as_mut().is_some_and(|m| m.write_all(frame).is_ok());
     if !written {
         *slot = None;
@@ -69,11 +72,7 @@ impl Writer {
                 },
             };
             match command {
-                Command::Add(index, stream) => {
-                    let _ = stream.set_write_timeout(Some(REQUEST_DEADLINE));
-                    self.by_index.insert(index, self.members.len());
-                    self.members.push(Some(stream));
-                }
+                Command::Add(member) => self.members.push(member),
                 Command::All(frame, done) => {
                     frames.clear();
                     frames.extend_from_slice(&frame);
@@ -92,33 +91,32 @@ impl Writer {
                         }
                     }
                     let mut written = 0;
-                    for slot in &mut self.members {
-                        written += usize::from(write_to(slot, &frames));
+                    for member in &self.members {
+                        written += usize::from(write_to(member, &frames));
                     }
                     for done in waiting.drain(..) {
                         let _ = done.send(written);
                     }
-                }
-                Command::One(index, frame, done) => {
-                    let slot = self.by_index.get(&index).and_then(|p| self.members.get_mut(*p));
-                    let _ = done.send(usize::from(slot.is_some_and(|slot| write_to(slot, &frame))));
                 }
             }
         }
     }
 }
 
-/// The writer threads and the count of members so far.
+/// The writer threads, the members by client index, and the count of members so far.
 struct Floor {
     writers: Vec<Sender<Command>>,
+    by_index: Mutex<HashMap<usize, Member>>,
     next: Mutex<usize>,
 }
 
 impl Floor {
     fn add(&self, index: Option<usize>, stream: TcpStream) {
+        let _ = stream.set_write_timeout(Some(REQUEST_DEADLINE));
+        let member: Member = Arc::new(Mutex::new(Some(stream)));
         let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-        let index = index.unwrap_or(*next);
-        let _ = self.writers[*next % self.writers.len()].send(Command::Add(index, stream));
+        self.by_index.lock().unwrap_or_else(|e| e.into_inner()).insert(index.unwrap_or(*next), member.clone());
+        let _ = self.writers[*next % self.writers.len()].send(Command::Add(member));
         *next += 1;
     }
 
@@ -133,15 +131,10 @@ impl Floor {
         answers.iter().sum()
     }
 
-    /// Writes `payload` to the member with this client index (each writer looks; one has it).
+    /// Writes `payload` to the member with this client index, from the calling thread.
     fn post(&self, index: usize, payload: &[u8]) -> bool {
-        let frame: Arc<[u8]> = text_frame(payload).into();
-        let (done, answers) = channel();
-        for writer in &self.writers {
-            let _ = writer.send(Command::One(index, frame.clone(), done.clone()));
-        }
-        drop(done);
-        answers.iter().sum::<usize>() > 0
+        let member = self.by_index.lock().unwrap_or_else(|e| e.into_inner()).get(&index).cloned();
+        member.is_some_and(|member| write_to(&member, &text_frame(payload)))
     }
 }
 
@@ -186,10 +179,10 @@ pub fn run(listener: TcpListener, threads: usize, batch: bool) {
     let mut writers = Vec::new();
     for _ in 0..threads.max(1) {
         let (tx, rx) = channel();
-        std::thread::spawn(move || Writer { members: Vec::new(), by_index: HashMap::new() }.run(rx, batch));
+        std::thread::spawn(move || Writer { members: Vec::new() }.run(rx, batch));
         writers.push(tx);
     }
-    let floor = Arc::new(Floor { writers, next: Mutex::new(0) });
+    let floor = Arc::new(Floor { writers, by_index: Mutex::default(), next: Mutex::new(0) });
     // Upgrades are answered here, one at a time (each within REQUEST_DEADLINE), so a member costs the floor no thread
     // and no buffer; HTTP connections (the publishers) get a thread each.
     for stream in listener.incoming() {

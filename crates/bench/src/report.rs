@@ -217,8 +217,9 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
              events API (`POST /apps/{{id}}/events`, HMAC-signed query) to a channel of its own per client; the \
              floor's `POST /prod/@connections/{{i}}` (one `write` per request; signed like Switchboard's, which it \
              does not check, so the generator's work per request is the same). Latency is measured by the generator: \
-             request → response, and post → frame received by the client. The floor's requests/s is also the \
-             generator's own ceiling on this path.\n",
+             request → response, and post → frame received by the client. The generator reaches at least the \
+             floor's requests/s; \"⚠ saturated\" marks a generator at ≥ 90 % of its core, which may then be the \
+             limit.\n",
             rs[0].concurrency, rs[0].payload, rs[0].receivers
         );
         let _ = writeln!(
@@ -243,13 +244,14 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
                     *m.entry(k).or_default() += v;
                     m
                 });
+            let generator = med(&|r| r.cost.generator_load() * 100.0);
             let other = |kind: Kind, base: Option<f64>, value: f64| match kind {
                 Kind::Floor => "—".to_owned(),
                 _ => ratio(value, base),
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {:.2} / {:.2} | {:.2} / {:.2} / {:.1} | {} | {} | {} | {} | {:?} |",
+                "| {} | {} | {} | {} | {} | {:.2} / {:.2} | {:.2} / {:.2} / {:.1} | {} | {} | {} | {}{} | {:?} |",
                 kind.name(),
                 rs.len(),
                 rps(rs).show(1.0, 0),
@@ -263,7 +265,8 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
                 cpu(rs).show(1.0, 1),
                 other(*kind, floor.map(|f| f.1), cpu(rs).median),
                 med(&|r| r.cost.server_core_busy * 100.0).show(1.0, 0),
-                med(&|r| r.cost.generator_load() * 100.0).show(1.0, 0),
+                generator.show(1.0, 0),
+                if generator.median >= 90.0 { " ⚠ saturated" } else { "" },
                 statuses,
             );
         }
