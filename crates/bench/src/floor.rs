@@ -22,6 +22,10 @@ pub const LISTENING: &str = "floor server listening on ";
 /// Largest request head and body the floor reads.
 pub const MAX_HEAD: usize = 16 * 1024;
 pub const MAX_BODY: usize = 1024 * 1024;
+/// Pending connections the listener queues (the kernel caps it at `net.core.somaxconn`).
+const BACKLOG: i32 = 4096;
+/// Threads that answer WebSocket upgrades.
+const HANDSHAKE_THREADS: usize = 8;
 /// Most bytes of pending frames a batched write joins.
 pub const MAX_BATCH: usize = 64 * 1024;
 /// How long a request (a handshake, a head, a body) may take to arrive or a write to a member may stall, and how long
@@ -167,7 +171,13 @@ pub fn accept_key(key: &str) -> String {
 
 /// Serves until the process is killed: prints [`LISTENING`] and the address, then accepts.
 pub fn serve(listen: SocketAddr, threads: usize, batch: bool) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(listen)?;
+    // A backlog as deep as the servers' (std's 128 would overflow under a burst of handshakes, and each dropped SYN
+    // costs its client a one-second retransmission).
+    let socket = socket2::Socket::new(socket2::Domain::for_address(listen), socket2::Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&listen.into())?;
+    socket.listen(BACKLOG)?;
+    let listener: TcpListener = socket.into();
     println!("{LISTENING}{}", listener.local_addr()?);
     io::stdout().flush()?;
     run(listener, threads, batch);
@@ -183,17 +193,29 @@ pub fn run(listener: TcpListener, threads: usize, batch: bool) {
         writers.push(tx);
     }
     let floor = Arc::new(Floor { writers, by_index: Mutex::default(), next: Mutex::new(0) });
-    // Upgrades are answered here, one at a time (each within REQUEST_DEADLINE), so a member costs the floor no thread
-    // and no buffer; HTTP connections (the publishers) get a thread each.
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        let mut buf = Vec::with_capacity(1024);
-        if let Ok(Some(http)) = upgrade(stream, &floor, &mut buf) {
-            let floor = floor.clone();
-            let _ = std::thread::Builder::new().stack_size(256 * 1024).spawn(move || {
-                let _ = requests(http, buf, &floor);
-            });
-        }
+    // Upgrades are answered by a few handshake threads (each within REQUEST_DEADLINE), so a member costs the floor no
+    // thread and no buffer of its own and one slow client holds up no other; HTTP connections (the publishers) get a
+    // thread each.
+    let (accepted, queue) = channel::<TcpStream>();
+    let queue = Arc::new(Mutex::new(queue));
+    for _ in 0..HANDSHAKE_THREADS {
+        let (queue, floor) = (queue.clone(), floor.clone());
+        std::thread::spawn(move || {
+            loop {
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                let Ok(stream) = next else { return };
+                let mut buf = Vec::with_capacity(1024);
+                if let Ok(Some(http)) = upgrade(stream, &floor, &mut buf) {
+                    let floor = floor.clone();
+                    let _ = std::thread::Builder::new().stack_size(256 * 1024).spawn(move || {
+                        let _ = requests(http, buf, &floor);
+                    });
+                }
+            }
+        });
+    }
+    for stream in listener.incoming().flatten() {
+        let _ = accepted.send(stream);
     }
 }
 
