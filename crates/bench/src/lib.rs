@@ -4,9 +4,11 @@
 //! server core), spreads the WebSocket clients over worker processes (`switchboard-bench worker`, each within the
 //! 20,000-open-files limit, bound to several 127.0.0.x source addresses), drives the scenario's traffic itself
 //! (PostToConnection, SendEvent, SEND_MESSAGE or Pusher's HTTP API), reads CPU and memory from `/proc`, and writes a
-//! Markdown report with SVG charts. Every phase is bounded in time; traffic goes to loopback only.
+//! Markdown report with SVG charts. The floor target (`switchboard-bench floor-server`) runs the same scenarios with
+//! the least possible work per delivery, so every figure is also reported as a ratio to the machine's own limit. Every phase is bounded in time; traffic goes to loopback only.
 
 pub mod backend;
+pub mod floor;
 pub mod hist;
 pub mod http1;
 pub mod payload;

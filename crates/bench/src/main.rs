@@ -1,5 +1,5 @@
 //! The `switchboard-bench` command line: `run` measures and reports, `report` re-renders saved results, `worker` is
-//! the generator's worker process (started by `run`).
+//! the generator's worker process and `floor-server` the floor target (both started by `run`).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use bench::run::{ChatPublish, Options, Results};
+use bench::run::{ChatPublish, Nodes, Options, Results};
 use bench::target::{Kind, Launch};
 use clap::{Parser, Subcommand};
 
@@ -32,15 +32,28 @@ enum Command {
     },
     /// A generator worker process (internal; started by `run`).
     Worker,
+    /// The floor target: a minimal WebSocket server that writes each published frame to every member, one `write`
+    /// each (started by `run` for `--targets floor`).
+    FloorServer {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Writer threads (members spread over them round robin).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// One `write` per frame and member, even when several frames are pending.
+        #[arg(long)]
+        no_batch: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// Scenarios, comma-separated: idle, post, fanout, connect, broadcast (PostToConnections to every receiver, up to
-    /// 10,000 ids per call, and PostToGroup; receivers: --post-receivers).
+    /// Scenarios, comma-separated: idle, post, fanout, completion (one message at a time to rooms of
+    /// --completion-members), cluster (cross-node PostToConnection; Redis and PostgreSQL), connect, broadcast (PostToConnections to every receiver, up to 10,000 ids per call, and
+    /// PostToGroup; receivers: --post-receivers).
     #[arg(long, value_delimiter = ',', default_value = "idle,post,fanout,connect")]
     scenarios: Vec<String>,
-    /// Servers, comma-separated: switchboard, sockudo.
+    /// Servers, comma-separated: switchboard, sockudo, floor (the machine's own limit: `floor-server`).
     #[arg(long, value_delimiter = ',', default_value = "switchboard")]
     targets: Vec<String>,
     /// A short run of every scenario with tiny sizes (CI).
@@ -100,6 +113,37 @@ struct RunArgs {
     rates_10k: Vec<f64>,
     #[arg(long, default_value_t = 10)]
     fanout_secs: u64,
+    /// Core counts for fan-out and completion, comma-separated: 1 pins the server to --server-core, 2 to it and the
+    /// next core (the floor then writes from two threads).
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    cores: Vec<usize>,
+    /// The floor writes each frame on its own even when several are pending (default: pending frames go out
+    /// together, one write per member).
+    #[arg(long)]
+    floor_no_batch: bool,
+    /// Room sizes of the completion scenario.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,5000,10000,19500")]
+    completion_members: Vec<usize>,
+    /// Single messages timed per room size and run.
+    #[arg(long, default_value_t = 5)]
+    completion_messages: usize,
+    /// Node counts of the cluster scenario (PostToConnection sent to one node for receivers on the others).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    cluster_nodes: Vec<usize>,
+    /// The cluster's bus, store and namespace (nodes started per run share them).
+    #[arg(long, default_value = "redis://127.0.0.1:6379/")]
+    bus_url: String,
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    store_url: String,
+    #[arg(long, default_value = "switchboard_bench")]
+    cluster_namespace: String,
+    /// Use running cluster nodes at these addresses instead of starting them (their `$connect` route must be
+    /// --backend-addr's).
+    #[arg(long, value_delimiter = ',')]
+    cluster_addrs: Vec<SocketAddr>,
+    /// Requests in flight in the cluster scenario.
+    #[arg(long, default_value_t = 4)]
+    cluster_concurrency: usize,
     /// A fan-out sweep stops after a phase whose p99 exceeds this.
     #[arg(long, default_value_t = 1000)]
     stop_p99_ms: u64,
@@ -130,6 +174,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Worker => bench::worker::main(),
+        Command::FloorServer { listen, threads, no_batch } => bench::floor::serve(listen, threads, !no_batch),
         Command::Report { results, out } => report(&results, &out),
         Command::Run(args) => run(*args),
     };
@@ -162,6 +207,9 @@ fn report(files: &[PathBuf], out: &std::path::Path) -> anyhow::Result<()> {
         merged.post.extend(r.post);
         merged.connect.extend(r.connect);
         merged.fanout.extend(r.fanout);
+        merged.broadcast.extend(r.broadcast);
+        merged.completion.extend(r.completion);
+        merged.cluster.extend(r.cluster);
     }
     bench::report::write(&merged, out)
 }
@@ -180,6 +228,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         targets.push(match t.as_str() {
             "switchboard" => Kind::Switchboard,
             "sockudo" => Kind::Sockudo,
+            "floor" => Kind::Floor,
             other => anyhow::bail!("unknown target `{other}`"),
         });
     }
@@ -213,6 +262,21 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         fanout_duration: Duration::from_secs(args.fanout_secs),
         stop_p99: Duration::from_millis(args.stop_p99_ms),
         chat_publish: args.chat_publish,
+        cores: args.cores.iter().map(|c| (*c).clamp(1, 2)).collect(),
+        floor_batch: !args.floor_no_batch,
+        completion_members: args.completion_members.clone(),
+        completion_messages: args.completion_messages,
+        cluster_nodes: args.cluster_nodes.clone(),
+        cluster: if args.cluster_addrs.is_empty() {
+            Nodes::Start {
+                bus_url: args.bus_url.clone(),
+                store_url: args.store_url.clone(),
+                namespace: args.cluster_namespace.clone(),
+            }
+        } else {
+            Nodes::Running(args.cluster_addrs.clone())
+        },
+        cluster_concurrency: args.cluster_concurrency,
         chat: args.chat == "yes",
         backend_addr: args.backend_addr,
     };
@@ -230,6 +294,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         options.fanout_payloads = vec![100];
         options.fanout_rates = BTreeMap::from([(50, vec![20.0, 40.0])]);
         options.fanout_duration = Duration::from_secs(1);
+        options.completion_members = vec![20, 50];
+        options.completion_messages = 2;
+        options.cluster_nodes.retain(|n| *n <= 2);
     }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

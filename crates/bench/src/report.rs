@@ -1,6 +1,9 @@
-//! The Markdown report: tables of medians with min and max over the runs, the targets with their ratios to Sockudo,
-//! and SVG charts. It replaces only the generated part of an existing file (between the markers), so hand-written
-//! analysis around it survives a re-run.
+//! The Markdown report: tables of medians with min and max over the runs, each figure beside its ratio to the floor
+//! measured in the same run (and Switchboard's to Sockudo), the generator's headroom, and SVG charts. It replaces only
+//! the generated part of an existing file (between the markers), so hand-written analysis around it survives a re-run.
+
+mod floor;
+mod growth;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -34,7 +37,7 @@ impl Spread {
     }
 
     /// `median (min–max)` with `digits` decimals, scaled by `scale`.
-    fn show(&self, scale: f64, digits: usize) -> String {
+    pub fn show(&self, scale: f64, digits: usize) -> String {
         if self.n <= 1 {
             return format!("{:.*}", digits, self.median * scale);
         }
@@ -42,7 +45,7 @@ impl Spread {
     }
 }
 
-fn client_name(c: Client) -> &'static str {
+pub fn client_name(c: Client) -> &'static str {
     match c {
         Client::Apigw => "API Gateway",
         Client::Chat => "IVS Chat",
@@ -50,23 +53,26 @@ fn client_name(c: Client) -> &'static str {
     }
 }
 
-/// Fan-out rows grouped by (target, members, payload, rate).
-type FanoutKey = (Kind, usize, usize, u64);
+/// Fan-out rows grouped by (target, cores, members, payload, rate in thousandths).
+type FanoutKey = (Kind, usize, usize, usize, u64);
 
 fn fanout_groups(rows: &[FanoutRow]) -> BTreeMap<FanoutKey, Vec<&FanoutRow>> {
     let mut groups: BTreeMap<FanoutKey, Vec<&FanoutRow>> = BTreeMap::new();
     for r in rows {
-        groups.entry((r.target, r.members, r.payload, (r.rate * 1000.0) as u64)).or_default().push(r);
+        groups.entry((r.target, r.cores, r.members, r.payload, (r.rate * 1000.0) as u64)).or_default().push(r);
     }
     groups
 }
 
-/// Highest median deliveries/s of a (target, members, payload) sweep among rates with zero loss, no disconnect and
-/// p99 within `p99_limit_us`: the rate before the latency knee.
-pub fn sustained(rows: &[FanoutRow], target: Kind, members: usize, payload: usize, p99_limit_us: u64) -> Option<f64> {
+/// A fan-out sweep: (target, cores, members, payload).
+pub type Sweep = (Kind, usize, usize, usize);
+
+/// Highest median deliveries/s of a sweep among rates with zero loss, no disconnect and p99 within `p99_limit_us`:
+/// the rate before the latency knee.
+pub fn sustained(rows: &[FanoutRow], sweep: Sweep, p99_limit_us: u64) -> Option<f64> {
     fanout_groups(rows)
         .into_iter()
-        .filter(|((t, m, p, _), _)| *t == target && *m == members && *p == payload)
+        .filter(|((t, c, m, p, _), _)| (*t, *c, *m, *p) == sweep)
         .filter(|(_, rs)| {
             rs.iter().all(|r| r.lost() == 0 && r.disconnected.is_empty())
                 && Spread::of(rs.iter().map(|r| r.latency.p99 as f64).collect()).median <= p99_limit_us as f64
@@ -76,10 +82,10 @@ pub fn sustained(rows: &[FanoutRow], target: Kind, members: usize, payload: usiz
 }
 
 /// Median server CPU µs per delivery over the phases below the knee.
-pub fn cpu_per_delivery(rows: &[FanoutRow], target: Kind, members: usize, payload: usize) -> Option<f64> {
+pub fn cpu_per_delivery(rows: &[FanoutRow], sweep: Sweep) -> Option<f64> {
     let v: Vec<f64> = rows
         .iter()
-        .filter(|r| r.target == target && r.members == members && r.payload == payload && r.lost() == 0)
+        .filter(|r| (r.target, r.cores, r.members, r.payload) == sweep && r.lost() == 0)
         .filter(|r| r.delivered > 0 && r.latency.p99 < 1_000_000)
         .map(|r| r.cost.server_cpu * 1e6 / r.delivered as f64)
         .collect();
@@ -206,38 +212,64 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
         let _ = writeln!(md, "### 2. Management API: PostToConnection\n");
         let _ = writeln!(
             md,
-            "Closed loop: {} keep-alive HTTP/1.1 connections each send SigV4-signed PostToConnection requests \
-             ({} B bodies) back to back to {} connected clients, round robin. Latency is measured by the generator: \
-             request → response, and post → frame received by the client.\n",
+            "Closed loop: {} keep-alive HTTP/1.1 connections each send requests ({} B bodies) back to back, each to \
+             one of {} connected clients, round robin: Switchboard's PostToConnection (SigV4-signed); Sockudo's HTTP \
+             events API (`POST /apps/{{id}}/events`, HMAC-signed query) to a channel of its own per client; the \
+             floor's `POST /prod/@connections/{{i}}` (one `write` per request; signed like Switchboard's, which it \
+             does not check, so the generator's work per request is the same). Latency is measured by the generator: \
+             request → response, and post → frame received by the client. The generator reaches at least the \
+             floor's requests/s; \"⚠ saturated\" marks a generator at ≥ 90 % of its core, which may then be the \
+             limit.\n",
             rs[0].concurrency, rs[0].payload, rs[0].receivers
         );
         let _ = writeln!(
             md,
-            "| Runs | requests/s | HTTP p50 / p99 ms | post→receive p50 / p99 / max ms | server CPU µs/request | server core busy % | generator CPU % | statuses |"
+            "| Server | Runs | requests/s | × floor | × Sockudo | HTTP p50 / p99 ms | post→receive p50 / p99 / max ms | server CPU µs/request | CPU × floor | server core busy % | generator CPU % | statuses |"
         );
-        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
-        let rps = Spread::of(rs.iter().map(|r| r.requests as f64 / r.seconds).collect());
-        let med = |f: &dyn Fn(&crate::run::PostRow) -> f64| Spread::of(rs.iter().map(f).collect());
-        let statuses: BTreeMap<u16, u64> =
-            rs.iter().flat_map(|r| r.statuses.clone()).fold(BTreeMap::new(), |mut m, (k, v)| {
-                *m.entry(k).or_default() += v;
-                m
-            });
-        let _ = writeln!(
-            md,
-            "| {} | {} | {:.2} / {:.2} | {:.2} / {:.2} / {:.1} | {} | {} | {} | {:?} |",
-            rs.len(),
-            rps.show(1.0, 0),
-            med(&|r| r.http.p50 as f64).median / 1000.0,
-            med(&|r| r.http.p99 as f64).median / 1000.0,
-            med(&|r| r.delivery.p50 as f64).median / 1000.0,
-            med(&|r| r.delivery.p99 as f64).median / 1000.0,
-            med(&|r| r.delivery.max as f64).median / 1000.0,
-            med(&|r| r.cost.server_cpu * 1e6 / r.requests.max(1) as f64).show(1.0, 1),
-            med(&|r| r.cost.server_core_busy * 100.0).show(1.0, 0),
-            med(&|r| r.cost.generator_load() * 100.0).show(1.0, 0),
-            statuses,
-        );
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+        let mut by_kind: BTreeMap<Kind, Vec<&crate::run::PostRow>> = BTreeMap::new();
+        for r in rs {
+            by_kind.entry(r.target).or_default().push(r);
+        }
+        let rps = |rs: &[&crate::run::PostRow]| Spread::of(rs.iter().map(|r| r.requests as f64 / r.seconds).collect());
+        let cpu = |rs: &[&crate::run::PostRow]| {
+            Spread::of(rs.iter().map(|r| r.cost.server_cpu * 1e6 / r.requests.max(1) as f64).collect())
+        };
+        let floor = by_kind.get(&Kind::Floor).map(|fs| (rps(fs).median, cpu(fs).median));
+        let sockudo = by_kind.get(&Kind::Sockudo).map(|ss| rps(ss).median);
+        for (kind, rs) in &by_kind {
+            let med = |f: &dyn Fn(&crate::run::PostRow) -> f64| Spread::of(rs.iter().map(|r| f(r)).collect());
+            let statuses: BTreeMap<u16, u64> =
+                rs.iter().flat_map(|r| r.statuses.clone()).fold(BTreeMap::new(), |mut m, (k, v)| {
+                    *m.entry(k).or_default() += v;
+                    m
+                });
+            let generator = med(&|r| r.cost.generator_load() * 100.0);
+            let other = |kind: Kind, base: Option<f64>, value: f64| match kind {
+                Kind::Floor => "—".to_owned(),
+                _ => ratio(value, base),
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {:.2} / {:.2} | {:.2} / {:.2} / {:.1} | {} | {} | {} | {}{} | {:?} |",
+                kind.name(),
+                rs.len(),
+                rps(rs).show(1.0, 0),
+                other(*kind, floor.map(|f| f.0), rps(rs).median),
+                if *kind == Kind::Switchboard { other(*kind, sockudo, rps(rs).median) } else { "—".to_owned() },
+                med(&|r| r.http.p50 as f64).median / 1000.0,
+                med(&|r| r.http.p99 as f64).median / 1000.0,
+                med(&|r| r.delivery.p50 as f64).median / 1000.0,
+                med(&|r| r.delivery.p99 as f64).median / 1000.0,
+                med(&|r| r.delivery.max as f64).median / 1000.0,
+                cpu(rs).show(1.0, 1),
+                other(*kind, floor.map(|f| f.1), cpu(rs).median),
+                med(&|r| r.cost.server_core_busy * 100.0).show(1.0, 0),
+                generator.show(1.0, 0),
+                if generator.median >= 90.0 { " ⚠ saturated" } else { "" },
+                statuses,
+            );
+        }
         let _ = writeln!(md);
     }
 
@@ -252,26 +284,37 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
         );
         let _ = writeln!(
             md,
-            "| Server | `$connect` integration | Runs | handshakes/s | server CPU µs/handshake | generator CPU % | failed |"
+            "| Server | `$connect` integration | Runs | handshakes/s | × floor | server CPU µs/handshake | CPU × floor | generator CPU % | failed |"
         );
-        let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
         let mut groups: BTreeMap<(Kind, bool), Vec<_>> = BTreeMap::new();
         for r in &results.connect {
             groups.entry((r.target, r.with_integration)).or_default().push(r);
         }
+        let rate_of = |rs: &[&crate::run::ConnectRow]| {
+            Spread::of(rs.iter().map(|r| r.connected as f64 / r.seconds.max(1e-9)).collect())
+        };
+        let cpu_of = |rs: &[&crate::run::ConnectRow]| {
+            Spread::of(rs.iter().map(|r| r.cost.server_cpu * 1e6 / r.connected.max(1) as f64).collect())
+        };
+        let floor = groups.get(&(Kind::Floor, false)).map(|fs| (rate_of(fs).median, cpu_of(fs).median));
         for ((kind, with), rs) in &groups {
-            let rate = Spread::of(rs.iter().map(|r| r.connected as f64 / r.seconds.max(1e-9)).collect());
-            let cpu = Spread::of(rs.iter().map(|r| r.cost.server_cpu * 1e6 / r.connected.max(1) as f64).collect());
+            let (rate, cpu) = (rate_of(rs), cpu_of(rs));
+            let vs = |value: f64, base: Option<f64>| {
+                if *kind == Kind::Floor { "—".to_owned() } else { ratio(value, base) }
+            };
             let generator = Spread::of(rs.iter().map(|r| r.cost.generator_load() * 100.0).collect());
             let failed: usize = rs.iter().map(|r| r.attempted - r.connected).sum();
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {failed} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {failed} |",
                 kind.name(),
                 if *with { "yes" } else { "no" },
                 rs.len(),
                 rate.show(1.0, 0),
+                vs(rate.median, floor.map(|f| f.0)),
                 cpu.show(1.0, 0),
+                vs(cpu.median, floor.map(|f| f.1)),
                 generator.show(1.0, 0),
             );
         }
@@ -291,11 +334,22 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
         );
         let _ = writeln!(
             md,
-            "| Server | Publish | N | Payload B | Rate/s | Runs | deliveries/s | server CPU µs/delivery | core-0 busy µs/delivery (softirq %) | p50 ms | p99 ms | max ms | lost | disconnects | generator CPU % |"
+            "\"× floor\" divides the median p99 and the median server CPU per delivery by the floor's at the same \
+             cores, members, payload and rate in the same run (— where the floor was not measured).\n"
         );
-        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-        for ((kind, members, payload, _), rs) in fanout_groups(&results.fanout) {
+        let _ = writeln!(
+            md,
+            "| Server | Cores | Publish | N | Payload B | Rate/s | Runs | deliveries/s | server CPU µs/delivery | CPU × floor | core-0 busy µs/delivery (softirq %) | p50 ms | p99 ms | p99 × floor | max ms | lost | disconnects | generator CPU % |"
+        );
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        let groups = fanout_groups(&results.fanout);
+        for (&(kind, cores, members, payload, rate), rs) in &groups {
             let f = |g: &dyn Fn(&FanoutRow) -> f64| Spread::of(rs.iter().map(|r| g(r)).collect());
+            let floor = groups.get(&(Kind::Floor, cores, members, payload, rate)).filter(|_| kind != Kind::Floor);
+            let floor_of =
+                |g: &dyn Fn(&FanoutRow) -> f64| floor.map(|fs| Spread::of(fs.iter().map(|r| g(r)).collect()));
+            let cpu = |r: &FanoutRow| r.cost.server_cpu * 1e6 / r.delivered.max(1) as f64;
+            let p99 = |r: &FanoutRow| r.latency.p99 as f64;
             let lost: u64 = rs.iter().map(|r| r.lost()).sum();
             let disconnects: u64 = rs.iter().flat_map(|r| r.disconnected.values()).sum();
             let codes: std::collections::BTreeSet<u16> =
@@ -304,17 +358,19 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
             let saturated = if generator.median >= 90.0 { " ⚠ saturated" } else { "" };
             let _ = writeln!(
                 md,
-                "| {} | {} | {members} | {payload} | {} | {} | {} | {} | {} ({:.0}) | {} | {} | {} | {lost} | {}{} | {}{saturated} |",
+                "| {} | {cores} | {} | {members} | {payload} | {} | {} | {} | {} | {} | {} ({:.0}) | {} | {} | {} | {} | {lost} | {}{} | {}{saturated} |",
                 kind.name(),
                 rs[0].publish,
                 rs[0].rate,
                 rs.len(),
                 f(&|r| r.deliveries_per_second()).show(1.0, 0),
-                f(&|r| r.cost.server_cpu * 1e6 / r.delivered.max(1) as f64).show(1.0, 2),
+                f(&cpu).show(1.0, 2),
+                ratio(f(&cpu).median, floor_of(&cpu).map(|s| s.median)),
                 f(&|r| r.cost.server_core_busy * r.cost.seconds * 1e6 / r.delivered.max(1) as f64).show(1.0, 2),
                 f(&|r| r.cost.server_core_softirq / r.cost.server_core_busy.max(1e-9) * 100.0).median,
                 f(&|r| r.latency.p50 as f64).show(1e-3, 1),
-                f(&|r| r.latency.p99 as f64).show(1e-3, 1),
+                f(&p99).show(1e-3, 1),
+                ratio(f(&p99).median, floor_of(&p99).map(|s| s.median)),
                 f(&|r| r.latency.max as f64).show(1e-3, 1),
                 disconnects,
                 if codes.is_empty() { String::new() } else { format!(" (codes {codes:?})") },
@@ -322,16 +378,16 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
             );
         }
         let _ = writeln!(md);
-        let sweeps: std::collections::BTreeSet<(usize, usize)> =
-            results.fanout.iter().map(|r| (r.members, r.payload)).collect();
-        for (members, payload) in sweeps {
+        let sweeps: std::collections::BTreeSet<(usize, usize, usize)> =
+            results.fanout.iter().map(|r| (r.cores, r.members, r.payload)).collect();
+        for (cores, members, payload) in sweeps {
             let mut series = Vec::new();
             let kinds: std::collections::BTreeSet<Kind> = results.fanout.iter().map(|r| r.target).collect();
             for (i, kind) in kinds.into_iter().enumerate() {
                 for (q, name, dashed) in [(0usize, "p50", true), (1, "p99", false)] {
                     let points: Vec<(f64, f64)> = fanout_groups(&results.fanout)
                         .into_iter()
-                        .filter(|((k, m, p, _), _)| *k == kind && *m == members && *p == payload)
+                        .filter(|((k, c, m, p, _), _)| (*k, *c, *m, *p) == (kind, cores, members, payload))
                         .map(|(_, rs)| {
                             let v = Spread::of(
                                 rs.iter()
@@ -351,20 +407,33 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
                     }
                 }
             }
-            let file = format!("fanout-{members}-{payload}.svg");
+            let file = match cores {
+                1 => format!("fanout-{members}-{payload}.svg"),
+                _ => format!("fanout-{members}-{payload}-{cores}cores.svg"),
+            };
             let chart = line_chart(
-                &format!("Fan-out latency, {members} members, {payload} B"),
+                &format!("Fan-out latency, {members} members, {payload} B, {cores} core(s)"),
                 "deliveries/s demanded (rate × members)",
                 "latency ms (log)",
                 &series,
                 true,
             );
             std::fs::write(chart_dir.join(&file), chart)?;
-            let _ = writeln!(md, "![fan-out latency {members} members {payload} B]({stem}/{file})\n");
+            let _ = writeln!(md, "![fan-out latency {members} members {payload} B {cores} cores]({stem}/{file})\n");
         }
     }
+    floor::headroom(results, &mut md);
+    growth::section(results, &chart_dir, &stem, &mut md)?;
     let _ = writeln!(md, "{END}");
     Ok(md)
+}
+
+/// `value / floor` as `1.23×`, or — without a floor figure.
+fn ratio(value: f64, floor: Option<f64>) -> String {
+    match floor {
+        Some(floor) if floor > 0.0 => format!("{:.2}×", value / floor),
+        _ => "—".to_owned(),
+    }
 }
 
 /// Writes the report: replaces the generated part of `out` if it has the markers, else writes a new file.

@@ -1,4 +1,4 @@
-//! The servers under test: a fresh Switchboard or Sockudo process per run (pinned to the server core with
+//! The servers under test: a fresh Switchboard, Sockudo or floor process per run (pinned to the server cores with
 //! `taskset`), or a server someone else started (smoke mode).
 
 use std::io::BufRead;
@@ -23,6 +23,8 @@ pub const PUSHER_SECRET: &str = "app-secret";
 pub enum Kind {
     Switchboard,
     Sockudo,
+    /// The floor: `switchboard-bench floor-server`, the least possible work per delivery.
+    Floor,
 }
 
 impl Kind {
@@ -30,6 +32,7 @@ impl Kind {
         match self {
             Kind::Switchboard => "Switchboard",
             Kind::Sockudo => "Sockudo",
+            Kind::Floor => "Floor",
         }
     }
 }
@@ -43,12 +46,14 @@ pub enum Launch {
     External { addr: SocketAddr, pid: u32 },
 }
 
-/// Options of a Switchboard start.
+/// Options of a server start.
 #[derive(Clone, Debug, Default)]
 pub struct SwitchboardOptions {
-    /// URL of a `$connect` integration.
+    /// URL of a `$connect` integration (Switchboard).
     pub connect_route: Option<String>,
     pub extra_args: Vec<String>,
+    /// Cores the server may use from the pinned one on (0 counts as 1); the floor runs a writer thread per core.
+    pub cores: usize,
 }
 
 /// A running server.
@@ -73,10 +78,12 @@ impl Server {
             }
             Launch::Binary { path, config } => (path, config),
         };
+        let cores = options.cores.max(1);
         let mut command = match pin {
             Some(core) if which("taskset") => {
+                let list: Vec<String> = (core..core + cores).map(|c| c.to_string()).collect();
                 let mut c = Command::new("taskset");
-                c.arg("-c").arg(core.to_string()).arg(path);
+                c.arg("-c").arg(list.join(",")).arg(path);
                 c
             }
             _ => Command::new(path),
@@ -99,6 +106,10 @@ impl Server {
                 command.args(&options.extra_args);
                 data_dir = Some(dir);
             }
+            Kind::Floor => {
+                command.args(["floor-server", "--listen", "127.0.0.1:0", "--threads"]).arg(cores.to_string());
+                command.args(&options.extra_args);
+            }
             Kind::Sockudo => {
                 command.env("RUST_LOG", "warn");
                 if let Some(config) = config {
@@ -110,20 +121,23 @@ impl Server {
         let mut child = command.spawn().with_context(|| format!("cannot start {}", path.display()))?;
         let pid = child.id();
         let addr = match kind {
-            Kind::Switchboard => {
+            Kind::Switchboard | Kind::Floor => {
+                let banner = if kind == Kind::Floor { crate::floor::LISTENING } else { "Switchboard is listening on " };
                 let stdout = child.stdout.take().context("no stdout")?;
                 let (tx, rx) = std::sync::mpsc::channel();
                 std::thread::spawn(move || {
                     let mut sent = false;
                     for line in std::io::BufReader::new(stdout).lines() {
                         let Ok(line) = line else { break };
-                        if !sent && let Some(addr) = line.strip_prefix("Switchboard is listening on ") {
+                        if !sent && let Some(addr) = line.strip_prefix(banner) {
                             let _ = tx.send(addr.trim().to_owned());
                             sent = true;
                         }
                     }
                 });
-                let addr = rx.recv_timeout(Duration::from_secs(20)).context("Switchboard did not start")?;
+                let addr = rx
+                    .recv_timeout(Duration::from_secs(20))
+                    .with_context(|| format!("{} did not start", kind.name()))?;
                 addr.parse()?
             }
             Kind::Sockudo => {

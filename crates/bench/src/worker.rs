@@ -23,7 +23,8 @@ pub enum Protocol {
     Apigw,
     /// IVS Chat: the chat token is the subprotocol; nothing to do after the handshake.
     Chat,
-    /// Pusher protocol 7: wait for `pusher:connection_established`, subscribe to `channel`, wait for the ack.
+    /// Pusher protocol 7: wait for `pusher:connection_established`, subscribe to `channel` (`{i}` is replaced by the
+    /// client's global index), wait for the ack.
     Pusher { channel: String },
 }
 
@@ -128,7 +129,10 @@ async fn connect_all(spec: &WorkerSpec, shared: &SharedRef) -> Ready {
         let source = (!spec.sources.is_empty()).then(|| spec.sources[index % spec.sources.len()]);
         let path = spec.path.replace("{i}", &index.to_string());
         let subprotocol = spec.subprotocols.get(k).cloned();
-        let protocol = spec.protocol.clone();
+        let protocol = match &spec.protocol {
+            Protocol::Pusher { channel } => Protocol::Pusher { channel: channel.replace("{i}", &index.to_string()) },
+            other => other.clone(),
+        };
         let (server, timeout) = (spec.server, Duration::from_millis(spec.handshake_timeout_ms));
         let (gate, done_tx, shared) = (gate.clone(), done_tx.clone(), shared.clone());
         tokio::task::spawn_local(async move {

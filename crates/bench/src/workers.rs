@@ -74,6 +74,11 @@ impl Workers {
         Ok(Workers { procs })
     }
 
+    /// Takes `other`'s processes in (clients of several servers, counted together).
+    pub fn extend(&mut self, other: Workers) {
+        self.procs.extend(other.procs);
+    }
+
     pub fn pids(&self) -> Vec<u32> {
         self.procs.iter().filter_map(|p| p.child.id()).collect()
     }

@@ -210,19 +210,7 @@ mod tests {
         let mut reader = FrameReader::new(16);
         let mut wire = Vec::new();
         for len in [5usize, 200, 70_000] {
-            wire.push(0x81);
-            match len {
-                n if n < 126 => wire.push(n as u8),
-                n if n <= 0xffff => {
-                    wire.push(126);
-                    wire.extend_from_slice(&(n as u16).to_be_bytes());
-                }
-                n => {
-                    wire.push(127);
-                    wire.extend_from_slice(&(n as u64).to_be_bytes());
-                }
-            }
-            wire.extend(std::iter::repeat_n(b'a', len));
+            wire.extend(crate::floor::text_frame(&vec![b'a'; len]));
         }
         reader.buf = wire.clone();
         reader.end = wire.len();

@@ -1,10 +1,12 @@
-//! The harness in smoke mode against an in-process Switchboard: every scenario runs with tiny sizes, on loopback,
-//! within a bounded time, and writes its JSON results and Markdown report.
+//! The harness in smoke mode against an in-process Switchboard and the floor server: every scenario runs with tiny
+//! sizes, on loopback, within a bounded time, and writes its JSON results and Markdown report, with Switchboard's
+//! figures beside the floor's.
 
 use std::process::Command;
 use std::time::Duration;
 
 use bench::run::{Client, Results};
+use bench::target::Kind;
 use server::Server;
 use server::config::{Config, FileConfig, ServeArgs};
 
@@ -30,7 +32,8 @@ fn smoke_run_measures_every_scenario_and_writes_a_report() {
     let json = dir.path().join("results.json");
     let report = dir.path().join("benchmarks.md");
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-bench"))
-        .args(["run", "--smoke", "--no-pin", "--scenarios", "idle,post,connect,fanout", "--max-minutes", "2"])
+        .args(["run", "--smoke", "--no-pin", "--scenarios", "idle,post,connect,fanout,completion"])
+        .args(["--targets", "switchboard,floor", "--max-minutes", "2"])
         .arg("--switchboard-addr")
         .arg(addr.to_string())
         .arg("--switchboard-pid")
@@ -62,9 +65,21 @@ fn smoke_run_measures_every_scenario_and_writes_a_report() {
     assert!(failures.is_empty(), "scenarios failed: {failures:#?}");
     let idle: Vec<_> = results.idle.iter().filter(|r| r.client == Client::Apigw).collect();
     assert!(!idle.is_empty() && idle.iter().all(|r| r.connected == r.n), "idle: {:?}", results.idle);
-    let post = &results.post[0];
-    assert!(post.statuses.get(&200).copied().unwrap_or(0) > 0, "post: {post:?}");
-    assert!(post.delivered > 0 && post.delivery.count > 0, "post: {post:?}");
+    for kind in [Kind::Switchboard, Kind::Floor] {
+        let post = results.post.iter().find(|r| r.target == kind).expect("a post row per target");
+        assert!(post.statuses.get(&200).copied().unwrap_or(0) > 0, "post: {post:?}");
+        assert!(post.delivered > 0 && post.delivery.count > 0, "post: {post:?}");
+        assert!(results.idle.iter().any(|r| r.target == kind && r.connected == r.n), "idle: {:?}", results.idle);
+        let fanout: Vec<_> = results.fanout.iter().filter(|r| r.target == kind).collect();
+        assert!(fanout.len() >= 2 && fanout.iter().all(|r| r.delivered > 0), "fanout: {fanout:?}");
+        // Every timed message reached every member of both room sizes.
+        let completion: Vec<_> = results.completion.iter().filter(|r| r.target == kind).collect();
+        assert_eq!(completion.len(), 2, "completion: {completion:?}");
+        for row in completion {
+            assert!(row.completion_us.len() == 2 && row.completion_us.iter().all(|us| *us > 0), "{row:?}");
+            assert_eq!(row.delivered, row.expected, "{row:?}");
+        }
+    }
     assert!(
         !results.connect.is_empty() && results.connect.iter().all(|r| r.connected == r.attempted),
         "connect: {:?}",
@@ -75,9 +90,25 @@ fn smoke_run_measures_every_scenario_and_writes_a_report() {
         assert_eq!(row.lost(), 0, "fanout lost messages: {row:?}");
     }
     let text = std::fs::read_to_string(&report).unwrap();
-    for heading in ["### 1. Idle memory", "### 2. Management API", "### 4. Connection setup"] {
+    for heading in [
+        "### 1. Idle memory",
+        "### 2. Management API",
+        "### 4. Connection setup",
+        "### 6. The floor and the generator's headroom",
+        "### 7. Growth curves",
+    ] {
         assert!(text.contains(heading), "report lacks {heading}:\n{text}");
     }
-    assert!(dir.path().join("benchmarks/memory.svg").is_file());
+    // Switchboard's fan-out and completion rows carry a ratio to the floor measured at the same size and rate.
+    let ratios = |prefix: &str| {
+        text.lines().filter(|l| l.starts_with(prefix) && l.contains("× |") && !l.contains("| — | — |")).count()
+    };
+    assert!(ratios("| Switchboard | 1 | SendEvent |") >= 2, "no floor ratio in the fan-out table:\n{text}");
+    assert!(ratios("| Switchboard | 1 | 20 |") == 1 && ratios("| Switchboard | 1 | 50 |") == 1, "completion:\n{text}");
+    assert!(ratios("| Switchboard | no | 1 |") == 1, "no floor ratio in the connection table:\n{text}");
+    assert!(text.contains("HTTP publish path (section 2): generator ceiling ≥"), "no post ceiling:\n{text}");
+    for chart in ["memory", "rss", "completion", "fanout-50-100"] {
+        assert!(dir.path().join(format!("benchmarks/{chart}.svg")).is_file(), "no {chart}.svg");
+    }
     runtime.block_on(server.shutdown());
 }

@@ -30,7 +30,8 @@ async fn call(conn: &mut http1::Conn, signer: &mut SigV4, operation: &str, body:
 }
 
 pub(super) async fn broadcast(ctx: &Ctx<'_>, rounds: u64) -> anyhow::Result<Vec<BroadcastRow>> {
-    let Receivers { server, mut workers, ids, backend: _backend, .. } = receivers(ctx, "broadcast").await?;
+    let Receivers { server, mut workers, ids, backend: _backend, .. } =
+        receivers(ctx, Kind::Switchboard, "broadcast").await?;
     let ids: Vec<String> = ids.into_iter().take(10_000).collect();
     let mut conn = http1::Conn::open(None, server.addr).await?;
     let mut signer = SigV4::new(target::ACCESS_KEY_ID, target::SECRET_ACCESS_KEY, target::REGION, "execute-api");

@@ -68,21 +68,22 @@ pub(super) async fn chat_tokens(server: SocketAddr, room: &str, n: usize, first:
 }
 
 /// A publisher of fan-out messages.
-enum Publisher {
-    /// Sockudo's HTTP API or Switchboard's SendEvent: open loop over a pool of keep-alive connections.
+pub(super) enum Publisher {
+    /// Sockudo's HTTP API, Switchboard's SendEvent or the floor's `/publish`: open loop over a pool of keep-alive
+    /// connections.
     Http { kind: Kind, room: Option<String> },
     /// SEND_MESSAGE from one member's WebSocket.
     Message { token: String },
 }
 
-struct PublishOutcome {
-    published: u64,
-    accepted: u64,
-    skipped: u64,
-    latency: Histogram,
+pub(super) struct PublishOutcome {
+    pub(super) published: u64,
+    pub(super) accepted: u64,
+    pub(super) skipped: u64,
+    pub(super) latency: Histogram,
 }
 
-async fn publish(
+pub(super) async fn publish(
     server: SocketAddr,
     publisher: &Publisher,
     rate: f64,
@@ -139,11 +140,12 @@ async fn publish(
             })
         }
         Publisher::Http { kind, room } => {
-            const LANES: usize = 64;
+            // Up to 64 keep-alive connections (one for a single message, so that nothing else reaches the server).
+            let lane_count = ticks.clamp(1, 64);
             let (tx, rx) = tokio::sync::mpsc::channel::<u64>(256);
             let rx = Rc::new(tokio::sync::Mutex::new(rx));
             let mut lanes = Vec::new();
-            for _ in 0..LANES {
+            for _ in 0..lane_count {
                 let rx = rx.clone();
                 let (kind, room) = (*kind, room.clone());
                 lanes.push(tokio::task::spawn_local(async move {
@@ -156,6 +158,7 @@ async fn publish(
                         let sent = payload::now_micros();
                         let data = payload::make(size, sent, seq);
                         let status = match kind {
+                            Kind::Floor => conn.post("/publish", &[], data.as_bytes()).await.map_or(0, |r| r.status),
                             Kind::Sockudo => {
                                 let body = format!(r#"{{"name":"tick","channels":["bench"],"data":"{data}"}}"#);
                                 let path = format!("/apps/{}/events", target::PUSHER_APP_ID);
@@ -214,17 +217,19 @@ async fn publish(
     }
 }
 
-pub(super) async fn fanout(
-    ctx: &Ctx<'_>,
-    kind: Kind,
-    members: usize,
-    size: usize,
-    run: usize,
-    progress: &dyn Fn(&str),
-) -> anyhow::Result<Vec<FanoutRow>> {
+/// A fresh server on `cores` cores with one room of `members` connected members, and how to publish to it.
+pub(super) struct Room {
+    pub(super) server: Server,
+    pub(super) workers: Workers,
+    pub(super) client: Client,
+    pub(super) publisher: Publisher,
+    pub(super) label: &'static str,
+}
+
+pub(super) async fn room(ctx: &Ctx<'_>, kind: Kind, cores: usize, members: usize) -> anyhow::Result<Room> {
     let o = ctx.options;
     let client = client_of(kind, o.chat);
-    let server = ctx.start(kind, &SwitchboardOptions::default())?;
+    let server = ctx.start(kind, &SwitchboardOptions { cores, ..SwitchboardOptions::default() })?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut spec = ctx.spec(server.addr, client, members);
     let (publisher, label) = match client {
@@ -238,14 +243,29 @@ pub(super) async fn fanout(
                 ChatPublish::Event => (Publisher::Http { kind, room: Some(room) }, "SendEvent"),
             }
         }
+        _ if kind == Kind::Floor => (Publisher::Http { kind, room: None }, "POST /publish"),
         _ => (Publisher::Http { kind, room: None }, "HTTP events API"),
     };
     let mut workers = Workers::spawn(&o.worker_bin, &spec).await?;
     let ready = workers.ready().await?;
     if ready.connected < members {
-        bail!("fanout: only {} of {members} members connected: {:?}", ready.connected, ready.errors);
+        bail!("only {} of {members} members connected: {:?}", ready.connected, ready.errors);
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
+    Ok(Room { server, workers, client, publisher, label })
+}
+
+pub(super) async fn fanout(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    cores: usize,
+    members: usize,
+    size: usize,
+    run: usize,
+    progress: &dyn Fn(&str),
+) -> anyhow::Result<Vec<FanoutRow>> {
+    let o = ctx.options;
+    let Room { server, mut workers, client, publisher, label } = room(ctx, kind, cores, members).await?;
     let rates = o.fanout_rates.get(&members).cloned().unwrap_or_else(|| vec![10.0]);
     let mut rows = Vec::new();
     for rate in rates {
@@ -270,6 +290,7 @@ pub(super) async fn fanout(
             publish: label.to_owned(),
             members,
             payload: size,
+            cores,
             frame_bytes: 0,
             rate,
             run,
@@ -314,7 +335,7 @@ pub(super) fn server_alive(server: &Server) -> bool {
 
 /// Whether this Switchboard serves the IVS Chat data plane: a chat token's WebSocket upgrade at `/` succeeds.
 pub async fn probe_chat(options: &Options) -> bool {
-    let ctx = Ctx { options, backend: None };
+    let ctx = Ctx::new(options, None);
     let Ok(server) = ctx.start(Kind::Switchboard, &SwitchboardOptions::default()) else { return false };
     let probe = async {
         let room = create_room(server.addr).await?;

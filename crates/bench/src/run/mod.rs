@@ -1,5 +1,6 @@
-//! The scenarios: idle memory, PostToConnection, room fan-out, connection setup and the broadcast extensions, each
-//! against a fresh server per run, with the server's and the generator's CPU read from `/proc` around every phase.
+//! The scenarios: idle memory, PostToConnection, room fan-out, fan-out completion against room size, connection setup
+//! and the broadcast extensions, each against a fresh server per run (Switchboard, Sockudo or the floor), with the
+//! server's and the generator's CPU read from `/proc` around every phase.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -23,10 +24,14 @@ use crate::worker::{Protocol, WorkerSpec};
 use crate::workers::Workers;
 
 mod broadcast;
+mod cluster;
 mod fanout;
+mod growth;
 mod post;
 
 pub use broadcast::BroadcastRow;
+pub use cluster::{ClusterRow, Nodes};
+pub use growth::CompletionRow;
 
 pub use fanout::probe_chat;
 use fanout::{chat_tokens, create_room, fanout};
@@ -80,6 +85,18 @@ pub struct Options {
     pub fanout_duration: Duration,
     pub stop_p99: Duration,
     pub chat_publish: ChatPublish,
+    /// Core counts the server is pinned to in the fan-out and completion scenarios (1: the server core only; 2: it
+    /// and the next one).
+    pub cores: Vec<usize>,
+    /// Whether the floor joins pending frames into one write per member.
+    pub floor_batch: bool,
+    /// Room sizes of the completion scenario, and single messages timed at each.
+    pub completion_members: Vec<usize>,
+    pub completion_messages: usize,
+    /// Node counts of the cross-node scenario, its nodes, and its requests in flight.
+    pub cluster_nodes: Vec<usize>,
+    pub cluster: Nodes,
+    pub cluster_concurrency: usize,
     /// Whether the chat data plane is served (the smoke test and the report say so when it is not).
     pub chat: bool,
     /// Where the `$connect` integration listens (for a server started by someone else with that route).
@@ -163,6 +180,9 @@ pub struct FanoutRow {
     pub publish: String,
     pub members: usize,
     pub payload: usize,
+    /// Cores the server was pinned to.
+    #[serde(default = "one")]
+    pub cores: usize,
     /// The delivered frame's size in bytes.
     pub frame_bytes: u64,
     pub rate: f64,
@@ -178,6 +198,10 @@ pub struct FanoutRow {
     pub latency: Quantiles,
     pub publish_latency: Quantiles,
     pub cost: Cost,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl FanoutRow {
@@ -216,23 +240,41 @@ pub struct Results {
     /// PostToConnections and PostToGroup (absent from results of builds before them).
     #[serde(default)]
     pub broadcast: Vec<BroadcastRow>,
+    /// Fan-out completion against room size (absent from results of builds before it).
+    #[serde(default)]
+    pub completion: Vec<CompletionRow>,
+    /// Cross-node PostToConnection against the number of nodes (absent from results of builds before it).
+    #[serde(default)]
+    pub cluster: Vec<ClusterRow>,
 }
 
 struct Ctx<'a> {
     options: &'a Options,
     /// The run-wide `$connect` integration when it listens on a fixed address (`Options::backend_addr`).
     backend: Option<Backend>,
+    /// The floor server: this binary's `floor-server`.
+    floor: Launch,
 }
 
 impl Ctx<'_> {
+    fn new(options: &Options, backend: Option<Backend>) -> Ctx<'_> {
+        Ctx { options, backend, floor: Launch::Binary { path: options.worker_bin.clone(), config: None } }
+    }
+
     fn launch(&self, kind: Kind) -> anyhow::Result<&Launch> {
         match kind {
+            Kind::Floor => Ok(&self.floor),
             Kind::Switchboard => Ok(&self.options.switchboard),
             Kind::Sockudo => self.options.sockudo.as_ref().context("no Sockudo binary (--sockudo-bin)"),
         }
     }
 
     fn start(&self, kind: Kind, options: &SwitchboardOptions) -> anyhow::Result<Server> {
+        if kind == Kind::Floor && !self.options.floor_batch {
+            let mut options = options.clone();
+            options.extra_args.push("--no-batch".to_owned());
+            return Server::start(kind, self.launch(kind)?, self.options.server_core, &options);
+        }
         Server::start(kind, self.launch(kind)?, self.options.server_core, options)
     }
 
@@ -242,12 +284,17 @@ impl Ctx<'_> {
         Meter::start(server.pid, pids, (self.options.server_core, self.options.generator_core))
     }
 
+    /// Clients of `client`'s protocol; Pusher clients subscribe to `channel` (`{i}`: the client's index).
     fn spec(&self, server: SocketAddr, client: Client, count: usize) -> WorkerSpec {
+        self.spec_on(server, client, count, "bench")
+    }
+
+    fn spec_on(&self, server: SocketAddr, client: Client, count: usize, channel: &str) -> WorkerSpec {
         let (protocol, path) = match client {
             Client::Apigw => (Protocol::Apigw, "/prod?i={i}".to_owned()),
             Client::Chat => (Protocol::Chat, "/".to_owned()),
             Client::Pusher => (
-                Protocol::Pusher { channel: "bench".to_owned() },
+                Protocol::Pusher { channel: channel.to_owned() },
                 format!("/app/{}?protocol=7&client=switchboard-bench&version=1", target::PUSHER_KEY),
             ),
         };
@@ -268,6 +315,7 @@ impl Ctx<'_> {
 fn client_of(kind: Kind, chat: bool) -> Client {
     match (kind, chat) {
         (Kind::Sockudo, _) => Client::Pusher,
+        (Kind::Floor, _) => Client::Apigw,
         (Kind::Switchboard, true) => Client::Chat,
         (Kind::Switchboard, false) => Client::Apigw,
     }
@@ -285,7 +333,7 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
         Some(addr) => Some(Backend::start(Some(addr)).await?),
         None => None,
     };
-    let ctx = Ctx { options, backend };
+    let ctx = Ctx::new(options, backend);
     let mut results = Results::default();
     for scenario in &options.scenarios {
         match scenario.as_str() {
@@ -293,6 +341,7 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
                 for &kind in &options.targets {
                     let clients: &[Client] = match kind {
                         Kind::Sockudo => &[Client::Pusher],
+                        Kind::Floor => &[Client::Apigw],
                         Kind::Switchboard if options.chat => &[Client::Apigw, Client::Chat],
                         Kind::Switchboard => &[Client::Apigw],
                     };
@@ -309,12 +358,14 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
                     }
                 }
             }
-            "post" if options.targets.contains(&Kind::Switchboard) => {
-                for run in 0..options.runs {
-                    progress(&format!("post: run {}", run + 1));
-                    match post(&ctx).await {
-                        Ok(row) => results.post.push(row),
-                        Err(err) => failed(&mut results, progress, &format!("post run {}", run + 1), &err),
+            "post" => {
+                for &kind in &options.targets {
+                    for run in 0..options.runs {
+                        progress(&format!("post: {} run {}", kind.name(), run + 1));
+                        match post(&ctx, kind).await {
+                            Ok(row) => results.post.push(row),
+                            Err(err) => failed(&mut results, progress, &format!("post run {}", run + 1), &err),
+                        }
                     }
                 }
             }
@@ -332,29 +383,39 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
                     }
                 }
             }
-            "fanout" => {
+            "fanout" | "completion" => {
+                let completion = scenario == "completion";
+                let (room_sizes, sizes) = if completion {
+                    (&options.completion_members, &vec![growth::PAYLOAD])
+                } else {
+                    (&options.fanout_members, &options.fanout_payloads)
+                };
                 for &kind in &options.targets {
                     if kind == Kind::Switchboard && !options.chat {
-                        progress("fanout: Switchboard skipped (the IVS Chat data plane is not served yet)");
+                        progress(&format!("{scenario}: Switchboard skipped (the IVS Chat data plane is not served)"));
                         continue;
                     }
-                    for &members in &options.fanout_members {
-                        for &size in &options.fanout_payloads {
-                            for run in 0..options.runs {
-                                progress(&format!(
-                                    "fanout: {} members={members} payload={size} run {}",
-                                    kind.name(),
-                                    run + 1
-                                ));
-                                match fanout(&ctx, kind, members, size, run, progress).await {
-                                    Ok(rows) => results.fanout.extend(rows),
-                                    Err(err) => {
-                                        progress(&format!("  failed: {err:#}"));
-                                        results.environment.notes.push(format!(
-                                            "fan-out {} N={members} {size} B run {} failed: {err:#}",
-                                            kind.name(),
-                                            run + 1
-                                        ));
+                    for &cores in &options.cores {
+                        for &members in room_sizes {
+                            for &size in sizes {
+                                for run in 0..options.runs {
+                                    let what = format!(
+                                        "{scenario} {} N={members} {size} B {cores} core(s) run {}",
+                                        kind.name(),
+                                        run + 1
+                                    );
+                                    progress(&what);
+                                    let outcome = if completion {
+                                        growth::completion(&ctx, kind, cores, members, run)
+                                            .await
+                                            .map(|row| results.completion.push(row))
+                                    } else {
+                                        fanout(&ctx, kind, cores, members, size, run, progress)
+                                            .await
+                                            .map(|rows| results.fanout.extend(rows))
+                                    };
+                                    if let Err(err) = outcome {
+                                        failed(&mut results, progress, &what, &err);
                                     }
                                 }
                             }
@@ -371,8 +432,20 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
                     }
                 }
             }
-            "post" | "broadcast" => {}
-            other => bail!("unknown scenario `{other}` (idle, post, fanout, connect, broadcast)"),
+            "cluster" => {
+                for &nodes in &options.cluster_nodes {
+                    for run in 0..options.runs {
+                        let what = format!("cluster of {nodes} node(s) run {}", run + 1);
+                        progress(&what);
+                        match cluster::cluster(&ctx, nodes).await {
+                            Ok(row) => results.cluster.push(row),
+                            Err(err) => failed(&mut results, progress, &what, &err),
+                        }
+                    }
+                }
+            }
+            "broadcast" => {}
+            other => bail!("unknown scenario `{other}` (idle, post, fanout, completion, cluster, connect, broadcast)"),
         }
     }
     Ok(results)
@@ -421,7 +494,7 @@ async fn connect(ctx: &Ctx<'_>, kind: Kind, with_integration: bool) -> anyhow::R
         SwitchboardOptions { connect_route: with_integration.then(|| backend.url()), ..SwitchboardOptions::default() };
     let server = ctx.start(kind, &options)?;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let client = if kind == Kind::Sockudo { Client::Pusher } else { Client::Apigw };
+    let client = client_of(kind, false);
     let n = ctx.options.connect_count;
     let spec = ctx.spec(server.addr, client, n);
     let mut workers = Workers::spawn(&ctx.options.worker_bin, &spec).await?;

@@ -1,21 +1,36 @@
 //! The PostToConnection scenario: a closed loop of signed management calls against connected clients, and the
-//! drain that waits for their deliveries.
+//! drain that waits for their deliveries. Its peers on the same path: Sockudo's HTTP events API (one event per
+//! request to a channel of one subscriber) and the floor's `/prod/@connections/{i}` (one write per request).
 
 use super::*;
 
-/// A fresh server whose `$connect` integration records connection ids, with `--post-receivers` clients connected.
+/// A fresh server with `--post-receivers` clients connected: Switchboard's `$connect` integration records their
+/// connection ids; Sockudo's clients each subscribe to a channel of their own; the floor knows them by index.
 pub(super) struct Receivers {
     pub(super) server: Server,
     pub(super) workers: Workers,
     pub(super) connected: usize,
-    /// Their connection ids, in the order the clients connected.
+    /// Their connection ids (Sockudo: channel names), in the order of the clients' indexes.
     pub(super) ids: Vec<String>,
     /// The `$connect` integration when the run has none of its own; kept for as long as the clients.
     pub(super) backend: Option<Backend>,
 }
 
-pub(super) async fn receivers(ctx: &Ctx<'_>, scenario: &str) -> anyhow::Result<Receivers> {
+pub(super) async fn receivers(ctx: &Ctx<'_>, kind: Kind, scenario: &str) -> anyhow::Result<Receivers> {
     let o = ctx.options;
+    if kind != Kind::Switchboard {
+        let server = ctx.start(kind, &SwitchboardOptions::default())?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let spec = ctx.spec_on(server.addr, client_of(kind, false), o.post_receivers, "c{i}");
+        let mut workers = Workers::spawn(&o.worker_bin, &spec).await?;
+        let ready = workers.ready().await?;
+        if ready.connected < o.post_receivers {
+            bail!("{scenario}: {} of {} receivers connected: {:?}", ready.connected, o.post_receivers, ready.errors);
+        }
+        let prefix = if kind == Kind::Sockudo { "c" } else { "" };
+        let ids = (0..o.post_receivers).map(|i| format!("{prefix}{i}")).collect();
+        return Ok(Receivers { server, workers, connected: ready.connected, ids, backend: None });
+    }
     let own = if ctx.backend.is_none() { Some(Backend::start(None).await?) } else { None };
     let backend = ctx.backend.as_ref().or(own.as_ref()).context("no backend")?;
     backend.ids.lock().unwrap_or_else(|e| e.into_inner()).clear();
@@ -42,25 +57,36 @@ pub(super) async fn receivers(ctx: &Ctx<'_>, scenario: &str) -> anyhow::Result<R
     Ok(Receivers { server, workers, connected: ready.connected, ids, backend: own })
 }
 
-pub(super) async fn post(ctx: &Ctx<'_>) -> anyhow::Result<PostRow> {
-    let o = ctx.options;
-    let Receivers { server, mut workers, connected, ids, backend: _backend } = receivers(ctx, "post").await?;
+pub(super) async fn post(ctx: &Ctx<'_>, kind: Kind) -> anyhow::Result<PostRow> {
+    let Receivers { server, mut workers, connected, ids, backend: _backend } = receivers(ctx, kind, "post").await?;
     let ids: Rc<Vec<String>> = Rc::new(ids.iter().map(|id| id.replace('=', "%3D")).collect());
-    // Warm-up, then the measured phase.
+    let row = measure(ctx, kind, &server, &mut workers, &ids, ctx.options.post_concurrency).await?;
+    workers.stop().await;
+    Ok(PostRow { receivers: connected, ..row })
+}
+
+/// A warm-up, then the measured closed loop of `concurrency` connections to `server`, and the deliveries it caused.
+pub(super) async fn measure(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    server: &Server,
+    workers: &mut Workers,
+    ids: &Rc<Vec<String>>,
+    concurrency: usize,
+) -> anyhow::Result<PostRow> {
     let payload_size = 100;
-    let _ = post_load(server.addr, &ids, o.post_concurrency, Duration::from_millis(300), payload_size).await?;
+    let _ = post_load(kind, server.addr, ids, concurrency, Duration::from_millis(300), payload_size).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _ = workers.stats().await?;
     let before = workers.stats().await?;
-    let meter = ctx.meter(&server, &workers);
-    let load = post_load(server.addr, &ids, o.post_concurrency, o.post_duration, payload_size).await?;
-    let after = drain(&mut workers, before.delivered + load.ok, Duration::from_secs(3)).await?;
+    let meter = ctx.meter(server, workers);
+    let load = post_load(kind, server.addr, ids, concurrency, ctx.options.post_duration, payload_size).await?;
+    let after = drain(workers, before.delivered + load.ok, Duration::from_secs(3)).await?;
     let cost = meter.stop();
-    workers.stop().await;
     Ok(PostRow {
-        target: Kind::Switchboard,
-        receivers: connected,
-        concurrency: o.post_concurrency,
+        target: kind,
+        receivers: ids.len(),
+        concurrency,
         payload: payload_size,
         requests: load.requests,
         statuses: load.statuses,
@@ -80,8 +106,9 @@ struct PostLoad {
     latency: Histogram,
 }
 
-/// Closed loop: `concurrency` keep-alive connections each send signed PostToConnection requests back to back.
+/// Closed loop: `concurrency` keep-alive connections each send requests back to back, each to one receiver.
 async fn post_load(
+    kind: Kind,
     server: SocketAddr,
     ids: &Rc<Vec<String>>,
     concurrency: usize,
@@ -105,14 +132,29 @@ async fn post_load(
             while Instant::now() < deadline {
                 let id = &ids[k % ids.len()];
                 k += concurrency;
-                let path = format!("/prod/@connections/{id}");
                 let n = seq.fetch_add(1, Ordering::Relaxed);
                 let sent = payload::now_micros();
-                let body = payload::make(payload_size, sent, n);
-                let signed = signer.sign("POST", &path, &conn.host, body.as_bytes(), OffsetDateTime::now_utc());
-                let headers =
-                    [("X-Amz-Date", signed.amz_date.as_str()), ("Authorization", signed.authorization.as_str())];
-                let response = conn.post(&path, &headers, body.as_bytes()).await?;
+                let data = payload::make(payload_size, sent, n);
+                let response = match kind {
+                    Kind::Sockudo => {
+                        let body = format!(r#"{{"name":"m","channel":"{id}","data":"{data}"}}"#);
+                        let path = format!("/apps/{}/events", target::PUSHER_APP_ID);
+                        let unix = OffsetDateTime::now_utc().unix_timestamp();
+                        let query =
+                            pusher_query(target::PUSHER_KEY, target::PUSHER_SECRET, &path, body.as_bytes(), unix);
+                        let headers = [("Content-Type", "application/json")];
+                        conn.post(&format!("{path}?{query}"), &headers, body.as_bytes()).await?
+                    }
+                    Kind::Switchboard | Kind::Floor => {
+                        let path = format!("/prod/@connections/{id}");
+                        let signed = signer.sign("POST", &path, &conn.host, data.as_bytes(), OffsetDateTime::now_utc());
+                        let headers = [
+                            ("X-Amz-Date", signed.amz_date.as_str()),
+                            ("Authorization", signed.authorization.as_str()),
+                        ];
+                        conn.post(&path, &headers, data.as_bytes()).await?
+                    }
+                };
                 latency.record(payload::now_micros().saturating_sub(sent));
                 *statuses.entry(response.status).or_default() += 1;
             }
