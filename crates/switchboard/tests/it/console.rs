@@ -295,7 +295,14 @@ async fn the_console_works_in_headless_chromium() {
     backend.next_of("CONNECT").await;
     let disconnect = backend.next_of("DISCONNECT").await;
     assert_eq!(disconnect["requestContext"]["eventType"], "DISCONNECT");
-    let shot_names = ["signin.png", "overview.png", "connections.png", "connection.png", "rooms.png", "room.png"];
+    // The settings saved from the room's page are the room's.
+    let stored = sdk.get_room().identifier(&arn).send().await.unwrap();
+    assert_eq!((stored.name(), stored.maximum_message_length()), (Some("console-room"), Some(300)));
+    let [config] = stored.logging_configuration_identifiers() else { panic!("one logging configuration: {stored:?}") };
+    let config = sdk.get_logging_configuration().identifier(config).send().await.unwrap();
+    assert_eq!(config.name(), Some("console-logs"), "created from the console, and kept while the room uses it");
+    let shot_names =
+        ["signin.png", "overview.png", "connections.png", "connection.png", "rooms.png", "room.png", "logging.png"];
     for shot in shot_names.iter().chain(&["overview-phone.png"]) {
         assert!(shots.join(shot).metadata().is_ok_and(|m| m.len() > 1000), "{shot} was taken");
     }
@@ -411,11 +418,94 @@ async fn rooms_list_their_members_stream_their_frames_and_take_the_control_plane
     assert_eq!(refused.status(), 400, "the control plane's validation answers");
     assert_eq!(act("send-event", json!([])).await.unwrap().status(), 400);
     assert_eq!(act("rename", json!({})).await.unwrap().status(), 404);
+
+    // The room's settings and the logging configurations are edited through the control plane, whose validation
+    // answers in AWS's words, at the top of the answer where the page shows it.
+    let message = async |response: reqwest::Response| {
+        let status = response.status().as_u16();
+        (status, serde_json::from_slice::<Value>(&response.bytes().await.unwrap()).unwrap())
+    };
+    let logging = |path: &str, input: Value| {
+        post(&http, console_url(&server, &format!("/api/logging/{path}"))).body(input.to_string()).send()
+    };
+    let s3 = |bucket: &str| json!({ "s3": { "bucketName": bucket } });
+    let input = json!({ "name": "console-logs", "destinationConfiguration": s3("console-bucket") });
+    let (status, created) = message(logging("create", input).await.unwrap()).await;
+    assert_eq!((status, &created["status"]), (200, &json!(200)), "{created}");
+    let config = created["answer"]["arn"].as_str().unwrap().to_owned();
+    let (status, refused) =
+        message(logging("create", json!({ "destinationConfiguration": s3("Bad Bucket!") })).await.unwrap()).await;
+    assert_eq!(status, 400);
+    let said = refused["message"].as_str().unwrap();
+    assert!(
+        said.starts_with("1 validation error detected: Value at 'destinationConfiguration.s3.bucketName'"),
+        "{said}"
+    );
+    let (_, listed) = get(&http, &console_url(&server, "/api/logging")).await;
+    assert_eq!(listed["loggingConfigurations"][0]["arn"], config.as_str(), "{listed}");
+    let (status, refused) = message(act("update", json!({ "maximumMessageLength": 0 })).await.unwrap()).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        refused["message"],
+        "1 validation error detected: Value at 'maximumMessageLength' failed to satisfy constraint: Member must have \
+         value greater than or equal to 1"
+    );
+    let settings =
+        json!({ "name": "renamed", "maximumMessageLength": 300, "loggingConfigurationIdentifiers": [config] });
+    let (status, updated) = message(act("update", settings).await.unwrap()).await;
+    assert_eq!((status, &updated["answer"]["name"]), (200, &json!("renamed")), "{updated}");
+    let stored = sdk.get_room().identifier(&arn).send().await.unwrap();
+    assert_eq!(
+        (stored.name(), stored.maximum_message_length(), stored.logging_configuration_identifiers()),
+        (Some("renamed"), Some(300), &[config.clone()][..])
+    );
+    let path = config.replace(':', "%3A").replace('/', "%2F");
+    let (status, in_use) = message(logging(&format!("{path}/delete"), json!({})).await.unwrap()).await;
+    assert_eq!(status, 409, "a configuration a room uses stays: {in_use}");
+    assert!(in_use["message"].as_str().unwrap().contains("is in use by"), "{in_use}");
+    let (status, _) =
+        message(logging(&format!("{path}/update"), json!({ "name": "renamed-logs" })).await.unwrap()).await;
+    assert_eq!(status, 200);
+    let stored = sdk.get_logging_configuration().identifier(&config).send().await.unwrap();
+    assert_eq!(stored.name(), Some("renamed-logs"));
+    assert_eq!(act("update", json!({ "loggingConfigurationIdentifiers": [] })).await.unwrap().status(), 200);
+    let (status, deleted) = message(logging(&format!("{path}/delete"), json!({})).await.unwrap()).await;
+    assert_eq!((status, &deleted["status"]), (200, &json!(204)));
+    assert!(sdk.get_logging_configuration().identifier(&config).send().await.is_err(), "deleted");
+    assert_eq!(logging("rename", json!({})).await.unwrap().status(), 404);
+
     let gone = act("disconnect-user", json!({ "userId": "ann", "reason": "from the console" })).await.unwrap();
     assert_eq!(gone.status(), 200);
     let disconnected = frame(&mut ann).await;
     assert_eq!(disconnected["EventName"], "aws:DISCONNECT_USER");
     assert_eq!(disconnected["Attributes"], json!({ "Reason": "from the console", "UserId": "ann" }));
     assert_eq!(recv_close(&mut ann).await.0, 1000);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_overview_serves_the_recent_history_of_its_rates() {
+    let backend = echo_backend().await;
+    let server = server_with(&backend, |_| {}).await;
+    let http = reqwest::Client::new();
+    let mut ws = server.connect("/prod").await;
+    send_text(&mut ws, "counted").await;
+    assert_eq!(recv_text(&mut ws).await, "echo: counted");
+    // No page was open: the server sampled the totals itself, and a page that opens now draws them.
+    let overview = eventually("a sample counts the message", || async {
+        let (_, overview) = get(&http, &console_url(&server, "/api/overview")).await;
+        let last = overview["history"].as_array()?.last()?.clone();
+        (last["totals"]["framesIn"] == 1 && last["connections"] == 1).then_some(overview)
+    })
+    .await;
+    assert_eq!(overview["sampleMs"], 2000);
+    let history = overview["history"].as_array().unwrap();
+    assert_eq!(
+        (&history[0]["totals"]["framesIn"], &history[0]["connections"]),
+        (&json!(0), &json!(0)),
+        "the first sample is from the start: {overview}"
+    );
+    let times: Vec<i64> = history.iter().map(|s| s["at"].as_i64().unwrap()).collect();
+    assert!(times.is_sorted(), "oldest first: {times:?}");
     server.shutdown().await;
 }

@@ -22,8 +22,8 @@ pub(crate) const MAX_PAGE_SIZE: usize = 200;
 /// How long the overview waits for the bus's list of nodes.
 const MEMBERS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Bytes of a room action's body (SendEvent's attributes), at most.
-const MAX_ROOM_ACTION_BYTES: usize = 64 * 1024;
+/// Bytes of the body of a call to the chat control plane (SendEvent's attributes, UpdateRoom's settings), at most.
+const MAX_CONTROL_BODY_BYTES: usize = 64 * 1024;
 
 /// Bytes of a sign-in body, at most.
 const MAX_SIGNIN_BYTES: usize = 4096;
@@ -75,17 +75,38 @@ pub(super) async fn handle(
         (&Method::POST, ["connections", id, "disconnect"]) => act(state, id, Op::Delete, bytes::Bytes::new()).await,
         (&Method::GET, ["rooms"]) => rooms(state).await,
         (&Method::GET, ["rooms", id]) => room(state, id).await,
-        (&Method::POST, ["rooms", id, action]) => match read_body(req.into_body(), MAX_ROOM_ACTION_BYTES).await {
-            Ok(body) => room_action(state, id, action, &body).await,
-            Err(_) => status(StatusCode::PAYLOAD_TOO_LARGE),
-        },
+        (&Method::POST, ["rooms", id, action]) => {
+            let Some((operation, field)) = room_operation(action) else { return status(StatusCode::NOT_FOUND) };
+            match read_body(req.into_body(), MAX_CONTROL_BODY_BYTES).await {
+                Ok(body) => control_action(state, operation, Some((field, id)), &body).await,
+                Err(_) => status(StatusCode::PAYLOAD_TOO_LARGE),
+            }
+        }
+        (&Method::GET, ["logging"]) => {
+            let (code, listed) = chat_call(state, "ListLoggingConfigurations", &json!({ "maxResults": 50 })).await;
+            json_response(code, &listed)
+        }
+        (&Method::POST, ["logging", rest @ ..]) => {
+            let (operation, identifier) = match rest {
+                ["create"] => ("CreateLoggingConfiguration", None),
+                [id, "update"] => ("UpdateLoggingConfiguration", Some(("identifier", *id))),
+                [id, "delete"] => ("DeleteLoggingConfiguration", Some(("identifier", *id))),
+                _ => return status(StatusCode::NOT_FOUND),
+            };
+            match read_body(req.into_body(), MAX_CONTROL_BODY_BYTES).await {
+                Ok(body) => control_action(state, operation, identifier, &body).await,
+                Err(_) => status(StatusCode::PAYLOAD_TOO_LARGE),
+            }
+        }
         (&Method::GET, ["events"]) => {
             let last = req.headers().get("last-event-id").and_then(|v| v.to_str().ok()?.parse().ok());
             live::events(state, &query, last, watch)
         }
         (
             _,
-            ["overview" | "connections" | "events"] | ["connections", _] | ["connections", _, "send" | "disconnect"],
+            ["overview" | "connections" | "events" | "rooms" | "logging"]
+            | ["connections" | "rooms", _]
+            | ["connections", _, "send" | "disconnect"],
         ) => status(StatusCode::METHOD_NOT_ALLOWED),
         _ => status(StatusCode::NOT_FOUND),
     }
@@ -173,6 +194,8 @@ async fn overview(state: &AppState) -> Value {
         "stages": stages.into_iter().map(|((api, stage), n)| json!({"api": api, "stage": stage, "connections": n})).collect::<Vec<_>>(),
         "rooms": rooms.into_iter().map(|(room, n)| json!({"room": room, "members": n})).collect::<Vec<_>>(),
         "totals": capture.map(|c| c.totals()),
+        "history": capture.map(|c| c.history()),
+        "sampleMs": capture::SAMPLE_EVERY.as_millis() as u64,
         "kept": { "events": kept_events, "bytes": kept_bytes },
         "cluster": crate::cluster::health_json(&state.cluster),
         "nodes": nodes,
@@ -316,19 +339,40 @@ async fn room(state: &AppState, id: &str) -> Response<AdminBody> {
     json_response(StatusCode::OK, &json!({ "room": room, "members": members }))
 }
 
-/// SendEvent, DeleteMessage or DisconnectUser on a room, through the control plane (so it is checked, logged and
-/// delivered as a signed call's would be); the body is the operation's input without `roomIdentifier`.
-async fn room_action(state: &AppState, id: &str, action: &str, body: &[u8]) -> Response<AdminBody> {
-    let operation = match action {
-        "send-event" => "SendEvent",
-        "delete-message" => "DeleteMessage",
-        "disconnect-user" => "DisconnectUser",
-        _ => return status(StatusCode::NOT_FOUND),
-    };
+/// The control plane's operation a room's action runs, and the input field that names the room.
+fn room_operation(action: &str) -> Option<(&'static str, &'static str)> {
+    Some(match action {
+        "send-event" => ("SendEvent", "roomIdentifier"),
+        "delete-message" => ("DeleteMessage", "roomIdentifier"),
+        "disconnect-user" => ("DisconnectUser", "roomIdentifier"),
+        "update" => ("UpdateRoom", "identifier"),
+        _ => return None,
+    })
+}
+
+/// An operation of the chat control plane (a room's action or settings, a logging configuration's creation, update
+/// or deletion), so it is checked, logged and delivered as a signed call's would be. The body is the operation's
+/// input without the identifier, which `identifier` (its field's name and value) adds. The answer carries the
+/// operation's status and answer, and on an error its message (AWS's) at the top, where the page reads it.
+async fn control_action(
+    state: &AppState,
+    operation: &str,
+    identifier: Option<(&str, &str)>,
+    body: &[u8],
+) -> Response<AdminBody> {
     let Ok(Value::Object(mut input)) = serde_json::from_slice::<Value>(body) else {
         return json_response(StatusCode::BAD_REQUEST, &json!({ "message": "The body is not a JSON object" }));
     };
-    input.insert("roomIdentifier".to_owned(), json!(id));
+    if let Some((field, id)) = identifier {
+        let id = percent_encoding::percent_decode_str(id).decode_utf8_lossy();
+        input.insert(field.to_owned(), json!(id));
+    }
     let (code, answer) = chat_call(state, operation, &Value::Object(input)).await;
-    json_response(code, &json!({ "status": code.as_u16(), "answer": answer }))
+    let mut reply = json!({ "status": code.as_u16(), "answer": answer });
+    if !code.is_success() {
+        reply["message"] = answer["message"].clone();
+        return json_response(code, &reply);
+    }
+    // A success is 200 with the operation's own status inside: a 204 would carry no body.
+    json_response(StatusCode::OK, &reply)
 }
