@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_lambda::primitives::Blob;
 use serde_json::{Value, json};
 use server::config::Switch;
 
@@ -27,8 +28,17 @@ async fn echo_backend() -> Backend {
 }
 
 async fn server_with(backend: &Backend, tweak: impl FnOnce(&mut server::config::ServeArgs)) -> TestServer {
+    server_with_file(backend, "", tweak).await
+}
+
+/// [`server_with`] and a configuration file's text.
+async fn server_with_file(
+    backend: &Backend,
+    file_toml: &str,
+    tweak: impl FnOnce(&mut server::config::ServeArgs),
+) -> TestServer {
     let url = backend.url();
-    TestServer::start("", |a| {
+    TestServer::start(file_toml, |a| {
         a.routes = vec![format!("$connect={url}"), format!("$disconnect={url}"), format!("$default={url}")];
         a.route_responses = vec!["$default".to_owned()];
         tweak(a);
@@ -266,7 +276,11 @@ async fn the_console_works_in_headless_chromium() {
     }
     let Some(fixture) = deps::console_fixture() else { return };
     let mut backend = echo_backend().await;
-    let server = server_with(&backend, |a| a.admin_listen = Some("0.0.0.0:0".parse().unwrap())).await;
+    let code = shell_function();
+    let file = shell_function_toml(code.path());
+    let server = server_with_file(&backend, &file, |a| a.admin_listen = Some("0.0.0.0:0".parse().unwrap())).await;
+    let invoked = crate::lambda::sdk(&server).invoke().function_name("shell").payload(Blob::new(r#"{"say":"hi"}"#));
+    assert_eq!(invoked.send().await.unwrap().function_error(), None, "the Functions page shows this invocation");
     // SWITCHBOARD_CONSOLE_SCREENSHOTS=docs/console renews the README's pictures; by default they go to a temporary
     // directory.
     let temp = tempfile::tempdir().unwrap();
@@ -301,8 +315,16 @@ async fn the_console_works_in_headless_chromium() {
     let [config] = stored.logging_configuration_identifiers() else { panic!("one logging configuration: {stored:?}") };
     let config = sdk.get_logging_configuration().identifier(config).send().await.unwrap();
     assert_eq!(config.name(), Some("console-logs"), "created from the console, and kept while the room uses it");
-    let shot_names =
-        ["signin.png", "overview.png", "connections.png", "connection.png", "rooms.png", "room.png", "logging.png"];
+    let shot_names = [
+        "signin.png",
+        "overview.png",
+        "connections.png",
+        "connection.png",
+        "rooms.png",
+        "room.png",
+        "logging.png",
+        "functions.png",
+    ];
     for shot in shot_names.iter().chain(&["overview-phone.png"]) {
         assert!(shots.join(shot).metadata().is_ok_and(|m| m.len() > 1000), "{shot} was taken");
     }
@@ -507,5 +529,90 @@ async fn the_overview_serves_the_recent_history_of_its_rates() {
     );
     let times: Vec<i64> = history.iter().map(|s| s["at"].as_i64().unwrap()).collect();
     assert!(times.is_sorted(), "oldest first: {times:?}");
+    server.shutdown().await;
+}
+
+/// A `provided.al2023` runtime in shell, a real client of the Runtime API (with curl): it echoes its event, fails
+/// when the event says `fail`, and outlives its timeout when it says `sleep`.
+const SHELL_RUNTIME: &str = r#"#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation"
+echo "runtime started"
+while true; do
+  headers=$(mktemp)
+  event=$(curl -sS -D "$headers" "$api/next")
+  id=$(grep -i '^lambda-runtime-aws-request-id:' "$headers" | cut -d' ' -f2 | tr -d '\r')
+  rm -f "$headers"
+  echo "handling $event"
+  case "$event" in
+    *fail*) curl -sS -o /dev/null -X POST -H 'Lambda-Runtime-Function-Error-Type: AskedToFail' \
+      -d '{"errorMessage":"asked to fail","errorType":"AskedToFail"}' "$api/$id/error" ;;
+    *sleep*) sleep 5 ;;
+    *) curl -sS -o /dev/null -X POST -d "$event" "$api/$id/response" ;;
+  esac
+done
+"#;
+
+/// A code directory holding [`SHELL_RUNTIME`] as `bootstrap`.
+fn shell_function() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let code = tempfile::tempdir().unwrap();
+    let bootstrap = code.path().join("bootstrap");
+    std::fs::write(&bootstrap, SHELL_RUNTIME).unwrap();
+    std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
+    code
+}
+
+/// `[[functions]]`: [`SHELL_RUNTIME`] as `shell`, with a timeout of one second.
+fn shell_function_toml(code: &std::path::Path) -> String {
+    let lines = [
+        "[[functions]]",
+        "name = \"shell\"",
+        "runtime = \"provided.al2023\"",
+        "handler = \"bootstrap\"",
+        "timeout = 1",
+    ];
+    format!("{}\ncode = \"{}\"\n", lines.join("\n"), code.display())
+}
+
+#[tokio::test]
+async fn the_functions_page_lists_each_invocation_with_its_result_and_the_log() {
+    let code = shell_function();
+    let server = TestServer::start(&shell_function_toml(code.path()), |_| {}).await;
+    let http = reqwest::Client::new();
+    let (status, listed) = get(&http, &console_url(&server, "/api/functions")).await;
+    let function = &listed["functions"][0];
+    assert_eq!((status, &function["name"], &function["invocations"]), (200, &json!("shell"), &json!([])), "{listed}");
+    let lambda = crate::lambda::sdk(&server);
+    let invoke = |payload: &'static str| lambda.invoke().function_name("shell").payload(Blob::new(payload)).send();
+    let answered = invoke(r#"{"say":"hi"}"#).await.unwrap();
+    assert_eq!(answered.function_error(), None);
+    let failed = invoke(r#"{"fail":true}"#).await.unwrap();
+    assert_eq!(failed.function_error(), Some("Unhandled"));
+    let slow = invoke(r#"{"sleep":true}"#).await.unwrap();
+    let timed_out: Value = serde_json::from_slice(slow.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(timed_out["errorType"], "Sandbox.Timedout");
+
+    // The output of a process is read by another task: it may reach the log just after the answer.
+    let function = eventually("the log holds the runtime's output", || async {
+        let (_, listed) = get(&http, &console_url(&server, "/api/functions")).await;
+        let function = listed["functions"][0].clone();
+        let log: Vec<&str> = function["lines"].as_array()?.iter().filter_map(|l| l["text"].as_str()).collect();
+        log.iter().any(|l| l.contains("handling {\"sleep\":true}")).then_some(function)
+    })
+    .await;
+    let invocations = function["invocations"].as_array().unwrap();
+    let results: Vec<Value> = invocations.iter().map(|i| json!([i["result"], i["errorType"]])).collect();
+    assert_eq!(
+        results,
+        [json!(["ok", null]), json!(["error", "AskedToFail"]), json!(["timeout", "Sandbox.Timedout"])],
+        "{function}"
+    );
+    assert!(invocations[2]["durationMs"].as_f64().unwrap() >= 1000.0, "the timeout ran its second: {function}");
+    let log: Vec<&str> = function["lines"].as_array().unwrap().iter().map(|l| l["text"].as_str().unwrap()).collect();
+    for wanted in ["runtime started", "handling {\"say\":\"hi\"}", "Status: timeout\tError Type: Sandbox.Timedout"] {
+        assert!(log.iter().any(|l| l.contains(wanted)), "{wanted:?} in {log:#?}");
+    }
+    let request = invocations[0]["requestId"].as_str().unwrap();
+    assert!(log.iter().any(|l| l.starts_with(&format!("REPORT RequestId: {request}\t"))), "{log:#?}");
     server.shutdown().await;
 }

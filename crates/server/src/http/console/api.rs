@@ -1,5 +1,6 @@
 //! The console's JSON API (`/@switchboard/console/api/…`): the overview, the live connections and one connection's
-//! page, and the actions on a connection, which go through the management API's own code
+//! page, the rooms and logging configurations (through the chat control plane), the hosted functions' recent
+//! invocations and logs, and the actions on a connection, which go through the management API's own code
 //! ([`crate::http::management::run_call`]), so they behave as PostToConnection and DeleteConnection do.
 
 use std::collections::BTreeMap;
@@ -82,6 +83,7 @@ pub(super) async fn handle(
                 Err(_) => status(StatusCode::PAYLOAD_TOO_LARGE),
             }
         }
+        (&Method::GET, ["functions"]) => json_response(StatusCode::OK, &functions(state)),
         (&Method::GET, ["logging"]) => {
             let (code, listed) = chat_call(state, "ListLoggingConfigurations", &json!({ "maxResults": 50 })).await;
             json_response(code, &listed)
@@ -104,7 +106,7 @@ pub(super) async fn handle(
         }
         (
             _,
-            ["overview" | "connections" | "events" | "rooms" | "logging"]
+            ["overview" | "connections" | "events" | "rooms" | "logging" | "functions"]
             | ["connections" | "rooms", _]
             | ["connections", _, "send" | "disconnect"],
         ) => status(StatusCode::METHOD_NOT_ALLOWED),
@@ -252,6 +254,29 @@ fn connections(state: &AppState, query: &Query) -> Value {
     let items: Vec<Value> =
         found.iter().skip(page.saturating_mul(page_size)).take(page_size).map(|c| describe(c)).collect();
     json!({ "total": total, "page": page, "pageSize": page_size, "items": items })
+}
+
+/// The hosted functions, each with its definition, its live execution environments, and its last invocations and
+/// log lines (bounded by the `functions` crate: [`functions::KEPT_INVOCATIONS`], [`functions::KEPT_LINES`]).
+fn functions(state: &AppState) -> Value {
+    let functions: Vec<Value> = state
+        .functions
+        .specs()
+        .map(|spec| {
+            let activity = state.functions.activity(&spec.name).unwrap_or_default();
+            json!({
+                "name": spec.name,
+                "runtime": spec.runtime.name(),
+                "handler": spec.handler,
+                "timeoutSeconds": spec.timeout.as_secs_f64(),
+                "memoryMb": spec.memory_mb,
+                "environments": state.functions.environments(&spec.name),
+                "invocations": activity.invocations,
+                "lines": activity.lines,
+            })
+        })
+        .collect();
+    json!({ "functions": functions })
 }
 
 /// A connection id as a path segment (its `=` may be percent-encoded).

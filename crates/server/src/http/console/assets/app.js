@@ -1,5 +1,5 @@
 // The Switchboard console: a page per hash route (#/, #/connections, #/connections/{id}, #/rooms, #/rooms/{id},
-// #/logging), reading the JSON API under
+// #/logging, #/functions), reading the JSON API under
 // /@switchboard/console/api and its live event stream (Server-Sent Events). Plain JS, no build step.
 "use strict";
 
@@ -337,6 +337,32 @@ async function room(id) {
   every(5000, () => api("rooms/" + encodeURIComponent(id)).then((d) => drawMembers(d.members)).catch(handle));
 }
 
+// The hosted functions, each with its last invocations (when, how long, how it ended) and its log output.
+async function functions() {
+  const draw = async () => {
+    const data = await api("functions");
+    if (!data.functions.length) {
+      main.replaceChildren(el("h1", {}, "Functions"), el("p", { class: "muted" }, "This server hosts no functions ([[functions]] in its configuration)."));
+      return;
+    }
+    main.replaceChildren(el("h1", {}, "Functions"), ...data.functions.map((f) => el("section", { "data-testid": "function-" + f.name },
+      el("h2", {}, f.name, " ", el("span", { class: "muted" }, `${f.runtime} · ${f.handler} · ${f.memoryMb} MB · ${f.timeoutSeconds} s · ${f.environments} live`)),
+      el("div", { class: "grid2" },
+        el("div", {}, el("h3", {}, "Invocations"), f.invocations.length
+          ? el("table", { "data-testid": "invocations" },
+            el("tr", {}, el("th", {}, "Ended"), el("th", {}, "Request"), el("th", {}, "Duration"), el("th", {}, "Result")),
+            f.invocations.slice().reverse().map((i) => el("tr", {}, el("td", {}, time(i.at)), el("td", { class: "id" }, i.requestId),
+              el("td", {}, `${i.durationMs.toFixed(1)} ms`),
+              el("td", { class: i.result === "ok" ? "status-ok" : "status-bad", "data-testid": "invocation-result" },
+                i.result === "ok" ? "ok" : `${i.result}: ${i.errorType}`))))
+          : el("p", { class: "muted" }, "No invocations yet.")),
+        el("div", {}, el("h3", {}, "Log"),
+          el("pre", { class: "log", "data-testid": "function-log" }, f.lines.map((l) => `${time(l.at)}  ${l.text}`).join("\n")))))));
+  };
+  await draw();
+  every(3000, () => draw().catch(handle));
+}
+
 // The chat logging configurations: listed, created, updated and deleted through the control plane.
 async function logging() {
   const table = el("table", { "data-testid": "logging" });
@@ -423,6 +449,7 @@ async function route() {
     if (page === "rooms" && parts[1]) await room(decodeURIComponent(parts[1]));
     else if (page === "rooms") await rooms();
     else if (page === "logging") await logging();
+    else if (page === "functions") await functions();
     else if (page === "connections" && parts[1]) await connection(decodeURIComponent(parts[1]));
     else if (page === "connections") await connections(params);
     else await overview();
