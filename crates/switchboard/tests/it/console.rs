@@ -616,3 +616,57 @@ async fn the_functions_page_lists_each_invocation_with_its_result_and_the_log() 
     assert!(log.iter().any(|l| l.starts_with(&format!("REPORT RequestId: {request}\t"))), "{log:#?}");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_live_stream_whose_client_stops_reading_is_closed_and_its_subscription_freed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let backend = echo_backend().await;
+    let server = server_with(&backend, |a| a.limits.console_stall_secs = Some(1)).await;
+    let capture = server.state().capture.clone().unwrap();
+    // A real TCP client with a small receive buffer subscribes, reads the first bytes, then reads no more.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut reader = socket.connect(server.admin_addr).await.unwrap();
+    let request = "GET /@switchboard/console/api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    reader.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !String::from_utf8_lossy(&head).contains(": subscribed") {
+        let mut chunk = [0u8; 1024];
+        let n = tokio::time::timeout(DEADLINE, reader.read(&mut chunk)).await.unwrap().unwrap();
+        assert!(n > 0, "the stream ended at once");
+        head.extend_from_slice(&chunk[..n]);
+    }
+    assert!(capture.watched(), "the stream subscribed to the capture");
+    // Heartbeats come every quarter of the bound and the kernel's buffers take them: twice the bound without
+    // traffic does not stall the stream.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(capture.watched(), "a quiet stream is not stalled");
+
+    // Traffic the stream carries, until the buffers between the server and the client are full and the server sees
+    // it stalled: then it closes the connection, which drops the subscription.
+    let mut ws = server.connect("/prod").await;
+    let message = "x".repeat(4000);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut sent = 0;
+    while capture.watched() {
+        assert!(tokio::time::Instant::now() < deadline, "still subscribed after {sent} messages");
+        send_text(&mut ws, &message).await;
+        assert_eq!(recv_text(&mut ws).await, format!("echo: {message}"));
+        sent += 1;
+    }
+    eprintln!("the stream stalled after {sent} messages");
+    // The client that reads again finds what the buffers held, then the end of the connection.
+    let drained = tokio::time::timeout(DEADLINE, async {
+        let mut chunk = vec![0u8; 64 * 1024];
+        while let Ok(n) = reader.read(&mut chunk).await {
+            if n == 0 {
+                break;
+            }
+        }
+    });
+    assert!(drained.await.is_ok(), "the server closed the stalled connection");
+    // The admin listener and the console serve on.
+    let (status, _) = get(&reqwest::Client::new(), &console_url(&server, "/api/overview")).await;
+    assert_eq!(status, 200);
+    server.shutdown().await;
+}
