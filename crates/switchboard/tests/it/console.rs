@@ -98,7 +98,7 @@ async fn the_console_api_shows_connections_their_traffic_and_acts_on_them() {
     assert_eq!(overview["stages"], json!([{ "api": "switchboard", "stage": "prod", "connections": 0 }]));
     assert_eq!(
         (&overview["node"], &overview["nodes"], &overview["scope"]),
-        (&json!(0), &json!([0]), &json!("this node"))
+        (&json!(0), &json!([0]), &json!("cluster"))
     );
     let page = http.get(console_url(&server, "")).send().await.unwrap();
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
@@ -669,4 +669,59 @@ async fn a_live_stream_whose_client_stops_reading_is_closed_and_its_subscription
     let (status, _) = get(&reqwest::Client::new(), &console_url(&server, "/api/overview")).await;
     assert_eq!(status, 200);
     server.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
+async fn in_a_cluster_each_nodes_console_lists_and_counts_every_nodes_connections() {
+    let env = crate::cluster::ClusterEnv::get();
+    let mut backend = echo_backend().await;
+    let a = crate::cluster::node(&env, &backend).await;
+    let b = crate::cluster::node(&env, &backend).await;
+    let (_on_a, id_a) = crate::cluster::client(&a, &mut backend).await;
+    let (_on_b, id_b) = crate::cluster::client(&b, &mut backend).await;
+    let http = reqwest::Client::new();
+    let mut served_by = Vec::new();
+    for server in [&a, &b] {
+        let overview = eventually("the overview counts both nodes' connections", || async {
+            let (_, overview) = get(&http, &console_url(server, "/api/overview")).await;
+            (overview["nodes"].as_array().is_some_and(|n| n.len() == 2) && overview["connections"] == 2)
+                .then_some(overview)
+        })
+        .await;
+        assert_eq!((&overview["scope"], &overview["missing"]), (&json!("cluster"), &json!([])), "{overview}");
+        assert_eq!(overview["stages"], json!([{ "api": "switchboard", "stage": "prod", "connections": 2 }]));
+        served_by.push(overview["node"].as_u64().unwrap());
+
+        let (_, list) = get(&http, &console_url(server, "/api/connections?stage=prod")).await;
+        assert_eq!(list["total"], 2, "{list}");
+        let mut ids: Vec<&str> = list["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+        ids.sort_unstable();
+        let mut expected = [id_a.as_str(), id_b.as_str()];
+        expected.sort_unstable();
+        assert_eq!(ids, expected, "{list}");
+        // Pages and searches span the nodes too: the newest first.
+        let (_, second) = get(&http, &console_url(server, "/api/connections?pageSize=1&page=1")).await;
+        assert_eq!((&second["total"], &second["items"][0]["id"]), (&json!(2), &json!(id_a)), "{second}");
+        let (_, searched) = get(
+            &http,
+            &console_url(
+                server,
+                &format!("/api/connections?q={}", id_b.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")),
+            ),
+        )
+        .await;
+        assert_eq!((&searched["total"], &searched["items"][0]["id"]), (&json!(1), &json!(id_b)), "{searched}");
+    }
+    assert_ne!(served_by[0], served_by[1], "each page says which node serves it");
+    let (status, elsewhere) = get(&http, &console_url(&a, &format!("/api/connections/{id_b}"))).await;
+    assert_eq!(status, 404);
+    let said = elsewhere["message"].as_str().unwrap();
+    assert!(said.ends_with(&format!("is on node {}: its traffic is on that node's console.", served_by[1])), "{said}");
+    let (_, list) = get(&http, &console_url(&a, "/api/connections")).await;
+    let node_of = |id: &str| list["items"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["node"].clone();
+    assert_eq!((node_of(&id_a), node_of(&id_b)), (json!(served_by[0]), json!(served_by[1])), "{list}");
+    a.shutdown().await;
+    b.shutdown().await;
+    env.cleanup().await;
 }

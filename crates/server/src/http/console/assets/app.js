@@ -97,9 +97,13 @@ async function overview() {
     const last = (series) => series[series.length - 1].toFixed(1) + "/s";
     main.replaceChildren(
       el("h1", {}, "Overview"),
-      el("p", { class: "muted", "data-testid": "scope" }, `This page shows node ${data.node}'s connections and traffic (status ${data.status}). `,
+      el("p", { class: "muted", "data-testid": "scope" }, `Served by node ${data.node} (status ${data.status}). `,
+        data.scope === "cluster"
+          ? `Connections, stages and rooms are the whole cluster's (${(data.nodes || [data.node]).length > 1 ? "nodes" : "node"} ${(data.nodes || [data.node]).join(", ")}); `
+          : `Connections, stages and rooms are those of the nodes that answered: node${data.missing.length > 1 ? "s" : ""} ${data.missing.join(", ")} did not; `,
+        `rates, limits and traffic are node ${data.node}'s. `,
         `Bus: ${data.cluster.backend} (${data.cluster.state}${data.cluster.fenced ? ", fenced" : ""}). `,
-        data.nodes ? `Nodes: ${data.nodes.join(", ")}.` : "Nodes: the bus did not answer."),
+        data.nodes ? "" : "The bus did not list the nodes."),
       el("div", { class: "cards" },
         card("Live connections", data.connections, samples.map((s) => s.connections), "total-connections"),
         card("Messages in", last(rates("framesIn")), rates("framesIn"), "rate-in"),
@@ -116,7 +120,7 @@ async function overview() {
         ? el("table", {}, el("tr", {}, el("th", {}, "Room"), el("th", {}, "Members")),
           data.rooms.map((r) => el("tr", {}, el("td", {}, el("a", { href: "#/connections?room=" + encodeURIComponent(r.room) }, r.room)),
             el("td", {}, r.members))))
-        : el("p", { class: "muted" }, "No room has members on this node."),
+        : el("p", { class: "muted" }, "No room has members."),
       el("p", { class: "muted" }, `Capture holds ${data.kept.events} events (${Math.round(data.kept.bytes / 1024)} KiB).`));
   };
   await draw();
@@ -131,15 +135,17 @@ async function connections(params) {
   const group = el("input", { placeholder: "group", value: params.get("group") || "", size: 8 });
   const table = el("table", { "data-testid": "connections" });
   const pager = el("div", { class: "pager" });
+  const missing = el("p", { class: "notice-line", "data-testid": "missing-nodes" });
   const draw = async () => {
     const query = new URLSearchParams({ q: search.value, stage: stage.value, room: room.value, group: group.value, page, pageSize: 25 });
     const data = await api("connections?" + query);
     table.replaceChildren(
-      el("tr", {}, el("th", {}, "Connection"), el("th", {}, "Stage / room"), el("th", {}, "Source"), el("th", {}, "User agent"), el("th", {}, "Connected")),
+      el("tr", {}, el("th", {}, "Connection"), el("th", {}, "Stage / room"), el("th", {}, "Node"), el("th", {}, "Source"), el("th", {}, "User agent"), el("th", {}, "Connected")),
       ...data.items.map((c) => el("tr", {},
         el("td", { class: "id" }, el("a", { href: "#/connections/" + c.id, "data-testid": "connection-link" }, c.id)),
-        el("td", {}, c.stage ? `${c.api} / ${c.stage}` : `room ${c.room} (${c.user})`),
+        el("td", {}, c.stage ? `${c.api} / ${c.stage}` : `room ${c.room} (${c.user})`), el("td", {}, c.node),
         el("td", {}, c.sourceIp), el("td", {}, c.userAgent || ""), el("td", {}, c.connectedAt))));
+    missing.textContent = data.missing.length ? `Node${data.missing.length > 1 ? "s" : ""} ${data.missing.join(", ")} did not answer: ${data.missing.length > 1 ? "their" : "its"} connections are not listed.` : "";
     const pages = Math.max(1, Math.ceil(data.total / data.pageSize));
     pager.replaceChildren(
       el("button", { on: { click: () => { page = Math.max(0, page - 1); draw(); } }, ...(page === 0 ? { disabled: "" } : {}) }, "Previous"),
@@ -147,7 +153,8 @@ async function connections(params) {
       el("button", { on: { click: () => { page += 1; draw(); } }, ...(page + 1 >= pages ? { disabled: "" } : {}) }, "Next"));
   };
   for (const input of [search, stage, room, group]) input.addEventListener("input", () => { page = 0; draw().catch(handle); });
-  main.replaceChildren(el("h1", {}, "Connections"), el("div", { class: "toolbar" }, search, stage, room, group), table, pager);
+  main.replaceChildren(el("h1", {}, "Connections"), el("p", { class: "muted" }, "Every node's live connections, newest first."),
+    el("div", { class: "toolbar" }, search, stage, room, group), missing, table, pager);
   await draw();
   live({}, (type) => { if (type === "opened" || type === "closed") draw().catch(handle); });
   every(5000, () => draw().catch(handle));
