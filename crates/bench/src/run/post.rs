@@ -25,8 +25,9 @@ pub(super) async fn receivers(ctx: &Ctx<'_>, scenario: &str) -> anyhow::Result<R
     )?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let spec = ctx.spec(server.addr, Client::Apigw, o.post_receivers);
+    ctx.live.begin(&format!("{scenario}: receivers"), o.post_receivers as u64);
     let mut workers = Workers::spawn(&o.worker_bin, &spec).await?;
-    let ready = workers.ready().await?;
+    let ready = workers.ready(&ctx.live).await?;
     if ready.connected == 0 {
         bail!("{scenario}: no receiver connected: {:?}", ready.errors);
     }
@@ -48,12 +49,15 @@ pub(super) async fn post(ctx: &Ctx<'_>) -> anyhow::Result<PostRow> {
     let ids: Rc<Vec<String>> = Rc::new(ids.iter().map(|id| id.replace('=', "%3D")).collect());
     // Warm-up, then the measured phase.
     let payload_size = 100;
-    let _ = post_load(server.addr, &ids, o.post_concurrency, Duration::from_millis(300), payload_size).await?;
+    ctx.live.begin("post: warm-up", 0);
+    let _ =
+        post_load(server.addr, &ids, o.post_concurrency, Duration::from_millis(300), payload_size, &ctx.live).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _ = workers.stats().await?;
     let before = workers.stats().await?;
     let meter = ctx.meter(&server, &workers);
-    let load = post_load(server.addr, &ids, o.post_concurrency, o.post_duration, payload_size).await?;
+    ctx.live.begin("post: PostToConnection", 0);
+    let load = post_load(server.addr, &ids, o.post_concurrency, o.post_duration, payload_size, &ctx.live).await?;
     let after = drain(&mut workers, before.delivered + load.ok, Duration::from_secs(3)).await?;
     let cost = meter.stop();
     workers.stop().await;
@@ -87,6 +91,7 @@ async fn post_load(
     concurrency: usize,
     duration: Duration,
     payload_size: usize,
+    live: &Rc<Live>,
 ) -> anyhow::Result<PostLoad> {
     let started = Instant::now();
     let deadline = started + duration;
@@ -95,6 +100,7 @@ async fn post_load(
     for c in 0..concurrency {
         let ids = ids.clone();
         let seq = seq.clone();
+        let live = live.clone();
         tasks.push(tokio::task::spawn_local(async move {
             let mut conn = http1::Conn::open(None, server).await?;
             let mut signer =
@@ -114,6 +120,7 @@ async fn post_load(
                     [("X-Amz-Date", signed.amz_date.as_str()), ("Authorization", signed.authorization.as_str())];
                 let response = conn.post(&path, &headers, body.as_bytes()).await?;
                 latency.record(payload::now_micros().saturating_sub(sent));
+                live.sent(1);
                 *statuses.entry(response.status).or_default() += 1;
             }
             anyhow::Ok((latency, statuses))
