@@ -279,6 +279,7 @@ pub fn apply_within(
     }
 }
 
+pub mod console;
 pub mod ext;
 #[cfg(test)]
 mod tests;

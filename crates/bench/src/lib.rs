@@ -13,6 +13,7 @@ pub mod hist;
 pub mod http1;
 pub mod payload;
 pub mod procfs;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod sign;

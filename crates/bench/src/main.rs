@@ -168,6 +168,10 @@ struct RunArgs {
     /// Hard limit on the whole run.
     #[arg(long, default_value_t = 90)]
     max_minutes: u64,
+    /// No progress lines within a measurement (connections open of the target, messages sent, time elapsed, once a
+    /// second on stderr); the line of each scenario and run stays.
+    #[arg(long)]
+    quiet: bool,
 }
 
 fn main() -> ExitCode {
@@ -279,6 +283,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         cluster_concurrency: args.cluster_concurrency,
         chat: args.chat == "yes",
         backend_addr: args.backend_addr,
+        quiet: args.quiet,
     };
     if args.smoke {
         options.runs = 1;

@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 
 use crate::hist::{Histogram, SparseHistogram};
 use crate::payload;
+use crate::progress::{self, Opening};
 use crate::ws::{self, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT};
 
 /// The wire protocol the clients speak after the WebSocket handshake.
@@ -154,9 +155,19 @@ async fn connect_all(spec: &WorkerSpec, shared: &SharedRef) -> Ready {
     }
     drop(done_tx);
     let mut ready = Ready::default();
+    // What is open so far, said every second until every client has reported.
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + progress::EVERY, progress::EVERY);
     // Each client reports once (its task then goes on receiving, holding its sender).
     for _ in 0..spec.count {
-        let Some(result) = done_rx.recv().await else { break };
+        let result = loop {
+            tokio::select! {
+                result = done_rx.recv() => break result,
+                _ = every.tick() => {
+                    let _ = emit(&Opening { opened: ready.connected as u64, failed: ready.failed as u64 });
+                }
+            }
+        };
+        let Some(result) = result else { break };
         match result {
             Ok(()) => ready.connected += 1,
             Err(err) => {

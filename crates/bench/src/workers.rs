@@ -9,6 +9,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::hist::Histogram;
+use crate::progress::{Live, Opening};
 use crate::worker::{Ready, Stats, WorkerSpec};
 
 /// Clients per worker process (every process may hold at most 20,000 open files here).
@@ -83,12 +84,24 @@ impl Workers {
         self.procs.iter().filter_map(|p| p.child.id()).collect()
     }
 
-    /// Waits until every worker has connected (or failed) all its clients.
-    pub async fn ready(&mut self) -> anyhow::Result<Ready> {
+    /// Waits until every worker has connected (or failed) all its clients, telling `live` how many are open as the
+    /// workers say it.
+    pub async fn ready(&mut self, live: &Live) -> anyhow::Result<Ready> {
         let mut merged = Ready::default();
-        for p in &mut self.procs {
-            let Some(line) = p.stdout.next_line().await? else { bail!("a worker ended before it was ready") };
-            let ready: Ready = serde_json::from_str(&line)?;
+        let mut opened = vec![0u64; self.procs.len()];
+        for (i, p) in self.procs.iter_mut().enumerate() {
+            let ready: Ready = loop {
+                let Some(line) = p.stdout.next_line().await? else { bail!("a worker ended before it was ready") };
+                match serde_json::from_str::<Opening>(&line) {
+                    Ok(opening) => {
+                        opened[i] = opening.opened;
+                        live.opened(opened.iter().sum());
+                    }
+                    Err(_) => break serde_json::from_str(&line)?,
+                }
+            };
+            opened[i] = ready.connected as u64;
+            live.opened(opened.iter().sum());
             merged.connected += ready.connected;
             merged.failed += ready.failed;
             merged.seconds = merged.seconds.max(ready.seconds);

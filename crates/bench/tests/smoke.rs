@@ -44,8 +44,16 @@ fn smoke_run_measures_every_scenario_and_writes_a_report() {
         .arg(&json)
         .arg("--out")
         .arg(&report)
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // Read as it comes, so that the child never waits on a full pipe.
+    let mut stderr = child.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
     let deadline = std::time::Instant::now() + Duration::from_secs(150);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -57,7 +65,15 @@ fn smoke_run_measures_every_scenario_and_writes_a_report() {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert!(status.success(), "switchboard-bench failed: {status}");
+    let said = said.join().unwrap();
+    assert!(status.success(), "switchboard-bench failed: {status}\n{said}");
+    // Progress within each measurement: connections open of their target, messages sent, time elapsed.
+    for wanted in ["  idle: Switchboard Apigw n=", "  post: PostToConnection: ", "  connect: Switchboard: "] {
+        let line = said.lines().find(|l| l.starts_with(wanted));
+        assert!(line.is_some_and(|l| l.ends_with(" s")), "no progress line {wanted:?}:\n{said}");
+    }
+    assert!(said.lines().any(|l| l.contains(" connections open, ")), "{said}");
+    assert!(said.lines().any(|l| l.starts_with("  post: PostToConnection: ") && !l.contains(": 0 messages")), "{said}");
 
     let results: Results = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     // A scenario that fails becomes a note in the report; here it fails the test.

@@ -19,11 +19,13 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 mod headers;
+mod history;
 mod mask;
 #[cfg(test)]
 mod tests;
 
 pub use headers::Headers;
+pub use history::{History, KEPT_SAMPLES, SAMPLE_EVERY, Sample};
 pub use mask::{mask, mask_event, mask_headers, mask_query};
 
 /// How much a [`Capture`] keeps.
@@ -185,6 +187,8 @@ pub struct Capture {
     totals: [AtomicU64; 6],
     /// Live subscribers now: frames written to clients are recorded only while there is one ([`Capture::watched`]).
     watchers: Arc<AtomicUsize>,
+    /// The totals' recent past, which [`Capture::sample`] extends.
+    history: History,
 }
 
 /// A live feed of the capture (see [`Capture::subscribe`]); while it lives, frames written to clients are recorded.
@@ -218,7 +222,16 @@ impl Capture {
     pub fn new(limits: Limits) -> Capture {
         let (live, _) = broadcast::channel(limits.live_buffer.max(1));
         let watchers = Arc::new(AtomicUsize::new(0));
-        Capture { limits, kept: Mutex::default(), live, seq: AtomicU64::new(0), totals: Default::default(), watchers }
+        let history = History::default();
+        Capture {
+            limits,
+            kept: Mutex::default(),
+            live,
+            seq: AtomicU64::new(0),
+            totals: Default::default(),
+            watchers,
+            history,
+        }
     }
 
     pub fn limits(&self) -> Limits {
@@ -309,6 +322,17 @@ impl Capture {
         let [frames_in, frames_out, routes, limits, opened, closed] =
             self.totals.each_ref().map(|total| total.load(Ordering::Relaxed));
         Totals { frames_in, frames_out, routes, limits, opened, closed }
+    }
+
+    /// Adds a sample of the totals now, with the live connection count, to the history.
+    pub fn sample(&self, connections: usize) {
+        let at = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+        self.history.push(Sample { at, connections, totals: self.totals() });
+    }
+
+    /// The kept samples, oldest first (at most [`KEPT_SAMPLES`]).
+    pub fn history(&self) -> Vec<Sample> {
+        self.history.samples()
     }
 
     /// Events and bytes kept now.

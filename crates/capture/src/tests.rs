@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use super::{Capture, Filter, Limits, Subject, What, mask, mask_event, mask_headers, mask_query};
+use super::{
+    Capture, Filter, History, KEPT_SAMPLES, Limits, Sample, Subject, Totals, What, mask, mask_event, mask_headers,
+    mask_query,
+};
 
 fn of(connection: &str, stage: &str) -> Subject {
     Subject { connection: Some(connection.to_owned()), stage: Some(Arc::from(stage)), ..Subject::default() }
@@ -148,4 +151,30 @@ fn proxy_events_have_their_secrets_masked() {
         (&event["headers"]["Host"], &event["queryStringParameters"]["room"])
     );
     assert_eq!(mask_event("plain text"), "plain text");
+}
+
+#[test]
+fn the_history_keeps_the_newest_samples_of_the_totals_oldest_first() {
+    let capture = Capture::new(Limits::default());
+    capture.sample(0);
+    capture.record(of("c1", "prod"), frame("one"));
+    capture.record(of("c1", "prod"), What::Limit { limit: "routeThrottle", detail: String::new() });
+    capture.sample(1);
+    let history = capture.history();
+    assert_eq!(history.len(), 2);
+    assert_eq!((history[0].connections, history[0].totals), (0, Totals::default()));
+    assert_eq!((history[1].connections, history[1].totals.frames_in, history[1].totals.limits), (1, 1, 1));
+    assert!(history[0].at <= history[1].at);
+    for _ in 0..KEPT_SAMPLES * 2 {
+        capture.sample(7);
+    }
+    let history = capture.history();
+    assert_eq!(history.len(), KEPT_SAMPLES, "bounded");
+    assert!(history.iter().all(|s| s.connections == 7), "the oldest went first");
+
+    let ring = History::new(3);
+    for at in 0..5 {
+        ring.push(Sample { at, connections: 0, totals: Totals::default() });
+    }
+    assert_eq!(ring.samples().iter().map(|s| s.at).collect::<Vec<_>>(), [2, 3, 4]);
 }

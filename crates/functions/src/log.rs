@@ -1,6 +1,6 @@
 //! A function's log: its processes' output and Lambda's `START` / `END` / `REPORT` lines, to the server's log
 //! (target `lambda`, field `function`) and to `{data_dir}/functions/{name}.log`, which is bounded: past its limit it
-//! becomes `{name}.log.1` and a new file starts.
+//! becomes `{name}.log.1` and a new file starts; and, for the console, to its [`Recent`] invocations and lines.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -11,10 +11,14 @@ use parking_lot::Mutex;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::recent::Recent;
+
 /// One function's log.
 #[derive(Debug)]
 pub(crate) struct FunctionLog {
     name: String,
+    /// The last invocations and lines, for the console.
+    pub(crate) recent: Recent,
     file: Mutex<Option<LogFile>>,
     max_bytes: u64,
 }
@@ -52,12 +56,13 @@ impl FunctionLog {
                 None
             }
         };
-        FunctionLog { name: name.to_owned(), file: Mutex::new(file), max_bytes }
+        FunctionLog { name: name.to_owned(), recent: Recent::default(), file: Mutex::new(file), max_bytes }
     }
 
     /// One line of a process's output, or of Lambda's own.
     pub(crate) fn line(&self, text: &str) {
         tracing::info!(target: "lambda", function = %self.name, "{text}");
+        self.recent.line(text);
         let stamp = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
         let record = format!("{stamp}\t{text}\n");
         let mut file = self.file.lock();
@@ -90,6 +95,7 @@ impl FunctionLog {
 
     /// `END` and `REPORT`, as Lambda writes them after each invocation; also to the invocation's capture.
     pub(crate) fn end(&self, report: &Report<'_>, capture: Option<&Capture>) {
+        self.recent.invocation(report.request_id, report.duration, report.status);
         let end = format!("END RequestId: {}", report.request_id);
         let rendered = report.render();
         if let Some(capture) = capture {

@@ -82,6 +82,11 @@ impl Functions {
         self.pools.get(name).map(|pool| &pool.spec)
     }
 
+    /// Function `name`'s last invocations and log lines, for the console.
+    pub fn activity(&self, name: &str) -> Option<crate::Activity> {
+        Some(self.pools.get(name)?.log.recent.activity())
+    }
+
     /// The settings every hosted function runs with (region, account, limits).
     pub fn settings(&self) -> &Settings {
         &self.settings

@@ -166,6 +166,7 @@ impl Server {
         let state = AppState::new(config, hub, apis, keys, planes, chat, cluster);
         *state.stack.applied.lock() = applied;
         crate::stack::watch(&state, &background);
+        crate::http::keep_console_history(&state, &background);
         Cluster::start(&state);
         let hold = HoldOpen::default();
         let accept_loop = state.tasks.spawn(accept_loop(listener, tls, state.clone(), hold.clone()));

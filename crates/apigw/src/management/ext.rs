@@ -119,6 +119,8 @@ pub enum NodeCall {
     Post { api: Option<String>, stage: Option<String>, ids: Vec<String>, data: String },
     /// `data` (base64) to every member of `group`, answering a [`GroupPost`].
     PostGroup { api: Option<String>, stage: Option<String>, group: String, data: String },
+    /// The console's page of the node's connections, answering a [`super::console::ConsolePage`].
+    Console(super::console::ConsoleQuery),
 }
 
 /// One connection as ListConnections shows it.
@@ -205,6 +207,7 @@ impl NodeCall {
                 }
                 serde_json::to_string(&outcome)
             }
+            NodeCall::Console(query) => serde_json::to_string(&super::console::page(hub, query)),
         };
         Ok(Reply { status: 200, json: Some(json.unwrap_or_default()) })
     }

@@ -54,6 +54,7 @@ pub(super) async fn broadcast(ctx: &Ctx<'_>, rounds: u64) -> anyhow::Result<Vec<
         }
         .to_string();
         let before = workers.stats().await?;
+        ctx.live.begin(&format!("broadcast: {operation} to {} connections", ids.len()), 0);
         let started = Instant::now();
         let mut latency = Histogram::default();
         for _ in 0..rounds {
@@ -63,6 +64,7 @@ pub(super) async fn broadcast(ctx: &Ctx<'_>, rounds: u64) -> anyhow::Result<Vec<
                 bail!("broadcast: {operation} answered {status}");
             }
             latency.record(payload::now_micros().saturating_sub(sent));
+            ctx.live.sent(1);
         }
         let seconds = started.elapsed().as_secs_f64();
         let expected = before.delivered + rounds * ids.len() as u64;

@@ -49,6 +49,7 @@ pub(super) async fn cluster(ctx: &Ctx<'_>, nodes: usize) -> anyhow::Result<Clust
     // Receivers on every node but the first, which the calls go to (on it alone for one node).
     let holders = if servers.len() == 1 { &servers[..] } else { &servers[1..] };
     let n = o.post_receivers;
+    ctx.live.begin(&format!("cluster of {nodes}: receivers"), n as u64);
     let mut workers: Option<Workers> = None;
     for (j, server) in holders.iter().enumerate() {
         let (first, end) = (n * j / holders.len(), n * (j + 1) / holders.len());
@@ -61,7 +62,7 @@ pub(super) async fn cluster(ctx: &Ctx<'_>, nodes: usize) -> anyhow::Result<Clust
         }
     }
     let mut workers = workers.context("no node")?;
-    let ready = workers.ready().await?;
+    let ready = workers.ready(&ctx.live).await?;
     if ready.connected < n {
         bail!("cluster of {nodes}: {} of {n} receivers connected: {:?}", ready.connected, ready.errors);
     }

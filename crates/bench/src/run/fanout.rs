@@ -89,6 +89,7 @@ pub(super) async fn publish(
     rate: f64,
     duration: Duration,
     size: usize,
+    live: &Rc<Live>,
 ) -> anyhow::Result<PublishOutcome> {
     let ticks = (rate * duration.as_secs_f64()).round() as u64;
     let interval = Duration::from_secs_f64(1.0 / rate);
@@ -123,6 +124,7 @@ pub(super) async fn publish(
                     frame.clear();
                     crate::ws::encode_client_frame(crate::ws::OP_TEXT, text.as_bytes(), &mut frame);
                     tokio::io::AsyncWriteExt::write_all(&mut write_half, &frame).await?;
+                    live.sent(1);
                 }
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 anyhow::Ok(())
@@ -147,6 +149,7 @@ pub(super) async fn publish(
             let mut lanes = Vec::new();
             for _ in 0..lane_count {
                 let rx = rx.clone();
+                let live = live.clone();
                 let (kind, room) = (*kind, room.clone());
                 lanes.push(tokio::task::spawn_local(async move {
                     let mut conn = http1::Conn::open(None, server).await?;
@@ -190,6 +193,7 @@ pub(super) async fn publish(
                             }
                         };
                         latency.record(payload::now_micros().saturating_sub(sent));
+                        live.sent(1);
                         if (200..300).contains(&status) {
                             accepted += 1;
                         }
@@ -246,8 +250,9 @@ pub(super) async fn room(ctx: &Ctx<'_>, kind: Kind, cores: usize, members: usize
         _ if kind == Kind::Floor => (Publisher::Http { kind, room: None }, "POST /publish"),
         _ => (Publisher::Http { kind, room: None }, "HTTP events API"),
     };
+    ctx.live.begin(&format!("fanout: {} members", kind.name()), members as u64);
     let mut workers = Workers::spawn(&o.worker_bin, &spec).await?;
-    let ready = workers.ready().await?;
+    let ready = workers.ready(&ctx.live).await?;
     if ready.connected < members {
         bail!("only {} of {members} members connected: {:?}", ready.connected, ready.errors);
     }
@@ -272,7 +277,8 @@ pub(super) async fn fanout(
         let before = workers.stats().await?;
         let start_us = payload::now_micros();
         let meter = ctx.meter(&server, &workers);
-        let outcome = publish(server.addr, &publisher, rate, o.fanout_duration, size).await?;
+        ctx.live.begin(&format!("fanout: {} {members} members at {rate}/s", kind.name()), 0);
+        let outcome = publish(server.addr, &publisher, rate, o.fanout_duration, size, &ctx.live).await?;
         let expected = outcome.accepted * members as u64;
         let after = drain(&mut workers, before.delivered + expected, Duration::from_secs(15)).await?;
         let cost = meter.stop();
@@ -335,7 +341,7 @@ pub(super) fn server_alive(server: &Server) -> bool {
 
 /// Whether this Switchboard serves the IVS Chat data plane: a chat token's WebSocket upgrade at `/` succeeds.
 pub async fn probe_chat(options: &Options) -> bool {
-    let ctx = Ctx::new(options, None);
+    let ctx = Ctx::new(options, None, true);
     let Ok(server) = ctx.start(Kind::Switchboard, &SwitchboardOptions::default()) else { return false };
     let probe = async {
         let room = create_room(server.addr).await?;

@@ -51,9 +51,10 @@ pub(super) async fn completion(
         cost: Cost::default(),
     };
     let meter = ctx.meter(&server, &workers);
+    ctx.live.begin(&format!("completion: {} {members} members", kind.name()), 0);
     for _ in 0..ctx.options.completion_messages.max(1) {
         let before = workers.stats().await?;
-        let outcome = publish(server.addr, &publisher, 1.0, Duration::from_secs(1), PAYLOAD).await?;
+        let outcome = publish(server.addr, &publisher, 1.0, Duration::from_secs(1), PAYLOAD, &ctx.live).await?;
         let expected = outcome.accepted * members as u64;
         let after = drain(&mut workers, before.delivered + expected, Duration::from_secs(15)).await?;
         let delivered = after.delivered - before.delivered;

@@ -18,6 +18,7 @@ use crate::hist::Histogram;
 use crate::http1;
 use crate::payload;
 use crate::procfs::{self, Cost, Meter};
+use crate::progress::Live;
 use crate::sign::{SigV4, pusher_query};
 use crate::target::{self, Kind, Launch, Server, SwitchboardOptions};
 use crate::worker::{Protocol, WorkerSpec};
@@ -101,6 +102,8 @@ pub struct Options {
     pub chat: bool,
     /// Where the `$connect` integration listens (for a server started by someone else with that route).
     pub backend_addr: Option<SocketAddr>,
+    /// No progress lines within a measurement (`--quiet`); each scenario's and run's line stays.
+    pub quiet: bool,
 }
 
 /// One idle-memory measurement.
@@ -254,11 +257,15 @@ struct Ctx<'a> {
     backend: Option<Backend>,
     /// The floor server: this binary's `floor-server`.
     floor: Launch,
+    /// The progress of the measurement under way.
+    live: Rc<Live>,
 }
 
 impl Ctx<'_> {
-    fn new(options: &Options, backend: Option<Backend>) -> Ctx<'_> {
-        Ctx { options, backend, floor: Launch::Binary { path: options.worker_bin.clone(), config: None } }
+    /// `quiet`: no progress lines.
+    fn new(options: &Options, backend: Option<Backend>, quiet: bool) -> Ctx<'_> {
+        let floor = Launch::Binary { path: options.worker_bin.clone(), config: None };
+        Ctx { options, backend, floor, live: Rc::new(Live::stderr(quiet)) }
     }
 
     fn launch(&self, kind: Kind) -> anyhow::Result<&Launch> {
@@ -333,7 +340,7 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
         Some(addr) => Some(Backend::start(Some(addr)).await?),
         None => None,
     };
-    let ctx = Ctx::new(options, backend);
+    let ctx = Ctx::new(options, backend, options.quiet);
     let mut results = Results::default();
     for scenario in &options.scenarios {
         match scenario.as_str() {
@@ -461,9 +468,10 @@ async fn idle(ctx: &Ctx<'_>, kind: Kind, client: Client, n: usize) -> anyhow::Re
     }
     let (rss_before, anon_before) = procfs::rss(server.pid).context("cannot read the server's RSS")?;
     let slab_before = procfs::slab_bytes();
+    ctx.live.begin(&format!("idle: {} {client:?} n={n}", kind.name()), n as u64);
     let mut workers = Workers::spawn(&ctx.options.worker_bin, &spec).await?;
     let meter = ctx.meter(&server, &workers);
-    let ready = workers.ready().await?;
+    let ready = workers.ready(&ctx.live).await?;
     let ramp = meter.stop();
     if ready.failed > 0 {
         eprintln!("idle: {} of {n} connections failed: {:?}", ready.failed, ready.errors);
@@ -497,9 +505,10 @@ async fn connect(ctx: &Ctx<'_>, kind: Kind, with_integration: bool) -> anyhow::R
     let client = client_of(kind, false);
     let n = ctx.options.connect_count;
     let spec = ctx.spec(server.addr, client, n);
+    ctx.live.begin(&format!("connect: {}", kind.name()), n as u64);
     let mut workers = Workers::spawn(&ctx.options.worker_bin, &spec).await?;
     let meter = ctx.meter(&server, &workers);
-    let ready = workers.ready().await?;
+    let ready = workers.ready(&ctx.live).await?;
     let cost = meter.stop();
     workers.stop().await;
     Ok(ConnectRow {

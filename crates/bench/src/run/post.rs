@@ -22,8 +22,9 @@ pub(super) async fn receivers(ctx: &Ctx<'_>, kind: Kind, scenario: &str) -> anyh
         let server = ctx.start(kind, &SwitchboardOptions::default())?;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let spec = ctx.spec_on(server.addr, client_of(kind, false), o.post_receivers, "c{i}");
+        ctx.live.begin(&format!("{scenario}: {} receivers", kind.name()), o.post_receivers as u64);
         let mut workers = Workers::spawn(&o.worker_bin, &spec).await?;
-        let ready = workers.ready().await?;
+        let ready = workers.ready(&ctx.live).await?;
         if ready.connected < o.post_receivers {
             bail!("{scenario}: {} of {} receivers connected: {:?}", ready.connected, o.post_receivers, ready.errors);
         }
@@ -40,8 +41,9 @@ pub(super) async fn receivers(ctx: &Ctx<'_>, kind: Kind, scenario: &str) -> anyh
     )?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let spec = ctx.spec(server.addr, Client::Apigw, o.post_receivers);
+    ctx.live.begin(&format!("{scenario}: receivers"), o.post_receivers as u64);
     let mut workers = Workers::spawn(&o.worker_bin, &spec).await?;
-    let ready = workers.ready().await?;
+    let ready = workers.ready(&ctx.live).await?;
     if ready.connected == 0 {
         bail!("{scenario}: no receiver connected: {:?}", ready.errors);
     }
@@ -75,12 +77,21 @@ pub(super) async fn measure(
     concurrency: usize,
 ) -> anyhow::Result<PostRow> {
     let payload_size = 100;
-    let _ = post_load(kind, server.addr, ids, concurrency, Duration::from_millis(300), payload_size).await?;
+    ctx.live.begin("post: warm-up", 0);
+    let warm_up = Duration::from_millis(300);
+    let _ = post_load(kind, server.addr, ids, concurrency, warm_up, payload_size, &ctx.live).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _ = workers.stats().await?;
     let before = workers.stats().await?;
     let meter = ctx.meter(server, workers);
-    let load = post_load(kind, server.addr, ids, concurrency, ctx.options.post_duration, payload_size).await?;
+    let call = match kind {
+        Kind::Switchboard => "PostToConnection",
+        Kind::Sockudo => "Sockudo's HTTP events API",
+        Kind::Floor => "the floor's PostToConnection",
+    };
+    ctx.live.begin(&format!("post: {call}"), 0);
+    let load =
+        post_load(kind, server.addr, ids, concurrency, ctx.options.post_duration, payload_size, &ctx.live).await?;
     let after = drain(workers, before.delivered + load.ok, Duration::from_secs(3)).await?;
     let cost = meter.stop();
     Ok(PostRow {
@@ -114,6 +125,7 @@ async fn post_load(
     concurrency: usize,
     duration: Duration,
     payload_size: usize,
+    live: &Rc<Live>,
 ) -> anyhow::Result<PostLoad> {
     let started = Instant::now();
     let deadline = started + duration;
@@ -122,6 +134,7 @@ async fn post_load(
     for c in 0..concurrency {
         let ids = ids.clone();
         let seq = seq.clone();
+        let live = live.clone();
         tasks.push(tokio::task::spawn_local(async move {
             let mut conn = http1::Conn::open(None, server).await?;
             let mut signer =
@@ -156,6 +169,7 @@ async fn post_load(
                     }
                 };
                 latency.record(payload::now_micros().saturating_sub(sent));
+                live.sent(1);
                 *statuses.entry(response.status).or_default() += 1;
             }
             anyhow::Ok((latency, statuses))

@@ -70,6 +70,10 @@ pub struct LimitArgs {
     /// Milliseconds a client has to send a request head, its TLS handshake included [default: 10000].
     #[arg(long, env = "SWITCHBOARD_HEADER_TIMEOUT_MS", value_name = "MS")]
     pub header_timeout_ms: Option<u64>,
+    /// Seconds a console live stream (a page, `switchboard tail`) may go without its client reading before its
+    /// admin connection is closed; at least 1 [default: 60].
+    #[arg(long, env = "SWITCHBOARD_CONSOLE_STALL_SECS", value_name = "SECS")]
+    pub console_stall_secs: Option<u64>,
     /// Largest request head (request line and headers) in bytes, at least 8192; larger ones answer 431
     /// [default: 16384].
     #[arg(long, env = "SWITCHBOARD_MAX_HEADER_BYTES", value_name = "BYTES")]
@@ -117,6 +121,7 @@ pub struct FileLimits {
     pub max_in_flight: Option<usize>,
     pub shutdown_grace_secs: Option<u64>,
     pub header_timeout_ms: Option<u64>,
+    pub console_stall_secs: Option<u64>,
     pub max_header_bytes: Option<usize>,
     pub max_pending_connections: Option<usize>,
     pub max_pending_connections_per_address: Option<usize>,
@@ -144,6 +149,8 @@ pub struct Limits {
     pub shutdown_grace: Duration,
     /// How long a client has to send a request head (and, over TLS, to finish its handshake first).
     pub header_timeout: Duration,
+    /// How long a console live stream may go without its client reading before its connection is closed.
+    pub console_stall: Duration,
     /// The largest request head; hyper answers 431 past it.
     pub max_header_bytes: usize,
     /// Connections without a first request head yet: in total, and per client address.
@@ -201,6 +208,7 @@ impl Limits {
             max_in_flight: l.max_in_flight.or(f.max_in_flight).unwrap_or(16),
             shutdown_grace: secs("shutdown_grace_secs", l.shutdown_grace_secs.or(f.shutdown_grace_secs).unwrap_or(10))?,
             header_timeout: millis("header_timeout_ms", l.header_timeout_ms.or(f.header_timeout_ms).unwrap_or(10_000))?,
+            console_stall: secs("console_stall_secs", l.console_stall_secs.or(f.console_stall_secs).unwrap_or(60))?,
             max_header_bytes: l.max_header_bytes.or(f.max_header_bytes).unwrap_or(16 * 1024),
             max_pending_connections: l.max_pending_connections.or(f.max_pending_connections).unwrap_or(4096),
             max_pending_connections_per_address: l
@@ -242,6 +250,9 @@ impl Limits {
         }
         if self.idle_timeout.is_zero() || self.max_connection.is_zero() || self.write_timeout.is_zero() {
             bail!("limits: timeouts must be positive");
+        }
+        if self.console_stall.is_zero() {
+            bail!("limits: console_stall_secs must be positive");
         }
         if self.header_timeout.is_zero() {
             bail!("limits: header_timeout_ms must be positive");

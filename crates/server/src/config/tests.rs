@@ -149,6 +149,17 @@ fn front_door_limits_have_defaults_and_are_checked() {
 }
 
 #[test]
+fn the_console_stall_bound_defaults_to_a_minute_and_is_positive() {
+    assert_eq!(Config::merge(args(), FileConfig::default()).unwrap().limits.console_stall, Duration::from_secs(60));
+    let file: FileConfig = toml::from_str("[limits]\nconsole_stall_secs = 5").unwrap();
+    assert_eq!(Config::merge(args(), file).unwrap().limits.console_stall, Duration::from_secs(5));
+    let mut a = args();
+    a.limits.console_stall_secs = Some(0);
+    let refused = Config::merge(a, FileConfig::default()).unwrap_err().to_string();
+    assert!(refused.contains("console_stall_secs must be positive"), "{refused}");
+}
+
+#[test]
 fn a_template_replaces_the_default_api_and_takes_overrides_from_file_and_flags() {
     let file: FileConfig = toml::from_str(
         r#"

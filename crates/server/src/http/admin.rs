@@ -5,7 +5,7 @@
 //! It runs on the server's [`Background`], so that it keeps answering — `"status":"shutting-down"` — while shutdown
 //! drains connections, and stops last. Its connections are bounded ([`MAX_ADMIN_CONNECTIONS`]), each request head
 //! has the header timeout, as on the public listener, and a connection whose client stops reading the console's live
-//! stream is closed ([`console::live::STALLED_AFTER`]).
+//! stream is closed (`--console-stall-secs`, [`console::live::Watch`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -42,7 +42,7 @@ pub(crate) async fn accept(listener: TcpListener, state: Arc<AppState>, backgrou
         background.spawn(async move {
             let _permit = permit;
             let header_timeout = state.config.limits.header_timeout;
-            let watch = Arc::new(console::live::Watch::default());
+            let watch = Arc::new(console::live::Watch::new(state.config.limits.console_stall));
             let stalled = watch.clone();
             let service = service_fn(move |req: Request<Incoming>| {
                 let state = state.clone();

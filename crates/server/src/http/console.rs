@@ -61,6 +61,22 @@ pub(crate) async fn handle(
     }
 }
 
+/// Samples the capture's totals every [`capture::SAMPLE_EVERY`] for the overview's history, as a background task
+/// that ends with the server; nothing when the console is off.
+pub(crate) fn keep_history(state: &Arc<AppState>, background: &tasks::Background) {
+    let Some(capture) = state.capture.clone() else { return };
+    let state = Arc::downgrade(state);
+    background.spawn(async move {
+        let mut every = tokio::time::interval(capture::SAMPLE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let Some(state) = state.upgrade() else { return };
+            capture.sample(state.hub.len());
+        }
+    });
+}
+
 /// Whether the console asks for signing in: its listener is bound to an address other than loopback.
 pub(crate) fn needs_signin(state: &AppState) -> bool {
     !state.config.admin_listen.ip().is_loopback()

@@ -32,6 +32,7 @@ use wire::ApiError;
 pub(crate) use self::admin::accept as accept_admin;
 use self::api_socket::ApiSocket;
 use self::chat_socket::ChatSocket;
+pub(crate) use self::console::keep_history as keep_console_history;
 pub(crate) use self::console::signin::{BURST as CONSOLE_SIGNIN_BURST, PER_SECOND as CONSOLE_SIGNINS_PER_SECOND};
 pub(crate) use self::deployed::DeployedStages;
 use self::front::{Front, Service};

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_lambda::primitives::Blob;
 use serde_json::{Value, json};
 use server::config::Switch;
 
@@ -27,8 +28,17 @@ async fn echo_backend() -> Backend {
 }
 
 async fn server_with(backend: &Backend, tweak: impl FnOnce(&mut server::config::ServeArgs)) -> TestServer {
+    server_with_file(backend, "", tweak).await
+}
+
+/// [`server_with`] and a configuration file's text.
+async fn server_with_file(
+    backend: &Backend,
+    file_toml: &str,
+    tweak: impl FnOnce(&mut server::config::ServeArgs),
+) -> TestServer {
     let url = backend.url();
-    TestServer::start("", |a| {
+    TestServer::start(file_toml, |a| {
         a.routes = vec![format!("$connect={url}"), format!("$disconnect={url}"), format!("$default={url}")];
         a.route_responses = vec!["$default".to_owned()];
         tweak(a);
@@ -88,7 +98,7 @@ async fn the_console_api_shows_connections_their_traffic_and_acts_on_them() {
     assert_eq!(overview["stages"], json!([{ "api": "switchboard", "stage": "prod", "connections": 0 }]));
     assert_eq!(
         (&overview["node"], &overview["nodes"], &overview["scope"]),
-        (&json!(0), &json!([0]), &json!("this node"))
+        (&json!(0), &json!([0]), &json!("cluster"))
     );
     let page = http.get(console_url(&server, "")).send().await.unwrap();
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
@@ -266,7 +276,11 @@ async fn the_console_works_in_headless_chromium() {
     }
     let Some(fixture) = deps::console_fixture() else { return };
     let mut backend = echo_backend().await;
-    let server = server_with(&backend, |a| a.admin_listen = Some("0.0.0.0:0".parse().unwrap())).await;
+    let code = shell_function();
+    let file = shell_function_toml(code.path());
+    let server = server_with_file(&backend, &file, |a| a.admin_listen = Some("0.0.0.0:0".parse().unwrap())).await;
+    let invoked = crate::lambda::sdk(&server).invoke().function_name("shell").payload(Blob::new(r#"{"say":"hi"}"#));
+    assert_eq!(invoked.send().await.unwrap().function_error(), None, "the Functions page shows this invocation");
     // SWITCHBOARD_CONSOLE_SCREENSHOTS=docs/console renews the README's pictures; by default they go to a temporary
     // directory.
     let temp = tempfile::tempdir().unwrap();
@@ -295,7 +309,22 @@ async fn the_console_works_in_headless_chromium() {
     backend.next_of("CONNECT").await;
     let disconnect = backend.next_of("DISCONNECT").await;
     assert_eq!(disconnect["requestContext"]["eventType"], "DISCONNECT");
-    let shot_names = ["signin.png", "overview.png", "connections.png", "connection.png", "rooms.png", "room.png"];
+    // The settings saved from the room's page are the room's.
+    let stored = sdk.get_room().identifier(&arn).send().await.unwrap();
+    assert_eq!((stored.name(), stored.maximum_message_length()), (Some("console-room"), Some(300)));
+    let [config] = stored.logging_configuration_identifiers() else { panic!("one logging configuration: {stored:?}") };
+    let config = sdk.get_logging_configuration().identifier(config).send().await.unwrap();
+    assert_eq!(config.name(), Some("console-logs"), "created from the console, and kept while the room uses it");
+    let shot_names = [
+        "signin.png",
+        "overview.png",
+        "connections.png",
+        "connection.png",
+        "rooms.png",
+        "room.png",
+        "logging.png",
+        "functions.png",
+    ];
     for shot in shot_names.iter().chain(&["overview-phone.png"]) {
         assert!(shots.join(shot).metadata().is_ok_and(|m| m.len() > 1000), "{shot} was taken");
     }
@@ -411,6 +440,62 @@ async fn rooms_list_their_members_stream_their_frames_and_take_the_control_plane
     assert_eq!(refused.status(), 400, "the control plane's validation answers");
     assert_eq!(act("send-event", json!([])).await.unwrap().status(), 400);
     assert_eq!(act("rename", json!({})).await.unwrap().status(), 404);
+
+    // The room's settings and the logging configurations are edited through the control plane, whose validation
+    // answers in AWS's words, at the top of the answer where the page shows it.
+    let message = async |response: reqwest::Response| {
+        let status = response.status().as_u16();
+        (status, serde_json::from_slice::<Value>(&response.bytes().await.unwrap()).unwrap())
+    };
+    let logging = |path: &str, input: Value| {
+        post(&http, console_url(&server, &format!("/api/logging/{path}"))).body(input.to_string()).send()
+    };
+    let s3 = |bucket: &str| json!({ "s3": { "bucketName": bucket } });
+    let input = json!({ "name": "console-logs", "destinationConfiguration": s3("console-bucket") });
+    let (status, created) = message(logging("create", input).await.unwrap()).await;
+    assert_eq!((status, &created["status"]), (200, &json!(200)), "{created}");
+    let config = created["answer"]["arn"].as_str().unwrap().to_owned();
+    let (status, refused) =
+        message(logging("create", json!({ "destinationConfiguration": s3("Bad Bucket!") })).await.unwrap()).await;
+    assert_eq!(status, 400);
+    let said = refused["message"].as_str().unwrap();
+    assert!(
+        said.starts_with("1 validation error detected: Value at 'destinationConfiguration.s3.bucketName'"),
+        "{said}"
+    );
+    let (_, listed) = get(&http, &console_url(&server, "/api/logging")).await;
+    assert_eq!(listed["loggingConfigurations"][0]["arn"], config.as_str(), "{listed}");
+    let (status, refused) = message(act("update", json!({ "maximumMessageLength": 0 })).await.unwrap()).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        refused["message"],
+        "1 validation error detected: Value at 'maximumMessageLength' failed to satisfy constraint: Member must have \
+         value greater than or equal to 1"
+    );
+    let settings =
+        json!({ "name": "renamed", "maximumMessageLength": 300, "loggingConfigurationIdentifiers": [config] });
+    let (status, updated) = message(act("update", settings).await.unwrap()).await;
+    assert_eq!((status, &updated["answer"]["name"]), (200, &json!("renamed")), "{updated}");
+    let stored = sdk.get_room().identifier(&arn).send().await.unwrap();
+    assert_eq!(
+        (stored.name(), stored.maximum_message_length(), stored.logging_configuration_identifiers()),
+        (Some("renamed"), Some(300), &[config.clone()][..])
+    );
+    let path = config.replace(':', "%3A").replace('/', "%2F");
+    let (status, in_use) = message(logging(&format!("{path}/delete"), json!({})).await.unwrap()).await;
+    assert_eq!(status, 409, "a configuration a room uses stays: {in_use}");
+    assert!(in_use["message"].as_str().unwrap().contains("is in use by"), "{in_use}");
+    let (status, _) =
+        message(logging(&format!("{path}/update"), json!({ "name": "renamed-logs" })).await.unwrap()).await;
+    assert_eq!(status, 200);
+    let stored = sdk.get_logging_configuration().identifier(&config).send().await.unwrap();
+    assert_eq!(stored.name(), Some("renamed-logs"));
+    assert_eq!(act("update", json!({ "loggingConfigurationIdentifiers": [] })).await.unwrap().status(), 200);
+    let (status, deleted) = message(logging(&format!("{path}/delete"), json!({})).await.unwrap()).await;
+    assert_eq!((status, &deleted["status"]), (200, &json!(204)));
+    assert!(sdk.get_logging_configuration().identifier(&config).send().await.is_err(), "deleted");
+    assert_eq!(logging("rename", json!({})).await.unwrap().status(), 404);
+
     let gone = act("disconnect-user", json!({ "userId": "ann", "reason": "from the console" })).await.unwrap();
     assert_eq!(gone.status(), 200);
     let disconnected = frame(&mut ann).await;
@@ -418,4 +503,225 @@ async fn rooms_list_their_members_stream_their_frames_and_take_the_control_plane
     assert_eq!(disconnected["Attributes"], json!({ "Reason": "from the console", "UserId": "ann" }));
     assert_eq!(recv_close(&mut ann).await.0, 1000);
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_overview_serves_the_recent_history_of_its_rates() {
+    let backend = echo_backend().await;
+    let server = server_with(&backend, |_| {}).await;
+    let http = reqwest::Client::new();
+    let mut ws = server.connect("/prod").await;
+    send_text(&mut ws, "counted").await;
+    assert_eq!(recv_text(&mut ws).await, "echo: counted");
+    // No page was open: the server sampled the totals itself, and a page that opens now draws them.
+    let overview = eventually("a sample counts the message", || async {
+        let (_, overview) = get(&http, &console_url(&server, "/api/overview")).await;
+        let last = overview["history"].as_array()?.last()?.clone();
+        (last["totals"]["framesIn"] == 1 && last["connections"] == 1).then_some(overview)
+    })
+    .await;
+    assert_eq!(overview["sampleMs"], 2000);
+    let history = overview["history"].as_array().unwrap();
+    assert_eq!(
+        (&history[0]["totals"]["framesIn"], &history[0]["connections"]),
+        (&json!(0), &json!(0)),
+        "the first sample is from the start: {overview}"
+    );
+    let times: Vec<i64> = history.iter().map(|s| s["at"].as_i64().unwrap()).collect();
+    assert!(times.is_sorted(), "oldest first: {times:?}");
+    server.shutdown().await;
+}
+
+/// A `provided.al2023` runtime in shell, a real client of the Runtime API (with curl): it echoes its event, fails
+/// when the event says `fail`, and outlives its timeout when it says `sleep`.
+const SHELL_RUNTIME: &str = r#"#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation"
+echo "runtime started"
+while true; do
+  headers=$(mktemp)
+  event=$(curl -sS -D "$headers" "$api/next")
+  id=$(grep -i '^lambda-runtime-aws-request-id:' "$headers" | cut -d' ' -f2 | tr -d '\r')
+  rm -f "$headers"
+  echo "handling $event"
+  case "$event" in
+    *fail*) curl -sS -o /dev/null -X POST -H 'Lambda-Runtime-Function-Error-Type: AskedToFail' \
+      -d '{"errorMessage":"asked to fail","errorType":"AskedToFail"}' "$api/$id/error" ;;
+    *sleep*) sleep 5 ;;
+    *) curl -sS -o /dev/null -X POST -d "$event" "$api/$id/response" ;;
+  esac
+done
+"#;
+
+/// A code directory holding [`SHELL_RUNTIME`] as `bootstrap`.
+fn shell_function() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let code = tempfile::tempdir().unwrap();
+    let bootstrap = code.path().join("bootstrap");
+    std::fs::write(&bootstrap, SHELL_RUNTIME).unwrap();
+    std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
+    code
+}
+
+/// `[[functions]]`: [`SHELL_RUNTIME`] as `shell`, with a timeout of one second.
+fn shell_function_toml(code: &std::path::Path) -> String {
+    let lines = [
+        "[[functions]]",
+        "name = \"shell\"",
+        "runtime = \"provided.al2023\"",
+        "handler = \"bootstrap\"",
+        "timeout = 1",
+    ];
+    format!("{}\ncode = \"{}\"\n", lines.join("\n"), code.display())
+}
+
+#[tokio::test]
+async fn the_functions_page_lists_each_invocation_with_its_result_and_the_log() {
+    let code = shell_function();
+    let server = TestServer::start(&shell_function_toml(code.path()), |_| {}).await;
+    let http = reqwest::Client::new();
+    let (status, listed) = get(&http, &console_url(&server, "/api/functions")).await;
+    let function = &listed["functions"][0];
+    assert_eq!((status, &function["name"], &function["invocations"]), (200, &json!("shell"), &json!([])), "{listed}");
+    let lambda = crate::lambda::sdk(&server);
+    let invoke = |payload: &'static str| lambda.invoke().function_name("shell").payload(Blob::new(payload)).send();
+    let answered = invoke(r#"{"say":"hi"}"#).await.unwrap();
+    assert_eq!(answered.function_error(), None);
+    let failed = invoke(r#"{"fail":true}"#).await.unwrap();
+    assert_eq!(failed.function_error(), Some("Unhandled"));
+    let slow = invoke(r#"{"sleep":true}"#).await.unwrap();
+    let timed_out: Value = serde_json::from_slice(slow.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(timed_out["errorType"], "Sandbox.Timedout");
+
+    // The output of a process is read by another task: it may reach the log just after the answer.
+    let function = eventually("the log holds the runtime's output", || async {
+        let (_, listed) = get(&http, &console_url(&server, "/api/functions")).await;
+        let function = listed["functions"][0].clone();
+        let log: Vec<&str> = function["lines"].as_array()?.iter().filter_map(|l| l["text"].as_str()).collect();
+        log.iter().any(|l| l.contains("handling {\"sleep\":true}")).then_some(function)
+    })
+    .await;
+    let invocations = function["invocations"].as_array().unwrap();
+    let results: Vec<Value> = invocations.iter().map(|i| json!([i["result"], i["errorType"]])).collect();
+    assert_eq!(
+        results,
+        [json!(["ok", null]), json!(["error", "AskedToFail"]), json!(["timeout", "Sandbox.Timedout"])],
+        "{function}"
+    );
+    assert!(invocations[2]["durationMs"].as_f64().unwrap() >= 1000.0, "the timeout ran its second: {function}");
+    let log: Vec<&str> = function["lines"].as_array().unwrap().iter().map(|l| l["text"].as_str().unwrap()).collect();
+    for wanted in ["runtime started", "handling {\"say\":\"hi\"}", "Status: timeout\tError Type: Sandbox.Timedout"] {
+        assert!(log.iter().any(|l| l.contains(wanted)), "{wanted:?} in {log:#?}");
+    }
+    let request = invocations[0]["requestId"].as_str().unwrap();
+    assert!(log.iter().any(|l| l.starts_with(&format!("REPORT RequestId: {request}\t"))), "{log:#?}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_live_stream_whose_client_stops_reading_is_closed_and_its_subscription_freed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let backend = echo_backend().await;
+    let server = server_with(&backend, |a| a.limits.console_stall_secs = Some(1)).await;
+    let capture = server.state().capture.clone().unwrap();
+    // A real TCP client with a small receive buffer subscribes, reads the first bytes, then reads no more.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut reader = socket.connect(server.admin_addr).await.unwrap();
+    let request = "GET /@switchboard/console/api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    reader.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !String::from_utf8_lossy(&head).contains(": subscribed") {
+        let mut chunk = [0u8; 1024];
+        let n = tokio::time::timeout(DEADLINE, reader.read(&mut chunk)).await.unwrap().unwrap();
+        assert!(n > 0, "the stream ended at once");
+        head.extend_from_slice(&chunk[..n]);
+    }
+    assert!(capture.watched(), "the stream subscribed to the capture");
+    // Heartbeats come every quarter of the bound and the kernel's buffers take them: twice the bound without
+    // traffic does not stall the stream.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(capture.watched(), "a quiet stream is not stalled");
+
+    // Traffic the stream carries, until the buffers between the server and the client are full and the server sees
+    // it stalled: then it closes the connection, which drops the subscription.
+    let mut ws = server.connect("/prod").await;
+    let message = "x".repeat(4000);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut sent = 0;
+    while capture.watched() {
+        assert!(tokio::time::Instant::now() < deadline, "still subscribed after {sent} messages");
+        send_text(&mut ws, &message).await;
+        assert_eq!(recv_text(&mut ws).await, format!("echo: {message}"));
+        sent += 1;
+    }
+    eprintln!("the stream stalled after {sent} messages");
+    // The client that reads again finds what the buffers held, then the end of the connection.
+    let drained = tokio::time::timeout(DEADLINE, async {
+        let mut chunk = vec![0u8; 64 * 1024];
+        while let Ok(n) = reader.read(&mut chunk).await {
+            if n == 0 {
+                break;
+            }
+        }
+    });
+    assert!(drained.await.is_ok(), "the server closed the stalled connection");
+    // The admin listener and the console serve on.
+    let (status, _) = get(&reqwest::Client::new(), &console_url(&server, "/api/overview")).await;
+    assert_eq!(status, 200);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
+async fn in_a_cluster_each_nodes_console_lists_and_counts_every_nodes_connections() {
+    let env = crate::cluster::ClusterEnv::get();
+    let mut backend = echo_backend().await;
+    let a = crate::cluster::node(&env, &backend).await;
+    let b = crate::cluster::node(&env, &backend).await;
+    let (_on_a, id_a) = crate::cluster::client(&a, &mut backend).await;
+    let (_on_b, id_b) = crate::cluster::client(&b, &mut backend).await;
+    let http = reqwest::Client::new();
+    let mut served_by = Vec::new();
+    for server in [&a, &b] {
+        let overview = eventually("the overview counts both nodes' connections", || async {
+            let (_, overview) = get(&http, &console_url(server, "/api/overview")).await;
+            (overview["nodes"].as_array().is_some_and(|n| n.len() == 2) && overview["connections"] == 2)
+                .then_some(overview)
+        })
+        .await;
+        assert_eq!((&overview["scope"], &overview["missing"]), (&json!("cluster"), &json!([])), "{overview}");
+        assert_eq!(overview["stages"], json!([{ "api": "switchboard", "stage": "prod", "connections": 2 }]));
+        served_by.push(overview["node"].as_u64().unwrap());
+
+        let (_, list) = get(&http, &console_url(server, "/api/connections?stage=prod")).await;
+        assert_eq!(list["total"], 2, "{list}");
+        let mut ids: Vec<&str> = list["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+        ids.sort_unstable();
+        let mut expected = [id_a.as_str(), id_b.as_str()];
+        expected.sort_unstable();
+        assert_eq!(ids, expected, "{list}");
+        // Pages and searches span the nodes too: the newest first.
+        let (_, second) = get(&http, &console_url(server, "/api/connections?pageSize=1&page=1")).await;
+        assert_eq!((&second["total"], &second["items"][0]["id"]), (&json!(2), &json!(id_a)), "{second}");
+        let (_, searched) = get(
+            &http,
+            &console_url(
+                server,
+                &format!("/api/connections?q={}", id_b.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")),
+            ),
+        )
+        .await;
+        assert_eq!((&searched["total"], &searched["items"][0]["id"]), (&json!(1), &json!(id_b)), "{searched}");
+    }
+    assert_ne!(served_by[0], served_by[1], "each page says which node serves it");
+    let (status, elsewhere) = get(&http, &console_url(&a, &format!("/api/connections/{id_b}"))).await;
+    assert_eq!(status, 404);
+    let said = elsewhere["message"].as_str().unwrap();
+    assert!(said.ends_with(&format!("is on node {}: its traffic is on that node's console.", served_by[1])), "{said}");
+    let (_, list) = get(&http, &console_url(&a, "/api/connections")).await;
+    let node_of = |id: &str| list["items"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["node"].clone();
+    assert_eq!((node_of(&id_a), node_of(&id_b)), (json!(served_by[0]), json!(served_by[1])), "{list}");
+    a.shutdown().await;
+    b.shutdown().await;
+    env.cleanup().await;
 }

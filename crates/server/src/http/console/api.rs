@@ -1,16 +1,18 @@
 //! The console's JSON API (`/@switchboard/console/api/…`): the overview, the live connections and one connection's
-//! page, and the actions on a connection, which go through the management API's own code
+//! page, the rooms and logging configurations (through the chat control plane), the hosted functions' recent
+//! invocations and logs, and the actions on a connection, which go through the management API's own code
 //! ([`crate::http::management::run_call`]), so they behave as PostToConnection and DeleteConnection do.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use apigw::management::console::{ConsolePage, ConsoleQuery};
+use apigw::management::ext::NodeCall;
 use apigw::management::{Call, Op};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hub::{Connection, ConnectionId, Scope};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
-use wire::timefmt::rfc3339_millis;
 
 use super::{AdminBody, json as json_response, live, signin, status};
 use crate::http::read_body;
@@ -19,11 +21,18 @@ use crate::state::AppState;
 /// Connections on one page of the list, at most.
 pub(crate) const MAX_PAGE_SIZE: usize = 200;
 
-/// How long the overview waits for the bus's list of nodes.
+/// How long the console waits for the bus's list of nodes.
 const MEMBERS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Bytes of a room action's body (SendEvent's attributes), at most.
-const MAX_ROOM_ACTION_BYTES: usize = 64 * 1024;
+/// How long the console waits for a node's page of connections; a node that has not answered by then is listed as
+/// missing.
+const NODE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Pages of the connections list, at most (each node answers up to the end of the page asked for).
+pub(crate) const MAX_PAGES: usize = 50;
+
+/// Bytes of the body of a call to the chat control plane (SendEvent's attributes, UpdateRoom's settings), at most.
+const MAX_CONTROL_BODY_BYTES: usize = 64 * 1024;
 
 /// Bytes of a sign-in body, at most.
 const MAX_SIGNIN_BYTES: usize = 4096;
@@ -63,7 +72,7 @@ pub(super) async fn handle(
     }
     match (&method, call.split('/').collect::<Vec<_>>().as_slice()) {
         (&Method::GET, ["overview"]) => json_response(StatusCode::OK, &overview(state).await),
-        (&Method::GET, ["connections"]) => json_response(StatusCode::OK, &connections(state, &query)),
+        (&Method::GET, ["connections"]) => json_response(StatusCode::OK, &connections(state, &query).await),
         (&Method::GET, ["connections", id]) => connection(state, id),
         (&Method::POST, ["connections", id, "send"]) => {
             let limit = state.config.limits.max_message_bytes;
@@ -75,17 +84,39 @@ pub(super) async fn handle(
         (&Method::POST, ["connections", id, "disconnect"]) => act(state, id, Op::Delete, bytes::Bytes::new()).await,
         (&Method::GET, ["rooms"]) => rooms(state).await,
         (&Method::GET, ["rooms", id]) => room(state, id).await,
-        (&Method::POST, ["rooms", id, action]) => match read_body(req.into_body(), MAX_ROOM_ACTION_BYTES).await {
-            Ok(body) => room_action(state, id, action, &body).await,
-            Err(_) => status(StatusCode::PAYLOAD_TOO_LARGE),
-        },
+        (&Method::POST, ["rooms", id, action]) => {
+            let Some((operation, field)) = room_operation(action) else { return status(StatusCode::NOT_FOUND) };
+            match read_body(req.into_body(), MAX_CONTROL_BODY_BYTES).await {
+                Ok(body) => control_action(state, operation, Some((field, id)), &body).await,
+                Err(_) => status(StatusCode::PAYLOAD_TOO_LARGE),
+            }
+        }
+        (&Method::GET, ["functions"]) => json_response(StatusCode::OK, &functions(state)),
+        (&Method::GET, ["logging"]) => {
+            let (code, listed) = chat_call(state, "ListLoggingConfigurations", &json!({ "maxResults": 50 })).await;
+            json_response(code, &listed)
+        }
+        (&Method::POST, ["logging", rest @ ..]) => {
+            let (operation, identifier) = match rest {
+                ["create"] => ("CreateLoggingConfiguration", None),
+                [id, "update"] => ("UpdateLoggingConfiguration", Some(("identifier", *id))),
+                [id, "delete"] => ("DeleteLoggingConfiguration", Some(("identifier", *id))),
+                _ => return status(StatusCode::NOT_FOUND),
+            };
+            match read_body(req.into_body(), MAX_CONTROL_BODY_BYTES).await {
+                Ok(body) => control_action(state, operation, identifier, &body).await,
+                Err(_) => status(StatusCode::PAYLOAD_TOO_LARGE),
+            }
+        }
         (&Method::GET, ["events"]) => {
             let last = req.headers().get("last-event-id").and_then(|v| v.to_str().ok()?.parse().ok());
             live::events(state, &query, last, watch)
         }
         (
             _,
-            ["overview" | "connections" | "events"] | ["connections", _] | ["connections", _, "send" | "disconnect"],
+            ["overview" | "connections" | "events" | "rooms" | "logging" | "functions"]
+            | ["connections" | "rooms", _]
+            | ["connections", _, "send" | "disconnect"],
         ) => status(StatusCode::METHOD_NOT_ALLOWED),
         _ => status(StatusCode::NOT_FOUND),
     }
@@ -135,15 +166,20 @@ impl Query {
     }
 }
 
-/// This node's APIs and stages with their live connections, rooms with their members, the capture's totals (which
-/// the page turns into rates) and the cluster's health. In a cluster it shows this node, and says so.
+/// The cluster's APIs and stages with their live connections and rooms with their members (every node asked), this
+/// node's capture totals and their history (which the page turns into rates), and the cluster's health. It says which
+/// node serves it and which nodes did not answer.
 async fn overview(state: &AppState) -> Value {
+    let query = ConsoleQuery::default();
+    let cluster = cluster_pages(state, &query).await;
     let mut stages: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut rooms: BTreeMap<String, usize> = BTreeMap::new();
-    for conn in state.hub.snapshot() {
-        match &conn.info().scope {
-            Scope::Api { api_id, stage } => *stages.entry((api_id.to_string(), stage.to_string())).or_default() += 1,
-            Scope::Chat { room_id, .. } => *rooms.entry(room_id.to_string()).or_default() += 1,
+    for page in cluster.pages.iter() {
+        for (api, stage, n) in &page.stages {
+            *stages.entry((api.clone(), stage.clone())).or_default() += n;
+        }
+        for (room, n) in &page.rooms {
+            *rooms.entry(room.clone()).or_default() += n;
         }
     }
     // The configured APIs' stages are listed even without connections.
@@ -152,83 +188,109 @@ async fn overview(state: &AppState) -> Value {
             stages.entry((api.api.api_id.to_string(), stage.stage_name.clone())).or_default();
         }
     }
-    // The cluster's live nodes, as the bus lists them (this node alone on the in-process bus).
-    let members = tokio::time::timeout(MEMBERS_DEADLINE, state.cluster.bus().state().members()).await;
-    let nodes = match members {
-        Ok(Ok(members)) => {
-            let mut nodes: Vec<u16> = members.iter().map(|m| m.node).chain([state.cluster.node()]).collect();
-            nodes.sort_unstable();
-            nodes.dedup();
-            json!(nodes)
-        }
-        _ => Value::Null,
-    };
     let capture = state.capture.as_ref();
     let (kept_events, kept_bytes) = capture.map_or((0, 0), |c| c.kept());
     json!({
         "node": state.cluster.node(),
-        "scope": "this node",
+        "scope": if cluster.missing.is_empty() { "cluster" } else { "partial" },
         "status": crate::http::admin::status(state),
-        "connections": state.hub.len(),
+        "connections": cluster.pages.iter().map(|p| p.connections).sum::<usize>(),
         "stages": stages.into_iter().map(|((api, stage), n)| json!({"api": api, "stage": stage, "connections": n})).collect::<Vec<_>>(),
         "rooms": rooms.into_iter().map(|(room, n)| json!({"room": room, "members": n})).collect::<Vec<_>>(),
         "totals": capture.map(|c| c.totals()),
+        "history": capture.map(|c| c.history()),
+        "sampleMs": capture::SAMPLE_EVERY.as_millis() as u64,
         "kept": { "events": kept_events, "bytes": kept_bytes },
         "cluster": crate::cluster::health_json(&state.cluster),
-        "nodes": nodes,
+        "nodes": cluster.nodes,
+        "missing": cluster.missing,
     })
 }
 
-fn describe(conn: &Connection) -> Value {
-    let info = conn.info();
-    let mut value = json!({
-        "id": conn.id().to_string(),
-        "sourceIp": info.source_ip,
-        "userAgent": info.user_agent,
-        "connectedAt": rfc3339_millis(info.connected_at),
-        "lastActiveAt": rfc3339_millis(conn.last_active()),
-        "groups": conn.tags().groups,
-    });
-    let subject = serde_json::to_value(conn.subject()).unwrap_or_default();
-    if let (Some(value), Value::Object(subject)) = (value.as_object_mut(), subject) {
-        value.extend(subject.into_iter().filter(|(name, _)| name != "connection"));
-    }
-    value
+/// What the cluster's nodes answered to a [`ConsoleQuery`]: the nodes asked (`None` when the bus could not list
+/// them: then this node alone answered), the pages of those that answered, and the nodes that did not.
+struct ClusterPages {
+    nodes: Option<Vec<u16>>,
+    pages: Vec<ConsolePage>,
+    missing: Vec<u16>,
 }
 
-/// A page of live connections, newest first, filtered by `stage`, `room`, `group` and a search `q` (a part of the
-/// id, source address, user agent or user).
-fn connections(state: &AppState, query: &Query) -> Value {
-    let (stage, room, group) = (query.get("stage"), query.get("room"), query.get("group"));
-    let search = query.get("q").map(|q| q.to_lowercase());
+/// Asks every node of the cluster (this one directly, the others through the bus, all at once, each within the
+/// forwarding deadline) for its page of connections.
+async fn cluster_pages(state: &AppState, query: &ConsoleQuery) -> ClusterPages {
+    let here = state.cluster.node();
+    let nodes = match tokio::time::timeout(MEMBERS_DEADLINE, state.cluster.nodes()).await {
+        Ok(Ok(nodes)) => Some(nodes),
+        _ => None,
+    };
+    let asked = nodes.clone().unwrap_or_else(|| vec![here]);
+    let call = NodeCall::Console(query.clone());
+    let answers = futures_util::future::join_all(asked.iter().map(|&node| {
+        let call = &call;
+        async move {
+            let reply = tokio::time::timeout(NODE_DEADLINE, state.cluster.on_node(&state.hub, node, call)).await;
+            let page = reply.ok().and_then(Result::ok).and_then(|reply| serde_json::from_str(&reply.json?).ok());
+            (node, page)
+        }
+    }))
+    .await;
+    let mut pages = Vec::new();
+    let mut missing = Vec::new();
+    for (node, page) in answers {
+        match page {
+            Some(page) => pages.push(page),
+            None => missing.push(node),
+        }
+    }
+    ClusterPages { nodes, pages, missing }
+}
+
+fn describe(conn: &Connection) -> Value {
+    apigw::management::console::describe(conn)
+}
+
+/// A page of the cluster's live connections, newest first, filtered by `stage`, `room`, `group` and a search `q` (a
+/// part of the id, source address, user agent or user): each node answers its newest up to the end of the page.
+async fn connections(state: &AppState, query: &Query) -> Value {
     let page_size = query.number("pageSize", 50).clamp(1, MAX_PAGE_SIZE);
-    let page = query.number("page", 0);
-    let mut found: Vec<Arc<Connection>> = state
-        .hub
-        .snapshot()
-        .into_iter()
-        .filter(|conn| {
-            let info = conn.info();
-            let (in_stage, in_room, user) = match &info.scope {
-                Scope::Api { stage: s, .. } => (stage.as_deref().is_none_or(|want| want == &**s), room.is_none(), ""),
-                Scope::Chat { room_id, user_id } => {
-                    (stage.is_none(), room.as_deref().is_none_or(|want| want == &**room_id), &**user_id)
-                }
-            };
-            let in_group = group.as_ref().is_none_or(|g| conn.tags().groups.contains(g));
-            let matches = search.as_deref().is_none_or(|q| {
-                [conn.id().to_string().as_str(), &info.source_ip, info.user_agent.as_deref().unwrap_or(""), user]
-                    .iter()
-                    .any(|field| field.to_lowercase().contains(q))
-            });
-            in_stage && in_room && in_group && matches
+    let page = query.number("page", 0).min(MAX_PAGES - 1);
+    let wanted = ConsoleQuery {
+        stage: query.get("stage"),
+        room: query.get("room"),
+        group: query.get("group"),
+        search: query.get("q"),
+        limit: (page + 1) * page_size,
+    };
+    let cluster = cluster_pages(state, &wanted).await;
+    let total: usize = cluster.pages.iter().map(|p| p.total).sum();
+    let mut found: Vec<Value> = cluster.pages.into_iter().flat_map(|p| p.items).collect();
+    let newest = |item: &Value| (item["connectedAt"].as_str().unwrap_or_default().to_owned(), item["id"].to_string());
+    found.sort_by_key(|item| std::cmp::Reverse(newest(item)));
+    let items: Vec<Value> = found.into_iter().skip(page * page_size).take(page_size).collect();
+    json!({ "total": total, "page": page, "pageSize": page_size, "items": items, "missing": cluster.missing })
+}
+
+/// The hosted functions, each with its definition, its live execution environments, and its last invocations and
+/// log lines (bounded by the `functions` crate: [`functions::KEPT_INVOCATIONS`], [`functions::KEPT_LINES`]).
+fn functions(state: &AppState) -> Value {
+    let functions: Vec<Value> = state
+        .functions
+        .specs()
+        .map(|spec| {
+            let activity = state.functions.activity(&spec.name).unwrap_or_default();
+            json!({
+                "name": spec.name,
+                "runtime": spec.runtime.name(),
+                "handler": spec.handler,
+                "timeoutSeconds": spec.timeout.as_secs_f64(),
+                "memoryMb": spec.memory_mb,
+                "environments": state.functions.environments(&spec.name),
+                "invocations": activity.invocations,
+                "lines": activity.lines,
+            })
         })
         .collect();
-    found.sort_by_key(|conn| std::cmp::Reverse((conn.info().connected_at, conn.id().to_string())));
-    let total = found.len();
-    let items: Vec<Value> =
-        found.iter().skip(page.saturating_mul(page_size)).take(page_size).map(|c| describe(c)).collect();
-    json!({ "total": total, "page": page, "pageSize": page_size, "items": items })
+    json!({ "functions": functions })
 }
 
 /// A connection id as a path segment (its `=` may be percent-encoded).
@@ -244,6 +306,10 @@ fn connection(state: &AppState, id: &str) -> Response<AdminBody> {
     let filter = capture::Filter { connection: Some(id.to_string()), ..Default::default() };
     let events = state.capture.as_ref().map(|c| c.recent(&filter, usize::MAX)).unwrap_or_default();
     if live.is_none() && events.is_empty() {
+        if id.node() != state.cluster.node() {
+            let message = format!("Connection {id} is on node {}: its traffic is on that node's console.", id.node());
+            return json_response(StatusCode::NOT_FOUND, &json!({ "message": message }));
+        }
         return status(StatusCode::NOT_FOUND);
     }
     let events: Vec<Value> = events.iter().map(|e| serde_json::to_value(&**e).unwrap_or_default()).collect();
@@ -316,19 +382,40 @@ async fn room(state: &AppState, id: &str) -> Response<AdminBody> {
     json_response(StatusCode::OK, &json!({ "room": room, "members": members }))
 }
 
-/// SendEvent, DeleteMessage or DisconnectUser on a room, through the control plane (so it is checked, logged and
-/// delivered as a signed call's would be); the body is the operation's input without `roomIdentifier`.
-async fn room_action(state: &AppState, id: &str, action: &str, body: &[u8]) -> Response<AdminBody> {
-    let operation = match action {
-        "send-event" => "SendEvent",
-        "delete-message" => "DeleteMessage",
-        "disconnect-user" => "DisconnectUser",
-        _ => return status(StatusCode::NOT_FOUND),
-    };
+/// The control plane's operation a room's action runs, and the input field that names the room.
+fn room_operation(action: &str) -> Option<(&'static str, &'static str)> {
+    Some(match action {
+        "send-event" => ("SendEvent", "roomIdentifier"),
+        "delete-message" => ("DeleteMessage", "roomIdentifier"),
+        "disconnect-user" => ("DisconnectUser", "roomIdentifier"),
+        "update" => ("UpdateRoom", "identifier"),
+        _ => return None,
+    })
+}
+
+/// An operation of the chat control plane (a room's action or settings, a logging configuration's creation, update
+/// or deletion), so it is checked, logged and delivered as a signed call's would be. The body is the operation's
+/// input without the identifier, which `identifier` (its field's name and value) adds. The answer carries the
+/// operation's status and answer, and on an error its message (AWS's) at the top, where the page reads it.
+async fn control_action(
+    state: &AppState,
+    operation: &str,
+    identifier: Option<(&str, &str)>,
+    body: &[u8],
+) -> Response<AdminBody> {
     let Ok(Value::Object(mut input)) = serde_json::from_slice::<Value>(body) else {
         return json_response(StatusCode::BAD_REQUEST, &json!({ "message": "The body is not a JSON object" }));
     };
-    input.insert("roomIdentifier".to_owned(), json!(id));
+    if let Some((field, id)) = identifier {
+        let id = percent_encoding::percent_decode_str(id).decode_utf8_lossy();
+        input.insert(field.to_owned(), json!(id));
+    }
     let (code, answer) = chat_call(state, operation, &Value::Object(input)).await;
-    json_response(code, &json!({ "status": code.as_u16(), "answer": answer }))
+    let mut reply = json!({ "status": code.as_u16(), "answer": answer });
+    if !code.is_success() {
+        reply["message"] = answer["message"].clone();
+        return json_response(code, &reply);
+    }
+    // A success is 200 with the operation's own status inside: a 204 would carry no body.
+    json_response(StatusCode::OK, &reply)
 }

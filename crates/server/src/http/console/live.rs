@@ -1,7 +1,7 @@
 //! The live event stream (`GET /@switchboard/console/api/events`): Server-Sent Events of the capture, filtered by
 //! `connection`, `stage`, `room` and `route`, optionally preceded by the last `backlog` events that match (at most
 //! [`MAX_BACKLOG`]; a reconnecting client's `Last-Event-ID` skips those it had), with a comment line every
-//! [`HEARTBEAT`] so proxies and clients see it alive.
+//! [`HEARTBEAT`] (or a quarter of `--console-stall-secs`, if that is shorter) so proxies and clients see it alive.
 //!
 //! Each subscriber reads the capture's broadcast channel: recording never waits for it, and one that falls behind
 //! by more than the channel holds skips what it missed and is told (`event: lagged`). The stream is the body of a
@@ -31,18 +31,26 @@ pub(crate) const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Past events a subscriber may ask to receive first.
 pub(crate) const MAX_BACKLOG: usize = 1000;
 
-/// A subscriber whose stream hyper has not taken a chunk from for this long (it yields one at least every
-/// [`HEARTBEAT`]) stopped reading: its admin connection is closed.
-pub(crate) const STALLED_AFTER: Duration = Duration::from_secs(60);
-
 /// When the live stream of one admin connection last handed out a chunk; the connection's task closes the
-/// connection once that is [`STALLED_AFTER`] ago (a client that stops reading holds no admin slot for ever).
-#[derive(Debug, Default)]
+/// connection once that is `stalled_after` ago (`--console-stall-secs`; a stream yields a chunk at least every
+/// [`heartbeat`] of it, so only a client that stopped reading gets there), and a client that stops reading holds
+/// no admin slot, and no subscription to the capture, for ever.
+#[derive(Debug)]
 pub(crate) struct Watch {
     last_chunk: parking_lot::Mutex<Option<tokio::time::Instant>>,
+    stalled_after: Duration,
+}
+
+/// How often a stream whose connection is closed after `stalled_after` without a read sends a heartbeat.
+pub(crate) fn heartbeat(stalled_after: Duration) -> Duration {
+    HEARTBEAT.min(stalled_after / 4).max(Duration::from_millis(1))
 }
 
 impl Watch {
+    pub(crate) fn new(stalled_after: Duration) -> Watch {
+        Watch { last_chunk: parking_lot::Mutex::default(), stalled_after }
+    }
+
     fn progressed(&self) {
         *self.last_chunk.lock() = Some(tokio::time::Instant::now());
     }
@@ -50,9 +58,9 @@ impl Watch {
     /// Returns once a stream of this connection stalled.
     pub(crate) async fn stalled(&self) {
         loop {
-            tokio::time::sleep(STALLED_AFTER / 4).await;
+            tokio::time::sleep(self.stalled_after / 4).await;
             let last = *self.last_chunk.lock();
-            if last.is_some_and(|last| last.elapsed() > STALLED_AFTER) {
+            if last.is_some_and(|last| last.elapsed() > self.stalled_after) {
                 return;
             }
         }
@@ -90,7 +98,8 @@ pub(super) fn events(
     let seen = last_event_id.unwrap_or(0);
     let mut backlog: VecDeque<_> = if wanted > 0 { capture.recent(&filter, wanted).into() } else { VecDeque::new() };
     backlog.retain(|event| event.seq > seen);
-    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    let every = heartbeat(watch.stalled_after);
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let feed = Feed { live, backlog, sent_up_to: seen, filter, shutdown: state.shutdown.clone(), heartbeat };
     watch.progressed();
@@ -149,11 +158,19 @@ fn render(event: &Event) -> Bytes {
 mod tests {
     use std::time::Duration;
 
-    use super::{STALLED_AFTER, Watch};
+    use super::{HEARTBEAT, Watch, heartbeat};
+
+    const STALLED_AFTER: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn a_short_stall_bound_sends_heartbeats_more_often() {
+        assert_eq!(heartbeat(STALLED_AFTER), HEARTBEAT);
+        assert_eq!(heartbeat(Duration::from_secs(2)), Duration::from_millis(500));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_stream_is_stalled_only_once_nothing_was_taken_for_the_limit() {
-        let watch = Watch::default();
+        let watch = Watch::new(STALLED_AFTER);
         let idle = tokio::time::timeout(STALLED_AFTER * 3, watch.stalled()).await;
         assert!(idle.is_err(), "a connection without a live stream never stalls");
         watch.progressed();

@@ -1,4 +1,5 @@
-// The Switchboard console: a page per hash route (#/, #/connections, #/connections/{id}), reading the JSON API under
+// The Switchboard console: a page per hash route (#/, #/connections, #/connections/{id}, #/rooms, #/rooms/{id},
+// #/logging, #/functions), reading the JSON API under
 // /@switchboard/console/api and its live event stream (Server-Sent Events). Plain JS, no build step.
 "use strict";
 
@@ -28,7 +29,7 @@ async function api(path, options) {
   const response = await fetch(API + path, init);
   if (response.status === 401) throw new SignInRequired();
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.message || response.statusText);
+  if (!response.ok) throw Object.assign(new Error(body.message || response.statusText), { status: response.status });
   return body;
 }
 
@@ -67,7 +68,8 @@ function sparkline(values) {
   return svg;
 }
 
-// Rates over the last five minutes, from the capture's totals sampled every two seconds.
+// Rates over the last five minutes, from the capture's totals sampled every two seconds: the server's history of them
+// when the page opens, then the page's own samples.
 const samples = [];
 const SAMPLE_MS = 2000;
 const KEPT_SAMPLES = 150;
@@ -84,6 +86,7 @@ function rates(key) {
 async function overview() {
   const draw = async () => {
     const data = await api("overview");
+    if (data.history && samples.length === 0) samples.push(...data.history);
     if (data.totals) {
       samples.push({ at: Date.now(), totals: data.totals, connections: data.connections });
       while (samples.length > KEPT_SAMPLES) samples.shift();
@@ -94,9 +97,13 @@ async function overview() {
     const last = (series) => series[series.length - 1].toFixed(1) + "/s";
     main.replaceChildren(
       el("h1", {}, "Overview"),
-      el("p", { class: "muted", "data-testid": "scope" }, `This page shows node ${data.node}'s connections and traffic (status ${data.status}). `,
+      el("p", { class: "muted", "data-testid": "scope" }, `Served by node ${data.node} (status ${data.status}). `,
+        data.scope === "cluster"
+          ? `Connections, stages and rooms are the whole cluster's (${(data.nodes || [data.node]).length > 1 ? "nodes" : "node"} ${(data.nodes || [data.node]).join(", ")}); `
+          : `Connections, stages and rooms are those of the nodes that answered: node${data.missing.length > 1 ? "s" : ""} ${data.missing.join(", ")} did not; `,
+        `rates, limits and traffic are node ${data.node}'s. `,
         `Bus: ${data.cluster.backend} (${data.cluster.state}${data.cluster.fenced ? ", fenced" : ""}). `,
-        data.nodes ? `Nodes: ${data.nodes.join(", ")}.` : "Nodes: the bus did not answer."),
+        data.nodes ? "" : "The bus did not list the nodes."),
       el("div", { class: "cards" },
         card("Live connections", data.connections, samples.map((s) => s.connections), "total-connections"),
         card("Messages in", last(rates("framesIn")), rates("framesIn"), "rate-in"),
@@ -113,7 +120,7 @@ async function overview() {
         ? el("table", {}, el("tr", {}, el("th", {}, "Room"), el("th", {}, "Members")),
           data.rooms.map((r) => el("tr", {}, el("td", {}, el("a", { href: "#/connections?room=" + encodeURIComponent(r.room) }, r.room)),
             el("td", {}, r.members))))
-        : el("p", { class: "muted" }, "No room has members on this node."),
+        : el("p", { class: "muted" }, "No room has members."),
       el("p", { class: "muted" }, `Capture holds ${data.kept.events} events (${Math.round(data.kept.bytes / 1024)} KiB).`));
   };
   await draw();
@@ -128,15 +135,17 @@ async function connections(params) {
   const group = el("input", { placeholder: "group", value: params.get("group") || "", size: 8 });
   const table = el("table", { "data-testid": "connections" });
   const pager = el("div", { class: "pager" });
+  const missing = el("p", { class: "notice-line", "data-testid": "missing-nodes" });
   const draw = async () => {
     const query = new URLSearchParams({ q: search.value, stage: stage.value, room: room.value, group: group.value, page, pageSize: 25 });
     const data = await api("connections?" + query);
     table.replaceChildren(
-      el("tr", {}, el("th", {}, "Connection"), el("th", {}, "Stage / room"), el("th", {}, "Source"), el("th", {}, "User agent"), el("th", {}, "Connected")),
+      el("tr", {}, el("th", {}, "Connection"), el("th", {}, "Stage / room"), el("th", {}, "Node"), el("th", {}, "Source"), el("th", {}, "User agent"), el("th", {}, "Connected")),
       ...data.items.map((c) => el("tr", {},
         el("td", { class: "id" }, el("a", { href: "#/connections/" + c.id, "data-testid": "connection-link" }, c.id)),
-        el("td", {}, c.stage ? `${c.api} / ${c.stage}` : `room ${c.room} (${c.user})`),
+        el("td", {}, c.stage ? `${c.api} / ${c.stage}` : `room ${c.room} (${c.user})`), el("td", {}, c.node),
         el("td", {}, c.sourceIp), el("td", {}, c.userAgent || ""), el("td", {}, c.connectedAt))));
+    missing.textContent = data.missing.length ? `Node${data.missing.length > 1 ? "s" : ""} ${data.missing.join(", ")} did not answer: ${data.missing.length > 1 ? "their" : "its"} connections are not listed.` : "";
     const pages = Math.max(1, Math.ceil(data.total / data.pageSize));
     pager.replaceChildren(
       el("button", { on: { click: () => { page = Math.max(0, page - 1); draw(); } }, ...(page === 0 ? { disabled: "" } : {}) }, "Previous"),
@@ -144,7 +153,8 @@ async function connections(params) {
       el("button", { on: { click: () => { page += 1; draw(); } }, ...(page + 1 >= pages ? { disabled: "" } : {}) }, "Next"));
   };
   for (const input of [search, stage, room, group]) input.addEventListener("input", () => { page = 0; draw().catch(handle); });
-  main.replaceChildren(el("h1", {}, "Connections"), el("div", { class: "toolbar" }, search, stage, room, group), table, pager);
+  main.replaceChildren(el("h1", {}, "Connections"), el("p", { class: "muted" }, "Every node's live connections, newest first."),
+    el("div", { class: "toolbar" }, search, stage, room, group), missing, table, pager);
   await draw();
   live({}, (type) => { if (type === "opened" || type === "closed") draw().catch(handle); });
   every(5000, () => draw().catch(handle));
@@ -231,9 +241,68 @@ async function rooms() {
   every(5000, () => draw().catch(handle));
 }
 
+// A form whose submission posts JSON to the console's API, saying the outcome (AWS's message on an error) in `result`.
+// `build` returns the body, or throws to refuse with its message; `done` receives a successful answer. The title
+// heads the form unless `headed` is false (a form under its own heading).
+function apiForm(title, path, fields, result, build, done, headed = true) {
+  const node = el("form", { class: "toolbar" }, headed ? el("strong", {}, title) : null, ...fields, el("button", { type: "submit" }, title));
+  node.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    let input;
+    try { input = build(); } catch (err) { result.textContent = `${title}: ${err.message}`; return; }
+    try {
+      const answer = await api(typeof path === "function" ? path() : path,
+        { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(input) });
+      result.textContent = `${title}: ${answer.status}`;
+      if (done) await done(answer);
+    } catch (err) { if (err instanceof SignInRequired) return handle(err); result.textContent = `${title}: ${err.status || ""} ${err.message}`; }
+  });
+  return node;
+}
+
+// A number field's value, or undefined when it is empty (the setting is left as it is).
+function numberOf(input) {
+  return input.value === "" ? undefined : Number(input.value);
+}
+
+// The room's settings as a form of UpdateRoom's input; the logging configurations to choose from are listed.
+async function roomSettings(room, shown) {
+  const { loggingConfigurations } = await api("logging");
+  const result = el("p", { class: "muted", "data-testid": "settings-result" });
+  const input = (name, type, value) => el("input", { name, type, value: value ?? "", "data-testid": "settings-" + name, placeholder: name });
+  const name = input("name", "text", room.name);
+  const rate = input("maximumMessageRatePerSecond", "number", room.maximumMessageRatePerSecond);
+  const length = input("maximumMessageLength", "number", room.maximumMessageLength);
+  const handler = room.messageReviewHandler || {};
+  const uri = input("reviewUri", "text", handler.uri);
+  const fallback = el("select", { "data-testid": "settings-fallbackResult" }, ["ALLOW", "DENY"].map((v) =>
+    el("option", Object.assign({ value: v }, handler.fallbackResult === v ? { selected: "" } : {}), v)));
+  const chosen = new Set(room.loggingConfigurationIdentifiers || []);
+  const boxes = loggingConfigurations.map((c) => el("input", Object.assign({ type: "checkbox", value: c.arn, "data-testid": "settings-logging-" + (c.name || c.id) },
+    chosen.has(c.arn) || chosen.has(c.id) ? { checked: "" } : {})));
+  const logging = el("div", { class: "choices" }, loggingConfigurations.length
+    ? loggingConfigurations.map((c, i) => el("label", {}, boxes[i], ` ${c.name || c.id}`))
+    : el("span", { class: "muted" }, "No logging configurations (create one on the Logging page)."));
+  const labelled = (label, field) => el("label", { class: "field" }, el("span", { class: "muted" }, label), field);
+  const form = apiForm("Save settings", `rooms/${encodeURIComponent(room.id)}/update`, [
+    labelled("Name", name), labelled("Messages per second", rate), labelled("Message length", length),
+    labelled("Review handler", uri), labelled("Fallback", fallback), labelled("Logging", logging)], result,
+  () => ({
+    name: name.value,
+    maximumMessageRatePerSecond: numberOf(rate),
+    maximumMessageLength: numberOf(length),
+    messageReviewHandler: uri.value ? { uri: uri.value, fallbackResult: fallback.value } : { uri: "" },
+    loggingConfigurationIdentifiers: boxes.filter((b) => b.checked).map((b) => b.value),
+  }), (answer) => { shown.textContent = JSON.stringify(answer.answer, null, 2); }, false);
+  form.classList.add("settings");
+  form.setAttribute("data-testid", "room-settings-form");
+  return el("div", {}, form, result);
+}
+
 // One room: its settings, its members on this node, its live stream, and the control plane's actions on it.
 async function room(id) {
   const data = await api("rooms/" + encodeURIComponent(id));
+  const settings = el("pre", { "data-testid": "room-settings" }, JSON.stringify(data.room, null, 2));
   const members = el("table", { "data-testid": "members" });
   const drawMembers = (list) => members.replaceChildren(
     el("tr", {}, el("th", {}, "User"), el("th", {}, "Connection"), el("th", {}, "Source"), el("th", {}, "Connected")),
@@ -255,19 +324,7 @@ async function room(id) {
   };
   const result = el("p", { class: "muted", "data-testid": "room-result" });
   const field = (name, placeholder) => el("input", { name, placeholder, "data-testid": "room-" + name });
-  const form = (title, action, fields, build) => {
-    const node = el("form", { class: "toolbar" }, el("strong", {}, title), ...fields, el("button", { type: "submit" }, title));
-    node.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      let input;
-      try { input = build(); } catch (err) { result.textContent = `${title}: ${err.message}`; return; }
-      try {
-        const answer = await api(`rooms/${encodeURIComponent(id)}/${action}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(input) });
-        result.textContent = `${title}: ${answer.status}`;
-      } catch (err) { if (err instanceof SignInRequired) return handle(err); result.textContent = `${title}: ${err.message}`; }
-    });
-    return node;
-  };
+  const form = (title, action, fields, build) => apiForm(title, `rooms/${encodeURIComponent(id)}/${action}`, fields, result, build);
   const eventName = field("eventName", "event name"), attributes = field("attributes", '{"key": "value"}');
   const messageId = field("messageId", "message id"), userId = field("userId", "user id");
   const reason = field("reason", "reason");
@@ -282,9 +339,83 @@ async function room(id) {
         form("Disconnect user", "disconnect-user", [userId, reason], () => ({ userId: userId.value, reason: reason.value || undefined })),
         result)),
     el("h2", {}, "Live stream"), log,
-    el("h2", {}, "Settings"), el("pre", { "data-testid": "room-settings" }, JSON.stringify(data.room, null, 2)));
+    el("h2", {}, "Settings"), await roomSettings(data.room, settings), settings);
   live({ room: data.room.id, backlog: 200 }, add);
   every(5000, () => api("rooms/" + encodeURIComponent(id)).then((d) => drawMembers(d.members)).catch(handle));
+}
+
+// The hosted functions, each with its last invocations (when, how long, how it ended) and its log output.
+async function functions() {
+  const draw = async () => {
+    const data = await api("functions");
+    if (!data.functions.length) {
+      main.replaceChildren(el("h1", {}, "Functions"), el("p", { class: "muted" }, "This server hosts no functions ([[functions]] in its configuration)."));
+      return;
+    }
+    main.replaceChildren(el("h1", {}, "Functions"), ...data.functions.map((f) => el("section", { "data-testid": "function-" + f.name },
+      el("h2", {}, f.name, " ", el("span", { class: "muted" }, `${f.runtime} · ${f.handler} · ${f.memoryMb} MB · ${f.timeoutSeconds} s · ${f.environments} live`)),
+      el("div", { class: "grid2" },
+        el("div", {}, el("h3", {}, "Invocations"), f.invocations.length
+          ? el("table", { "data-testid": "invocations" },
+            el("tr", {}, el("th", {}, "Ended"), el("th", {}, "Request"), el("th", {}, "Duration"), el("th", {}, "Result")),
+            f.invocations.slice().reverse().map((i) => el("tr", {}, el("td", {}, time(i.at)), el("td", { class: "id" }, i.requestId),
+              el("td", {}, `${i.durationMs.toFixed(1)} ms`),
+              el("td", { class: i.result === "ok" ? "status-ok" : "status-bad", "data-testid": "invocation-result" },
+                i.result === "ok" ? "ok" : `${i.result}: ${i.errorType}`))))
+          : el("p", { class: "muted" }, "No invocations yet.")),
+        el("div", {}, el("h3", {}, "Log"),
+          el("pre", { class: "log", "data-testid": "function-log" }, f.lines.map((l) => `${time(l.at)}  ${l.text}`).join("\n")))))));
+  };
+  await draw();
+  every(3000, () => draw().catch(handle));
+}
+
+// The chat logging configurations: listed, created, updated and deleted through the control plane.
+async function logging() {
+  const table = el("table", { "data-testid": "logging" });
+  const result = el("p", { class: "muted", "data-testid": "logging-result" });
+  let editing = null;
+  const name = el("input", { placeholder: "name", "data-testid": "logging-name" });
+  const kind = el("select", { "data-testid": "logging-kind" },
+    el("option", { value: "s3" }, "S3 bucket"), el("option", { value: "cloudWatchLogs" }, "CloudWatch log group"),
+    el("option", { value: "firehose" }, "Firehose stream"));
+  const target = el("input", { placeholder: "bucket, log group or stream", "data-testid": "logging-target" });
+  const FIELDS = { s3: "bucketName", cloudWatchLogs: "logGroupName", firehose: "deliveryStreamName" };
+  const heading = el("h2", {}, "Create a logging configuration");
+  const reset = () => { editing = null; heading.textContent = "Create a logging configuration"; name.value = ""; target.value = ""; };
+  const draw = async () => {
+    const { loggingConfigurations } = await api("logging");
+    table.replaceChildren(
+      el("tr", {}, el("th", {}, "Name"), el("th", {}, "Id"), el("th", {}, "Destination"), el("th", {}, "State"), el("th", {}, "")),
+      ...loggingConfigurations.map((c) => {
+        const [destination, value] = Object.entries(c.destinationConfiguration || {})[0] || ["", {}];
+        const edit = () => {
+          editing = c.arn; heading.textContent = `Update ${c.name || c.id}`;
+          name.value = c.name || ""; kind.value = destination; target.value = Object.values(value)[0] || "";
+        };
+        const remove = async () => {
+          try {
+            const answer = await api(`logging/${encodeURIComponent(c.arn)}/delete`, { method: "POST", body: "{}" });
+            result.textContent = `Delete ${c.name || c.id}: ${answer.status}`;
+            await draw();
+          }
+          catch (err) { if (err instanceof SignInRequired) return handle(err); result.textContent = `Delete ${c.name || c.id}: ${err.status || ""} ${err.message}`; }
+        };
+        return el("tr", { "data-testid": "logging-row" }, el("td", {}, c.name || ""), el("td", { class: "id" }, c.id),
+          el("td", {}, `${destination}: ${Object.values(value)[0] || ""}`), el("td", {}, c.state || ""),
+          el("td", {}, el("button", { on: { click: edit } }, "Edit"), " ",
+            el("button", { class: "danger", on: { click: () => remove().catch(handle) } }, "Delete")));
+      }));
+  };
+  const form = apiForm("Save", () => (editing ? `logging/${encodeURIComponent(editing)}/update` : "logging/create"),
+    [name, kind, target], result,
+    () => ({ name: name.value, destinationConfiguration: { [kind.value]: { [FIELDS[kind.value]]: target.value } } }),
+    async () => { reset(); await draw(); }, false);
+  form.setAttribute("data-testid", "logging-form");
+  main.replaceChildren(el("h1", {}, "Logging configurations"),
+    el("p", { class: "muted" }, "Rooms log their messages and events to these; choose them in a room's settings."),
+    table, heading, form, el("button", { on: { click: reset } }, "New"), result);
+  await draw();
 }
 
 function signIn() {
@@ -324,6 +455,8 @@ async function route() {
   try {
     if (page === "rooms" && parts[1]) await room(decodeURIComponent(parts[1]));
     else if (page === "rooms") await rooms();
+    else if (page === "logging") await logging();
+    else if (page === "functions") await functions();
     else if (page === "connections" && parts[1]) await connection(decodeURIComponent(parts[1]));
     else if (page === "connections") await connections(params);
     else await overview();
