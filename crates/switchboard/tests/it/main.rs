@@ -27,6 +27,7 @@ mod limits;
 mod management;
 mod mapping;
 mod observability;
+mod power_cut;
 mod readme;
 mod remote;
 mod route_rules;
