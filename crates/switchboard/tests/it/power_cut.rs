@@ -25,26 +25,9 @@ struct Recorded {
 
 impl Recorded {
     fn start(shim: &Path, data: &Path, shadow: &Path) -> Recorded {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--access-key-id", AKID, "--secret-access-key", SECRET])
-            .arg("--data-dir")
-            .arg(data)
-            .env_remove("SWITCHBOARD_CONFIG")
-            .env("LD_PRELOAD", shim)
-            .env("POWER_CUT_WATCH", data)
-            .env("POWER_CUT_SHADOW", shadow)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines.next().expect("the server exited").unwrap();
-            if let Some(addr) = line.strip_prefix("Switchboard is listening on ") {
-                break addr.trim().parse().unwrap();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+        let mut command = serve_command(data);
+        command.env("LD_PRELOAD", shim).env("POWER_CUT_WATCH", data).env("POWER_CUT_SHADOW", shadow);
+        let (child, addr) = spawn_serve(command);
         Recorded { child, addr }
     }
 
@@ -57,6 +40,33 @@ impl Recorded {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
+}
+
+/// `switchboard serve` on loopback with the test key pair and `data` as its data directory; more arguments may follow.
+pub(crate) fn serve_command(data: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--access-key-id", AKID, "--secret-access-key", SECRET])
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("SWITCHBOARD_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    command
+}
+
+/// Spawns a [`serve_command`] and waits until it listens: the child and its address.
+pub(crate) fn spawn_serve(mut command: Command) -> (Child, std::net::SocketAddr) {
+    let mut child = command.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("the server exited").unwrap();
+        if let Some(addr) = line.strip_prefix("Switchboard is listening on ") {
+            break addr.trim().parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
 }
 
 impl Drop for Recorded {
