@@ -24,6 +24,33 @@ fn rss_kib(pid: u32) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+/// The open file descriptors of process `pid`.
+fn fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
+}
+
+/// The TCP connections accepted on `addr` that are still open on the server's side (any state but listening and
+/// TIME_WAIT, which holds no descriptor), from `/proc/net/tcp`: only this test connects to it.
+fn accepted(addr: std::net::SocketAddr) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let port = format!(":{:04X}", addr.port());
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields[1].ends_with(&port) && fields[3] != "0A" && fields[3] != "06"
+        })
+        .count()
+}
+
+/// The server's `switchboard_tasks` gauge, from its admin listener.
+async fn tasks(admin: std::net::SocketAddr) -> u64 {
+    let text = reqwest::get(format!("http://{admin}/@switchboard/metrics")).await.unwrap().text().await.unwrap();
+    let line = text.lines().find(|l| l.starts_with("switchboard_tasks ")).expect("the tasks gauge");
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
 /// The management API client, without retries, so that each 429 is seen.
 fn management(addr: std::net::SocketAddr) -> aws_sdk_apigatewaymanagement::Client {
     use aws_sdk_apigatewaymanagement::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
@@ -68,8 +95,10 @@ async fn above_saturation_the_server_sheds_with_429_and_503_stays_bounded_and_re
         .args(["--route", &format!("$connect={url}"), "--route", &format!("$default={url}")])
         .args(["--max-connections", "40", "--new-connections-per-second", "30"])
         .args(["--new-connections-per-second-per-address", "30", "--max-integrations-in-flight", "8"])
-        .args(["--management-requests-per-second", "100"]);
-    let (mut child, addr) = spawn_serve(command);
+        .args(["--management-requests-per-second", "100"])
+        // Idle keep-alive connections of the management clients close within a second once the load is gone.
+        .args(["--header-timeout-ms", "1000"]);
+    let (mut child, addr, admin) = spawn_serve(command);
     let pid = child.id();
 
     // Warm up: one connection, one message, one management call.
@@ -79,6 +108,7 @@ async fn above_saturation_the_server_sheds_with_429_and_503_stays_bounded_and_re
     assert_eq!(backend.next_of("MESSAGE").await["body"], "warm");
     management(addr).post_to_connection().connection_id(&id).data(Blob::new("warm")).send().await.unwrap();
     let baseline = rss_kib(pid);
+    let (fds_before, accepted_before, tasks_before) = (fds(pid), accepted(addr), tasks(admin).await);
 
     // The load: handshakes far above the rate and the cap, each connection sending messages far above the node's
     // integrations, and management calls far above their rate, from real clients on loopback.
@@ -154,6 +184,22 @@ async fn above_saturation_the_server_sheds_with_429_and_503_stays_bounded_and_re
     again.send(Message::text("after")).await.unwrap();
     while backend.next_of("MESSAGE").await["body"] != "after" {}
     management(addr).post_to_connection().connection_id(&id).data(Blob::new("after")).send().await.unwrap();
+    // Nothing leaked: with one connection more open than before the load (one session, one socket), the tasks and the
+    // accepted sockets come back to where they were. The server's own keep-alive connections to the integration stay
+    // pooled, at most as many as the load ever used at once (8 integrations, 16 handshakes' `$connect`).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (accepted, tasks_now) = (accepted(addr), tasks(admin).await);
+        if accepted <= accepted_before + 1 && tasks_now <= tasks_before + 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "accepted {accepted_before} -> {accepted}, tasks {tasks_before} -> {tasks_now}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(fds(pid) <= fds_before + 1 + 8 + 16, "fds {fds_before} -> {}", fds(pid));
     assert!(child.try_wait().unwrap().is_none());
     child.kill().unwrap();
     child.wait().unwrap();

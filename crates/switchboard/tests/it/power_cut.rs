@@ -2,6 +2,7 @@
 //! (`tests/fixtures/power-cut/shadow_fsync.c`), is killed, and restarts on what its last syncs made durable.
 
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -20,14 +21,14 @@ const SHIM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/power-cu
 /// `switchboard serve` on `data` under the shim, which records in `shadow` what each sync made durable.
 struct Recorded {
     child: Child,
-    addr: std::net::SocketAddr,
+    addr: SocketAddr,
 }
 
 impl Recorded {
     fn start(shim: &Path, data: &Path, shadow: &Path) -> Recorded {
         let mut command = serve_command(data);
         command.env("LD_PRELOAD", shim).env("POWER_CUT_WATCH", data).env("POWER_CUT_SHADOW", shadow);
-        let (child, addr) = spawn_serve(command);
+        let (child, addr, _) = spawn_serve(command);
         Recorded { child, addr }
     }
 
@@ -55,18 +56,21 @@ pub(crate) fn serve_command(data: &Path) -> Command {
     command
 }
 
-/// Spawns a [`serve_command`] and waits until it listens: the child and its address.
-pub(crate) fn spawn_serve(mut command: Command) -> (Child, std::net::SocketAddr) {
+/// Spawns a [`serve_command`] and waits until it listens: the child, its address and its admin listener's.
+pub(crate) fn spawn_serve(mut command: Command) -> (Child, SocketAddr, SocketAddr) {
     let mut child = command.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
+    let (mut addr, mut admin) = (None, None);
+    while admin.is_none() {
         let line = lines.next().expect("the server exited").unwrap();
-        if let Some(addr) = line.strip_prefix("Switchboard is listening on ") {
-            break addr.trim().parse().unwrap();
+        if let Some(listening) = line.strip_prefix("Switchboard is listening on ") {
+            addr = Some(listening.trim().parse().unwrap());
+        } else if let Some(health) = line.trim().strip_prefix("Health: http://") {
+            admin = Some(health.split('/').next().unwrap().parse().unwrap());
         }
-    };
+    }
     std::thread::spawn(move || for _ in lines {});
-    (child, addr)
+    (child, addr.expect("the listening line comes first"), admin.unwrap())
 }
 
 impl Drop for Recorded {
