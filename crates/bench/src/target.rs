@@ -56,6 +56,8 @@ pub struct Server {
     pub kind: Kind,
     pub addr: SocketAddr,
     pub pid: u32,
+    /// A started Switchboard's admin listener (health and metrics).
+    pub admin: Option<SocketAddr>,
     child: Option<Child>,
     data_dir: Option<PathBuf>,
 }
@@ -69,7 +71,7 @@ impl Server {
     ) -> anyhow::Result<Server> {
         let (path, config) = match launch {
             Launch::External { addr, pid } => {
-                return Ok(Server { kind, addr: *addr, pid: *pid, child: None, data_dir: None });
+                return Ok(Server { kind, addr: *addr, pid: *pid, admin: None, child: None, data_dir: None });
             }
             Launch::Binary { path, config } => (path, config),
         };
@@ -109,22 +111,31 @@ impl Server {
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
         let mut child = command.spawn().with_context(|| format!("cannot start {}", path.display()))?;
         let pid = child.id();
-        let addr = match kind {
+        let (addr, admin) = match kind {
             Kind::Switchboard => {
                 let stdout = child.stdout.take().context("no stdout")?;
                 let (tx, rx) = std::sync::mpsc::channel();
                 std::thread::spawn(move || {
-                    let mut sent = false;
+                    // The listening line, then the admin listener's in the `Health:` line.
+                    let mut sent = 0;
                     for line in std::io::BufReader::new(stdout).lines() {
                         let Ok(line) = line else { break };
-                        if !sent && let Some(addr) = line.strip_prefix("Switchboard is listening on ") {
+                        if sent == 0
+                            && let Some(addr) = line.strip_prefix("Switchboard is listening on ")
+                        {
                             let _ = tx.send(addr.trim().to_owned());
-                            sent = true;
+                            sent += 1;
+                        } else if sent == 1
+                            && let Some(health) = line.trim().strip_prefix("Health: http://")
+                        {
+                            let _ = tx.send(health.split('/').next().unwrap_or_default().to_owned());
+                            sent += 1;
                         }
                     }
                 });
                 let addr = rx.recv_timeout(Duration::from_secs(20)).context("Switchboard did not start")?;
-                addr.parse()?
+                let admin = rx.recv_timeout(Duration::from_secs(5)).ok().and_then(|a| a.parse().ok());
+                (addr.parse()?, admin)
             }
             Kind::Sockudo => {
                 let addr: SocketAddr = "127.0.0.1:6001".parse()?;
@@ -136,10 +147,10 @@ impl Server {
                     }
                     std::thread::sleep(Duration::from_millis(50));
                 }
-                addr
+                (addr, None)
             }
         };
-        Ok(Server { kind, addr, pid, child: Some(child), data_dir })
+        Ok(Server { kind, addr, pid, admin, child: Some(child), data_dir })
     }
 
     /// Whether the server process is still running.

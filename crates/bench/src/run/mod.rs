@@ -25,12 +25,14 @@ use crate::workers::Workers;
 mod broadcast;
 mod fanout;
 mod post;
+mod soak;
 
 pub use broadcast::BroadcastRow;
 
 pub use fanout::probe_chat;
 use fanout::{chat_tokens, create_room, fanout};
 use post::{drain, post};
+pub use soak::{SoakOptions, SoakResult, SoakSample, soak};
 
 /// Which clients a scenario uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
