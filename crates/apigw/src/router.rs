@@ -20,13 +20,16 @@ use crate::model::{Integration, IntegrationType};
 /// The inbound handler of an API Gateway connection.
 ///
 /// Integrations run concurrently (as Lambda invocations do) up to `max_in_flight` per connection; past that, reading
-/// from this client waits, which slows this client only.
+/// from this client waits, which slows this client only. Past the node's own bound ([`MessageRouter::with_node_limit`],
+/// shared by every connection) a message is refused at once with 429, so that an overload is shed, not queued.
 /// Each integration runs as a task in the span of the session that received its message.
 #[derive(Debug)]
 pub struct MessageRouter {
     ctx: Arc<ConnContext>,
     invoker: Invoker,
     in_flight: Arc<Semaphore>,
+    /// Integrations in flight on the node, every connection's together.
+    node_in_flight: Option<Arc<Semaphore>>,
     tasks: TaskTracker,
     live: Option<Arc<dyn LiveStage>>,
     access_log: Option<Arc<dyn AccessLogSink>>,
@@ -41,12 +44,19 @@ impl MessageRouter {
             ctx,
             invoker,
             in_flight,
+            node_in_flight: None,
             tasks,
             live: None,
             access_log: None,
             api_keys: Arc::default(),
             capture: None,
         }
+    }
+
+    /// Bounds the integrations in flight on the node with `permits`, shared by every connection's router.
+    pub fn with_node_limit(mut self, permits: Arc<Semaphore>) -> MessageRouter {
+        self.node_in_flight = Some(permits);
+        self
     }
 
     /// The API keys that routes with `ApiKeyRequired` accept (none unless given).
@@ -189,6 +199,18 @@ impl Inbound for MessageRouter {
         let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
             return;
         };
+        let node_permit = match self.node_in_flight.as_ref().map(|node| node.clone().try_acquire_owned()) {
+            Some(Ok(permit)) => Some(permit),
+            None => None,
+            Some(Err(_)) => {
+                tracing::debug!(route = %route_key, "The node has as many integrations in flight as it allows.");
+                self.record_limit(conn, "nodeInFlight", || {
+                    "The node has as many integrations in flight as --max-integrations-in-flight allows.".to_owned()
+                });
+                self.refuse(conn, event(), 429, ErrorFrame::TooManyRequests);
+                return;
+            }
+        };
         let ctx = self.ctx.clone();
         let invoker = self.invoker.clone();
         let conn = conn.clone();
@@ -196,7 +218,7 @@ impl Inbound for MessageRouter {
         let capture = self.capture.clone();
         // In the connection's span, as everything its session does.
         let invocation = async move {
-            let _permit = permit;
+            let _permits = (permit, node_permit);
             let Some(route) = ctx.api.route(&route_key) else { return };
             let mut event = AccessEvent::new(EventType::Message, &route_key, &request_id);
             event.message_id = Some(&message_id);

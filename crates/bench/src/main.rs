@@ -44,6 +44,45 @@ enum Command {
         #[arg(long)]
         no_batch: bool,
     },
+    /// Mixed traffic (handshakes, messages, posts, room events) at a fixed rate, failing if the server's RSS, open
+    /// file descriptors or running tasks grow past their slack after warm-up.
+    Soak(SoakArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SoakArgs {
+    /// How long the traffic runs, in minutes.
+    #[arg(long, default_value_t = 30, conflicts_with = "seconds")]
+    minutes: u64,
+    /// How long the traffic runs, in seconds (short runs).
+    #[arg(long)]
+    seconds: Option<u64>,
+    /// Operations per second, a quarter of each kind.
+    #[arg(long, default_value_t = 200.0)]
+    rate: f64,
+    /// Seconds of warm-up before the levels the rest is held to.
+    #[arg(long, default_value_t = 60)]
+    warmup_secs: u64,
+    #[arg(long, default_value_t = 10)]
+    sample_secs: u64,
+    #[arg(long, default_value_t = 32)]
+    rss_slack_mib: u64,
+    #[arg(long, default_value_t = 32)]
+    fd_slack: usize,
+    #[arg(long, default_value_t = 64)]
+    task_slack: u64,
+    /// The server; a running one must route `$connect` and `$default` to --backend-addr.
+    #[command(flatten)]
+    switchboard: SwitchboardArgs,
+    /// The admin listener of a running Switchboard, for its task count.
+    #[arg(long)]
+    admin_addr: Option<SocketAddr>,
+    /// Listen address of the `$connect` and `$default` integration.
+    #[arg(long)]
+    backend_addr: Option<SocketAddr>,
+    /// The samples and verdict as JSON.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -59,14 +98,8 @@ struct RunArgs {
     /// A short run of every scenario with tiny sizes (CI).
     #[arg(long)]
     smoke: bool,
-    /// The switchboard binary [default: next to this binary].
-    #[arg(long)]
-    switchboard_bin: Option<PathBuf>,
-    /// Use a running Switchboard at this address instead of starting one per run (needs --switchboard-pid).
-    #[arg(long, requires = "switchboard_pid")]
-    switchboard_addr: Option<SocketAddr>,
-    #[arg(long)]
-    switchboard_pid: Option<u32>,
+    #[command(flatten)]
+    switchboard: SwitchboardArgs,
     /// The sockudo binary [default: ~/.cargo/bin/sockudo].
     #[arg(long)]
     sockudo_bin: Option<PathBuf>,
@@ -181,6 +214,7 @@ fn main() -> ExitCode {
         Command::FloorServer { listen, threads, no_batch } => bench::floor::serve(listen, threads, !no_batch),
         Command::Report { results, out } => report(&results, &out),
         Command::Run(args) => run(*args),
+        Command::Soak(args) => soak(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -189,6 +223,58 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Which Switchboard a command measures.
+#[derive(Debug, clap::Args)]
+struct SwitchboardArgs {
+    /// The switchboard binary [default: next to this binary].
+    #[arg(long)]
+    switchboard_bin: Option<PathBuf>,
+    /// Use a running Switchboard at this address instead of starting one per run (needs --switchboard-pid).
+    #[arg(long, requires = "switchboard_pid")]
+    switchboard_addr: Option<SocketAddr>,
+    #[arg(long)]
+    switchboard_pid: Option<u32>,
+}
+
+impl SwitchboardArgs {
+    fn launch(&self) -> anyhow::Result<Launch> {
+        Ok(match (self.switchboard_addr, self.switchboard_pid) {
+            (Some(addr), Some(pid)) => Launch::External { addr, pid },
+            _ => {
+                let me = std::env::current_exe()?;
+                let path = self.switchboard_bin.clone().unwrap_or_else(|| me.with_file_name("switchboard"));
+                Launch::Binary { path, config: None }
+            }
+        })
+    }
+}
+
+fn soak(args: SoakArgs) -> anyhow::Result<()> {
+    let options = bench::run::SoakOptions {
+        switchboard: args.switchboard.launch()?,
+        admin: args.admin_addr,
+        backend: args.backend_addr,
+        duration: Duration::from_secs(args.seconds.unwrap_or(args.minutes * 60)),
+        rate: args.rate,
+        warmup: Duration::from_secs(args.warmup_secs),
+        sample_every: Duration::from_secs(args.sample_secs.max(1)),
+        rss_slack_bytes: args.rss_slack_mib << 20,
+        fd_slack: args.fd_slack,
+        task_slack: args.task_slack,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let local = tokio::task::LocalSet::new();
+    let result = local.block_on(&runtime, bench::run::soak(&options, &|line| eprintln!("{line}")))?;
+    print!("{}", result.render());
+    if let Some(path) = &args.json_out {
+        std::fs::write(path, serde_json::to_vec_pretty(&result)?)?;
+    }
+    if !result.violations.is_empty() {
+        anyhow::bail!("the soak failed: {}", result.violations.join("; "));
+    }
+    Ok(())
 }
 
 fn report(files: &[PathBuf], out: &std::path::Path) -> anyhow::Result<()> {
@@ -220,13 +306,7 @@ fn report(files: &[PathBuf], out: &std::path::Path) -> anyhow::Result<()> {
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let me = std::env::current_exe()?;
-    let switchboard = match (args.switchboard_addr, args.switchboard_pid) {
-        (Some(addr), Some(pid)) => Launch::External { addr, pid },
-        _ => {
-            let path = args.switchboard_bin.clone().unwrap_or_else(|| me.with_file_name("switchboard"));
-            Launch::Binary { path, config: None }
-        }
-    };
+    let switchboard = args.switchboard.launch()?;
     let mut targets = Vec::new();
     for t in &args.targets {
         targets.push(match t.as_str() {

@@ -61,6 +61,8 @@ pub struct Server {
     pub kind: Kind,
     pub addr: SocketAddr,
     pub pid: u32,
+    /// A started Switchboard's admin listener (health and metrics).
+    pub admin: Option<SocketAddr>,
     child: Option<Child>,
     data_dir: Option<PathBuf>,
 }
@@ -74,7 +76,7 @@ impl Server {
     ) -> anyhow::Result<Server> {
         let (path, config) = match launch {
             Launch::External { addr, pid } => {
-                return Ok(Server { kind, addr: *addr, pid: *pid, child: None, data_dir: None });
+                return Ok(Server { kind, addr: *addr, pid: *pid, admin: None, child: None, data_dir: None });
             }
             Launch::Binary { path, config } => (path, config),
         };
@@ -120,25 +122,38 @@ impl Server {
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
         let mut child = command.spawn().with_context(|| format!("cannot start {}", path.display()))?;
         let pid = child.id();
-        let addr = match kind {
+        let (addr, admin) = match kind {
             Kind::Switchboard | Kind::Floor => {
                 let banner = if kind == Kind::Floor { crate::floor::LISTENING } else { "Switchboard is listening on " };
                 let stdout = child.stdout.take().context("no stdout")?;
                 let (tx, rx) = std::sync::mpsc::channel();
                 std::thread::spawn(move || {
-                    let mut sent = false;
+                    // The listening line, then the admin listener's in the `Health:` line.
+                    let mut sent = 0;
                     for line in std::io::BufReader::new(stdout).lines() {
                         let Ok(line) = line else { break };
-                        if !sent && let Some(addr) = line.strip_prefix(banner) {
+                        if sent == 0
+                            && let Some(addr) = line.strip_prefix(banner)
+                        {
                             let _ = tx.send(addr.trim().to_owned());
-                            sent = true;
+                            sent += 1;
+                        } else if sent == 1
+                            && let Some(health) = line.trim().strip_prefix("Health: http://")
+                        {
+                            let _ = tx.send(health.split('/').next().unwrap_or_default().to_owned());
+                            sent += 1;
                         }
                     }
                 });
                 let addr = rx
                     .recv_timeout(Duration::from_secs(20))
                     .with_context(|| format!("{} did not start", kind.name()))?;
-                addr.parse()?
+                // The floor has no admin listener.
+                let admin = match kind {
+                    Kind::Switchboard => rx.recv_timeout(Duration::from_secs(5)).ok().and_then(|a| a.parse().ok()),
+                    _ => None,
+                };
+                (addr.parse()?, admin)
             }
             Kind::Sockudo => {
                 let addr: SocketAddr = "127.0.0.1:6001".parse()?;
@@ -150,10 +165,10 @@ impl Server {
                     }
                     std::thread::sleep(Duration::from_millis(50));
                 }
-                addr
+                (addr, None)
             }
         };
-        Ok(Server { kind, addr, pid, child: Some(child), data_dir })
+        Ok(Server { kind, addr, pid, admin, child: Some(child), data_dir })
     }
 
     /// Whether the server process is still running.

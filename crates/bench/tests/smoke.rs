@@ -1,17 +1,21 @@
 //! The harness in smoke mode against an in-process Switchboard and the floor server: every scenario runs with tiny
 //! sizes, on loopback, within a bounded time, and writes its JSON results and Markdown report, with Switchboard's
-//! figures beside the floor's.
+//! figures beside the floor's; and a 20-second soak holds the server flat.
 
 use std::process::Command;
 use std::time::Duration;
 
-use bench::run::{Client, Results};
+use bench::run::{Client, Results, SoakResult};
 use bench::target::Kind;
 use server::Server;
 use server::config::{Config, FileConfig, ServeArgs};
 
+/// The soak reads this process's memory and descriptors: the two tests run one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn smoke_run_measures_every_scenario_and_writes_a_report() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     // The bench's $connect integration listens here; the server is configured with it as its $connect route.
@@ -54,17 +58,7 @@ fn smoke_run_measures_every_scenario_and_writes_a_report() {
         let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
         text
     });
-    let deadline = std::time::Instant::now() + Duration::from_secs(150);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the smoke run did not stop by itself");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = finish(&mut child, Duration::from_secs(150));
     let said = said.join().unwrap();
     assert!(status.success(), "switchboard-bench failed: {status}\n{said}");
     // Progress within each measurement: connections open of their target, messages sent, time elapsed.
@@ -126,5 +120,59 @@ fn smoke_run_measures_every_scenario_and_writes_a_report() {
     for chart in ["memory", "rss", "completion", "fanout-50-100"] {
         assert!(dir.path().join(format!("benchmarks/{chart}.svg")).is_file(), "no {chart}.svg");
     }
+    runtime.block_on(server.shutdown());
+}
+
+/// Waits for `child` for at most `limit`.
+fn finish(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not stop by itself");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_short_soak_of_mixed_traffic_holds_memory_descriptors_and_tasks_flat() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let backend = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let args = ServeArgs {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        data_dir: Some(dir.path().join("data")),
+        access_key_id: Some(bench::target::ACCESS_KEY_ID.to_owned()),
+        secret_access_key: Some(bench::target::SECRET_ACCESS_KEY.to_owned()),
+        routes: vec![format!("$connect=http://{backend}/connect"), format!("$default=http://{backend}/connect")],
+        ..ServeArgs::default()
+    };
+    let config = Config::merge(args, FileConfig::default()).unwrap();
+    let server = runtime.block_on(Server::start(config)).unwrap();
+    let json = dir.path().join("soak.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-bench"))
+        .args(["soak", "--seconds", "20", "--rate", "60", "--warmup-secs", "6", "--sample-secs", "2"])
+        .arg("--switchboard-addr")
+        .arg(server.local_addr().to_string())
+        .arg("--switchboard-pid")
+        .arg(std::process::id().to_string())
+        .arg("--admin-addr")
+        .arg(server.admin_addr().to_string())
+        .arg("--backend-addr")
+        .arg(backend.to_string())
+        .arg("--json-out")
+        .arg(&json)
+        .spawn()
+        .unwrap();
+    let status = finish(&mut child, Duration::from_secs(60));
+    let result: SoakResult = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(status.success(), "the soak failed: {:?}", result.violations);
+    assert!(result.samples.len() >= 8 && result.samples.iter().all(|s| s.tasks.is_some()), "{:?}", result.samples);
+    assert!(result.ok.iter().all(|n| *n > 0), "every kind of traffic ran: {:?}", result.ok);
     runtime.block_on(server.shutdown());
 }

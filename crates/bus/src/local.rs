@@ -1,6 +1,6 @@
 //! The in-process bus: the single-node default, and a way to run several nodes in one process (`memory://NAME`).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -28,9 +28,10 @@ struct State {
     heartbeats: HashMap<u16, (String, Instant)>,
     members: BTreeSet<Incarnation>,
     registries: HashMap<Incarnation, HashMap<String, Bytes>>,
-    /// The entries survivors claimed, by owner (`reap_registered`).
-    reaped: HashMap<Incarnation, HashSet<String>>,
-    buried: HashSet<Incarnation>,
+    /// The entries survivors claimed, by owner (`reap_registered`), each until it expires, as on Redis.
+    reaped: HashMap<Incarnation, HashMap<String, Instant>>,
+    /// Tombstones, until they expire (`bury`'s `keep`), as on Redis.
+    buried: HashMap<Incarnation, Instant>,
     windows: HashMap<String, (u64, Instant)>,
 }
 
@@ -65,6 +66,22 @@ impl LocalBus {
 
 fn live(entry: Option<&(String, Instant)>, now: Instant) -> Option<&String> {
     entry.filter(|(_, expires)| *expires > now).map(|(token, _)| token)
+}
+
+impl State {
+    fn is_buried(&self, incarnation: &Incarnation, now: Instant) -> bool {
+        self.buried.get(incarnation).is_some_and(|until| *until > now)
+    }
+
+    /// Drops the tombstones and claim records that expired, so that they take no memory once Redis would have
+    /// dropped them.
+    fn expire(&mut self, now: Instant) {
+        self.buried.retain(|_, until| *until > now);
+        self.reaped.retain(|_, ids| {
+            ids.retain(|_, until| *until > now);
+            !ids.is_empty()
+        });
+    }
 }
 
 #[async_trait]
@@ -119,7 +136,7 @@ impl ClusterState for LocalBus {
     async fn renew(&self, me: &Incarnation, ttl: Duration) -> Result<Renewal, BusError> {
         let now = Instant::now();
         let mut state = self.state.lock();
-        if state.buried.contains(me) {
+        if state.is_buried(me, now) {
             return Ok(Renewal::Lapsed);
         }
         let renewal = match live(state.heartbeats.get(&me.node), now) {
@@ -140,17 +157,19 @@ impl ClusterState for LocalBus {
         Ok(self.state.lock().members.iter().cloned().collect())
     }
 
-    async fn bury(&self, dead: &Incarnation, _keep: Duration) -> Result<bool, BusError> {
+    async fn bury(&self, dead: &Incarnation, keep: Duration) -> Result<bool, BusError> {
+        let now = Instant::now();
         let mut state = self.state.lock();
-        if live(state.heartbeats.get(&dead.node), Instant::now()) == Some(&dead.token) {
+        if live(state.heartbeats.get(&dead.node), now) == Some(&dead.token) {
             return Ok(false);
         }
-        state.buried.insert(dead.clone());
+        state.expire(now);
+        state.buried.insert(dead.clone(), now + keep);
         Ok(true)
     }
 
     async fn is_buried(&self, incarnation: &Incarnation) -> Result<bool, BusError> {
-        Ok(self.state.lock().buried.contains(incarnation))
+        Ok(self.state.lock().is_buried(incarnation, Instant::now()))
     }
 
     async fn forget(&self, incarnation: &Incarnation) -> Result<(), BusError> {
@@ -178,17 +197,19 @@ impl ClusterState for LocalBus {
         Ok(self.state.lock().registries.get_mut(owner).and_then(|r| r.remove(id)).is_some())
     }
 
-    async fn reap_registered(&self, dead: &Incarnation, id: &str, _keep: Duration) -> Result<bool, BusError> {
+    async fn reap_registered(&self, dead: &Incarnation, id: &str, keep: Duration) -> Result<bool, BusError> {
+        let now = Instant::now();
         let mut state = self.state.lock();
         if state.registries.get_mut(dead).and_then(|r| r.remove(id)).is_none() {
             return Ok(false);
         }
-        state.reaped.entry(dead.clone()).or_default().insert(id.to_owned());
+        state.reaped.entry(dead.clone()).or_default().insert(id.to_owned(), now + keep);
         Ok(true)
     }
 
     async fn was_reaped(&self, owner: &Incarnation, id: &str) -> Result<bool, BusError> {
-        Ok(self.state.lock().reaped.get(owner).is_some_and(|r| r.contains(id)))
+        let now = Instant::now();
+        Ok(self.state.lock().reaped.get(owner).and_then(|r| r.get(id)).is_some_and(|until| *until > now))
     }
 
     async fn count_in_window(&self, key: &str, window: Duration) -> Result<u64, BusError> {

@@ -147,11 +147,7 @@ async fn has_the_cluster_state_semantics(on: On) {
     assert!(!a.was_reaped(&one, "c1").await.unwrap(), "{name}");
 
     // Liveness: a heartbeat that is not renewed lapses; renewing then says so.
-    let deadline = tokio::time::Instant::now() + ttl + Duration::from_secs(5);
-    while b.holder(one.node).await.unwrap().is_some() {
-        assert!(tokio::time::Instant::now() < deadline, "{name}: the heartbeat never lapsed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_lapsed(name, &*b, &one, ttl).await;
     assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Lapsed, "{name}");
     // Taking over an id.
     let again = b.join(Some(one.node), "tok3", ttl).await.unwrap();
@@ -180,6 +176,51 @@ async fn has_the_cluster_state_semantics(on: On) {
     let first = a.count_in_window("rate", w).await.unwrap();
     let second = b.count_in_window("rate", w).await.unwrap();
     assert_eq!(second, first + 1, "{name}: one counter for every node");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fate_of_a_dead_incarnation_is_kept_for_keep_then_forgotten() {
+    fate_is_kept_then_forgotten(On::Memory).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: SWITCHBOARD_TEST_REDIS_URL"]
+async fn the_fate_of_a_dead_incarnation_is_kept_for_keep_then_forgotten_on_redis() {
+    fate_is_kept_then_forgotten(On::Redis).await;
+}
+
+/// Tombstones and survivors' claims last `keep` and no longer, on every bus: a node's logic must not count on them
+/// beyond it (`server::cluster`: a node cut off longer than that treats itself as buried).
+async fn fate_is_kept_then_forgotten(on: On) {
+    let (name, a, b) = pair(on).await;
+    let (a, b) = (a.state().clone(), b.state().clone());
+    let ttl = Duration::from_millis(100);
+    let dead = a.join(None, "gone", ttl).await.unwrap();
+    a.register(&dead, vec![("c1".into(), Bytes::from_static(b"r1"))]).await.unwrap();
+    wait_lapsed(name, &*b, &dead, ttl).await;
+    let keep = Duration::from_millis(500);
+    let buried_at = tokio::time::Instant::now();
+    assert!(b.bury(&dead, keep).await.unwrap(), "{name}");
+    assert!(b.reap_registered(&dead, "c1", keep).await.unwrap(), "{name}");
+    b.forget(&dead).await.unwrap();
+    assert!(a.is_buried(&dead).await.unwrap() && a.was_reaped(&dead, "c1").await.unwrap(), "{name}: kept");
+    let deadline = buried_at + keep + Duration::from_secs(5);
+    while a.is_buried(&dead).await.unwrap() || a.was_reaped(&dead, "c1").await.unwrap() {
+        assert!(tokio::time::Instant::now() < deadline, "{name}: the tombstone or the claim outlived keep");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(buried_at.elapsed() >= keep, "{name}: forgotten only after keep");
+    assert_eq!(a.renew(&dead, ttl).await.unwrap(), Renewal::Lapsed, "{name}: coming back, it learns nothing more");
+    a.forget(&dead).await.unwrap();
+}
+
+/// Waits until `who`'s heartbeat (living `ttl`) has lapsed.
+async fn wait_lapsed(name: &str, state: &dyn ClusterState, who: &Incarnation, ttl: Duration) {
+    let deadline = tokio::time::Instant::now() + ttl + Duration::from_secs(5);
+    while state.holder(who.node).await.unwrap().is_some() {
+        assert!(tokio::time::Instant::now() < deadline, "{name}: the heartbeat never lapsed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn wait_for(bus: &dyn PubSub, health: Health, within: Duration) {

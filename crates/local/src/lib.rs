@@ -83,6 +83,7 @@ pub fn load_or_create_key(path: &Path) -> Result<[u8; 32], Error> {
     match std::fs::hard_link(&tmp, path) {
         Ok(()) => {
             let _ = std::fs::remove_file(&tmp);
+            sync_parent(path)?;
             Ok(key)
         }
         Err(err) if err.kind() == ErrorKind::AlreadyExists => {
@@ -92,6 +93,7 @@ pub fn load_or_create_key(path: &Path) -> Result<[u8; 32], Error> {
         // File systems without hard links: last writer wins, as with `write_private`.
         Err(_) => {
             std::fs::rename(&tmp, path).map_err(|err| context(err, "cannot write", path))?;
+            sync_parent(path)?;
             Ok(key)
         }
     }
@@ -100,7 +102,19 @@ pub fn load_or_create_key(path: &Path) -> Result<[u8; 32], Error> {
 /// Writes `contents` to `path` readable by its owner only, atomically (a temporary file renamed over it).
 pub fn write_private(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), Error> {
     let tmp = write_tmp(path, contents.as_ref())?;
-    std::fs::rename(&tmp, path).map_err(|err| context(err, "cannot write", path))
+    std::fs::rename(&tmp, path).map_err(|err| context(err, "cannot write", path))?;
+    sync_parent(path)
+}
+
+/// Syncs the directory holding `path`, so that its new name survives a power cut as its synced contents do.
+fn sync_parent(path: &Path) -> Result<(), Error> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    #[cfg(unix)]
+    std::fs::File::open(parent).and_then(|dir| dir.sync_all()).map_err(|err| context(err, "cannot sync", parent))?;
+    Ok(())
 }
 
 fn read_key(path: &Path) -> Result<Option<[u8; 32]>, Error> {

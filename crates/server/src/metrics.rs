@@ -53,6 +53,8 @@ pub struct Metrics {
     registry: Registry,
     pub connections_opened: Counter,
     pub connections_active: Gauge,
+    /// Connection work the server's tracker holds now, set when the metrics are read.
+    pub tasks: Gauge,
     pub connections_closed: Family<CauseLabels, Counter>,
     pub handshakes_rejected: Family<StatusLabels, Counter>,
     pub messages_received: Counter,
@@ -102,6 +104,7 @@ impl Metrics {
             registry: Registry::default(),
             connections_opened: Counter::default(),
             connections_active: Gauge::default(),
+            tasks: Gauge::default(),
             connections_closed: Family::default(),
             handshakes_rejected: Family::default(),
             messages_received: Counter::default(),
@@ -121,6 +124,11 @@ impl Metrics {
         };
         registry.register("connections_opened", "WebSocket connections accepted", metrics.connections_opened.clone());
         registry.register("connections_active", "WebSocket connections open now", metrics.connections_active.clone());
+        registry.register(
+            "tasks",
+            "Connection work running now: sessions, integrations, $disconnect calls",
+            metrics.tasks.clone(),
+        );
         registry.register(
             "connections_closed",
             "WebSocket connections ended, by cause",

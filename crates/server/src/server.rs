@@ -116,8 +116,11 @@ impl Server {
                 .context("cannot connect to the cluster bus")?;
         // Alone, the node is 0 as it always was; in a cluster the bus allocates an id unless one is configured.
         let node = cluster_config.node_id.or(if cluster_config.bus_url.is_none() { Some(0) } else { None });
-        let settings =
-            ClusterSettings { liveness_ttl: cluster_config.node_ttl, forward_timeout: cluster_config.forward_timeout };
+        let settings = ClusterSettings {
+            liveness_ttl: cluster_config.node_ttl,
+            forward_timeout: cluster_config.forward_timeout,
+            fate_keep: crate::cluster::FATE_KEEP,
+        };
         let cluster = Cluster::join(bus, node, settings).await.context("cannot join the cluster")?;
         let hub = AppState::new_hub(&config, cluster.node());
         let mut chat_config = config.chat.chat_config(&config.data_dir, &config.region, &config.account_id);

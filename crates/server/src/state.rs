@@ -67,6 +67,8 @@ pub struct AppState {
     pub(crate) unauthenticated: Gate,
     /// Live WebSocket connections of both kinds, bounded in total and per client address.
     pub(crate) sockets: Gate,
+    /// Route integrations in flight on this node (`--max-integrations-in-flight`); past it messages answer 429.
+    pub(crate) integrations: Arc<tokio::sync::Semaphore>,
     /// Sessions, `$disconnect` calls and in-flight integrations; shutdown waits for them.
     pub tasks: TaskTracker,
     /// Cancelled when the server starts shutting down.
@@ -116,6 +118,7 @@ impl AppState {
             management_limit: TokenBucket::with_burst(limits.management_requests_per_second, limits.management_burst()),
             connect_limit_per_address: crate::ratelimit::PerAddress::new(limits.new_connections_per_second_per_address),
             sockets: Gate::new(limits.max_connections, limits.max_connections_per_address),
+            integrations: Arc::new(tokio::sync::Semaphore::new(limits.max_integrations_in_flight)),
             unauthenticated: Gate::new(
                 limits.max_unauthenticated_requests,
                 limits.max_unauthenticated_requests_per_address,

@@ -23,7 +23,7 @@ pub use redis::PrivateRedis;
 #[cfg(feature = "harness")]
 pub use relay::{Relay, RelayTarget};
 #[cfg(feature = "harness")]
-pub use server::TestServer;
+pub use server::{TestServer, chat_sdk_at};
 
 /// The URL of an external service a test needs, read from `var`. Such tests are marked `#[ignore = "needs …"]`, so a
 /// plain `cargo test` lists them as ignored with their reason; run anyway (`-- --include-ignored`, as `.ci/run` does), a

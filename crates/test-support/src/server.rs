@@ -106,14 +106,7 @@ impl TestServer {
 
     /// The official IVS Chat SDK client, pointed at the server.
     pub fn chat_sdk(&self) -> aws_sdk_ivschat::Client {
-        let creds = aws_credential_types::Credentials::new(AKID, SECRET, None, None, "test");
-        let config = aws_sdk_ivschat::Config::builder()
-            .behavior_version(aws_sdk_ivschat::config::BehaviorVersion::latest())
-            .region(aws_sdk_ivschat::config::Region::new(REGION))
-            .credentials_provider(creds)
-            .endpoint_url(self.url(""))
-            .build();
-        aws_sdk_ivschat::Client::from_conf(config)
+        chat_sdk_at(&self.url(""))
     }
 
     /// The running server's shared state (what it was configured with, what its template did).
@@ -131,4 +124,16 @@ impl TestServer {
             server.shutdown().await;
         }
     }
+}
+
+/// The official IVS Chat SDK client with the test key pair, pointed at `url` (a server of this process or another).
+pub fn chat_sdk_at(url: &str) -> aws_sdk_ivschat::Client {
+    let creds = aws_credential_types::Credentials::new(AKID, SECRET, None, None, "test");
+    let config = aws_sdk_ivschat::Config::builder()
+        .behavior_version(aws_sdk_ivschat::config::BehaviorVersion::latest())
+        .region(aws_sdk_ivschat::config::Region::new(REGION))
+        .credentials_provider(creds)
+        .endpoint_url(url)
+        .build();
+    aws_sdk_ivschat::Client::from_conf(config)
 }

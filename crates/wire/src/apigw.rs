@@ -188,7 +188,8 @@ pub enum ErrorFrame {
     Forbidden,
     /// The integration did not answer in time.
     EndpointTimedOut,
-    /// The route's throttling (its stage's route settings) refused the message.
+    /// The route's throttling (its stage's route settings), or the node's bound on integrations in flight, refused the
+    /// message.
     TooManyRequests,
     /// No request template of a non-proxy integration matched and its passthrough behaviour refuses such
     /// messages.

@@ -29,6 +29,7 @@ mod cluster;
 mod fanout;
 mod growth;
 mod post;
+mod soak;
 
 pub use broadcast::BroadcastRow;
 pub use cluster::{ClusterRow, Nodes};
@@ -37,6 +38,7 @@ pub use growth::CompletionRow;
 pub use fanout::probe_chat;
 use fanout::{chat_tokens, create_room, fanout};
 use post::{drain, post};
+pub use soak::{SoakOptions, SoakResult, SoakSample, soak};
 
 /// Which clients a scenario uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]

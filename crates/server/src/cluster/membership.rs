@@ -67,6 +67,10 @@ impl Cluster {
         if self.bus.state().claim_registered(owner, id).await? {
             return Ok(true);
         }
+        // Cut off longer than survivors remember: their claim may be forgotten, so a gone entry is theirs.
+        if self.fate_unknown.lock().contains(owner.token.as_str()) {
+            return Ok(false);
+        }
         // Not there: a survivor claimed it (and remembered so), or it is gone otherwise — this node removed it
         // earlier and lost the answer, its registration never arrived, or Redis lost its data — and nobody reported
         // it: this node does. Whether the incarnation was buried does not decide it.
@@ -74,20 +78,32 @@ impl Cluster {
     }
 
     /// Our heartbeat had lapsed: either survivors buried us, or the bus lost its data (or was paused past the TTL).
-    /// Whether this node holds a live heartbeat again, and since when.
-    async fn recover(&self, state: &Arc<AppState>, sent: Instant) -> Option<Instant> {
+    /// Whether this node holds a live heartbeat again, since when, and whether it must close its connections (it was
+    /// buried, or cannot tell: the heartbeat it sent at `sent` is the first for longer than survivors remember).
+    pub(super) async fn recover(&self, sent: Instant) -> Option<(Instant, bool)> {
         let me = self.me.read().clone();
-        match self.bus.state().is_buried(&me).await {
+        let forgotten = sent >= self.renewed.lock().last + self.settings.fate_keep;
+        let buried = if forgotten {
+            tracing::error!(
+                node = me.node,
+                "This node was cut off for longer than the cluster remembers a dead node; treating it as buried."
+            );
+            self.fate_unknown.lock().insert(me.token.as_str().into());
+            Ok(true)
+        } else {
+            self.bus.state().is_buried(&me).await
+        };
+        match buried {
             Ok(true) => {
                 tracing::error!(node = me.node, "This node was declared dead by the cluster; closing its connections.");
-                // Their `$disconnect` was delivered by a survivor: `release` finds them claimed and buried.
-                self.close_tracked(state);
+                // Their `$disconnect` was delivered by a survivor (`release` finds them claimed), or is delivered by
+                // this node when it still claims their entry.
                 let token = format!("{:016x}", rand::random::<u64>());
                 let sent = Instant::now();
                 match self.bus.state().join(Some(me.node), &token, self.settings.liveness_ttl).await {
                     Ok(fresh) => {
                         *self.me.write() = fresh;
-                        Some(sent)
+                        Some((sent, true))
                     }
                     Err(err) => {
                         tracing::warn!(%err, "Cannot join the cluster again.");
@@ -111,7 +127,7 @@ impl Cluster {
                         connections = count,
                         "This node's heartbeat had lapsed without a burial; registered its connections again."
                     );
-                    return Some(sent);
+                    return Some((sent, false));
                 }
                 None
             }
@@ -160,7 +176,12 @@ pub(super) async fn heartbeat(state: Arc<AppState>) {
                 cluster.sync_unsynced().await;
                 Some(sent)
             }
-            Ok(Renewal::Lapsed) => cluster.recover(&state, sent).await,
+            Ok(Renewal::Lapsed) => cluster.recover(sent).await.map(|(sent, close)| {
+                if close {
+                    cluster.close_tracked(&state);
+                }
+                sent
+            }),
             Ok(Renewal::Superseded { by }) => {
                 tracing::error!(node = me.node, %by, "Another process holds this node id; check --node-id on every node.");
                 None

@@ -22,6 +22,12 @@
 //!   its tombstone: buried, it closes its connections (their `$disconnect` was delivered by a survivor) and joins
 //!   again; not buried (Redis lost its data, or was paused), it registers its connections again. Burial and renewal
 //!   are atomic against each other: a buried incarnation is never renewed, a renewed one never buried.
+//! - **Longer than survivors remember.** Tombstones and survivors' claims last [`FATE_KEEP`] (24 h). A node whose
+//!   last renewal is older than that when it comes back cannot tell a burial from none, nor a survivor's claim from
+//!   its own: it treats itself as buried (closes its connections, joins again as a new incarnation) and reports only
+//!   the ends whose registry entry it still claims itself, which nobody else can have reported. An end whose entry is
+//!   gone for another reason (its own claim or registration answered nothing, Redis lost its data) is then not
+//!   reported: past that bound `$disconnect` is at most once.
 //! - **Forwarding** (`forward.rs`). A connection id names its node. A management call for another node's
 //!   connection is forwarded over the bus to `node:{id}` as a request with a reply channel and a timeout; the owner
 //!   runs [`apigw::management::apply`] exactly as for a local call and answers the status and body, which the
@@ -37,7 +43,7 @@ mod reaper;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -59,7 +65,13 @@ pub struct ClusterSettings {
     pub liveness_ttl: Duration,
     /// How long a forwarded management call waits for the owner's answer.
     pub forward_timeout: Duration,
+    /// How long survivors remember a dead incarnation's fate (its tombstone, their claims of its connections):
+    /// [`FATE_KEEP`]. A node cut off for longer cannot learn it, so it treats itself as buried.
+    pub fate_keep: Duration,
 }
+
+/// How long survivors remember a dead incarnation's fate.
+pub const FATE_KEEP: Duration = Duration::from_secs(24 * 3600);
 
 /// A tracked connection: its record and the incarnation it was registered under.
 #[derive(Debug)]
@@ -89,6 +101,10 @@ pub struct Cluster {
     fenced: AtomicBool,
     /// Connections that ended while this node could not claim their registry entry, to claim when the bus answers.
     deferred: Mutex<HashMap<ConnectionId, fence::Deferred>>,
+    /// Earlier incarnations of this node that were cut off longer than survivors remember a fate: an entry of theirs
+    /// that is gone may have been reported by a survivor, so only an entry this node still claims is its to report.
+    /// One token per such outage, kept for the process's life (an end of theirs may come at any time).
+    fate_unknown: Mutex<HashSet<Arc<str>>>,
     /// Bounds the `$disconnect` calls the reaper has in flight.
     reaping: Arc<Semaphore>,
     /// `$disconnect` events this node delivered for dead nodes.
@@ -116,6 +132,7 @@ impl Cluster {
             renewed: Mutex::new(fence::Renewals { last: sent, streak: sent }),
             fenced: AtomicBool::new(false),
             deferred: Mutex::new(HashMap::new()),
+            fate_unknown: Mutex::new(HashSet::new()),
             reaping: Arc::new(Semaphore::new(REAP_CONCURRENCY)),
             reaped: AtomicU64::new(0),
             fences: AtomicU64::new(0),

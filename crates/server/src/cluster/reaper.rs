@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use apigw::model::ApiRuntime;
 use apigw::record::Record;
@@ -15,9 +14,6 @@ use tracing::Instrument;
 
 use super::Cluster;
 use crate::state::AppState;
-
-/// How long a survivor keeps a dead incarnation's tombstone, so that it learns its fate when it comes back.
-const TOMBSTONE_KEEP: Duration = Duration::from_secs(24 * 3600);
 
 /// Judges the other members every heartbeat interval, once this node's bus has been healthy and its own renewals
 /// unbroken for a whole TTL (so that nodes coming back from a shared outage or stall renewed first), and reaps those
@@ -85,14 +81,16 @@ async fn reap_dead(state: &Arc<AppState>, suspects: &mut HashMap<Incarnation, In
 
 impl Cluster {
     async fn reap(&self, state: &Arc<AppState>, dead: &Incarnation) -> Result<(), bus::BusError> {
-        if !self.bus.state().bury(dead, TOMBSTONE_KEEP).await? {
+        // The tombstone and the claims are kept `fate_keep`, so that the dead node learns its fate if it comes back.
+        let keep = self.settings.fate_keep;
+        if !self.bus.state().bury(dead, keep).await? {
             tracing::info!(node = dead.node, "A node judged dead renewed its heartbeat; not reaping it.");
             return Ok(());
         }
         let entries = self.bus.state().registered(dead).await?;
         let mut won = 0;
         for (id, record) in entries {
-            if !self.bus.state().reap_registered(dead, &id, TOMBSTONE_KEEP).await? {
+            if !self.bus.state().reap_registered(dead, &id, keep).await? {
                 continue;
             }
             won += 1;

@@ -1,11 +1,12 @@
 //! The owner's side of `$disconnect` exactly once, on the in-process shared bus: when a node finds its registry
 //! entry gone at a connection's end, it reports the end unless a survivor claimed the entry — whether or not the
-//! node was buried meanwhile, and whether or not it knew its registration had arrived.
+//! node was buried meanwhile, and whether or not it knew its registration had arrived; and a node that comes back
+//! after the survivors forgot its fate reports only what it still claims.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use bus::{Bus, Incarnation, LocalBus};
+use bus::{Bus, Incarnation, LocalBus, Renewal};
 use bytes::Bytes;
 use hub::{ConnectionId, IdGenerator};
 
@@ -16,7 +17,7 @@ const KEEP: Duration = Duration::from_secs(3600);
 
 async fn node() -> (Cluster, Bus) {
     let bus = Bus::of(Arc::new(LocalBus::new()), true);
-    let settings = ClusterSettings { liveness_ttl: TTL, forward_timeout: Duration::from_secs(1) };
+    let settings = ClusterSettings { liveness_ttl: TTL, forward_timeout: Duration::from_secs(1), fate_keep: KEEP };
     (Cluster::join(bus.clone(), None, settings).await.unwrap(), bus)
 }
 
@@ -67,4 +68,30 @@ async fn a_registration_whose_answer_was_lost_is_reported_once() {
     assert!(bus.state().reap_registered(&me, &applied.to_string(), KEEP).await.unwrap());
     assert!(!cluster.release(applied, 1006, "").await, "a survivor reported it");
     assert!(cluster.release(never_arrived, 1006, "").await, "nobody else could report it: the node does");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_back_after_its_fate_was_forgotten_reports_only_what_it_still_claims() {
+    let (cluster, bus) = node().await;
+    let (reaped, me) = tracked(&cluster, true);
+    let (unreported, _) = tracked(&cluster, true);
+    register(&bus, &me, reaped).await;
+    register(&bus, &me, unreported).await;
+    // Cut off: survivors buried the node and reported one of its connections; then their records expired.
+    bury(&bus, &me).await;
+    assert!(bus.state().reap_registered(&me, &reaped.to_string(), KEEP).await.unwrap());
+    tokio::time::advance(KEEP).await;
+    assert!(
+        !bus.state().is_buried(&me).await.unwrap() && !bus.state().was_reaped(&me, &reaped.to_string()).await.unwrap()
+    );
+
+    // Its heartbeat comes back, lapsed, as the heartbeat task finds it.
+    let sent = tokio::time::Instant::now();
+    assert_eq!(bus.state().renew(&me, TTL).await.unwrap(), Renewal::Lapsed);
+    let (_, close) = cluster.recover(sent).await.expect("the bus answers");
+    assert!(!cluster.release(reaped, 1006, "").await, "a survivor reported it: not again");
+    assert!(cluster.release(unreported, 1006, "").await, "nobody else reported it: the node does, once");
+    assert!(close, "it treats itself as buried: its connections close");
+    assert_ne!(cluster.me.read().token, me.token, "it joined again as a new incarnation");
+    assert!(bus.state().registered(&me).await.unwrap().is_empty());
 }

@@ -33,6 +33,9 @@ const FIXED_ON_AWS: [(&str, u64); 4] = [
 /// `management_requests_per_second`, whose burst is half the rate as on AWS.
 const AWS_ACCOUNT_THROTTLE: u32 = 10_000;
 
+/// Route integrations in flight on one node by default (`--max-integrations-in-flight`).
+const DEFAULT_MAX_INTEGRATIONS_IN_FLIGHT: usize = 4096;
+
 /// Limits, with API Gateway's defaults.
 #[derive(Debug, Default, clap::Args)]
 pub struct LimitArgs {
@@ -64,6 +67,10 @@ pub struct LimitArgs {
     /// Integrations in flight per connection before reading from it pauses [default: 16].
     #[arg(long, env = "SWITCHBOARD_MAX_IN_FLIGHT", value_name = "N")]
     pub max_in_flight: Option<usize>,
+    /// Route integrations in flight on this node, all connections together; past it a message is answered 429
+    /// at once [default: 4096].
+    #[arg(long, env = "SWITCHBOARD_MAX_INTEGRATIONS_IN_FLIGHT", value_name = "N")]
+    pub max_integrations_in_flight: Option<usize>,
     /// Seconds given to connections and `$disconnect` calls at shutdown [default: 10].
     #[arg(long, env = "SWITCHBOARD_SHUTDOWN_GRACE_SECS", value_name = "SECS")]
     pub shutdown_grace_secs: Option<u64>,
@@ -119,6 +126,7 @@ pub struct FileLimits {
     pub outbox_bytes: Option<usize>,
     pub write_timeout_secs: Option<u64>,
     pub max_in_flight: Option<usize>,
+    pub max_integrations_in_flight: Option<usize>,
     pub shutdown_grace_secs: Option<u64>,
     pub header_timeout_ms: Option<u64>,
     pub console_stall_secs: Option<u64>,
@@ -146,6 +154,8 @@ pub struct Limits {
     pub outbox_bytes: usize,
     pub write_timeout: Duration,
     pub max_in_flight: usize,
+    /// Route integrations in flight on this node, all connections together.
+    pub max_integrations_in_flight: usize,
     pub shutdown_grace: Duration,
     /// How long a client has to send a request head (and, over TLS, to finish its handshake first).
     pub header_timeout: Duration,
@@ -206,6 +216,10 @@ impl Limits {
             outbox_bytes: l.outbox_bytes.or(f.outbox_bytes).unwrap_or(1 << 20),
             write_timeout: secs("write_timeout_secs", l.write_timeout_secs.or(f.write_timeout_secs).unwrap_or(30))?,
             max_in_flight: l.max_in_flight.or(f.max_in_flight).unwrap_or(16),
+            max_integrations_in_flight: l
+                .max_integrations_in_flight
+                .or(f.max_integrations_in_flight)
+                .unwrap_or(DEFAULT_MAX_INTEGRATIONS_IN_FLIGHT),
             shutdown_grace: secs("shutdown_grace_secs", l.shutdown_grace_secs.or(f.shutdown_grace_secs).unwrap_or(10))?,
             header_timeout: millis("header_timeout_ms", l.header_timeout_ms.or(f.header_timeout_ms).unwrap_or(10_000))?,
             console_stall: secs("console_stall_secs", l.console_stall_secs.or(f.console_stall_secs).unwrap_or(60))?,
@@ -267,6 +281,7 @@ impl Limits {
             self.max_connections_per_address,
             self.max_unauthenticated_requests,
             self.max_unauthenticated_requests_per_address,
+            self.max_integrations_in_flight,
         ];
         if counts.contains(&0) || self.http2_max_streams == 0 {
             bail!("limits: connection bounds must be positive");

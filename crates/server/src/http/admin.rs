@@ -90,6 +90,7 @@ fn answer<B>(state: &AppState, req: &Request<B>) -> Response<Body> {
             let cluster = &state.cluster;
             state.metrics.observe_bus(&cluster.bus().pubsub().stats(), cluster.fences.load(Ordering::Relaxed));
             state.metrics.observe_chat(state.chat.stats());
+            state.metrics.tasks.set(i64::try_from(state.tasks.len()).unwrap_or(i64::MAX));
             let mut response = Response::new(Body::from(state.metrics.render()));
             response.headers_mut().insert(
                 header::CONTENT_TYPE,

@@ -136,6 +136,7 @@ impl SocketKind for ApiSocket {
     async fn serve(&mut self, ws: &mut Ws, conn: &Arc<Connection>, state: &AppState) -> SessionEnd {
         let limit = state.config.limits.max_in_flight;
         let mut router = MessageRouter::new(self.ctx.clone(), state.invoker.clone(), limit, state.tasks.clone())
+            .with_node_limit(state.integrations.clone())
             .with_api_keys(state.api_keys.clone())
             .with_access_log(state.access_log.clone())
             .with_capture(state.capture.clone());

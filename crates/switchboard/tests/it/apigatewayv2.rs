@@ -11,11 +11,16 @@ use aws_sdk_apigatewayv2::types::{
 use crate::harness::*;
 
 pub(crate) fn sdk(server: &TestServer) -> Client {
+    sdk_at(&server.url(""))
+}
+
+/// The client pointed at `url`, a server of this process or another.
+pub(crate) fn sdk_at(url: &str) -> Client {
     let config = aws_sdk_apigatewayv2::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new(AKID, SECRET, None, None, "test"))
-        .endpoint_url(server.url(""))
+        .endpoint_url(url)
         .build();
     Client::from_conf(config)
 }

@@ -498,6 +498,61 @@ async fn pings_do_not_count_as_activity() {
     server.shutdown().await;
 }
 
+/// `--max-integrations-in-flight`: past the node's bound, a message from any connection is refused at once with 429
+/// (not queued), and messages are served again once integrations finish.
+#[tokio::test]
+async fn past_the_nodes_integrations_in_flight_messages_are_shed_with_429_then_served_again() {
+    let mut backend = Backend::start(|event| match event["body"].as_str() {
+        Some(body) if body.starts_with("slow") => Reply::Delay(Duration::from_secs(3), json!({ "statusCode": 200 })),
+        _ => Reply::Json(json!({ "statusCode": 200 })),
+    })
+    .await;
+    let url = backend.url();
+    let server = TestServer::start("", |a| {
+        a.routes = vec![format!("$default={url}")];
+        a.limits.max_integrations_in_flight = Some(3);
+    })
+    .await;
+    let (mut one, mut two) = (server.connect("/prod").await, server.connect("/prod").await);
+    for ws in [&mut one, &mut two] {
+        for n in 0..4 {
+            send_text(ws, &format!("slow {n}")).await;
+        }
+    }
+    for _ in 0..3 {
+        assert!(backend.next_of("MESSAGE").await["body"].as_str().unwrap().starts_with("slow"));
+    }
+    // Five of the eight were shed, each answered on its own connection.
+    let mut shed = 0;
+    for ws in [&mut one, &mut two] {
+        while let Ok(text) = tokio::time::timeout(Duration::from_millis(500), recv_text(ws)).await {
+            let frame: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(frame["message"], "Too Many Requests", "{frame}");
+            shed += 1;
+        }
+    }
+    assert_eq!(shed, 5);
+    backend.assert_quiet(Duration::from_millis(200)).await;
+    // Once the three in flight answered, messages are served again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        send_text(&mut one, "again").await;
+        tokio::select! {
+            event = backend.next_of("MESSAGE") => {
+                assert_eq!(event["body"], "again");
+                break;
+            }
+            text = recv_text(&mut one) => {
+                let frame: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(frame["message"], "Too Many Requests", "{frame}");
+                assert!(std::time::Instant::now() < deadline, "never served again");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    server.shutdown().await;
+}
+
 /// `--max-in-flight`: with one integration in flight per connection, the next message's integration starts only
 /// once the first answered.
 #[tokio::test]

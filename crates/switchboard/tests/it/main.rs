@@ -27,6 +27,8 @@ mod limits;
 mod management;
 mod mapping;
 mod observability;
+mod overload;
+mod power_cut;
 mod readme;
 mod remote;
 mod route_rules;
