@@ -43,7 +43,7 @@ pub(crate) struct PoolCore {
     /// Environments alive (started and not yet exited).
     pub(crate) alive: Mutex<Vec<Arc<Environment>>>,
     /// Moves when the code changes: environments of an older generation are not reused.
-    generation: AtomicU64,
+    pub(crate) generation: AtomicU64,
 }
 
 impl PoolCore {

@@ -23,7 +23,7 @@ use crate::spec::{FunctionSpec, SpecError};
 /// Every function this server hosts.
 #[derive(Debug)]
 pub struct Functions {
-    pools: BTreeMap<String, Arc<PoolCore>>,
+    pub(crate) pools: BTreeMap<String, Arc<PoolCore>>,
     settings: Arc<Settings>,
     /// Supervisors, output readers and watchers.
     tracker: TaskTracker,
@@ -62,7 +62,10 @@ impl Functions {
         }
         if settings.watch {
             for pool in pools.values() {
-                tracker.spawn(crate::watch::watch(pool.clone()));
+                // The first fingerprint is taken here, before any invocation can start an environment: a change
+                // made after that is seen, however late the watcher's first check runs.
+                let since = crate::watch::baseline(pool);
+                tracker.spawn(crate::watch::watch(pool.clone(), since));
             }
         }
         let events = Arc::new(Semaphore::new(settings.event_queue));

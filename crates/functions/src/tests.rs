@@ -234,6 +234,25 @@ async fn idle_environments_stop_and_shutdown_kills_every_environment() {
     }
 }
 
+/// The watcher's first fingerprint is taken when the functions are created, not when its task first runs: a change
+/// made in between (a loaded machine can delay the task) is a change.
+#[tokio::test]
+async fn a_change_made_before_the_watchers_first_check_is_seen() {
+    let host = Host::new(RUNS, |_, s| {
+        s.watch = true;
+        s.watch_interval = Duration::from_millis(50);
+    });
+    // Nothing was awaited since the functions were created: on this single-threaded runtime the watcher has not run.
+    std::fs::write(host._dir.path().join("version.txt"), "2").unwrap();
+    let pool = host.functions.pools["f"].clone();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while pool.generation.load(std::sync::atomic::Ordering::Acquire) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the change was never seen");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    host.functions.shutdown(Duration::from_secs(5)).await;
+}
+
 #[tokio::test]
 async fn a_code_change_sends_new_invocations_to_new_environments() {
     let mut host = Host::new(RUNS, |_, s| {

@@ -16,13 +16,21 @@ use crate::pool::PoolCore;
 /// The most directory entries one check looks at.
 pub(crate) const MAX_FILES: usize = 20_000;
 
-/// Watches `pool`'s code directory until the server shuts down.
-pub(crate) async fn watch(pool: Arc<PoolCore>) {
+/// The fingerprint of `pool`'s code directory now, which [`watch`] compares its checks with.
+pub(crate) fn baseline(pool: &PoolCore) -> u64 {
+    fingerprint(&pool.spec.code_dir, &skipped(pool))
+}
+
+/// The server's own files (function logs, runtime clients) may sit under a code directory (a data directory inside
+/// the project): writing them is not a code change.
+fn skipped(pool: &PoolCore) -> [PathBuf; 2] {
+    [pool.settings.log_dir.clone(), pool.settings.runtimes_dir.clone()]
+}
+
+/// Watches `pool`'s code directory, whose fingerprint was `last` ([`baseline`]), until the server shuts down.
+pub(crate) async fn watch(pool: Arc<PoolCore>, mut last: u64) {
     let dir = pool.spec.code_dir.clone();
-    // The server's own files (function logs, runtime clients) may sit under a code directory (a data directory
-    // inside the project): writing them is not a code change.
-    let skip = [pool.settings.log_dir.clone(), pool.settings.runtimes_dir.clone()];
-    let mut last = fingerprint_blocking(&dir, &skip).await;
+    let skip = skipped(&pool);
     loop {
         tokio::select! {
             () = pool.shutdown.cancelled() => return,
