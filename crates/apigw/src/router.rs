@@ -33,7 +33,8 @@ pub struct MessageRouter {
     tasks: TaskTracker,
     live: Option<Arc<dyn LiveStage>>,
     access_log: Option<Arc<dyn AccessLogSink>>,
-    api_keys: Arc<ApiKeys>,
+    /// The keys routes with `ApiKeyRequired` accept; none accepts no key.
+    api_keys: Option<Arc<ApiKeys>>,
     capture: Option<Arc<Capture>>,
 }
 
@@ -48,7 +49,7 @@ impl MessageRouter {
             tasks,
             live: None,
             access_log: None,
-            api_keys: Arc::default(),
+            api_keys: None,
             capture: None,
         }
     }
@@ -61,7 +62,7 @@ impl MessageRouter {
 
     /// The API keys that routes with `ApiKeyRequired` accept (none unless given).
     pub fn with_api_keys(mut self, keys: Arc<ApiKeys>) -> MessageRouter {
-        self.api_keys = keys;
+        self.api_keys = Some(keys);
         self
     }
 
@@ -172,7 +173,10 @@ impl Inbound for MessageRouter {
         let event = || AccessEvent::new(EventType::Message, &route_key, &request_id);
         let route = self.ctx.api.route(&route_key);
         if route.is_some_and(|route| route.api_key_required)
-            && !self.api_keys.accepts(&self.ctx.api.api.api_id, self.ctx.api_key.as_deref())
+            && !self
+                .api_keys
+                .as_ref()
+                .is_some_and(|keys| keys.accepts(&self.ctx.api.api.api_id, self.ctx.api_key.as_deref()))
         {
             tracing::debug!(route = %route_key, "The message has no API key the route accepts.");
             self.record_limit(conn, "apiKey", || format!("Route {route_key}: no API key the route accepts."));
