@@ -88,8 +88,9 @@ struct SoakArgs {
 #[derive(Debug, clap::Args)]
 struct RunArgs {
     /// Scenarios, comma-separated: idle, post, fanout, completion (one message at a time to rooms of
-    /// --completion-members), cluster (cross-node PostToConnection; Redis and PostgreSQL), connect, broadcast (PostToConnections to every receiver, up to 10,000 ids per call, and
-    /// PostToGroup; receivers: --post-receivers).
+    /// --completion-members), slow (fan-out without and with members that never read; --slow-*), cluster
+    /// (cross-node PostToConnection; Redis and PostgreSQL), connect, broadcast (PostToConnections to every receiver,
+    /// up to 10,000 ids per call, and PostToGroup; receivers: --post-receivers).
     #[arg(long, value_delimiter = ',', default_value = "idle,post,fanout,connect")]
     scenarios: Vec<String>,
     /// Servers, comma-separated: switchboard, sockudo, floor (the machine's own limit: `floor-server`).
@@ -160,6 +161,16 @@ struct RunArgs {
     /// Single messages timed per room size and run.
     #[arg(long, default_value_t = 5)]
     completion_messages: usize,
+    /// The slow-consumer scenario: room size, publish rate (messages/s for --fanout-secs), payload bytes, and the
+    /// share of members (%) connected but never reading in its second phase.
+    #[arg(long, default_value_t = 10_000)]
+    slow_members: usize,
+    #[arg(long, default_value_t = 5.0)]
+    slow_rate: f64,
+    #[arg(long, default_value_t = 1000)]
+    slow_payload: usize,
+    #[arg(long, default_value_t = 1.0)]
+    slow_percent: f64,
     /// Node counts of the cluster scenario (PostToConnection sent to one node for receivers on the others).
     #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
     cluster_nodes: Vec<usize>,
@@ -300,6 +311,7 @@ fn report(files: &[PathBuf], out: &std::path::Path) -> anyhow::Result<()> {
         merged.broadcast.extend(r.broadcast);
         merged.completion.extend(r.completion);
         merged.cluster.extend(r.cluster);
+        merged.slow.extend(r.slow);
     }
     bench::report::write(&merged, out)
 }
@@ -350,6 +362,10 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         floor_batch: !args.floor_no_batch,
         completion_members: args.completion_members.clone(),
         completion_messages: args.completion_messages,
+        slow_members: args.slow_members,
+        slow_rate: args.slow_rate,
+        slow_payload: args.slow_payload,
+        slow_percent: args.slow_percent,
         cluster_nodes: args.cluster_nodes.clone(),
         cluster: if args.cluster_addrs.is_empty() {
             Nodes::Start {
@@ -381,6 +397,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         options.fanout_duration = Duration::from_secs(1);
         options.completion_members = vec![20, 50];
         options.completion_messages = 2;
+        options.slow_members = 50;
+        options.slow_rate = 20.0;
+        options.slow_percent = 10.0;
         options.cluster_nodes.retain(|n| *n <= 2);
     }
     let command = std::env::args().collect::<Vec<_>>().join(" ");

@@ -4,6 +4,7 @@
 
 mod floor;
 mod growth;
+mod slow;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -424,6 +425,7 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
     }
     floor::headroom(results, &mut md);
     growth::section(results, &chart_dir, &stem, &mut md)?;
+    slow::section(results, &mut md);
     let _ = writeln!(md, "{END}");
     Ok(md)
 }

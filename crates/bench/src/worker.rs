@@ -47,6 +47,10 @@ pub struct WorkerSpec {
     /// Handshakes in flight at once.
     pub concurrency: usize,
     pub handshake_timeout_ms: u64,
+    /// Every `stall_every`-th client by global index (0: none) stops reading once connected: a slow consumer whose
+    /// socket buffers and server-side outbox fill while the others go on reading.
+    #[serde(default)]
+    pub stall_every: usize,
 }
 
 /// Sent once every client has connected or failed.
@@ -134,6 +138,7 @@ async fn connect_all(spec: &WorkerSpec, shared: &SharedRef) -> Ready {
             Protocol::Pusher { channel } => Protocol::Pusher { channel: channel.replace("{i}", &index.to_string()) },
             other => other.clone(),
         };
+        let stalls = spec.stall_every > 0 && index.is_multiple_of(spec.stall_every);
         let (server, timeout) = (spec.server, Duration::from_millis(spec.handshake_timeout_ms));
         let (gate, done_tx, shared) = (gate.clone(), done_tx.clone(), shared.clone());
         tokio::task::spawn_local(async move {
@@ -145,7 +150,13 @@ async fn connect_all(spec: &WorkerSpec, shared: &SharedRef) -> Ready {
                     shared.borrow_mut().stats.open += 1;
                     let _ = done_tx.send(Ok(()));
                     drop(done_tx);
-                    receive(client, &shared).await;
+                    if stalls {
+                        // Holds the socket open without reading until the worker exits.
+                        let _held = client;
+                        std::future::pending::<()>().await;
+                    } else {
+                        receive(client, &shared).await;
+                    }
                 }
                 Err(err) => {
                     let _ = done_tx.send(Err(err.to_string()));

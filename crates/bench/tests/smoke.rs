@@ -36,7 +36,7 @@ fn smoke_run_measures_every_scenario_and_writes_a_report() {
     let json = dir.path().join("results.json");
     let report = dir.path().join("benchmarks.md");
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-bench"))
-        .args(["run", "--smoke", "--no-pin", "--scenarios", "idle,post,connect,fanout,completion"])
+        .args(["run", "--smoke", "--no-pin", "--scenarios", "idle,post,connect,fanout,completion,slow"])
         .args(["--targets", "switchboard,floor", "--max-minutes", "2"])
         .arg("--switchboard-addr")
         .arg(addr.to_string())
@@ -99,6 +99,11 @@ fn smoke_run_measures_every_scenario_and_writes_a_report() {
     for row in &results.fanout {
         assert_eq!(row.lost(), 0, "fanout lost messages: {row:?}");
     }
+    // With a tenth of the room not reading, every reader still gets every message.
+    let slow = results.slow.iter().find(|r| r.target == Kind::Switchboard).expect("a slow-consumer row");
+    assert!(slow.stalled == 5 && slow.with.expected > 0, "slow: {slow:?}");
+    assert_eq!((slow.without.lost(), slow.with.lost()), (0, 0), "slow: {slow:?}");
+    assert!(slow.rss_before > 0 && slow.with.latency.count > 0, "slow: {slow:?}");
     let text = std::fs::read_to_string(&report).unwrap();
     for heading in [
         "### 1. Idle memory",
@@ -106,6 +111,7 @@ fn smoke_run_measures_every_scenario_and_writes_a_report() {
         "### 4. Connection setup",
         "### 6. The floor and the generator's headroom",
         "### 7. Growth curves",
+        "### 8. Slow consumers",
     ] {
         assert!(text.contains(heading), "report lacks {heading}:\n{text}");
     }

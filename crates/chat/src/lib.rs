@@ -39,6 +39,7 @@ use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 pub use wire::Refusal;
 use wire::ivschat::{self as frames, Attributes, ChatErrorCode};
 
@@ -403,7 +404,8 @@ impl ChatService {
         if let Some(announced) = member.announced.take() {
             let _ = tokio::time::timeout(presence::JOIN_WAIT, announced).await;
         }
-        member.recover().await;
+        // The session's client messages run in spans of their own; what comes before it needs one too.
+        member.recover().instrument(conn.span()).await;
         let mut inbound = actions::ChatSession { member };
         let run = hub::session::run(ws, conn.clone(), &config, shutdown, &mut inbound);
         tokio::pin!(run);
@@ -411,7 +413,9 @@ impl ChatService {
             end = &mut run => return end,
             _ = tokio::time::sleep_until(expiry) => {}
         }
-        actions::send_error(&service, &conn, "", ChatErrorCode::Unauthorized, "Session expired");
+        conn.span().in_scope(|| {
+            actions::send_error(&service, &conn, "", ChatErrorCode::Unauthorized, "Session expired");
+        });
         conn.close_after_queued(rooms::session_expired());
         run.await
     }

@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::{CloseCause, CloseRequest, Connection, Outbound};
 
@@ -143,8 +144,9 @@ where
                         let what = capture::What::FrameIn { data: capture.cut(text.as_str()), bytes: text.len() };
                         capture.record(conn.subject(), what);
                     }
-                    // Boxed, like the closing paths: the task of an idle session is sized by its waits alone.
-                    Box::pin(inbound.on_text(&conn, text)).await;
+                    // Boxed, like the closing paths: the task of an idle session is sized by its waits alone. In a
+                    // span of its own, which the idle session does not keep.
+                    Box::pin(inbound.on_text(&conn, text).instrument(conn.span())).await;
                 }
                 Some(Ok(Message::Binary(_))) => {
                     let request = CloseRequest::new(1003, "Binary frames are not supported", CloseCause::Violation);

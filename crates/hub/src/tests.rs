@@ -96,6 +96,33 @@ async fn next_outbound_drains_in_order() {
     assert_eq!(batch[0], Outbound::from("1"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_send_from_another_thread_wakes_the_waiting_session() {
+    let hub = Hub::new(HubConfig { node: 0, outbox_limit: 64 << 20 });
+    let conn = hub.new_connection(info());
+    const SENT: usize = 20_000;
+    let reader = {
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            let (mut got, mut batch) = (Vec::new(), Vec::new());
+            while got.len() < SENT {
+                let woken = tokio::time::timeout(std::time::Duration::from_secs(10), conn.next_outbound(&mut batch));
+                assert_eq!(woken.await.expect("a send was not woken up for"), None);
+                got.append(&mut batch);
+            }
+            got
+        })
+    };
+    for i in 0..SENT {
+        conn.send(Outbound::from(i.to_string())).unwrap();
+        if i % 7 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let got = reader.await.unwrap();
+    assert!(got.iter().enumerate().all(|(i, m)| *m == Outbound::from(i.to_string())), "in order, none lost");
+}
+
 #[tokio::test]
 async fn close_after_queued_writes_the_queue_first() {
     let hub = Hub::new(HubConfig::default());

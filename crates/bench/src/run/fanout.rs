@@ -231,11 +231,23 @@ pub(super) struct Room {
 }
 
 pub(super) async fn room(ctx: &Ctx<'_>, kind: Kind, cores: usize, members: usize) -> anyhow::Result<Room> {
+    room_with(ctx, kind, cores, members, 0).await
+}
+
+/// [`room`] where every `stall_every`-th member (0: none) stops reading once connected.
+pub(super) async fn room_with(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    cores: usize,
+    members: usize,
+    stall_every: usize,
+) -> anyhow::Result<Room> {
     let o = ctx.options;
     let client = client_of(kind, o.chat);
     let server = ctx.start(kind, &SwitchboardOptions { cores, ..SwitchboardOptions::default() })?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut spec = ctx.spec(server.addr, client, members);
+    spec.stall_every = stall_every;
     let (publisher, label) = match client {
         Client::Chat => {
             let room = create_room(server.addr).await?;
@@ -270,47 +282,11 @@ pub(super) async fn fanout(
     progress: &dyn Fn(&str),
 ) -> anyhow::Result<Vec<FanoutRow>> {
     let o = ctx.options;
-    let Room { server, mut workers, client, publisher, label } = room(ctx, kind, cores, members).await?;
+    let mut room = room(ctx, kind, cores, members).await?;
     let rates = o.fanout_rates.get(&members).cloned().unwrap_or_else(|| vec![10.0]);
     let mut rows = Vec::new();
     for rate in rates {
-        let before = workers.stats().await?;
-        let start_us = payload::now_micros();
-        let meter = ctx.meter(&server, &workers);
-        ctx.live.begin(&format!("fanout: {} {members} members at {rate}/s", kind.name()), 0);
-        let outcome = publish(server.addr, &publisher, rate, o.fanout_duration, size, &ctx.live).await?;
-        let expected = outcome.accepted * members as u64;
-        let after = drain(&mut workers, before.delivered + expected, Duration::from_secs(15)).await?;
-        let cost = meter.stop();
-        let delivered = after.delivered - before.delivered;
-        let mut disconnected = after.closed.clone();
-        for (code, n) in &before.closed {
-            if let Some(v) = disconnected.get_mut(code) {
-                *v -= n;
-            }
-        }
-        disconnected.retain(|_, n| *n > 0);
-        let row = FanoutRow {
-            target: kind,
-            client,
-            publish: label.to_owned(),
-            members,
-            payload: size,
-            cores,
-            frame_bytes: 0,
-            rate,
-            run,
-            published: outcome.published,
-            accepted: outcome.accepted,
-            skipped: outcome.skipped,
-            expected,
-            delivered,
-            disconnected,
-            seconds: (after.last_receive_us.saturating_sub(start_us)) as f64 / 1e6,
-            latency: Quantiles::of(&after.latency),
-            publish_latency: Quantiles::of(&outcome.latency),
-            cost,
-        };
+        let row = measure(ctx, &mut room, Phase { cores, members, readers: members, size, rate, run }).await?;
         progress(&format!(
             "  rate {rate}/s: {:.0} deliveries/s, p50 {:.1} ms, p99 {:.1} ms, lost {}, server {:.2} µs/delivery, generator {:.0} %",
             row.deliveries_per_second(),
@@ -325,14 +301,69 @@ pub(super) async fn fanout(
             || !row.disconnected.is_empty()
             || (row.accepted as f64) < 0.95 * row.published as f64;
         rows.push(row);
-        if knee || !server_alive(&server) {
+        if knee || !server_alive(&room.server) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    workers.stop().await;
-    drop(server);
+    room.workers.stop().await;
     Ok(rows)
+}
+
+/// One publish phase of a fan-out measurement.
+#[derive(Clone, Copy)]
+pub(super) struct Phase {
+    pub(super) cores: usize,
+    pub(super) members: usize,
+    /// Members that read (the others stall), whose deliveries are expected and timed.
+    pub(super) readers: usize,
+    pub(super) size: usize,
+    pub(super) rate: f64,
+    pub(super) run: usize,
+}
+
+/// Publishes to `room` at `phase.rate` for the fan-out duration and waits for the readers' deliveries.
+pub(super) async fn measure(ctx: &Ctx<'_>, room: &mut Room, phase: Phase) -> anyhow::Result<FanoutRow> {
+    let Phase { cores, members, readers, size, rate, run } = phase;
+    let kind = room.server.kind;
+    let before = room.workers.stats().await?;
+    let start_us = payload::now_micros();
+    let meter = ctx.meter(&room.server, &room.workers);
+    ctx.live.begin(&format!("fanout: {} {members} members at {rate}/s", kind.name()), 0);
+    let outcome =
+        publish(room.server.addr, &room.publisher, rate, ctx.options.fanout_duration, size, &ctx.live).await?;
+    let expected = outcome.accepted * readers as u64;
+    let after = drain(&mut room.workers, before.delivered + expected, Duration::from_secs(15)).await?;
+    let cost = meter.stop();
+    let delivered = after.delivered - before.delivered;
+    let mut disconnected = after.closed.clone();
+    for (code, n) in &before.closed {
+        if let Some(v) = disconnected.get_mut(code) {
+            *v -= n;
+        }
+    }
+    disconnected.retain(|_, n| *n > 0);
+    Ok(FanoutRow {
+        target: kind,
+        client: room.client,
+        publish: room.label.to_owned(),
+        members,
+        payload: size,
+        cores,
+        frame_bytes: 0,
+        rate,
+        run,
+        published: outcome.published,
+        accepted: outcome.accepted,
+        skipped: outcome.skipped,
+        expected,
+        delivered,
+        disconnected,
+        seconds: (after.last_receive_us.saturating_sub(start_us)) as f64 / 1e6,
+        latency: Quantiles::of(&after.latency),
+        publish_latency: Quantiles::of(&outcome.latency),
+        cost,
+    })
 }
 
 pub(super) fn server_alive(server: &Server) -> bool {

@@ -29,11 +29,13 @@ mod cluster;
 mod fanout;
 mod growth;
 mod post;
+mod slow;
 mod soak;
 
 pub use broadcast::BroadcastRow;
 pub use cluster::{ClusterRow, Nodes};
 pub use growth::CompletionRow;
+pub use slow::SlowRow;
 
 pub use fanout::probe_chat;
 use fanout::{chat_tokens, create_room, fanout};
@@ -96,6 +98,11 @@ pub struct Options {
     /// Room sizes of the completion scenario, and single messages timed at each.
     pub completion_members: Vec<usize>,
     pub completion_messages: usize,
+    /// The slow-consumer scenario: room size, publish rate, payload, and the share of members (%) that stop reading.
+    pub slow_members: usize,
+    pub slow_rate: f64,
+    pub slow_payload: usize,
+    pub slow_percent: f64,
     /// Node counts of the cross-node scenario, its nodes, and its requests in flight.
     pub cluster_nodes: Vec<usize>,
     pub cluster: Nodes,
@@ -251,6 +258,9 @@ pub struct Results {
     /// Cross-node PostToConnection against the number of nodes (absent from results of builds before it).
     #[serde(default)]
     pub cluster: Vec<ClusterRow>,
+    /// Fan-out with and without members that stop reading (absent from results of builds before it).
+    #[serde(default)]
+    pub slow: Vec<SlowRow>,
 }
 
 struct Ctx<'a> {
@@ -317,6 +327,7 @@ impl Ctx<'_> {
             subprotocols: Vec::new(),
             concurrency: self.options.connect_concurrency,
             handshake_timeout_ms: 15_000,
+            stall_every: 0,
         }
     }
 }
@@ -453,8 +464,26 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
                     }
                 }
             }
+            "slow" => {
+                for &kind in options.targets.iter().filter(|&&kind| kind != Kind::Floor) {
+                    if kind == Kind::Switchboard && !options.chat {
+                        progress("slow: Switchboard skipped (the IVS Chat data plane is not served)");
+                        continue;
+                    }
+                    for run in 0..options.runs {
+                        let what = format!("slow: {} N={} run {}", kind.name(), options.slow_members, run + 1);
+                        progress(&what);
+                        match slow::slow(&ctx, kind, options.slow_members, run).await {
+                            Ok(row) => results.slow.push(row),
+                            Err(err) => failed(&mut results, progress, &what, &err),
+                        }
+                    }
+                }
+            }
             "broadcast" => {}
-            other => bail!("unknown scenario `{other}` (idle, post, fanout, completion, cluster, connect, broadcast)"),
+            other => {
+                bail!("unknown scenario `{other}` (idle, post, fanout, completion, slow, cluster, connect, broadcast)")
+            }
         }
     }
     Ok(results)

@@ -55,3 +55,66 @@ async fn a_client_that_pings_and_never_reads_is_a_slow_consumer() {
     assert_eq!((end.code, end.reason.as_str()), (1008, "Slow consumer"));
     pinger.abort();
 }
+
+/// A masked client frame of `opcode` carrying `payload` (at most 125 bytes).
+fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x0a, 0x0b, 0x0c, 0x0d];
+    let mut frame = vec![0x80 | opcode, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}
+
+/// Where the test's subscriber writes.
+#[derive(Clone, Default)]
+struct Logs(Arc<parking_lot::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Warns;
+
+impl Inbound for Warns {
+    async fn on_text(&mut self, _conn: &Arc<Connection>, text: Utf8Bytes) {
+        tracing::warn!(%text, "handled");
+    }
+}
+
+#[tokio::test]
+async fn what_a_client_message_logs_carries_its_connection() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let (mut ws, conn, mut client) = session(4096).await;
+    let id = conn.id();
+    let shutdown = CancellationToken::new();
+    let config = SessionConfig::default();
+    let mut inbound = Warns;
+    let run = run(&mut ws, conn, &config, &shutdown, &mut inbound);
+    tokio::pin!(run);
+    client.write_all(&masked(0x1, b"hello")).await.unwrap();
+    assert!(timeout(Duration::from_millis(200), &mut run).await.is_err(), "the session goes on");
+    client.write_all(&masked(0x8, &1000u16.to_be_bytes())).await.unwrap();
+    let end = timeout(Duration::from_secs(5), run).await.expect("the client's close ends the session");
+    assert_eq!(end.cause, EndCause::Client);
+    let text = String::from_utf8(logs.0.lock().clone()).unwrap();
+    let line = text.lines().find(|l| l.contains("handled")).unwrap_or_else(|| panic!("no event: {text}"));
+    for field in [
+        format!("connection_id={id}"),
+        "kind=\"api\"".to_owned(),
+        "api=\"api\"".to_owned(),
+        "stage=\"prod\"".to_owned(),
+        "text=hello".to_owned(),
+    ] {
+        assert!(line.contains(&field), "{field} missing from {line}");
+    }
+}

@@ -47,7 +47,6 @@ async fn resolve(
 }
 
 impl SocketKind for ApiSocket {
-    const KIND: &'static str = "api";
     /// API Gateway's limit on the WebSocket URL.
     const MAX_URL_LENGTH: Option<usize> = Some(4096);
 

@@ -38,7 +38,6 @@ fn token(parts: &Parts) -> String {
 }
 
 impl SocketKind for ChatSocket {
-    const KIND: &'static str = "chat";
     const MAX_URL_LENGTH: Option<usize> = None;
 
     async fn admit(

@@ -42,8 +42,6 @@ pub(super) struct Admitted<S> {
 /// What one kind of socket does differently. The connection's task calls [`SocketKind::starting`], then
 /// [`SocketKind::serve`] once the upgrade completed, then [`SocketKind::ended`] after the connection left the hub.
 pub(super) trait SocketKind: Sized + Send + 'static {
-    /// Names the kind in logs.
-    const KIND: &'static str;
     /// The longest request target (path and query) accepted, if the kind limits it.
     const MAX_URL_LENGTH: Option<usize>;
 
@@ -127,36 +125,50 @@ async fn accept<S: SocketKind>(
     state.metrics.connections_active.inc();
     super::console::record::opened(state, &conn, &parts, socket.authorizer());
     let task_state = state.clone();
-    let span = connection_span(&conn, S::KIND);
+    let request = Span::current().id();
     let session = async move {
         let state = task_state;
-        // The rare steps run boxed, so that the task an idle connection keeps is sized by its session alone.
-        Box::pin(socket.starting(&conn, &state)).await;
-        let mut ws = match on_upgrade.await {
-            Ok(upgraded) => {
-                let io = LeanStream::new(TokioIo::new(upgraded));
-                Some(WebSocketStream::from_raw_socket(io, Role::Server, Some(state.ws_config)).await)
+        // The task is not instrumented as a whole: the connection's span exists only while there is work (the end of
+        // the handshake here, each client message in the session, the close), so that an idle connection holds none
+        // (see `Connection::span`).
+        let opening = conn.span();
+        opening.follows_from(request);
+        let mut ws = async {
+            // The rare steps run boxed, so that the task an idle connection keeps is sized by its session alone.
+            Box::pin(socket.starting(&conn, &state)).await;
+            match on_upgrade.await {
+                Ok(upgraded) => {
+                    let io = LeanStream::new(TokioIo::new(upgraded));
+                    Some(WebSocketStream::from_raw_socket(io, Role::Server, Some(state.ws_config)).await)
+                }
+                Err(err) => {
+                    tracing::debug!(%err, "The upgrade did not complete.");
+                    None
+                }
             }
-            Err(err) => {
-                tracing::debug!(%err, "The upgrade did not complete.");
-                None
-            }
-        };
+        }
+        .instrument(opening)
+        .await;
         // Borrowed where it lies: a `Some(mut ws)` pattern would move the stream to a second place in the task, which
         // keeps room for both for as long as the session runs.
         let end = match &mut ws {
             Some(ws) => socket.serve(ws, &conn, &state).await,
             None => SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal },
         };
-        state.hub.unregister(conn.id());
-        state.metrics.connections_active.dec();
-        state.metrics.connections_closed.get_or_create(&CauseLabels::of(end.cause)).inc();
-        tracing::debug!(code = end.code, reason = %end.reason, "Connection closed.");
-        super::console::record::closed(&state, &conn, &end);
-        Box::pin(socket.ended(&end, &conn, &state)).await;
+        let closing = conn.span();
+        async {
+            state.hub.unregister(conn.id());
+            state.metrics.connections_active.dec();
+            state.metrics.connections_closed.get_or_create(&CauseLabels::of(end.cause)).inc();
+            tracing::debug!(code = end.code, reason = %end.reason, "Connection closed.");
+            super::console::record::closed(&state, &conn, &end);
+            Box::pin(socket.ended(&end, &conn, &state)).await;
+        }
+        .instrument(closing)
+        .await;
         drop(place);
     };
-    state.tasks.spawn(session.instrument(span));
+    state.tasks.spawn(session);
 
     let mut response = Response::new(Body::default());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -170,34 +182,6 @@ async fn accept<S: SocketKind>(
         out.append(name, value);
     }
     Ok(response)
-}
-
-/// The span of a connection's task, so that every event of its session (and of the tasks it spawns) carries the
-/// connection's id, its kind and what it belongs to: `api` and `stage` for an API socket, `room` and `user` for a
-/// chat socket. It outlives the handshake's request, so it has no parent; it follows from the request's span.
-fn connection_span(conn: &Connection, kind: &'static str) -> Span {
-    let span = tracing::error_span!(
-        parent: None,
-        "connection",
-        connection_id = %conn.id(),
-        kind,
-        api = field::Empty,
-        stage = field::Empty,
-        room = field::Empty,
-        user = field::Empty,
-    );
-    span.follows_from(Span::current());
-    match &conn.info().scope {
-        Scope::Api { api_id, stage } => {
-            span.record("api", &**api_id);
-            span.record("stage", &**stage);
-        }
-        Scope::Chat { room_id, user_id } => {
-            span.record("room", &**room_id);
-            span.record("user", &**user_id);
-        }
-    }
-    span
 }
 
 /// The `Sec-WebSocket-Key` of a version 13 handshake.
