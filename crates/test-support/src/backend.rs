@@ -13,6 +13,10 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// How long the waits that take no deadline wait.
+const WAIT: Duration = Duration::from_secs(5);
 
 /// What the backend answers.
 pub enum Reply {
@@ -90,26 +94,43 @@ impl Backend {
 
     /// The next event received, within 5 seconds.
     pub async fn next(&mut self) -> Value {
-        tokio::time::timeout(Duration::from_secs(5), self.events.recv())
-            .await
-            .expect("backend received no event within 5 s")
-            .expect("backend stopped")
+        self.next_before(Instant::now() + WAIT).await.expect("backend received no event within 5 s")
+    }
+
+    /// The next event received before `deadline`, or `None`: for waits a caller bounds itself, longer than 5 s.
+    pub async fn next_before(&mut self, deadline: Instant) -> Option<Value> {
+        let event = tokio::time::timeout_at(deadline, self.events.recv()).await.ok()?;
+        Some(event.expect("backend stopped"))
     }
 
     /// Method, URI and headers of the next request received, within 5 seconds.
     pub async fn next_request(&mut self) -> http::request::Parts {
-        tokio::time::timeout(Duration::from_secs(5), self.requests.recv())
-            .await
-            .expect("backend received no request within 5 s")
-            .expect("backend stopped")
+        self.next_request_before(Instant::now() + WAIT).await.expect("backend received no request within 5 s")
     }
 
-    /// The next event of the given type (`CONNECT`, `MESSAGE`, `DISCONNECT`), skipping others.
+    /// Method, URI and headers of the next request received before `deadline`, or `None`.
+    pub async fn next_request_before(&mut self, deadline: Instant) -> Option<http::request::Parts> {
+        let parts = tokio::time::timeout_at(deadline, self.requests.recv()).await.ok()?;
+        Some(parts.expect("backend stopped"))
+    }
+
+    /// The next event of the given type (`CONNECT`, `MESSAGE`, `DISCONNECT`), skipping others, within 5 seconds of
+    /// the last event received.
     pub async fn next_of(&mut self, event_type: &str) -> Value {
         loop {
             let event = self.next().await;
             if event["requestContext"]["eventType"] == event_type {
                 return event;
+            }
+        }
+    }
+
+    /// The next event of the given type received before `deadline`, skipping others, or `None`.
+    pub async fn next_of_before(&mut self, event_type: &str, deadline: Instant) -> Option<Value> {
+        loop {
+            let event = self.next_before(deadline).await?;
+            if event["requestContext"]["eventType"] == event_type {
+                return Some(event);
             }
         }
     }

@@ -28,9 +28,10 @@ async fn disconnects_once(backend: &mut Backend, expected: &[String], within: Du
     let deadline = tokio::time::Instant::now() + within;
     let mut seen = HashMap::new();
     while seen.len() < expected.len() {
-        let event = tokio::time::timeout_at(deadline, backend.next_of("DISCONNECT"))
+        let event = backend
+            .next_of_before("DISCONNECT", deadline)
             .await
-            .unwrap_or_else(|_| panic!("only {} of {} $disconnect events: {seen:?}", seen.len(), expected.len()));
+            .unwrap_or_else(|| panic!("only {} of {} $disconnect events: {seen:?}", seen.len(), expected.len()));
         let id = event["requestContext"]["connectionId"].as_str().unwrap().to_owned();
         assert!(expected.contains(&id), "a $disconnect for {id}, which is not one of {expected:?}");
         let code = event["requestContext"]["disconnectStatusCode"].as_u64().unwrap();
@@ -158,7 +159,7 @@ async fn a_partitioned_node_fences_itself_before_a_survivor_delivers_its_disconn
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL (SWITCHBOARD_TEST_POSTGRES_URL, SWITCHBOARD_TEST_REDIS_URL) and redis-server on PATH"]
 async fn a_survivor_delivers_the_disconnect_of_a_deployed_apis_connection() {
-    use crate::deployments::{Defined, define, exchange, next_event};
+    use crate::deployments::{Defined, define, exchange, next_event, next_event_before};
     let mut env = ClusterEnv::get();
     let redis = PrivateRedis::start();
     env.redis = redis.url();
@@ -178,10 +179,11 @@ async fn a_survivor_delivers_the_disconnect_of_a_deployed_apis_connection() {
 
     relay.cut();
     assert_eq!(recv_close(&mut ws).await.0, 1001, "fenced");
-    let delivered = tokio::time::timeout(Duration::from_secs(10), next_event(&mut first, "DISCONNECT")).await;
+    let within = |secs| tokio::time::Instant::now() + Duration::from_secs(secs);
+    let delivered = next_event_before(&mut first, "DISCONNECT", within(10)).await;
     assert_eq!(delivered.expect("the survivor delivers the $disconnect"), id);
-    let again = tokio::time::timeout(Duration::from_secs(2), next_event(&mut first, "DISCONNECT")).await;
-    assert!(again.is_err(), "delivered once: {again:?}");
+    let again = next_event_before(&mut first, "DISCONNECT", within(2)).await;
+    assert!(again.is_none(), "delivered once: {again:?}");
     assert_eq!(health(&survivor).await["cluster"]["disconnectsDeliveredForDeadNodes"], 1);
     survivor.shutdown().await;
     cut_off.shutdown().await;

@@ -40,10 +40,16 @@ async fn integration(sdk: &aws_sdk_apigatewayv2::Client, api: &str, uri: &str) -
 
 /// The next request `backend` receives with the given `x-event`, and its `x-connection` header.
 pub async fn next_event(backend: &mut Backend, event: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    next_event_before(backend, event, deadline).await.unwrap_or_else(|| panic!("no {event} request within 5 s"))
+}
+
+/// The `x-connection` header of the next request with the given `x-event` received before `deadline`, or `None`.
+pub async fn next_event_before(backend: &mut Backend, event: &str, deadline: tokio::time::Instant) -> Option<String> {
     loop {
-        let parts = backend.next_request().await;
+        let parts = backend.next_request_before(deadline).await?;
         if parts.headers.get("x-event").is_some_and(|v| v == event) {
-            return parts.headers["x-connection"].to_str().unwrap().to_owned();
+            return Some(parts.headers["x-connection"].to_str().unwrap().to_owned());
         }
     }
 }
