@@ -9,7 +9,7 @@
 //! subscriber exists ([`Capture::watched`]), so that a room's fan-out costs nothing more when nobody looks. Nothing here knows HTTP; secrets are masked by the recorders
 //! with [`mask`] and [`mask_headers`] before anything is stored.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -211,11 +211,13 @@ impl Drop for Subscription {
     }
 }
 
+/// The kept events, oldest first, each with what it counts against the byte budget. There is no index by connection:
+/// one would cost every connection an entry (≈ 150 B, the capture keeps an `opened` event per connection up to its
+/// bound), where a console asking for one connection's events scans at most [`Limits::max_events`] events.
 #[derive(Debug, Default)]
 struct Kept {
     order: VecDeque<(Arc<Event>, usize)>,
     bytes: usize,
-    by_connection: HashMap<String, VecDeque<Arc<Event>>>,
 }
 
 impl Capture {
@@ -270,36 +272,33 @@ impl Capture {
         // Numbered under the lock, so the kept order is the numbering's.
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
         let event = Arc::new(Event { seq, at, subject, what });
-        if let Some(connection) = &event.subject.connection {
-            let ring = kept.by_connection.entry(connection.clone()).or_default();
-            if ring.len() >= self.limits.per_connection {
-                ring.pop_front();
-            }
-            ring.push_back(event.clone());
-        }
         kept.order.push_back((event.clone(), size));
         kept.bytes += size;
         while kept.order.len() > self.limits.max_events || kept.bytes > self.limits.max_bytes {
-            let Some((old, old_size)) = kept.order.pop_front() else { break };
+            let Some((_, old_size)) = kept.order.pop_front() else { break };
             kept.bytes -= old_size;
-            kept.forget(&old);
         }
         drop(kept);
         // No subscriber is not an error; a full channel overwrites its oldest, which lagging subscribers skip.
         let _ = self.live.send(event);
     }
 
-    /// The newest `limit` events that match, oldest first.
+    /// The newest `limit` events that match, oldest first; for one connection, among its newest
+    /// [`Limits::per_connection`].
     pub fn recent(&self, filter: &Filter, limit: usize) -> Vec<Arc<Event>> {
         let kept = self.kept.lock();
-        let mut found: Vec<Arc<Event>> = match &filter.connection {
-            Some(connection) => kept.by_connection.get(connection).map_or_else(Vec::new, |ring| {
-                ring.iter().rev().filter(|e| filter.matches(e)).take(limit).cloned().collect()
-            }),
-            None => {
-                kept.order.iter().rev().map(|(e, _)| e).filter(|e| filter.matches(e)).take(limit).cloned().collect()
-            }
+        let newest = kept.order.iter().rev().map(|(e, _)| e);
+        let mut found: Vec<Arc<Event>> = match filter.connection.as_deref() {
+            Some(connection) => newest
+                .filter(|e| e.subject.connection.as_deref() == Some(connection))
+                .take(self.limits.per_connection)
+                .filter(|e| filter.matches(e))
+                .take(limit)
+                .cloned()
+                .collect(),
+            None => newest.filter(|e| filter.matches(e)).take(limit).cloned().collect(),
         };
+        drop(kept);
         found.reverse();
         found
     }
@@ -339,19 +338,5 @@ impl Capture {
     pub fn kept(&self) -> (usize, usize) {
         let kept = self.kept.lock();
         (kept.order.len(), kept.bytes)
-    }
-}
-
-impl Kept {
-    /// Drops an evicted event from its connection's view, if it is still there (it is that view's oldest).
-    fn forget(&mut self, old: &Arc<Event>) {
-        let Some(connection) = &old.subject.connection else { return };
-        let Some(ring) = self.by_connection.get_mut(connection) else { return };
-        if ring.front().is_some_and(|front| Arc::ptr_eq(front, old)) {
-            ring.pop_front();
-        }
-        if ring.is_empty() {
-            self.by_connection.remove(connection);
-        }
     }
 }
