@@ -161,18 +161,25 @@ impl Cluster {
 
 /// Renews the heartbeat and repairs the registry after bus outages; once renewed, settles the connection ends that
 /// were deferred and lifts the fence. Reaping others is the reaper's (`reaper.rs`), so that it never delays this.
+///
+/// The repairs never stretch the heartbeat: a renewal is due an interval after the previous one was sent, however
+/// long the repairs after it took, and counts (for the fence, `fence.rs`) as soon as it is answered. It still runs on
+/// the node's runtime, so a runtime starved for longer than the fence's margin allows lapses (`docs/benchmarks.md`).
 pub(super) async fn heartbeat(state: Arc<AppState>) {
     let cluster = &state.cluster;
     let ttl = cluster.settings.liveness_ttl;
+    let mut due = Instant::now() + cluster.interval();
     loop {
         tokio::select! {
             _ = state.shutdown.cancelled() => return,
-            _ = tokio::time::sleep(cluster.interval()) => {}
+            _ = tokio::time::sleep_until(due) => {}
         }
         let me = cluster.me.read().clone();
         let sent = Instant::now();
+        due = sent + cluster.interval();
         let live = match cluster.bus.state().renew(&me, ttl).await {
             Ok(Renewal::Renewed) => {
+                cluster.renewed_at(sent);
                 cluster.sync_unsynced().await;
                 Some(sent)
             }
