@@ -85,6 +85,13 @@ struct SoakArgs {
     json_out: Option<PathBuf>,
 }
 
+/// On or off, as a flag's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Switch {
+    On,
+    Off,
+}
+
 #[derive(Debug, clap::Args)]
 struct RunArgs {
     /// Scenarios, comma-separated: idle, post, fanout, completion (one message at a time to rooms of
@@ -125,6 +132,10 @@ struct RunArgs {
     idle_counts: Vec<usize>,
     #[arg(long, default_value_t = 3)]
     idle_settle_secs: u64,
+    /// Switchboard's console in the idle scenario, comma-separated, a pass each: on (its default) and off (what a
+    /// connection costs without the traffic capture's bounded ring of recent events).
+    #[arg(long, value_delimiter = ',', default_value = "on")]
+    idle_console: Vec<Switch>,
     #[arg(long, default_value_t = 100)]
     post_receivers: usize,
     #[arg(long, default_value_t = 32)]
@@ -197,6 +208,10 @@ struct RunArgs {
     /// Whether Switchboard serves the IVS Chat data plane: yes, no, or auto (probe it).
     #[arg(long, default_value = "auto")]
     chat: String,
+    /// Write the standard error of every server the run starts (Switchboard logs at `warn`) to a file each in this
+    /// directory.
+    #[arg(long)]
+    server_logs: Option<PathBuf>,
     /// Results as JSON.
     #[arg(long)]
     json_out: Option<PathBuf>,
@@ -346,6 +361,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         sources: (0..args.sources.max(1)).map(|k| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + k))).collect(),
         idle_counts: args.idle_counts.clone(),
         idle_settle: Duration::from_secs(args.idle_settle_secs),
+        idle_console: args.idle_console.iter().map(|switch| *switch == Switch::On).collect(),
         post_receivers: args.post_receivers,
         broadcast_rounds: args.broadcast_rounds,
         post_concurrency: args.post_concurrency,
@@ -380,11 +396,13 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         chat: args.chat == "yes",
         backend_addr: args.backend_addr,
         quiet: args.quiet,
+        server_logs: args.server_logs.clone(),
     };
     if args.smoke {
         options.runs = 1;
         options.idle_counts = vec![50];
         options.idle_settle = Duration::from_millis(200);
+        options.idle_console = vec![true, false];
         options.post_receivers = 10;
         options.broadcast_rounds = 2;
         options.post_concurrency = 4;

@@ -54,6 +54,11 @@ pub fn client_name(c: Client) -> &'static str {
     }
 }
 
+/// The clients of an idle-memory row, saying when Switchboard's console was off.
+fn idle_clients(client: Client, console_off: bool) -> String {
+    if console_off { format!("{}, console off", client_name(client)) } else { client_name(client).to_owned() }
+}
+
 /// Fan-out rows grouped by (target, cores, members, payload, rate in thousandths).
 type FanoutKey = (Kind, usize, usize, usize, u64);
 
@@ -129,11 +134,11 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
             "| Server | Clients | N | Runs | RSS B/conn | RssAnon B/conn | RSS before → after (MiB) | kernel slab B/conn (both ends) | ramp conn/s | server CPU µs/connect |"
         );
         let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|");
-        let mut groups: BTreeMap<(Kind, Client, usize), Vec<_>> = BTreeMap::new();
+        let mut groups: BTreeMap<(Kind, Client, bool, usize), Vec<_>> = BTreeMap::new();
         for r in &results.idle {
-            groups.entry((r.target, r.client, r.n)).or_default().push(r);
+            groups.entry((r.target, r.client, !r.console, r.n)).or_default().push(r);
         }
-        for ((kind, client, n), rs) in &groups {
+        for ((kind, client, console_off, n), rs) in &groups {
             let per = Spread::of(rs.iter().map(|r| r.per_connection()).collect());
             let anon = Spread::of(
                 rs.iter().map(|r| (r.anon_after as f64 - r.anon_before as f64) / r.connected.max(1) as f64).collect(),
@@ -149,7 +154,7 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
                 md,
                 "| {} | {} | {n_show} | {} | {} | {} | {:.1} → {:.1} | {} | {} | {} |",
                 kind.name(),
-                client_name(*client),
+                idle_clients(*client, *console_off),
                 rs.len(),
                 per.show(1.0, 0),
                 anon.show(1.0, 0),
@@ -162,18 +167,18 @@ pub fn render(results: &Results, out: &Path) -> anyhow::Result<String> {
         }
         let series: Vec<Series> = groups
             .keys()
-            .map(|(k, c, _)| (*k, *c))
+            .map(|(k, c, off, _)| (*k, *c, *off))
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .enumerate()
-            .map(|(i, (kind, client))| Series {
-                name: format!("{} ({})", kind.name(), client_name(client)),
+            .map(|(i, (kind, client, off))| Series {
+                name: format!("{} ({})", kind.name(), idle_clients(client, off)),
                 color: COLORS[i % COLORS.len()],
                 dashed: kind == Kind::Sockudo,
                 points: groups
                     .iter()
-                    .filter(|((k, c, _), _)| *k == kind && *c == client)
-                    .map(|((_, _, n), rs)| {
+                    .filter(|((k, c, o, _), _)| *k == kind && *c == client && *o == off)
+                    .map(|((_, _, _, n), rs)| {
                         (*n as f64, Spread::of(rs.iter().map(|r| r.per_connection() / 1024.0).collect()).median)
                     })
                     .collect(),

@@ -54,6 +54,8 @@ pub struct SwitchboardOptions {
     pub extra_args: Vec<String>,
     /// Cores the server may use from the pinned one on (0 counts as 1); the floor runs a writer thread per core.
     pub cores: usize,
+    /// Where the server's standard error goes, as a file of its own (`--server-logs`); nowhere when `None`.
+    pub log_dir: Option<PathBuf>,
 }
 
 /// A running server.
@@ -119,7 +121,15 @@ impl Server {
                 }
             }
         }
-        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+        let stderr = match &options.log_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                let name = format!("{}-{}-{}.log", kind.name().to_lowercase(), std::process::id(), unique());
+                Stdio::from(std::fs::File::create(dir.join(name))?)
+            }
+            None => Stdio::null(),
+        };
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(stderr);
         let mut child = command.spawn().with_context(|| format!("cannot start {}", path.display()))?;
         let pid = child.id();
         let (addr, admin) = match kind {

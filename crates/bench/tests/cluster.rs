@@ -71,6 +71,8 @@ fn the_cluster_scenario_posts_across_nodes() {
         let ok = row.post.statuses.get(&200).copied().unwrap_or(0);
         assert!(ok > 0 && ok == row.post.requests, "{row:?}");
         assert_eq!(row.post.delivered, ok, "every accepted post reached its receiver: {row:?}");
+        assert!(row.ramp_seconds > 0.0 && row.node_rss.len() == row.nodes, "{row:?}");
+        assert!(row.node_rss.iter().all(|rss| *rss > 0), "each node's RSS: {row:?}");
     }
     let text = std::fs::read_to_string(dir.path().join("benchmarks.md")).unwrap();
     assert!(text.contains("**Across a cluster**") && dir.path().join("benchmarks/nodes.svg").is_file(), "{text}");

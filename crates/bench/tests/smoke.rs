@@ -75,6 +75,7 @@ fn smoke_run_measures_every_scenario_and_writes_a_report() {
     assert!(failures.is_empty(), "scenarios failed: {failures:#?}");
     let idle: Vec<_> = results.idle.iter().filter(|r| r.client == Client::Apigw).collect();
     assert!(!idle.is_empty() && idle.iter().all(|r| r.connected == r.n), "idle: {:?}", results.idle);
+    assert!(idle.iter().any(|r| r.target == Kind::Switchboard && !r.console), "console off: {:?}", results.idle);
     for kind in [Kind::Switchboard, Kind::Floor] {
         let post = results.post.iter().find(|r| r.target == kind).expect("a post row per target");
         assert!(post.statuses.get(&200).copied().unwrap_or(0) > 0, "post: {post:?}");
@@ -115,6 +116,7 @@ fn smoke_run_measures_every_scenario_and_writes_a_report() {
     ] {
         assert!(text.contains(heading), "report lacks {heading}:\n{text}");
     }
+    assert!(text.contains("| Switchboard | API Gateway, console off | 50 |"), "no console-off row:\n{text}");
     // Switchboard's fan-out and completion rows carry a ratio to the floor measured at the same size and rate.
     let ratios = |prefix: &str| {
         text.lines().filter(|l| l.starts_with(prefix) && l.contains("× |") && !l.contains("| — | — |")).count()

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::Path;
 
-use super::{Spread, client_name, ratio, sustained};
+use super::{Spread, idle_clients, ratio, sustained};
 use crate::run::{ClusterRow, CompletionRow, Results};
 use crate::svg::{COLORS, Series, line_chart};
 use crate::target::Kind;
@@ -19,16 +19,16 @@ pub(super) fn section(results: &Results, chart_dir: &Path, stem: &str, md: &mut 
     }
     let _ = writeln!(md, "### 7. Growth curves\n");
     if !results.idle.is_empty() {
-        let mut groups: BTreeMap<(Kind, crate::run::Client), BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
+        let mut groups: BTreeMap<(Kind, crate::run::Client, bool), BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
         for r in &results.idle {
             let growth = (r.rss_after as f64 - r.rss_before as f64) / 1048576.0;
-            groups.entry((r.target, r.client)).or_default().entry(r.n).or_default().push(growth);
+            groups.entry((r.target, r.client, !r.console)).or_default().entry(r.n).or_default().push(growth);
         }
         let series: Vec<Series> = groups
             .into_iter()
             .enumerate()
-            .map(|(i, ((kind, client), by_n))| Series {
-                name: format!("{} ({})", kind.name(), client_name(client)),
+            .map(|(i, ((kind, client, console_off), by_n))| Series {
+                name: format!("{} ({})", kind.name(), idle_clients(client, console_off)),
                 color: COLORS[i % COLORS.len()],
                 dashed: kind != Kind::Switchboard,
                 points: by_n.into_iter().map(|(n, v)| (n as f64, Spread::of(v).median)).collect(),
@@ -81,26 +81,44 @@ fn cluster(rows: &[ClusterRow], chart_dir: &Path, stem: &str, md: &mut String) -
     let _ = writeln!(
         md,
         "**Across a cluster**: nodes sharing Redis (bus) and PostgreSQL (store) on this machine, pinned like the \
-         server; a closed loop of {} signed PostToConnection requests in flight to the first node, for {} receivers \
-         connected to the other nodes (with one node, to it: every call local).\n",
-        rows[0].post.concurrency, rows[0].post.receivers
+         server; the receivers connect to every node but the first, all at once, then a closed loop of {} signed \
+         PostToConnection requests in flight goes to the first node, each for one receiver (with one node, to it: \
+         every call local). Node RSS is each node's once every receiver was connected (median node, and the \
+         largest).\n",
+        rows[0].post.concurrency
     );
-    let _ = writeln!(md, "| Nodes | Runs | requests/s | HTTP p50 / p99 ms | post→receive p50 / p99 ms | statuses |");
-    let _ = writeln!(md, "|---|---|---|---|---|---|");
-    let mut groups: BTreeMap<usize, Vec<&ClusterRow>> = BTreeMap::new();
+    let _ = writeln!(
+        md,
+        "| Receivers | Nodes | Runs | connected/s | node RSS MiB | requests/s | HTTP p50 / p99 ms | post→receive p50 / p99 ms | statuses |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
+    let mut groups: BTreeMap<(usize, usize), Vec<&ClusterRow>> = BTreeMap::new();
     for r in rows {
-        groups.entry(r.nodes).or_default().push(r);
+        groups.entry((r.post.receivers, r.nodes)).or_default().push(r);
     }
     let med = |rs: &[&ClusterRow], f: &dyn Fn(&ClusterRow) -> f64| Spread::of(rs.iter().map(|r| f(r)).collect());
-    for (nodes, rs) in &groups {
+    for ((receivers, nodes), rs) in &groups {
         let statuses: BTreeMap<u16, u64> =
             rs.iter().flat_map(|r| r.post.statuses.clone()).fold(BTreeMap::new(), |mut m, (k, v)| {
                 *m.entry(k).or_default() += v;
                 m
             });
+        let mut rss: Vec<f64> = rs.iter().flat_map(|r| r.node_rss.iter().map(|b| *b as f64 / 1048576.0)).collect();
+        let rss = match rss.len() {
+            0 => "—".to_owned(),
+            _ => {
+                let largest = rss.iter().copied().fold(0.0, f64::max);
+                format!("{:.0} (≤ {largest:.0})", Spread::of(std::mem::take(&mut rss)).median)
+            }
+        };
+        let ramp = if rs.iter().all(|r| r.ramp_seconds > 0.0) {
+            med(rs, &|r| *receivers as f64 / r.ramp_seconds).show(1.0, 0)
+        } else {
+            "—".to_owned()
+        };
         let _ = writeln!(
             md,
-            "| {nodes} | {} | {} | {:.2} / {:.2} | {:.2} / {:.2} | {statuses:?} |",
+            "| {receivers} | {nodes} | {} | {ramp} | {rss} | {} | {:.2} / {:.2} | {:.2} / {:.2} | {statuses:?} |",
             rs.len(),
             med(rs, &|r| r.post.requests as f64 / r.post.seconds).show(1.0, 0),
             med(rs, &|r| r.post.http.p50 as f64).median / 1000.0,
@@ -110,22 +128,27 @@ fn cluster(rows: &[ClusterRow], chart_dir: &Path, stem: &str, md: &mut String) -
         );
     }
     let _ = writeln!(md);
-    let series: Vec<Series> = [("post→receive p50", true), ("post→receive p99", false)]
-        .into_iter()
-        .map(|(name, p50)| Series {
-            name: name.to_owned(),
-            color: COLORS[0],
-            dashed: p50,
-            points: groups
-                .iter()
-                .map(|(nodes, rs)| {
-                    let q =
-                        |r: &ClusterRow| if p50 { r.post.delivery.p50 } else { r.post.delivery.p99 } as f64 / 1000.0;
-                    (*nodes as f64, med(rs, &q).median)
-                })
-                .collect(),
-        })
-        .collect();
+    let sizes: BTreeSet<usize> = groups.keys().map(|(receivers, _)| *receivers).collect();
+    let mut series = Vec::new();
+    for (i, receivers) in sizes.into_iter().enumerate() {
+        for (name, p50) in [("p50", true), ("p99", false)] {
+            series.push(Series {
+                name: format!("post→receive {name}, {receivers} receivers"),
+                color: COLORS[i % COLORS.len()],
+                dashed: p50,
+                points: groups
+                    .iter()
+                    .filter(|((r, _), _)| *r == receivers)
+                    .map(|((_, nodes), rs)| {
+                        let q = |r: &ClusterRow| {
+                            (if p50 { r.post.delivery.p50 } else { r.post.delivery.p99 }) as f64 / 1000.0
+                        };
+                        (*nodes as f64, med(rs, &q).median)
+                    })
+                    .collect(),
+            });
+        }
+    }
     let chart = line_chart("Cross-node PostToConnection latency", "nodes", "ms", &series, false);
     std::fs::write(chart_dir.join("nodes.svg"), chart)?;
     let _ = writeln!(md, "![cross-node latency against nodes]({stem}/nodes.svg)\n");

@@ -9,6 +9,12 @@ use super::*;
 pub struct ClusterRow {
     pub nodes: usize,
     pub post: PostRow,
+    /// How long the receivers took to connect, all nodes at once (absent from results of builds before it).
+    #[serde(default)]
+    pub ramp_seconds: f64,
+    /// Each node's VmRSS once every receiver was connected, in bytes (absent from results of builds before it).
+    #[serde(default)]
+    pub node_rss: Vec<u64>,
 }
 
 /// How to reach the cluster's nodes.
@@ -38,7 +44,7 @@ pub(super) async fn cluster(ctx: &Ctx<'_>, nodes: usize) -> anyhow::Result<Clust
                 let options = SwitchboardOptions {
                     connect_route: Some(backend.url()),
                     extra_args: extra_args.iter().map(|a| (*a).to_owned()).collect(),
-                    cores: 1,
+                    ..SwitchboardOptions::default()
                 };
                 ctx.start(Kind::Switchboard, &options)?
             }
@@ -75,9 +81,10 @@ pub(super) async fn cluster(ctx: &Ctx<'_>, nodes: usize) -> anyhow::Result<Clust
     if ids.len() < n {
         bail!("cluster of {nodes}: the $connect integration saw {} of {n} connection ids", ids.len());
     }
+    let node_rss = servers.iter().map(|server| procfs::rss(server.pid).map_or(0, |(rss, _)| rss)).collect();
     let ids = Rc::new(ids);
     let post = measure(ctx, Kind::Switchboard, &servers[0], &mut workers, &ids, o.cluster_concurrency).await?;
     workers.stop().await;
     drop(servers);
-    Ok(ClusterRow { nodes, post })
+    Ok(ClusterRow { nodes, post, ramp_seconds: ready.seconds, node_rss })
 }

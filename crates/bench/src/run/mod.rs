@@ -76,6 +76,9 @@ pub struct Options {
     pub sources: Vec<IpAddr>,
     pub idle_counts: Vec<usize>,
     pub idle_settle: Duration,
+    /// Whether Switchboard's console (and the traffic capture behind it) is on in the idle scenario, one pass per
+    /// value: on is the default, off measures what a connection costs without the capture's bounded ring.
+    pub idle_console: Vec<bool>,
     pub post_receivers: usize,
     /// Calls of each broadcast operation per run.
     pub broadcast_rounds: u64,
@@ -113,6 +116,8 @@ pub struct Options {
     pub backend_addr: Option<SocketAddr>,
     /// No progress lines within a measurement (`--quiet`); each scenario's and run's line stays.
     pub quiet: bool,
+    /// A directory for the standard error of every server started, a file each (`--server-logs`).
+    pub server_logs: Option<PathBuf>,
 }
 
 /// One idle-memory measurement.
@@ -120,6 +125,9 @@ pub struct Options {
 pub struct IdleRow {
     pub target: Kind,
     pub client: Client,
+    /// Whether Switchboard ran with its console on (its default; always true for the other servers).
+    #[serde(default = "yes")]
+    pub console: bool,
     pub n: usize,
     pub connected: usize,
     pub rss_before: u64,
@@ -216,6 +224,10 @@ fn one() -> usize {
     1
 }
 
+fn yes() -> bool {
+    true
+}
+
 impl FanoutRow {
     pub fn lost(&self) -> u64 {
         self.expected.saturating_sub(self.delivered)
@@ -289,12 +301,12 @@ impl Ctx<'_> {
     }
 
     fn start(&self, kind: Kind, options: &SwitchboardOptions) -> anyhow::Result<Server> {
+        let mut options = options.clone();
         if kind == Kind::Floor && !self.options.floor_batch {
-            let mut options = options.clone();
             options.extra_args.push("--no-batch".to_owned());
-            return Server::start(kind, self.launch(kind)?, self.options.server_core, &options);
         }
-        Server::start(kind, self.launch(kind)?, self.options.server_core, options)
+        options.log_dir.clone_from(&self.options.server_logs);
+        Server::start(kind, self.launch(kind)?, self.options.server_core, &options)
     }
 
     fn meter(&self, server: &Server, workers: &Workers) -> Meter {
@@ -365,13 +377,22 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
                         Kind::Switchboard if options.chat => &[Client::Apigw, Client::Chat],
                         Kind::Switchboard => &[Client::Apigw],
                     };
+                    let consoles: &[bool] = if kind == Kind::Switchboard { &options.idle_console } else { &[true] };
                     for &client in clients {
-                        for &n in &options.idle_counts {
-                            for run in 0..options.runs {
-                                progress(&format!("idle: {} {client:?} n={n} run {}", kind.name(), run + 1));
-                                match idle(&ctx, kind, client, n).await {
-                                    Ok(row) => results.idle.push(row),
-                                    Err(err) => failed(&mut results, progress, &format!("idle run {}", run + 1), &err),
+                        for &console in consoles {
+                            for &n in &options.idle_counts {
+                                for run in 0..options.runs {
+                                    let what = format!(
+                                        "idle: {} {client:?}{} n={n} run {}",
+                                        kind.name(),
+                                        if console { "" } else { " console off" },
+                                        run + 1
+                                    );
+                                    progress(&what);
+                                    match idle(&ctx, kind, client, console, n).await {
+                                        Ok(row) => results.idle.push(row),
+                                        Err(err) => failed(&mut results, progress, &what, &err),
+                                    }
                                 }
                             }
                         }
@@ -489,8 +510,12 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
     Ok(results)
 }
 
-async fn idle(ctx: &Ctx<'_>, kind: Kind, client: Client, n: usize) -> anyhow::Result<IdleRow> {
-    let server = ctx.start(kind, &SwitchboardOptions::default())?;
+async fn idle(ctx: &Ctx<'_>, kind: Kind, client: Client, console: bool, n: usize) -> anyhow::Result<IdleRow> {
+    let mut options = SwitchboardOptions::default();
+    if !console {
+        options.extra_args.extend(["--console".to_owned(), "off".to_owned()]);
+    }
+    let server = ctx.start(kind, &options)?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut spec = ctx.spec(server.addr, client, n);
     if client == Client::Chat {
@@ -514,6 +539,7 @@ async fn idle(ctx: &Ctx<'_>, kind: Kind, client: Client, n: usize) -> anyhow::Re
     Ok(IdleRow {
         target: kind,
         client,
+        console,
         n,
         connected: ready.connected,
         rss_before,
