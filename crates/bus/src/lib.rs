@@ -150,10 +150,24 @@ pub trait PubSub: Send + Sync + fmt::Debug + 'static {
     fn kind(&self) -> &'static str;
 }
 
+/// Renews heartbeats as [`ClusterState::renew`] does, over a connection of its own whose work runs in the runtime that
+/// first uses it ([`ClusterState::renewer`]).
+#[async_trait]
+pub trait Renewer: Send + Sync + fmt::Debug + 'static {
+    async fn renew(&self, me: &Incarnation, ttl: Duration) -> Result<Renewal, BusError>;
+}
+
 /// State shared by the nodes of a cluster: liveness, the connection registry, claims and counters. See the crate
 /// documentation.
 #[async_trait]
 pub trait ClusterState: Send + Sync + fmt::Debug + 'static {
+    /// A [`Renewer`] with a connection of its own, so that a node can renew its heartbeat from a thread of its own
+    /// whatever its main runtime is busy with; `None` where renewing needs no connection (in-process buses), or when
+    /// one cannot be made (then renew through this state).
+    fn renewer(&self) -> Option<Box<dyn Renewer>> {
+        None
+    }
+
     /// Takes a node id for `token` with a heartbeat living `ttl`: `node` when given (taking it over from a previous
     /// incarnation), else the lowest id from 1 whose heartbeat is not held. Records the incarnation as a member.
     async fn join(&self, node: Option<u16>, token: &str, ttl: Duration) -> Result<Incarnation, BusError>;

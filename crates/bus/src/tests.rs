@@ -19,7 +19,7 @@ fn namespace() -> String {
 type Pair = (&'static str, Bus, Bus);
 
 /// The backends the behaviour suite runs on.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum On {
     Memory,
     /// The Redis of `SWITCHBOARD_TEST_REDIS_URL`.
@@ -120,6 +120,12 @@ async fn has_the_cluster_state_semantics(on: On) {
     let three = b.join(None, "tok3b", ttl).await.unwrap();
     assert_eq!(a.holder(one.node).await.unwrap().as_deref(), Some("tok1"));
     assert_eq!(a.renew(&one, ttl).await.unwrap(), Renewal::Renewed, "{name}");
+    // A renewer with a connection of its own, where the backend offers one, answers as the state does.
+    let renewer = a.renewer();
+    assert_eq!(renewer.is_some(), on == On::Redis, "{name}");
+    if let Some(renewer) = &renewer {
+        assert_eq!(renewer.renew(&one, ttl).await.unwrap(), Renewal::Renewed, "{name}");
+    }
     let members = b.members().await.unwrap();
     assert!(members.contains(&one) && members.contains(&two), "{name}: {members:?}");
 
@@ -163,6 +169,9 @@ async fn has_the_cluster_state_semantics(on: On) {
     assert!(!a.is_buried(&two).await.unwrap());
     assert!(a.bury(&three, Duration::from_secs(5)).await.unwrap(), "{name}");
     assert_eq!(b.renew(&three, ttl).await.unwrap(), Renewal::Lapsed, "{name}");
+    if let Some(renewer) = &renewer {
+        assert_eq!(renewer.renew(&three, ttl).await.unwrap(), Renewal::Lapsed, "{name}: buried");
+    }
     assert_eq!(a.holder(three.node).await.unwrap(), None, "{name}: a buried incarnation stays dead");
     a.forget(&three).await.unwrap();
     a.forget(&one).await.unwrap();

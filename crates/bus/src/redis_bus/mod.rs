@@ -1,8 +1,9 @@
 //! The cluster bus on Redis: pub/sub for messages, keys for liveness, registries and claims.
 //!
-//! Two connections per node. Commands and publishes go through the `redis` crate's `ConnectionManager`, which
-//! reconnects by itself; every command is bounded by a timeout so a missing Redis fails fast instead of stalling the
-//! caller. Subscriptions live on a dedicated pub/sub connection owned by one supervisor task: it (re)connects with
+//! Two connections per node, and a third for its heartbeat. Commands and publishes go through the `redis` crate's
+//! `ConnectionManager`, which reconnects by itself; every command is bounded by a timeout so a missing Redis fails
+//! fast instead of stalling the caller. The heartbeat renews over a `ConnectionManager` of its own
+//! ([`ClusterState::renewer`]), driven by the runtime of the thread that renews. Subscriptions live on a dedicated pub/sub connection owned by one supervisor task: it (re)connects with
 //! backoff, subscribes to every channel that has a local subscriber, and routes what arrives. A health task publishes
 //! a canary through Redis every `canary_interval` and waits for it on the subscription; the bus is
 //! [`Health::Connected`] only while canaries come back, so a subscription that died silently is detected, reported as
@@ -26,7 +27,9 @@ use crate::router::{Router, encode};
 
 mod supervisor;
 
-use crate::{Background, BusError, BusStats, ClusterState, Health, Incarnation, PubSub, Renewal, Subscription};
+use crate::{
+    Background, BusError, BusStats, ClusterState, Health, Incarnation, PubSub, Renewal, Renewer, Subscription,
+};
 use supervisor::{run_canary, supervise, watch_health};
 
 /// Settings of a [`RedisBus`].
@@ -85,6 +88,27 @@ pub struct RedisBus {
     shared: Arc<Shared>,
     conn: ConnectionManager,
     control: mpsc::UnboundedSender<Control>,
+    /// Where [`ClusterState::renewer`] opens its connection.
+    client: Client,
+}
+
+/// Renews heartbeats over a connection of its own (see [`ClusterState::renewer`]).
+struct RedisRenewer {
+    shared: Arc<Shared>,
+    conn: ConnectionManager,
+}
+
+impl std::fmt::Debug for RedisRenewer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisRenewer").field("namespace", &self.shared.config.namespace).finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Renewer for RedisRenewer {
+    async fn renew(&self, me: &Incarnation, ttl: Duration) -> Result<Renewal, BusError> {
+        self.shared.renew(&self.conn, me, ttl).await
+    }
 }
 
 impl std::fmt::Debug for RedisBus {
@@ -117,6 +141,54 @@ enum Control {
 }
 
 impl Shared {
+    /// One command on `conn`, bounded by the operation timeout.
+    async fn query<T: FromRedisValue>(&self, conn: &ConnectionManager, cmd: &mut Cmd) -> Result<T, BusError> {
+        let mut conn = conn.clone();
+        match timeout(self.config.op_timeout, cmd.query_async::<T>(&mut conn)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) if err.is_io_error() || err.is_timeout() || err.is_connection_refusal() => {
+                Err(BusError::Unavailable(err.to_string()))
+            }
+            Ok(Err(err)) => Err(BusError::Protocol(err.to_string())),
+            Err(_) => Err(BusError::Unavailable("Redis did not answer in time".to_owned())),
+        }
+    }
+
+    /// [`ClusterState::renew`] on `conn`: the bus's own connection, or a [`RedisRenewer`]'s.
+    async fn renew(&self, conn: &ConnectionManager, me: &Incarnation, ttl: Duration) -> Result<Renewal, BusError> {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(RENEW_SCRIPT)
+            .arg(3)
+            .arg(self.heartbeat_key(me.node))
+            .arg(self.members_key())
+            .arg(self.tombstone_key(me))
+            .arg(&me.token)
+            .arg(millis(ttl))
+            .arg(me.to_string());
+        match self.query(conn, &mut cmd).await? {
+            Value::Int(1) => Ok(Renewal::Renewed),
+            Value::Int(0) => Ok(Renewal::Lapsed),
+            Value::BulkString(by) => Ok(Renewal::Superseded { by: String::from_utf8_lossy(&by).into_owned() }),
+            other => Err(BusError::Protocol(format!("unexpected heartbeat answer {other:?}"))),
+        }
+    }
+
+    fn key(&self, suffix: std::fmt::Arguments<'_>) -> String {
+        format!("{}:{suffix}", self.config.namespace)
+    }
+
+    fn heartbeat_key(&self, node: u16) -> String {
+        self.key(format_args!("hb:{node}"))
+    }
+
+    fn members_key(&self) -> String {
+        self.key(format_args!("members"))
+    }
+
+    fn tombstone_key(&self, incarnation: &Incarnation) -> String {
+        self.key(format_args!("dead:{}:{}", incarnation.node, incarnation.token))
+    }
+
     fn channel_key(&self, channel: &str) -> String {
         format!("{}:ch:{channel}", self.config.namespace)
     }
@@ -156,13 +228,8 @@ impl RedisBus {
             None => Client::open(config.url.as_str()),
         }
         .map_err(|e| BusError::UnsupportedUrl(format!("{}: {e}", config.url)))?;
-        let manager_config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(config.op_timeout))
-            .set_response_timeout(Some(config.op_timeout))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager_config).map_err(unavailable)?;
+        let conn =
+            ConnectionManager::new_lazy_with_config(client.clone(), manager_config(&config)).map_err(unavailable)?;
         let (emptied_tx, emptied_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             signer: config.key.as_ref().map(|key| Signer::new(&key.0)),
@@ -176,7 +243,7 @@ impl RedisBus {
             consecutive_canary_failures: AtomicU64::new(0),
         });
         let (control, control_rx) = mpsc::unbounded_channel();
-        let bus = RedisBus { shared: shared.clone(), conn, control };
+        let bus = RedisBus { shared: shared.clone(), conn, control, client: client.clone() };
         let _: Value = bus.query(&mut redis::cmd("PING")).await?;
         background.spawn(supervise(shared.clone(), client, control_rx, emptied_rx));
         background.spawn(watch_health(Arc::downgrade(&shared), bus.conn.clone()));
@@ -189,31 +256,19 @@ impl RedisBus {
     }
 
     async fn query<T: FromRedisValue>(&self, cmd: &mut Cmd) -> Result<T, BusError> {
-        let mut conn = self.conn.clone();
-        match timeout(self.shared.config.op_timeout, cmd.query_async::<T>(&mut conn)).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) if err.is_io_error() || err.is_timeout() || err.is_connection_refusal() => {
-                Err(BusError::Unavailable(err.to_string()))
-            }
-            Ok(Err(err)) => Err(BusError::Protocol(err.to_string())),
-            Err(_) => Err(BusError::Unavailable("Redis did not answer in time".to_owned())),
-        }
+        self.shared.query(&self.conn, cmd).await
     }
 
     fn key(&self, suffix: std::fmt::Arguments<'_>) -> String {
-        format!("{}:{suffix}", self.shared.config.namespace)
+        self.shared.key(suffix)
     }
 
     fn heartbeat_key(&self, node: u16) -> String {
-        self.key(format_args!("hb:{node}"))
+        self.shared.heartbeat_key(node)
     }
 
     fn members_key(&self) -> String {
-        self.key(format_args!("members"))
-    }
-
-    fn tombstone_key(&self, incarnation: &Incarnation) -> String {
-        self.key(format_args!("dead:{}:{}", incarnation.node, incarnation.token))
+        self.shared.members_key()
     }
 
     fn registry_key(&self, owner: &Incarnation) -> String {
@@ -230,6 +285,16 @@ impl Drop for RedisBus {
         self.shared.closed.store(true, Ordering::Release);
         self.shared.recycle.notify_one();
     }
+}
+
+/// How the bus's command connections reconnect and time out.
+fn manager_config(config: &RedisBusConfig) -> redis::aio::ConnectionManagerConfig {
+    redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(config.op_timeout))
+        .set_response_timeout(Some(config.op_timeout))
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(500))
 }
 
 fn unavailable(err: redis::RedisError) -> BusError {
@@ -339,24 +404,16 @@ impl ClusterState for RedisBus {
     }
 
     async fn renew(&self, me: &Incarnation, ttl: Duration) -> Result<Renewal, BusError> {
-        let value: Value = self
-            .query(
-                redis::cmd("EVAL")
-                    .arg(RENEW_SCRIPT)
-                    .arg(3)
-                    .arg(self.heartbeat_key(me.node))
-                    .arg(self.members_key())
-                    .arg(self.tombstone_key(me))
-                    .arg(&me.token)
-                    .arg(millis(ttl))
-                    .arg(me.to_string()),
-            )
-            .await?;
-        match value {
-            Value::Int(1) => Ok(Renewal::Renewed),
-            Value::Int(0) => Ok(Renewal::Lapsed),
-            Value::BulkString(by) => Ok(Renewal::Superseded { by: String::from_utf8_lossy(&by).into_owned() }),
-            other => Err(BusError::Protocol(format!("unexpected heartbeat answer {other:?}"))),
+        self.shared.renew(&self.conn, me, ttl).await
+    }
+
+    fn renewer(&self) -> Option<Box<dyn Renewer>> {
+        match ConnectionManager::new_lazy_with_config(self.client.clone(), manager_config(&self.shared.config)) {
+            Ok(conn) => Some(Box::new(RedisRenewer { shared: self.shared.clone(), conn })),
+            Err(err) => {
+                tracing::warn!(%err, "Cannot open a connection for the heartbeat; it renews over the bus's own.");
+                None
+            }
         }
     }
 
@@ -376,7 +433,7 @@ impl ClusterState for RedisBus {
                     .arg(BURY_SCRIPT)
                     .arg(2)
                     .arg(self.heartbeat_key(dead.node))
-                    .arg(self.tombstone_key(dead))
+                    .arg(self.shared.tombstone_key(dead))
                     .arg(&dead.token)
                     .arg(millis(keep)),
             )
@@ -385,7 +442,7 @@ impl ClusterState for RedisBus {
     }
 
     async fn is_buried(&self, incarnation: &Incarnation) -> Result<bool, BusError> {
-        let n: i64 = self.query(redis::cmd("EXISTS").arg(self.tombstone_key(incarnation))).await?;
+        let n: i64 = self.query(redis::cmd("EXISTS").arg(self.shared.tombstone_key(incarnation))).await?;
         Ok(n > 0)
     }
 

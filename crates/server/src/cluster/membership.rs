@@ -10,7 +10,7 @@ use bytes::Bytes;
 use hub::ConnectionId;
 use tokio::time::Instant;
 
-use super::{Cluster, Tracked};
+use super::{Cluster, Tracked, renewals};
 use crate::state::AppState;
 
 /// How often a connection's end retries claiming its registry entry while the bus does not answer.
@@ -159,38 +159,39 @@ impl Cluster {
     }
 }
 
-/// Renews the heartbeat and repairs the registry after bus outages; once renewed, settles the connection ends that
-/// were deferred and lifts the fence. Reaping others is the reaper's (`reaper.rs`), so that it never delays this.
-///
-/// The repairs never stretch the heartbeat: a renewal is due an interval after the previous one was sent, however
-/// long the repairs after it took, and counts (for the fence, `fence.rs`) as soon as it is answered. It still runs on
-/// the node's runtime, so a runtime starved for longer than the fence's margin allows lapses (`docs/benchmarks.md`).
+/// Acts on the heartbeat's answers (`renewals.rs`): repairs the registry after bus outages and recovers a lapsed
+/// heartbeat; once renewed, settles the connection ends that were deferred and lifts the fence. Reaping others is the
+/// reaper's (`reaper.rs`), so that it never delays this; renewing is the renewals' own, so that neither this nor
+/// anything else the node's runtime is busy with delays a renewal.
 pub(super) async fn heartbeat(state: Arc<AppState>) {
     let cluster = &state.cluster;
-    let ttl = cluster.settings.liveness_ttl;
-    let mut due = Instant::now() + cluster.interval();
+    let mut answers = renewals::start(&state);
     loop {
-        tokio::select! {
-            _ = state.shutdown.cancelled() => return,
-            _ = tokio::time::sleep_until(due) => {}
+        let answer = tokio::select! {
+            _ = state.shutdown.cancelled() => break,
+            answer = answers.next() => match answer {
+                Some(answer) => answer,
+                None => break,
+            },
+        };
+        // About an incarnation this node left since (it joined again): nothing to do.
+        if answer.token != cluster.me.read().token {
+            continue;
         }
-        let me = cluster.me.read().clone();
-        let sent = Instant::now();
-        due = sent + cluster.interval();
-        let live = match cluster.bus.state().renew(&me, ttl).await {
+        let live = match &answer.outcome {
             Ok(Renewal::Renewed) => {
-                cluster.renewed_at(sent);
                 cluster.sync_unsynced().await;
-                Some(sent)
+                Some(answer.sent)
             }
-            Ok(Renewal::Lapsed) => cluster.recover(sent).await.map(|(sent, close)| {
+            Ok(Renewal::Lapsed) => cluster.recover(answer.sent).await.map(|(sent, close)| {
                 if close {
                     cluster.close_tracked(&state);
                 }
                 sent
             }),
             Ok(Renewal::Superseded { by }) => {
-                tracing::error!(node = me.node, %by, "Another process holds this node id; check --node-id on every node.");
+                let node = cluster.node();
+                tracing::error!(node, %by, "Another process holds this node id; check --node-id on every node.");
                 None
             }
             Err(_) => None,
@@ -200,4 +201,5 @@ pub(super) async fn heartbeat(state: Arc<AppState>) {
             cluster.settle_deferred(&state).await;
         }
     }
+    answers.join().await;
 }

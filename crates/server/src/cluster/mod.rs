@@ -2,7 +2,8 @@
 //! and its shared state).
 //!
 //! - **Membership** (`membership.rs`). Each node joins under an incarnation (its node id and a random token) and
-//!   renews a heartbeat every third of the liveness TTL. A heartbeat that is not renewed for the TTL declares the
+//!   renews a heartbeat every third of the liveness TTL, from a thread of its own (`renewals.rs`) so that a busy
+//!   runtime does not delay it. A heartbeat that is not renewed for the TTL declares the
 //!   incarnation dead. Each node records its API Gateway connections ([`apigw::record::Record`]: what a
 //!   `$disconnect` event needs) under its incarnation. When a connection ends, its node claims the record
 //!   (`claim_registered`, true for exactly one caller) and delivers `$disconnect` only if the claim succeeds.
@@ -40,6 +41,7 @@ mod fence;
 mod forward;
 mod membership;
 mod reaper;
+mod renewals;
 #[cfg(test)]
 mod tests;
 

@@ -1,6 +1,7 @@
 //! Cluster fault tests with real processes: a private `redis-server` paused with SIGSTOP longer than the node TTL,
-//! and one node partitioned from Redis through a TCP relay the test cuts. Each counts the `$disconnect` events the
-//! integration backend receives: exactly one per accepted connection, whatever the fault.
+//! one node partitioned from Redis through a TCP relay the test cuts, and a node whose runtime stalls. Each counts
+//! the `$disconnect` events the integration backend receives: exactly one per accepted connection, whatever the
+//! fault.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -237,5 +238,38 @@ async fn room_members_hear_of_frames_lost_while_redis_was_away() {
     }
     a.shutdown().await;
     b.shutdown().await;
+    env.cleanup().await;
+}
+
+/// A node whose runtime is too busy to run anything for longer than its fence allows (TTL 1.5 s: fenced 1 s after the
+/// last renewal) is busy, not cut off: its heartbeat, renewed from a thread of its own, holds, so it neither fences
+/// itself nor is buried, and its connections are served once the runtime moves again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+#[ignore = "needs Redis and PostgreSQL: SWITCHBOARD_TEST_REDIS_URL, SWITCHBOARD_TEST_POSTGRES_URL"]
+async fn a_node_whose_runtime_stalls_keeps_its_heartbeat_and_its_connections() {
+    let env = ClusterEnv::get();
+    let mut backend = Backend::ok().await;
+    let busy = node(&env, &backend).await;
+    let (mut ws, id) = client(&busy, &mut backend).await;
+    post(&busy.sdk("prod"), &id, "before").await.unwrap();
+    assert_eq!(recv_text(&mut ws).await, "before");
+
+    // The runtime's one worker and the test's own thread (which drives the runtime's timers when the worker is busy)
+    // both blocked for 3 s.
+    let (started_tx, started) = std::sync::mpsc::channel();
+    tokio::spawn(async move {
+        started_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    started.recv_timeout(Duration::from_secs(5)).expect("the blocking task runs on the worker");
+    std::thread::sleep(Duration::from_secs(3));
+    // The fence's watch wakes past its old deadline now: it must find renewals made meanwhile.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let h = health(&busy).await;
+    assert_eq!((h["cluster"]["fences"].as_u64(), h["cluster"]["fenced"].as_bool()), (Some(0), Some(false)), "{h}");
+    post(&busy.sdk("prod"), &id, "after").await.unwrap();
+    assert_eq!(recv_text(&mut ws).await, "after");
+    backend.assert_quiet(Duration::from_millis(500)).await;
+    busy.shutdown().await;
     env.cleanup().await;
 }
