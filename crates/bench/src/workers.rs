@@ -1,10 +1,12 @@
 //! The orchestrator's side of the worker processes: spawn them with their share of the clients, wait until they are
 //! connected, and collect and merge their counters.
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::process::Stdio;
 
 use anyhow::{Context, bail};
+use futures_util::future::join_all;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
@@ -85,23 +87,34 @@ impl Workers {
     }
 
     /// Waits until every worker has connected (or failed) all its clients, telling `live` how many are open as the
-    /// workers say it.
+    /// workers say it (all workers read at once, so that the count is everyone's, not only the first unready one's).
     pub async fn ready(&mut self, live: &Live) -> anyhow::Result<Ready> {
-        let mut merged = Ready::default();
-        let mut opened = vec![0u64; self.procs.len()];
-        for (i, p) in self.procs.iter_mut().enumerate() {
-            let ready: Ready = loop {
+        let opened = RefCell::new(vec![0u64; self.procs.len()]);
+        let report = |i: usize, n: u64| {
+            let sum = {
+                let mut opened = opened.borrow_mut();
+                opened[i] = n;
+                opened.iter().sum()
+            };
+            live.opened(sum);
+        };
+        let readies = join_all(self.procs.iter_mut().enumerate().map(|(i, p)| async move {
+            loop {
                 let Some(line) = p.stdout.next_line().await? else { bail!("a worker ended before it was ready") };
                 match serde_json::from_str::<Opening>(&line) {
-                    Ok(opening) => {
-                        opened[i] = opening.opened;
-                        live.opened(opened.iter().sum());
+                    Ok(opening) => report(i, opening.opened),
+                    Err(_) => {
+                        let ready: Ready = serde_json::from_str(&line)?;
+                        report(i, ready.connected as u64);
+                        return Ok(ready);
                     }
-                    Err(_) => break serde_json::from_str(&line)?,
                 }
-            };
-            opened[i] = ready.connected as u64;
-            live.opened(opened.iter().sum());
+            }
+        }))
+        .await;
+        let mut merged = Ready::default();
+        for ready in readies {
+            let ready = ready?;
             merged.connected += ready.connected;
             merged.failed += ready.failed;
             merged.seconds = merged.seconds.max(ready.seconds);
