@@ -189,6 +189,14 @@ impl Shared {
         self.key(format_args!("dead:{}:{}", incarnation.node, incarnation.token))
     }
 
+    fn registry_key(&self, owner: &Incarnation) -> String {
+        self.key(format_args!("reg:{}:{}", owner.node, owner.token))
+    }
+
+    fn reaped_key(&self, owner: &Incarnation) -> String {
+        self.key(format_args!("reaped:{}:{}", owner.node, owner.token))
+    }
+
     fn channel_key(&self, channel: &str) -> String {
         format!("{}:ch:{channel}", self.config.namespace)
     }
@@ -257,26 +265,6 @@ impl RedisBus {
 
     async fn query<T: FromRedisValue>(&self, cmd: &mut Cmd) -> Result<T, BusError> {
         self.shared.query(&self.conn, cmd).await
-    }
-
-    fn key(&self, suffix: std::fmt::Arguments<'_>) -> String {
-        self.shared.key(suffix)
-    }
-
-    fn heartbeat_key(&self, node: u16) -> String {
-        self.shared.heartbeat_key(node)
-    }
-
-    fn members_key(&self) -> String {
-        self.shared.members_key()
-    }
-
-    fn registry_key(&self, owner: &Incarnation) -> String {
-        self.key(format_args!("reg:{}:{}", owner.node, owner.token))
-    }
-
-    fn reaped_key(&self, owner: &Incarnation) -> String {
-        self.key(format_args!("reaped:{}:{}", owner.node, owner.token))
     }
 }
 
@@ -370,7 +358,14 @@ impl ClusterState for RedisBus {
         let node = match node {
             Some(node) => {
                 let previous: Option<String> = self
-                    .query(redis::cmd("SET").arg(self.heartbeat_key(node)).arg(token).arg("PX").arg(ttl_ms).arg("GET"))
+                    .query(
+                        redis::cmd("SET")
+                            .arg(self.shared.heartbeat_key(node))
+                            .arg(token)
+                            .arg("PX")
+                            .arg(ttl_ms)
+                            .arg("GET"),
+                    )
                     .await?;
                 if let Some(previous) = previous {
                     tracing::warn!(node, %previous, "Taking over a node id whose heartbeat was still held.");
@@ -383,7 +378,7 @@ impl ClusterState for RedisBus {
                     let set: Option<String> = self
                         .query(
                             redis::cmd("SET")
-                                .arg(self.heartbeat_key(candidate))
+                                .arg(self.shared.heartbeat_key(candidate))
                                 .arg(token)
                                 .arg("NX")
                                 .arg("PX")
@@ -399,7 +394,7 @@ impl ClusterState for RedisBus {
             }
         };
         let me = Incarnation { node, token: token.to_owned() };
-        let _: i64 = self.query(redis::cmd("SADD").arg(self.members_key()).arg(me.to_string())).await?;
+        let _: i64 = self.query(redis::cmd("SADD").arg(self.shared.members_key()).arg(me.to_string())).await?;
         Ok(me)
     }
 
@@ -418,11 +413,11 @@ impl ClusterState for RedisBus {
     }
 
     async fn holder(&self, node: u16) -> Result<Option<String>, BusError> {
-        self.query(redis::cmd("GET").arg(self.heartbeat_key(node))).await
+        self.query(redis::cmd("GET").arg(self.shared.heartbeat_key(node))).await
     }
 
     async fn members(&self) -> Result<Vec<Incarnation>, BusError> {
-        let members: Vec<String> = self.query(redis::cmd("SMEMBERS").arg(self.members_key())).await?;
+        let members: Vec<String> = self.query(redis::cmd("SMEMBERS").arg(self.shared.members_key())).await?;
         Ok(members.iter().filter_map(|m| Incarnation::parse(m)).collect())
     }
 
@@ -432,7 +427,7 @@ impl ClusterState for RedisBus {
                 redis::cmd("EVAL")
                     .arg(BURY_SCRIPT)
                     .arg(2)
-                    .arg(self.heartbeat_key(dead.node))
+                    .arg(self.shared.heartbeat_key(dead.node))
                     .arg(self.shared.tombstone_key(dead))
                     .arg(&dead.token)
                     .arg(millis(keep)),
@@ -447,13 +442,13 @@ impl ClusterState for RedisBus {
     }
 
     async fn forget(&self, incarnation: &Incarnation) -> Result<(), BusError> {
-        let _: i64 = self.query(redis::cmd("SREM").arg(self.members_key()).arg(incarnation.to_string())).await?;
-        let _: i64 = self.query(redis::cmd("DEL").arg(self.registry_key(incarnation))).await?;
+        let _: i64 = self.query(redis::cmd("SREM").arg(self.shared.members_key()).arg(incarnation.to_string())).await?;
+        let _: i64 = self.query(redis::cmd("DEL").arg(self.shared.registry_key(incarnation))).await?;
         Ok(())
     }
 
     async fn register(&self, owner: &Incarnation, entries: Vec<(String, Bytes)>) -> Result<(), BusError> {
-        let key = self.registry_key(owner);
+        let key = self.shared.registry_key(owner);
         for chunk in entries.chunks(500) {
             let mut cmd = redis::cmd("HSET");
             cmd.arg(&key);
@@ -471,7 +466,7 @@ impl ClusterState for RedisBus {
     }
 
     async fn registered(&self, owner: &Incarnation) -> Result<Vec<(String, Bytes)>, BusError> {
-        let key = self.registry_key(owner);
+        let key = self.shared.registry_key(owner);
         let entries: HashMap<String, Vec<u8>> = self.query(redis::cmd("HGETALL").arg(&key)).await?;
         let Some(signer) = &self.shared.signer else {
             return Ok(entries.into_iter().map(|(k, v)| (k, Bytes::from(v))).collect());
@@ -490,25 +485,30 @@ impl ClusterState for RedisBus {
     }
 
     async fn claim_registered(&self, owner: &Incarnation, id: &str) -> Result<bool, BusError> {
-        let removed: i64 = self.query(redis::cmd("HDEL").arg(self.registry_key(owner)).arg(id)).await?;
+        let removed: i64 = self.query(redis::cmd("HDEL").arg(self.shared.registry_key(owner)).arg(id)).await?;
         Ok(removed == 1)
     }
 
     async fn reap_registered(&self, dead: &Incarnation, id: &str, keep: Duration) -> Result<bool, BusError> {
         let mut cmd = redis::cmd("EVAL");
-        cmd.arg(REAP_SCRIPT).arg(2).arg(self.registry_key(dead)).arg(self.reaped_key(dead)).arg(id).arg(millis(keep));
+        cmd.arg(REAP_SCRIPT)
+            .arg(2)
+            .arg(self.shared.registry_key(dead))
+            .arg(self.shared.reaped_key(dead))
+            .arg(id)
+            .arg(millis(keep));
         let removed: i64 = self.query(&mut cmd).await?;
         Ok(removed == 1)
     }
 
     async fn was_reaped(&self, owner: &Incarnation, id: &str) -> Result<bool, BusError> {
-        let n: i64 = self.query(redis::cmd("SISMEMBER").arg(self.reaped_key(owner)).arg(id)).await?;
+        let n: i64 = self.query(redis::cmd("SISMEMBER").arg(self.shared.reaped_key(owner)).arg(id)).await?;
         Ok(n == 1)
     }
 
     async fn count_in_window(&self, key: &str, window: Duration) -> Result<u64, BusError> {
         let window_ms = millis(window);
-        let key = self.key(format_args!("win:{key}:{}", now_ms() / window_ms));
+        let key = self.shared.key(format_args!("win:{key}:{}", now_ms() / window_ms));
         let (count, _): (u64, i64) = {
             let mut pipe = redis::pipe();
             pipe.atomic().cmd("INCR").arg(&key).cmd("PEXPIRE").arg(&key).arg(window_ms * 2);

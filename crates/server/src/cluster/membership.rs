@@ -178,26 +178,30 @@ pub(super) async fn heartbeat(state: Arc<AppState>) {
         if answer.token != cluster.me.read().token {
             continue;
         }
+        // Live again: a renewal (the renewals counted it already) or a recovery, which counts its own.
         let live = match &answer.outcome {
             Ok(Renewal::Renewed) => {
                 cluster.sync_unsynced().await;
-                Some(answer.sent)
+                true
             }
-            Ok(Renewal::Lapsed) => cluster.recover(answer.sent).await.map(|(sent, close)| {
-                if close {
-                    cluster.close_tracked(&state);
+            Ok(Renewal::Lapsed) => match cluster.recover(answer.sent).await {
+                Some((sent, close)) => {
+                    if close {
+                        cluster.close_tracked(&state);
+                    }
+                    cluster.renewed_at(sent);
+                    true
                 }
-                sent
-            }),
+                None => false,
+            },
             Ok(Renewal::Superseded { by }) => {
                 let node = cluster.node();
                 tracing::error!(node, %by, "Another process holds this node id; check --node-id on every node.");
-                None
+                false
             }
-            Err(_) => None,
+            Err(_) => false,
         };
-        if let Some(sent) = live {
-            cluster.renewed_at(sent);
+        if live {
             cluster.settle_deferred(&state).await;
         }
     }
