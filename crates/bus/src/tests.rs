@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use test_support::PrivateRedis;
+use test_support::{PrivateRedis, Relay, RelayTarget};
 
 use super::*;
 
@@ -275,6 +275,42 @@ async fn redis_restart_degrades_then_recovers_and_counts_the_loss() {
     assert_eq!(sb.missed, 3, "the subscriber counts the three lost messages: {sb:?}");
     assert!(sb.reconnects >= 1 && sb.degradations >= 1 && sb.loss_notices >= 1, "{sb:?}");
     assert!(sa.canaries_failed >= 1, "{sa:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server on PATH (a private one is started)"]
+async fn a_slow_subscription_is_kept_and_a_deaf_one_started_over() {
+    let redis = PrivateRedis::start();
+    let relay = Relay::start(RelayTarget::Unix(redis.socket())).await;
+    let mut config = RedisBusConfig::new(relay.redis_url(), namespace());
+    config.canary_interval = Duration::from_millis(300);
+    let bus = RedisBus::connect(config, &Background::new()).await.unwrap();
+    let mut sub = bus.subscribe("room").await;
+    wait_for(&bus, Health::Connected, Duration::from_secs(5)).await;
+
+    // Slow: every answer and message comes 600 ms late, twice what a canary is given. Canaries fail, and keep
+    // coming back late, for three times the four failures that would start a deaf subscription over.
+    relay.set_latency(Duration::from_millis(600));
+    wait_for(&bus, Health::Degraded, Duration::from_secs(5)).await;
+    bus.publish("room", Bytes::from_static(b"late")).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let stats = bus.stats();
+    assert!(stats.canaries_failed >= 8, "{stats:?}");
+    assert_eq!(stats.reconnects, 0, "a subscription that brings canaries back late is kept: {stats:?}");
+    let late = recv(&mut sub).await;
+    assert_eq!((late.payload, late.lost), (Bytes::from_static(b"late"), false));
+
+    relay.set_latency(Duration::ZERO);
+    wait_for(&bus, Health::Connected, Duration::from_secs(5)).await;
+
+    // Deaf: the subscription stays connected and hears nothing more. It is started over, over a new connection.
+    assert_eq!(relay.deafen_subscriptions(), 1);
+    wait_for(&bus, Health::Degraded, Duration::from_secs(5)).await;
+    wait_for(&bus, Health::Connected, Duration::from_secs(15)).await;
+    let stats = bus.stats();
+    assert_eq!(stats.reconnects, 1, "a deaf subscription is started over: {stats:?}");
+    let notice = recv(&mut sub).await;
+    assert!(notice.lost, "its subscribers hear that messages may have been lost: {notice:?}");
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Test helpers shared by Switchboard's suites (a dev-dependency only): a private `redis-server` ([`PrivateRedis`]),
-//! a private PostgreSQL server ([`PrivatePostgres`]),
-//! and with the `harness` feature the integration harness (with a TCP relay a test can cut, `Relay`): a server on `127.0.0.1:0` (`TestServer`), a recording
-//! Lambda-style backend (`Backend`) and real clients (the AWS SDK, WebSocket helpers, signed raw requests).
+//! a private PostgreSQL server ([`PrivatePostgres`]), a TCP relay a test cuts, slows down or deafens (`Relay`, with
+//! the `relay` feature), and with the `harness` feature the integration harness: a server on `127.0.0.1:0`
+//! (`TestServer`), a recording Lambda-style backend (`Backend`) and real clients (the AWS SDK, WebSocket helpers,
+//! signed raw requests).
 
 #[cfg(feature = "harness")]
 mod backend;
@@ -9,7 +10,7 @@ mod backend;
 mod client;
 mod postgres;
 mod redis;
-#[cfg(feature = "harness")]
+#[cfg(feature = "relay")]
 mod relay;
 #[cfg(feature = "harness")]
 mod server;
@@ -20,7 +21,7 @@ pub use backend::{Backend, Reply};
 pub use client::{Raw, parts, post, recv_close, recv_text, send_text, signed_head};
 pub use postgres::PrivatePostgres;
 pub use redis::PrivateRedis;
-#[cfg(feature = "harness")]
+#[cfg(feature = "relay")]
 pub use relay::{Relay, RelayTarget};
 #[cfg(feature = "harness")]
 pub use server::{TestServer, chat_sdk_at};

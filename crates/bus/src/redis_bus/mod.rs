@@ -134,6 +134,9 @@ struct Shared {
     /// Set when the bus is dropped; the background tasks end.
     closed: AtomicBool,
     consecutive_canary_failures: AtomicU64,
+    /// This node's canaries the subscription brought back, in time for their waiter or not: a subscription that
+    /// brings back late canaries is slow, not deaf, and starting it over would only lose what is in flight.
+    canaries_heard: AtomicU64,
 }
 
 enum Control {
@@ -249,6 +252,7 @@ impl RedisBus {
             recycle: Notify::new(),
             closed: AtomicBool::new(false),
             consecutive_canary_failures: AtomicU64::new(0),
+            canaries_heard: AtomicU64::new(0),
         });
         let (control, control_rx) = mpsc::unbounded_channel();
         let bus = RedisBus { shared: shared.clone(), conn, control, client: client.clone() };

@@ -85,6 +85,7 @@ pub(super) async fn supervise(
                     let payload = Bytes::copy_from_slice(message.get_payload_bytes());
                     if name == canary_channel {
                         if let Ok(bytes) = <[u8; 8]>::try_from(&payload[..]) {
+                            shared.canaries_heard.fetch_add(1, Ordering::Relaxed);
                             let nonce = u64::from_be_bytes(bytes);
                             if let Some(done) = shared.canaries.lock().remove(&nonce) {
                                 let _ = done.send(());
@@ -125,8 +126,12 @@ pub(super) async fn supervise(
     }
 }
 
-/// Publishes a canary every interval; the bus is connected while they come back.
+/// Publishes a canary every interval; the bus is connected while they come back in time. After four failures in a
+/// row during which no canary came back at all, the subscription is deaf and is started over; canaries that come
+/// back late keep the bus degraded but the subscription as it is.
 pub(super) async fn watch_health(shared: std::sync::Weak<Shared>, conn: ConnectionManager) {
+    // Canaries heard when the current run of failures began.
+    let mut heard_before = 0;
     loop {
         let Some(shared) = shared.upgrade() else { return };
         if shared.closed.load(Ordering::Acquire) {
@@ -142,13 +147,21 @@ pub(super) async fn watch_health(shared: std::sync::Weak<Shared>, conn: Connecti
                 }
                 Err(_) => {
                     let failures = shared.consecutive_canary_failures.fetch_add(1, Ordering::Relaxed) + 1;
+                    let heard = shared.canaries_heard.load(Ordering::Relaxed);
+                    if failures == 1 {
+                        heard_before = heard;
+                    }
                     if failures >= 2 {
                         shared.set_health(Health::Degraded);
                     }
-                    if failures >= 4 {
+                    if failures >= 4 && heard == heard_before {
                         // Connected but deaf: a dead subscription must never look healthy. Start it over.
                         shared.consecutive_canary_failures.store(0, Ordering::Relaxed);
                         shared.recycle.notify_one();
+                    } else if failures >= 4 {
+                        // Late, not deaf. The next verdict needs three more failures with nothing heard.
+                        shared.consecutive_canary_failures.store(1, Ordering::Relaxed);
+                        heard_before = heard;
                     }
                 }
             }
