@@ -38,7 +38,6 @@ use store::{Room, Store, StoreError};
 use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 pub use wire::Refusal;
 use wire::ivschat::{self as frames, Attributes, ChatErrorCode};
@@ -383,12 +382,7 @@ impl ChatService {
     /// events are on, `presence.rs`) and what it missed replayed when it asked to recover (`recovery.rs`). When the session expires the client receives
     /// `ERROR 401` and then a close (1000). Chat connections have no idle timeout and last until their session
     /// ends, whatever `session`'s idle timeout and maximum duration say. The member leaves the room at the end.
-    pub async fn serve<S>(
-        mut member: Box<Member>,
-        ws: &mut WebSocketStream<S>,
-        session: &SessionConfig,
-        shutdown: &CancellationToken,
-    ) -> SessionEnd
+    pub async fn serve<S>(mut member: Box<Member>, ws: &mut WebSocketStream<S>, session: &SessionConfig) -> SessionEnd
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
@@ -407,7 +401,7 @@ impl ChatService {
         // The session's client messages run in spans of their own; what comes before it needs one too.
         member.recover().instrument(conn.span()).await;
         let mut inbound = actions::ChatSession { member };
-        let run = hub::session::run(ws, conn.clone(), &config, shutdown, &mut inbound);
+        let run = hub::session::run(ws, conn.clone(), &config, &mut inbound);
         tokio::pin!(run);
         tokio::select! {
             end = &mut run => return end,

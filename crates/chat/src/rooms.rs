@@ -125,18 +125,18 @@ struct Member {
     /// The token's attributes (what presence shows).
     attributes: Arc<Attributes>,
     /// While the member recovers what it missed (`recovery.rs`): the live frames held back until the replay is queued.
-    held: Option<Vec<Utf8Bytes>>,
+    held: Option<Vec<Outbound>>,
 }
 
 impl Member {
     /// Queues a frame for the member, or holds it back while the member recovers (closing a member that falls more
     /// than [`RECOVERY_HOLD`] frames behind, as a slow consumer).
-    fn deliver(&mut self, payload: &Utf8Bytes) {
+    fn deliver(&mut self, message: &Outbound) {
         match &mut self.held {
             None => {
-                self.conn.deliver(Outbound::Text(payload.clone()));
+                self.conn.deliver(message.clone());
             }
-            Some(held) if held.len() < RECOVERY_HOLD => held.push(payload.clone()),
+            Some(held) if held.len() < RECOVERY_HOLD => held.push(message.clone()),
             Some(_) => {
                 self.held = None;
                 self.conn.close_after_queued(CloseRequest::new(1008, "Slow consumer", hub::CloseCause::SlowConsumer));
@@ -227,8 +227,10 @@ impl LiveRoom {
         let Some(member) = state.members.get_mut(&id) else { return };
         let Some(held) = member.held.take() else { return };
         let replayed: std::collections::HashSet<&str> = first.iter().map(|(id, _)| id.as_str()).collect();
-        let fresh = held.into_iter().filter(|frame| !frame_id(frame).is_some_and(|id| replayed.contains(id.as_str())));
-        let frames: Vec<Utf8Bytes> = first.iter().map(|(_, frame)| frame.clone()).chain(fresh).collect();
+        let fresh = held
+            .into_iter()
+            .filter(|frame| !frame.as_text().and_then(frame_id).is_some_and(|id| replayed.contains(id.as_str())));
+        let frames: Vec<Outbound> = first.iter().map(|(_, frame)| Outbound::text(frame.clone())).chain(fresh).collect();
         for frame in &frames {
             member.deliver(frame);
         }
@@ -268,8 +270,9 @@ impl LiveRoom {
         if state.deleted {
             return Err(Gone);
         }
+        let message = Outbound::text(payload);
         for member in state.members.values_mut() {
-            member.deliver(&payload);
+            member.deliver(&message);
         }
         if let Some(user_id) = disconnect {
             for member in state.members.values().filter(|m| &*m.user_id == user_id) {
@@ -338,8 +341,9 @@ impl LiveRoom {
         state.last_send_time = send_time;
         let (json, kind) = outgoing.encode(send_time);
         let payload = Utf8Bytes::from(json);
+        let message = Outbound::text(payload.clone());
         for member in state.members.values_mut() {
-            member.deliver(&payload);
+            member.deliver(&message);
         }
         if !state.settings.logging_ids.is_empty() {
             logs.record(Record {

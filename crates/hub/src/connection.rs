@@ -9,50 +9,9 @@ use std::task::{Context, Poll};
 use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
 use time::OffsetDateTime;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::ConnectionId;
 use crate::tags::{TagCell, Tags};
-
-/// A message on its way to a client. Clones share the payload, so one encoded message serves every recipient.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outbound {
-    Text(Utf8Bytes),
-    Binary(bytes::Bytes),
-}
-
-impl Outbound {
-    pub fn len(&self) -> usize {
-        match self {
-            Outbound::Text(t) => t.len(),
-            Outbound::Binary(b) => b.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Text when the bytes are UTF-8, binary otherwise.
-    pub fn from_bytes(bytes: bytes::Bytes) -> Outbound {
-        match Utf8Bytes::try_from(bytes.clone()) {
-            Ok(text) => Outbound::Text(text),
-            Err(_) => Outbound::Binary(bytes),
-        }
-    }
-}
-
-impl From<String> for Outbound {
-    fn from(text: String) -> Outbound {
-        Outbound::Text(Utf8Bytes::from(text))
-    }
-}
-
-impl From<&'static str> for Outbound {
-    fn from(text: &'static str) -> Outbound {
-        Outbound::Text(Utf8Bytes::from_static(text))
-    }
-}
+use crate::{ConnectionId, Outbound};
 
 /// What a connection belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,15 +86,13 @@ pub enum SendError {
     Closed,
 }
 
-/// What each queued message costs an outbox beyond its payload: its slot in the queue (an [`Outbound`]), the
-/// WebSocket frame header the session writes for it (at most 10 bytes from a server), and the shared payload's
-/// reference-counted header and allocation, rounded up. With it the byte limit bounds memory, not only payload: an
-/// empty message is not free, and a 1 MiB outbox holds about 8,000 one-byte messages rather than a million.
+/// What each queued message costs an outbox beyond its payload: its slot in the queue (an [`Outbound`], which carries
+/// its frame header) and the shared payload's reference-counted header and allocation, rounded up. With it the byte
+/// limit bounds memory, not only payload: an empty message is not free, and a 1 MiB outbox holds about 8,000 one-byte
+/// messages rather than a million.
 pub const OUTBOX_MESSAGE_OVERHEAD: usize = 128;
 
-/// The longest frame header a server writes: 2 bytes, then 8 of extended length, unmasked.
-const MAX_FRAME_HEADER: usize = 10;
-const _: () = assert!(std::mem::size_of::<Outbound>() + MAX_FRAME_HEADER <= OUTBOX_MESSAGE_OVERHEAD);
+const _: () = assert!(std::mem::size_of::<Outbound>() <= OUTBOX_MESSAGE_OVERHEAD / 2);
 
 /// Counters of one outbox, for metrics and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

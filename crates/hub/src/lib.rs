@@ -6,21 +6,22 @@
 mod connection;
 mod id;
 mod lean;
+mod outbound;
 pub mod session;
 mod tags;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
 
 pub use connection::{
-    CloseCause, CloseRequest, Connection, ConnectionInfo, OUTBOX_MESSAGE_OVERHEAD, Outbound, OutboxStats, Scope,
-    SendError,
+    CloseCause, CloseRequest, Connection, ConnectionInfo, OUTBOX_MESSAGE_OVERHEAD, OutboxStats, Scope, SendError,
 };
 pub use id::{ConnectionId, IdGenerator, random_id};
 pub use lean::{LeanStream, READ_AHEAD};
+pub use outbound::Outbound;
 pub use tags::{TagChange, TagError, TagLimits, Tags};
 pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -60,6 +61,8 @@ struct Shared {
     shards: Box<[Shard]>,
     live: AtomicUsize,
     groups: tags::GroupIndex,
+    /// Set by [`Hub::shut_down`]: what every connection registered from then on is closed with at once.
+    closing: OnceLock<CloseRequest>,
 }
 
 impl Hub {
@@ -72,6 +75,7 @@ impl Hub {
                 shards,
                 live: AtomicUsize::new(0),
                 groups: tags::GroupIndex::default(),
+                closing: OnceLock::new(),
             }),
         }
     }
@@ -85,11 +89,16 @@ impl Hub {
         Arc::new(Connection::new(self.shared.ids.next(), info, self.shared.config.outbox_limit))
     }
 
-    /// Makes a connection reachable by id.
+    /// Makes a connection reachable by id; after [`Hub::shut_down`], closes it at once too.
     pub fn register(&self, conn: Arc<Connection>) {
-        let previous = self.shard(conn.id()).write().insert(conn.id(), conn);
+        let previous = self.shard(conn.id()).write().insert(conn.id(), conn.clone());
         if previous.is_none() {
             self.shared.live.fetch_add(1, Ordering::Relaxed);
+        }
+        // The shard's lock orders this against `shut_down`'s pass: either the pass saw the connection, or the
+        // request was set before the connection went in, and is seen here.
+        if let Some(request) = self.shared.closing.get() {
+            conn.close(request.clone());
         }
     }
 
@@ -144,8 +153,10 @@ impl Hub {
         out
     }
 
-    /// Asks every registered connection to close with the given request.
-    pub fn close_all(&self, request: &CloseRequest) {
+    /// Asks every registered connection to close with `request`, and every connection registered from now on, at
+    /// once: the server going down. The first call's request stays.
+    pub fn shut_down(&self, request: CloseRequest) {
+        let request = self.shared.closing.get_or_init(|| request);
         for conn in self.snapshot() {
             conn.close(request.clone());
         }

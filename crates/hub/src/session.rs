@@ -2,6 +2,7 @@
 //! enforces timeouts and limits until the connection ends, then reports how it ended.
 
 use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,14 +11,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
-use tokio_tungstenite::tungstenite::protocol::frame::Frame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::{CloseCause, CloseRequest, Connection, Outbound};
+use crate::{CloseCause, CloseRequest, Connection, Outbound, outbound};
 
 /// Limits and timeouts of a session.
 #[derive(Clone, Debug)]
@@ -93,13 +91,15 @@ pub struct SessionEnd {
 
 /// Runs a session until the connection ends. Never panics on client input; every path returns a [`SessionEnd`].
 ///
+/// Whatever closes it from outside goes through its [`Connection`] (a close request, or [`crate::Hub::shut_down`] for
+/// every connection at once): a session watches its outbox, its socket and one timer, and nothing else on each turn.
+///
 /// The socket is borrowed, not moved: an `async fn` keeps its arguments for as long as it runs, so a socket passed
 /// down by value through the callers' futures would take room in each of them, in the task of every idle connection.
 pub async fn run<S, I>(
     ws: &mut WebSocketStream<S>,
     conn: Arc<Connection>,
     config: &SessionConfig,
-    shutdown: &CancellationToken,
     inbound: &mut I,
 ) -> SessionEnd
 where
@@ -110,16 +110,14 @@ where
     let max_deadline = started + config.max_duration;
     let mut idle_deadline = started + config.idle_timeout;
     let mut batch: Vec<Outbound> = Vec::new();
-    let mut shutting_down = false;
+    // Made once and kept across turns of the loop, so that a turn (one per delivery when messages come one at a
+    // time) neither adds nor removes an entry in the timer wheel. It runs to the deadline it was set to; when it fires
+    // early because activity moved the deadline, it is set again.
+    let mut timer = pin!(sleep_until(idle_deadline.min(max_deadline)));
 
     let end = loop {
-        let deadline = idle_deadline.min(max_deadline);
         tokio::select! {
             biased;
-            _ = shutdown.cancelled(), if !shutting_down => {
-                shutting_down = true;
-                conn.close(CloseRequest::shutdown());
-            }
             request = conn.next_outbound(&mut batch) => {
                 if let Some(request) = request {
                     break Box::pin(close_with(ws, request, config)).await;
@@ -127,7 +125,7 @@ where
                 if let Some(capture) = config.capture.as_deref().filter(|capture| capture.watched()) {
                     record_out(capture, &conn, &batch);
                 }
-                let written = timeout(config.write_timeout, write_batch(ws, &mut batch, config)).await;
+                let written = timeout(config.write_timeout, write_batch(ws, &batch, config)).await;
                 batch.clear();
                 match written {
                     Ok(Ok(())) => idle_deadline = Instant::now() + config.idle_timeout,
@@ -156,7 +154,8 @@ where
                     if config.pings_are_activity {
                         idle_deadline = Instant::now() + config.idle_timeout;
                     }
-                    // Sends the pong tungstenite queued; a client that pings but does not read stalls it.
+                    // Sends the pong tungstenite queued, before anything else is written (see `write_batch`); a client
+                    // that pings but does not read stalls it.
                     match timeout(config.write_timeout, ws.flush()).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => break abnormal(),
@@ -188,7 +187,12 @@ where
                 }
                 Some(Err(_)) | None => break abnormal(),
             },
-            _ = sleep_until(deadline) => {
+            _ = &mut timer => {
+                let deadline = idle_deadline.min(max_deadline);
+                if Instant::now() < deadline {
+                    timer.as_mut().reset(deadline);
+                    continue;
+                }
                 let cause = if Instant::now() >= max_deadline { CloseCause::MaxDuration } else { CloseCause::IdleTimeout };
                 break Box::pin(close_with(ws, CloseRequest::new(1001, "Going away", cause), config)).await;
             }
@@ -201,44 +205,25 @@ where
 /// Records each message of a batch about to be written.
 fn record_out(capture: &capture::Capture, conn: &Connection, batch: &[Outbound]) {
     for message in batch {
-        let data = match message {
-            Outbound::Text(text) => capture.cut(text.as_str()),
-            Outbound::Binary(bytes) => format!("({} bytes of binary)", bytes.len()),
+        let data = match message.as_text() {
+            Some(text) => capture.cut(text),
+            None => format!("({} bytes of binary)", message.len()),
         };
         capture.record(conn.subject(), capture::What::FrameOut { data, bytes: message.len() });
     }
 }
 
-async fn write_batch<S>(
-    ws: &mut WebSocketStream<S>,
-    batch: &mut Vec<Outbound>,
-    config: &SessionConfig,
-) -> Result<(), WsError>
+/// Writes a batch straight to the socket under the codec, each message from its shared payload and the header
+/// made with it ([`crate::outbound`]), so that the codec's write buffer holds nothing but pongs and the close frame.
+///
+/// The codec holds nothing to write here: the pong it queues on reading a ping is flushed by the loop before it goes
+/// on (a flush that fails or stalls ends the session), and the close frame ends it. So no frame of ours can land in
+/// the middle of one of the codec's.
+async fn write_batch<S>(ws: &mut WebSocketStream<S>, batch: &[Outbound], config: &SessionConfig) -> Result<(), WsError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    for message in batch.drain(..) {
-        if message.len() <= config.max_outbound_frame {
-            ws.feed(match message {
-                Outbound::Text(text) => Message::Text(text),
-                Outbound::Binary(bytes) => Message::Binary(bytes),
-            })
-            .await?;
-            continue;
-        }
-        let (first, bytes) = match message {
-            Outbound::Text(text) => (Data::Text, bytes::Bytes::from(text)),
-            Outbound::Binary(bytes) => (Data::Binary, bytes),
-        };
-        let mut offset = 0;
-        while offset < bytes.len() {
-            let end = (offset + config.max_outbound_frame).min(bytes.len());
-            let opcode = if offset == 0 { OpCode::Data(first) } else { OpCode::Data(Data::Continue) };
-            ws.feed(Message::Frame(Frame::message(bytes.slice(offset..end), opcode, end == bytes.len()))).await?;
-            offset = end;
-        }
-    }
-    ws.flush().await
+    Ok(outbound::write_all(ws.get_mut(), batch, config.max_outbound_frame).await?)
 }
 
 async fn close_with<S>(ws: &mut WebSocketStream<S>, request: CloseRequest, config: &SessionConfig) -> SessionEnd

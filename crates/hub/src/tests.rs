@@ -27,6 +27,26 @@ fn register_get_unregister() {
 }
 
 #[test]
+fn shutting_down_closes_every_connection_and_every_later_one_at_once() {
+    let hub = Hub::new(HubConfig::default());
+    let before = hub.new_connection(info());
+    hub.register(before.clone());
+    let unregistered = hub.new_connection(info());
+    hub.shut_down(CloseRequest::shutdown());
+    assert!(!before.is_open(), "a registered connection is asked to close");
+    assert!(unregistered.is_open(), "only what the hub holds");
+    let after = hub.new_connection(info());
+    hub.register(after.clone());
+    assert!(!after.is_open(), "a connection registered once the hub shut down is closed as it comes in");
+    hub.shut_down(CloseRequest::deleted());
+    for conn in [&before, &after] {
+        let mut batch = Vec::new();
+        let request = futures_util::FutureExt::now_or_never(conn.next_outbound(&mut batch)).flatten();
+        assert_eq!(request, Some(CloseRequest::shutdown()), "the first request stays");
+    }
+}
+
+#[test]
 fn outbox_is_bounded_in_bytes() {
     let hub = Hub::new(HubConfig { node: 0, outbox_limit: 10 });
     let conn = hub.new_connection(info());

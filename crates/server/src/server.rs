@@ -213,6 +213,7 @@ impl Server {
     pub async fn shutdown(self) {
         let state = self.state;
         state.shutdown.cancel();
+        state.hub.shut_down(hub::CloseRequest::shutdown());
         let _ = tokio::time::timeout(Duration::from_secs(1), self.accept_loop).await;
         state.tasks.close();
         if tokio::time::timeout(state.config.limits.shutdown_grace, state.tasks.wait()).await.is_err() {

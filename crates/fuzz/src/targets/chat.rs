@@ -23,7 +23,6 @@ use store::{NewRoom, Room, SqliteStore, Store};
 use time::OffsetDateTime;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_util::sync::CancellationToken;
 use wire::ivschat::MAX_REQUEST_ID_CHARS;
 
 use crate::fixture::{block_on, once};
@@ -160,8 +159,7 @@ pub fn chat_frame(data: &[u8]) {
         let io = hub::LeanStream::new(replay);
         let mut ws =
             WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket_config(128 * 1024, 32 * 1024))).await;
-        let end =
-            ChatService::serve(Box::new(member), &mut ws, &SessionConfig::default(), &CancellationToken::new()).await;
+        let end = ChatService::serve(Box::new(member), &mut ws, &SessionConfig::default()).await;
         fixture.hub.unregister(conn.id());
         assert!(!conn.is_open(), "the connection outlived its session ({end:?})");
         written.get()

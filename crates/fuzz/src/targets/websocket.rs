@@ -12,7 +12,6 @@ use hub::{Connection, ConnectionInfo, Hub, HubConfig, Outbound, Scope, Utf8Bytes
 use time::OffsetDateTime;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_util::sync::CancellationToken;
 
 use crate::fixture::{block_on, once};
 use crate::replay::Replay;
@@ -53,7 +52,7 @@ pub fn websocket(data: &[u8]) {
             Some(websocket_config(MAX_MESSAGE_BYTES, MAX_FRAME_BYTES)),
         )
         .await;
-        hub::session::run(&mut ws, conn.clone(), &config, &CancellationToken::new(), &mut Echo).await
+        hub::session::run(&mut ws, conn.clone(), &config, &mut Echo).await
     });
     // The codes a session ends with: the client's own (any it may send), or one of the server's.
     assert!(matches!(end.code, 1000..=1003 | 1005..=1011 | 1012..=1014 | 3000..=4999), "session ended with {end:?}");

@@ -47,8 +47,7 @@ async fn a_client_that_pings_and_never_reads_is_a_slow_consumer() {
         let ping = masked_ping(125);
         while client.write_all(&ping).await.is_ok() {}
     });
-    let shutdown = CancellationToken::new();
-    let end = timeout(Duration::from_secs(60), run(&mut ws, conn.clone(), &config, &shutdown, &mut Ignore))
+    let end = timeout(Duration::from_secs(60), run(&mut ws, conn.clone(), &config, &mut Ignore))
         .await
         .expect("a stalled pong ends the session within the write timeout");
     assert_eq!(end.cause, EndCause::Server(CloseCause::SlowConsumer));
@@ -96,10 +95,9 @@ async fn what_a_client_message_logs_carries_its_connection() {
     let _default = tracing::subscriber::set_default(subscriber);
     let (mut ws, conn, mut client) = session(4096).await;
     let id = conn.id();
-    let shutdown = CancellationToken::new();
     let config = SessionConfig::default();
     let mut inbound = Warns;
-    let run = run(&mut ws, conn, &config, &shutdown, &mut inbound);
+    let run = run(&mut ws, conn, &config, &mut inbound);
     tokio::pin!(run);
     client.write_all(&masked(0x1, b"hello")).await.unwrap();
     assert!(timeout(Duration::from_millis(200), &mut run).await.is_err(), "the session goes on");
@@ -117,4 +115,46 @@ async fn what_a_client_message_logs_carries_its_connection() {
     ] {
         assert!(line.contains(&field), "{field} missing from {line}");
     }
+}
+
+#[tokio::test]
+async fn pongs_and_messages_never_land_in_each_other_however_the_writes_are_cut() {
+    use bytes::Bytes;
+
+    // A pipe smaller than most messages: the server's writes stop part-way, and so may its pongs.
+    let (mut ws, conn, raw) = session(4096).await;
+    let mut client = WebSocketStream::from_raw_socket(raw, Role::Client, None).await;
+    let config = SessionConfig { max_outbound_frame: 5000, ..SessionConfig::default() };
+    let server = tokio::spawn({
+        let conn = conn.clone();
+        async move { run(&mut ws, conn, &config, &mut Ignore).await }
+    });
+    let (mut pings, mut pongs) = (0, 0);
+    for i in 0..120usize {
+        let text: String = std::iter::repeat_n(char::from(b'a' + (i % 26) as u8), (i * 997) % 9000 + 1).collect();
+        conn.send(Outbound::from(text.clone())).unwrap();
+        if i % 2 == 0 {
+            client.send(Message::Ping(Bytes::from(i.to_string()))).await.unwrap();
+            pings += 1;
+        }
+        loop {
+            match timeout(Duration::from_secs(5), client.next()).await.expect("the client hears within 5 s") {
+                Some(Ok(Message::Text(got))) => {
+                    assert_eq!(got.as_str(), text, "message {i} whole and in order");
+                    break;
+                }
+                Some(Ok(Message::Pong(_))) => pongs += 1,
+                other => panic!("message {i}: {other:?}"),
+            }
+        }
+    }
+    while pongs < pings {
+        match timeout(Duration::from_secs(5), client.next()).await.expect("every ping is answered") {
+            Some(Ok(Message::Pong(_))) => pongs += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    client.close(None).await.unwrap();
+    let end = timeout(Duration::from_secs(5), server).await.unwrap().unwrap();
+    assert_eq!(end.cause, EndCause::Client);
 }

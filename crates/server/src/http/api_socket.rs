@@ -142,19 +142,12 @@ impl SocketKind for ApiSocket {
         if let Some(live) = &self.live {
             router = router.with_live_stage(live.clone() as Arc<dyn LiveStage>);
         }
-        // One session future on both paths: a second `run(…).await` would take its room in the task too.
-        let session = hub::session::run(ws, conn.clone(), &state.session, &state.shutdown, &mut router);
-        tokio::pin!(session);
-        let Some(live) = &self.live else { return session.await };
-        // A deleted API or stage closes its connections with 1001 (their `$disconnect` follows as for any end); the
-        // stage's one watch tells them all.
-        tokio::select! {
-            end = &mut session => return end,
-            () = live.watch.gone.cancelled() => {
-                conn.close(CloseRequest::new(1001, "Going away", CloseCause::Deleted));
-            }
+        // A deleted API or stage closes its connections with 1001: the stage's one watch closes those it finds
+        // registered, and a connection registered after that closes here.
+        if let Some(live) = &self.live {
+            live.watch.close_if_gone(conn);
         }
-        session.await
+        hub::session::run(ws, conn.clone(), &state.session, &mut router).await
     }
 
     /// `$disconnect` (of the stage's current deployment), unless a survivor already reported it (this node had been

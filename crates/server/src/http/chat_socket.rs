@@ -62,7 +62,7 @@ impl SocketKind for ChatSocket {
 
     async fn serve(&mut self, ws: &mut Ws, _conn: &Arc<Connection>, state: &AppState) -> SessionEnd {
         match self.member.take() {
-            Some(member) => chat::ChatService::serve(member, ws, &state.session, &state.shutdown).await,
+            Some(member) => chat::ChatService::serve(member, ws, &state.session).await,
             None => SessionEnd { code: 1006, reason: String::new(), cause: EndCause::Abnormal },
         }
     }

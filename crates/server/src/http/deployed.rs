@@ -7,21 +7,23 @@
 //! [`RECHECK`], without any message between nodes; the conversion is redone only when the document's version moved.
 //!
 //! Open connections learn that their stage is gone through one [`StageWatch`] per stage on this node: a single task
-//! checks the stage every [`STAGE_CHECK`] while any connection holds the watch, and cancels it when the stage or its
-//! API no longer serves anything — no timer per connection.
+//! checks the stage every [`STAGE_CHECK`] while any connection holds the watch, and when the stage or its API no
+//! longer serves anything marks the watch gone and closes the stage's connections — no timer per connection, and
+//! nothing a session looks at on each of its turns.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use apigatewayv2::{ControlPlane, DeployedStage};
 use apigw::connect::LiveStage;
 use apigw::model::ApiRuntime;
+use hub::{CloseCause, CloseRequest, Connection, Scope};
 use parking_lot::Mutex;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use wire::ApiError;
 
 use crate::state::AppState;
@@ -41,12 +43,28 @@ pub(crate) struct DeployedStages {
     watches: Mutex<HashMap<(String, String), Weak<StageWatch>>>,
 }
 
-/// What the open connections of one deployed stage share: `gone` is cancelled once the stage or its API is deleted.
+/// What the open connections of one deployed stage share: `gone` is set once the stage or its API is deleted.
 #[derive(Debug)]
 pub(crate) struct StageWatch {
     api_id: String,
     stage: String,
-    pub(crate) gone: CancellationToken,
+    gone: AtomicBool,
+}
+
+impl StageWatch {
+    /// Closes `conn` (1001) when the stage is gone already: a connection registered after the check closed the
+    /// stage's connections. The hub's shard lock orders the two: either the check's pass saw the connection, or the
+    /// flag was set before it was registered and is seen here.
+    pub(crate) fn close_if_gone(&self, conn: &Connection) {
+        if self.gone.load(Ordering::SeqCst) {
+            conn.close(stage_gone());
+        }
+    }
+}
+
+/// How a deleted API or stage closes its connections (their `$disconnect` follows as for any end).
+fn stage_gone() -> CloseRequest {
+    CloseRequest::new(1001, "Going away", CloseCause::Deleted)
 }
 
 #[derive(Clone, Debug)]
@@ -107,23 +125,22 @@ impl DeployedStages {
 
 impl DeployedStages {
     /// The watch of `stage` of `api_id` for one more connection. The first connection of a stage starts its check,
-    /// which ends once no connection holds the watch, at shutdown, or when it cancelled the watch.
+    /// which ends once no connection holds the watch, at shutdown, or when it found the stage gone.
     pub(crate) fn watch(state: &Arc<AppState>, api_id: &str, stage: &str) -> Arc<StageWatch> {
         let key = (api_id.to_owned(), stage.to_owned());
         let mut watches = state.deployed.watches.lock();
         if let Some(watch) = watches.get(&key).and_then(Weak::upgrade) {
             return watch;
         }
-        let watch =
-            Arc::new(StageWatch { api_id: key.0.clone(), stage: key.1.clone(), gone: CancellationToken::new() });
+        let watch = Arc::new(StageWatch { api_id: key.0.clone(), stage: key.1.clone(), gone: AtomicBool::new(false) });
         watches.insert(key, Arc::downgrade(&watch));
         state.tasks.spawn(check(state.clone(), Arc::downgrade(&watch)));
         watch
     }
 }
 
-/// Checks a watched stage every [`STAGE_CHECK`] while a connection holds the watch; cancels it when the stage serves
-/// nothing any more (its connections then close with 1001).
+/// Checks a watched stage every [`STAGE_CHECK`] while a connection holds the watch; when the stage serves nothing any
+/// more, marks the watch gone and closes the stage's connections on this node with 1001.
 async fn check(state: Arc<AppState>, watch: Weak<StageWatch>) {
     loop {
         tokio::select! {
@@ -133,7 +150,11 @@ async fn check(state: Arc<AppState>, watch: Weak<StageWatch>) {
         let Some(live) = watch.upgrade() else { break };
         let current = state.deployed.get(&state.apigatewayv2, &live.api_id, &live.stage).await;
         if current.ok().flatten().is_none() {
-            live.gone.cancel();
+            live.gone.store(true, Ordering::SeqCst);
+            let of_stage = |scope: &Scope| matches!(scope, Scope::Api { api_id, stage } if **api_id == *live.api_id && **stage == *live.stage);
+            for conn in state.hub.snapshot().iter().filter(|conn| of_stage(&conn.info().scope)) {
+                conn.close(stage_gone());
+            }
             break;
         }
     }
