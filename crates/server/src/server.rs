@@ -11,7 +11,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tasks::Background;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
@@ -130,11 +130,9 @@ impl Server {
                 .context("cannot start chat messaging")?;
         let mut control_settings = control_config(&config)?;
         control_settings.pagination_key = pagination_key.clone();
-        let listener =
-            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+        let listener = listen(config.listen).with_context(|| format!("cannot listen on {}", config.listen))?;
         let local_addr = listener.local_addr()?;
-        let admin_listener = TcpListener::bind(config.admin_listen)
-            .await
+        let admin_listener = listen(config.admin_listen)
             .with_context(|| format!("cannot listen on {} (--admin-listen)", config.admin_listen))?;
         let admin_addr = admin_listener.local_addr()?;
         let apigatewayv2 =
@@ -242,6 +240,20 @@ fn read_pem(path: Option<&std::path::Path>) -> anyhow::Result<Option<Vec<u8>>> {
 
 /// The longest pause of the accept loop while accepting fails (out of file descriptors and the like).
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// How many connections the kernel may hold, their TCP handshake done, until the accept loop takes them (the kernel
+/// caps it at `net.core.somaxconn`, 4096 on current kernels). With the usual 128, a burst of clients connecting at
+/// once (a deployment, a network blip) overflows it: the kernel drops the handshake's last ACK, and the client's
+/// upgrade waits a whole second for the SYN-ACK to be sent again.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on `addr` as `TcpListener::bind` does (`SO_REUSEADDR`), with a backlog of [`LISTEN_BACKLOG`].
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, state: Arc<AppState>, hold: HoldOpen) {
     let graceful = GracefulShutdown::new();
@@ -474,4 +486,31 @@ fn tls_acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
         .context("TLS certificate and key do not match")?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::net::TcpStream;
+
+    use super::listen;
+
+    /// A burst of clients larger than the usual backlog of 128 connects while nothing accepts: each completes its TCP
+    /// handshake at once, none waits the second a dropped ACK costs.
+    #[tokio::test]
+    async fn a_burst_of_connections_waits_in_the_backlog_not_a_second_for_a_resent_syn() {
+        let listener = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(4096);
+        let burst = somaxconn.min(1000);
+        let clients = (0..burst).map(|_| tokio::time::timeout(Duration::from_millis(800), TcpStream::connect(addr)));
+        let connected = futures_util::future::join_all(clients).await;
+        let late = connected.iter().filter(|client| !matches!(client, Ok(Ok(_)))).count();
+        assert_eq!(late, 0, "{late} of {burst} connections were not established within 800 ms");
+        drop(listener);
+    }
 }
