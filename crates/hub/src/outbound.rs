@@ -184,10 +184,6 @@ impl Cursor {
             }
         }
     }
-
-    fn done(&self, batch: &[Outbound]) -> bool {
-        self.message == batch.len()
-    }
 }
 
 /// Writes every message of `batch` to `stream`, each as frames of at most `max_frame` bytes of payload, then
@@ -212,15 +208,14 @@ fn poll_write_all<S>(
 where
     S: AsyncWrite,
 {
-    while !cursor.done(batch) {
+    loop {
         let mut frames = cursor.frames(batch, max_frame);
         let written = match (frames.next(), frames.next()) {
+            (None, _) => return Poll::Ready(Ok(())),
             // One frame left, as for most deliveries: its two slices on the stack.
             (Some((header, part)), None) => {
                 let mut slices = [IoSlice::new(header.as_bytes()), IoSlice::new(part)];
-                let mut unwritten = &mut slices[..];
-                IoSlice::advance_slices(&mut unwritten, cursor.offset);
-                ready!(stream.as_mut().poll_write_vectored(cx, unwritten))?
+                ready!(poll_write_from(stream.as_mut(), cx, &mut slices, cursor.offset))?
             }
             (Some(first), Some(second)) => {
                 let frames: Vec<(Header, &[u8])> =
@@ -229,18 +224,26 @@ where
                     .iter()
                     .flat_map(|(header, part)| [IoSlice::new(header.as_bytes()), IoSlice::new(part)])
                     .collect();
-                let mut unwritten = &mut slices[..];
-                IoSlice::advance_slices(&mut unwritten, cursor.offset);
-                ready!(stream.as_mut().poll_write_vectored(cx, unwritten))?
+                ready!(poll_write_from(stream.as_mut(), cx, &mut slices, cursor.offset))?
             }
-            (None, _) => return Poll::Ready(Ok(())),
         };
         if written == 0 {
             return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
         }
         cursor.advance(batch, max_frame, written);
     }
-    Poll::Ready(Ok(()))
+}
+
+/// One vectored write of `slices` from `offset` bytes in.
+fn poll_write_from<S: AsyncWrite>(
+    stream: Pin<&mut S>,
+    cx: &mut Context<'_>,
+    slices: &mut [IoSlice<'_>],
+    offset: usize,
+) -> Poll<io::Result<usize>> {
+    let mut unwritten = slices;
+    IoSlice::advance_slices(&mut unwritten, offset);
+    stream.poll_write_vectored(cx, unwritten)
 }
 
 #[cfg(test)]
