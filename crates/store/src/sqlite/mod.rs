@@ -1,7 +1,8 @@
-//! The embedded durable default: one SQLite file under a data directory, reached from async code through
-//! `spawn_blocking` so no query ever runs on a runtime worker.
+//! The embedded durable default: one SQLite file under a data directory, its connection on a thread of its own
+//! ([`db`]) so that no query ever runs on a runtime worker.
 
 mod apis;
+mod db;
 mod history;
 mod redemptions;
 mod rows;
@@ -11,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use parking_lot::Mutex;
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use crate::model::{
@@ -19,6 +19,7 @@ use crate::model::{
     NewLoggingConfiguration, NewRoom, Page, ResourceKind, ResourceRef, Room, RoomFilter, RoomPatch, Tags,
 };
 use crate::{Store, StoreError};
+use db::Db;
 use rows::{LC_COLUMNS, ROOM_COLUMNS, to_ms};
 
 /// The file name of the database inside the data directory.
@@ -26,11 +27,10 @@ pub const DATABASE_FILE: &str = "ivschat.sqlite3";
 
 /// [`Store`] on SQLite (WAL, `synchronous=FULL`): every acknowledged write survives `kill -9` and power loss.
 ///
-/// One connection serves all calls; each call is one `BEGIN IMMEDIATE` transaction run on the blocking pool.
-/// The mutex is only ever taken inside the blocking closure, never across an `.await`.
+/// One connection serves all calls, on its own thread; each call is one transaction.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    db: Arc<Db>,
     path: PathBuf,
     /// Chat token redemptions waiting for their group commit.
     redemptions: Arc<redemptions::Queue>,
@@ -61,7 +61,7 @@ impl SqliteStore {
         if let Ok(dir) = std::fs::File::open(data_dir) {
             let _ = dir.sync_all();
         }
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), path, redemptions: Arc::default() })
+        Ok(SqliteStore { db: Arc::new(Db::start(conn)?), path, redemptions: Arc::default() })
     }
 
     /// The database file.
@@ -74,40 +74,38 @@ impl SqliteStore {
         schema::SCHEMA_VERSION
     }
 
-    /// Runs `f` in one immediate transaction on the blocking pool; commits if it returns `Ok`.
+    /// Runs `f` in one immediate transaction on the connection's thread; commits if it returns `Ok`.
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock();
-            let tx = guard.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+        self.transaction(TransactionBehavior::Immediate, f).await
     }
 
-    /// Runs `f` in one read transaction (a consistent snapshot) on the blocking pool.
+    /// Runs `f` in one read transaction (a consistent snapshot) on the connection's thread.
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock();
-            let tx = guard.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let out = f(&tx)?;
-            tx.finish()?;
-            Ok(out)
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+        self.transaction(TransactionBehavior::Deferred, f).await
+    }
+
+    /// Runs `f` in one transaction of `behavior`, ended when `f` returns `Ok` (rolled back otherwise).
+    async fn transaction<T, F>(&self, behavior: TransactionBehavior, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.db
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(behavior)?;
+                let out = f(&tx)?;
+                tx.commit()?;
+                Ok(out)
+            })
+            .await?
     }
 }
 
@@ -406,7 +404,7 @@ impl Store for SqliteStore {
 
     async fn redeem_token(&self, nonce: &str, expires: time::OffsetDateTime) -> Result<bool, StoreError> {
         let now_ms = to_ms(time::OffsetDateTime::now_utc());
-        self.redemptions.redeem(&self.conn, nonce, to_ms(expires), now_ms).await
+        self.redemptions.redeem(&self.db, nonce, to_ms(expires), now_ms).await
     }
 }
 

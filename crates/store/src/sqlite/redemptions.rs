@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
+use super::Db;
 use crate::StoreError;
 
 /// One redemption waiting for the next commit.
@@ -17,33 +18,52 @@ struct Pending {
     answer: oneshot::Sender<Result<bool, StoreError>>,
 }
 
-/// The redemptions not yet taken by a commit.
+/// The redemptions not yet taken by a commit, and whether a commit that will take them is queued already.
 #[derive(Default)]
-pub(super) struct Queue(Mutex<Vec<Pending>>);
+pub(super) struct Queue(Mutex<Waiting>);
+
+#[derive(Default)]
+struct Waiting {
+    pending: Vec<Pending>,
+    commit_queued: bool,
+}
 
 impl Queue {
-    /// Queues a redemption, then commits whatever is queued once the connection is free (possibly this redemption
-    /// with others, possibly nothing when an earlier commit took it), and returns this redemption's answer.
+    /// Queues a redemption, and a commit of whatever is queued when none is queued yet (one runs at a time, on the
+    /// connection's thread), then returns this redemption's answer.
     pub(super) async fn redeem(
         self: &Arc<Self>,
-        conn: &Arc<Mutex<Connection>>,
+        db: &Db,
         nonce: &str,
         expires_ms: i64,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let (answer, answered) = oneshot::channel();
-        self.0.lock().push(Pending { nonce: nonce.to_owned(), expires_ms, answer });
-        let (queue, conn) = (Arc::clone(self), Arc::clone(conn));
-        tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock();
-            // Taken while holding the connection: whatever queued meanwhile goes into this one commit.
-            let batch = std::mem::take(&mut *queue.0.lock());
-            if !batch.is_empty() {
-                commit(&mut conn, batch, now_ms);
+        let queue_commit = {
+            let mut waiting = self.0.lock();
+            waiting.pending.push(Pending { nonce: nonce.to_owned(), expires_ms, answer });
+            !std::mem::replace(&mut waiting.commit_queued, true)
+        };
+        if queue_commit {
+            let queue = Arc::clone(self);
+            let queued = db.submit(move |conn| {
+                // Taken when the commit starts: whatever queued meanwhile goes into this one commit.
+                let batch = {
+                    let mut waiting = queue.0.lock();
+                    waiting.commit_queued = false;
+                    std::mem::take(&mut waiting.pending)
+                };
+                commit(conn, batch, now_ms);
+            });
+            if let Err(err) = queued {
+                // The thread is gone: nothing will commit what waits, so it fails now.
+                let mut waiting = self.0.lock();
+                waiting.commit_queued = false;
+                for pending in waiting.pending.drain(..) {
+                    let _ = pending.answer.send(Err(StoreError::Backend(err.to_string())));
+                }
             }
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?;
+        }
         answered.await.map_err(|_| StoreError::Backend("a token redemption was dropped unanswered".to_owned()))?
     }
 }

@@ -20,14 +20,17 @@ crate::behaviour::behaviour_tests!(open());
 async fn opens_with_durable_settings_and_schema_version() {
     let (dir, store) = open().await;
     assert_eq!(store.path(), dir.path().join(DATABASE_FILE));
-    let (mode, sync, fk, version) = {
-        let conn = store.conn.lock();
-        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
-        let sync: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
-        let fk: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-        (mode, sync, fk, version)
-    };
+    let (mode, sync, fk, version) = store
+        .db
+        .run(|conn| {
+            let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+            let sync: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
+            let fk: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+            let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+            (mode, sync, fk, version)
+        })
+        .await
+        .unwrap();
     assert_eq!(mode, "wal");
     assert_eq!(sync, 2, "synchronous=FULL");
     assert_eq!(fk, 1);
@@ -37,7 +40,7 @@ async fn opens_with_durable_settings_and_schema_version() {
 #[tokio::test]
 async fn refuses_a_newer_schema() {
     let (dir, store) = open().await;
-    store.conn.lock().pragma_update(None, "user_version", 99).unwrap();
+    store.db.run(|conn| conn.pragma_update(None, "user_version", 99).unwrap()).await.unwrap();
     drop(store);
     let err = SqliteStore::open(dir.path()).await.unwrap_err();
     assert!(err.to_string().contains("newer than this build supports"), "{err}");
@@ -106,6 +109,52 @@ async fn token_redemptions_survive_reopening() {
     assert!(SqliteStore::open(dir.path()).await.unwrap().redeem_token("n", later).await.unwrap());
     let store = SqliteStore::open(dir.path()).await.unwrap();
     assert!(!store.redeem_token("n", later).await.unwrap(), "a used token stays used after a restart");
+}
+
+/// Threads of this process whose name is `name` (the name a runtime gives its blocking pool's threads).
+fn threads_named(name: &str) -> usize {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("procfs");
+    let comm = |task: &std::fs::DirEntry| std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+    tasks.filter_map(Result::ok).filter(|task| comm(task).trim() == name).count()
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_burst_of_calls_waits_as_tasks_on_the_connections_one_thread() {
+    const NAME: &str = "store-burst";
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name(NAME)
+        .thread_keep_alive(std::time::Duration::from_secs(120))
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (firsts, rooms, panicked) = runtime.block_on(async {
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
+        // As a burst of chat handshakes does: each redeems its token and reads the room's bans.
+        let calls = (0..200).map(|i| {
+            let store = store.clone();
+            async move {
+                let first = store.redeem_token(&format!("nonce{}", i % 100), later).await.unwrap();
+                let rooms = store.list_rooms(&RoomFilter::default(), None, 10).await.unwrap();
+                (first, rooms.items.len())
+            }
+        });
+        let answers = futures_util::future::join_all(calls).await;
+        // A call that panics fails alone; the connection's thread serves the next one.
+        let panicked: Result<(), StoreError> = store.db.run(|_| panic!("a bug in a store call")).await;
+        store.count_rooms().await.unwrap();
+        let firsts = answers.iter().filter(|(first, _)| *first).count();
+        (firsts, answers.iter().map(|(_, n)| n).sum::<usize>(), panicked)
+    });
+    assert_eq!((firsts, rooms), (100, 0), "each nonce is first once");
+    assert!(matches!(panicked, Err(StoreError::Backend(_))), "{panicked:?}");
+    // The runtime's threads: its worker, and the blocking pool's one that opened the store. The 400 calls ran on the
+    // connection's thread, where a blocking-pool thread per waiting call made up to 200.
+    let threads = threads_named(NAME);
+    assert!(threads <= 2, "{threads} threads of the runtime's pool served the store's calls");
 }
 
 const CRASH_DIR_ENV: &str = "STORE_CRASH_TEST_DIR";
