@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use aws_models::ivschat::shapes as model;
 use hub::session::Inbound;
-use hub::{Connection, Outbound, SendError, Utf8Bytes};
+use hub::{CloseRequest, Connection, Outbound, SendError, Utf8Bytes};
 use ivschat::ChatTokenCapability;
 use wire::ivschat::{
     self as frames, Action, Attributes, ChatErrorCode, ErrorFrame, Frame, ReviewRequest, ReviewSender, parse_action,
@@ -63,6 +63,12 @@ impl Inbound for ChatSession {
         if let Err((code, message)) = result {
             self.member.send_error(&request_id, code, &message);
         }
+    }
+
+    /// The chat session expired: `ERROR 401` "Session expired", then a close (1000).
+    fn on_max_duration(&mut self, conn: &Arc<Connection>) -> CloseRequest {
+        conn.span().in_scope(|| self.member.send_error("", ChatErrorCode::Unauthorized, "Session expired"));
+        crate::rooms::session_expired()
     }
 }
 
@@ -159,10 +165,11 @@ impl Member {
             None => (content, attributes),
             Some(handler) => {
                 let empty = Attributes::new();
+                let room_arn = self.service.room_arn(&self.room.id);
                 let request = ReviewRequest {
                     content: &content,
                     message_id: &id,
-                    room_arn: &self.room_arn,
+                    room_arn: &room_arn,
                     attributes: attributes.as_ref().unwrap_or(&empty),
                     sender: ReviewSender {
                         attributes: &self.attributes,

@@ -40,7 +40,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 pub use wire::Refusal;
-use wire::ivschat::{self as frames, Attributes, ChatErrorCode};
+use wire::ivschat::{self as frames, Attributes};
 
 use crate::cluster::Listener;
 use crate::fanout::{Fanout, Unsent};
@@ -202,12 +202,12 @@ impl Ticket {
 pub struct Member {
     service: Arc<ChatService>,
     room: Arc<LiveRoom>,
-    room_arn: String,
     conn: Arc<Connection>,
     user_id: Arc<str>,
     capabilities: Capabilities,
-    /// The token's attributes: the `Sender.Attributes` of every message of this member.
-    attributes: Attributes,
+    /// The token's attributes: the `Sender.Attributes` of every message of this member (shared with its entry in
+    /// the room, which presence shows).
+    attributes: Arc<Attributes>,
     session_expires: OffsetDateTime,
     /// The last message id the client saw, when it asked to recover what it missed (the token attribute
     /// [`frames::RECOVER_AFTER_ATTRIBUTE`]); taken by the recovery at the start of [`ChatService::serve`].
@@ -359,19 +359,18 @@ impl ChatService {
         let user_id: Arc<str> = claims.user_id.as_str().into();
         // The recovery request is for the server: other members never see it among the sender's attributes.
         let recover_after = claims.attributes.remove(frames::RECOVER_AFTER_ATTRIBUTE);
-        let attributes = Arc::new(claims.attributes.clone());
-        let who = (user_id.clone(), attributes);
+        let attributes = Arc::new(std::mem::take(&mut claims.attributes));
+        let who = (user_id.clone(), attributes.clone());
         let first = room.join(conn.clone(), who, recover_after.is_some()).map_err(|_| Refusal::RoomNotFound)?;
         let announced = if first { self.announcer.join(&room, &user_id) } else { None };
         Ok(Member {
             service: self.clone(),
-            room_arn: self.room_arn(&room.id),
             room,
             conn,
             user_id,
             capabilities: claims.capabilities(),
             session_expires: claims.session_expires(),
-            attributes: claims.attributes,
+            attributes,
             recover_after,
             announced,
             _listener: listener,
@@ -379,39 +378,23 @@ impl ChatService {
     }
 
     /// Runs a member's session until the connection ends, after its join was announced (when the room's presence
-    /// events are on, `presence.rs`) and what it missed replayed when it asked to recover (`recovery.rs`). When the session expires the client receives
-    /// `ERROR 401` and then a close (1000). Chat connections have no idle timeout and last until their session
-    /// ends, whatever `session`'s idle timeout and maximum duration say. The member leaves the room at the end.
+    /// events are on, `presence.rs`) and what it missed replayed when it asked to recover (`recovery.rs`). When the
+    /// session expires the client receives `ERROR 401` and then a close (1000): the session's maximum duration is
+    /// the chat session's, and its idle timeout too, whatever `session` says. The member leaves the room at the end.
     pub async fn serve<S>(mut member: Box<Member>, ws: &mut WebSocketStream<S>, session: &SessionConfig) -> SessionEnd
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
         let remaining: Duration =
             (member.session_expires - OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO);
-        let expiry = tokio::time::Instant::now() + remaining;
-        let config = SessionConfig {
-            idle_timeout: remaining + Duration::from_secs(5),
-            max_duration: remaining + Duration::from_secs(5),
-            ..session.clone()
-        };
-        let (service, conn) = (member.service.clone(), member.conn.clone());
+        let config = SessionConfig { idle_timeout: remaining, max_duration: remaining, ..session.clone() };
+        let conn = member.conn.clone();
         if let Some(announced) = member.announced.take() {
             let _ = tokio::time::timeout(presence::JOIN_WAIT, announced).await;
         }
         // The session's client messages run in spans of their own; what comes before it needs one too.
         member.recover().instrument(conn.span()).await;
-        let mut inbound = actions::ChatSession { member };
-        let run = hub::session::run(ws, conn.clone(), &config, &mut inbound);
-        tokio::pin!(run);
-        tokio::select! {
-            end = &mut run => return end,
-            _ = tokio::time::sleep_until(expiry) => {}
-        }
-        conn.span().in_scope(|| {
-            actions::send_error(&service, &conn, "", ChatErrorCode::Unauthorized, "Session expired");
-        });
-        conn.close_after_queued(rooms::session_expired());
-        run.await
+        hub::session::run(ws, conn, &config, &mut actions::ChatSession { member }).await
     }
 
     /// Delivers the chat log records queued so far (call at shutdown); waits at most `wait`.
@@ -419,7 +402,7 @@ impl ChatService {
         self.logs.flush(wait).await;
     }
 
-    fn room_arn(&self, id: &str) -> String {
+    pub(crate) fn room_arn(&self, id: &str) -> String {
         ivschat::resource_arn(&self.config.region, &self.config.account_id, store::ResourceKind::Room, id)
     }
 

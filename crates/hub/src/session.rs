@@ -55,6 +55,9 @@ impl Default for SessionConfig {
 /// what it read ahead only until taken).
 const WS_READ_STEP: usize = 128;
 
+/// Far enough ahead to be never, near enough not to overflow an [`Instant`] (as tokio's own "far future").
+const NEVER: Duration = Duration::from_secs(86_400 * 365 * 30);
+
 /// The WebSocket settings of every socket the server accepts: client messages and frames bounded as configured
 /// (AWS: 128 KiB and 32 KiB), a close for anything larger before it is buffered, and a 128 B read step.
 pub fn websocket_config(max_message_bytes: usize, max_frame_bytes: usize) -> WebSocketConfig {
@@ -68,6 +71,12 @@ pub fn websocket_config(max_message_bytes: usize, max_frame_bytes: usize) -> Web
 pub trait Inbound: Send {
     /// A complete text message. Waiting here slows down reading from this client only.
     fn on_text(&mut self, conn: &Arc<Connection>, text: Utf8Bytes) -> impl Future<Output = ()> + Send;
+
+    /// The session reached [`SessionConfig::max_duration`]: what it closes with, once the messages queued so far are
+    /// written (this may queue a last one on `conn`). 1001 "Going away" by default.
+    fn on_max_duration(&mut self, _conn: &Arc<Connection>) -> CloseRequest {
+        CloseRequest::new(1001, "Going away", CloseCause::MaxDuration)
+    }
 }
 
 /// Who ended the session.
@@ -188,13 +197,20 @@ where
                 Some(Err(_)) | None => break abnormal(),
             },
             _ = &mut timer => {
-                let deadline = idle_deadline.min(max_deadline);
-                if Instant::now() < deadline {
-                    timer.as_mut().reset(deadline);
+                let now = Instant::now();
+                if now >= max_deadline {
+                    // The close goes through the outbox, after what is queued: it is the session's next work, and
+                    // no deadline is left to time.
+                    conn.close_after_queued(inbound.on_max_duration(&conn));
+                    timer.as_mut().reset(now + NEVER);
                     continue;
                 }
-                let cause = if Instant::now() >= max_deadline { CloseCause::MaxDuration } else { CloseCause::IdleTimeout };
-                break Box::pin(close_with(ws, CloseRequest::new(1001, "Going away", cause), config)).await;
+                if now < idle_deadline {
+                    timer.as_mut().reset(idle_deadline.min(max_deadline));
+                    continue;
+                }
+                let request = CloseRequest::new(1001, "Going away", CloseCause::IdleTimeout);
+                break Box::pin(close_with(ws, request, config)).await;
             }
         }
     };

@@ -158,3 +158,64 @@ async fn pongs_and_messages_never_land_in_each_other_however_the_writes_are_cut(
     let end = timeout(Duration::from_secs(5), server).await.unwrap().unwrap();
     assert_eq!(end.cause, EndCause::Client);
 }
+
+/// Says a last message when the session reaches its maximum duration, and closes with a code of its own.
+struct LastWords;
+
+impl Inbound for LastWords {
+    async fn on_text(&mut self, _conn: &Arc<Connection>, _text: Utf8Bytes) {}
+
+    fn on_max_duration(&mut self, conn: &Arc<Connection>) -> CloseRequest {
+        conn.send(Outbound::from("last words")).unwrap();
+        CloseRequest::new(1000, "Expired", CloseCause::MaxDuration)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_maximum_duration_closes_after_the_last_words_and_activity_does_not_put_it_off() {
+    for last_words in [false, true] {
+        let (mut ws, conn, raw) = session(4096).await;
+        let mut client = WebSocketStream::from_raw_socket(raw, Role::Client, None).await;
+        let config = SessionConfig {
+            idle_timeout: Duration::from_secs(10),
+            max_duration: Duration::from_secs(30),
+            ..SessionConfig::default()
+        };
+        let started = Instant::now();
+        let server = tokio::spawn({
+            let conn = conn.clone();
+            async move {
+                match last_words {
+                    true => run(&mut ws, conn, &config, &mut LastWords).await,
+                    false => run(&mut ws, conn, &config, &mut Ignore).await,
+                }
+            }
+        });
+        // A message every 5 s keeps the idle timeout away, not the maximum duration.
+        let mut heard = Vec::new();
+        let close = loop {
+            tokio::select! {
+                message = client.next() => match message {
+                    Some(Ok(Message::Text(text))) => heard.push(text.to_string()),
+                    Some(Ok(Message::Close(frame))) => break frame.map(|f| (u16::from(f.code), f.reason.to_string())),
+                    other => panic!("{other:?}"),
+                },
+                _ = tokio::time::sleep(Duration::from_secs(5)) => client.send(Message::text("hi")).await.unwrap(),
+            }
+        };
+        let lived = started.elapsed();
+        assert!(lived >= Duration::from_secs(30) && lived < Duration::from_secs(31), "closed after {lived:?}");
+        let end = timeout(Duration::from_secs(5), server).await.unwrap().unwrap();
+        assert_eq!(end.cause, EndCause::Server(CloseCause::MaxDuration));
+        match last_words {
+            true => {
+                assert_eq!(heard, ["last words"]);
+                assert_eq!(close, Some((1000, "Expired".to_owned())));
+            }
+            false => {
+                assert!(heard.is_empty(), "{heard:?}");
+                assert_eq!(close, Some((1001, "Going away".to_owned())));
+            }
+        }
+    }
+}
