@@ -46,7 +46,10 @@ impl ConnContext {
             api,
             connection_id: conn.id().to_string(),
             connected_at: info.connected_at,
-            identity: Identity { source_ip: info.source_ip.clone(), user_agent: info.user_agent.clone() },
+            identity: Identity {
+                source_ip: info.source_ip.clone(),
+                user_agent: info.user_agent.as_deref().map(str::to_owned),
+            },
             domain_name: domain_name(host, parts.uri.path()),
             headers: event_headers(&parts.headers, peer.addr, peer.tls),
             query: parts.uri.query().map(form_pairs).unwrap_or_default(),

@@ -263,7 +263,10 @@ pub fn apply_within(
             let info = conn.info();
             let output = GetConnectionOutput {
                 connected_at: timefmt::rfc3339_millis(info.connected_at),
-                identity: Identity { source_ip: info.source_ip.clone(), user_agent: info.user_agent.clone() },
+                identity: Identity {
+                    source_ip: info.source_ip.clone(),
+                    user_agent: info.user_agent.as_deref().map(str::to_owned),
+                },
                 last_active_at: timefmt::rfc3339_millis(conn.last_active()),
             };
             Ok(Reply { status: 200, json: Some(serde_json::to_string(&output).unwrap_or_default()) })

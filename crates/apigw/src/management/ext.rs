@@ -239,7 +239,10 @@ fn summary(conn: &Connection) -> ConnectionSummary {
         connection_id: conn.id().to_string(),
         connected_at: timefmt::rfc3339_millis(info.connected_at),
         last_active_at: timefmt::rfc3339_millis(conn.last_active()),
-        identity: SummaryIdentity { source_ip: info.source_ip.clone(), user_agent: info.user_agent.clone() },
+        identity: SummaryIdentity {
+            source_ip: info.source_ip.clone(),
+            user_agent: info.user_agent.as_deref().map(str::to_owned),
+        },
         groups: groups.into_iter().collect(),
         metadata,
     }

@@ -37,7 +37,7 @@ fn connection(hub: &Hub, scope: Scope) -> Arc<hub::Connection> {
         scope,
         connected_at: OffsetDateTime::UNIX_EPOCH,
         source_ip: "192.0.2.1".to_owned(),
-        user_agent: Some("test".to_owned()),
+        user_agent: Some("test".into()),
     });
     hub.register(conn.clone());
     conn

@@ -208,7 +208,7 @@ pub(super) fn take_connect_slot(state: &AppState, peer: SocketAddr) -> Result<()
 
 /// A new hub connection for a handshake from `peer`, in `scope`.
 pub(super) fn new_connection(state: &AppState, peer: SocketAddr, parts: &Parts, scope: Scope) -> Arc<Connection> {
-    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(Box::from);
     let conn = state.hub.new_connection(ConnectionInfo {
         scope,
         connected_at: OffsetDateTime::now_utc(),
