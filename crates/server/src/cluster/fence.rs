@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 
 use apigw::record::Record;
 use bytes::Bytes;
-use hub::{CloseCause, CloseRequest, ConnectionId};
+use hub::{CloseRequest, ConnectionId};
 use tokio::time::Instant;
 
 use super::{Cluster, Tracked, reaper};
@@ -89,7 +89,7 @@ impl Cluster {
         let ids: Vec<ConnectionId> = self.tracked.lock().keys().copied().collect();
         for id in ids {
             if let Some(conn) = state.hub.get(id) {
-                conn.close(CloseRequest::new(1001, "Going away", CloseCause::Shutdown));
+                conn.close(CloseRequest::shutdown());
             }
         }
     }

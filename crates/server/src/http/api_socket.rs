@@ -16,7 +16,7 @@ use apigw::router::MessageRouter;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use hub::session::SessionEnd;
-use hub::{CloseCause, CloseRequest, Connection, Scope, TagChange};
+use hub::{CloseRequest, Connection, Scope, TagChange};
 use wire::apigw::{EventType, IamCaller};
 use wire::{ApiError, Refusal};
 
@@ -128,7 +128,7 @@ impl SocketKind for ApiSocket {
         };
         state.cluster.track(conn.id(), &record).await;
         if state.cluster.is_fenced() {
-            conn.close(CloseRequest::new(1001, "Going away", CloseCause::Shutdown));
+            conn.close(CloseRequest::shutdown());
         }
     }
 
