@@ -30,7 +30,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 pub use cluster::MESSAGES_LOST_EVENT;
 use hub::session::{SessionConfig, SessionEnd};
-use hub::{Connection, Hub};
+use hub::{Connection, Hub, Scope};
 use ivschat::{
     ChatEvent, EffectError, IssuedToken, MessageDeletion, RoomEvents, TokenIssuer, TokenRequest, UserDisconnection,
 };
@@ -179,6 +179,8 @@ impl std::fmt::Debug for ChatService {
 #[derive(Debug)]
 pub struct Ticket {
     claims: Claims,
+    /// The token's user, in the one allocation the connection's scope, the member and its entry in the room share.
+    user_id: Arc<str>,
     room: Arc<LiveRoom>,
     listener: Option<Arc<Listener>>,
 }
@@ -189,7 +191,13 @@ impl Ticket {
     }
 
     pub fn user_id(&self) -> &str {
-        &self.claims.user_id
+        &self.user_id
+    }
+
+    /// The scope of the connection this ticket admits: its room (the live room's id, which every member shares) and
+    /// its user.
+    pub fn scope(&self) -> Scope {
+        Scope::Chat { room_id: self.room.id.clone(), user_id: self.user_id.clone() }
     }
 
     pub fn session_expiration_time(&self) -> OffsetDateTime {
@@ -343,7 +351,8 @@ impl ChatService {
         match self.rooms.load(self.store.as_ref(), &claims.room_id).await {
             Ok(room) => {
                 let listener = self.fanout.listen(&room, &self.rooms).await;
-                Ok(Ticket { claims, room, listener })
+                let user_id = claims.user_id.as_str().into();
+                Ok(Ticket { claims, user_id, room, listener })
             }
             Err(StoreError::NotFound { .. }) => Err(Refusal::RoomNotFound),
             Err(err) => {
@@ -355,8 +364,7 @@ impl ChatService {
 
     /// Makes `conn` a member of the ticket's room: from now on it receives the room's frames.
     pub fn join(self: &Arc<Self>, ticket: Ticket, conn: Arc<Connection>) -> Result<Member, Refusal> {
-        let Ticket { mut claims, room, listener } = ticket;
-        let user_id: Arc<str> = claims.user_id.as_str().into();
+        let Ticket { mut claims, user_id, room, listener } = ticket;
         // The recovery request is for the server: other members never see it among the sender's attributes.
         let recover_after = claims.attributes.remove(frames::RECOVER_AFTER_ATTRIBUTE);
         let attributes = Arc::new(std::mem::take(&mut claims.attributes));

@@ -156,7 +156,8 @@ pub(crate) const RECOVERY_HOLD: usize = 1_000;
 struct RoomState {
     settings: Settings,
     members: HashMap<ConnectionId, Member>,
-    /// How many of `members` each user has (presence events: a user's first join and last leave on this node).
+    /// How many of `members` each user has, while the room's presence events are on (a user's first join and last
+    /// leave on this node); empty while they are off, as they are by default, so that members cost no entry here.
     per_user: HashMap<Arc<str>, usize>,
     deleted: bool,
     /// The room's bucket for `maximumMessageRatePerSecond`: a burst of one second's worth, refilled continuously.
@@ -165,6 +166,18 @@ struct RoomState {
     last_send_time: OffsetDateTime,
     /// Slow mode: when each user last sent a message here (users whose interval is over are pruned as it grows).
     last_message: HashMap<Arc<str>, tokio::time::Instant>,
+}
+
+impl RoomState {
+    /// Counts each user's members afresh when presence events are on; forgets the counts when they are off.
+    fn count_users(&mut self) {
+        self.per_user = HashMap::new();
+        if self.settings.presence_events {
+            for member in self.members.values() {
+                *self.per_user.entry(member.user_id.clone()).or_default() += 1;
+            }
+        }
+    }
 }
 
 /// A room with its live state.
@@ -218,11 +231,13 @@ impl LiveRoom {
             return Err(Gone);
         }
         let held = recovering.then(Box::default);
-        let connections = state.per_user.entry(user_id.clone()).or_default();
-        *connections += 1;
-        let first = *connections == 1;
+        let first = state.settings.presence_events && {
+            let connections = state.per_user.entry(user_id.clone()).or_default();
+            *connections += 1;
+            *connections == 1
+        };
         state.members.insert(conn.id(), Member { conn, user_id, attributes, held });
-        Ok(first && state.settings.presence_events)
+        Ok(first)
     }
 
     /// Ends member `id`'s recovery: queues `first` (the replayed frames, or the gap event), then the live frames held
@@ -246,13 +261,16 @@ impl LiveRoom {
     pub(crate) fn leave(&self, id: ConnectionId) -> Option<Arc<str>> {
         let mut state = self.state.lock();
         let member = state.members.remove(&id)?;
+        if !state.settings.presence_events {
+            return None;
+        }
         let connections = state.per_user.get_mut(&member.user_id)?;
         *connections -= 1;
         if *connections > 0 {
             return None;
         }
         state.per_user.remove(&member.user_id);
-        state.settings.presence_events.then_some(member.user_id)
+        Some(member.user_id)
     }
 
     /// The next `SendTime` of the room: now, or just after the last one (send times strictly increase).
@@ -376,7 +394,11 @@ impl LiveRoom {
         let mut state = self.state.lock();
         if settings.update_time >= state.settings.update_time {
             let old_rate = state.settings.maximum_message_rate_per_second;
+            let presence_was_on = state.settings.presence_events;
             state.settings = settings;
+            if state.settings.presence_events != presence_was_on {
+                state.count_users();
+            }
             if state.settings.maximum_message_rate_per_second != old_rate {
                 // A new rate starts with a full second's worth.
                 let rate = state.settings.maximum_message_rate_per_second;

@@ -92,6 +92,17 @@ async fn a_users_first_join_and_last_leave_are_announced_while_presence_events_a
     let all = f.announced(7).await;
     assert_eq!(all[5..], [pair("app:marker", "marker000003"), pair(j, "erin")], "dora is not announced");
     assert_eq!(all.len(), 7);
+
+    // A user who joined while they were off is counted when they come on: their last leave is announced.
+    f.presence_events(false).await;
+    let (gus1, _) = f.member("gus").await;
+    let (gus2, _) = f.member("gus").await;
+    f.presence_events(true).await;
+    drop(gus1);
+    f.marker("marker000004").await;
+    drop(gus2);
+    let all = f.announced(9).await;
+    assert_eq!(all[7..], [pair("app:marker", "marker000004"), pair(l, "gus")], "gus's last leave only");
 }
 
 #[tokio::test]

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use chat::Member;
 use http::request::Parts;
 use http::{HeaderValue, Response, header};
+use hub::Connection;
 use hub::session::{EndCause, SessionEnd};
-use hub::{Connection, Scope};
 use wire::Refusal;
 
 use super::Body;
@@ -52,8 +52,7 @@ impl SocketKind for ChatSocket {
         state.chat.check_token(&token).map_err(refuse)?;
         take_connect_slot(state, peer).map_err(refuse)?;
         let ticket = state.chat.admit(&token).await.map_err(refuse)?;
-        let scope = Scope::Chat { room_id: ticket.room_id().into(), user_id: ticket.user_id().into() };
-        let conn = new_connection(state, peer, parts, scope);
+        let conn = new_connection(state, peer, parts, ticket.scope());
         let member = state.chat.join(ticket, conn.clone()).map_err(refuse)?;
         let protocol = HeaderValue::from_str(&token).map_err(|_| refuse(Refusal::ChatTokenNotAHeader))?;
         let headers = vec![(header::SEC_WEBSOCKET_PROTOCOL, protocol)];
