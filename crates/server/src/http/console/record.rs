@@ -19,7 +19,7 @@ pub(crate) fn opened(state: &AppState, conn: &Connection, parts: &Parts, authori
         path: capture::mask_query(path),
         source_ip: conn.info().source_ip.clone(),
         headers: capture::mask_headers(headers),
-        authorizer,
+        authorizer: authorizer.map(Box::new),
     };
     capture.record(conn.subject(), what);
 }
