@@ -144,7 +144,7 @@ impl Member {
             Some(held) if held.len() < RECOVERY_HOLD => held.push(message.clone()),
             Some(_) => {
                 self.held = None;
-                self.conn.close_after_queued(CloseRequest::new(1008, "Slow consumer", hub::CloseCause::SlowConsumer));
+                self.conn.close_after_queued(CloseRequest::slow_consumer());
             }
         }
     }

@@ -67,9 +67,14 @@ impl CloseRequest {
         CloseRequest::new(1000, "Connection Closed Normally", CloseCause::Deleted)
     }
 
+    /// 1001, "Going away" (as API Gateway closes for an idle timeout or the maximum duration), for `cause`.
+    pub fn going_away(cause: CloseCause) -> CloseRequest {
+        CloseRequest::new(1001, "Going away", cause)
+    }
+
     /// Server shutdown: 1001, "Going away".
     pub fn shutdown() -> CloseRequest {
-        CloseRequest::new(1001, "Going away", CloseCause::Shutdown)
+        CloseRequest::going_away(CloseCause::Shutdown)
     }
 
     /// Outbox overflow or a stalled socket: 1008, "Slow consumer".

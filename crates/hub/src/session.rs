@@ -75,7 +75,7 @@ pub trait Inbound: Send {
     /// The session reached [`SessionConfig::max_duration`]: what it closes with, once the messages queued so far are
     /// written (this may queue a last one on `conn`). 1001 "Going away" by default.
     fn on_max_duration(&mut self, _conn: &Arc<Connection>) -> CloseRequest {
-        CloseRequest::new(1001, "Going away", CloseCause::MaxDuration)
+        CloseRequest::going_away(CloseCause::MaxDuration)
     }
 }
 
@@ -209,8 +209,7 @@ where
                     timer.as_mut().reset(idle_deadline.min(max_deadline));
                     continue;
                 }
-                let request = CloseRequest::new(1001, "Going away", CloseCause::IdleTimeout);
-                break Box::pin(close_with(ws, request, config)).await;
+                break Box::pin(close_with(ws, CloseRequest::going_away(CloseCause::IdleTimeout), config)).await;
             }
         }
     };

@@ -64,7 +64,7 @@ impl StageWatch {
 
 /// How a deleted API or stage closes its connections (their `$disconnect` follows as for any end).
 fn stage_gone() -> CloseRequest {
-    CloseRequest::new(1001, "Going away", CloseCause::Deleted)
+    CloseRequest::going_away(CloseCause::Deleted)
 }
 
 #[derive(Clone, Debug)]
