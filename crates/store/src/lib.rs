@@ -108,9 +108,10 @@ pub trait Store: ApiStore + HistoryStore + ModerationStore + Send + Sync + 'stat
 
     async fn list_tags(&self, resource: &ResourceRef) -> Result<Tags, StoreError>;
 
-    /// Records the single use of the chat token whose nonce is `nonce`, valid until `expires`: `true` the first time,
-    /// `false` for every later redemption of the same nonce, on any node sharing the store and across restarts. The
-    /// record is durable when this returns `true`. Records of expired tokens are removed as redemptions go on.
+    /// Records the single use of the chat token whose nonce is `nonce`, valid until `expires` (both are signed into the
+    /// token, so the pair names it): `true` the first time, `false` for every later redemption of the same token, on
+    /// any node sharing the store and across restarts. The record is durable when this returns `true`. Records of
+    /// expired tokens are removed as redemptions go on.
     async fn redeem_token(&self, nonce: &str, expires: time::OffsetDateTime) -> Result<bool, StoreError>;
 }
 

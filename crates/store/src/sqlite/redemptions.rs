@@ -76,15 +76,15 @@ fn commit(conn: &mut Connection, batch: Vec<Pending>, now_ms: i64) {
         let mut firsts = Vec::with_capacity(batch.len());
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO chat_token_redemptions (nonce, expires_ms) VALUES (?1, ?2) ON CONFLICT (nonce) DO NOTHING",
+                "INSERT INTO chat_token_redemptions (expires_ms, nonce) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             )?;
             for pending in &batch {
-                firsts.push(insert.execute(params![pending.nonce, pending.expires_ms])? == 1);
+                firsts.push(insert.execute(params![pending.expires_ms, pending.nonce])? == 1);
             }
         }
         tx.execute(
-            "DELETE FROM chat_token_redemptions WHERE nonce IN
-               (SELECT nonce FROM chat_token_redemptions WHERE expires_ms <= ?1 LIMIT ?2)",
+            "DELETE FROM chat_token_redemptions WHERE (expires_ms, nonce) IN
+               (SELECT expires_ms, nonce FROM chat_token_redemptions WHERE expires_ms <= ?1 ORDER BY expires_ms LIMIT ?2)",
             params![now_ms, crate::TOKEN_PURGE_BATCH],
         )?;
         tx.commit()?;

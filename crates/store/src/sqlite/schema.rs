@@ -110,6 +110,18 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE room_presence_events (
         room_id TEXT NOT NULL PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE
     ) STRICT;",
+    // 7: chat token redemptions keyed by expiry, then nonce: one B-tree where there were a table and an index on the
+    // expiry, filled at its end (tokens expire in about the order they are issued, so its pages fill up instead of
+    // splitting half empty) and purged from its start. A token's expiry is signed into it beside its nonce, so the
+    // pair names a token as the nonce alone did.
+    "CREATE TABLE chat_token_redemptions_next (
+        expires_ms INTEGER NOT NULL,
+        nonce      TEXT    NOT NULL,
+        PRIMARY KEY (expires_ms, nonce)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO chat_token_redemptions_next (expires_ms, nonce) SELECT expires_ms, nonce FROM chat_token_redemptions;
+    DROP TABLE chat_token_redemptions;
+    ALTER TABLE chat_token_redemptions_next RENAME TO chat_token_redemptions;",
 ];
 
 /// The schema version this build writes.
@@ -133,13 +145,19 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
 /// Applies every migration above the file's `user_version`, each in its own transaction together with the
 /// version bump, so a crash leaves the file at a whole version.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// [`migrate`] up to `version` only (a test's file as an older build left it).
+pub(crate) fn migrate_to(conn: &mut Connection, version: i64) -> Result<(), StoreError> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if current > SCHEMA_VERSION {
         return Err(StoreError::Backend(format!(
             "database schema version {current} is newer than this build supports ({SCHEMA_VERSION})"
         )));
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+    let steps = MIGRATIONS.iter().enumerate().take(version.clamp(0, SCHEMA_VERSION) as usize);
+    for (index, sql) in steps.skip(current.max(0) as usize) {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;

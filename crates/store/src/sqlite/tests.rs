@@ -111,6 +111,44 @@ async fn token_redemptions_survive_reopening() {
     assert!(!store.redeem_token("n", later).await.unwrap(), "a used token stays used after a restart");
 }
 
+#[tokio::test]
+async fn redemptions_recorded_before_schema_7_stay_redeemed_in_one_b_tree_keyed_by_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    let past = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    {
+        // The file as a build of schema 6 left it: a table keyed by nonce and an index on the expiry.
+        let mut conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        schema::migrate_to(&mut conn, 6).unwrap();
+        conn.execute(
+            "INSERT INTO chat_token_redemptions (nonce, expires_ms) VALUES ('kept', ?1), ('expired', ?2)",
+            params![to_ms(later), to_ms(past)],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    assert!(!store.redeem_token("kept", later).await.unwrap(), "a redemption made before the migration holds");
+    assert!(store.redeem_token("new", later).await.unwrap());
+    let (indexes, left) = store
+        .db
+        .run(|conn| {
+            let indexes: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'chat_token_redemptions'",
+                    [],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            let mut select = conn.prepare("SELECT nonce FROM chat_token_redemptions ORDER BY nonce").unwrap();
+            let left: Vec<String> = select.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect();
+            (indexes, left)
+        })
+        .await
+        .unwrap();
+    assert_eq!(indexes, 0, "the table is its only B-tree");
+    assert_eq!(left, ["kept", "new"], "the expired record was purged by the next commit");
+}
+
 /// Threads of this process whose name is `name` (the name a runtime gives its blocking pool's threads).
 fn threads_named(name: &str) -> usize {
     let tasks = std::fs::read_dir("/proc/self/task").expect("procfs");
