@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use super::{
-    Capture, Filter, History, KEPT_SAMPLES, Limits, Sample, Subject, Totals, What, mask, mask_event, mask_headers,
-    mask_query,
+    Capture, Filter, History, KEPT_SAMPLES, Limits, Sample, Scope, Subject, Totals, What, mask, mask_event,
+    mask_headers, mask_query,
 };
 
 fn of(connection: &str, stage: &str) -> Subject {
-    Subject { connection: Some(connection.to_owned()), stage: Some(Arc::from(stage)), ..Subject::default() }
+    let scope = Scope::Stage { api: Arc::from("api"), stage: Arc::from(stage) };
+    Subject { connection: Some(connection.into()), scope: Some(scope) }
 }
 
 fn frame(data: &str) -> What {
@@ -64,7 +65,7 @@ fn filters_choose_by_stage_room_and_route() {
         latency_ms: 3,
     };
     capture.record(of("b", "dev"), route);
-    let room = Subject { room: Some(Arc::from("room-1")), ..Subject::default() };
+    let room = Subject { connection: None, scope: Some(Scope::Room { room: Arc::from("room-1"), user: None }) };
     capture.record(room, frame("three"));
     let count = |filter: Filter| capture.recent(&filter, 100).len();
     assert_eq!(count(Filter { stage: Some("dev".into()), ..Filter::default() }), 2);
@@ -102,14 +103,40 @@ fn the_capture_is_watched_while_a_live_subscriber_lives() {
 #[test]
 fn events_serialize_flat_with_their_type() {
     let capture = Capture::new(Limits::default());
-    capture.record(of("a", "prod"), What::Closed { code: 1000, reason: "bye".into(), cause: "client".into() });
-    let event = &capture.recent(&Filter::default(), 1)[0];
-    let json = serde_json::to_value(&**event).unwrap();
-    assert_eq!(json["type"], "closed");
-    assert_eq!(json["connection"], "a");
-    assert_eq!(json["stage"], "prod");
-    assert_eq!(json["code"], 1000);
-    assert_eq!(json.get("room"), None);
+    let closed = || What::Closed { code: 1000, reason: "bye".into(), cause: "client".into() };
+    let member = Scope::Room { room: Arc::from("room-1"), user: Some(Arc::from("ann")) };
+    capture.record(of("a", "prod"), closed());
+    capture.record(Subject { connection: Some("b".into()), scope: Some(member) }, closed());
+    capture.record(
+        Subject { connection: None, scope: Some(Scope::Room { room: Arc::from("room-1"), user: None }) },
+        closed(),
+    );
+    capture.record(Subject::default(), closed());
+    let seen: Vec<_> = capture
+        .recent(&Filter::default(), 4)
+        .iter()
+        .map(|event| {
+            let mut json = serde_json::to_value(&**event).unwrap();
+            let fields = json.as_object_mut().unwrap();
+            assert!(fields.remove("seq").is_some_and(|seq| seq.is_u64()) && fields.remove("at").is_some());
+            json
+        })
+        .collect();
+    let closed = serde_json::json!({"type": "closed", "code": 1000, "reason": "bye", "cause": "client"});
+    let with = |subject: serde_json::Value| {
+        let mut json = subject;
+        json.as_object_mut().unwrap().extend(closed.as_object().unwrap().clone());
+        json
+    };
+    assert_eq!(
+        seen,
+        [
+            with(serde_json::json!({"connection": "a", "api": "api", "stage": "prod"})),
+            with(serde_json::json!({"connection": "b", "room": "room-1", "user": "ann"})),
+            with(serde_json::json!({"room": "room-1"})),
+            closed.clone(),
+        ]
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::task::{Context, Poll};
 
+use compact_str::ToCompactString;
 use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
 use time::OffsetDateTime;
@@ -165,21 +166,13 @@ pub struct Connection {
 impl Connection {
     /// Who the console's capture says an event is about: this connection, and its stage or room.
     pub fn subject(&self) -> capture::Subject {
-        let connection = Some(self.id.to_string());
-        match &self.info.scope {
-            Scope::Api { api_id, stage } => capture::Subject {
-                connection,
-                api: Some(api_id.clone()),
-                stage: Some(stage.clone()),
-                ..Default::default()
-            },
-            Scope::Chat { room_id, user_id } => capture::Subject {
-                connection,
-                room: Some(room_id.clone()),
-                user: Some(user_id.clone()),
-                ..Default::default()
-            },
-        }
+        let scope = match &self.info.scope {
+            Scope::Api { api_id, stage } => capture::Scope::Stage { api: api_id.clone(), stage: stage.clone() },
+            Scope::Chat { room_id, user_id } => {
+                capture::Scope::Room { room: room_id.clone(), user: Some(user_id.clone()) }
+            }
+        };
+        capture::Subject { connection: Some(self.id.to_compact_string()), scope: Some(scope) }
     }
 
     /// A span for work about this connection, so that its events carry the connection's id, its kind and what it

@@ -4,6 +4,7 @@
 
 use apigw::management::Op;
 use capture::{Subject, What};
+use compact_str::ToCompactString;
 use http::request::Parts;
 use hub::session::{EndCause, SessionEnd};
 use hub::{CloseCause, Connection, ConnectionId};
@@ -48,7 +49,7 @@ pub(crate) fn management(state: &AppState, op: Op, id: ConnectionId, status: u16
     let Some(capture) = &state.capture else { return };
     let subject = match state.hub.get(id) {
         Some(conn) => conn.subject(),
-        None => Subject { connection: Some(id.to_string()), ..Subject::default() },
+        None => Subject { connection: Some(id.to_compact_string()), scope: None },
     };
     if op == Op::Post && status == 429 {
         let what = What::Limit { limit: "outboxFull", detail: "PostToConnection: the outbox is full.".to_owned() };
