@@ -25,9 +25,9 @@ use crate::rooms::Outgoing;
 pub(crate) const RECOVERY_DEADLINE: Duration = Duration::from_secs(5);
 
 impl Member {
-    /// Replays what the member missed, if it asked to (see the module documentation); then it receives live frames.
-    pub(crate) async fn recover(&self) {
-        let Some(after) = self.recover_after.as_deref() else { return };
+    /// Replays what the member missed after message `after`, as it asked to (see the module documentation); then it
+    /// receives live frames.
+    pub(crate) async fn recover(&self, after: &str) {
         let now = OffsetDateTime::now_utc();
         let read = tokio::time::timeout(RECOVERY_DEADLINE, self.service.store.history_after(&self.room.id, after, now));
         let first = match read.await {

@@ -63,8 +63,15 @@ impl Fixture {
         });
         let member = self.service.join(ticket, conn.clone()).unwrap();
         assert!(member.attributes.is_empty(), "the recovery request is not a sender attribute");
+        assert_eq!(member.arrival.as_ref().unwrap().recover_after.as_deref(), Some(after));
         (member, conn)
     }
+}
+
+/// What a session does first for a member that asked to recover.
+async fn recover(member: &Member) {
+    let after = member.arrival.as_ref().and_then(|arrival| arrival.recover_after.as_deref());
+    member.recover(after.expect("asked to recover")).await;
 }
 
 fn queued(conn: &Connection) -> usize {
@@ -103,7 +110,7 @@ async fn a_recovering_member_receives_what_it_missed_once_then_live_frames() {
     // Sent while bob recovers: held back, then sent once though the history read has it too.
     f.event("event0000004").await;
     assert_eq!(queued(&bob_conn), 0, "live frames wait for the replay");
-    bob.recover().await;
+    recover(&bob).await;
     assert_eq!(queued(&bob_conn), 3, "event 2, 3 and 4, each once");
     f.event("event0000005").await;
     assert_eq!(queued(&bob_conn), 4, "then live");
@@ -120,7 +127,7 @@ async fn a_recovering_member_that_falls_more_than_the_hold_behind_is_closed_as_a
     assert_eq!(queued(&bob_conn), 0, "every frame held back");
     f.event("overTheHold1").await;
     assert!(!bob_conn.is_open(), "one more closes it, as a slow consumer");
-    bob.recover().await;
+    recover(&bob).await;
     f.event("afterClosed1").await;
     assert_eq!(queued(&bob_conn), 0, "nothing held is replayed to, or queued for, a closed member");
 }
@@ -132,12 +139,12 @@ async fn a_member_recovering_from_beyond_history_is_told_of_the_gap() {
     f.events(&["event0000001", "event0000002", "event0000003"]).await;
     let (bob, bob_conn) = f.recovering("bob", "event0000001").await;
     f.event("event0000004").await;
-    bob.recover().await;
+    recover(&bob).await;
     assert_eq!(queued(&bob_conn), 2, "the gap event, then the frame held back; no partial replay");
     // A room without history has nothing to replay either.
     f.service.store.set_room_history(&f.room.id, History::OFF, OffsetDateTime::now_utc()).await.unwrap();
     let (carl, carl_conn) = f.recovering("carl", "event0000004").await;
-    carl.recover().await;
+    recover(&carl).await;
     assert_eq!(queued(&carl_conn), 1, "the gap event");
 }
 

@@ -112,7 +112,7 @@ async fn a_session_is_told_once_its_join_was_sent_and_the_leave_follows_the_memb
     let (_ann, ann) = f.member("ann").await;
     let (bob, _) = f.member("bob").await;
     let mut bob = Box::new(bob);
-    let announced = bob.announced.take().expect("bob's first connection is announced");
+    let announced = bob.arrival.as_mut().unwrap().announced.take().expect("bob's first connection is announced");
     tokio::time::timeout(Duration::from_secs(5), announced).await.unwrap().unwrap();
     assert_eq!(ann.outbox_stats().queued_messages, 2, "ann's join, then bob's");
     drop(bob);
