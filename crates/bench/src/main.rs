@@ -137,6 +137,10 @@ struct RunArgs {
     /// connection costs without the traffic capture's bounded ring of recent events).
     #[arg(long, value_delimiter = ',', default_value = "on")]
     idle_console: Vec<Switch>,
+    /// Switchboard's clients in the idle scenario, comma-separated, a pass each: apigw (API Gateway WebSocket clients)
+    /// and chat (IVS Chat members of one room); pusher is Sockudo's and ignored here.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "apigw,chat")]
+    idle_clients: Vec<bench::run::Client>,
     #[arg(long, default_value_t = 100)]
     post_receivers: usize,
     #[arg(long, default_value_t = 32)]
@@ -363,6 +367,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         idle_counts: args.idle_counts.clone(),
         idle_settle: Duration::from_secs(args.idle_settle_secs),
         idle_console: args.idle_console.iter().map(|switch| *switch == Switch::On).collect(),
+        idle_clients: args.idle_clients.clone(),
         post_receivers: args.post_receivers,
         broadcast_rounds: args.broadcast_rounds,
         post_concurrency: args.post_concurrency,

@@ -43,7 +43,7 @@ use post::{drain, post};
 pub use soak::{SoakOptions, SoakResult, SoakSample, soak};
 
 /// Which clients a scenario uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Client {
     /// API Gateway WebSocket clients (`/prod`).
     Apigw,
@@ -79,6 +79,8 @@ pub struct Options {
     /// Whether Switchboard's console (and the traffic capture behind it) is on in the idle scenario, one pass per
     /// value: on is the default, off measures what a connection costs without the capture's bounded ring.
     pub idle_console: Vec<bool>,
+    /// Switchboard's clients in the idle scenario, a pass each (`Chat` only where the chat data plane is served).
+    pub idle_clients: Vec<Client>,
     pub post_receivers: usize,
     /// Calls of each broadcast operation per run.
     pub broadcast_rounds: u64,
@@ -371,14 +373,22 @@ pub async fn run(options: &Options, progress: &dyn Fn(&str)) -> anyhow::Result<R
         match scenario.as_str() {
             "idle" => {
                 for &kind in &options.targets {
-                    let clients: &[Client] = match kind {
-                        Kind::Sockudo => &[Client::Pusher],
-                        Kind::Floor => &[Client::Apigw],
-                        Kind::Switchboard if options.chat => &[Client::Apigw, Client::Chat],
-                        Kind::Switchboard => &[Client::Apigw],
+                    let clients: Vec<Client> = match kind {
+                        Kind::Sockudo => vec![Client::Pusher],
+                        Kind::Floor => vec![Client::Apigw],
+                        Kind::Switchboard => options
+                            .idle_clients
+                            .iter()
+                            .copied()
+                            .filter(|client| match client {
+                                Client::Apigw => true,
+                                Client::Chat => options.chat,
+                                Client::Pusher => false,
+                            })
+                            .collect(),
                     };
                     let consoles: &[bool] = if kind == Kind::Switchboard { &options.idle_console } else { &[true] };
-                    for &client in clients {
+                    for client in clients {
                         for &console in consoles {
                             for &n in &options.idle_counts {
                                 for run in 0..options.runs {
