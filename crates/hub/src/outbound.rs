@@ -1,17 +1,19 @@
 //! [`Outbound`]: a message on its way to clients with its WebSocket frame header encoded once, and [`write_all`],
-//! which puts a session's batch on the socket straight from the shared payloads, a `writev` at a time.
+//! which puts a session's batch on the socket straight from the shared payloads, a `writev` at a time (a small
+//! single frame copied whole into one `write`).
 //!
 //! A server's frames are never masked, so the bytes of a frame are the same for every recipient: a fan-out to N
 //! members encodes its header once and copies its payload only into the kernel, where writing it through the
 //! WebSocket codec would encode it N times into N write buffers that each keep their capacity afterwards.
 
-use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWrite;
+use tokio::time::Sleep;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// The longest frame header a server writes: 2 bytes, then 8 of extended length, unmasked.
@@ -145,6 +147,12 @@ impl From<&'static str> for Outbound {
 /// Frames one `writev` takes at most (two slices each, a header and a payload part; Linux takes 1,024 slices).
 const FRAMES_PER_WRITE: usize = 512;
 
+/// A single frame up to this long, header included, is written from one copy of its bytes rather than from the
+/// shared payload: the kernel's `writev` of two slices costs more than copying them (0.1–0.3 µs more than a `write`
+/// of the same 102 B to a loopback socket, of about 6.4 µs; `docs/benchmarks.md`, "Idle memory: the connection's
+/// task").
+const COPY_UP_TO: usize = 512;
+
 /// Where writing a batch stands: the message, its frame and the bytes of that frame already written.
 #[derive(Debug, Default)]
 struct Cursor {
@@ -186,16 +194,63 @@ impl Cursor {
     }
 }
 
+/// Why a batch was not written.
+#[derive(Debug)]
+pub(crate) enum WriteError {
+    /// The socket took no more of it for the stall limit: the peer stopped reading.
+    Stalled,
+    /// The socket failed (the connection broke).
+    Failed,
+}
+
 /// Writes every message of `batch` to `stream`, each as frames of at most `max_frame` bytes of payload, then
-/// flushes. Nothing is copied on the way: each `writev` takes the headers and the shared payloads as they are.
-pub(crate) async fn write_all<S>(stream: &mut S, batch: &[Outbound], max_frame: usize) -> io::Result<()>
+/// flushes. Each `writev` takes the headers and the shared payloads as they are; only a single frame of at most
+/// [`COPY_UP_TO`] bytes is copied, into a buffer on the stack.
+///
+/// A batch the socket cannot take at once has `stall` from then on to be written. Most batches are written at the
+/// first try, without reading the clock or setting a timer.
+pub(crate) fn write_all<'a, S>(
+    stream: &'a mut S,
+    batch: &'a [Outbound],
+    max_frame: usize,
+    stall: Duration,
+) -> WriteAll<'a, S>
 where
     S: AsyncWrite + Unpin,
 {
-    let max_frame = max_frame.max(1);
-    let mut cursor = Cursor::default();
-    poll_fn(|cx| poll_write_all(Pin::new(&mut *stream), cx, batch, max_frame, &mut cursor)).await?;
-    stream.flush().await
+    WriteAll { stream, batch, max_frame: max_frame.max(1), stall, cursor: Cursor::default(), deadline: None }
+}
+
+/// The future of [`write_all`]: a named one rather than an `async fn`, because a session's task keeps room for it
+/// (it is the largest thing a session awaits), and an `async fn` keeps its arguments beside its own state.
+#[derive(Debug)]
+pub(crate) struct WriteAll<'a, S> {
+    stream: &'a mut S,
+    batch: &'a [Outbound],
+    max_frame: usize,
+    stall: Duration,
+    cursor: Cursor,
+    /// Set when the socket first has no room; boxed, so that the future keeps no room for a timer it rarely needs.
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl<S: AsyncWrite + Unpin> Future for WriteAll<'_, S> {
+    type Output = Result<(), WriteError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let done = match poll_write_all(Pin::new(&mut *this.stream), cx, this.batch, this.max_frame, &mut this.cursor) {
+            Poll::Ready(Ok(())) => Pin::new(&mut *this.stream).poll_flush(cx),
+            other => other,
+        };
+        match done {
+            Poll::Ready(result) => Poll::Ready(result.map_err(|_| WriteError::Failed)),
+            Poll::Pending => {
+                let deadline = this.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(this.stall)));
+                deadline.as_mut().poll(cx).map(|()| Err(WriteError::Stalled))
+            }
+        }
+    }
 }
 
 fn poll_write_all<S>(
@@ -212,10 +267,19 @@ where
         let mut frames = cursor.frames(batch, max_frame);
         let written = match (frames.next(), frames.next()) {
             (None, _) => return Poll::Ready(Ok(())),
-            // One frame left, as for most deliveries: its two slices on the stack.
+            // One frame left, as for most deliveries: a small one copied whole into a buffer on the stack and written
+            // with `write`, a larger one as its two slices.
             (Some((header, part)), None) => {
-                let mut slices = [IoSlice::new(header.as_bytes()), IoSlice::new(part)];
-                ready!(poll_write_from(stream.as_mut(), cx, &mut slices, cursor.offset))?
+                let (header, len) = (header.as_bytes(), header.as_bytes().len() + part.len());
+                if len <= COPY_UP_TO {
+                    let mut frame = [0; COPY_UP_TO];
+                    frame[..header.len()].copy_from_slice(header);
+                    frame[header.len()..len].copy_from_slice(part);
+                    ready!(stream.as_mut().poll_write(cx, &frame[cursor.offset..len]))?
+                } else {
+                    let mut slices = [IoSlice::new(header), IoSlice::new(part)];
+                    ready!(poll_write_from(stream.as_mut(), cx, &mut slices, cursor.offset))?
+                }
             }
             (Some(first), Some(second)) => {
                 let frames: Vec<(Header, &[u8])> =

@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tracing::Instrument;
 
+use crate::outbound::{WriteAll, WriteError};
 use crate::{CloseCause, CloseRequest, Connection, Outbound, outbound};
 
 /// Limits and timeouts of a session.
@@ -134,13 +135,13 @@ where
                 if let Some(capture) = config.capture.as_deref().filter(|capture| capture.watched()) {
                     record_out(capture, &conn, &batch);
                 }
-                let written = timeout(config.write_timeout, write_batch(ws, &batch, config)).await;
+                let written = write_batch(ws, &batch, config).await;
                 batch.clear();
                 match written {
-                    Ok(Ok(())) => idle_deadline = Instant::now() + config.idle_timeout,
-                    Ok(Err(_)) => break abnormal(),
+                    Ok(()) => idle_deadline = Instant::now() + config.idle_timeout,
+                    Err(WriteError::Failed) => break abnormal(),
                     // The peer stopped reading: a close frame could not be written either.
-                    Err(_) => break server_end(CloseRequest::slow_consumer()),
+                    Err(WriteError::Stalled) => break server_end(CloseRequest::slow_consumer()),
                 }
             }
             message = ws.next() => match message {
@@ -164,8 +165,9 @@ where
                         idle_deadline = Instant::now() + config.idle_timeout;
                     }
                     // Sends the pong tungstenite queued, before anything else is written (see `write_batch`); a client
-                    // that pings but does not read stalls it.
-                    match timeout(config.write_timeout, ws.flush()).await {
+                    // that pings but does not read stalls it. Boxed, as rare: its timer would be the largest thing the
+                    // task of every session keeps room for.
+                    match Box::pin(timeout(config.write_timeout, ws.flush())).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => break abnormal(),
                         Err(_) => break server_end(CloseRequest::slow_consumer()),
@@ -234,11 +236,11 @@ fn record_out(capture: &capture::Capture, conn: &Connection, batch: &[Outbound])
 /// The codec holds nothing to write here: the pong it queues on reading a ping is flushed by the loop before it goes
 /// on (a flush that fails or stalls ends the session), and the close frame ends it. So no frame of ours can land in
 /// the middle of one of the codec's.
-async fn write_batch<S>(ws: &mut WebSocketStream<S>, batch: &[Outbound], config: &SessionConfig) -> Result<(), WsError>
+fn write_batch<'a, S>(ws: &'a mut WebSocketStream<S>, batch: &'a [Outbound], config: &SessionConfig) -> WriteAll<'a, S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    Ok(outbound::write_all(ws.get_mut(), batch, config.max_outbound_frame).await?)
+    outbound::write_all(ws.get_mut(), batch, config.max_outbound_frame, config.write_timeout)
 }
 
 async fn close_with<S>(ws: &mut WebSocketStream<S>, request: CloseRequest, config: &SessionConfig) -> SessionEnd

@@ -4,6 +4,7 @@
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -11,7 +12,7 @@ use tokio::io::AsyncWrite;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
-use super::{Outbound, write_all};
+use super::{Outbound, WriteError, write_all};
 
 /// What tungstenite writes for `message` split into frames of at most `max_frame` bytes of payload.
 fn reference(message: &Outbound, max_frame: usize) -> Vec<u8> {
@@ -91,8 +92,8 @@ impl AsyncWrite for Trickle {
 
 fn written(batch: &[Outbound], max_frame: usize, steps: Vec<usize>, vectored: bool) -> Vec<u8> {
     let mut socket = Trickle::new(steps, vectored);
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    runtime.block_on(write_all(&mut socket, batch, max_frame)).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    runtime.block_on(write_all(&mut socket, batch, max_frame, Duration::from_secs(30))).unwrap();
     socket.taken
 }
 
@@ -129,9 +130,30 @@ fn a_socket_that_takes_nothing_is_an_error_not_a_loop() {
             Poll::Ready(Ok(()))
         }
     }
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let error = runtime.block_on(write_all(&mut Full, &[Outbound::from("x")], 16)).unwrap_err();
-    assert_eq!(error.kind(), io::ErrorKind::WriteZero);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let written = runtime.block_on(write_all(&mut Full, &[Outbound::from("x")], 16, Duration::from_secs(30)));
+    assert!(matches!(written, Err(WriteError::Failed)), "{written:?}");
+}
+
+/// A socket that never has room again: the write waits for the stall limit, then gives up.
+#[tokio::test(start_paused = true)]
+async fn a_socket_without_room_for_the_stall_limit_stalls_the_write() {
+    struct Stuck;
+    impl AsyncWrite for Stuck {
+        fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, _: &[u8]) -> Poll<io::Result<usize>> {
+            Poll::Pending
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+    let started = tokio::time::Instant::now();
+    let written = write_all(&mut Stuck, &[Outbound::from("x")], 16, Duration::from_secs(30)).await;
+    assert!(matches!(written, Err(WriteError::Stalled)), "{written:?}");
+    assert_eq!(started.elapsed(), Duration::from_secs(30));
 }
 
 #[test]

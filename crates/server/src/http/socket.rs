@@ -14,17 +14,17 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, he
 use hub::session::{EndCause, SessionEnd};
 use hub::{Connection, ConnectionInfo, LeanStream, Scope};
 use hyper::body::Incoming;
-use hyper::upgrade::Upgraded;
+use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use time::OffsetDateTime;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
-use tracing::{Instrument, Span, field};
+use tracing::{Id, Instrument, Span, field};
 use wire::Refusal;
 
 use super::{Body, json_response};
-use crate::gate::Full;
+use crate::gate::{Full, Pass};
 use crate::metrics::{CauseLabels, StatusLabels};
 use crate::state::AppState;
 
@@ -117,37 +117,66 @@ async fn accept<S: SocketKind>(
             Full::Address => Refusal::MaxConnectionsPerAddress,
         })
     })?;
-    let Admitted { conn, headers, mut socket } = S::admit(state, peer, &parts, request_id).await?;
+    let Admitted { conn, headers, socket } = S::admit(state, peer, &parts, request_id).await?;
 
     // Reachable from now on: the 101 is on its way.
     state.hub.register(conn.clone());
     state.metrics.connections_opened.inc();
     state.metrics.connections_active.inc();
     super::console::record::opened(state, &conn, &parts, socket.authorizer());
-    let task_state = state.clone();
-    let request = Span::current().id();
-    let session = async move {
-        let state = task_state;
+    let upgrade = Box::new(Upgrade { pending: on_upgrade, request: Span::current().id() });
+    state.tasks.spawn(session(state.clone(), conn, socket, upgrade, place));
+
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let out = response.headers_mut();
+    out.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    out.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+        out.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    for (name, value) in headers {
+        out.append(name, value);
+    }
+    Ok(response)
+}
+
+/// The task of an accepted connection, from the end of its handshake to its `$disconnect`: what every idle connection
+/// keeps for as long as it is open, so its size is held by a test (`a_connection_task_keeps_its_size`).
+// Not an `async fn`: the same body as an `async fn` keeps its arguments apart from its locals, and its future takes
+// 64 B more.
+#[expect(clippy::manual_async_fn, reason = "the future of an async fn is larger, see above")]
+fn session<S: SocketKind>(
+    state: Arc<AppState>,
+    conn: Arc<Connection>,
+    mut socket: S,
+    upgrade: Box<Upgrade>,
+    place: Pass,
+) -> impl Future<Output = ()> + Send + 'static {
+    async move {
         // The task is not instrumented as a whole: the connection's span exists only while there is work (the end of
         // the handshake here, each client message in the session, the close), so that an idle connection holds none
         // (see `Connection::span`).
-        let opening = conn.span();
-        opening.follows_from(request);
-        let mut ws = async {
-            // The rare steps run boxed, so that the task an idle connection keeps is sized by its session alone.
-            Box::pin(socket.starting(&conn, &state)).await;
-            match on_upgrade.await {
-                Ok(upgraded) => {
-                    let io = LeanStream::new(TokioIo::new(upgraded));
-                    Some(WebSocketStream::from_raw_socket(io, Role::Server, Some(state.ws_config)).await)
-                }
-                Err(err) => {
-                    tracing::debug!(%err, "The upgrade did not complete.");
-                    None
+        let mut ws = {
+            // Moved here, so that its box is freed once the first steps are made.
+            let upgrade = upgrade;
+            let Upgrade { pending, request } = *upgrade;
+            async {
+                // The rare steps run boxed, so that the task an idle connection keeps is sized by its session alone.
+                Box::pin(socket.starting(&conn, &state)).await;
+                match pending.await {
+                    Ok(upgraded) => {
+                        let io = LeanStream::new(TokioIo::new(upgraded));
+                        Some(WebSocketStream::from_raw_socket(io, Role::Server, Some(state.ws_config)).await)
+                    }
+                    Err(err) => {
+                        tracing::debug!(%err, "The upgrade did not complete.");
+                        None
+                    }
                 }
             }
+            .instrument(opening(&conn, request))
         }
-        .instrument(opening)
         .await;
         // Borrowed where it lies: a `Some(mut ws)` pattern would move the stream to a second place in the task, which
         // keeps room for both for as long as the session runs.
@@ -167,21 +196,23 @@ async fn accept<S: SocketKind>(
         .instrument(closing)
         .await;
         drop(place);
-    };
-    state.tasks.spawn(session);
+    }
+}
 
-    let mut response = Response::new(Body::default());
-    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let out = response.headers_mut();
-    out.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-    out.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
-        out.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
-    }
-    for (name, value) in headers {
-        out.append(name, value);
-    }
-    Ok(response)
+/// What a connection's task needs for its first steps only: the upgrade to come, and the handshake request's span,
+/// which those steps follow from. Boxed, so that the task keeps 8 B for them rather than 16 for as long as the
+/// connection is open.
+struct Upgrade {
+    pending: OnUpgrade,
+    request: Option<Id>,
+}
+
+/// The span of a connection's first steps, which follow from its handshake request. Made where it is used: a local
+/// of the session's future would keep its 40 B for as long as the connection is open.
+fn opening(conn: &Connection, request: Option<Id>) -> Span {
+    let span = conn.span();
+    span.follows_from(request);
+    span
 }
 
 /// The `Sec-WebSocket-Key` of a version 13 handshake.
@@ -222,11 +253,83 @@ pub(super) fn new_connection(state: &AppState, peer: SocketAddr, parts: &Parts, 
 
 #[cfg(test)]
 mod tests {
-    use http::{HeaderMap, header};
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use http::{HeaderMap, Method, Request, header};
     use http_body_util::BodyExt;
     use wire::Refusal;
 
-    use super::{refuse, websocket_key};
+    use super::{Admitted, SocketKind, refuse, session, websocket_key};
+    use crate::config::{Config, FileConfig, ServeArgs};
+    use crate::http::api_socket::ApiSocket;
+    use crate::http::chat_socket::ChatSocket;
+    use crate::server::Server;
+    use crate::state::AppState;
+
+    /// Every open connection keeps its task: this future in a cell of tokio's, which adds 112 B (its header, core and
+    /// trailer, and the task tracker's token) and rounds up to a multiple of 128 B (its alignment on x86_64), in an
+    /// allocation jemalloc rounds up again to its size class (1,280, 1,536, 1,792 B here). Up to 1,168 B the cell
+    /// takes 1,280 B; one byte more would take 1,408, in 1,536: 256 B more for every connection, idle ones included.
+    /// The bounds are today's sizes, 40 B under that edge: growing one is a decision, made with the idle scenario of
+    /// the benchmarks (`docs/benchmarks.md`, "Idle memory: the connection's task").
+    #[tokio::test]
+    async fn a_connection_task_keeps_its_size() {
+        const API_TASK_BYTES: usize = 1128;
+        const CHAT_TASK_BYTES: usize = 1128;
+        let dir = tempfile::tempdir().unwrap();
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let args = ServeArgs {
+            listen: Some(loopback),
+            admin_listen: Some(loopback),
+            data_dir: Some(dir.path().to_owned()),
+            ..ServeArgs::default()
+        };
+        let server = Server::start(Config::merge(args, FileConfig::default()).unwrap()).await.unwrap();
+        let state = server.state().clone();
+
+        let api = admit::<ApiSocket>(&state, upgrade("/prod").body(()).unwrap()).await;
+        let api_task = std::mem::size_of_val(&api);
+        let room = control(&state, "CreateRoom", serde_json::json!({})).await;
+        let token =
+            control(&state, "CreateChatToken", serde_json::json!({"roomIdentifier": room["arn"], "userId": "u"}));
+        let token = token.await["token"].as_str().unwrap().to_owned();
+        let chat = admit::<ChatSocket>(&state, upgrade("/").header("sec-websocket-protocol", token).body(()).unwrap());
+        let chat_task = std::mem::size_of_val(&chat.await);
+        assert!(api_task <= API_TASK_BYTES, "the task of an API connection takes {api_task} B");
+        assert!(chat_task <= CHAT_TASK_BYTES, "the task of a chat connection takes {chat_task} B");
+        server.shutdown().await;
+    }
+
+    fn upgrade(path: &str) -> http::request::Builder {
+        Request::get(path)
+            .header(header::HOST, "localhost")
+            .header(header::CONNECTION, "upgrade")
+            .header(header::UPGRADE, "websocket")
+            .header(header::SEC_WEBSOCKET_VERSION, "13")
+            .header(header::SEC_WEBSOCKET_KEY, "dGhlIHNhbXBsZSBub25jZQ==")
+    }
+
+    /// The task a handshake of kind `S` would run, made but never polled.
+    async fn admit<S: SocketKind>(
+        state: &Arc<AppState>,
+        mut request: Request<()>,
+    ) -> impl Future<Output = ()> + use<S> {
+        let peer = SocketAddr::from(([127, 0, 0, 1], 40000));
+        let on_upgrade = hyper::upgrade::on(&mut request);
+        let (parts, ()) = request.into_parts();
+        let place = state.sockets.enter(peer.ip()).unwrap();
+        let Ok(Admitted { conn, socket, .. }) = S::admit(state, peer, &parts, "request").await else {
+            panic!("the handshake to {} was refused", parts.uri);
+        };
+        session(state.clone(), conn, socket, Box::new(super::Upgrade { pending: on_upgrade, request: None }), place)
+    }
+
+    async fn control(state: &AppState, operation: &str, input: serde_json::Value) -> serde_json::Value {
+        let body = input.to_string();
+        let reply = state.control.handle(&Method::POST, &format!("/{operation}"), None, body.as_bytes()).await.unwrap();
+        serde_json::from_slice(&reply.body).unwrap()
+    }
 
     #[test]
     fn a_version_13_handshake_has_a_key() {
