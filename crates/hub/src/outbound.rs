@@ -221,8 +221,8 @@ where
     WriteAll { stream, batch, max_frame: max_frame.max(1), stall, cursor: Cursor::default(), deadline: None }
 }
 
-/// The future of [`write_all`]: a named one rather than an `async fn`, because a session's task keeps room for it
-/// (it is the largest thing a session awaits), and an `async fn` keeps its arguments beside its own state.
+/// The future of [`write_all`]: a named one rather than an `async fn`, because every session's task keeps room for it,
+/// and an `async fn` keeps its arguments beside its own state.
 #[derive(Debug)]
 pub(crate) struct WriteAll<'a, S> {
     stream: &'a mut S,

@@ -26,7 +26,8 @@ pub struct SessionConfig {
     pub idle_timeout: Duration,
     /// Close after this long whatever happens.
     pub max_duration: Duration,
-    /// A write that makes no progress for this long ends the connection as a slow consumer.
+    /// A batch still not written this long after the socket first had no room for it ends the connection as a slow
+    /// consumer.
     pub write_timeout: Duration,
     /// Outbound messages larger than this are sent as several frames.
     pub max_outbound_frame: usize,

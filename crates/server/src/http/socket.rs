@@ -260,7 +260,9 @@ mod tests {
     use http_body_util::BodyExt;
     use wire::Refusal;
 
-    use super::{Admitted, SocketKind, refuse, session, websocket_key};
+    use serde_json::json;
+
+    use super::{Admitted, SocketKind, Upgrade, refuse, session, websocket_key};
     use crate::config::{Config, FileConfig, ServeArgs};
     use crate::http::api_socket::ApiSocket;
     use crate::http::chat_socket::ChatSocket;
@@ -289,13 +291,12 @@ mod tests {
         let state = server.state().clone();
 
         let api = admit::<ApiSocket>(&state, upgrade("/prod").body(()).unwrap()).await;
-        let api_task = std::mem::size_of_val(&api);
-        let room = control(&state, "CreateRoom", serde_json::json!({})).await;
-        let token =
-            control(&state, "CreateChatToken", serde_json::json!({"roomIdentifier": room["arn"], "userId": "u"}));
-        let token = token.await["token"].as_str().unwrap().to_owned();
-        let chat = admit::<ChatSocket>(&state, upgrade("/").header("sec-websocket-protocol", token).body(()).unwrap());
-        let chat_task = std::mem::size_of_val(&chat.await);
+        let room = control(&state, "CreateRoom", json!({})).await;
+        let token = control(&state, "CreateChatToken", json!({"roomIdentifier": room["arn"], "userId": "u"})).await;
+        let protocol = token["token"].as_str().unwrap();
+        let chat = upgrade("/").header(header::SEC_WEBSOCKET_PROTOCOL, protocol).body(()).unwrap();
+        let chat = admit::<ChatSocket>(&state, chat).await;
+        let (api_task, chat_task) = (std::mem::size_of_val(&api), std::mem::size_of_val(&chat));
         assert!(api_task <= API_TASK_BYTES, "the task of an API connection takes {api_task} B");
         assert!(chat_task <= CHAT_TASK_BYTES, "the task of a chat connection takes {chat_task} B");
         server.shutdown().await;
@@ -322,7 +323,7 @@ mod tests {
         let Ok(Admitted { conn, socket, .. }) = S::admit(state, peer, &parts, "request").await else {
             panic!("the handshake to {} was refused", parts.uri);
         };
-        session(state.clone(), conn, socket, Box::new(super::Upgrade { pending: on_upgrade, request: None }), place)
+        session(state.clone(), conn, socket, Box::new(Upgrade { pending: on_upgrade, request: None }), place)
     }
 
     async fn control(state: &AppState, operation: &str, input: serde_json::Value) -> serde_json::Value {
