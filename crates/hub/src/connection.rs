@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Wake};
 
 use compact_str::ToCompactString;
 use futures_util::task::AtomicWaker;
@@ -126,6 +126,9 @@ struct Outbox {
     flush_before_close: bool,
     /// Set once the session has taken the close request or ended; no send succeeds after it.
     finished: bool,
+    /// Set when the session's socket or timer woke it (see [`Connection`]'s `Wake`), taken when the session finds the
+    /// outbox empty: whether that turn must poll them.
+    stirred: bool,
 }
 
 impl Outbox {
@@ -313,15 +316,23 @@ impl Connection {
         self.outbox.lock().stats()
     }
 
-    /// Session side: waits until there is something to do, then moves every queued message into `batch`
-    /// (returning `None`) or returns the close request.
+    /// Waits until there is something to do, then moves every queued message into `batch` (returning `None`) or
+    /// returns the close request: [`Connection::poll_outbox`] without the session's socket and timer.
+    #[cfg(test)]
     pub(crate) async fn next_outbound(&self, batch: &mut Vec<Outbound>) -> Option<CloseRequest> {
-        std::future::poll_fn(|cx| self.poll_outbound(cx, batch)).await
+        use std::task::Poll;
+        std::future::poll_fn(|cx| match self.poll_outbox(cx, batch) {
+            Outboxed::Batch => Poll::Ready(None),
+            Outboxed::Close(request) => Poll::Ready(Some(request)),
+            Outboxed::Empty { .. } => Poll::Pending,
+        })
+        .await
     }
 
-    /// [`Connection::next_outbound`] as a poll: the waker is registered before the outbox is looked at, so a send
-    /// that comes after the look wakes it and one that came before is seen.
-    fn poll_outbound(&self, cx: &mut Context<'_>, batch: &mut Vec<Outbound>) -> Poll<Option<CloseRequest>> {
+    /// Session side: moves every queued message into `batch`, or takes the close request, or registers `cx` to be
+    /// woken by the next send or close. The waker is registered before the outbox is looked at, so a send that comes
+    /// after the look wakes it and one that came before is seen.
+    pub(crate) fn poll_outbox(&self, cx: &mut Context<'_>, batch: &mut Vec<Outbound>) -> Outboxed {
         self.wake.register(cx.waker());
         let mut outbox = self.outbox.lock();
         if outbox.flush_before_close && !outbox.queue.is_empty() {
@@ -329,13 +340,13 @@ impl Connection {
             outbox.flush_before_close = false;
             batch.extend(outbox.queue.drain(..));
             outbox.bytes = 0;
-            return Poll::Ready(None);
+            return Outboxed::Batch;
         }
         if let Some(close) = outbox.close.take() {
             outbox.finished = true;
             outbox.queue = VecDeque::new();
             outbox.bytes = 0;
-            return Poll::Ready(Some(close));
+            return Outboxed::Close(close);
         }
         if !outbox.queue.is_empty() {
             batch.extend(outbox.queue.drain(..));
@@ -344,9 +355,9 @@ impl Connection {
                 // Give a burst's memory back: idle connections should cost next to nothing.
                 outbox.queue = VecDeque::new();
             }
-            return Poll::Ready(None);
+            return Outboxed::Batch;
         }
-        Poll::Pending
+        Outboxed::Empty { stirred: std::mem::take(&mut outbox.stirred) }
     }
 
     /// Session side: no message is accepted any more.
@@ -355,5 +366,31 @@ impl Connection {
         outbox.finished = true;
         outbox.queue = VecDeque::new();
         outbox.bytes = 0;
+    }
+}
+
+/// What the session found in its outbox.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Outboxed {
+    /// The queued messages, moved into the batch.
+    Batch,
+    /// The close request: the outbox is finished.
+    Close(CloseRequest),
+    /// Nothing to do; the session is woken by the next send or close. `stirred`: its socket or timer woke it since it
+    /// last found the outbox empty.
+    Empty { stirred: bool },
+}
+
+/// A connection is the waker its session gives its socket and its timer: a wake-up from either is noted in the
+/// outbox and passed on to the session. A turn that the outbox alone woke (one per delivery, when messages come one
+/// at a time) then skips polling them, which is most of a turn's cost besides the write.
+impl Wake for Connection {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.outbox.lock().stirred = true;
+        self.wake.wake();
     }
 }

@@ -1,20 +1,22 @@
 //! The one task per connection that owns the WebSocket: reads client frames, writes the outbox in batches, and
 //! enforces timeouts and limits until the connection ends, then reports how it ended.
 
-use std::future::Future;
-use std::pin::pin;
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, Sleep, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tracing::Instrument;
 
+use crate::connection::Outboxed;
 use crate::outbound::{WriteAll, WriteError};
 use crate::{CloseCause, CloseRequest, Connection, Outbound, outbound};
 
@@ -126,13 +128,14 @@ where
     // early because activity moved the deadline, it is set again.
     let mut timer = pin!(sleep_until(idle_deadline.min(max_deadline)));
 
+    // Whether the next turn polls the socket and the timer whatever the outbox says: after either was ready, as what
+    // they registered to be woken went with it, and on the first turn, before they registered anything.
+    let mut stirred = true;
+
     let end = loop {
-        tokio::select! {
-            biased;
-            request = conn.next_outbound(&mut batch) => {
-                if let Some(request) = request {
-                    break Box::pin(close_with(ws, request, config)).await;
-                }
+        match poll_fn(|cx| poll_turn(cx, &conn, &mut batch, ws, timer.as_mut(), &mut stirred)).await {
+            Turn::Close(request) => break Box::pin(close_with(ws, request, config)).await,
+            Turn::Batch => {
                 if let Some(capture) = config.capture.as_deref().filter(|capture| capture.watched()) {
                     record_out(capture, &conn, &batch);
                 }
@@ -145,7 +148,7 @@ where
                     Err(WriteError::Stalled) => break server_end(CloseRequest::slow_consumer()),
                 }
             }
-            message = ws.next() => match message {
+            Turn::Socket(message) => match message {
                 Some(Ok(Message::Text(text))) => {
                     idle_deadline = Instant::now() + config.idle_timeout;
                     conn.touch();
@@ -199,7 +202,7 @@ where
                 }
                 Some(Err(_)) | None => break abnormal(),
             },
-            _ = &mut timer => {
+            Turn::Timer => {
                 let now = Instant::now();
                 if now >= max_deadline {
                     // The close goes through the outbox, after what is queued: it is the session's next work, and
@@ -218,6 +221,47 @@ where
     };
     conn.finish();
     end
+}
+
+/// What a session's turn is about, first ready first, in this order.
+enum Turn {
+    /// The outbox's messages, moved into the batch.
+    Batch,
+    /// The outbox's close request.
+    Close(CloseRequest),
+    Socket(Option<Result<Message, WsError>>),
+    Timer,
+}
+
+/// One look for the session's next turn: the outbox first, then the socket and the timer, these two only when they
+/// may be ready (`stirred`, or the outbox says one of them woke the session). They are polled with the connection as
+/// their waker ([`Connection`]'s `Wake`), which notes in the outbox that they did: a turn that only a delivery woke
+/// costs one look at the outbox, not three polls.
+fn poll_turn<S>(
+    cx: &mut Context<'_>,
+    conn: &Arc<Connection>,
+    batch: &mut Vec<Outbound>,
+    ws: &mut WebSocketStream<S>,
+    timer: Pin<&mut Sleep>,
+    stirred: &mut bool,
+) -> Poll<Turn>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match conn.poll_outbox(cx, batch) {
+        Outboxed::Batch => return Poll::Ready(Turn::Batch),
+        Outboxed::Close(request) => return Poll::Ready(Turn::Close(request)),
+        Outboxed::Empty { stirred: woken } if !woken && !*stirred => return Poll::Pending,
+        Outboxed::Empty { .. } => {}
+    }
+    let waker = Waker::from(Arc::clone(conn));
+    let mut cx = Context::from_waker(&waker);
+    let turn = match ws.poll_next_unpin(&mut cx) {
+        Poll::Ready(message) => Poll::Ready(Turn::Socket(message)),
+        Poll::Pending => timer.poll(&mut cx).map(|()| Turn::Timer),
+    };
+    *stirred = turn.is_ready();
+    turn
 }
 
 /// Records each message of a batch about to be written.

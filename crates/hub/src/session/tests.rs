@@ -219,3 +219,91 @@ async fn the_maximum_duration_closes_after_the_last_words_and_activity_does_not_
         }
     }
 }
+
+/// A socket that counts how often it is read.
+struct CountedReads<S> {
+    inner: S,
+    reads: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for CountedReads<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for CountedReads<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
+async fn a_turn_for_a_delivery_does_not_read_the_socket_and_the_client_is_still_heard() {
+    let (server, raw) = tokio::io::duplex(4096);
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let socket = CountedReads { inner: server, reads: reads.clone() };
+    let mut ws = WebSocketStream::from_raw_socket(socket, Role::Server, None).await;
+    let (_, conn, _) = session(64).await;
+    let mut client = WebSocketStream::from_raw_socket(raw, Role::Client, None).await;
+    let server = tokio::spawn({
+        let conn = conn.clone();
+        async move { run(&mut ws, conn, &SessionConfig::default(), &mut Ignore).await }
+    });
+    let hear = async |client: &mut WebSocketStream<DuplexStream>| {
+        timeout(Duration::from_secs(5), client.next()).await.expect("the client hears within 5 s")
+    };
+    // Each message is written before the next is sent: a turn of the session for each.
+    for i in 0..200 {
+        conn.send(Outbound::from(i.to_string())).unwrap();
+        assert!(matches!(hear(&mut client).await, Some(Ok(Message::Text(t))) if t.as_str() == i.to_string()));
+    }
+    let read = reads.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(read <= 4, "the socket was read {read} times for 200 deliveries and no client frame");
+    // The client's frames still wake the session, between deliveries and after them.
+    client.send(Message::Ping("are you there".into())).await.unwrap();
+    assert!(matches!(hear(&mut client).await, Some(Ok(Message::Pong(p))) if p == "are you there"));
+    conn.send(Outbound::from("still here")).unwrap();
+    assert!(matches!(hear(&mut client).await, Some(Ok(Message::Text(t))) if t == "still here"));
+    client.close(None).await.unwrap();
+    let end = timeout(Duration::from_secs(5), server).await.unwrap().unwrap();
+    assert_eq!(end.cause, EndCause::Client);
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_turns_for_deliveries_alone_the_idle_timeout_still_closes() {
+    let (mut ws, conn, raw) = session(4096).await;
+    let mut client = WebSocketStream::from_raw_socket(raw, Role::Client, None).await;
+    let config = SessionConfig { idle_timeout: Duration::from_secs(10), ..SessionConfig::default() };
+    let server = tokio::spawn({
+        let conn = conn.clone();
+        async move { run(&mut ws, conn, &config, &mut Ignore).await }
+    });
+    // A delivery every 3 s for a minute puts the idle timeout off; the timer fires early and is set again meanwhile.
+    for i in 0..20 {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        conn.send(Outbound::from(i.to_string())).unwrap();
+        assert!(matches!(client.next().await, Some(Ok(Message::Text(_)))));
+    }
+    let last = Instant::now();
+    let close = timeout(Duration::from_secs(60), client.next()).await.expect("the idle timeout closes");
+    assert!(matches!(&close, Some(Ok(Message::Close(Some(f)))) if u16::from(f.code) == 1001), "{close:?}");
+    let idle = last.elapsed();
+    assert!(idle >= Duration::from_secs(10) && idle < Duration::from_secs(11), "closed after {idle:?} idle");
+    drop(client);
+    let end = timeout(Duration::from_secs(5), server).await.unwrap().unwrap();
+    assert_eq!(end.cause, EndCause::Server(CloseCause::IdleTimeout));
+}
