@@ -96,8 +96,10 @@ pub(crate) fn get_room(conn: &Connection, id: &str) -> Result<Room, StoreError> 
     }
 }
 
+pub(crate) const ROOM_LOGGING_IDS: &str = "SELECT lc_id FROM room_logging WHERE room_id = ?1 ORDER BY position";
+
 fn room_logging_ids(conn: &Connection, room_id: &str) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT lc_id FROM room_logging WHERE room_id = ?1 ORDER BY position")?;
+    let mut stmt = conn.prepare_cached(ROOM_LOGGING_IDS)?;
     let ids = stmt.query_map([room_id], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
     Ok(ids)
 }
@@ -145,9 +147,11 @@ pub(crate) fn require_resource(conn: &Connection, resource: &ResourceRef) -> Res
     }
 }
 
+pub(crate) const TAGS_OF: &str =
+    "SELECT key, value FROM tags WHERE resource_kind = ?1 AND resource_id = ?2 ORDER BY key";
+
 pub(crate) fn tags_of(conn: &Connection, resource: &ResourceRef) -> Result<Tags, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT key, value FROM tags WHERE resource_kind = ?1 AND resource_id = ?2 ORDER BY key")?;
+    let mut stmt = conn.prepare_cached(TAGS_OF)?;
     let rows = stmt.query_map(params![kind_text(resource.kind), resource.id], |row| {
         Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
     })?;

@@ -248,3 +248,31 @@ async fn acknowledged_writes_survive_kill_9() {
         assert_eq!(room.tags.len(), 1);
     }
 }
+
+#[tokio::test]
+async fn a_cached_statement_is_not_prepared_again_for_each_new_value() {
+    let (_dir, store) = open().await;
+    for id in ["room00000001", "room00000002"] {
+        store.create_room(new_room(id, t(1)), 10).await.unwrap();
+    }
+    for i in 0..20 {
+        store.get_room(if i % 2 == 0 { "room00000001" } else { "room00000002" }).await.unwrap();
+    }
+    // The statements a room's read runs, by their text: the cache hands back the ones it ran.
+    let statuses = store
+        .db
+        .run(|conn| {
+            let get_room = format!("SELECT {} FROM rooms WHERE id = ?1", rows::ROOM_COLUMNS);
+            [get_room.as_str(), rows::ROOM_LOGGING_IDS, rows::TAGS_OF].map(|sql| {
+                let statement = conn.prepare_cached(sql).unwrap();
+                let status = |s| statement.get_status(s);
+                (sql.to_owned(), status(rusqlite::StatementStatus::Run), status(rusqlite::StatementStatus::RePrepare))
+            })
+        })
+        .await
+        .unwrap();
+    for (sql, runs, reprepared) in statuses {
+        assert!(runs >= 20, "{sql}: ran {runs} times");
+        assert_eq!(reprepared, 0, "{sql}: prepared again {reprepared} times in {runs} runs");
+    }
+}
