@@ -169,6 +169,27 @@ struct RoomState {
 }
 
 impl RoomState {
+    /// The next `SendTime`: now, or just after the last one (send times strictly increase).
+    fn take_send_time(&mut self) -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        self.last_send_time =
+            if now > self.last_send_time { now } else { self.last_send_time + time::Duration::NANOSECOND };
+        self.last_send_time
+    }
+
+    /// Queues `message` for every member (closing members whose outbox overflows as slow consumers), then, for
+    /// DisconnectUser, closes the connections of `disconnect` once they have it.
+    fn fan_out(&mut self, message: &Outbound, disconnect: Option<&str>) {
+        for member in self.members.values_mut() {
+            member.deliver(message);
+        }
+        if let Some(user_id) = disconnect {
+            for member in self.members.values().filter(|m| &*m.user_id == user_id) {
+                member.conn.close_after_queued(disconnected());
+            }
+        }
+    }
+
     /// Counts each user's members afresh when presence events are on; forgets the counts when they are off.
     fn count_users(&mut self) {
         self.per_user = HashMap::new();
@@ -279,11 +300,7 @@ impl LiveRoom {
         if state.deleted {
             return Err(Gone);
         }
-        let now = OffsetDateTime::now_utc();
-        let send_time =
-            if now > state.last_send_time { now } else { state.last_send_time + time::Duration::NANOSECOND };
-        state.last_send_time = send_time;
-        Ok(send_time)
+        Ok(state.take_send_time())
     }
 
     /// Queues a frame encoded elsewhere (it came through the cluster bus) for every member, then, for
@@ -293,15 +310,7 @@ impl LiveRoom {
         if state.deleted {
             return Err(Gone);
         }
-        let message = Outbound::text(payload);
-        for member in state.members.values_mut() {
-            member.deliver(&message);
-        }
-        if let Some(user_id) = disconnect {
-            for member in state.members.values().filter(|m| &*m.user_id == user_id) {
-                member.conn.close_after_queued(disconnected());
-            }
-        }
+        state.fan_out(&Outbound::text(payload), disconnect);
         Ok(())
     }
 
@@ -346,8 +355,8 @@ impl LiveRoom {
     }
 
     /// Gives the frame its send time, encodes it once, queues it for every member (closing members whose outbox
-    /// overflows as slow consumers) and hands it to the room's logs; then, for DisconnectUser, closes the
-    /// connections of `disconnect` once they have the frame. Returns the frame's send time.
+    /// overflows as slow consumers; for DisconnectUser, closing the connections of `disconnect` once they have the
+    /// frame) and hands it to the room's logs. Returns the frame's send time.
     pub(crate) fn broadcast(
         &self,
         outgoing: Outgoing<'_>,
@@ -358,16 +367,10 @@ impl LiveRoom {
         if state.deleted {
             return Err(Gone);
         }
-        let now = OffsetDateTime::now_utc();
-        let send_time =
-            if now > state.last_send_time { now } else { state.last_send_time + time::Duration::NANOSECOND };
-        state.last_send_time = send_time;
+        let send_time = state.take_send_time();
         let (json, kind) = outgoing.encode(send_time);
         let payload = Utf8Bytes::from(json);
-        let message = Outbound::text(payload.clone());
-        for member in state.members.values_mut() {
-            member.deliver(&message);
-        }
+        state.fan_out(&Outbound::text(payload.clone()), disconnect);
         if !state.settings.logging_ids.is_empty() {
             logs.record(Record {
                 room_id: self.id.clone(),
@@ -376,11 +379,6 @@ impl LiveRoom {
                 send_time,
                 payload,
             });
-        }
-        if let Some(user_id) = disconnect {
-            for member in state.members.values().filter(|m| &*m.user_id == user_id) {
-                member.conn.close_after_queued(disconnected());
-            }
         }
         Ok(send_time)
     }
