@@ -30,6 +30,12 @@ impl<S> LeanStream<S> {
         LeanStream { inner, ahead: None, taken: 0 }
     }
 
+    /// A stream whose first reads hand over `ahead`, bytes already read from `inner` by someone else (the HTTP
+    /// server, past the upgrade request's head), before reading `inner` itself.
+    pub fn with_ahead(inner: S, ahead: &[u8]) -> LeanStream<S> {
+        LeanStream { inner, ahead: (!ahead.is_empty()).then(|| ahead.into()), taken: 0 }
+    }
+
     /// Bytes read ahead and not taken yet.
     pub fn buffered(&self) -> usize {
         self.ahead.as_ref().map_or(0, |ahead| ahead.len() - self.taken)
@@ -121,6 +127,25 @@ mod tests {
         assert_eq!(got, sent);
         assert_eq!(lean.buffered(), 0);
         assert!(lean.ahead.is_none(), "nothing is held once everything was taken");
+    }
+
+    #[tokio::test]
+    async fn bytes_read_ahead_elsewhere_come_before_the_stream() {
+        let (mut client, server) = tokio::io::duplex(1024);
+        let mut lean = LeanStream::with_ahead(server, b"first, ");
+        client.write_all(b"then the stream").await.unwrap();
+        drop(client);
+        let mut got = Vec::new();
+        let mut step = [0u8; 4];
+        loop {
+            let n = lean.read(&mut step).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&step[..n]);
+        }
+        assert_eq!(got, b"first, then the stream");
+        assert!(LeanStream::with_ahead(tokio::io::empty(), b"").ahead.is_none(), "nothing ahead holds nothing");
     }
 
     #[tokio::test]

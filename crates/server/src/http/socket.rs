@@ -17,9 +17,11 @@ use hyper::body::Incoming;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use time::OffsetDateTime;
+use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_util::either::Either;
 use tracing::{Id, Instrument, Span, field};
 use wire::Refusal;
 
@@ -29,7 +31,12 @@ use crate::metrics::{CauseLabels, StatusLabels};
 use crate::state::AppState;
 
 /// An upgraded WebSocket, over a stream that holds read-ahead only while it has bytes the codec did not take.
-pub(super) type Ws = WebSocketStream<LeanStream<TokioIo<Upgraded>>>;
+pub(super) type Ws = WebSocketStream<LeanStream<Io>>;
+
+/// The byte stream under a WebSocket: the TCP stream itself when the connection is plain, so that reads and writes
+/// reach it without hyper's boxed stream in between (an allocation per connection, and a pointer followed on every
+/// read and write); hyper's upgraded stream when it is TLS.
+pub(super) type Io = Either<TcpStream, TokioIo<Upgraded>>;
 
 /// A handshake a kind of socket accepted: the connection (not registered yet), headers for the 101, and the socket's
 /// own state for its session.
@@ -166,7 +173,11 @@ fn session<S: SocketKind>(
                 Box::pin(socket.starting(&conn, &state)).await;
                 match pending.await {
                     Ok(upgraded) => {
-                        let io = LeanStream::new(TokioIo::new(upgraded));
+                        let io = match hyper_util::server::conn::auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded)
+                        {
+                            Ok(parts) => LeanStream::with_ahead(Either::Left(parts.io.into_inner()), &parts.read_buf),
+                            Err(upgraded) => LeanStream::new(Either::Right(TokioIo::new(upgraded))),
+                        };
                         Some(WebSocketStream::from_raw_socket(io, Role::Server, Some(state.ws_config)).await)
                     }
                     Err(err) => {

@@ -578,3 +578,34 @@ async fn max_in_flight_bounds_the_integrations_of_a_connection() {
     assert!(gap >= Duration::from_millis(700), "the second integration started while the first ran ({gap:?})");
     server.shutdown().await;
 }
+
+/// A client may send its first frames right behind the upgrade request, before the 101 reaches it: what the HTTP
+/// server read past the request's head is read by the session first.
+#[tokio::test]
+async fn a_frame_sent_with_the_upgrade_request_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+    let server = TestServer::start("", |_| {}).await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut bytes = b"GET /prod HTTP/1.1\r\nhost: localhost\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\
+        sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        .to_vec();
+    let mask = [1u8, 2, 3, 4];
+    bytes.extend([0x81, 0x80 | 5]);
+    bytes.extend(mask);
+    bytes.extend(b"hello".iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    tcp.write_all(&bytes).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    let mut ws = WebSocketStream::from_raw_socket(MaybeTlsStream::Plain(tcp), Role::Client, None).await;
+    // No route takes it, so the answer is the Forbidden frame: the message was read and routed.
+    let reply = recv_text(&mut ws).await;
+    assert!(reply.starts_with(r#"{"message": "Forbidden", "connectionId":"#), "{reply}");
+    server.shutdown().await;
+}
