@@ -115,13 +115,24 @@ struct Floor {
 }
 
 impl Floor {
-    fn add(&self, index: Option<usize>, stream: TcpStream) {
-        let _ = stream.set_write_timeout(Some(REQUEST_DEADLINE));
+    /// Adds a member, then writes `answer` (its 101) to it. The member is registered before its answer is written,
+    /// under its own lock, which every write to it takes: a client that has read its 101 gets every later publish and
+    /// post, and nothing is written to it before the 101.
+    fn add(&self, index: Option<usize>, stream: TcpStream, answer: &[u8]) -> io::Result<()> {
+        stream.set_write_timeout(Some(REQUEST_DEADLINE))?;
         let member: Member = Arc::new(Mutex::new(Some(stream)));
-        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-        self.by_index.lock().unwrap_or_else(|e| e.into_inner()).insert(index.unwrap_or(*next), member.clone());
-        let _ = self.writers[*next % self.writers.len()].send(Command::Add(member));
-        *next += 1;
+        let mut slot = member.lock().unwrap_or_else(|e| e.into_inner());
+        {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            self.by_index.lock().unwrap_or_else(|e| e.into_inner()).insert(index.unwrap_or(*next), member.clone());
+            let _ = self.writers[*next % self.writers.len()].send(Command::Add(member.clone()));
+            *next += 1;
+        }
+        let written = slot.as_mut().map_or(Ok(()), |stream| stream.write_all(answer));
+        if written.is_err() {
+            *slot = None;
+        }
+        written
     }
 
     /// Writes `payload` as one text frame to every member; returns how many writes succeeded.
@@ -296,9 +307,8 @@ fn upgrade(mut stream: TcpStream, floor: &Floor, buf: &mut Vec<u8>) -> io::Resul
          Sec-WebSocket-Accept: {}\r\n\r\n",
         accept_key(key)
     );
-    stream.write_all(answer.as_bytes())?;
     stream.set_read_timeout(None)?;
-    floor.add(query_index(&head.target), stream);
+    floor.add(query_index(&head.target), stream, answer.as_bytes())?;
     Ok(None)
 }
 
