@@ -16,6 +16,7 @@ use hub::{Connection, ConnectionInfo, LeanStream, Scope};
 use hyper::body::Incoming;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
+use hyper_util::server::conn::auto::upgrade::downcast;
 use time::OffsetDateTime;
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -173,8 +174,7 @@ fn session<S: SocketKind>(
                 Box::pin(socket.starting(&conn, &state)).await;
                 match pending.await {
                     Ok(upgraded) => {
-                        let io = match hyper_util::server::conn::auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded)
-                        {
+                        let io = match downcast::<TokioIo<TcpStream>>(upgraded) {
                             Ok(parts) => LeanStream::with_ahead(Either::Left(parts.io.into_inner()), &parts.read_buf),
                             Err(upgraded) => LeanStream::new(Either::Right(TokioIo::new(upgraded))),
                         };

@@ -9,8 +9,17 @@ use crate::model::{
     ResourceRef, Room, Tags,
 };
 
-pub(crate) const ROOM_COLUMNS: &str =
-    "id, name, create_time, update_time, max_rate, max_length, handler_uri, handler_fallback";
+/// A room row's columns, in the order `room_from_row` reads them (a macro, so that statements can be made of it at
+/// compile time).
+macro_rules! room_columns {
+    () => {
+        "id, name, create_time, update_time, max_rate, max_length, handler_uri, handler_fallback"
+    };
+}
+
+pub(crate) const ROOM_COLUMNS: &str = room_columns!();
+/// One room by id: a constant, so that reading a room (every `CreateChatToken` and `SendEvent`) formats nothing.
+pub(crate) const GET_ROOM: &str = concat!("SELECT ", room_columns!(), " FROM rooms WHERE id = ?1");
 pub(crate) const LC_COLUMNS: &str = "id, name, create_time, update_time, state, dest_kind, dest_value";
 
 /// Milliseconds since the Unix epoch (the stored and sorted form of every time).
@@ -86,10 +95,7 @@ impl RawRoom {
 }
 
 pub(crate) fn get_room(conn: &Connection, id: &str) -> Result<Room, StoreError> {
-    let raw = conn
-        .prepare_cached(&format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE id = ?1"))?
-        .query_row([id], room_from_row)
-        .optional()?;
+    let raw = conn.prepare_cached(GET_ROOM)?.query_row([id], room_from_row).optional()?;
     match raw {
         Some(raw) => raw.complete(conn),
         None => Err(StoreError::NotFound { kind: ResourceKind::Room, id: id.to_owned() }),

@@ -262,11 +262,10 @@ async fn a_cached_statement_is_not_prepared_again_for_each_new_value() {
     let statuses = store
         .db
         .run(|conn| {
-            let get_room = format!("SELECT {} FROM rooms WHERE id = ?1", rows::ROOM_COLUMNS);
-            [get_room.as_str(), rows::ROOM_LOGGING_IDS, rows::TAGS_OF].map(|sql| {
+            [rows::GET_ROOM, rows::ROOM_LOGGING_IDS, rows::TAGS_OF].map(|sql| {
                 let statement = conn.prepare_cached(sql).unwrap();
                 let status = |s| statement.get_status(s);
-                (sql.to_owned(), status(rusqlite::StatementStatus::Run), status(rusqlite::StatementStatus::RePrepare))
+                (sql, status(rusqlite::StatementStatus::Run), status(rusqlite::StatementStatus::RePrepare))
             })
         })
         .await
