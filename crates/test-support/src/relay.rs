@@ -74,9 +74,12 @@ impl Relay {
                             }
                         }
                     };
+                    // The cut first: bytes are passed on only while this task runs, and every run looks at the
+                    // cut before anything else, so nothing passes once `Relay::cut` has returned.
                     tokio::select! {
-                        () = relaying => {}
+                        biased;
                         _ = cut.wait_for(|cut| *cut) => {}
+                        () = relaying => {}
                     }
                 });
             }
@@ -89,7 +92,9 @@ impl Relay {
         format!("redis://{}/", self.addr)
     }
 
-    /// Drops every relayed connection, and every new one at once, until [`Relay::restore`].
+    /// Drops every relayed connection, and every new one at once, until [`Relay::restore`]. Nothing passes in either
+    /// direction once this returns, even through a connection whose task has not run since: a command a node sends
+    /// after the cut never reaches the service, nor an answer the service sends after it the node.
     pub fn cut(&self) {
         self.cut.send_replace(true);
     }
