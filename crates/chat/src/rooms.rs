@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
-use hub::{CloseRequest, Connection, ConnectionId, Outbound, Utf8Bytes};
+use hub::{CloseRequest, Connection, ConnectionId, Outbound, Spread, Utf8Bytes};
 use parking_lot::{Mutex, RwLock};
 use ratelimit::TokenBucket;
 use store::{History, MessageReviewHandler, Room, Store, StoreError};
@@ -136,10 +136,10 @@ struct Member {
 impl Member {
     /// Queues a frame for the member, or holds it back while the member recovers (closing a member that falls more
     /// than [`RECOVERY_HOLD`] frames behind, as a slow consumer).
-    fn deliver(&mut self, message: &Outbound) {
+    fn deliver(&mut self, message: &Outbound, spread: &mut Spread) {
         match &mut self.held {
             None => {
-                self.conn.deliver(message.clone());
+                spread.deliver(&self.conn, message.clone());
             }
             Some(held) if held.len() < RECOVERY_HOLD => held.push(message.clone()),
             Some(_) => {
@@ -180,8 +180,9 @@ impl RoomState {
     /// Queues `message` for every member (closing members whose outbox overflows as slow consumers), then, for
     /// DisconnectUser, closes the connections of `disconnect` once they have it.
     fn fan_out(&mut self, message: &Outbound, disconnect: Option<&str>) {
+        let mut spread = Spread::new();
         for member in self.members.values_mut() {
-            member.deliver(message);
+            member.deliver(message, &mut spread);
         }
         if let Some(user_id) = disconnect {
             for member in self.members.values().filter(|m| &*m.user_id == user_id) {
@@ -272,8 +273,9 @@ impl LiveRoom {
             .into_iter()
             .filter(|frame| !frame.as_text().and_then(frame_id).is_some_and(|id| replayed.contains(id.as_str())));
         let frames: Vec<Outbound> = first.iter().map(|(_, frame)| Outbound::text(frame.clone())).chain(fresh).collect();
+        let mut spread = Spread::new();
         for frame in &frames {
-            member.deliver(frame);
+            member.deliver(frame, &mut spread);
         }
     }
 

@@ -10,7 +10,9 @@ use compact_str::ToCompactString;
 use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
+use crate::socket::{Sent, SharedSocket};
 use crate::tags::{TagCell, Tags};
 use crate::{ConnectionId, Outbound};
 
@@ -121,7 +123,15 @@ struct Outbox {
     queue: VecDeque<Outbound>,
     /// Payload bytes of `queue`.
     bytes: usize,
-    close: Option<CloseRequest>,
+    /// Boxed: asked for once in a connection's life, and 24 B less in every connection.
+    close: Option<Box<CloseRequest>>,
+    /// The session's socket, shared for senders' writes ([`Connection::send`]) until the session ends.
+    socket: Option<Arc<SharedSocket>>,
+    /// When a sender last wrote to the socket: activity, which the session's idle timeout counts.
+    written_at: Option<Instant>,
+    /// Bytes of the first queued message a sender wrote already: the rest of its frame is the session's to write,
+    /// before anything else. At most a small frame's length ([`Outbound::copy_frame`]).
+    head_written: u16,
     /// Whether the messages queued before the close request are written before the close frame.
     flush_before_close: bool,
     /// Set once the session has taken the close request or ended; no send succeeds after it.
@@ -129,6 +139,9 @@ struct Outbox {
     /// Set when the session's socket or timer woke it (see [`Connection`]'s `Wake`), taken when the session finds the
     /// outbox empty: whether that turn must poll them.
     stirred: bool,
+    /// The session may be writing to the socket: it holds a batch it has not written whole, or it is polling the
+    /// socket (where the codec answers pings and closes) or the codec may hold part of a frame. Senders queue, then.
+    session_writes: bool,
 }
 
 impl Outbox {
@@ -139,6 +152,14 @@ impl Outbox {
     /// Bytes counted against the limit.
     fn charged(&self) -> usize {
         self.stats().charged_bytes()
+    }
+
+    /// Moves every queued message into `batch` for the session to write, the first from `head_written` on.
+    fn take_all(&mut self, batch: &mut Vec<Outbound>) -> Outboxed {
+        batch.extend(self.queue.drain(..));
+        self.bytes = 0;
+        self.session_writes = true;
+        Outboxed::Batch { head_written: usize::from(std::mem::take(&mut self.head_written)) }
     }
 }
 
@@ -246,7 +267,17 @@ impl Connection {
     /// Queues a text message, charged its payload plus [`OUTBOX_MESSAGE_OVERHEAD`] against the limit. A message is
     /// always accepted into an empty outbox, whatever its size, so that one message up to the API's maximum can
     /// always be delivered.
+    ///
+    /// When the outbox is empty and the session is not writing, a small message is written to the socket here, by
+    /// the sender, without waking the session (see [`crate::TcpSocket`]): under the outbox's lock, which every
+    /// decision to write takes, and without waiting (what the socket does not take at once is queued for the
+    /// session, which finishes the frame before anything else).
     pub fn send(&self, message: Outbound) -> Result<(), SendError> {
+        self.send_as(message, true)
+    }
+
+    /// [`Connection::send`], where the sender writes to the socket only if `may_write` (see [`crate::Spread`]).
+    pub(crate) fn send_as(&self, message: Outbound, may_write: bool) -> Result<(), SendError> {
         let len = message.len();
         {
             let mut outbox = self.outbox.lock();
@@ -255,6 +286,21 @@ impl Connection {
             }
             if !outbox.queue.is_empty() && outbox.charged().saturating_add(len + OUTBOX_MESSAGE_OVERHEAD) > self.limit {
                 return Err(SendError::Full);
+            }
+            if may_write
+                && outbox.queue.is_empty()
+                && !outbox.session_writes
+                && let Some(socket) = &outbox.socket
+            {
+                let sent = socket.try_send(&message);
+                if sent != Sent::Not {
+                    outbox.written_at = Some(Instant::now());
+                }
+                match sent {
+                    Sent::Whole => return Ok(()),
+                    Sent::Part(written) => outbox.head_written = written,
+                    Sent::Not => {}
+                }
             }
             outbox.queue.push_back(message);
             outbox.bytes += len;
@@ -266,7 +312,12 @@ impl Connection {
     /// Fan-out delivery: queues the message, or closes the connection as a slow consumer when its outbox is full.
     /// Returns whether the message was queued.
     pub fn deliver(&self, message: Outbound) -> bool {
-        match self.send(message) {
+        self.deliver_as(message, true)
+    }
+
+    /// [`Connection::deliver`], where the sender writes to the socket only if `may_write` (see [`crate::Spread`]).
+    pub(crate) fn deliver_as(&self, message: Outbound, may_write: bool) -> bool {
+        match self.send_as(message, may_write) {
             Ok(()) => true,
             Err(SendError::Full) => {
                 self.close(CloseRequest::slow_consumer());
@@ -284,7 +335,7 @@ impl Connection {
             if outbox.finished || outbox.close.is_some() {
                 return false;
             }
-            outbox.close = Some(request);
+            outbox.close = Some(Box::new(request));
         }
         self.wake.wake();
         true
@@ -299,7 +350,7 @@ impl Connection {
             if outbox.finished || outbox.close.is_some() {
                 return false;
             }
-            outbox.close = Some(request);
+            outbox.close = Some(Box::new(request));
             outbox.flush_before_close = !outbox.queue.is_empty();
         }
         self.wake.wake();
@@ -316,13 +367,40 @@ impl Connection {
         self.outbox.lock().stats()
     }
 
+    /// Shares the session's socket with senders, who write small messages to it while the connection is idle
+    /// ([`Connection::send`]), until the session ends. Only before the session runs, and only while nothing was
+    /// written to the socket but the handshake.
+    pub fn share_socket(&self, socket: Arc<SharedSocket>) {
+        let mut outbox = self.outbox.lock();
+        if !outbox.finished {
+            outbox.socket = Some(socket);
+        }
+    }
+
+    /// When a sender last wrote to the socket itself (activity the session did not see).
+    pub(crate) fn written_at(&self) -> Option<Instant> {
+        self.outbox.lock().written_at
+    }
+
+    /// Bytes of the first queued message's frame a sender wrote.
+    #[cfg(test)]
+    pub(crate) fn head_written(&self) -> usize {
+        usize::from(self.outbox.lock().head_written)
+    }
+
+    /// Session side: it polled its socket and timer and neither was ready, so it writes nothing until its next turn
+    /// (the codec holds no part of a frame: a pong it queued was flushed, a close reply ended the session).
+    pub(crate) fn rest(&self) {
+        self.outbox.lock().session_writes = false;
+    }
+
     /// Waits until there is something to do, then moves every queued message into `batch` (returning `None`) or
     /// returns the close request: [`Connection::poll_outbox`] without the session's socket and timer.
     #[cfg(test)]
     pub(crate) async fn next_outbound(&self, batch: &mut Vec<Outbound>) -> Option<CloseRequest> {
         use std::task::Poll;
-        std::future::poll_fn(|cx| match self.poll_outbox(cx, batch) {
-            Outboxed::Batch => Poll::Ready(None),
+        std::future::poll_fn(|cx| match self.poll_outbox(cx, batch, false) {
+            Outboxed::Batch { .. } => Poll::Ready(None),
             Outboxed::Close(request) => Poll::Ready(Some(request)),
             Outboxed::Empty { .. } => Poll::Pending,
         })
@@ -332,48 +410,60 @@ impl Connection {
     /// Session side: moves every queued message into `batch`, or takes the close request, or registers `cx` to be
     /// woken by the next send or close. The waker is registered before the outbox is looked at, so a send that comes
     /// after the look wakes it and one that came before is seen.
-    pub(crate) fn poll_outbox(&self, cx: &mut Context<'_>, batch: &mut Vec<Outbound>) -> Outboxed {
+    ///
+    /// From a batch until the session finds the outbox empty, senders leave the socket to the session; from an empty
+    /// outbox on too, when the session is about to poll its socket (`polling`, or its socket or timer woke it: the
+    /// answer is `stirred`), until [`Connection::rest`].
+    pub(crate) fn poll_outbox(&self, cx: &mut Context<'_>, batch: &mut Vec<Outbound>, polling: bool) -> Outboxed {
         self.wake.register(cx.waker());
         let mut outbox = self.outbox.lock();
         if outbox.flush_before_close && !outbox.queue.is_empty() {
             // The close waits for the next call, after this batch is written.
             outbox.flush_before_close = false;
-            batch.extend(outbox.queue.drain(..));
-            outbox.bytes = 0;
-            return Outboxed::Batch;
+            return outbox.take_all(batch);
+        }
+        if outbox.close.is_some() && outbox.head_written > 0 {
+            // A frame a sender began is finished before the close frame, whatever else is dropped.
+            outbox.queue.truncate(1);
+            return outbox.take_all(batch);
         }
         if let Some(close) = outbox.close.take() {
             outbox.finished = true;
             outbox.queue = VecDeque::new();
             outbox.bytes = 0;
-            return Outboxed::Close(close);
+            outbox.socket = None;
+            return Outboxed::Close(*close);
         }
         if !outbox.queue.is_empty() {
-            batch.extend(outbox.queue.drain(..));
-            outbox.bytes = 0;
+            let taken = outbox.take_all(batch);
             if outbox.queue.capacity() > 64 {
                 // Give a burst's memory back: idle connections should cost next to nothing.
                 outbox.queue = VecDeque::new();
             }
-            return Outboxed::Batch;
+            return taken;
         }
-        Outboxed::Empty { stirred: std::mem::take(&mut outbox.stirred) }
+        let stirred = std::mem::take(&mut outbox.stirred);
+        outbox.session_writes = stirred || polling;
+        Outboxed::Empty { stirred }
     }
 
-    /// Session side: no message is accepted any more.
+    /// Session side: no message is accepted any more, and the socket is the session's alone until it drops it.
     pub(crate) fn finish(&self) {
         let mut outbox = self.outbox.lock();
         outbox.finished = true;
         outbox.queue = VecDeque::new();
         outbox.bytes = 0;
+        outbox.head_written = 0;
+        outbox.socket = None;
     }
 }
 
 /// What the session found in its outbox.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Outboxed {
-    /// The queued messages, moved into the batch.
-    Batch,
+    /// The queued messages, moved into the batch; the first from `head_written` bytes of its frame on (a sender wrote
+    /// the others).
+    Batch { head_written: usize },
     /// The close request: the outbox is finished.
     Close(CloseRequest),
     /// Nothing to do; the session is woken by the next send or close. `stirred`: its socket or timer woke it since it

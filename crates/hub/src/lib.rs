@@ -1,13 +1,16 @@
 //! The connection hub both APIs share: connection ids, the registry, bounded outboxes, fan-out and the session loop.
 //!
 //! Everything that holds a live WebSocket goes through here. A [`Connection`] is the shared handle other parts of the
-//! server use to reach a client (send, close, inspect); the [`session`] loop is the one task that owns the socket.
+//! server use to reach a client (send, close, inspect); the [`session`] loop is the one task that reads the socket,
+//! and writes to it what senders did not write themselves ([`TcpSocket`]).
 
 mod connection;
 mod id;
 mod lean;
 mod outbound;
 pub mod session;
+mod socket;
+mod spread;
 mod tags;
 
 use std::collections::HashMap;
@@ -22,6 +25,8 @@ pub use connection::{
 pub use id::{ConnectionId, IdGenerator, random_id};
 pub use lean::{LeanStream, READ_AHEAD};
 pub use outbound::Outbound;
+pub use socket::{SharedSocket, TcpSocket};
+pub use spread::Spread;
 pub use tags::{TagChange, TagError, TagLimits, Tags};
 pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 

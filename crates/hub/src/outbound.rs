@@ -113,6 +113,15 @@ impl Outbound {
         self.payload.len().div_ceil(max_frame).max(1)
     }
 
+    /// Copies the message's frame into `buf` when it goes as a single frame of at most [`COPY_UP_TO`] bytes, header
+    /// included: that frame's length.
+    pub(crate) fn copy_frame(&self, max_frame: usize, buf: &mut [u8; COPY_UP_TO]) -> Option<usize> {
+        if self.frame_count(max_frame) != 1 {
+            return None;
+        }
+        copy_whole(self.header.as_bytes(), &self.payload, buf)
+    }
+
     /// The `index`th of those frames: its header and its part of the payload.
     fn frame(&self, index: usize, max_frame: usize) -> (Header, &[u8]) {
         let count = self.frame_count(max_frame);
@@ -151,7 +160,16 @@ const FRAMES_PER_WRITE: usize = 512;
 /// shared payload: the kernel's `writev` of two slices costs more than copying them (0.1–0.3 µs more than a `write`
 /// of the same 102 B to a loopback socket, of about 6.4 µs; `docs/benchmarks.md`, "Idle memory: the connection's
 /// task").
-const COPY_UP_TO: usize = 512;
+pub(crate) const COPY_UP_TO: usize = 512;
+
+/// Copies a frame of `header` and `part` into `buf` when it fits: its length.
+fn copy_whole(header: &[u8], part: &[u8], buf: &mut [u8; COPY_UP_TO]) -> Option<usize> {
+    let len = header.len() + part.len();
+    let frame = buf.get_mut(..len)?;
+    frame[..header.len()].copy_from_slice(header);
+    frame[header.len()..].copy_from_slice(part);
+    Some(len)
+}
 
 /// Where writing a batch stands: the message, its frame and the bytes of that frame already written.
 #[derive(Debug, Default)]
@@ -208,17 +226,22 @@ pub(crate) enum WriteError {
 /// [`COPY_UP_TO`] bytes is copied, into a buffer on the stack.
 ///
 /// A batch the socket cannot take at once has `stall` from then on to be written. Most batches are written at the
-/// first try, without reading the clock or setting a timer.
+/// first try, without reading the clock or setting a timer. The first `written` bytes of the batch's frames were
+/// written already (by a sender, `Connection::send`).
 pub(crate) fn write_all<'a, S>(
     stream: &'a mut S,
     batch: &'a [Outbound],
     max_frame: usize,
     stall: Duration,
+    written: usize,
 ) -> WriteAll<'a, S>
 where
     S: AsyncWrite + Unpin,
 {
-    WriteAll { stream, batch, max_frame: max_frame.max(1), stall, cursor: Cursor::default(), deadline: None }
+    let max_frame = max_frame.max(1);
+    let mut cursor = Cursor::default();
+    cursor.advance(batch, max_frame, written);
+    WriteAll { stream, batch, max_frame, stall, cursor, deadline: None }
 }
 
 /// The future of [`write_all`]: a named one rather than an `async fn`, because every session's task keeps room for it,
@@ -270,15 +293,13 @@ where
             // One frame left, as for most deliveries: a small one copied whole into a buffer on the stack and written
             // with `write`, a larger one as its two slices.
             (Some((header, part)), None) => {
-                let (header, len) = (header.as_bytes(), header.as_bytes().len() + part.len());
-                if len <= COPY_UP_TO {
-                    let mut frame = [0; COPY_UP_TO];
-                    frame[..header.len()].copy_from_slice(header);
-                    frame[header.len()..len].copy_from_slice(part);
-                    ready!(stream.as_mut().poll_write(cx, &frame[cursor.offset..len]))?
-                } else {
-                    let mut slices = [IoSlice::new(header), IoSlice::new(part)];
-                    ready!(poll_write_from(stream.as_mut(), cx, &mut slices, cursor.offset))?
+                let mut frame = [0; COPY_UP_TO];
+                match copy_whole(header.as_bytes(), part, &mut frame) {
+                    Some(len) => ready!(stream.as_mut().poll_write(cx, &frame[cursor.offset..len]))?,
+                    None => {
+                        let mut slices = [IoSlice::new(header.as_bytes()), IoSlice::new(part)];
+                        ready!(poll_write_from(stream.as_mut(), cx, &mut slices, cursor.offset))?
+                    }
                 }
             }
             (Some(first), Some(second)) => {

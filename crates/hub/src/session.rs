@@ -135,11 +135,11 @@ where
     let end = loop {
         match poll_fn(|cx| poll_turn(cx, &conn, &mut batch, ws, timer.as_mut(), &mut stirred)).await {
             Turn::Close(request) => break Box::pin(close_with(ws, request, config)).await,
-            Turn::Batch => {
+            Turn::Batch { head_written } => {
                 if let Some(capture) = config.capture.as_deref().filter(|capture| capture.watched()) {
                     record_out(capture, &conn, &batch);
                 }
-                let written = write_batch(ws, &batch, config).await;
+                let written = write_batch(ws, &batch, head_written, config).await;
                 batch.clear();
                 match written {
                     Ok(()) => idle_deadline = Instant::now() + config.idle_timeout,
@@ -211,6 +211,10 @@ where
                     timer.as_mut().reset(now + NEVER);
                     continue;
                 }
+                // Senders' own writes are activity too.
+                if let Some(written_at) = conn.written_at() {
+                    idle_deadline = idle_deadline.max(written_at + config.idle_timeout);
+                }
                 if now < idle_deadline {
                     timer.as_mut().reset(idle_deadline.min(max_deadline));
                     continue;
@@ -225,8 +229,10 @@ where
 
 /// What a session's turn is about, first ready first, in this order.
 enum Turn {
-    /// The outbox's messages, moved into the batch.
-    Batch,
+    /// The outbox's messages, moved into the batch; its first `head_written` bytes are written already.
+    Batch {
+        head_written: usize,
+    },
     /// The outbox's close request.
     Close(CloseRequest),
     Socket(Option<Result<Message, WsError>>),
@@ -237,6 +243,9 @@ enum Turn {
 /// may be ready (`stirred`, or the outbox says one of them woke the session). They are polled with the connection as
 /// their waker ([`Connection`]'s `Wake`), which notes in the outbox that they did: a turn that only a delivery woke
 /// costs one look at the outbox, not three polls.
+///
+/// Polling the socket may write to it (the codec answers a ping or a close as it reads), so senders leave the socket
+/// to the session from the look at the outbox that decides to poll it until neither is ready ([`Connection::rest`]).
 fn poll_turn<S>(
     cx: &mut Context<'_>,
     conn: &Arc<Connection>,
@@ -248,8 +257,8 @@ fn poll_turn<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    match conn.poll_outbox(cx, batch) {
-        Outboxed::Batch => return Poll::Ready(Turn::Batch),
+    match conn.poll_outbox(cx, batch, *stirred) {
+        Outboxed::Batch { head_written } => return Poll::Ready(Turn::Batch { head_written }),
         Outboxed::Close(request) => return Poll::Ready(Turn::Close(request)),
         Outboxed::Empty { stirred: woken } if !woken && !*stirred => return Poll::Pending,
         Outboxed::Empty { .. } => {}
@@ -261,6 +270,9 @@ where
         Poll::Pending => timer.poll(&mut cx).map(|()| Turn::Timer),
     };
     *stirred = turn.is_ready();
+    if turn.is_pending() {
+        conn.rest();
+    }
     turn
 }
 
@@ -281,11 +293,16 @@ fn record_out(capture: &capture::Capture, conn: &Connection, batch: &[Outbound])
 /// The codec holds nothing to write here: the pong it queues on reading a ping is flushed by the loop before it goes
 /// on (a flush that fails or stalls ends the session), and the close frame ends it. So no frame of ours can land in
 /// the middle of one of the codec's.
-fn write_batch<'a, S>(ws: &'a mut WebSocketStream<S>, batch: &'a [Outbound], config: &SessionConfig) -> WriteAll<'a, S>
+fn write_batch<'a, S>(
+    ws: &'a mut WebSocketStream<S>,
+    batch: &'a [Outbound],
+    head_written: usize,
+    config: &SessionConfig,
+) -> WriteAll<'a, S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    outbound::write_all(ws.get_mut(), batch, config.max_outbound_frame, config.write_timeout)
+    outbound::write_all(ws.get_mut(), batch, config.max_outbound_frame, config.write_timeout, head_written)
 }
 
 async fn close_with<S>(ws: &mut WebSocketStream<S>, request: CloseRequest, config: &SessionConfig) -> SessionEnd
@@ -319,4 +336,4 @@ fn abnormal() -> SessionEnd {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -9,7 +9,7 @@ use aws_models::apigatewaymanagementapi_ext::shapes;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use hub::{Connection, ConnectionId, Hub, Outbound, Scope, SendError, TagChange, TagError, TagLimits, Tags};
+use hub::{Connection, ConnectionId, Hub, Outbound, Scope, SendError, Spread, TagChange, TagError, TagLimits, Tags};
 use serde::{Deserialize, Serialize};
 use wire::{ApiError, ErrorCode, timefmt};
 
@@ -185,18 +185,22 @@ impl NodeCall {
             }
             NodeCall::Post { api, stage, ids, data } => {
                 let message = decode(data)?;
-                let statuses: Vec<PostStatus> =
-                    ids.iter().map(|id| post_one(hub, id, api.as_deref(), stage.as_deref(), &message)).collect();
+                let mut spread = Spread::new();
+                let statuses: Vec<PostStatus> = ids
+                    .iter()
+                    .map(|id| post_one(hub, id, api.as_deref(), stage.as_deref(), &message, &mut spread))
+                    .collect();
                 serde_json::to_string(&statuses)
             }
             NodeCall::PostGroup { api, stage, group, data } => {
                 let message = decode(data)?;
                 let mut outcome = GroupPost::default();
+                let mut spread = Spread::new();
                 for conn in hub.group_members(group) {
                     if !reachable(&conn, api.as_deref(), stage.as_deref()) {
                         continue;
                     }
-                    match conn.send(message.clone()) {
+                    match spread.send(&conn, message.clone()) {
                         Ok(()) => {
                             conn.touch();
                             outcome.delivered += 1;
@@ -219,10 +223,17 @@ fn decode(data: &str) -> Result<Outbound, ApiError> {
     Ok(Outbound::from_bytes(Bytes::from(bytes)))
 }
 
-fn post_one(hub: &Hub, id: &str, api: Option<&str>, stage: Option<&str>, message: &Outbound) -> PostStatus {
+fn post_one(
+    hub: &Hub,
+    id: &str,
+    api: Option<&str>,
+    stage: Option<&str>,
+    message: &Outbound,
+    spread: &mut Spread,
+) -> PostStatus {
     let Some(id) = ConnectionId::parse(id) else { return PostStatus::MalformedId };
     let Some(conn) = hub.get(id).filter(|c| reachable(c, api, stage)) else { return PostStatus::Gone };
-    match conn.send(message.clone()) {
+    match spread.send(&conn, message.clone()) {
         Ok(()) => {
             conn.touch();
             PostStatus::Delivered

@@ -12,7 +12,7 @@ use tokio::io::AsyncWrite;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
-use super::{Outbound, WriteError, write_all};
+use super::{COPY_UP_TO, Outbound, WriteError, write_all};
 
 /// What tungstenite writes for `message` split into frames of at most `max_frame` bytes of payload.
 fn reference(message: &Outbound, max_frame: usize) -> Vec<u8> {
@@ -91,9 +91,14 @@ impl AsyncWrite for Trickle {
 }
 
 fn written(batch: &[Outbound], max_frame: usize, steps: Vec<usize>, vectored: bool) -> Vec<u8> {
+    written_from(batch, max_frame, steps, vectored, 0)
+}
+
+/// What the session writes of `batch` when a sender wrote its first `already` bytes.
+fn written_from(batch: &[Outbound], max_frame: usize, steps: Vec<usize>, vectored: bool, already: usize) -> Vec<u8> {
     let mut socket = Trickle::new(steps, vectored);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
-    runtime.block_on(write_all(&mut socket, batch, max_frame, Duration::from_secs(30))).unwrap();
+    runtime.block_on(write_all(&mut socket, batch, max_frame, Duration::from_secs(30), already)).unwrap();
     socket.taken
 }
 
@@ -131,7 +136,7 @@ fn a_socket_that_takes_nothing_is_an_error_not_a_loop() {
         }
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
-    let written = runtime.block_on(write_all(&mut Full, &[Outbound::from("x")], 16, Duration::from_secs(30)));
+    let written = runtime.block_on(write_all(&mut Full, &[Outbound::from("x")], 16, Duration::from_secs(30), 0));
     assert!(matches!(written, Err(WriteError::Failed)), "{written:?}");
 }
 
@@ -151,7 +156,7 @@ async fn a_socket_without_room_for_the_stall_limit_stalls_the_write() {
         }
     }
     let started = tokio::time::Instant::now();
-    let written = write_all(&mut Stuck, &[Outbound::from("x")], 16, Duration::from_secs(30)).await;
+    let written = write_all(&mut Stuck, &[Outbound::from("x")], 16, Duration::from_secs(30), 0).await;
     assert!(matches!(written, Err(WriteError::Stalled)), "{written:?}");
     assert_eq!(started.elapsed(), Duration::from_secs(30));
 }
@@ -168,12 +173,16 @@ fn text_is_told_from_binary_and_read_back() {
 proptest! {
     /// Any batch, any frame limit, any socket: the bytes on the wire are tungstenite's frames for each message in
     /// order, none lost, none repeated, however the writes were cut.
+    ///
+    /// A sender's frame (`copy_frame`, for a message small enough) is the same frame, and when a sender wrote part of
+    /// the first one, the session writes the rest of the same bytes.
     #[test]
     fn a_batch_reaches_the_socket_as_tungstenite_would_frame_it(
-        lengths in prop::collection::vec((0usize..300, any::<bool>()), 1..80),
-        max_frame in 1usize..400,
+        lengths in prop::collection::vec((0usize..600, any::<bool>()), 1..80),
+        max_frame in 1usize..700,
         steps in prop::collection::vec(1usize..700, 1..5),
         vectored in any::<bool>(),
+        cut in any::<prop::sample::Index>(),
     ) {
         let batch: Vec<Outbound> = lengths
             .iter()
@@ -188,6 +197,17 @@ proptest! {
             })
             .collect();
         let expected: Vec<u8> = batch.iter().flat_map(|message| reference(message, max_frame)).collect();
-        prop_assert_eq!(written(&batch, max_frame, steps, vectored), expected);
+        prop_assert_eq!(&written(&batch, max_frame, steps.clone(), vectored), &expected);
+
+        let mut frame = [0; COPY_UP_TO];
+        let first = reference(&batch[0], max_frame);
+        let copied = batch[0].copy_frame(max_frame, &mut frame);
+        let small = batch[0].len() <= max_frame && first.len() <= COPY_UP_TO;
+        prop_assert_eq!(copied.is_some(), small);
+        if let Some(len) = copied {
+            prop_assert_eq!(&frame[..len], &first[..]);
+            let already = cut.index(len);
+            prop_assert_eq!(&written_from(&batch, max_frame, steps, vectored, already)[..], &expected[already..]);
+        }
     }
 }

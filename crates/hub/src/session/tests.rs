@@ -122,13 +122,10 @@ async fn pongs_and_messages_never_land_in_each_other_however_the_writes_are_cut(
     use bytes::Bytes;
 
     // A pipe smaller than most messages: the server's writes stop part-way, and so may its pongs.
-    let (mut ws, conn, raw) = session(4096).await;
+    let (ws, conn, raw) = session(4096).await;
     let mut client = WebSocketStream::from_raw_socket(raw, Role::Client, None).await;
     let config = SessionConfig { max_outbound_frame: 5000, ..SessionConfig::default() };
-    let server = tokio::spawn({
-        let conn = conn.clone();
-        async move { run(&mut ws, conn, &config, &mut Ignore).await }
-    });
+    let server = spawn_session(ws, &conn, config);
     let (mut pings, mut pongs) = (0, 0);
     for i in 0..120usize {
         let text: String = std::iter::repeat_n(char::from(b'a' + (i % 26) as u8), (i * 997) % 9000 + 1).collect();
@@ -285,19 +282,38 @@ async fn a_turn_for_a_delivery_does_not_read_the_socket_and_the_client_is_still_
 
 #[tokio::test(start_paused = true)]
 async fn after_turns_for_deliveries_alone_the_idle_timeout_still_closes() {
-    let (mut ws, conn, raw) = session(4096).await;
+    let (ws, conn, raw) = session(4096).await;
     let mut client = WebSocketStream::from_raw_socket(raw, Role::Client, None).await;
     let config = SessionConfig { idle_timeout: Duration::from_secs(10), ..SessionConfig::default() };
-    let server = tokio::spawn({
-        let conn = conn.clone();
-        async move { run(&mut ws, conn, &config, &mut Ignore).await }
-    });
+    let server = spawn_session(ws, &conn, config);
     // A delivery every 3 s for a minute puts the idle timeout off; the timer fires early and is set again meanwhile.
     for i in 0..20 {
         tokio::time::sleep(Duration::from_secs(3)).await;
         conn.send(Outbound::from(i.to_string())).unwrap();
         assert!(matches!(client.next().await, Some(Ok(Message::Text(_)))));
     }
+    closes_for_idleness(client, server).await;
+}
+
+/// Runs `conn`'s session over `ws` in a task of its own, ignoring what the client says.
+pub(crate) fn spawn_session<S>(
+    mut ws: WebSocketStream<S>,
+    conn: &Arc<Connection>,
+    config: SessionConfig,
+) -> tokio::task::JoinHandle<SessionEnd>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = conn.clone();
+    tokio::spawn(async move { run(&mut ws, conn, &config, &mut Ignore).await })
+}
+
+/// The client hears the idle timeout's close 10 s (of a paused clock) after the last message it heard, and the session
+/// ends for it.
+pub(crate) async fn closes_for_idleness<S>(mut client: WebSocketStream<S>, server: tokio::task::JoinHandle<SessionEnd>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let last = Instant::now();
     let close = timeout(Duration::from_secs(60), client.next()).await.expect("the idle timeout closes");
     assert!(matches!(&close, Some(Ok(Message::Close(Some(f)))) if u16::from(f.code) == 1001), "{close:?}");

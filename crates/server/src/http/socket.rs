@@ -12,7 +12,7 @@ use std::sync::Arc;
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use hub::session::{EndCause, SessionEnd};
-use hub::{Connection, ConnectionInfo, LeanStream, Scope};
+use hub::{Connection, ConnectionInfo, LeanStream, Scope, TcpSocket};
 use hyper::body::Incoming;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
@@ -35,9 +35,9 @@ use crate::state::AppState;
 pub(super) type Ws = WebSocketStream<LeanStream<Io>>;
 
 /// The byte stream under a WebSocket: the TCP stream itself when the connection is plain, so that reads and writes
-/// reach it without hyper's boxed stream in between (an allocation per connection, and a pointer followed on every
-/// read and write); hyper's upgraded stream when it is TLS.
-pub(super) type Io = Either<TcpStream, TokioIo<Upgraded>>;
+/// reach it without hyper's boxed stream in between, and so that senders can write small messages to it while the
+/// connection is idle (`hub::TcpSocket`); hyper's upgraded stream when it is TLS.
+pub(super) type Io = Either<TcpSocket, TokioIo<Upgraded>>;
 
 /// A handshake a kind of socket accepted: the connection (not registered yet), headers for the 101, and the socket's
 /// own state for its session.
@@ -175,7 +175,11 @@ fn session<S: SocketKind>(
                 match pending.await {
                     Ok(upgraded) => {
                         let io = match downcast::<TokioIo<TcpStream>>(upgraded) {
-                            Ok(parts) => LeanStream::with_ahead(Either::Left(parts.io.into_inner()), &parts.read_buf),
+                            Ok(parts) => {
+                                let socket = TcpSocket::new(parts.io.into_inner(), &state.session);
+                                conn.share_socket(socket.shared());
+                                LeanStream::with_ahead(Either::Left(socket), &parts.read_buf)
+                            }
                             Err(upgraded) => LeanStream::new(Either::Right(TokioIo::new(upgraded))),
                         };
                         Some(WebSocketStream::from_raw_socket(io, Role::Server, Some(state.ws_config)).await)
