@@ -6,6 +6,18 @@
 //! the other workers idle while it works through the room alone; so it writes a share of the members and wakes the
 //! sessions of the rest, which the other workers take from its queue. Each delivery's path is free to choose: a
 //! connection's outbox keeps its messages in order whoever writes them.
+//!
+//! Only while the server has time to spare: a sender's write is one system call per delivery, where a session woken
+//! late writes whatever piled up for its member in one. When the workers were busy for more than
+//! `BUSY_FOR_SESSIONS` of the time since the previous fan-out on this thread began (or none rested at all: tokio
+//! counts a worker's busy time when it parks), fan-outs come about as fast as the server writes them, and every
+//! delivery is left to the sessions (at 800 messages/s to 1,000 members, writing each delivery itself gave 1/7 of the
+//! deliveries the sessions give: `docs/benchmarks.md`, "Fan-out, eighth step").
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::{Connection, Outbound, SendError};
 
@@ -15,6 +27,23 @@ use crate::{Connection, Outbound, SendError};
 /// generator's too, so the workers there are not two whole cores; with a whole second core the balance is near
 /// half).
 const SEVERAL_WORKERS_SHARE: (u32, u32) = (2, 5);
+
+/// The share of the workers' time, since the previous fan-out on a thread began, past which a fan-out leaves its
+/// deliveries to the sessions.
+const BUSY_FOR_SESSIONS: f64 = 0.75;
+
+/// The runtime's workers' parks and busy time, summed, when a fan-out began.
+#[derive(Clone, Copy, Debug)]
+struct Load {
+    at: Instant,
+    parks: u64,
+    busy: Duration,
+}
+
+thread_local! {
+    /// The load when the last fan-out on this thread began.
+    static LAST_FAN_OUT: Cell<Option<Load>> = const { Cell::new(None) };
+}
 
 /// A fan-out's choice, member by member, of who writes each delivery. Made for one fan-out, on the runtime that runs
 /// it.
@@ -27,10 +56,27 @@ pub struct Spread {
 }
 
 impl Spread {
-    /// The sender's share for the current runtime: every delivery on one worker (or outside a runtime), else
-    /// [`SEVERAL_WORKERS_SHARE`].
+    /// The sender's share for the current runtime: none when the workers were busy since the last fan-out on this
+    /// thread began (see the module); else every delivery on one worker (or outside a runtime), and
+    /// `SEVERAL_WORKERS_SHARE` (2 of every 5) on several.
     pub fn new() -> Spread {
-        let workers = tokio::runtime::Handle::try_current().map_or(1, |runtime| runtime.metrics().num_workers());
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Spread { share: 1, of: 1, next: 0 };
+        };
+        let metrics = runtime.metrics();
+        let workers = metrics.num_workers();
+        let now = Load {
+            at: Instant::now(),
+            parks: (0..workers).map(|worker| metrics.worker_park_count(worker)).sum(),
+            busy: (0..workers).map(|worker| metrics.worker_total_busy_duration(worker)).sum(),
+        };
+        let busy = LAST_FAN_OUT.replace(Some(now)).is_some_and(|last| {
+            let time = now.at.saturating_duration_since(last.at).mul_f64(workers as f64 * BUSY_FOR_SESSIONS);
+            now.parks == last.parks || now.busy.saturating_sub(last.busy) > time
+        });
+        if busy {
+            return Spread { share: 0, of: 1, next: 0 };
+        }
         let (share, of) = if workers <= 1 { (1, 1) } else { SEVERAL_WORKERS_SHARE };
         Spread { share, of, next: 0 }
     }

@@ -181,8 +181,18 @@ async fn written_by_a_fan_out() -> usize {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn a_fan_out_on_one_worker_writes_every_delivery_itself() {
+async fn a_fan_out_on_one_worker_writes_every_delivery_itself_unless_the_worker_never_rests() {
     assert_eq!(written_by_a_fan_out().await, 10);
+    // Fan-outs one after the other, the worker never parked between them: the sessions write.
+    let (_ws, conn, _client) = tcp_session(&SessionConfig::default()).await;
+    Spread::new();
+    assert!(Spread::new().deliver(&conn, Outbound::from("busy")));
+    assert_eq!(conn.outbox_stats().queued_messages, 1);
+    // Once it rested most of the time since, the fan-out writes again.
+    let (_ws, conn, _client) = tcp_session(&SessionConfig::default()).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(Spread::new().deliver(&conn, Outbound::from("idle")));
+    assert_eq!(conn.outbox_stats().queued_messages, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
