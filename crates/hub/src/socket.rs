@@ -4,7 +4,7 @@
 //! A fan-out to N members otherwise costs N wake-ups of N session tasks, each a poll of memory last touched N
 //! deliveries ago, before the N writes the kernel needs anyway. Who may write when is the connection's to decide
 //! (`Connection::send`, under its outbox's lock); this file only gives both sides the socket: the session through
-//! `AsyncRead` and `AsyncWrite` on a shared reference, senders through [`SharedSocket::try_write`], which never waits.
+//! `AsyncRead` and `AsyncWrite` on a shared reference, senders through `SharedSocket::try_send`, which never waits.
 
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
