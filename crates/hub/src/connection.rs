@@ -130,7 +130,7 @@ struct Outbox {
     /// When a sender last wrote to the socket: activity, which the session's idle timeout counts.
     written_at: Option<Instant>,
     /// Bytes of the first queued message a sender wrote already: the rest of its frame is the session's to write,
-    /// before anything else. At most a small frame's length ([`Outbound::copy_frame`]).
+    /// before anything else. At most a small frame's length ([`Outbound::small_frame`]).
     head_written: u16,
     /// Whether the messages queued before the close request are written before the close frame.
     flush_before_close: bool,
@@ -431,7 +431,6 @@ impl Connection {
             outbox.finished = true;
             outbox.queue = VecDeque::new();
             outbox.bytes = 0;
-            outbox.socket = None;
             return Outboxed::Close(*close);
         }
         if !outbox.queue.is_empty() {

@@ -113,13 +113,13 @@ impl Outbound {
         self.payload.len().div_ceil(max_frame).max(1)
     }
 
-    /// Copies the message's frame into `buf` when it goes as a single frame of at most [`COPY_UP_TO`] bytes, header
-    /// included: that frame's length.
-    pub(crate) fn copy_frame(&self, max_frame: usize, buf: &mut [u8; COPY_UP_TO]) -> Option<usize> {
+    /// The message's frame copied whole, when it goes as a single frame of at most [`COPY_UP_TO`] bytes, header
+    /// included.
+    pub(crate) fn small_frame(&self, max_frame: usize) -> Option<SmallFrame> {
         if self.frame_count(max_frame) != 1 {
             return None;
         }
-        copy_whole(self.header.as_bytes(), &self.payload, buf)
+        SmallFrame::new(self.header.as_bytes(), &self.payload)
     }
 
     /// The `index`th of those frames: its header and its part of the payload.
@@ -162,13 +162,28 @@ const FRAMES_PER_WRITE: usize = 512;
 /// task").
 pub(crate) const COPY_UP_TO: usize = 512;
 
-/// Copies a frame of `header` and `part` into `buf` when it fits: its length.
-fn copy_whole(header: &[u8], part: &[u8], buf: &mut [u8; COPY_UP_TO]) -> Option<usize> {
-    let len = header.len() + part.len();
-    let frame = buf.get_mut(..len)?;
-    frame[..header.len()].copy_from_slice(header);
-    frame[header.len()..].copy_from_slice(part);
-    Some(len)
+/// A frame of at most [`COPY_UP_TO`] bytes, header included, copied whole into one buffer on the stack.
+pub(crate) struct SmallFrame {
+    bytes: [u8; COPY_UP_TO],
+    len: usize,
+}
+
+impl SmallFrame {
+    /// The frame of `header` and `part`, when it fits (checked before the buffer is made).
+    fn new(header: &[u8], part: &[u8]) -> Option<SmallFrame> {
+        let len = header.len() + part.len();
+        if len > COPY_UP_TO {
+            return None;
+        }
+        let mut bytes = [0; COPY_UP_TO];
+        bytes[..header.len()].copy_from_slice(header);
+        bytes[header.len()..len].copy_from_slice(part);
+        Some(SmallFrame { bytes, len })
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
 }
 
 /// Where writing a batch stands: the message, its frame and the bytes of that frame already written.
@@ -292,16 +307,13 @@ where
             (None, _) => return Poll::Ready(Ok(())),
             // One frame left, as for most deliveries: a small one copied whole into a buffer on the stack and written
             // with `write`, a larger one as its two slices.
-            (Some((header, part)), None) => {
-                let mut frame = [0; COPY_UP_TO];
-                match copy_whole(header.as_bytes(), part, &mut frame) {
-                    Some(len) => ready!(stream.as_mut().poll_write(cx, &frame[cursor.offset..len]))?,
-                    None => {
-                        let mut slices = [IoSlice::new(header.as_bytes()), IoSlice::new(part)];
-                        ready!(poll_write_from(stream.as_mut(), cx, &mut slices, cursor.offset))?
-                    }
+            (Some((header, part)), None) => match SmallFrame::new(header.as_bytes(), part) {
+                Some(frame) => ready!(stream.as_mut().poll_write(cx, &frame.as_bytes()[cursor.offset..]))?,
+                None => {
+                    let mut slices = [IoSlice::new(header.as_bytes()), IoSlice::new(part)];
+                    ready!(poll_write_from(stream.as_mut(), cx, &mut slices, cursor.offset))?
                 }
-            }
+            },
             (Some(first), Some(second)) => {
                 let frames: Vec<(Header, &[u8])> =
                     [first, second].into_iter().chain(frames).take(FRAMES_PER_WRITE).collect();

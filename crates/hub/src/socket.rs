@@ -16,7 +16,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::Outbound;
-use crate::outbound::COPY_UP_TO;
 use crate::session::SessionConfig;
 
 /// The TCP stream under a plain session: the session reads and writes it as any stream, and [`TcpSocket::shared`]
@@ -74,18 +73,18 @@ pub(crate) enum Sent {
 }
 
 impl SharedSocket {
-    /// Writes `message` as a single frame of at most [`COPY_UP_TO`] bytes, as much of it as the socket takes now,
+    /// Writes `message` as a single frame of at most [`crate::outbound::COPY_UP_TO`] bytes, as much of it as the socket takes now,
     /// without waiting. Not while the console's capture is watched: then every message goes through the session,
     /// which records it.
     pub(crate) fn try_send(&self, message: &Outbound) -> Sent {
         if self.capture.as_deref().is_some_and(capture::Capture::watched) {
             return Sent::Not;
         }
-        let mut frame = [0; COPY_UP_TO];
-        let Some(len) = message.copy_frame(self.max_frame, &mut frame) else {
+        let Some(frame) = message.small_frame(self.max_frame) else {
             return Sent::Not;
         };
-        let bytes = &frame[..len];
+        let bytes = frame.as_bytes();
+        let len = bytes.len();
         #[cfg(test)]
         let bytes = &bytes[..len.min(self.cut_at.load(std::sync::atomic::Ordering::Relaxed))];
         match self.stream.try_write(bytes) {
