@@ -128,7 +128,7 @@ impl Verifier {
         credentials: &C,
         now: OffsetDateTime,
     ) -> Result<Principal, SigV4Error> {
-        self.run(request, credentials, now, Depth::Full)
+        self.run(request, credentials, now)
     }
 
     /// Everything [`Verifier::verify`] checks before it needs the body: the signature's form and parameters, the
@@ -141,21 +141,20 @@ impl Verifier {
         credentials: &C,
         now: OffsetDateTime,
     ) -> Result<(), SigV4Error> {
-        self.run(request, credentials, now, Depth::Head).map(|_| ())
+        self.run(request, credentials, now)
     }
 
-    fn run<C: SecretLookup + ?Sized>(
+    fn run<C: SecretLookup + ?Sized, P: Passed>(
         &self,
         request: &SignedRequest<'_>,
         credentials: &C,
         now: OffsetDateTime,
-        depth: Depth,
-    ) -> Result<Principal, SigV4Error> {
+    ) -> Result<P, SigV4Error> {
         let now = now.unix_timestamp();
         let raw_query = request.raw_query.unwrap_or_default();
         if let Some(value) = request.headers.get(http::header::AUTHORIZATION) {
             let authorization = String::from_utf8_lossy(value.as_bytes());
-            return self.verify_header(request, &authorization, raw_query, credentials, (now, depth));
+            return self.verify_header(request, &authorization, raw_query, credentials, now);
         }
         let pairs = parse_query(raw_query);
         let presigned = pairs.iter().any(|p| {
@@ -164,17 +163,17 @@ impl Verifier {
         if !presigned {
             return Err(SigV4Error::MissingAuthenticationToken);
         }
-        self.verify_query(request, pairs, credentials, (now, depth))
+        self.verify_query(request, pairs, credentials, now)
     }
 
-    fn verify_header<C: SecretLookup + ?Sized>(
+    fn verify_header<C: SecretLookup + ?Sized, P: Passed>(
         &self,
         request: &SignedRequest<'_>,
         authorization: &str,
         raw_query: &str,
         credentials: &C,
-        (now, depth): (i64, Depth),
-    ) -> Result<Principal, SigV4Error> {
+        now: i64,
+    ) -> Result<P, SigV4Error> {
         let header = AuthorizationHeader::parse(authorization)?;
         let x_amz_date = request.headers.get("x-amz-date");
         let date_header = match x_amz_date {
@@ -228,18 +227,19 @@ impl Verifier {
         self.check_time(&claims, now, None)?;
         check_host_signed(signed_headers)?;
         let content_sha256 = request.headers.get("x-amz-content-sha256").map(|v| String::from_utf8_lossy(v.as_bytes()));
-        let mut query = parse_query(raw_query);
+        // The query is signed, so it matters only to the signature.
+        let mut query = if P::SIGNATURE { parse_query(raw_query) } else { Vec::new() };
         sort_query(&mut query);
-        self.finish(request, &claims, &query, (content_sha256.as_deref(), false, depth), credentials)
+        self.finish(request, &claims, &query, (content_sha256.as_deref(), false), credentials)
     }
 
-    fn verify_query<'q, C: SecretLookup + ?Sized>(
+    fn verify_query<'q, C: SecretLookup + ?Sized, P: Passed>(
         &self,
         request: &SignedRequest<'_>,
         mut pairs: Vec<QueryPair<'q>>,
         credentials: &C,
-        (now, depth): (i64, Depth),
-    ) -> Result<Principal, SigV4Error> {
+        now: i64,
+    ) -> Result<P, SigV4Error> {
         // One pass over the pairs; the first occurrence of each parameter wins.
         let mut found: [Option<&'q str>; PRESIGN_PARAMETERS.len()] = [None; PRESIGN_PARAMETERS.len()];
         for pair in &pairs {
@@ -291,7 +291,7 @@ impl Verifier {
         check_host_signed(&signed_headers)?;
         pairs.retain(|p| !key_is(p.key, X_AMZ_SIGNATURE));
         sort_query(&mut pairs);
-        self.finish(request, &claims, &pairs, (content_sha256.as_deref(), true, depth), credentials)
+        self.finish(request, &claims, &pairs, (content_sha256.as_deref(), true), credentials)
     }
 
     /// Checks the credential's shape, service and region.
@@ -362,28 +362,20 @@ impl Verifier {
     }
 
     /// Looks the secret up, checks the signature (and the declared payload hash), builds the principal.
-    fn finish<C: SecretLookup + ?Sized>(
+    fn finish<C: SecretLookup + ?Sized, P: Passed>(
         &self,
         request: &SignedRequest<'_>,
         claims: &Claims<'_>,
         query: &[QueryPair<'_>],
-        (content_sha256, presigned, depth): (Option<&str>, bool, Depth),
+        (content_sha256, presigned): (Option<&str>, bool),
         credentials: &C,
-    ) -> Result<Principal, SigV4Error> {
+    ) -> Result<P, SigV4Error> {
         let scope = &claims.scope;
-        let principal = || Principal {
-            access_key_id: scope.access_key_id.to_owned(),
-            region: scope.region.to_owned(),
-            service: scope.service.to_owned(),
-            session_token: claims.session_token.as_deref().map(str::to_owned),
-            signed_at: OffsetDateTime::from_unix_timestamp(claims.signed_at).unwrap_or(OffsetDateTime::UNIX_EPOCH),
-            location: claims.location,
-        };
         let Some(key) = credentials.signing_key(scope.access_key_id, scope.date, scope.region, scope.service) else {
             return Err(SigV4Error::UnrecognizedClient { access_key_id: scope.access_key_id.to_owned() });
         };
-        if depth == Depth::Head {
-            return Ok(principal());
+        if !P::SIGNATURE {
+            return Ok(P::from_claims(claims));
         }
 
         // The payload hashes to try, in order. A declared hash is the only candidate; a presigned
@@ -453,15 +445,39 @@ impl Verifier {
             }
         }
 
-        Ok(principal())
+        Ok(P::from_claims(claims))
     }
 }
 
-/// How far a check goes: up to the signing key ([`Verifier::check_head`]) or the whole signature.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Depth {
-    Head,
-    Full,
+/// What a check makes of a request that passes it, which says how far it goes: up to the signing key
+/// ([`Verifier::check_head`], nothing to keep) or the whole signature ([`Verifier::verify`], the principal).
+trait Passed {
+    /// Whether the signature itself is checked, against the body.
+    const SIGNATURE: bool;
+
+    fn from_claims(claims: &Claims<'_>) -> Self;
+}
+
+impl Passed for () {
+    const SIGNATURE: bool = false;
+
+    fn from_claims(_: &Claims<'_>) {}
+}
+
+impl Passed for Principal {
+    const SIGNATURE: bool = true;
+
+    fn from_claims(claims: &Claims<'_>) -> Self {
+        let scope = &claims.scope;
+        Principal {
+            access_key_id: scope.access_key_id.to_owned(),
+            region: scope.region.to_owned(),
+            service: scope.service.to_owned(),
+            session_token: claims.session_token.as_deref().map(str::to_owned),
+            signed_at: OffsetDateTime::from_unix_timestamp(claims.signed_at).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            location: claims.location,
+        }
+    }
 }
 
 fn check_host_signed(signed_headers: &str) -> Result<(), SigV4Error> {

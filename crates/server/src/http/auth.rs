@@ -83,11 +83,32 @@ fn refusal(err: &sigv4::SigV4Error) -> ApiError {
 }
 
 /// Derived SigV4 signing keys: deriving one takes four HMACs, over half the cost of verifying a request, and a key
-/// depends only on the secret and the scope (which changes daily). Keyed by access key id, secret and scope.
-static SIGNING_KEYS: Mutex<Vec<(String, [u8; 32])>> = Mutex::new(Vec::new());
+/// depends only on the secret and the scope (which changes daily). A lookup compares in place and allocates nothing;
+/// only a new key allocates its entry.
+static SIGNING_KEYS: Mutex<Vec<CachedKey>> = Mutex::new(Vec::new());
 
 /// Keys cached at most; the oldest goes first.
 const MAX_CACHED_KEYS: usize = 32;
+
+/// A derived signing key and what it was derived from: the access key id, its secret and the credential scope.
+struct CachedKey {
+    access_key_id: Box<str>,
+    secret: Box<str>,
+    date: Box<str>,
+    region: Box<str>,
+    service: Box<str>,
+    key: [u8; 32],
+}
+
+impl CachedKey {
+    fn is(&self, access_key_id: &str, secret: &str, date: &str, region: &str, service: &str) -> bool {
+        *self.access_key_id == *access_key_id
+            && *self.secret == *secret
+            && *self.date == *date
+            && *self.region == *region
+            && *self.service == *service
+    }
+}
 
 /// The keyring as a SigV4 secret lookup that caches derived signing keys.
 struct CachedKeys<'a> {
@@ -101,16 +122,77 @@ impl SecretLookup for CachedKeys<'_> {
 
     fn signing_key(&self, access_key_id: &str, date: &str, region: &str, service: &str) -> Option<[u8; 32]> {
         let secret = self.keys.secret(access_key_id)?;
-        let id = format!("{access_key_id}\n{secret}\n{date}\n{region}\n{service}");
         let mut cache = SIGNING_KEYS.lock();
-        if let Some((_, key)) = cache.iter().find(|(k, _)| *k == id) {
-            return Some(*key);
+        if let Some(cached) = cache.iter().find(|c| c.is(access_key_id, secret, date, region, service)) {
+            return Some(cached.key);
         }
         let key = sigv4::derive_signing_key(secret, date, region, service);
         if cache.len() >= MAX_CACHED_KEYS {
             cache.remove(0);
         }
-        cache.push((id, key));
+        cache.push(CachedKey {
+            access_key_id: access_key_id.into(),
+            secret: secret.into(),
+            date: date.into(),
+            region: region.into(),
+            service: service.into(),
+            key,
+        });
         Some(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use local::KeyPair;
+    use sigv4::{SecretLookup, derive_signing_key};
+
+    use super::{CachedKeys, MAX_CACHED_KEYS, SIGNING_KEYS};
+    use crate::credentials::Keyring;
+
+    fn keyring(access_key_id: &str, secret: &str) -> Keyring {
+        Keyring::new(vec![KeyPair { access_key_id: access_key_id.into(), secret_access_key: secret.into() }])
+    }
+
+    #[test]
+    fn a_cached_signing_key_is_the_one_its_secret_and_scope_derive() {
+        let first = keyring("SBAKCACHETEST0000001", "first secret");
+        let lookup = CachedKeys { keys: &first };
+        let scopes = [
+            ("20261207", "us-east-1", "execute-api"),
+            ("20261208", "us-east-1", "execute-api"),
+            ("20261207", "eu-west-1", "execute-api"),
+            ("20261207", "us-east-1", "ivschat"),
+        ];
+        for _ in 0..2 {
+            for (date, region, service) in scopes {
+                assert_eq!(
+                    lookup.signing_key("SBAKCACHETEST0000001", date, region, service),
+                    Some(derive_signing_key("first secret", date, region, service)),
+                );
+            }
+        }
+        // The same access key id with a new secret (a rotated pair) is a new key, not the cached one.
+        let rotated = keyring("SBAKCACHETEST0000001", "second secret");
+        let lookup = CachedKeys { keys: &rotated };
+        assert_eq!(
+            lookup.signing_key("SBAKCACHETEST0000001", "20261207", "us-east-1", "execute-api"),
+            Some(derive_signing_key("second secret", "20261207", "us-east-1", "execute-api")),
+        );
+        assert_eq!(lookup.signing_key("SBAKCACHETEST0000002", "20261207", "us-east-1", "execute-api"), None);
+    }
+
+    #[test]
+    fn the_signing_key_cache_stays_within_its_bound() {
+        let keys = keyring("SBAKCACHETEST0000003", "bounded");
+        let lookup = CachedKeys { keys: &keys };
+        for day in 0..2 * MAX_CACHED_KEYS {
+            let date = format!("202612{:02}", day % 100);
+            assert_eq!(
+                lookup.signing_key("SBAKCACHETEST0000003", &date, "us-east-1", "execute-api"),
+                Some(derive_signing_key("bounded", &date, "us-east-1", "execute-api")),
+            );
+            assert!(SIGNING_KEYS.lock().len() <= MAX_CACHED_KEYS);
+        }
     }
 }
