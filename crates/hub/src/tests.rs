@@ -200,3 +200,22 @@ fn groups_are_bounded_and_disappear_with_their_last_member() {
     hub.unregister(b.id());
     assert_eq!(hub.group_count(), 0);
 }
+
+#[test]
+fn a_groups_members_come_in_the_order_their_ids_were_issued() {
+    let hub = Hub::new(HubConfig::default());
+    let limits = TagLimits { groups: 1, metadata: 0 };
+    let join = TagChange { join: vec!["all".to_owned()], ..TagChange::default() };
+    let issued: Vec<ConnectionId> = (0..300)
+        .map(|_| {
+            let conn = hub.new_connection(info());
+            hub.register(conn.clone());
+            hub.update_tags(&conn, &join, limits).unwrap();
+            conn.id()
+        })
+        .collect();
+    let mut in_order = issued.clone();
+    in_order.sort();
+    assert_eq!(in_order, issued, "ids are issued in increasing order");
+    assert_eq!(hub.group_members("all").iter().map(|c| c.id()).collect::<Vec<_>>(), issued);
+}
