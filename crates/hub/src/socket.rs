@@ -73,9 +73,9 @@ pub(crate) enum Sent {
 }
 
 impl SharedSocket {
-    /// Writes `message` as a single frame of at most [`crate::outbound::COPY_UP_TO`] bytes, as much of it as the socket takes now,
-    /// without waiting. Not while the console's capture is watched: then every message goes through the session,
-    /// which records it.
+    /// Writes `message` as a single frame of at most [`crate::outbound::COPY_UP_TO`] bytes, as much of it as the
+    /// socket takes now, without waiting. Not while the console's capture is watched: then every message goes
+    /// through the session, which records it.
     pub(crate) fn try_send(&self, message: &Outbound) -> Sent {
         if self.capture.as_deref().is_some_and(capture::Capture::watched) {
             return Sent::Not;
