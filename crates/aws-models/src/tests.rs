@@ -157,3 +157,25 @@ fn paginators_come_from_botocore() {
     assert!(lambda::Operation::Invoke.model().paginator.is_none());
     assert!(ivschat::SERVICE.operations.iter().all(|op| op.paginator.is_none()), "ivschat has none in botocore");
 }
+
+#[test]
+fn a_refused_member_is_named_by_its_path_in_the_body() {
+    let input = &apigatewaymanagementapi_ext::shapes::UPDATE_CONNECTION_REQUEST;
+    let refused = |body: &str| crate::input::read_body(input, "UpdateConnection", body.as_bytes()).unwrap_err();
+    for (body, message) in [
+        (r#"{"ConnectionId":"c","JoinGroups":"a"}"#, "Member JoinGroups must be a list"),
+        (
+            r#"{"ConnectionId":"c","JoinGroups":["a",""]}"#,
+            "Member JoinGroups.1 must be between 1 and 128 characters long",
+        ),
+        (r#"{"ConnectionId":"c","Metadata":{"":"v"}}"#, "Member Metadata key must be between 1 and 64 characters long"),
+        (r#"{"ConnectionId":"c","Metadata":{"k":7}}"#, "Member Metadata.k must be a string"),
+        (r#"{"ConnectionId":"c","RemoveMetadata":["k",1]}"#, "Member RemoveMetadata.1 must be a string"),
+    ] {
+        assert_eq!(refused(body), message, "{body}");
+    }
+    let ids: Vec<String> = (0..10_000).map(|i| format!("id-{i}")).collect();
+    let many = serde_json::json!({"ConnectionIds": ids, "Data": "eA=="}).to_string();
+    let post = &apigatewaymanagementapi_ext::shapes::POST_TO_CONNECTIONS_REQUEST;
+    assert!(crate::input::read_body(post, "PostToConnections", many.as_bytes()).is_ok());
+}

@@ -97,7 +97,8 @@ struct RunArgs {
     /// Scenarios, comma-separated: idle, post, fanout, completion (one message at a time to rooms of
     /// --completion-members), slow (fan-out without and with members that never read; --slow-*), cluster
     /// (cross-node PostToConnection; Redis and PostgreSQL), connect, broadcast (PostToConnections to every receiver,
-    /// up to 10,000 ids per call, and PostToGroup; receivers: --post-receivers).
+    /// up to 10,000 ids per call, in connection order and in a random one, and PostToGroup; receivers:
+    /// --post-receivers).
     #[arg(long, value_delimiter = ',', default_value = "idle,post,fanout,connect")]
     scenarios: Vec<String>,
     /// Servers, comma-separated: switchboard, sockudo, floor (the machine's own limit: `floor-server`).

@@ -186,10 +186,11 @@ impl NodeCall {
             NodeCall::Post { api, stage, ids, data } => {
                 let message = decode(data)?;
                 let mut spread = Spread::new();
-                let statuses: Vec<PostStatus> = ids
-                    .iter()
-                    .map(|id| post_one(hub, id, api.as_deref(), stage.as_deref(), &message, &mut spread))
-                    .collect();
+                let mut statuses = vec![PostStatus::MalformedId; ids.len()];
+                for (id, at) in walk(ids) {
+                    let Some(id) = id else { continue };
+                    statuses[at] = post_one(hub, id, api.as_deref(), stage.as_deref(), &message, &mut spread);
+                }
                 serde_json::to_string(&statuses)
             }
             NodeCall::PostGroup { api, stage, group, data } => {
@@ -223,15 +224,24 @@ fn decode(data: &str) -> Result<Outbound, ApiError> {
     Ok(Outbound::from_bytes(Bytes::from(bytes)))
 }
 
+/// The order a PostToConnections writes to `ids` in: each id parsed (`None` if malformed) beside its place in the
+/// caller's list, sorted by id. Ids sort in the order they were issued, which is the order the kernel made their
+/// sockets in, so a post walks its members as a room does (ARCHITECTURE invariant 7) whatever order the caller lists
+/// them in; a repeated id's posts keep the caller's order, and the answer keeps the caller's order of statuses.
+pub(super) fn walk(ids: &[String]) -> Vec<(Option<ConnectionId>, usize)> {
+    let mut walk: Vec<_> = ids.iter().map(|id| ConnectionId::parse(id)).zip(0..).collect();
+    walk.sort_unstable();
+    walk
+}
+
 fn post_one(
     hub: &Hub,
-    id: &str,
+    id: ConnectionId,
     api: Option<&str>,
     stage: Option<&str>,
     message: &Outbound,
     spread: &mut Spread,
 ) -> PostStatus {
-    let Some(id) = ConnectionId::parse(id) else { return PostStatus::MalformedId };
     let Some(conn) = hub.get(id).filter(|c| reachable(c, api, stage)) else { return PostStatus::Gone };
     match spread.send(&conn, message.clone()) {
         Ok(()) => {

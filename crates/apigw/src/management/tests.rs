@@ -120,3 +120,27 @@ fn the_host_chooses_the_api_a_call_reaches_as_it_chooses_the_api_of_an_upgrade()
     let defined = Target { api: Some("abcdefghij"), stage: Some("prod"), raw_id: raw };
     assert_eq!(api(&defined, Some("other.localhost")), Some("abcdefghij".to_owned()), "the path's API wins");
 }
+
+#[test]
+fn a_post_to_connections_walks_its_ids_in_the_order_they_were_issued() {
+    let hub = Hub::new(HubConfig::default());
+    let issued: Vec<String> = (0..200).map(|_| connection(&hub, api_scope()).id().to_string()).collect();
+    // The caller lists them backwards, with a malformed id and one id twice.
+    let mut listed: Vec<String> = issued.iter().rev().cloned().collect();
+    listed.insert(50, "nope".to_owned());
+    listed.push(issued[7].clone());
+    let walk = super::ext::walk(&listed);
+    let place = |id: &String| listed.iter().position(|l| l == id).unwrap();
+    let mut expected = vec![50];
+    for (i, id) in issued.iter().enumerate() {
+        expected.push(place(id));
+        if i == 7 {
+            expected.push(listed.len() - 1);
+        }
+    }
+    let at: Vec<usize> = walk.iter().map(|&(_, at)| at).collect();
+    assert_eq!(at, expected, "the malformed id first, then in issue order, a repeated id in the caller's order");
+    for (id, at) in walk {
+        assert_eq!(id, hub::ConnectionId::parse(&listed[at]), "each id beside its place in the caller's list");
+    }
+}

@@ -1,6 +1,7 @@
 //! The broadcast scenario: connected clients all joined to one group (UpdateConnection), then rounds of
-//! PostToConnections naming every client (up to 10,000 ids per call) and rounds of PostToGroup, each call signed
-//! like PostToConnection; measures the call's latency and counts the deliveries the clients saw.
+//! PostToConnections naming every client (up to 10,000 ids per call) in the order they connected, rounds of it naming
+//! them in a random order (as a caller listing ids from its own table does), and rounds of PostToGroup, each call
+//! signed like PostToConnection; measures the call's latency and counts the deliveries the clients saw.
 
 use super::post::{Receivers, receivers};
 use super::*;
@@ -15,6 +16,9 @@ pub struct BroadcastRow {
     pub http: Quantiles,
     pub delivered: u64,
 }
+
+/// The label of the rows of PostToConnections naming the receivers in a random order.
+const SHUFFLED: &str = "PostToConnections, ids in random order";
 
 /// The extension operation's path at the `prod` stage.
 fn path(operation: &str) -> String {
@@ -46,15 +50,23 @@ pub(super) async fn broadcast(ctx: &Ctx<'_>, rounds: u64) -> anyhow::Result<Vec<
         use base64::Engine;
         base64::engine::general_purpose::STANDARD.encode(payload::make(100, payload::now_micros(), 0))
     };
+    let shuffled = {
+        use rand::SeedableRng;
+        use rand::seq::SliceRandom;
+        let mut shuffled = ids.clone();
+        shuffled.shuffle(&mut rand::rngs::StdRng::seed_from_u64(16));
+        shuffled
+    };
+    let calls = [
+        ("PostToConnections", "PostToConnections", serde_json::json!({"ConnectionIds": ids, "Data": data})),
+        (SHUFFLED, "PostToConnections", serde_json::json!({"ConnectionIds": shuffled, "Data": data})),
+        ("PostToGroup", "PostToGroup", serde_json::json!({"Group": "bench", "Data": data})),
+    ];
     let mut rows = Vec::new();
-    for operation in ["PostToConnections", "PostToGroup"] {
-        let body = match operation {
-            "PostToConnections" => serde_json::json!({"ConnectionIds": ids, "Data": data}),
-            _ => serde_json::json!({"Group": "bench", "Data": data}),
-        }
-        .to_string();
+    for (label, operation, body) in calls {
+        let body = body.to_string();
         let before = workers.stats().await?;
-        ctx.live.begin(&format!("broadcast: {operation} to {} connections", ids.len()), 0);
+        ctx.live.begin(&format!("broadcast: {label} to {} connections", ids.len()), 0);
         let started = Instant::now();
         let mut latency = Histogram::default();
         for _ in 0..rounds {
@@ -70,7 +82,7 @@ pub(super) async fn broadcast(ctx: &Ctx<'_>, rounds: u64) -> anyhow::Result<Vec<
         let expected = before.delivered + rounds * ids.len() as u64;
         let after = drain(&mut workers, expected, Duration::from_secs(10)).await?;
         rows.push(BroadcastRow {
-            operation: operation.to_owned(),
+            operation: label.to_owned(),
             receivers: ids.len(),
             calls: rounds,
             seconds,

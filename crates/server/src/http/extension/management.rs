@@ -28,7 +28,7 @@ use crate::state::AppState;
 pub(super) async fn serve(
     state: &Arc<AppState>,
     parts: &Parts,
-    call: ExtensionCall<'_>,
+    mut call: ExtensionCall<'_>,
 ) -> Result<Response<Body>, ApiError> {
     let path = call.path;
     // The API reached, as for the management API's own calls: by path, else by stage and `Host`.
@@ -49,11 +49,17 @@ pub(super) async fn serve(
         Operation::ListConnections => list(state, &call, api, stage).await,
         Operation::PostToConnections => {
             let data = data(state, &call)?;
-            let ids: Vec<String> = call.input["ConnectionIds"]
-                .as_array()
-                .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-                .unwrap_or_default();
-            Ok(ok(broadcast(state, ids, api, stage, data).await))
+            let ids: Vec<String> = match call.input.remove("ConnectionIds") {
+                Some(Value::Array(ids)) => ids
+                    .into_iter()
+                    .filter_map(|id| match id {
+                        Value::String(id) => Some(id),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Ok(broadcast(state, ids, api, stage, data).await)
         }
         Operation::PostToGroup => {
             let data = data(state, &call)?;
@@ -63,8 +69,8 @@ pub(super) async fn serve(
     }
 }
 
-fn ok(body: Value) -> Response<Body> {
-    json_response(StatusCode::OK, body.to_string())
+fn ok(body: impl serde::Serialize) -> Response<Body> {
+    json_response(StatusCode::OK, serde_json::to_string(&body).unwrap_or_default())
 }
 
 /// The `Data` of a post (base64 in the body), within the maximum message size: else 413, as PostToConnection.
@@ -143,6 +149,24 @@ async fn list(
     Ok(ok(body))
 }
 
+/// PostToConnections' answer, written from the statuses as they are (a `serde_json::Value` per id, built, written
+/// and dropped, cost the server more than the deliveries did: docs/benchmarks.md, "PostToConnections: the call's own
+/// work").
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Broadcast<'a> {
+    results: Vec<BroadcastResult<'a>>,
+    delivered: usize,
+}
+
+/// One id's outcome in a [`Broadcast`].
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BroadcastResult<'a> {
+    connection_id: &'a str,
+    status: PostStatus,
+}
+
 /// PostToConnections: each node is sent its own ids once, all nodes at the same time; the answer keeps the
 /// request's order.
 async fn broadcast(
@@ -151,7 +175,7 @@ async fn broadcast(
     api: Option<String>,
     stage: Option<String>,
     data: String,
-) -> Value {
+) -> Response<Body> {
     let mut statuses = vec![PostStatus::MalformedId; ids.len()];
     let mut by_node: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
     for (i, id) in ids.iter().enumerate() {
@@ -189,9 +213,8 @@ async fn broadcast(
         let n = statuses.iter().filter(|s| **s == status).count() as u64;
         count(state, "PostToConnections", 0, &[(outcome, n)]);
     }
-    let results: Vec<Value> =
-        ids.iter().zip(&statuses).map(|(id, status)| json!({"ConnectionId": id, "Status": status})).collect();
-    json!({ "Results": results, "Delivered": delivered })
+    let results = ids.iter().zip(statuses).map(|(id, status)| BroadcastResult { connection_id: id, status }).collect();
+    ok(Broadcast { results, delivered })
 }
 
 /// PostToGroup: every node posts to its members of the group at the same time.
