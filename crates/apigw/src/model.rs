@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use hub::Scope;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -158,6 +159,10 @@ pub struct ApiRuntime {
     throttles: Throttles,
     /// Stage name → its access log.
     access_logs: HashMap<String, AccessLog>,
+    /// Stage name → the scope of its connections, whose strings they all share: a fan-out that checks each member's
+    /// stage then reads one string for all of them, not one allocation per connection (and an idle connection holds
+    /// none of its own).
+    scopes: HashMap<String, Scope>,
 }
 
 /// A route with its integration resolved.
@@ -199,6 +204,11 @@ impl ApiRuntime {
 
     pub fn stage(&self, name: &str) -> Option<&Stage> {
         self.api.stages.iter().find(|s| s.stage_name == name)
+    }
+
+    /// The scope of a connection to stage `name`, if the API has that stage.
+    pub fn scope(&self, name: &str) -> Option<Scope> {
+        self.scopes.get(name).cloned()
     }
 
     /// The access log of stage `name`, if it has one.
@@ -438,7 +448,14 @@ pub(crate) fn validate(api: Api) -> Result<ApiRuntime, ModelError> {
         }
     }
     let throttles = Throttles::of(&api.stages, &api.routes);
-    Ok(ApiRuntime { api, selection, routes, throttles, access_logs })
+    let api_id: Arc<str> = api.api_id.as_str().into();
+    let scopes = (api.stages.iter())
+        .map(|stage| {
+            let scope = Scope::Api { api_id: api_id.clone(), stage: stage.stage_name.as_str().into() };
+            (stage.stage_name.clone(), scope)
+        })
+        .collect();
+    Ok(ApiRuntime { api, selection, routes, throttles, access_logs, scopes })
 }
 
 #[cfg(test)]
@@ -486,6 +503,21 @@ mod tests {
         assert_eq!(set.resolve("prod", Some("other.localhost:8642")).unwrap().0.api.api_id, "other");
         assert_eq!(set.resolve("prod", Some("127.0.0.1")).unwrap().0.api.api_id, "chat");
         assert!(set.resolve("staging", None).is_none());
+    }
+
+    #[test]
+    fn the_connections_of_a_stage_share_its_scope() {
+        let set = api(GOOD).unwrap();
+        let (chat, _) = set.resolve("dev", None).unwrap();
+        let parts = |stage| match chat.scope(stage) {
+            Some(Scope::Api { api_id, stage }) => (api_id, stage),
+            other => panic!("{other:?}"),
+        };
+        let ((api_a, dev_a), (api_b, dev_b), (api_c, prod)) = (parts("dev"), parts("dev"), parts("prod"));
+        assert_eq!((&*api_a, &*dev_a, &*prod), ("chat", "dev", "prod"));
+        assert!(Arc::ptr_eq(&dev_a, &dev_b), "one stage name for every connection of the stage");
+        assert!(Arc::ptr_eq(&api_a, &api_b) && Arc::ptr_eq(&api_a, &api_c), "one API id for every stage");
+        assert!(chat.scope("staging").is_none());
     }
 
     #[test]

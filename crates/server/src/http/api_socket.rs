@@ -16,7 +16,7 @@ use apigw::router::MessageRouter;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use hub::session::SessionEnd;
-use hub::{CloseRequest, Connection, Scope, TagChange};
+use hub::{CloseRequest, Connection, TagChange};
 use wire::apigw::{EventType, IamCaller};
 use wire::{ApiError, Refusal};
 
@@ -63,7 +63,7 @@ impl SocketKind for ApiSocket {
         let Some((api, stage_name, live)) = resolved else {
             return Err(error_response(&ApiError::forbidden()));
         };
-        let Some(stage) = api.stage(&stage_name) else {
+        let (Some(stage), Some(scope)) = (api.stage(&stage_name), api.scope(&stage_name)) else {
             return Err(error_response(&ApiError::forbidden()));
         };
         // `AWS_IAM` on `$connect`: the handshake is SigV4-signed for `execute-api` (headers or a presigned URL),
@@ -75,7 +75,6 @@ impl SocketKind for ApiSocket {
             None
         };
         take_connect_slot(state, peer).map_err(refuse)?;
-        let scope = Scope::Api { api_id: api.api.api_id.as_str().into(), stage: stage.stage_name.as_str().into() };
         let conn = new_connection(state, peer, parts, scope);
         let default_host = state.config.listen.to_string();
         let peer = Peer { addr: peer, tls: state.config.tls.is_some(), default_host: &default_host };
