@@ -59,7 +59,8 @@ fn verify(c: &mut Criterion) {
     c.bench_function("sigv4/verify PostToConnection (key cached)", |b| {
         b.iter(|| verifier.verify(std::hint::black_box(&request), &cached, now).unwrap())
     });
-    // What the server checks first, before it reads the body (then all of it, as above).
+    // What the server checks first, before it reads the body; `verify` above is this and then `Head::verify` with the
+    // body: the server's whole path.
     let head = SignedRequest::new("POST", path, None, &headers, &[]);
     c.bench_function("sigv4/check_head PostToConnection (key cached)", |b| {
         b.iter(|| verifier.check_head(std::hint::black_box(&head), &cached, now).unwrap())

@@ -41,7 +41,7 @@ use http::HeaderMap;
 
 pub use crate::error::{MissingParameters, SigV4Error};
 pub use crate::sign::{HeaderSignature, SigningParams, derive_signing_key, presign, sign};
-pub use crate::verify::{Principal, SignatureLocation, Verifier};
+pub use crate::verify::{Head, Principal, SignatureLocation, Verifier};
 
 /// The parts of an HTTP request that SigV4 covers, borrowed from wherever the server keeps them.
 #[derive(Debug, Clone, Copy)]

@@ -121,35 +121,27 @@ impl Verifier {
     ///
     /// An `Authorization` header takes precedence; without one, a query string carrying
     /// `X-Amz-Algorithm`, `X-Amz-Credential` or `X-Amz-Signature` is verified as presigned.
-    /// Never panics, whatever the input.
+    /// Never panics, whatever the input. The same as [`Verifier::check_head`] followed by [`Head::verify`] with
+    /// the request's body.
     pub fn verify<C: SecretLookup + ?Sized>(
         &self,
         request: &SignedRequest<'_>,
         credentials: &C,
         now: OffsetDateTime,
     ) -> Result<Principal, SigV4Error> {
-        self.run(request, credentials, now)
+        self.check_head(request, credentials, now)?.verify(request.body)
     }
 
     /// Everything [`Verifier::verify`] checks before it needs the body: the signature's form and parameters, the
-    /// credential scope (service, region, date), the time window and a known access key. A request that passes may
-    /// still fail [`Verifier::verify`]; one that fails here fails it with the same error. The body of `request` is
-    /// not read.
-    pub fn check_head<C: SecretLookup + ?Sized>(
+    /// credential scope (service, region, date), the time window and a known access key. The body of `request` is
+    /// not read. What passes is the [`Head`] that [`Head::verify`] checks against the body, without parsing the
+    /// request again; a request refused here is refused by [`Verifier::verify`] with the same error.
+    pub fn check_head<'r, C: SecretLookup + ?Sized>(
         &self,
-        request: &SignedRequest<'_>,
+        request: &SignedRequest<'r>,
         credentials: &C,
         now: OffsetDateTime,
-    ) -> Result<(), SigV4Error> {
-        self.run(request, credentials, now)
-    }
-
-    fn run<C: SecretLookup + ?Sized, P: Passed>(
-        &self,
-        request: &SignedRequest<'_>,
-        credentials: &C,
-        now: OffsetDateTime,
-    ) -> Result<P, SigV4Error> {
+    ) -> Result<Head<'r>, SigV4Error> {
         let now = now.unix_timestamp();
         let raw_query = request.raw_query.unwrap_or_default();
         if let Some(value) = request.headers.get(http::header::AUTHORIZATION) {
@@ -166,14 +158,14 @@ impl Verifier {
         self.verify_query(request, pairs, credentials, now)
     }
 
-    fn verify_header<C: SecretLookup + ?Sized, P: Passed>(
+    fn verify_header<'r, C: SecretLookup + ?Sized>(
         &self,
-        request: &SignedRequest<'_>,
+        request: &SignedRequest<'r>,
         authorization: &str,
-        raw_query: &str,
+        raw_query: &'r str,
         credentials: &C,
         now: i64,
-    ) -> Result<P, SigV4Error> {
+    ) -> Result<Head<'r>, SigV4Error> {
         let header = AuthorizationHeader::parse(authorization)?;
         let x_amz_date = request.headers.get("x-amz-date");
         let date_header = match x_amz_date {
@@ -227,21 +219,20 @@ impl Verifier {
         self.check_time(&claims, now, None)?;
         check_host_signed(signed_headers)?;
         let content_sha256 = request.headers.get("x-amz-content-sha256").map(|v| String::from_utf8_lossy(v.as_bytes()));
-        // The query is signed, so it matters only to the signature.
-        let mut query = if P::SIGNATURE { parse_query(raw_query) } else { Vec::new() };
+        let mut query = parse_query(raw_query);
         sort_query(&mut query);
-        self.finish(request, &claims, &query, (content_sha256.as_deref(), false), credentials)
+        self.head(request, &claims, query, (content_sha256.as_deref(), false), credentials)
     }
 
-    fn verify_query<'q, C: SecretLookup + ?Sized, P: Passed>(
+    fn verify_query<'r, C: SecretLookup + ?Sized>(
         &self,
-        request: &SignedRequest<'_>,
-        mut pairs: Vec<QueryPair<'q>>,
+        request: &SignedRequest<'r>,
+        mut pairs: Vec<QueryPair<'r>>,
         credentials: &C,
         now: i64,
-    ) -> Result<P, SigV4Error> {
+    ) -> Result<Head<'r>, SigV4Error> {
         // One pass over the pairs; the first occurrence of each parameter wins.
-        let mut found: [Option<&'q str>; PRESIGN_PARAMETERS.len()] = [None; PRESIGN_PARAMETERS.len()];
+        let mut found: [Option<&'r str>; PRESIGN_PARAMETERS.len()] = [None; PRESIGN_PARAMETERS.len()];
         for pair in &pairs {
             if let Some(i) = PRESIGN_PARAMETERS.iter().position(|name| key_is(pair.key, name))
                 && let Some(slot @ None) = found.get_mut(i)
@@ -251,7 +242,7 @@ impl Verifier {
         }
         let [algorithm, credential, date, expires, signed_headers, signature, session_token, content_sha256] =
             found.map(|raw| raw.map(decode_component));
-        let require = |value: Option<Cow<'q, str>>, parameter: &'static str| {
+        let require = |value: Option<Cow<'r, str>>, parameter: &'static str| {
             value.ok_or(SigV4Error::MissingQueryParameter { parameter })
         };
         let algorithm = require(algorithm, X_AMZ_ALGORITHM)?;
@@ -291,7 +282,7 @@ impl Verifier {
         check_host_signed(&signed_headers)?;
         pairs.retain(|p| !key_is(p.key, X_AMZ_SIGNATURE));
         sort_query(&mut pairs);
-        self.finish(request, &claims, &pairs, (content_sha256.as_deref(), true), credentials)
+        self.head(request, &claims, pairs, (content_sha256.as_deref(), true), credentials)
     }
 
     /// Checks the credential's shape, service and region.
@@ -361,26 +352,71 @@ impl Verifier {
         Ok(())
     }
 
-    /// Looks the secret up, checks the signature (and the declared payload hash), builds the principal.
-    fn finish<C: SecretLookup + ?Sized, P: Passed>(
+    /// Looks the signing key up and keeps what the signature's check needs.
+    fn head<'r, C: SecretLookup + ?Sized>(
         &self,
-        request: &SignedRequest<'_>,
+        request: &SignedRequest<'r>,
         claims: &Claims<'_>,
-        query: &[QueryPair<'_>],
+        query: Vec<QueryPair<'r>>,
         (content_sha256, presigned): (Option<&str>, bool),
         credentials: &C,
-    ) -> Result<P, SigV4Error> {
+    ) -> Result<Head<'r>, SigV4Error> {
         let scope = &claims.scope;
         let Some(key) = credentials.signing_key(scope.access_key_id, scope.date, scope.region, scope.service) else {
             return Err(SigV4Error::UnrecognizedClient { access_key_id: scope.access_key_id.to_owned() });
         };
-        if !P::SIGNATURE {
-            return Ok(P::from_claims(claims));
-        }
+        let mut provided = [0u8; 32];
+        let provided = hex::decode_to_slice(claims.signature, &mut provided).is_ok().then_some(provided);
+        Ok(Head {
+            request: *request,
+            principal: Principal {
+                access_key_id: scope.access_key_id.to_owned(),
+                region: scope.region.to_owned(),
+                service: scope.service.to_owned(),
+                session_token: claims.session_token.as_deref().map(str::to_owned),
+                signed_at: OffsetDateTime::from_unix_timestamp(claims.signed_at).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                location: claims.location,
+            },
+            key,
+            amz_date: claims.amz_date.to_owned(),
+            signed_headers: normalize_signed_headers(claims.signed_headers).into_owned(),
+            provided,
+            query,
+            content_sha256: content_sha256.map(str::to_owned),
+            presigned,
+        })
+    }
+}
 
+/// A request whose head passed [`Verifier::check_head`]: its principal, its signing key and what its signature
+/// covers besides the body, for [`Head::verify`] to check against the body.
+#[derive(Debug)]
+pub struct Head<'r> {
+    /// The request, whose body is not read: [`Head::verify`] is given it.
+    request: SignedRequest<'r>,
+    principal: Principal,
+    key: [u8; 32],
+    /// The 16-byte ISO-8601 basic timestamp of the string to sign.
+    amz_date: String,
+    /// `SignedHeaders` as AWS canonicalises it.
+    signed_headers: String,
+    /// The signature, when it is 64 hex digits (else nothing matches it).
+    provided: Option<[u8; 32]>,
+    /// Sorted pairs, without `X-Amz-Signature` for a presigned request.
+    query: Vec<QueryPair<'r>>,
+    /// `X-Amz-Content-Sha256`, as declared.
+    content_sha256: Option<String>,
+    presigned: bool,
+}
+
+impl Head<'_> {
+    /// Who signed the request, when its signature holds for `body` (and the declared payload hash, if any, is
+    /// `body`'s).
+    pub fn verify(self, body: &[u8]) -> Result<Principal, SigV4Error> {
         // The payload hashes to try, in order. A declared hash is the only candidate; a presigned
         // request without one may have been signed with `UNSIGNED-PAYLOAD` (S3-style presigners)
         // or with the hash of its (empty) body (botocore's SigV4QueryAuth, aws-sigv4, IoT/Transcribe).
+        let content_sha256 = self.content_sha256.as_deref();
         let body_hash;
         let declared_hex = match content_sha256 {
             Some(UNSIGNED_PAYLOAD) => false,
@@ -395,8 +431,8 @@ impl Verifier {
                 &candidates[..1]
             }
             None => {
-                body_hash = sha256_hex(request.body);
-                if presigned {
+                body_hash = sha256_hex(body);
+                if self.presigned {
                     candidates[1] = ascii_str(&body_hash);
                     &candidates[..]
                 } else {
@@ -406,25 +442,29 @@ impl Verifier {
             }
         };
 
-        let sts =
-            StringToSign { amz_date: claims.amz_date, date: scope.date, region: scope.region, service: scope.service };
-        let mut provided = [0u8; 32];
-        let well_formed = hex::decode_to_slice(claims.signature, &mut provided).is_ok();
-        let signed_headers = normalize_signed_headers(claims.signed_headers);
+        let principal = &self.principal;
+        let sts = StringToSign {
+            amz_date: &self.amz_date,
+            date: self.amz_date.get(..8).unwrap_or_default(),
+            region: &principal.region,
+            service: &principal.service,
+        };
         let mut canonical = CanonicalRequest {
-            method: request.method,
-            raw_path: request.raw_path,
-            query,
-            signed_headers: &signed_headers,
-            headers: request.headers,
-            authority: request.authority,
+            method: self.request.method,
+            raw_path: self.request.raw_path,
+            query: &self.query,
+            signed_headers: &self.signed_headers,
+            headers: self.request.headers,
+            authority: self.request.authority,
             payload_hash: "",
         };
         let mut matched = false;
         for candidate in candidates {
             canonical.payload_hash = candidate;
             let digest = canonical.digest();
-            if well_formed && sts.mac(&key, &digest).verify_slice(&provided).is_ok() {
+            if let Some(provided) = &self.provided
+                && sts.mac(&self.key, &digest).verify_slice(provided).is_ok()
+            {
                 matched = true;
                 break;
             }
@@ -438,45 +478,13 @@ impl Verifier {
             });
         }
         if declared_hex {
-            let actual = sha256_hex(request.body);
+            let actual = sha256_hex(body);
             let declared = content_sha256.unwrap_or_default();
             if !declared.as_bytes().eq_ignore_ascii_case(&actual) {
                 return Err(SigV4Error::ContentSha256Mismatch);
             }
         }
-
-        Ok(P::from_claims(claims))
-    }
-}
-
-/// What a check makes of a request that passes it, which says how far it goes: up to the signing key
-/// ([`Verifier::check_head`], nothing to keep) or the whole signature ([`Verifier::verify`], the principal).
-trait Passed {
-    /// Whether the signature itself is checked, against the body.
-    const SIGNATURE: bool;
-
-    fn from_claims(claims: &Claims<'_>) -> Self;
-}
-
-impl Passed for () {
-    const SIGNATURE: bool = false;
-
-    fn from_claims(_: &Claims<'_>) {}
-}
-
-impl Passed for Principal {
-    const SIGNATURE: bool = true;
-
-    fn from_claims(claims: &Claims<'_>) -> Self {
-        let scope = &claims.scope;
-        Principal {
-            access_key_id: scope.access_key_id.to_owned(),
-            region: scope.region.to_owned(),
-            service: scope.service.to_owned(),
-            session_token: claims.session_token.as_deref().map(str::to_owned),
-            signed_at: OffsetDateTime::from_unix_timestamp(claims.signed_at).unwrap_or(OffsetDateTime::UNIX_EPOCH),
-            location: claims.location,
-        }
+        Ok(self.principal)
     }
 }
 

@@ -1150,7 +1150,7 @@ fn arbitrary_input_never_panics() {
 #[test]
 fn the_head_check_refuses_what_verify_refuses_without_reading_the_body() {
     let verifier = Verifier::new("execute-api");
-    let head = |req: &Req, now: i64| verifier.check_head(&req.signed(), &keys(), at(now));
+    let head = |req: &Req, now: i64| verifier.check_head(&req.signed(), &keys(), at(now)).map(drop);
     let a = vector_a();
     assert_eq!(head(&a, T0), Ok(()));
     let mut other_body = a.clone();
@@ -1175,5 +1175,35 @@ fn the_head_check_refuses_what_verify_refuses_without_reading_the_body() {
         let full = req.verify(*now).unwrap_err();
         assert!(!matches!(full, SigV4Error::SignatureMismatch { .. }), "{full:?}");
         assert_eq!(head(req, *now), Err(full));
+    }
+}
+
+#[test]
+fn a_checked_head_verifies_its_body_as_verify_does() {
+    let verifier = Verifier::new("execute-api");
+    let tokened = presigned("/prod/@connections/x%3D", Some("room=a%2Fb&x=1"), Some("TOKEN/+="), 60);
+    let mut declared = vector_a();
+    declared.set("x-amz-content-sha256", "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+    let mut bad_hex = vector_a();
+    let auth =
+        bad_hex.headers[http::header::AUTHORIZATION].to_str().unwrap().replace("Signature=8502", "Signature=zz02");
+    bad_hex.set("authorization", &auth);
+    // Each request, and whether its signature holds for the body it was signed with and for another one (a
+    // presigned URL signs `UNSIGNED-PAYLOAD`).
+    let cases = [
+        (vector_a(), [true, false]),
+        (tokened, [true, true]),
+        (presigned("/prod", None, None, 900), [true, true]),
+        (declared, [true, false]),
+        (bad_hex, [false, false]),
+    ];
+    for (req, holds) in cases {
+        for (body, holds) in [req.body.clone(), b"not what was signed".to_vec()].into_iter().zip(holds) {
+            let checked = verifier.check_head(&req.signed(), &keys(), at(T0 + 30)).expect("the head passes");
+            let whole = Req { body: body.clone(), ..req.clone() };
+            let verified = checked.verify(&body);
+            assert_eq!(verified.is_ok(), holds, "{req:?} with {body:?}: {verified:?}");
+            assert_eq!(verified, whole.verify(T0 + 30), "{req:?} with {body:?}");
+        }
     }
 }

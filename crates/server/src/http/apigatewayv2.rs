@@ -19,13 +19,13 @@ pub(super) async fn handle(state: &Arc<AppState>, peer: IpAddr, parts: &Parts, b
 }
 
 async fn serve(state: &Arc<AppState>, peer: IpAddr, parts: &Parts, body: Incoming) -> Result<Response<Body>, ApiError> {
-    let (body, _unverified) = auth::check_head(state, peer, parts, body, Service::ApiGateway.scope_name())?;
+    let (body, unverified) = auth::check_head(state, peer, parts, body, Service::ApiGateway.scope_name())?;
     let control = &state.apigatewayv2;
     // One byte over the limit is enough for the control plane to refuse an oversize body with its own error.
     let body = read_body(body, control.config().max_body_bytes + 1)
         .await
         .map_err(|_| ApiError::new(ErrorCode::BadRequest, "Request body is too large"))?;
-    auth::verify(state, parts, &body, Service::ApiGateway.scope_name())?;
+    unverified.verify(&body)?;
     let reply = control.handle(&parts.method, parts.uri.path(), parts.uri.query(), &body).await?;
     Ok(reply_response(reply.status, reply.content_type(), reply.body))
 }

@@ -33,20 +33,20 @@ pub(crate) fn verify(
 
 /// The checks a request's head allows before its body is read — the signature's form, its credential scope, the
 /// date window and a known access key — while holding a place among the requests not authenticated yet, per client
-/// address and in total; the returned pass keeps it until dropped (after [`verify`]). Past either bound the request
-/// answers 429 with the service's throttling error at once. A head refused otherwise is answered at once too, and
-/// its body read and thrown away behind the answer, still holding the place (as a body over the limit is: at most
-/// [`super::DISCARD_LIMIT`] bytes, within the body deadline), so that a client that sends it all reads the answer,
-/// not a reset. Nothing when auth is switched off.
-pub(crate) fn check_head(
+/// address and in total; the returned [`Unverified`] keeps it until it checks the signature against the body. Past
+/// either bound the request answers 429 with the service's throttling error at once. A head refused otherwise is
+/// answered at once too, and its body read and thrown away behind the answer, still holding the place (as a body
+/// over the limit is: at most [`super::DISCARD_LIMIT`] bytes, within the body deadline), so that a client that sends
+/// it all reads the answer, not a reset. Nothing to check when auth is switched off.
+pub(crate) fn check_head<'p>(
     state: &AppState,
     peer: IpAddr,
-    parts: &http::request::Parts,
+    parts: &'p http::request::Parts,
     body: Incoming,
     service: &'static str,
-) -> Result<(Incoming, Option<Pass>), ApiError> {
+) -> Result<(Incoming, Unverified<'p>), ApiError> {
     let Some(keys) = &state.keys else {
-        return Ok((body, None));
+        return Ok((body, Unverified { checked: None }));
     };
     let pass = state.unauthenticated.enter(peer).map_err(|_| {
         let code = match service {
@@ -59,22 +59,43 @@ pub(crate) fn check_head(
     let lookup = CachedKeys { keys };
     let checked =
         Verifier::new(service).check_head(&SignedRequest::from_parts(parts, &[]), &lookup, OffsetDateTime::now_utc());
-    if let Err(err) = checked {
-        // A client that waits for `100 Continue` sends no body after a final answer: nothing to drain.
-        if parts.headers.get(http::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue")) {
-            return Err(refusal(&err));
-        }
-        let shutdown = state.shutdown.clone();
-        state.tasks.spawn(async move {
-            tokio::select! {
-                _ = super::read_body(body, 0) => {}
-                () = shutdown.cancelled() => {}
-            }
-            drop(pass);
-        });
+    let err = match checked {
+        Ok(head) => return Ok((body, Unverified { checked: Some((head, pass)) })),
+        Err(err) => err,
+    };
+    // A client that waits for `100 Continue` sends no body after a final answer: nothing to drain.
+    if parts.headers.get(http::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue")) {
         return Err(refusal(&err));
     }
-    Ok((body, Some(pass)))
+    let shutdown = state.shutdown.clone();
+    state.tasks.spawn(async move {
+        tokio::select! {
+            _ = super::read_body(body, 0) => {}
+            () = shutdown.cancelled() => {}
+        }
+        drop(pass);
+    });
+    Err(refusal(&err))
+}
+
+/// A request whose head passed [`check_head`], holding its place among the requests not authenticated yet until
+/// [`Unverified::verify`]: the head is parsed and checked once, and only the signature is left for the body.
+pub(crate) struct Unverified<'p> {
+    /// The checked head and the place it holds; nothing when auth is switched off.
+    checked: Option<(sigv4::Head<'p>, Pass)>,
+}
+
+impl Unverified<'_> {
+    /// Checks the signature against `body` and gives the request's place up: the request's principal (nothing when
+    /// auth is switched off), or the AWS-shaped refusal.
+    pub(crate) fn verify(self, body: &[u8]) -> Result<Option<Principal>, ApiError> {
+        let Some((head, pass)) = self.checked else {
+            return Ok(None);
+        };
+        let verified = head.verify(body).map_err(|err| refusal(&err));
+        drop(pass);
+        verified.map(Some)
+    }
 }
 
 fn refusal(err: &sigv4::SigV4Error) -> ApiError {

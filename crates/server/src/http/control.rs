@@ -18,7 +18,7 @@ pub(super) async fn handle(state: &Arc<AppState>, peer: IpAddr, parts: &Parts, b
 }
 
 async fn serve(state: &Arc<AppState>, peer: IpAddr, parts: &Parts, body: Incoming) -> Result<Response<Body>, ApiError> {
-    let (body, _unverified) = auth::check_head(state, peer, parts, body, Service::IvsChat.scope_name())?;
+    let (body, unverified) = auth::check_head(state, peer, parts, body, Service::IvsChat.scope_name())?;
     // One byte over the limit is enough for the control plane to refuse an oversize body with its own error.
     let limit = state.control.config().max_body_bytes + 1;
     let body = read_body(body, limit).await.map_err(|_| {
@@ -26,7 +26,7 @@ async fn serve(state: &Arc<AppState>, peer: IpAddr, parts: &Parts, body: Incomin
             .with("reason", "OTHER")
             .with("fieldList", serde_json::json!([]))
     })?;
-    auth::verify(state, parts, &body, Service::IvsChat.scope_name())?;
+    unverified.verify(&body)?;
     let reply = state.control.handle(&parts.method, parts.uri.path(), parts.uri.query(), &body).await?;
     Ok(reply_response(reply.status, reply.content_type(), reply.body))
 }

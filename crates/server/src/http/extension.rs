@@ -83,9 +83,9 @@ async fn serve(
     if parts.method.as_str() != operation.http.method {
         return Err(unknown(path));
     }
-    let (body, _unverified) = auth::check_head(state, peer, parts, body, extended.service.signing_name)?;
+    let (body, unverified) = auth::check_head(state, peer, parts, body, extended.service.signing_name)?;
     let body = super::management::read_request(body, MAX_EXTENSION_BODY_BYTES).await?;
-    auth::verify(state, parts, &body, extended.service.signing_name)?;
+    unverified.verify(&body)?;
     // The management API's extensions count against its throttle, as calls of API Gateway's callback API do.
     if extended.service.name == "apigatewaymanagementapi" {
         super::management::admit(state)?;

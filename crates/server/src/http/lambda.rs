@@ -19,7 +19,7 @@ pub(super) async fn handle(state: &Arc<AppState>, peer: IpAddr, parts: &Parts, b
 }
 
 async fn serve(state: &Arc<AppState>, peer: IpAddr, parts: &Parts, body: Incoming) -> Result<Response<Body>, ApiError> {
-    let (body, _unverified) = auth::check_head(state, peer, parts, body, Service::Lambda.scope_name())?;
+    let (body, unverified) = auth::check_head(state, peer, parts, body, Service::Lambda.scope_name())?;
     // One byte over the limit is enough for the API to refuse an oversize payload with Lambda's own error.
     let body = match read_body(body, functions::MAX_PAYLOAD_BYTES + 1).await {
         Ok(body) => body,
@@ -31,7 +31,7 @@ async fn serve(state: &Arc<AppState>, peer: IpAddr, parts: &Parts, body: Incomin
                 .with("Type", "User"));
         }
     };
-    auth::verify(state, parts, &body, Service::Lambda.scope_name())?;
+    unverified.verify(&body)?;
     let reply = state.lambda.handle(&parts.method, parts.uri.path(), parts.uri.query(), &parts.headers, body).await?;
     let mut response = Response::new(Body::from(reply.body));
     *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);

@@ -37,9 +37,9 @@ async fn serve(
     body: Incoming,
     target: &Target<'_>,
 ) -> Result<Response<Body>, ApiError> {
-    let (body, _unverified) = auth::check_head(state, peer, parts, body, EXECUTE_API)?;
+    let (body, unverified) = auth::check_head(state, peer, parts, body, EXECUTE_API)?;
     let body = read_request(body, state.config.limits.max_message_bytes).await?;
-    auth::verify(state, parts, &body, EXECUTE_API)?;
+    unverified.verify(&body)?;
     admit(state)?;
     let call = Call::parse(&state.apis, &parts.method, target, request_host(parts))?;
     run(state, parts, &call, body).await
