@@ -137,7 +137,7 @@ struct Member {
 impl Member {
     /// Queues a frame for the member, or holds it back while the member recovers (closing a member that falls more
     /// than [`RECOVERY_HOLD`] frames behind, as a slow consumer).
-    fn deliver(&mut self, message: &Outbound, spread: &mut Spread) {
+    fn deliver(&mut self, message: &Outbound, spread: &Spread) {
         match &mut self.held {
             None => {
                 spread.deliver(&self.conn, message.clone());
@@ -184,9 +184,9 @@ impl RoomState {
     /// Queues `message` for every member (closing members whose outbox overflows as slow consumers), then, for
     /// DisconnectUser, closes the connections of `disconnect` once they have it.
     fn fan_out(&mut self, message: &Outbound, disconnect: Option<&str>) {
-        let mut spread = Spread::new();
+        let spread = Spread::new();
         for member in self.members.values_mut() {
-            member.deliver(message, &mut spread);
+            member.deliver(message, &spread);
         }
         if let Some(user_id) = disconnect {
             for member in self.members.values().filter(|m| &*m.user_id == user_id) {
@@ -277,9 +277,9 @@ impl LiveRoom {
             .into_iter()
             .filter(|frame| !frame.as_text().and_then(frame_id).is_some_and(|id| replayed.contains(id.as_str())));
         let frames: Vec<Outbound> = first.iter().map(|(_, frame)| Outbound::text(frame.clone())).chain(fresh).collect();
-        let mut spread = Spread::new();
+        let spread = Spread::new();
         for frame in &frames {
-            member.deliver(frame, &mut spread);
+            member.deliver(frame, &spread);
         }
     }
 

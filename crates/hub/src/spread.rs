@@ -1,11 +1,13 @@
-//! [`Spread`]: how a fan-out shares its deliveries between the thread that makes it, which writes to idle members'
-//! sockets itself ([`Connection::send`]), and the members' sessions, which the runtime's other workers can run.
+//! [`Spread`]: whether a fan-out's thread writes its deliveries to idle members' sockets itself
+//! ([`Connection::send`]) or leaves them to the members' sessions, which the runtime's other workers can run.
 //!
 //! On one worker the sender writes every delivery it can: a session woken for it would run on the same thread, after
-//! a wake-up and a poll of memory the fan-out left long ago. On several, a sender writing to every member would leave
-//! the other workers idle while it works through the room alone; so it writes a share of the members and wakes the
-//! sessions of the rest, which the other workers take from its queue. Each delivery's path is free to choose: a
-//! connection's outbox keeps its messages in order whoever writes them.
+//! a wake-up and a poll of memory the fan-out left long ago. On several, a sender writing to members would keep that
+//! work on its own thread while it walks the room, where the sessions it wakes instead are taken by every worker; so
+//! it leaves every delivery to the sessions. Measured with the completion scenario on two cores on both kinds of
+//! machine (`docs/benchmarks.md`, "Fan-out, tenth step"): the sessions alone reached 10,000 members soonest, and each
+//! share the sender wrote itself made it later (1, 2 and 4 of every 5 on the Xeon kind: 9, 12 and 52 % later), for
+//! the same CPU per delivery. A connection's outbox keeps its messages in order whoever writes them.
 //!
 //! Only while the server has time to spare: a sender's write is one system call per delivery, where a session woken
 //! late writes whatever piled up for its member in one. When the workers were busy for more than
@@ -21,18 +23,11 @@ use tokio::time::Instant;
 
 use crate::{Connection, Outbound, SendError};
 
-/// The share of a fan-out's deliveries its sender writes itself when the runtime has several workers: 2 of every 5.
-/// Measured with the completion scenario on two cores (`docs/benchmarks.md`, "Fan-out, eighth step"): 2 and 1 of 5
-/// match the sessions alone there, 3 of 5 takes 30 % longer and every delivery 45 % (the second core is the load
-/// generator's too, so the workers there are not two whole cores; with a whole second core the balance is near
-/// half).
-const SEVERAL_WORKERS_SHARE: (u32, u32) = (2, 5);
-
 /// The share of the workers' time, since the previous fan-out on a thread began, past which a fan-out leaves its
 /// deliveries to the sessions.
 const BUSY_FOR_SESSIONS: f64 = 0.75;
 
-/// The runtime's workers' parks and busy time, summed, when a fan-out began.
+/// The runtime's one worker's parks and busy time when a fan-out began.
 #[derive(Clone, Copy, Debug)]
 struct Load {
     at: Instant,
@@ -45,57 +40,45 @@ thread_local! {
     static LAST_FAN_OUT: Cell<Option<Load>> = const { Cell::new(None) };
 }
 
-/// A fan-out's choice, member by member, of who writes each delivery. Made for one fan-out, on the runtime that runs
-/// it.
+/// A fan-out's choice of who writes its deliveries. Made for one fan-out, on the runtime that runs it.
 #[derive(Debug)]
 pub struct Spread {
-    /// Of every `of` deliveries, the sender may write `share` itself.
-    share: u32,
-    of: u32,
-    next: u32,
+    /// Whether the sender writes the deliveries it can itself.
+    sender_writes: bool,
 }
 
 impl Spread {
-    /// The sender's share for the current runtime: none when the workers were busy since the last fan-out on this
-    /// thread began (see the module); else every delivery on one worker (or outside a runtime), and
-    /// `SEVERAL_WORKERS_SHARE` (2 of every 5) on several.
+    /// The choice for the current runtime: the sender writes on one worker (or outside a runtime), unless the worker
+    /// was busy since the last fan-out on this thread began (see the module); the sessions do on several.
     pub fn new() -> Spread {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return Spread { share: 1, of: 1, next: 0 };
+            return Spread { sender_writes: true };
         };
         let metrics = runtime.metrics();
         let workers = metrics.num_workers();
+        if workers > 1 {
+            return Spread { sender_writes: false };
+        }
         let now = Load {
             at: Instant::now(),
-            parks: (0..workers).map(|worker| metrics.worker_park_count(worker)).sum(),
-            busy: (0..workers).map(|worker| metrics.worker_total_busy_duration(worker)).sum(),
+            parks: metrics.worker_park_count(0),
+            busy: metrics.worker_total_busy_duration(0),
         };
         let busy = LAST_FAN_OUT.replace(Some(now)).is_some_and(|last| {
-            let time = now.at.saturating_duration_since(last.at).mul_f64(workers as f64 * BUSY_FOR_SESSIONS);
+            let time = now.at.saturating_duration_since(last.at).mul_f64(BUSY_FOR_SESSIONS);
             now.parks == last.parks || now.busy.saturating_sub(last.busy) > time
         });
-        if busy {
-            return Spread { share: 0, of: 1, next: 0 };
-        }
-        let (share, of) = if workers <= 1 { (1, 1) } else { SEVERAL_WORKERS_SHARE };
-        Spread { share, of, next: 0 }
-    }
-
-    /// Whether the sender may write the next delivery itself.
-    fn take(&mut self) -> bool {
-        let mine = self.next < self.share;
-        self.next = (self.next + 1) % self.of;
-        mine
+        Spread { sender_writes: !busy }
     }
 
     /// [`Connection::send`] for the next member.
-    pub fn send(&mut self, conn: &Connection, message: Outbound) -> Result<(), SendError> {
-        conn.send_as(message, self.take())
+    pub fn send(&self, conn: &Connection, message: Outbound) -> Result<(), SendError> {
+        conn.send_as(message, self.sender_writes)
     }
 
     /// [`Connection::deliver`] for the next member.
-    pub fn deliver(&mut self, conn: &Connection, message: Outbound) -> bool {
-        conn.deliver_as(message, self.take())
+    pub fn deliver(&self, conn: &Connection, message: Outbound) -> bool {
+        conn.deliver_as(message, self.sender_writes)
     }
 }
 

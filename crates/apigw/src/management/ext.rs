@@ -185,18 +185,18 @@ impl NodeCall {
             }
             NodeCall::Post { api, stage, ids, data } => {
                 let message = decode(data)?;
-                let mut spread = Spread::new();
+                let spread = Spread::new();
                 let mut statuses = vec![PostStatus::MalformedId; ids.len()];
                 for (id, at) in walk(ids) {
                     let Some(id) = id else { continue };
-                    statuses[at] = post_one(hub, id, api.as_deref(), stage.as_deref(), &message, &mut spread);
+                    statuses[at] = post_one(hub, id, api.as_deref(), stage.as_deref(), &message, &spread);
                 }
                 serde_json::to_string(&statuses)
             }
             NodeCall::PostGroup { api, stage, group, data } => {
                 let message = decode(data)?;
                 let mut outcome = GroupPost::default();
-                let mut spread = Spread::new();
+                let spread = Spread::new();
                 for conn in hub.group_members(group) {
                     if !reachable(&conn, api.as_deref(), stage.as_deref()) {
                         continue;
@@ -240,7 +240,7 @@ fn post_one(
     api: Option<&str>,
     stage: Option<&str>,
     message: &Outbound,
-    spread: &mut Spread,
+    spread: &Spread,
 ) -> PostStatus {
     let Some(conn) = hub.get(id).filter(|c| reachable(c, api, stage)) else { return PostStatus::Gone };
     match spread.send(&conn, message.clone()) {

@@ -173,7 +173,7 @@ async fn written_by_a_fan_out() -> usize {
     for _ in 0..10 {
         sessions.push(tcp_session(&config).await);
     }
-    let mut spread = Spread::new();
+    let spread = Spread::new();
     for (_, conn, _) in &sessions {
         assert!(spread.deliver(conn, Outbound::from("to all")));
     }
@@ -196,6 +196,6 @@ async fn a_fan_out_on_one_worker_writes_every_delivery_itself_unless_the_worker_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fan_out_on_two_workers_leaves_a_share_to_the_sessions() {
-    assert_eq!(written_by_a_fan_out().await, 4, "2 of every 5");
+async fn a_fan_out_on_two_workers_leaves_every_delivery_to_the_sessions() {
+    assert_eq!(written_by_a_fan_out().await, 0);
 }
