@@ -10,9 +10,9 @@
 //! the same CPU per delivery. A connection's outbox keeps its messages in order whoever writes them.
 //!
 //! Only while the server has time to spare: a sender's write is one system call per delivery, where a session woken
-//! late writes whatever piled up for its member in one. When the workers were busy for more than
-//! `BUSY_FOR_SESSIONS` of the time since the previous fan-out on this thread began (or none rested at all: tokio
-//! counts a worker's busy time when it parks), fan-outs come about as fast as the server writes them, and every
+//! late writes whatever piled up for its member in one. When the worker was busy for more than `BUSY_FOR_SESSIONS`
+//! of the time since the previous fan-out on this thread began (or never rested at all: tokio counts a worker's busy
+//! time when it parks), fan-outs come about as fast as the server writes them, and every
 //! delivery is left to the sessions (at 800 messages/s to 1,000 members, writing each delivery itself gave 1/7 of the
 //! deliveries the sessions give: `docs/benchmarks.md`, "Fan-out, eighth step").
 
@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use crate::{Connection, Outbound, SendError};
 
-/// The share of the workers' time, since the previous fan-out on a thread began, past which a fan-out leaves its
+/// The share of the worker's time, since the previous fan-out on its thread began, past which a fan-out leaves its
 /// deliveries to the sessions.
 const BUSY_FOR_SESSIONS: f64 = 0.75;
 
