@@ -105,6 +105,30 @@ async fn requests_not_yet_authenticated_are_bounded_per_address() {
     server.shutdown().await;
 }
 
+/// A call counts among the requests not authenticated yet only until its signature is verified: an Invoke that runs
+/// for seconds after that leaves its address's one place to the next request.
+#[tokio::test]
+async fn a_verified_call_gives_its_place_up_while_it_runs() {
+    let Some(code) = crate::functions::code_dir("1") else { return };
+    let functions = format!(
+        "[[functions]]\nname = \"slow\"\nruntime = \"provided.al2023\"\nhandler = \"bootstrap\"\ncode = \"{}\"\ntimeout = 10\n",
+        code.path().display()
+    );
+    let server = TestServer::start(&functions, |a| a.limits.max_unauthenticated_requests_per_address = Some(1)).await;
+    let lambda = crate::lambda::sdk(&server);
+    let call =
+        lambda.invoke().function_name("slow").payload(aws_sdk_lambda::primitives::Blob::new(r#"{"sleep":4000}"#));
+    let slow = tokio::spawn(call.send());
+    // Its signature is verified as soon as its body is read; the function then starts and sleeps.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let status = Raw::new("GET", "/prod/@connections/L0SM9cOFvHcCIhw%3D").send(&server).await.status();
+    assert!(!slow.is_finished(), "the Invoke was still running");
+    assert_eq!(status, 410, "the running Invoke holds no place among the requests not authenticated yet");
+    let out = slow.await.unwrap().expect("the Invoke answers");
+    assert_eq!((out.status_code(), out.function_error()), (200, None));
+    server.shutdown().await;
+}
+
 /// Forged chat tokens are refused before they count against the new-connection rates, so a flood of them from an
 /// address does not lock out a genuine token from it.
 #[tokio::test]
