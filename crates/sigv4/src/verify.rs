@@ -221,7 +221,7 @@ impl Verifier {
         let content_sha256 = request.headers.get("x-amz-content-sha256").map(|v| String::from_utf8_lossy(v.as_bytes()));
         let mut query = parse_query(raw_query);
         sort_query(&mut query);
-        self.head(request, &claims, query, (content_sha256.as_deref(), false), credentials)
+        self.head(request, &claims, query, content_sha256.as_deref(), credentials)
     }
 
     fn verify_query<'r, C: SecretLookup + ?Sized>(
@@ -282,7 +282,7 @@ impl Verifier {
         check_host_signed(&signed_headers)?;
         pairs.retain(|p| !key_is(p.key, X_AMZ_SIGNATURE));
         sort_query(&mut pairs);
-        self.head(request, &claims, pairs, (content_sha256.as_deref(), true), credentials)
+        self.head(request, &claims, pairs, content_sha256.as_deref(), credentials)
     }
 
     /// Checks the credential's shape, service and region.
@@ -358,7 +358,7 @@ impl Verifier {
         request: &SignedRequest<'r>,
         claims: &Claims<'_>,
         query: Vec<QueryPair<'r>>,
-        (content_sha256, presigned): (Option<&str>, bool),
+        content_sha256: Option<&str>,
         credentials: &C,
     ) -> Result<Head<'r>, SigV4Error> {
         let scope = &claims.scope;
@@ -383,14 +383,12 @@ impl Verifier {
             provided,
             query,
             content_sha256: content_sha256.map(str::to_owned),
-            presigned,
         })
     }
 }
 
 /// A request whose head passed [`Verifier::check_head`]: its principal, its signing key and what its signature
-/// covers besides the body, for [`Head::verify`] to check against the body.
-#[derive(Debug)]
+/// covers besides the body, for [`Head::verify`] to check against the body. Its `Debug` leaves the signing key out.
 pub struct Head<'r> {
     /// The request, whose body is not read: [`Head::verify`] is given it.
     request: SignedRequest<'r>,
@@ -406,7 +404,12 @@ pub struct Head<'r> {
     query: Vec<QueryPair<'r>>,
     /// `X-Amz-Content-Sha256`, as declared.
     content_sha256: Option<String>,
-    presigned: bool,
+}
+
+impl std::fmt::Debug for Head<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Head").field("principal", &self.principal).finish_non_exhaustive()
+    }
 }
 
 impl Head<'_> {
@@ -432,7 +435,7 @@ impl Head<'_> {
             }
             None => {
                 body_hash = sha256_hex(body);
-                if self.presigned {
+                if matches!(self.principal.location, SignatureLocation::Query { .. }) {
                     candidates[1] = ascii_str(&body_hash);
                     &candidates[..]
                 } else {
